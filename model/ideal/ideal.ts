@@ -1,0 +1,171 @@
+// The reference "ideal memory" (SPEC 5.1): logical pages with contents and,
+// per process, va -> (logical page, prot). A system call changes it
+// atomically at one linearization point inside its window [invoke,
+// return]. Because the point is unknown, the oracle keeps every state
+// reachable by linearizing any subset of the open calls, in any order, and
+// narrows the set with each observation (a read's value, a write, a fault,
+// a call's result), as Porcupine and Knossos do. It is computed from the
+// observations alone and never reads the kernel model's tables or TLBs.
+
+import type { OpRecord } from '../kernel/step.js';
+import type { Prot } from '../kernel/types.js';
+
+export interface IdealPage {
+  lp: string;
+  prot: Prot;
+  anon: boolean;
+}
+
+export interface IdealState {
+  maps: Record<string, Record<number, IdealPage>>;
+  contents: Record<string, number>;
+}
+
+interface Candidate {
+  st: IdealState;
+  /** Open operations already linearized in this candidate, in order. */
+  lin: string[];
+  /** Result each linearized operation produced here. */
+  results: Record<string, string>;
+}
+
+export interface IdealVerdict {
+  ok: boolean;
+  /** What the reference allows (values for a read, or "SIGSEGV" / "mapped rw" ...). */
+  expected: string[];
+}
+
+const clone = (st: IdealState): IdealState => ({
+  maps: Object.fromEntries(Object.entries(st.maps).map(([m, pages]) => [m, { ...pages }])),
+  contents: { ...st.contents },
+});
+
+/** The effect of one system call at its linearization point; returns its result. */
+export function applyOp(st: IdealState, op: OpRecord): string {
+  const pages = (st.maps[op.mm] ??= {});
+  const end = op.start + op.pages;
+  switch (op.kind) {
+    case 'mmap': {
+      for (let v = op.start; v < end; v++) if (pages[v]) return 'EEXIST';
+      for (let v = op.start; v < end; v++) {
+        const lp = op.file ? `file:${op.file}:${op.pgoff + v - op.start}` : `anon:${op.id}:${v}`;
+        pages[v] = { lp, prot: { ...op.prot! }, anon: !op.file };
+      }
+      return 'ok';
+    }
+    case 'munmap':
+      for (let v = op.start; v < end; v++) delete pages[v];
+      return 'ok';
+    case 'madvise':
+      // MADV_DONTNEED: private anonymous pages read back as zero; shared file pages keep their data.
+      for (let v = op.start; v < end; v++) {
+        const p = pages[v];
+        if (p?.anon) pages[v] = { ...p, lp: `anon:${op.id}:${v}` };
+      }
+      return 'ok';
+    case 'mprotect':
+      for (let v = op.start; v < end; v++) {
+        const p = pages[v];
+        if (p) pages[v] = { ...p, prot: { ...op.prot! } };
+      }
+      return 'ok';
+  }
+}
+
+function key(c: Candidate): string {
+  return JSON.stringify([c.st, [...c.lin].sort(), c.results]);
+}
+
+export class IdealMemory {
+  private cands: Candidate[];
+  private open: OpRecord[] = [];
+
+  constructor(initial: IdealState) {
+    this.cands = [{ st: clone(initial), lin: [], results: {} }];
+  }
+
+  get openOps(): readonly OpRecord[] {
+    return this.open;
+  }
+
+  get candidates(): number {
+    return this.cands.length;
+  }
+
+  invoke(op: OpRecord): void {
+    this.open.push(op);
+  }
+
+  /** The call returned `result`: linearize it wherever it has not been yet, keep the states that agree. */
+  ret(opId: string, result: string): IdealVerdict {
+    const op = this.open.find((o) => o.id === opId);
+    if (!op) return { ok: true, expected: [] };
+    this.open = this.open.filter((o) => o !== op);
+    const seen: string[] = [];
+    const next: Candidate[] = [];
+    for (const c of this.cands) {
+      const st = c.lin.includes(opId) ? c.st : clone(c.st);
+      const r = c.lin.includes(opId) ? c.results[opId]! : applyOp(st, op);
+      seen.push(r);
+      if (r !== result) continue;
+      const results = { ...c.results };
+      delete results[opId];
+      next.push({ st, lin: c.lin.filter((x) => x !== opId), results });
+    }
+    return this.narrow(next, [...new Set(seen)].sort());
+  }
+
+  /** A user access observed at one step: `ok` false is a fault (SIGSEGV). */
+  access(mm: string, vpn: number, write: boolean, value: number, ok: boolean): IdealVerdict {
+    const expected = new Set<string>();
+    const next: Candidate[] = [];
+    for (const c of this.expand()) {
+      const p = c.st.maps[mm]?.[vpn];
+      const allowed = !!p && (write ? p.prot.w : p.prot.r);
+      if (!allowed) {
+        expected.add('SIGSEGV');
+        if (!ok) next.push(c);
+        continue;
+      }
+      if (!ok) {
+        expected.add(write ? 'write allowed' : `value ${c.st.contents[p.lp] ?? 0}`);
+        continue;
+      }
+      if (write) {
+        expected.add('write allowed');
+        const st = clone(c.st);
+        st.contents[p.lp] = value;
+        next.push({ ...c, st });
+      } else {
+        const v = c.st.contents[p.lp] ?? 0;
+        expected.add(`value ${v}`);
+        if (v === value) next.push(c);
+      }
+    }
+    return this.narrow(next, [...expected].sort());
+  }
+
+  private narrow(next: Candidate[], expected: string[]): IdealVerdict {
+    if (next.length === 0) return { ok: false, expected };
+    const byKey = new Map<string, Candidate>();
+    for (const c of next) byKey.set(key(c), c);
+    this.cands = [...byKey.values()];
+    return { ok: true, expected };
+  }
+
+  /** Every candidate extended by linearizing any sequence of its not-yet-linearized open calls. */
+  private expand(): Candidate[] {
+    const out: Candidate[] = [];
+    const go = (c: Candidate) => {
+      out.push(c);
+      for (const op of this.open) {
+        if (c.lin.includes(op.id)) continue;
+        const st = clone(c.st);
+        const r = applyOp(st, op);
+        go({ st, lin: [...c.lin, op.id], results: { ...c.results, [op.id]: r } });
+      }
+    };
+    for (const c of this.cands) go(c);
+    return out;
+  }
+}

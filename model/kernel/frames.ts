@@ -1,0 +1,64 @@
+// Physical frames: allocation, references, freeing.
+//
+// A frame goes back to the allocator when its refcount reaches zero
+// (put_page / __free_pages). The allocator reuses the most recently freed
+// frame first, so a use-after-free through a stale translation lands on a
+// frame that already holds something else.
+
+import type { Frame, KernelState } from './state.js';
+import { ModelError, type MmId, type Pfn } from './types.js';
+
+export function allocFrame(s: KernelState, lp: string): Frame {
+  const p = s.freeList.pop();
+  if (p === undefined) throw new ModelError(`out of frames (config.frames = ${s.config.frames})`);
+  const f = s.frames[p]!;
+  if (f.state !== 'free') throw new ModelError(`frame ${p} on the free list is ${f.state}`);
+  f.state = 'data';
+  f.refcount = 1;
+  f.mapcount = 0;
+  f.content = 0; // clear_user_highpage(): a new page reads as zero
+  f.dirty = false;
+  f.level = 0;
+  f.owner = null;
+  f.entries = null;
+  f.allocId = s.ghost.nextAllocId++;
+  f.lp = lp;
+  return f;
+}
+
+/** pagetable_alloc(): a zeroed page-table page of `level` for `owner`. */
+export function allocTable(s: KernelState, owner: MmId, level: number): Frame {
+  const f = allocFrame(s, `pt:${owner}:L${level}`);
+  f.state = 'pagetable';
+  f.level = level;
+  f.owner = owner;
+  f.entries = new Array(s.config.fanout).fill(null);
+  return f;
+}
+
+export function getPage(s: KernelState, p: Pfn): void {
+  const f = s.frames[p]!;
+  if (f.state === 'free') throw new ModelError(`get_page on free frame ${p}`);
+  f.refcount++;
+}
+
+/** put_page(): drop a reference; the last one frees the frame. Returns true if freed. */
+export function putPage(s: KernelState, p: Pfn): boolean {
+  const f = s.frames[p]!;
+  if (f.state === 'free' || f.refcount <= 0) throw new ModelError(`put_page on frame ${p} with refcount ${f.refcount} (${f.state})`);
+  if (--f.refcount > 0) return false;
+  freeFrame(s, f);
+  return true;
+}
+
+export function freeFrame(s: KernelState, f: Frame): void {
+  if (f.state === 'pagetable' && f.entries!.some((e) => e !== null)) {
+    throw new ModelError(`freeing page table ${f.pfn} that still has entries`);
+  }
+  f.state = 'free';
+  f.refcount = 0;
+  f.mapcount = 0;
+  f.entries = null;
+  f.owner = null;
+  s.freeList.push(f.pfn);
+}

@@ -1,0 +1,71 @@
+// The initial kernel state of a scenario: frames, CPUs under init_mm,
+// processes with their PGD, files, and the setup's VMAs.
+
+import type { Config } from './config.js';
+import { allocTable } from './frames.js';
+import type { Cpu, KernelState } from './state.js';
+import { ModelError, mmId, pfn, type Vpn } from './types.js';
+import type { SetupItem } from '../run/scenario.js';
+
+export function initState(config: Config, setup: SetupItem[]): KernelState {
+  const s: KernelState = {
+    config,
+    frames: [],
+    freeList: [],
+    mms: {},
+    files: {},
+    cpus: [],
+    locks: {},
+    rcu: { seq: 0, callbacks: [] },
+    tasks: {},
+    nextCtxId: 1,
+    ipiSeq: 0,
+    ghost: { nextAllocId: 1, ops: {}, lockOrder: {} },
+  };
+  for (let i = 0; i < config.frames; i++) {
+    s.frames.push({ pfn: pfn(i), state: 'free', refcount: 0, mapcount: 0, content: 0, level: 0, owner: null, entries: null, dirty: false, allocId: 0, lp: '' });
+  }
+  for (let i = config.frames - 1; i >= 0; i--) s.freeList.push(pfn(i)); // frame 0 is handed out first
+  for (let c = 0; c < config.cpus; c++) s.cpus.push(newCpu(c, config.pcids));
+  for (const item of setup) {
+    switch (item.kind) {
+      case 'process': {
+        const id = mmId(item.name);
+        const pgd = allocTable(s, id, 4);
+        s.mms[id] = { id, pgd: pgd.pfn, ctxId: s.nextCtxId++, tlbGen: 0, cpumask: [], tlbFlushPending: 0, vmas: [], notifiers: [] };
+        break;
+      }
+      case 'file':
+        s.files[item.name] = { name: item.name, pages: item.pages, cache: new Array(item.pages).fill(null) };
+        break;
+      case 'mmap': {
+        const mm = s.mms[item.proc];
+        if (!mm) throw new ModelError(`setup maps into unknown process ${item.proc}`);
+        mm.vmas.push({ start: item.start as Vpn, end: (item.start + item.pages) as Vpn, prot: { ...item.prot }, kind: item.file ? 'shared' : 'anon', file: item.file, pgoff: item.pgoff });
+        mm.vmas.sort((a, b) => a.start - b.start);
+        break;
+      }
+    }
+  }
+  return s;
+}
+
+function newCpu(id: number, pcids: number): Cpu {
+  return {
+    id,
+    loadedMm: null,
+    switching: false,
+    isLazy: false,
+    loadedSlot: -1,
+    nextAsid: 0,
+    slots: Array.from({ length: pcids }, () => ({ ctxId: 0, tlbGen: 0 })),
+    tlb: [],
+    psc: [],
+    irqsOff: false,
+    irqOffSeq: 0,
+    inIrq: null,
+    ipis: [],
+    owner: null,
+    curr: null,
+  };
+}

@@ -1,0 +1,87 @@
+// Four-level page tables (PGD, PUD, PMD, PTE; P4D folded) with a small
+// fan-out, the software walk kernel code does under locks
+// (pte_offset_map), and the hardware walk that fills the TLB and the
+// paging-structure caches.
+
+import { LEVELS, span, type Config } from './config.js';
+import type { Cpu, Frame, KernelState, Mm, Pte } from './state.js';
+import type { Pfn } from './types.js';
+
+export const LEVEL_NAME = ['', 'pte', 'pmd', 'pud', 'pgd'] as const;
+
+/** Index of `v` in a table of `level`. */
+export const tableIndex = (c: Config, v: number, level: number) => Math.floor(v / span(c, level)) % c.fanout;
+/** Identifies the table of `level` that covers `v` (the key of a PSC entry pointing at it). */
+export const tablePrefix = (c: Config, v: number, level: number) => Math.floor(v / span(c, level + 1));
+/** First page covered by the table of `level` that covers `v`. */
+export const tableBase = (c: Config, v: number, level: number) => tablePrefix(c, v, level) * span(c, level + 1);
+
+/** The table of `level` covering `v` in `mm`, or null where an upper entry is none. */
+export function findTable(s: KernelState, mm: Mm, v: number, level: number): Frame | null {
+  let t = s.frames[mm.pgd]!;
+  for (let l = LEVELS; l > level; l--) {
+    const e = t.entries![tableIndex(s.config, v, l)];
+    if (!e) return null;
+    t = s.frames[e.pfn]!;
+  }
+  return t;
+}
+
+/** pte_offset_map(): the leaf entry for `v`, with the PTE table holding it. */
+export function findPte(s: KernelState, mm: Mm, v: number): { table: Frame; pte: Pte | null } | null {
+  const t = findTable(s, mm, v, 1);
+  if (!t) return null;
+  return { table: t, pte: t.entries![tableIndex(s.config, v, 1)] ?? null };
+}
+
+export type HwWalk =
+  | { kind: 'leaf'; pte: Pte; table: Frame }
+  | { kind: 'none' }
+  /** The walk went through a frame that is no longer the page table it was cached as. */
+  | { kind: 'garbage'; pfn: Pfn };
+
+/**
+ * The x86 page walker from the loaded CR3, starting at the deepest
+ * paging-structure-cache hit for the loaded PCID and caching every upper
+ * entry it reads (SDM 4.10.3). Hardware walks are not interruptible, so one
+ * walk is one step.
+ */
+export function hwWalk(s: KernelState, cpu: Cpu, v: number): HwWalk {
+  const c = s.config;
+  const mm = cpu.loadedMm === null ? null : s.mms[cpu.loadedMm]!;
+  if (!mm || cpu.loadedSlot < 0) return { kind: 'none' };
+  let level = LEVELS;
+  let table: Pfn = mm.pgd;
+  for (let l = 1; l < LEVELS; l++) {
+    const hit = cpu.psc.find((p) => p.slot === cpu.loadedSlot && p.level === l && p.prefix === tablePrefix(c, v, l));
+    if (hit) {
+      level = l;
+      table = hit.pfn;
+      break;
+    }
+  }
+  for (; level >= 1; level--) {
+    const f = s.frames[table]!;
+    if (f.state !== 'pagetable' || f.level !== level) return { kind: 'garbage', pfn: table };
+    const e = f.entries![tableIndex(c, v, level)];
+    if (!e) return { kind: 'none' };
+    if (level === 1) return { kind: 'leaf', pte: e, table: f };
+    const prefix = tablePrefix(c, v, level - 1);
+    if (!cpu.psc.some((p) => p.slot === cpu.loadedSlot && p.level === level - 1 && p.prefix === prefix)) {
+      cpu.psc.push({ slot: cpu.loadedSlot, level: level - 1, prefix, pfn: e.pfn, ghost: e.ghost });
+    }
+    table = e.pfn;
+  }
+  return { kind: 'none' };
+}
+
+/** Every present entry of every page-table page, with where it sits. */
+export function* allEntries(s: KernelState): Generator<{ table: Frame; index: number; e: Pte }> {
+  for (const f of s.frames) {
+    if (f.state !== 'pagetable') continue;
+    for (let i = 0; i < f.entries!.length; i++) {
+      const e = f.entries![i];
+      if (e) yield { table: f, index: i, e };
+    }
+  }
+}

@@ -1,0 +1,181 @@
+// The page-fault path: do_user_addr_fault() -> handle_mm_fault()
+// (arch/x86/mm/fault.c, mm/memory.c):
+//
+//   1. lock_mm_and_find_vma(): mmap_read_lock, find the VMA; none, or an
+//      access the VMA does not allow -> bad_area -> SIGSEGV.
+//   2. __pud_alloc / __pmd_alloc / __pte_alloc: allocate a zeroed table,
+//      take mm->page_table_lock, populate the upper entry if it is still
+//      none (else free the new table), unlock.
+//   3. handle_pte_fault(): pte_none -> do_anonymous_page() or
+//      do_shared_fault(): get the page, take the PTL, re-check pte_none,
+//      set_pte_at(), unlock. A present PTE that forbids a write the VMA
+//      allows -> do_wp_page() -> wp_page_reuse(). Otherwise the fault was
+//      spurious (a stale TLB entry; the #PF already dropped it, x86 needs
+//      no flush: R5).
+//   4. mmap_read_unlock(); the access is retried.
+
+import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
+import { allocFrame, allocTable, freeFrame, getPage, putPage } from '../frames.js';
+import { lock, mmapLock, note, pageTableLock, ptlOf, unlock } from '../locks.js';
+import { findPte, findTable, LEVEL_NAME, tableIndex } from '../pagetable.js';
+import type { Vma } from '../state.js';
+import { vaHex, type MmId, type Pfn } from '../types.js';
+import { findVma } from '../vma.js';
+
+export interface FaultCtx {
+  mm: MmId;
+  vpn: number;
+  write: boolean;
+  vma?: Vma;
+  segv?: boolean;
+  /** A frame obtained for the PTE (anonymous page or page-cache page). */
+  page?: Pfn;
+  table?: Pfn;
+  level?: number;
+  newTable?: Pfn;
+}
+
+export const doUserAddrFault: StepDef<FaultCtx>[] = [
+  step('lock_mm_and_find_vma.mmap_read_lock', function* (k, c) {
+    yield* lock(k, mmapLock(c.mm), 'r', 'lock_mm_and_find_vma.mmap_read_lock');
+  }),
+  step('lock_mm_and_find_vma.find_vma', function* (k, c) {
+    c.vma = findVma(k.s.mms[c.mm]!, c.vpn);
+    c.segv = !c.vma || !(c.write ? c.vma.prot.w : c.vma.prot.r); // access_error()
+  }),
+  step('handle_mm_fault', function* (k, c) {
+    if (c.segv) return;
+    for (const level of [3, 2, 1]) {
+      c.level = level;
+      yield* k.run('__pte_alloc', c);
+    }
+    yield* k.run('handle_pte_fault', c);
+  }),
+  step('do_user_addr_fault.mmap_read_unlock', function* (k, c) {
+    yield* unlock(k, mmapLock(c.mm), 'do_user_addr_fault.mmap_read_unlock');
+  }),
+];
+
+/** __pud_alloc / __pmd_alloc / __pte_alloc for the table of c.level covering c.vpn. */
+export const ptAlloc: StepDef<FaultCtx>[] = [
+  step('__pte_alloc.pte_alloc_one', function* (k, c) {
+    if (findTable(k.s, k.s.mms[c.mm]!, c.vpn, c.level!)) return STOP_STEP; // already there
+    c.newTable = allocTable(k.s, c.mm, c.level!).pfn;
+    yield { id: `__${LEVEL_NAME[c.level!]}_alloc.alloc_one` };
+  }),
+  step('__pte_alloc.page_table_lock', function* (k, c) {
+    yield* lock(k, pageTableLock(c.mm), 'w', `__${LEVEL_NAME[c.level!]}_alloc.spin_lock`);
+  }),
+  step('__pte_alloc.populate', function* (k, c) {
+    const s = k.s;
+    const parent = findTable(s, s.mms[c.mm]!, c.vpn, c.level! + 1)!;
+    const i = tableIndex(s.config, c.vpn, c.level! + 1);
+    if (parent.entries![i] === null) {
+      const t = s.frames[c.newTable!]!;
+      parent.entries![i] = { pfn: t.pfn, writable: true, accessed: false, dirty: false, protNone: false, ghost: t.allocId };
+      note(k, 'upper-populate', c.mm, `${LEVEL_NAME[c.level! + 1]} entry for ${LEVEL_NAME[c.level!]} table ${t.pfn}`);
+      yield { id: `${LEVEL_NAME[c.level! + 1]}_populate` };
+    } else {
+      freeFrame(s, s.frames[c.newTable!]!); // another thread populated it first
+      yield { id: `__${LEVEL_NAME[c.level!]}_alloc.free` };
+    }
+  }),
+  step('__pte_alloc.spin_unlock', function* (k, c) {
+    yield* unlock(k, pageTableLock(c.mm), `__${LEVEL_NAME[c.level!]}_alloc.spin_unlock`);
+  }),
+];
+
+export const handlePteFault: StepDef<FaultCtx>[] = [
+  step('handle_pte_fault', function* (k, c) {
+    const r = findPte(k.s, k.s.mms[c.mm]!, c.vpn)!;
+    if (r.pte === null) {
+      yield* k.run(c.vma!.kind === 'anon' ? 'do_anonymous_page' : 'do_shared_fault', c);
+    } else if (c.write && !r.pte.writable && c.vma!.prot.w) {
+      yield* k.run('wp_page_reuse', c);
+    } else {
+      yield { id: 'handle_pte_fault.spurious' };
+    }
+  }),
+];
+
+/** Set the PTE for c.page if still none (the re-check after taking the PTL); else drop the page. */
+function* setPteLocked(k: Parameters<StepDef['fn']>[0], c: FaultCtx, id: string) {
+  const s = k.s;
+  const t = s.frames[c.table!]!;
+  const i = tableIndex(s.config, c.vpn, 1);
+  const f = s.frames[c.page!]!;
+  if (t.entries![i] === null) {
+    t.entries![i] = { pfn: f.pfn, writable: c.vma!.prot.w, accessed: true, dirty: c.write, protNone: false, ghost: f.allocId };
+    f.mapcount++;
+    note(k, 'pte-write', c.mm, `pte ${c.vpn}`, t.pfn);
+    yield { id: `${id}.set_pte_at` };
+  } else {
+    putPage(s, f.pfn); // lost the race: release the page
+    yield { id: `${id}.pte_changed` };
+  }
+}
+
+export const doAnonymousPage: StepDef<FaultCtx>[] = [
+  step('do_anonymous_page.alloc', function* (k, c) {
+    const f = allocFrame(k.s, `anon:${c.mm}:${vaHex(c.vpn)}`); // vma_alloc_zeroed_movable_folio()
+    f.lp += `#${f.allocId}`;
+    c.page = f.pfn;
+    yield { id: 'do_anonymous_page.alloc' };
+  }),
+  step('do_anonymous_page.pte_offset_map_lock', function* (k, c) {
+    c.table = findTable(k.s, k.s.mms[c.mm]!, c.vpn, 1)!.pfn;
+    yield* lock(k, ptlOf(c.table), 'w', 'do_anonymous_page.pte_offset_map_lock');
+  }),
+  step('do_anonymous_page.set_pte_at', function* (k, c) {
+    yield* setPteLocked(k, c, 'do_anonymous_page');
+  }),
+  step('do_anonymous_page.pte_unmap_unlock', function* (k, c) {
+    yield* unlock(k, ptlOf(c.table!), 'do_anonymous_page.pte_unmap_unlock');
+  }),
+];
+
+export const doSharedFault: StepDef<FaultCtx>[] = [
+  step('filemap_fault', function* (k, c) {
+    const s = k.s;
+    const file = s.files[c.vma!.file!]!;
+    const idx = c.vma!.pgoff + (c.vpn - c.vma!.start);
+    let p = file.cache[idx];
+    if (p === null || p === undefined) {
+      const f = allocFrame(s, `file:${file.name}:${idx}`); // the page cache holds this reference
+      file.cache[idx] = p = f.pfn;
+    }
+    getPage(s, p); // the mapping's reference
+    c.page = p;
+    yield { id: 'filemap_fault' };
+  }),
+  step('finish_fault.pte_offset_map_lock', function* (k, c) {
+    c.table = findTable(k.s, k.s.mms[c.mm]!, c.vpn, 1)!.pfn;
+    yield* lock(k, ptlOf(c.table), 'w', 'finish_fault.pte_offset_map_lock');
+  }),
+  step('finish_fault.set_pte_at', function* (k, c) {
+    yield* setPteLocked(k, c, 'finish_fault');
+  }),
+  step('finish_fault.pte_unmap_unlock', function* (k, c) {
+    yield* unlock(k, ptlOf(c.table!), 'finish_fault.pte_unmap_unlock');
+  }),
+];
+
+export const wpPageReuse: StepDef<FaultCtx>[] = [
+  step('do_wp_page.pte_offset_map_lock', function* (k, c) {
+    c.table = findTable(k.s, k.s.mms[c.mm]!, c.vpn, 1)!.pfn;
+    yield* lock(k, ptlOf(c.table), 'w', 'do_wp_page.pte_offset_map_lock');
+  }),
+  step('wp_page_reuse', function* (k, c) {
+    const t = k.s.frames[c.table!]!;
+    const i = tableIndex(k.s.config, c.vpn, 1);
+    const e = t.entries![i];
+    if (e && !e.writable) {
+      t.entries![i] = { ...e, writable: true, dirty: true, accessed: true }; // maybe_mkwrite(pte_mkdirty())
+      note(k, 'pte-write', c.mm, `pte ${c.vpn}`, t.pfn);
+      yield { id: 'wp_page_reuse' };
+    }
+  }),
+  step('do_wp_page.pte_unmap_unlock', function* (k, c) {
+    yield* unlock(k, ptlOf(c.table!), 'do_wp_page.pte_unmap_unlock');
+  }),
+];

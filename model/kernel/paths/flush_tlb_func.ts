@@ -1,0 +1,79 @@
+// flush_tlb_func(): the TLB-flush IPI handler, also run locally by the
+// initiator (arch/x86/mm/tlb.c). A monotone catch-up protocol:
+//
+//   1. f->mm is not the loaded mm: the CPU was only left in mm_cpumask;
+//      clear its bit and return without flushing (its entries are dormant,
+//      flushed at the next switch-in by the tlb_gen compare).
+//   2. loaded_mm is init_mm: nothing to do.
+//   3. The CPU is lazy: switch_mm_irqs_off(NULL, &init_mm), which stops
+//      speculative walks through freed tables; return.
+//   4. f->new_tlb_gen <= local_tlb_gen, or mm_tlb_gen == local: done.
+//   5. Partial flush only if f is a range and new_tlb_gen == local + 1 ==
+//      mm_tlb_gen; otherwise a full flush of the loaded PCID.
+//   6. local_tlb_gen = mm_tlb_gen (catch up completely).
+//
+// Guarded by no-freed-frame-reachable, no-freed-table-reachable,
+// unmap-complete and protect-complete: a step done wrong leaves a usable
+// stale entry behind once the initiator's wait returns.
+
+import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
+import type { FlushInfo } from '../state.js';
+import { TLB_FLUSH_ALL } from '../state.js';
+import { flushEverything, flushSlot, flushTlbOne } from '../tlb.js';
+import { switchToInitMm } from './switch_mm.js';
+
+export interface FlushFuncCtx {
+  info: FlushInfo;
+  partial?: boolean;
+  mmTlbGen?: number;
+}
+
+export const flushTlbFunc: StepDef<FlushFuncCtx>[] = [
+  step('flush_tlb_func.check', function* (k, c) {
+    const cpu = k.s.cpus[k.cpu]!;
+    const f = c.info;
+    if (f.mm !== null && f.mm !== cpu.loadedMm) {
+      const mm = k.s.mms[f.mm]!;
+      mm.cpumask = mm.cpumask.filter((x) => x !== cpu.id); // step 1
+      yield { id: 'flush_tlb_func.cpumask_clear_cpu' };
+      return STOP_STEP;
+    }
+    if (cpu.loadedMm === null) {
+      yield { id: 'flush_tlb_func.check' }; // step 2
+      return STOP_STEP;
+    }
+    if (cpu.isLazy) {
+      switchToInitMm(cpu); // step 3
+      yield { id: 'flush_tlb_func.switch_to_init_mm' };
+      return STOP_STEP;
+    }
+    const local = cpu.slots[cpu.loadedSlot]!.tlbGen;
+    const mmGen = k.s.mms[cpu.loadedMm]!.tlbGen;
+    yield { id: 'flush_tlb_func.check' };
+    if (f.newTlbGen <= local || mmGen === local) return STOP_STEP; // step 4
+    c.partial = f.end !== TLB_FLUSH_ALL && f.newTlbGen === local + 1 && f.newTlbGen === mmGen; // step 5
+    c.mmTlbGen = mmGen;
+  }),
+  step('flush_tlb_func.flush', function* (k, c) {
+    const cpu = k.s.cpus[k.cpu]!;
+    if (c.partial) {
+      for (let v = c.info.start; v < c.info.end; v++) flushTlbOne(k.s, cpu, cpu.loadedSlot, v); // flush_tlb_one_user()
+    } else {
+      flushSlot(cpu, cpu.loadedSlot); // flush_tlb_local()
+    }
+    yield { id: c.partial ? 'flush_tlb_func.flush_tlb_one_user' : 'flush_tlb_func.flush_tlb_local' };
+  }),
+  step('flush_tlb_func.catch_up', function* (k, c) {
+    const cpu = k.s.cpus[k.cpu]!;
+    cpu.slots[cpu.loadedSlot]!.tlbGen = c.mmTlbGen!; // step 6
+    yield { id: 'flush_tlb_func.catch_up' };
+  }),
+];
+
+/** do_flush_tlb_all(): __flush_tlb_all() on this CPU, every PCID and PSC entry. */
+export const doFlushTlbAll: StepDef<unknown>[] = [
+  step('do_flush_tlb_all', function* (k) {
+    flushEverything(k.s.cpus[k.cpu]!);
+    yield { id: 'do_flush_tlb_all' };
+  }),
+];

@@ -1,0 +1,45 @@
+// madvise(MADV_DONTNEED): madvise_dontneed_single_vma() ->
+// zap_page_range_single() (mm/madvise.c, mm/memory.c), under
+// mmap_read_lock, so two threads of one mm can zap the same range at once:
+//
+//   1. mmap_read_lock(); find the VMAs of the range.
+//   2. Per VMA: tlb_gather_mmu() (tlb_flush_pending++), notifier start,
+//      zap, notifier end, tlb_finish_mmu(). No table is freed.
+//   3. The second of two concurrent zaps may find the PTEs already clear
+//      and flush nothing; tlb_finish_mmu() sees tlb_flush_pending > 1 and
+//      flushes the whole mm (B3) so that it too returns with the range
+//      unmapped everywhere (unmap-complete).
+//   4. mmap_read_unlock(); return.
+
+import { step, type StepDef } from '../../policies/policy.js';
+import { lock, mmapLock, unlock } from '../locks.js';
+import type { MmId } from '../types.js';
+import { vmasIn } from '../vma.js';
+import type { NotifierCtx } from './notifier.js';
+import { unmapPageRange } from './zap.js';
+
+export interface MadviseCtx {
+  mm: MmId;
+  opId: string;
+  start: number;
+  end: number;
+}
+
+export const madviseDontneed: StepDef<MadviseCtx>[] = [
+  step('madvise.mmap_read_lock', function* (k, c) {
+    yield* lock(k, mmapLock(c.mm), 'r', 'madvise.mmap_read_lock');
+  }),
+  step('madvise_dontneed_single_vma', function* (k, c) {
+    for (const v of vmasIn(k.s.mms[c.mm]!, c.start, c.end)) {
+      yield* k.run('tlb_gather_mmu', { mm: c.mm });
+      const n: NotifierCtx = { mm: c.mm, start: v.start, end: v.end, event: 'CLEAR' };
+      yield* k.run('mmu_notifier_invalidate_range_start', n);
+      yield* unmapPageRange(k, c.mm, c.opId, v.start, v.end);
+      yield* k.run('mmu_notifier_invalidate_range_end', n);
+      yield* k.run('tlb_finish_mmu', {});
+    }
+  }),
+  step('madvise.mmap_read_unlock', function* (k, c) {
+    yield* unlock(k, mmapLock(c.mm), 'madvise.mmap_read_unlock');
+  }),
+];

@@ -1,0 +1,37 @@
+// mmap(MAP_FIXED_NOREPLACE): do_mmap() -> mmap_region() (mm/mmap.c).
+// Only the VMA tree changes; pages are faulted in on first access. A range
+// overlapping an existing VMA fails with EEXIST and changes nothing.
+
+import { step, type StepDef } from '../../policies/policy.js';
+import { lock, mmapLock, unlock } from '../locks.js';
+import type { MmId, Prot, Vpn } from '../types.js';
+
+export interface MmapCtx {
+  mm: MmId;
+  start: number;
+  end: number;
+  prot: Prot;
+  file: string | null;
+  pgoff: number;
+  result?: string;
+}
+
+export const mmap: StepDef<MmapCtx>[] = [
+  step('do_mmap.mmap_write_lock', function* (k, c) {
+    yield* lock(k, mmapLock(c.mm), 'w', 'do_mmap.mmap_write_lock');
+  }),
+  step('mmap_region', function* (k, c) {
+    const mm = k.s.mms[c.mm]!;
+    if (mm.vmas.some((v) => v.start < c.end && v.end > c.start)) {
+      c.result = 'EEXIST';
+    } else {
+      mm.vmas.push({ start: c.start as Vpn, end: c.end as Vpn, prot: { ...c.prot }, kind: c.file ? 'shared' : 'anon', file: c.file, pgoff: c.pgoff });
+      mm.vmas.sort((a, b) => a.start - b.start);
+      c.result = 'ok';
+    }
+    yield { id: 'mmap_region' };
+  }),
+  step('do_mmap.mmap_write_unlock', function* (k, c) {
+    yield* unlock(k, mmapLock(c.mm), 'do_mmap.mmap_write_unlock');
+  }),
+];

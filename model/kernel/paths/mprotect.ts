@@ -1,0 +1,100 @@
+// mprotect(): do_mprotect_pkey() -> mprotect_fixup() -> change_protection()
+// (mm/mprotect.c):
+//
+//   1. mmap_write_lock(); tlb_gather_mmu() (tlb_flush_pending++).
+//   2. mprotect_fixup(): split the VMAs, set the new vm_flags.
+//   3. change_pud_range(): notifier start (PROTECTION_VMA) before the
+//      first PTE changes.
+//   4. change_pte_range(), per table under its PTL: modify_prot_start_ptes()
+//      (get and clear, keeping A/D), write the new PTE, and widen the gather
+//      only if pte_needs_flush() (a downgrade). Upgrades need no flush: a
+//      stale read-only entry takes a spurious fault (R5).
+//   5. Notifier end, then tlb_finish_mmu() flushes; lazy CPUs are skipped
+//      and catch up through tlb_gen (R2).
+//   6. mmap_write_unlock(); return: the downgrade is promised from here
+//      (protect-complete).
+
+import { span } from '../config.js';
+import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
+import { lock, mmapLock, note, ptlOf, unlock } from '../locks.js';
+import { findTable, tableIndex } from '../pagetable.js';
+import type { Prot, MmId, Pfn } from '../types.js';
+import { protectRange } from '../vma.js';
+import { gatherOf, widen } from './mmu_gather.js';
+import type { NotifierCtx } from './notifier.js';
+
+export interface MprotectCtx {
+  mm: MmId;
+  opId: string;
+  start: number;
+  end: number;
+  prot: Prot;
+}
+
+export interface ChangePteCtx {
+  mm: MmId;
+  addr: number;
+  end: number;
+  prot: Prot;
+  table?: Pfn;
+}
+
+export const mprotect: StepDef<MprotectCtx>[] = [
+  step('do_mprotect_pkey.mmap_write_lock', function* (k, c) {
+    yield* lock(k, mmapLock(c.mm), 'w', 'do_mprotect_pkey.mmap_write_lock');
+  }),
+  step('do_mprotect_pkey.tlb_gather_mmu', function* (k, c) {
+    yield* k.run('tlb_gather_mmu', { mm: c.mm });
+  }),
+  step('mprotect_fixup', function* (k, c) {
+    protectRange(k.s.mms[c.mm]!, c.start, c.end, c.prot);
+    yield { id: 'mprotect_fixup' };
+  }),
+  step('change_protection', function* (k, c) {
+    const n: NotifierCtx = { mm: c.mm, start: c.start, end: c.end, event: 'PROTECTION_VMA' };
+    yield* k.run('mmu_notifier_invalidate_range_start', n);
+    const tableSpan = span(k.s.config, 2);
+    for (let base = Math.floor(c.start / tableSpan) * tableSpan; base < c.end; base += tableSpan) {
+      const t: ChangePteCtx = { mm: c.mm, addr: Math.max(c.start, base), end: Math.min(c.end, base + tableSpan), prot: c.prot };
+      yield* k.run('change_pte_range', t);
+    }
+    yield* k.run('mmu_notifier_invalidate_range_end', n);
+  }),
+  step('do_mprotect_pkey.tlb_finish_mmu', function* (k) {
+    yield* k.run('tlb_finish_mmu', {});
+  }),
+  step('do_mprotect_pkey.mmap_write_unlock', function* (k, c) {
+    yield* unlock(k, mmapLock(c.mm), 'do_mprotect_pkey.mmap_write_unlock');
+  }),
+];
+
+export const changePteRange: StepDef<ChangePteCtx>[] = [
+  step('change_pte_range.pte_offset_map_lock', function* (k, c) {
+    const t = findTable(k.s, k.s.mms[c.mm]!, c.addr, 1);
+    if (!t) return STOP_STEP;
+    c.table = t.pfn;
+    yield* lock(k, ptlOf(t.pfn), 'w', 'change_pte_range.pte_offset_map_lock');
+  }),
+  step('change_pte_range.modify_prot', function* (k, c) {
+    const s = k.s;
+    const t = s.frames[c.table!]!;
+    const g = gatherOf(k);
+    for (let v = c.addr; v < c.end; v++) {
+      const i = tableIndex(s.config, v, 1);
+      const old = t.entries![i];
+      if (!old) continue;
+      const neu = { ...old, writable: c.prot.w, protNone: !c.prot.r };
+      t.entries![i] = neu; // modify_prot_start_ptes() + modify_prot_commit_ptes()
+      note(k, 'pte-write', c.mm, `pte ${v}`, t.pfn);
+      const needsFlush = (old.writable && !neu.writable) || (!old.protNone && neu.protNone); // pte_needs_flush()
+      if (needsFlush) {
+        widen(g, v, v + 1); // tlb_flush_pte_range()
+        g.cleared = true;
+      }
+      yield { id: 'change_pte_range.modify_prot' };
+    }
+  }),
+  step('change_pte_range.pte_unmap_unlock', function* (k, c) {
+    yield* unlock(k, ptlOf(c.table!), 'change_pte_range.pte_unmap_unlock');
+  }),
+];

@@ -1,0 +1,33 @@
+// RCU-sched freeing of page-table pages (mm/mmu_gather.c
+// tlb_remove_table_rcu() -> __tlb_remove_table()):
+//
+//   1. call_rcu() queued the tables after the TLB flush (tlb_table_flush).
+//   2. The grace period ends only once every CPU that had interrupts off
+//      when the callback was queued has turned them back on: an IRQs-off
+//      walker (GUP-fast) is a read-side critical section.
+//   3. Then the tables are freed.
+//
+// When a grace period ends is a schedule choice: the `rcu` actor runs
+// rcu_do_batch whenever the schedule picks it and a callback is ready.
+
+import { step, type StepDef } from '../../policies/policy.js';
+import { freeFrame } from '../frames.js';
+import type { KernelState, RcuCallback } from '../state.js';
+
+/** Step 2: may the grace period covering `cb` end now? */
+export function gracePeriodOver(s: KernelState, cb: RcuCallback): boolean {
+  return s.cpus.every((cpu) => !cpu.irqsOff || cpu.irqOffSeq >= cb.seq);
+}
+
+export const readyCallback = (s: KernelState) => s.rcu.callbacks.find((cb) => gracePeriodOver(s, cb));
+
+export const rcuDoBatch: StepDef<unknown>[] = [
+  step('rcu_do_batch', function* (k) {
+    const s = k.s;
+    const cb = readyCallback(s);
+    if (!cb) return;
+    s.rcu.callbacks = s.rcu.callbacks.filter((x) => x !== cb);
+    for (const p of cb.tables) freeFrame(s, s.frames[p]!); // __tlb_remove_table()
+    yield { id: 'rcu_do_batch.__tlb_remove_table' };
+  }),
+];

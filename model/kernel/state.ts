@@ -1,0 +1,222 @@
+// The kernel state of SPEC 4.1 as plain data. Kernel paths mutate it one
+// atomic step at a time; the oracle's ghost state lives in `ghost`, apart
+// from what the kernel itself could read.
+
+import type { Config } from './config.js';
+import type { ActorName, MmId, Pfn, Prot, Vpn } from './types.js';
+
+/** One entry of a page-table page at any level; `null` is pte_none. */
+export interface Pte {
+  pfn: Pfn;
+  /** Leaf only. */
+  writable: boolean;
+  /** Accessed and dirty bits, set by the hardware walker (leaf only). */
+  accessed: boolean;
+  dirty: boolean;
+  /** x86 _PAGE_PROTNONE: still mapped for the kernel, not present for the walker. */
+  protNone: boolean;
+  /** Ghost: allocation id of the frame this entry was made for. */
+  ghost: number;
+}
+
+export type FrameState = 'free' | 'data' | 'pagetable';
+
+export interface Frame {
+  pfn: Pfn;
+  state: FrameState;
+  /** References: page tables, mmu_gather batches, GUP pins, the page cache. */
+  refcount: number;
+  mapcount: number;
+  /** Data frames: the value stored (one word per page is enough). */
+  content: number;
+  /** Page-table frames: level (4 = PGD ... 1 = PTE), owner mm, entries. */
+  level: number;
+  owner: MmId | null;
+  entries: (Pte | null)[] | null;
+  /** Folio dirty bit (moved from PTEs by zap). */
+  dirty: boolean;
+  /** Ghost: bumped at each allocation, so a reallocated frame is told apart. */
+  allocId: number;
+  /** Ghost: the logical page held (data) or a description (tables). */
+  lp: string;
+}
+
+export type VmaKind = 'anon' | 'shared';
+
+export interface Vma {
+  start: Vpn;
+  /** Exclusive. */
+  end: Vpn;
+  prot: Prot;
+  kind: VmaKind;
+  /** Shared file mappings: file name and page offset of `start`. */
+  file: string | null;
+  pgoff: number;
+}
+
+export interface Mm {
+  id: MmId;
+  pgd: Pfn;
+  /** mm->context.ctx_id: unique, never reused. */
+  ctxId: number;
+  /** mm->context.tlb_gen. */
+  tlbGen: number;
+  /** mm_cpumask(mm), kept sorted. */
+  cpumask: number[];
+  /** mm->tlb_flush_pending: open mmu_gathers. */
+  tlbFlushPending: number;
+  vmas: Vma[];
+  /** mm->notifier_subscriptions: registered secondary MMUs (none until KVM is modelled). */
+  notifiers: string[];
+}
+
+export interface File {
+  name: string;
+  pages: number;
+  /** Page cache: page index -> frame (holds one reference). */
+  cache: (Pfn | null)[];
+}
+
+/** One PCID slot of cpu_tlbstate.ctxs[]. */
+export interface PcidSlot {
+  ctxId: number;
+  tlbGen: number;
+}
+
+export interface TlbEntry {
+  slot: number;
+  vpn: Vpn;
+  pfn: Pfn;
+  writable: boolean;
+  dirty: boolean;
+  /** Ghost: allocation id of the frame when the entry was filled. */
+  ghost: number;
+}
+
+/** Paging-structure-cache entry: a va prefix -> the table at `level`. */
+export interface PscEntry {
+  slot: number;
+  level: number;
+  prefix: number;
+  pfn: Pfn;
+  ghost: number;
+}
+
+export const TLB_FLUSH_ALL = -1;
+
+/** struct flush_tlb_info. `mm === null` is flush_tlb_all. */
+export interface FlushInfo {
+  mm: MmId | null;
+  start: number;
+  /** Exclusive; TLB_FLUSH_ALL for a full flush. */
+  end: number;
+  freedTables: boolean;
+  newTlbGen: number;
+  trimCpumask: boolean;
+}
+
+export interface Ipi {
+  seq: number;
+  from: ActorName;
+  /** The function the IPI runs on the target (smp_call_function_many_cond). */
+  func: 'flush_tlb_func' | 'do_flush_tlb_all';
+  info: FlushInfo;
+}
+
+export interface Cpu {
+  id: number;
+  /** cpu_tlbstate.loaded_mm; null is init_mm (kernel-only, no user slot). */
+  loadedMm: MmId | null;
+  /** loaded_mm == LOADED_MM_SWITCHING inside switch_mm_irqs_off. */
+  switching: boolean;
+  isLazy: boolean;
+  /** cpu_tlbstate.loaded_mm_asid; -1 under init_mm. */
+  loadedSlot: number;
+  nextAsid: number;
+  slots: PcidSlot[];
+  tlb: TlbEntry[];
+  psc: PscEntry[];
+  /** Interrupts disabled by the task running here; `irqOffSeq` is the RCU sequence when they went off. */
+  irqsOff: boolean;
+  irqOffSeq: number;
+  /** The IPI being handled right now (interrupts the task). */
+  inIrq: number | null;
+  ipis: Ipi[];
+  /** The thread inside an operation on this CPU (no preemption inside a syscall). */
+  owner: ActorName | null;
+  /** The task last switched in: a thread, or null for the idle task. */
+  curr: ActorName | null;
+}
+
+export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl';
+
+export interface Lock {
+  cls: LockClass;
+  /** Readers or the one writer (spinlocks: the holder). */
+  holders: ActorName[];
+  mode: 'r' | 'w' | null;
+}
+
+/** An mmu_gather on a task's kernel stack (include/asm-generic/tlb.h). */
+export interface Gather {
+  mm: MmId;
+  start: number;
+  end: number;
+  fullmm: boolean;
+  cleared: boolean;
+  freedTables: boolean;
+  /** Pages whose PTE reference moved into the batch (__tlb_remove_folio_pages). */
+  pages: Pfn[];
+  /** Pages whose rmap removal waits for the flush (DELAY_RMAP, dirty file pages). */
+  delayedRmap: Pfn[];
+  /** Page-table pages queued by tlb_remove_table. */
+  tables: Pfn[];
+}
+
+export interface RcuCallback {
+  /** RCU sequence when call_rcu() ran. */
+  seq: number;
+  tables: Pfn[];
+}
+
+/** What a task has on its kernel stack that another actor's step can observe. */
+export interface Task {
+  gather: Gather | null;
+  /** A lockless walker in progress (GUP-fast): tables it is reading through. */
+  walker: { pfn: Pfn; ghost: number }[] | null;
+}
+
+/** Ghost state: only the oracle reads it. */
+export interface Ghost {
+  nextAllocId: number;
+  /** Open and closed operations: what each unmapped (allocation ids) for unmap-complete. */
+  ops: Record<string, GhostOp>;
+  /** Lockdep: class -> classes acquired while holding it. */
+  lockOrder: Record<string, string[]>;
+}
+
+export interface GhostOp {
+  kind: string;
+  mm: MmId;
+  start: number;
+  end: number;
+  prot: Prot | null;
+  removed: number[];
+  open: boolean;
+}
+
+export interface KernelState {
+  config: Config;
+  frames: Frame[];
+  /** Free frames; the allocator pops from the end, so the most recently freed is reused first. */
+  freeList: Pfn[];
+  mms: Record<string, Mm>;
+  files: Record<string, File>;
+  cpus: Cpu[];
+  locks: Record<string, Lock>;
+  rcu: { seq: number; callbacks: RcuCallback[] };
+  tasks: Record<ActorName, Task>;
+  nextCtxId: number;
+  ipiSeq: number;
+  ghost: Ghost;
+}

@@ -1,0 +1,75 @@
+// The scheduling protocol between kernel paths and the runner.
+//
+// Every kernel path is a synchronous generator. Each `yield` ends one atomic
+// step and names it with a stable id ("zap_pte_range.clear"); the code
+// between two yields is what one step does. A yield that carries `wait`
+// does not end a step: the actor is blocked there until `wait()` holds,
+// and the step after it runs when the scheduler next picks the actor.
+// Convention: a waiting yield comes right after a step ends, so a blocked
+// actor has done nothing since its last step.
+
+import type { Policy } from '../policies/policy.js';
+import type { KernelState } from './state.js';
+import type { ActorName, MmId, Prot } from './types.js';
+
+export type WaitFor =
+  | { kind: 'lock'; lock: string }
+  | { kind: 'ipi'; cpus: number[] }
+  | { kind: 'cpu'; cpu: number };
+
+/** What a step lets the oracle see: an operation's window, or a user access. */
+export type Observation =
+  | { kind: 'invoke'; op: OpRecord }
+  | { kind: 'return'; opId: string; result: string }
+  | { kind: 'access'; opId: string; mm: MmId; vpn: number; write: boolean; value: number; ok: boolean };
+
+/** A system call as the ideal memory sees it. */
+export interface OpRecord {
+  id: string;
+  kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect';
+  mm: MmId;
+  start: number;
+  pages: number;
+  prot: Prot | null;
+  /** mmap: anon or a shared file mapping. */
+  file: string | null;
+  pgoff: number;
+}
+
+export interface Yield {
+  id: string;
+  wait?: () => boolean;
+  waitFor?: WaitFor;
+  obs?: Observation;
+}
+
+export type Gen<R = void> = Generator<Yield, R, void>;
+
+/** A kernel write or a sleep, noted for lock-discipline with the locks held at that moment. */
+export interface StepNote {
+  kind: 'pte-write' | 'upper-populate' | 'upper-clear' | 'might-sleep' | 'ipi-wait';
+  mm: MmId | null;
+  what: string;
+  /** The page-table page written (PTE writes). */
+  table: number | null;
+  held: string[];
+  irqsOff: boolean;
+}
+
+/** The context a step runs in: the state, who acts, the policy's paths. */
+export interface K {
+  readonly s: KernelState;
+  readonly self: ActorName;
+  readonly cpu: number;
+  readonly policy: Policy;
+  /** Notes of the step in progress; the runner clears them after each step. */
+  notes: StepNote[];
+  /** Run a named path of the policy (its step list, after the variant's edits). */
+  run<C>(path: string, c: C): Gen<void>;
+  /** A heuristic decision taken from the schedule (SPEC 4.2); false unless the schedule says otherwise. */
+  choose(point: string): boolean;
+  /** Monotone sequence for values written by user accesses. */
+  nextValue(): number;
+}
+
+export const STOP = 'stop' as const;

@@ -1,0 +1,37 @@
+// VMA tree operations (mm/vma.c), done under mmap_lock held for write.
+
+import type { Mm, Vma } from './state.js';
+import type { Prot, Vpn } from './types.js';
+
+export const findVma = (mm: Mm, v: number): Vma | undefined => mm.vmas.find((x) => x.start <= v && v < x.end);
+
+const piece = (x: Vma, start: number, end: number): Vma => ({ ...x, start: start as Vpn, end: end as Vpn, pgoff: x.pgoff + (start - x.start) });
+
+/** Split VMAs at `start` and `end` (__split_vma) so that [start, end) is made of whole VMAs. */
+export function splitAt(mm: Mm, start: number, end: number): void {
+  const out: Vma[] = [];
+  for (const x of mm.vmas) {
+    const cuts = [x.start, ...[start, end].filter((p) => p > x.start && p < x.end), x.end];
+    for (let i = 0; i + 1 < cuts.length; i++) out.push(piece(x, cuts[i]!, cuts[i + 1]!));
+  }
+  mm.vmas = out.sort((a, b) => a.start - b.start);
+}
+
+/** vms_gather_munmap_vmas() + detach: remove [start, end) from the tree, return what was there. */
+export function detachRange(mm: Mm, start: number, end: number): Vma[] {
+  splitAt(mm, start, end);
+  const gone = mm.vmas.filter((x) => x.start >= start && x.end <= end);
+  mm.vmas = mm.vmas.filter((x) => !(x.start >= start && x.end <= end));
+  return gone;
+}
+
+/** VMAs overlapping [start, end), clipped to it. */
+export function vmasIn(mm: Mm, start: number, end: number): Vma[] {
+  return mm.vmas.filter((x) => x.start < end && x.end > start).map((x) => piece(x, Math.max(x.start, start), Math.min(x.end, end)));
+}
+
+/** mprotect_fixup(): split, then set the new protection on [start, end). */
+export function protectRange(mm: Mm, start: number, end: number, prot: Prot): void {
+  splitAt(mm, start, end);
+  for (const x of mm.vmas) if (x.start >= start && x.end <= end) x.prot = { ...prot };
+}

@@ -1,0 +1,57 @@
+// Policy `linux`: mainline, no mshare. Every kernel path as the kernel
+// orders it; the other policies and every variant are edits of this one.
+
+import { userAccess } from '../kernel/paths/access.js';
+import { contextSwitch } from '../kernel/paths/context_switch.js';
+import { doAnonymousPage, doSharedFault, doUserAddrFault, handlePteFault, ptAlloc, wpPageReuse } from '../kernel/paths/fault.js';
+import { flushTlbAll, flushTlbMmRange } from '../kernel/paths/flush_tlb_mm_range.js';
+import { doFlushTlbAll, flushTlbFunc } from '../kernel/paths/flush_tlb_func.js';
+import { freePgtables } from '../kernel/paths/free_pgtables.js';
+import { gupFast } from '../kernel/paths/gup_fast.js';
+import { madviseDontneed } from '../kernel/paths/madvise.js';
+import { mmap } from '../kernel/paths/mmap.js';
+import { tlbFinishMmu, tlbFlushMmuFree, tlbFlushMmuTlbonly, tlbGatherMmu } from '../kernel/paths/mmu_gather.js';
+import { changePteRange, mprotect } from '../kernel/paths/mprotect.js';
+import { munmap } from '../kernel/paths/munmap.js';
+import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../kernel/paths/notifier.js';
+import { rcuDoBatch } from '../kernel/paths/rcu.js';
+import { enterLazyTlb, switchMmIrqsOff } from '../kernel/paths/switch_mm.js';
+import { zapPteRange } from '../kernel/paths/zap.js';
+import type { Policy } from './policy.js';
+
+export const linux: Policy = {
+  name: 'linux',
+  date: '2025-12',
+  description: 'mainline x86-64 (v6.19-rc era), no mshare: lazy TLB, PCID, RCU table freeing',
+  paths: {
+    user_access: userAccess,
+    do_user_addr_fault: doUserAddrFault,
+    __pte_alloc: ptAlloc,
+    handle_pte_fault: handlePteFault,
+    do_anonymous_page: doAnonymousPage,
+    do_shared_fault: doSharedFault,
+    wp_page_reuse: wpPageReuse,
+    context_switch: contextSwitch,
+    switch_mm_irqs_off: switchMmIrqsOff,
+    enter_lazy_tlb: enterLazyTlb,
+    flush_tlb_mm_range: flushTlbMmRange,
+    flush_tlb_func: flushTlbFunc,
+    flush_tlb_all: flushTlbAll,
+    do_flush_tlb_all: doFlushTlbAll,
+    tlb_gather_mmu: tlbGatherMmu,
+    tlb_flush_mmu_tlbonly: tlbFlushMmuTlbonly,
+    tlb_flush_mmu_free: tlbFlushMmuFree,
+    tlb_finish_mmu: tlbFinishMmu,
+    zap_pte_range: zapPteRange,
+    free_pgtables: freePgtables,
+    mmu_notifier_invalidate_range_start: mmuNotifierInvalidateRangeStart,
+    mmu_notifier_invalidate_range_end: mmuNotifierInvalidateRangeEnd,
+    munmap,
+    madvise_dontneed: madviseDontneed,
+    mprotect,
+    change_pte_range: changePteRange,
+    mmap,
+    gup_fast: gupFast,
+    rcu_do_batch: rcuDoBatch,
+  },
+};

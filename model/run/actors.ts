@@ -1,0 +1,107 @@
+// The actors of a run: user threads, and the hardware and softirq actors
+// that take steps of their own (SPEC 4.2): the IPI handler of each CPU,
+// speculative page walks, and the end of an RCU grace period.
+
+import { speculativeFill } from '../kernel/paths/access.js';
+import { readyCallback } from '../kernel/paths/rcu.js';
+import { mappedAllocIds } from '../kernel/ghost.js';
+import type { Gen, K, OpRecord } from '../kernel/step.js';
+import { mmId, type MmId } from '../kernel/types.js';
+import type { Op, ThreadSpec } from './scenario.js';
+
+/** A user thread: for each operation take the CPU, switch to our mm if needed, run the operation. */
+export function* threadActor(k: K, spec: ThreadSpec): Gen {
+  const s = k.s;
+  const cpu = s.cpus[spec.cpu]!;
+  const mm = mmId(spec.proc);
+  for (let i = 0; i < spec.ops.length; i++) {
+    const op = spec.ops[i]!;
+    const free = () => cpu.owner === null || cpu.owner === k.self;
+    if (!free()) yield { id: 'schedule', wait: free, waitFor: { kind: 'cpu', cpu: spec.cpu } };
+    cpu.owner = k.self;
+    if (op.kind === 'idle') {
+      yield* k.run('enter_lazy_tlb', {}); // schedule() to the idle task
+    } else {
+      if (cpu.curr !== k.self || cpu.isLazy || cpu.loadedMm !== mm) yield* k.run('context_switch', { next: mm });
+      yield* runOp(k, mm, op, `${spec.name}.${i}`);
+    }
+    cpu.owner = null;
+  }
+}
+
+function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
+  switch (op.kind) {
+    case 'read':
+    case 'write':
+      return yield* k.run('user_access', { mm, opId, vpn: op.va, write: op.kind === 'write' });
+    case 'gup':
+      return yield* k.run('gup_fast', { mm, vpn: op.va });
+    case 'flush_tlb_all':
+      return yield* k.run('flush_tlb_all', {});
+    case 'idle':
+      return;
+    case 'mmap':
+    case 'munmap':
+    case 'madvise':
+    case 'mprotect':
+      return yield* syscall(k, mm, op, opId);
+  }
+}
+
+const PATH = { mmap: 'mmap', munmap: 'munmap', madvise: 'madvise_dontneed', mprotect: 'mprotect' } as const;
+
+/** A system call's window: invoke at entry, return at exit, as the ideal memory sees it. */
+function* syscall(k: K, mm: MmId, op: Extract<Op, { kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect' }>, opId: string): Gen {
+  const rec: OpRecord = {
+    id: opId,
+    kind: op.kind,
+    mm,
+    start: op.va,
+    pages: op.pages,
+    prot: op.kind === 'mmap' || op.kind === 'mprotect' ? op.prot : null,
+    file: op.kind === 'mmap' ? op.file : null,
+    pgoff: op.kind === 'mmap' ? op.pgoff : 0,
+  };
+  const end = op.va + op.pages;
+  k.s.ghost.ops[opId] = { kind: op.kind, mm, start: op.va, end, prot: rec.prot, removed: mappedAllocIds(k.s, mm, op.va, end), open: true };
+  yield { id: `sys_${op.kind}`, obs: { kind: 'invoke', op: rec } };
+  const c: Record<string, unknown> = { mm, opId, start: op.va, end, prot: rec.prot, file: rec.file, pgoff: rec.pgoff };
+  yield* k.run(PATH[op.kind], c);
+  k.s.ghost.ops[opId]!.open = false;
+  yield { id: `sys_${op.kind}.return`, obs: { kind: 'return', opId, result: (c.result as string | undefined) ?? 'ok' } };
+}
+
+/** The flush IPI handler of one CPU: runs when an IPI is pending and interrupts are on. */
+export function* ipiActor(k: K): Gen {
+  const cpu = k.s.cpus[k.cpu]!;
+  const ready = () => cpu.ipis.length > 0 && !cpu.irqsOff;
+  for (;;) {
+    if (!ready()) yield { id: 'idle', wait: ready };
+    const ipi = cpu.ipis[0]!;
+    cpu.inIrq = ipi.seq; // the interrupted task cannot run until the handler returns
+    cpu.irqsOff = true;
+    cpu.irqOffSeq = k.s.rcu.seq;
+    yield* k.run(ipi.func, { info: ipi.info });
+    cpu.ipis = cpu.ipis.filter((x) => x !== ipi);
+    cpu.inIrq = null;
+    cpu.irqsOff = false;
+    yield { id: 'csd_unlock' }; // the sender's csd_lock_wait() may return
+  }
+}
+
+/** rcu_do_batch() whenever a grace period can end. */
+export function* rcuActor(k: K): Gen {
+  const ready = () => readyCallback(k.s) !== undefined;
+  for (;;) {
+    if (!ready()) yield { id: 'idle', wait: ready };
+    yield* k.run('rcu_do_batch', {});
+  }
+}
+
+/** Speculative walks by the hardware of one CPU from its loaded CR3. */
+export function* specActor(k: K, vas: number[]): Gen {
+  for (const v of vas) {
+    speculativeFill(k, v);
+    yield { id: 'hw.speculative_walk' };
+  }
+}

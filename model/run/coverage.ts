@@ -1,0 +1,61 @@
+// Coverage counters (SPEC 5.4): how often a run reached the situations
+// that make races possible. A clean campaign only means something when the
+// counters of the races it claims to cover are nonzero. Computed from the
+// step ids and the state after each step, outside the kernel paths, so a
+// variant that replaces a step cannot hide them.
+
+import { findPte } from '../kernel/pagetable.js';
+import { readyCallback } from '../kernel/paths/rcu.js';
+import type { KernelState } from '../kernel/state.js';
+import type { StepEvent } from '../../properties/property.js';
+
+export const COVERAGE_COUNTERS = [
+  'stale_access_in_window',
+  'lazy_cpu_at_table_free',
+  'dormant_slot_reactivated',
+  'dormant_slot_reused_clean',
+  'lazy_return_catch_up',
+  'nested_gathers',
+  'forced_flush_under_ptl',
+  'ipi_held_off_by_irqs_off',
+  'rcu_gp_held_off_by_walker',
+  'cpumask_lazily_cleared',
+  'lazy_cpu_to_init_mm',
+  'spurious_fault',
+  'fault_lost_race',
+] as const;
+
+export type CoverageName = (typeof COVERAGE_COUNTERS)[number];
+export type Coverage = Record<CoverageName, number>;
+
+export const emptyCoverage = (): Coverage => Object.fromEntries(COVERAGE_COUNTERS.map((c) => [c, 0])) as Coverage;
+
+export function addCoverage(into: Coverage, from: Coverage): void {
+  for (const c of COVERAGE_COUNTERS) into[c] += from[c];
+}
+
+export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor: (a: string) => string | null): void {
+  const id = e.id;
+  const o = e.obs;
+  if (o?.kind === 'access' && o.ok && id === 'user_access.tlb_hit') {
+    const pte = findPte(s, s.mms[o.mm]!, o.vpn)?.pte;
+    const cpu = s.cpus[e.cpu]!;
+    const tlb = cpu.tlb.find((t) => t.slot === cpu.loadedSlot && t.vpn === o.vpn);
+    if (tlb && (!pte || pte.pfn !== tlb.pfn || (tlb.writable && !pte.writable))) cov.stale_access_in_window++;
+  }
+  if (/^free_.*_clear$/.test(id)) {
+    const mm = mmOfActor(e.actor);
+    if (s.cpus.some((c) => c.isLazy && c.loadedMm === mm)) cov.lazy_cpu_at_table_free++;
+  }
+  if (id === 'load_new_mm_cr3.flush_stale_slot') cov.dormant_slot_reactivated++;
+  if (id === 'load_new_mm_cr3.noflush') cov.dormant_slot_reused_clean++;
+  if (id === 'switch_mm_irqs_off.lazy_catch_up') cov.lazy_return_catch_up++;
+  if (id === 'tlb_gather_mmu.inc_tlb_flush_pending' && Object.values(s.mms).some((m) => m.tlbFlushPending > 1)) cov.nested_gathers++;
+  if (id === 'flush_tlb_mm_range.inc_mm_tlb_gen' && e.locks.some((l) => l.startsWith('ptl:'))) cov.forced_flush_under_ptl++;
+  if (s.cpus.some((c) => c.ipis.length > 0 && c.irqsOff && c.inIrq === null)) cov.ipi_held_off_by_irqs_off++;
+  if (s.rcu.callbacks.length > 0 && !readyCallback(s) && Object.values(s.tasks).some((t) => t.walker)) cov.rcu_gp_held_off_by_walker++;
+  if (id === 'flush_tlb_func.cpumask_clear_cpu') cov.cpumask_lazily_cleared++;
+  if (id === 'flush_tlb_func.switch_to_init_mm') cov.lazy_cpu_to_init_mm++;
+  if (id === 'handle_pte_fault.spurious') cov.spurious_fault++;
+  if (id.endsWith('.pte_changed')) cov.fault_lost_race++;
+}

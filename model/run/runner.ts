@@ -1,0 +1,213 @@
+// The runner: executes a scenario under its schedule, one atomic step at
+// a time, feeds every observation to the ideal memory, checks every
+// property after every step and stops at the first violation. Same
+// scenario, same result: nothing here reads a clock or a random source.
+//
+// Scheduling (SPEC 4.2): the schedule is a list of preemption points.
+// Each names the actor to run next and, optionally, for how many steps.
+// An entry whose actor cannot run is skipped. Between entries, and after
+// the last, the current actor runs on; when it blocks or ends, the first
+// runnable actor in canonical order (threads, IPI handlers, rcu, hardware
+// speculation) takes over.
+
+import { resolveConfig } from '../kernel/config.js';
+import { initState } from '../kernel/init.js';
+import { heldBy } from '../kernel/locks.js';
+import type { KernelState } from '../kernel/state.js';
+import type { Gen, K, WaitFor, Yield } from '../kernel/step.js';
+import { ModelError, mmId } from '../kernel/types.js';
+import { IdealMemory, type IdealState, type IdealVerdict } from '../ideal/ideal.js';
+import type { Policy } from '../policies/policy.js';
+import { PROPERTIES } from '../../properties/registry.js';
+import type { Property, StepEvent, Violation } from '../../properties/property.js';
+import { ipiActor, rcuActor, specActor, threadActor } from './actors.js';
+import { countStep, emptyCoverage, type Coverage } from './coverage.js';
+import { ipiActor as ipiName, RCU_ACTOR, specActor as specName, type Scenario } from './scenario.js';
+
+export interface RunOptions {
+  policy: Policy;
+  properties?: readonly Property[];
+}
+
+export interface RunResult {
+  verdict: 'pass' | 'violation' | 'model-error';
+  violation: Violation | null;
+  /** A model error (exit 3): the model's own bookkeeping broke, not the kernel. */
+  error: string | null;
+  trace: StepEvent[];
+  steps: number;
+  preemptions: number;
+  coverage: Coverage;
+  /** The state after the last step (the one that broke a property, if any). */
+  state: KernelState;
+}
+
+interface Actor {
+  name: string;
+  kind: 'thread' | 'ipi' | 'rcu' | 'spec';
+  cpu: number;
+  k: K;
+  gen: Gen;
+  pending: Yield | null;
+  done: boolean;
+}
+
+export function idealFromSetup(sc: Scenario): IdealState {
+  const st: IdealState = { maps: {}, contents: {} };
+  for (const it of sc.setup) {
+    if (it.kind === 'process') st.maps[it.name] ??= {};
+    if (it.kind !== 'mmap') continue;
+    const pages = (st.maps[it.proc] ??= {});
+    for (let v = it.start; v < it.start + it.pages; v++) {
+      const lp = it.file ? `file:${it.file}:${it.pgoff + v - it.start}` : `anon:setup:${it.proc}:${v}`;
+      pages[v] = { lp, prot: { ...it.prot }, anon: !it.file };
+    }
+  }
+  return st;
+}
+
+export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
+  const config = resolveConfig(sc.config);
+  const s = initState(config, sc.setup);
+  const ideal = new IdealMemory(idealFromSetup(sc));
+  const properties = opts.properties ?? PROPERTIES;
+  const coverage = emptyCoverage();
+  const trace: StepEvent[] = [];
+  const choices = new Set(sc.choices.map((c) => `${c.actor}|${c.point}|${c.nth}`));
+  const reached = new Map<string, number>();
+  let values = 0;
+
+  const makeK = (self: string, cpu: number): K => {
+    const k: K = {
+      s,
+      self,
+      cpu,
+      policy: opts.policy,
+      notes: [],
+      *run(path, c) {
+        const steps = opts.policy.paths[path];
+        if (!steps) throw new ModelError(`policy ${opts.policy.name} has no path ${path}`);
+        for (const st of steps) if ((yield* st.fn(k, c)) === 'stop') break;
+      },
+      choose(point) {
+        const key = `${self}|${point}`;
+        const nth = reached.get(key) ?? 0;
+        reached.set(key, nth + 1);
+        return choices.has(`${key}|${nth}`);
+      },
+      nextValue: () => ++values,
+    };
+    return k;
+  };
+
+  const actors: Actor[] = [];
+  const add = (name: string, kind: Actor['kind'], cpu: number, body: (k: K) => Gen) => {
+    const k = makeK(name, cpu);
+    actors.push({ name, kind, cpu, k, gen: body(k), pending: null, done: false });
+  };
+  for (const t of sc.threads) {
+    s.tasks[t.name] = { gather: null, walker: null };
+    add(t.name, 'thread', t.cpu, (k) => threadActor(k, t));
+  }
+  for (let c = 0; c < config.cpus; c++) add(ipiName(c), 'ipi', c, ipiActor);
+  add(RCU_ACTOR, 'rcu', 0, rcuActor);
+  for (const sp of sc.speculation) add(specName(sp.cpu), 'spec', sp.cpu, (k) => specActor(k, sp.vas));
+  const byName = new Map(actors.map((a) => [a.name, a]));
+  const procOf = new Map(sc.threads.map((t) => [t.name, t.proc]));
+
+  const runnable = (a: Actor) => {
+    if (a.done) return false;
+    if (a.kind === 'thread' && s.cpus[a.cpu]!.inIrq !== null && s.cpus[a.cpu]!.owner === a.name) return false;
+    return !a.pending?.wait || a.pending.wait();
+  };
+
+  let cur: Actor | null = null;
+  let remaining = Infinity;
+  let idx = 0;
+  let preemptions = 0;
+  const pick = (): Actor | null => {
+    if (cur && remaining > 0 && runnable(cur)) return cur;
+    while (idx < sc.schedule.length) {
+      const e = sc.schedule[idx++]!;
+      const a = byName.get(e.actor);
+      if (a && runnable(a)) {
+        if (cur !== a) preemptions++;
+        cur = a;
+        remaining = e.steps ?? Infinity;
+        return a;
+      }
+    }
+    if (cur && runnable(cur)) return cur;
+    cur = actors.find(runnable) ?? null;
+    remaining = Infinity;
+    return cur;
+  };
+
+  const blockedMap = () => {
+    const m = new Map<string, WaitFor>();
+    for (const a of actors) if (!a.done && a.pending?.wait && a.pending.waitFor && !a.pending.wait()) m.set(a.name, a.pending.waitFor);
+    return m;
+  };
+
+  const result = (verdict: RunResult['verdict'], violation: Violation | null, error: string | null): RunResult => ({
+    verdict,
+    violation,
+    error,
+    trace,
+    steps: trace.length,
+    preemptions,
+    coverage,
+    state: s,
+  });
+
+  const check = (event: StepEvent, idealV: IdealVerdict | null, stalled: boolean, budgetExhausted: boolean): Violation | null => {
+    const ctx = { s, event, ideal: idealV, blocked: blockedMap(), stalled, budgetExhausted };
+    for (const p of properties) {
+      const f = p.check(ctx);
+      if (f) return { ...f, property: p.id, step: event.n, actor: event.actor, stepId: event.id };
+    }
+    return null;
+  };
+
+  try {
+    for (;;) {
+      const a = pick();
+      if (!a) break;
+      const r = a.gen.next();
+      if (r.done) {
+        a.done = true;
+        continue;
+      }
+      const y = r.value;
+      if (y.wait) {
+        a.pending = y; // blocked: no step was taken
+        continue;
+      }
+      a.pending = null;
+      if (a === cur) remaining--;
+      const event: StepEvent = { n: trace.length + 1, actor: a.name, cpu: a.cpu, id: y.id, notes: a.k.notes, locks: heldBy(s, a.name) };
+      if (y.obs) event.obs = structuredClone(y.obs);
+      a.k.notes = [];
+      trace.push(event);
+      let idealV: IdealVerdict | null = null;
+      if (y.obs?.kind === 'invoke') ideal.invoke(y.obs.op);
+      else if (y.obs?.kind === 'return') idealV = ideal.ret(y.obs.opId, y.obs.result);
+      else if (y.obs?.kind === 'access') idealV = ideal.access(y.obs.mm, y.obs.vpn, y.obs.write, y.obs.value, y.obs.ok);
+      countStep(coverage, s, event, (x) => (procOf.has(x) ? mmId(procOf.get(x)!) : null));
+      const exhausted = trace.length >= config.maxSteps;
+      const v = check(event, idealV, false, exhausted);
+      if (v) return result('violation', v, null);
+      if (exhausted) break;
+    }
+    const unfinished = actors.some((a) => a.kind === 'thread' && !a.done);
+    if (unfinished) {
+      const last = trace[trace.length - 1] ?? { n: 0, actor: '-', cpu: 0, id: 'start', notes: [], locks: [] };
+      const v = check({ ...last, notes: [], obs: undefined as never }, null, true, false);
+      if (v) return result('violation', v, null);
+    }
+    return result('pass', null, null);
+  } catch (e) {
+    if (e instanceof ModelError) return result('model-error', null, e.message);
+    throw e;
+  }
+}

@@ -1,0 +1,35 @@
+import { allEntries } from '../model/kernel/pagetable.js';
+import type { KernelState } from '../model/kernel/state.js';
+import { tlbUsableFor } from '../model/kernel/tlb.js';
+import { vaHex } from '../model/kernel/types.js';
+import type { Property } from './property.js';
+
+/** A frame that is free, or was freed and handed out again since `ghost` was taken. */
+export function staleFrame(s: KernelState, pfn: number, ghost: number): string | null {
+  const f = s.frames[pfn]!;
+  if (f.state === 'free') return 'free';
+  if (f.allocId !== ghost) return `reallocated as ${f.lp}`;
+  return null;
+}
+
+export const noFreedFrameReachable: Property = {
+  id: 'no-freed-frame-reachable',
+  statement: 'no free or reallocated data frame is reachable through a present PTE or a usable TLB entry',
+  rule: 'mmu_gather: unhook, invalidate, then free (include/asm-generic/tlb.h); research/tlb-kvm.md I1, I2',
+  check({ s }) {
+    for (const { table, index, e } of allEntries(s)) {
+      if (table.level !== 1) continue;
+      const why = staleFrame(s, e.pfn, e.ghost);
+      if (why) return { holder: 'PTE', message: `PTE ${index} of ${table.owner}'s table ${table.pfn} maps frame ${e.pfn}, which is ${why}` };
+    }
+    for (const cpu of s.cpus) {
+      for (const e of cpu.tlb) {
+        const mm = tlbUsableFor(s, cpu, e.slot);
+        if (!mm) continue;
+        const why = staleFrame(s, e.pfn, e.ghost);
+        if (why) return { holder: 'TLB', message: `CPU${cpu.id} PCID slot ${e.slot} (${mm}) maps ${vaHex(e.vpn)} -> frame ${e.pfn}, which is ${why}` };
+      }
+    }
+    return null;
+  },
+};

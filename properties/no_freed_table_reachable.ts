@@ -1,0 +1,42 @@
+import { allEntries, LEVEL_NAME } from '../model/kernel/pagetable.js';
+import type { KernelState } from '../model/kernel/state.js';
+import { pscUsableFor } from '../model/kernel/tlb.js';
+import type { Property } from './property.js';
+
+function staleTable(s: KernelState, pfn: number, ghost: number): string | null {
+  const f = s.frames[pfn]!;
+  if (f.state === 'free') return 'free';
+  if (f.state !== 'pagetable' || f.allocId !== ghost) return `reallocated as ${f.lp}`;
+  return null;
+}
+
+export const noFreedTableReachable: Property = {
+  id: 'no-freed-table-reachable',
+  statement: 'no freed page-table frame is referenced by a live upper-level entry, a usable PSC entry or a walker in progress',
+  rule: 'pte_free_tlb + tlb_remove_table: flush with freed_tables (lazy CPUs too), free after an RCU grace period; commit 2ff6ddf19c0e',
+  check({ s }) {
+    for (const { table, index, e } of allEntries(s)) {
+      if (table.level === 1) continue;
+      const why = staleTable(s, e.pfn, e.ghost);
+      if (why) return { holder: 'upper entry', message: `${LEVEL_NAME[table.level]} entry ${index} of ${table.owner} points to table ${e.pfn}, which is ${why}` };
+    }
+    for (const cpu of s.cpus) {
+      for (const p of cpu.psc) {
+        const mm = pscUsableFor(s, cpu, p.slot);
+        if (!mm) continue;
+        const why = staleTable(s, p.pfn, p.ghost);
+        if (why) {
+          const lazy = cpu.isLazy && p.slot === cpu.loadedSlot ? ', lazy' : '';
+          return { holder: 'PSC', message: `CPU${cpu.id} PCID slot ${p.slot} (${mm}${lazy}) caches a ${LEVEL_NAME[p.level]} table at frame ${p.pfn}, which is ${why}` };
+        }
+      }
+    }
+    for (const [actor, t] of Object.entries(s.tasks)) {
+      for (const w of t.walker ?? []) {
+        const why = staleTable(s, w.pfn, w.ghost);
+        if (why) return { holder: 'walker', message: `${actor} is walking table ${w.pfn} locklessly, which is ${why}` };
+      }
+    }
+    return null;
+  },
+};

@@ -1,0 +1,29 @@
+// The one registry of properties (STYLE.md rule 5). Ids are stable: the
+// reports, the tests and the matrix use them.
+
+import { lockDiscipline } from './lock_discipline.js';
+import { noDeadlock } from './no_deadlock.js';
+import { noFreedFrameReachable } from './no_freed_frame_reachable.js';
+import { noFreedTableReachable } from './no_freed_table_reachable.js';
+import { progress } from './progress.js';
+import { protectComplete } from './protect_complete.js';
+import type { Property } from './property.js';
+import { readValue } from './read_value.js';
+import { unmapComplete } from './unmap_complete.js';
+
+export const PROPERTIES: readonly Property[] = [
+  noFreedFrameReachable,
+  noFreedTableReachable,
+  unmapComplete,
+  protectComplete,
+  readValue,
+  lockDiscipline,
+  noDeadlock,
+  progress,
+];
+
+export const propertyIds = PROPERTIES.map((p) => p.id);
+
+export function propertyById(id: string): Property | undefined {
+  return PROPERTIES.find((p) => p.id === id);
+}
