@@ -20,6 +20,7 @@ export function initState(config: Config, setup: SetupItem[]): KernelState {
     tasks: {},
     nextCtxId: 1,
     ipiSeq: 0,
+    ext: {},
     ghost: { nextAllocId: 1, ops: {}, lockOrder: {} },
   };
   for (let i = 0; i < config.frames; i++) {

@@ -218,5 +218,7 @@ export interface KernelState {
   tasks: Record<ActorName, Task>;
   nextCtxId: number;
   ipiSeq: number;
+  /** State a variant adds of its own, under its namespace (SPEC 4.4). */
+  ext: Record<string, unknown>;
   ghost: Ghost;
 }

@@ -18,15 +18,37 @@ export function* threadActor(k: K, spec: ThreadSpec): Gen {
     const op = spec.ops[i]!;
     const free = () => cpu.owner === null || cpu.owner === k.self;
     if (!free()) yield { id: 'schedule', wait: free, waitFor: { kind: 'cpu', cpu: spec.cpu } };
-    cpu.owner = k.self;
     if (op.kind === 'idle') {
-      yield* k.run('enter_lazy_tlb', {}); // schedule() to the idle task
-    } else {
-      if (cpu.curr !== k.self || cpu.isLazy || cpu.loadedMm !== mm) yield* k.run('context_switch', { next: mm });
-      yield* runOp(k, mm, op, `${spec.name}.${i}`);
+      yield* k.run('enter_lazy_tlb', {}); // schedule() to the idle task; the CPU stays free
+      continue;
     }
-    cpu.owner = null;
+    cpu.owner = k.self;
+    if (cpu.curr !== k.self || cpu.isLazy || cpu.loadedMm !== mm) yield* k.run('context_switch', { next: mm });
+    yield* untilReturnToUser(k, runOp(k, mm, op, `${spec.name}.${i}`));
   }
+}
+
+/**
+ * Run one operation and give the CPU back in its last step: the access
+ * itself for a load or store, the return for a system call, otherwise an
+ * explicit exit_to_user_mode step. From then on the thread is in user
+ * mode and another thread may be switched in on its CPU.
+ */
+function* untilReturnToUser(k: K, g: Gen): Gen {
+  const cpu = k.s.cpus[k.cpu]!;
+  for (;;) {
+    const r = g.next();
+    if (r.done) break;
+    const y = r.value;
+    if (!y.wait && (y.obs?.kind === 'access' || y.obs?.kind === 'return')) {
+      cpu.owner = null;
+      yield y;
+      return;
+    }
+    yield y;
+  }
+  cpu.owner = null;
+  yield { id: 'exit_to_user_mode' };
 }
 
 function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {

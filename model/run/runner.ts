@@ -123,6 +123,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
 
   let cur: Actor | null = null;
   let remaining = Infinity;
+  let until: string | undefined;
   let idx = 0;
   let preemptions = 0;
   const pick = (): Actor | null => {
@@ -134,12 +135,14 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
         if (cur !== a) preemptions++;
         cur = a;
         remaining = e.steps ?? Infinity;
+        until = e.until;
         return a;
       }
     }
     if (cur && runnable(cur)) return cur;
     cur = actors.find(runnable) ?? null;
     remaining = Infinity;
+    until = undefined;
     return cur;
   };
 
@@ -184,7 +187,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
         continue;
       }
       a.pending = null;
-      if (a === cur) remaining--;
+      if (a === cur) remaining = until !== undefined && y.id === until ? 0 : remaining - 1;
       const event: StepEvent = { n: trace.length + 1, actor: a.name, cpu: a.cpu, id: y.id, notes: a.k.notes, locks: heldBy(s, a.name) };
       if (y.obs) event.obs = structuredClone(y.obs);
       a.k.notes = [];

@@ -32,10 +32,15 @@ export interface Speculation {
   vas: number[];
 }
 
-/** A preemption point: switch to `actor` and let it run `steps` steps (or until it blocks or ends). */
+/**
+ * A preemption point: switch to `actor` and let it run `steps` steps, or
+ * until it has taken a step with id `until`, or until it blocks or ends,
+ * whichever comes first. `until` lets a race diagram be written by hand.
+ */
 export interface ScheduleEntry {
   actor: string;
   steps?: number;
+  until?: string;
 }
 
 /** A heuristic decision (SPEC 4.2) taken the `nth` time `actor` reaches `point`. */

@@ -46,6 +46,7 @@ export const switchMmIrqsOff: StepDef<SwitchMmCtx>[] = [
       yield { id: 'switch_mm_irqs_off.same_mm' };
       return STOP_STEP;
     }
+    cpu.switching = true; // IRQs off, no user access until the compare below is done
     yield { id: 'switch_mm_irqs_off.clear_lazy' };
     const gen = k.s.mms[c.next]!.tlbGen; // smp_mb(); atomic64_read(&next->context.tlb_gen)
     const slot = cpu.slots[cpu.loadedSlot]!;
@@ -53,6 +54,7 @@ export const switchMmIrqsOff: StepDef<SwitchMmCtx>[] = [
       slot.tlbGen = gen;
       flushSlot(cpu, cpu.loadedSlot);
     }
+    cpu.switching = false;
     yield { id: 'switch_mm_irqs_off.lazy_catch_up' };
     return STOP_STEP;
   }),

@@ -1,0 +1,99 @@
+// The variant API (SPEC 4.4): a variant is a named policy derived from a
+// base policy by edits on step ids. A step id names exactly one step of
+// one path, so every edit is checked: an unknown id is an error, never a
+// silent no-op. Whole hooks (the IPI handler flush_tlb_func,
+// switch_mm_irqs_off, ...) are paths and can be replaced as a whole.
+// State of the variant's own lives in `s.ext[namespace]`.
+
+import { ModelError } from '../kernel/types.js';
+import { stepIndex, type Policy, type StepDef, type StepFn } from './policy.js';
+
+export class VariantBuilder {
+  private paths: Record<string, StepDef[]>;
+
+  constructor(private readonly base: Policy) {
+    this.paths = Object.fromEntries(Object.entries(base.paths).map(([k, v]) => [k, [...v]]));
+  }
+
+  private locate(id: string): { path: string; i: number } {
+    for (const [path, steps] of Object.entries(this.paths)) {
+      const i = steps.findIndex((s) => s.id === id);
+      if (i >= 0) return { path, i };
+    }
+    throw new ModelError(`variant of ${this.base.name}: no step '${id}' (known: ${[...stepIndex({ ...this.base, paths: this.paths }).keys()].join(', ')})`);
+  }
+
+  /** Remove a step. */
+  drop(id: string): this {
+    const { path, i } = this.locate(id);
+    this.paths[path]!.splice(i, 1);
+    return this;
+  }
+
+  /** Replace a step's body, keeping its id and place. */
+  replace(id: string, fn: StepFn): this {
+    const { path, i } = this.locate(id);
+    this.paths[path]![i] = { id, fn };
+    return this;
+  }
+
+  insertBefore(id: string, st: StepDef): this {
+    const { path, i } = this.locate(id);
+    this.paths[path]!.splice(i, 0, st);
+    return this;
+  }
+
+  insertAfter(id: string, st: StepDef): this {
+    const { path, i } = this.locate(id);
+    this.paths[path]!.splice(i + 1, 0, st);
+    return this;
+  }
+
+  /** Move a step before or after another step of the same path. */
+  move(id: string, where: { before: string } | { after: string }): this {
+    const from = this.locate(id);
+    const st = this.paths[from.path]![from.i]!;
+    this.paths[from.path]!.splice(from.i, 1);
+    const anchor = 'before' in where ? where.before : where.after;
+    const to = this.locate(anchor);
+    if (to.path !== from.path) throw new ModelError(`variant: cannot move ${id} (path ${from.path}) next to ${anchor} (path ${to.path})`);
+    this.paths[to.path]!.splice('before' in where ? to.i : to.i + 1, 0, st);
+    return this;
+  }
+
+  /** Replace a whole path (a hook such as flush_tlb_func or switch_mm_irqs_off). */
+  replacePath(path: string, steps: StepDef[]): this {
+    if (!this.paths[path]) throw new ModelError(`variant of ${this.base.name}: no path '${path}'`);
+    this.paths[path] = [...steps];
+    return this;
+  }
+
+  build(name: string, description: string): Policy {
+    const seen = new Set<string>();
+    for (const steps of Object.values(this.paths)) {
+      for (const st of steps) {
+        if (seen.has(st.id)) throw new ModelError(`variant ${name}: step id '${st.id}' appears twice`);
+        seen.add(st.id);
+      }
+    }
+    return { name, date: this.base.date, description, paths: this.paths };
+  }
+}
+
+export interface VariantSpec {
+  /** Name shown in reports, e.g. "linux+free-before-flush". */
+  name: string;
+  description: string;
+  edit(v: VariantBuilder): void;
+}
+
+/** What a variant file exports by default. */
+export function defineVariant(spec: VariantSpec): VariantSpec {
+  return spec;
+}
+
+export function applyVariant(base: Policy, spec: VariantSpec): Policy {
+  const b = new VariantBuilder(base);
+  spec.edit(b);
+  return b.build(`${base.name}+${spec.name}`, spec.description);
+}

@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { Prot } from '../model/kernel/types.js';
+import type { Op, Scenario, SetupItem } from '../model/run/scenario.js';
+import { parseScenario, printScenario, ScenarioParseError } from './scenario_text.js';
+
+// fast-check may otherwise build null-prototype objects, which toStrictEqual tells apart.
+const NP = { noNullPrototype: true };
+const nameArb = fc.stringMatching(/^[A-Za-z0-9_.@:-]{1,6}$/);
+const protArb = fc.constantFrom<Prot>({ r: true, w: true }, { r: true, w: false }, { r: false, w: false });
+// Byte addresses must stay below 2^53.
+const vpnArb = fc.nat({ max: 2 ** 40 });
+const pagesArb = fc.integer({ min: 1, max: 1000 });
+const posArb = fc.integer({ min: 1, max: 100_000 });
+
+const fileRefArb = (files: string[]) =>
+  files.length === 0
+    ? fc.constant({ file: null, pgoff: 0 })
+    : fc.oneof(fc.constant({ file: null, pgoff: 0 }), fc.record({ file: fc.constantFrom(...files), pgoff: fc.nat(50) }, NP));
+
+const opArb = (files: string[]): fc.Arbitrary<Op> =>
+  fc.oneof(
+    fc.record({ kind: fc.constantFrom('read' as const, 'write' as const), va: vpnArb }, NP),
+    fc.tuple(vpnArb, pagesArb, protArb, fileRefArb(files)).map(([va, pages, prot, f]): Op => ({ kind: 'mmap', va, pages, prot, ...f })),
+    fc.record({ kind: fc.constantFrom('munmap' as const, 'madvise' as const), va: vpnArb, pages: pagesArb }, NP),
+    fc.record({ kind: fc.constant('mprotect' as const), va: vpnArb, pages: pagesArb, prot: protArb }, NP),
+    fc.record({ kind: fc.constant('gup' as const), va: vpnArb }, NP),
+    fc.record({ kind: fc.constantFrom('idle' as const, 'flush_tlb_all' as const) }, NP),
+  );
+
+/** Setup items in a random order in which every mmap follows the declarations it uses. */
+const setupArb = (procs: string[], files: string[]): fc.Arbitrary<SetupItem[]> =>
+  fc.tuple(
+    fc.shuffledSubarray(
+      [...procs.map((name): SetupItem => ({ kind: 'process', name })), ...files.map((name) => ({ kind: 'file' as const, name }))],
+      { minLength: procs.length + files.length },
+    ),
+    fc.array(fc.integer({ min: 1, max: 100 }), { minLength: files.length, maxLength: files.length }),
+    fc.array(fc.tuple(fc.constantFrom(...procs), vpnArb, pagesArb, protArb, fileRefArb(files), fc.nat()), { maxLength: 4 }),
+  ).map(([decls, filePages, mmaps]) => {
+    const setup = decls.map((d): SetupItem => (d.kind === 'file' ? { ...d, pages: filePages[files.indexOf(d.name)]! } : d));
+    for (const [proc, start, pages, prot, f, r] of mmaps) {
+      const at = (kind: string, n: string | null) => setup.findIndex((s) => s.kind === kind && 'name' in s && s.name === n);
+      const min = Math.max(at('process', proc), at('file', f.file)) + 1;
+      setup.splice(min + (r % (setup.length - min + 1)), 0, { kind: 'mmap', proc, start, pages, prot, ...f });
+    }
+    return setup;
+  });
+
+const scenarioArb: fc.Arbitrary<Scenario> = fc
+  .tuple(fc.uniqueArray(nameArb, { minLength: 1, maxLength: 3 }), fc.uniqueArray(nameArb, { maxLength: 2 }))
+  .chain(([procs, files]) =>
+    fc.record({
+      config: fc.record(
+        { fanout: posArb, frames: posArb, cpus: posArb, pcids: posArb, flushCeiling: posArb, maxSteps: posArb },
+        { requiredKeys: [], noNullPrototype: true },
+      ),
+      setup: setupArb(procs, files),
+      threads: fc
+        .uniqueArray(nameArb, { maxLength: 3 })
+        .chain((names) =>
+          fc.tuple(...names.map((name) => fc.record({
+            name: fc.constant(name), proc: fc.constantFrom(...procs), cpu: fc.nat(8), ops: fc.array(opArb(files), { maxLength: 5 }),
+          }, NP))),
+        ),
+      speculation: fc.array(fc.record({ cpu: fc.nat(8), vas: fc.array(vpnArb, { maxLength: 3 }) }, NP), { maxLength: 3 }),
+      schedule: fc.array(fc.record({ actor: nameArb, steps: posArb }, { requiredKeys: ['actor'], noNullPrototype: true }), { maxLength: 5 }),
+      choices: fc.array(fc.record({ actor: nameArb, point: nameArb, nth: fc.nat(20) }, NP), { maxLength: 3 }),
+    }, NP),
+  );
+
+const EXAMPLE = `# mshare-check scenario v1
+config fanout=4 cpus=2            # comment
+process P0
+process P1
+file F pages=4
+mmap P0 0x10000 pages=4 prot=rw
+mmap P1 0x20000 pages=2 prot=r file=F pgoff=1
+thread T0 P0 cpu=0
+  read 0x10000
+  write 0x10000
+  mmap 0x10000 pages=1 prot=rw
+  munmap 0x10000 pages=1
+  madvise 0x10000 pages=1
+  mprotect 0x10000 pages=1 prot=none
+  gup 0x10000
+  idle
+  flush_tlb_all
+spec cpu=1 0x10000 0x11000
+schedule
+  T0 steps=5
+  ipi@cpu1
+choice T0 zap_pte_range.batch_full nth=0
+`;
+
+const RW = { r: true, w: true };
+const EXPECTED: Scenario = {
+  config: { fanout: 4, cpus: 2 },
+  setup: [
+    { kind: 'process', name: 'P0' },
+    { kind: 'process', name: 'P1' },
+    { kind: 'file', name: 'F', pages: 4 },
+    { kind: 'mmap', proc: 'P0', start: 0x10, pages: 4, prot: RW, file: null, pgoff: 0 },
+    { kind: 'mmap', proc: 'P1', start: 0x20, pages: 2, prot: { r: true, w: false }, file: 'F', pgoff: 1 },
+  ],
+  threads: [{
+    name: 'T0', proc: 'P0', cpu: 0,
+    ops: [
+      { kind: 'read', va: 0x10 }, { kind: 'write', va: 0x10 },
+      { kind: 'mmap', va: 0x10, pages: 1, prot: RW, file: null, pgoff: 0 },
+      { kind: 'munmap', va: 0x10, pages: 1 }, { kind: 'madvise', va: 0x10, pages: 1 },
+      { kind: 'mprotect', va: 0x10, pages: 1, prot: { r: false, w: false } },
+      { kind: 'gup', va: 0x10 }, { kind: 'idle' }, { kind: 'flush_tlb_all' },
+    ],
+  }],
+  speculation: [{ cpu: 1, vas: [0x10, 0x11] }],
+  schedule: [{ actor: 'T0', steps: 5 }, { actor: 'ipi@cpu1' }],
+  choices: [{ actor: 'T0', point: 'zap_pte_range.batch_full', nth: 0 }],
+};
+
+describe('scenario text format', () => {
+  it('round-trips every valid scenario, in ASCII', () => {
+    fc.assert(
+      fc.property(scenarioArb, (sc) => {
+        const text = printScenario(sc);
+        expect(text).toMatch(/^[\x20-\x7e\n]*$/);
+        expect(parseScenario(text)).toStrictEqual(sc);
+        expect(printScenario(parseScenario(text))).toBe(text);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('parses the documented example', () => {
+    expect(parseScenario(EXAMPLE)).toStrictEqual(EXPECTED);
+  });
+
+  it('prints canonically', () => {
+    const text = printScenario(EXPECTED);
+    expect(text.split('\n').slice(0, 3)).toEqual(['# mshare-check scenario v1', 'config fanout=4 cpus=2', 'process P0']);
+    expect(printScenario({ ...EXPECTED, config: {}, schedule: [] })).not.toMatch(/^(config|schedule)/m);
+  });
+
+  it('accepts sections in any order and an empty schedule', () => {
+    const sc = parseScenario('schedule\nthread T0 P0 cpu=1\n  idle\nprocess P0\n');
+    expect(sc.threads[0]!.ops).toEqual([{ kind: 'idle' }]);
+    expect(sc.schedule).toEqual([]);
+  });
+
+  const P = 'process P0\nfile F pages=1\n';
+  const cases: [string, string, number, string][] = [
+    ['unknown directive', 'proces P0', 1, "unknown directive 'proces'"],
+    ['unknown op', `${P}thread T0 P0 cpu=0\n  reed 0x1000`, 4, "unknown op 'reed'"],
+    ['missing address', `${P}thread T0 P0 cpu=0\n  read`, 4, 'missing address'],
+    ['extra argument', `${P}thread T0 P0 cpu=0\n  idle now`, 4, "unexpected argument 'now'"],
+    ['unknown key', `${P}thread T0 P0 cpu=0\n  munmap 0x1000 pages=1 prot=r`, 4, "unknown key 'prot'"],
+    ['duplicate key', `${P}mmap P0 0x1000 pages=1 pages=2 prot=r`, 3, "duplicate key 'pages'"],
+    ['missing pages', `${P}mmap P0 0x1000 prot=r`, 3, 'missing pages='],
+    ['zero pages', `${P}mmap P0 0x1000 pages=0 prot=r`, 3, "pages must be a positive integer, got '0'"],
+    ['malformed pages', `${P}file G pages=two`, 3, "pages must be a positive integer, got 'two'"],
+    ['negative cpu', `${P}thread T0 P0 cpu=-1`, 3, "cpu must be a non-negative integer, got '-1'"],
+    ['missing cpu', `${P}thread T0 P0`, 3, 'missing cpu='],
+    ['bad nth', 'choice T0 p nth=x', 1, "nth must be a non-negative integer, got 'x'"],
+    ['zero steps', 'schedule\n  T0 steps=0', 2, "steps must be a positive integer, got '0'"],
+    ['bad config value', 'config cpus=0', 1, "cpus must be a positive integer, got '0'"],
+    ['unknown config key', 'config colour=1', 1, "unknown config key 'colour'"],
+    ['duplicate config key', 'config cpus=1\nconfig cpus=2', 2, "duplicate config key 'cpus'"],
+    ['bad prot', `${P}thread T0 P0 cpu=0\n  mprotect 0x1000 pages=1 prot=wx`, 4, "bad prot 'wx' (expected rw, r or none)"],
+    ['misaligned address', `${P}mmap P0 0x1001 pages=1 prot=r`, 3, "address '0x1001' is not page aligned"],
+    ['non-hex address', 'spec cpu=0 4096', 1, "bad address '4096' (expected hex like 0x10000)"],
+    ['indented line with no block', `${P}  read 0x1000`, 3, 'indented line outside a thread or schedule block'],
+    ['indented line after block ended', `${P}thread T0 P0 cpu=0\nspec cpu=0\n  idle`, 5, 'indented line outside a thread or schedule block'],
+    ['duplicate thread', `${P}thread T0 P0 cpu=0\nthread T0 P0 cpu=1`, 4, "duplicate thread 'T0'"],
+    ['duplicate process', `${P}process P0`, 3, "duplicate process 'P0'"],
+    ['duplicate file', `${P}file F pages=2`, 3, "duplicate file 'F'"],
+    ['mmap of undeclared process', `${P}mmap P1 0x1000 pages=1 prot=r`, 3, "undeclared process 'P1'"],
+    ['mmap of undeclared file', `${P}mmap P0 0x1000 pages=1 prot=r file=G`, 3, "undeclared file 'G'"],
+    ['mmap declared too late', `mmap P0 0x1000 pages=1 prot=r\n${P}`, 1, "undeclared process 'P0'"],
+    ['thread of undeclared process', `${P}thread T0 P1 cpu=0`, 3, "undeclared process 'P1'"],
+    ['op on undeclared file', `${P}thread T0 P0 cpu=0\n  idle\n  mmap 0x1000 pages=1 prot=r file=G pgoff=0`, 5, "undeclared file 'G'"],
+    ['pgoff without file', `${P}mmap P0 0x1000 pages=1 prot=r pgoff=1`, 3, 'pgoff= without file='],
+    ['bad name', 'process P@0!', 1, "bad process name 'P@0!'"],
+  ];
+  it.each(cases)('rejects %s', (_what, text, line, problem) => {
+    const err = (() => {
+      try { parseScenario(text, 'x.scn'); } catch (e) { return e; }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(ScenarioParseError);
+    expect((err as ScenarioParseError).message).toBe(`x.scn:${line}: ${problem}`);
+    expect(err).toMatchObject({ file: 'x.scn', line, problem });
+  });
+});

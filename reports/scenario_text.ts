@@ -1,0 +1,264 @@
+// The human-readable text form of a Scenario: one item a line, `#` comments,
+// indented lines belonging to the preceding `thread` or `schedule` header.
+// Addresses are written as byte addresses (vaHex) although the data model
+// holds page numbers. parseScenario(printScenario(x)) deep-equals x for every
+// valid scenario, and printing is canonical, so saved counterexamples diff well.
+
+import { DEFAULT_CONFIG, type Config } from '../model/kernel/config.js';
+import { PAGE_SHIFT, parseProt, protString, vaHex, type Prot } from '../model/kernel/types.js';
+import type { Op, Scenario, SetupItem, ThreadSpec } from '../model/run/scenario.js';
+
+export const SCENARIO_HEADER = '# mshare-check scenario v1';
+
+export class ScenarioParseError extends Error {
+  override name = 'ScenarioParseError';
+  readonly file: string;
+  readonly line: number;
+  readonly problem: string;
+  constructor(file: string, line: number, problem: string) {
+    super(`${file}:${line}: ${problem}`);
+    this.file = file;
+    this.line = line;
+    this.problem = problem;
+  }
+}
+
+/** Names of processes, files, threads, actors and choice points: one token, no `=` (which marks key=value). */
+const NAME = /^[A-Za-z0-9_.@:-]+$/;
+const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG) as (keyof Config)[];
+
+// ---------------------------------------------------------------- printing
+
+function name(s: string): string {
+  if (!NAME.test(s)) throw new RangeError(`cannot print name '${s}': must match ${NAME}`);
+  return s;
+}
+
+function fileArgs(x: { file: string | null; pgoff: number }): string {
+  if (x.file === null) {
+    if (x.pgoff !== 0) throw new RangeError(`cannot print anonymous mapping with pgoff ${x.pgoff}`);
+    return '';
+  }
+  return ` file=${name(x.file)} pgoff=${x.pgoff}`;
+}
+
+function printSetup(it: SetupItem): string {
+  switch (it.kind) {
+    case 'process': return `process ${name(it.name)}`;
+    case 'file': return `file ${name(it.name)} pages=${it.pages}`;
+    case 'mmap': return `mmap ${name(it.proc)} ${vaHex(it.start)} pages=${it.pages} prot=${protString(it.prot)}${fileArgs(it)}`;
+  }
+}
+
+function printOp(op: Op): string {
+  switch (op.kind) {
+    case 'read': case 'write': case 'gup': return `${op.kind} ${vaHex(op.va)}`;
+    case 'mmap': return `mmap ${vaHex(op.va)} pages=${op.pages} prot=${protString(op.prot)}${fileArgs(op)}`;
+    case 'munmap': case 'madvise': return `${op.kind} ${vaHex(op.va)} pages=${op.pages}`;
+    case 'mprotect': return `mprotect ${vaHex(op.va)} pages=${op.pages} prot=${protString(op.prot)}`;
+    case 'idle': case 'flush_tlb_all': return op.kind;
+  }
+}
+
+export function printScenario(sc: Scenario): string {
+  const out = [SCENARIO_HEADER];
+  const cfg = CONFIG_KEYS.filter((k) => sc.config[k] !== undefined).map((k) => `${k}=${sc.config[k]}`);
+  if (cfg.length > 0) out.push(`config ${cfg.join(' ')}`);
+  for (const it of sc.setup) out.push(printSetup(it));
+  for (const t of sc.threads) {
+    out.push(`thread ${name(t.name)} ${name(t.proc)} cpu=${t.cpu}`);
+    for (const op of t.ops) out.push(`  ${printOp(op)}`);
+  }
+  for (const s of sc.speculation) out.push(['spec', `cpu=${s.cpu}`, ...s.vas.map(vaHex)].join(' '));
+  if (sc.schedule.length > 0) {
+    out.push('schedule');
+    for (const e of sc.schedule) out.push(`  ${name(e.actor)}${e.steps === undefined ? '' : ` steps=${e.steps}`}`);
+  }
+  for (const c of sc.choices) out.push(`choice ${name(c.actor)} ${name(c.point)} nth=${c.nth}`);
+  return out.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------- parsing
+
+type Fail = (problem: string) => never;
+
+/** The arguments of one line: positional tokens, and key=value tokens restricted to `keys`. */
+class Args {
+  private readonly pos: string[] = [];
+  private readonly kv = new Map<string, string>();
+  constructor(toks: string[], keys: readonly string[], readonly fail: Fail, keyLabel = 'key') {
+    for (const t of toks) {
+      const eq = t.indexOf('=');
+      if (eq < 0) { this.pos.push(t); continue; }
+      const k = t.slice(0, eq);
+      if (!keys.includes(k)) fail(`unknown ${keyLabel} '${k}'`);
+      if (this.kv.has(k)) fail(`duplicate ${keyLabel} '${k}'`);
+      this.kv.set(k, t.slice(eq + 1));
+    }
+  }
+  /** Exactly the positional arguments `what` names (or at least, when `more` is set). */
+  positional(what: string[], more = false): string[] {
+    if (this.pos.length < what.length) this.fail(`missing ${what[this.pos.length]}`);
+    if (!more && this.pos.length > what.length) this.fail(`unexpected argument '${this.pos[what.length]}'`);
+    return this.pos;
+  }
+  has(key: string): boolean { return this.kv.has(key); }
+  keys(): string[] { return [...this.kv.keys()]; }
+  int(key: string, min: 0 | 1): number {
+    const v = this.kv.get(key);
+    if (v === undefined) return this.fail(`missing ${key}=`);
+    if (!/^[0-9]+$/.test(v) || !Number.isSafeInteger(Number(v)) || Number(v) < min) {
+      this.fail(`${key} must be a ${min === 0 ? 'non-negative' : 'positive'} integer, got '${v}'`);
+    }
+    return Number(v);
+  }
+  prot(): Prot {
+    const v = this.kv.get('prot');
+    if (v === undefined) return this.fail('missing prot=');
+    return parseProt(v) ?? this.fail(`bad prot '${v}' (expected rw, r or none)`);
+  }
+  /** Optional `file=F pgoff=N`; pgoff defaults to 0 and means nothing without a file. */
+  file(): { file: string | null; pgoff: number } {
+    const f = this.kv.get('file');
+    if (f === undefined) {
+      if (this.has('pgoff')) this.fail('pgoff= without file=');
+      return { file: null, pgoff: 0 };
+    }
+    return { file: parseName(f, 'file', this.fail), pgoff: this.has('pgoff') ? this.int('pgoff', 0) : 0 };
+  }
+}
+
+function parseName(tok: string, what: string, fail: Fail): string {
+  return NAME.test(tok) ? tok : fail(`bad ${what} name '${tok}'`);
+}
+
+function parseAddr(tok: string, fail: Fail): number {
+  if (!/^0x[0-9a-fA-F]+$/.test(tok)) fail(`bad address '${tok}' (expected hex like 0x10000)`);
+  const a = BigInt(tok);
+  if (a % BigInt(1 << PAGE_SHIFT) !== 0n) fail(`address '${tok}' is not page aligned`);
+  if (a > BigInt(Number.MAX_SAFE_INTEGER)) fail(`address '${tok}' is out of range`);
+  return Number(a >> BigInt(PAGE_SHIFT));
+}
+
+function parseOp(toks: string[], fail: Fail): Op {
+  const [kind = '', ...rest] = toks;
+  const args = (keys: string[]) => new Args(rest, keys, fail);
+  const va = (a: Args) => parseAddr(a.positional(['address'])[0]!, fail);
+  switch (kind) {
+    case 'read': case 'write': case 'gup': { const a = args([]); return { kind, va: va(a) }; }
+    case 'mmap': {
+      const a = args(['pages', 'prot', 'file', 'pgoff']);
+      return { kind, va: va(a), pages: a.int('pages', 1), prot: a.prot(), ...a.file() };
+    }
+    case 'munmap': case 'madvise': { const a = args(['pages']); return { kind, va: va(a), pages: a.int('pages', 1) }; }
+    case 'mprotect': { const a = args(['pages', 'prot']); return { kind, va: va(a), pages: a.int('pages', 1), prot: a.prot() }; }
+    case 'idle': case 'flush_tlb_all': args([]).positional([]); return { kind };
+    default: return fail(`unknown op '${kind}'`);
+  }
+}
+
+export function parseScenario(text: string, file = '<scenario>'): Scenario {
+  const sc: Scenario = { config: {}, setup: [], threads: [], speculation: [], schedule: [], choices: [] };
+  const procs = new Set<string>();
+  const files = new Set<string>();
+  const threadNames = new Set<string>();
+  // Threads and ops may name processes and files declared further down.
+  const refs: { line: number; what: 'process' | 'file'; name: string }[] = [];
+  let block: ThreadSpec | 'schedule' | null = null;
+
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = i + 1;
+    const fail: Fail = (problem) => { throw new ScenarioParseError(file, line, problem); };
+    const body = raw.replace(/#.*/, '');
+    if (body.trim() === '') return;
+    const toks = body.trim().split(/\s+/);
+
+    if (/^\s/.test(body)) {
+      if (block === null) fail('indented line outside a thread or schedule block');
+      if (block === 'schedule') {
+        const a = new Args(toks, ['steps'], fail);
+        const actor = parseName(a.positional(['actor'])[0]!, 'actor', fail);
+        sc.schedule.push(a.has('steps') ? { actor, steps: a.int('steps', 1) } : { actor });
+      } else {
+        const op = parseOp(toks, fail);
+        if (op.kind === 'mmap' && op.file !== null) refs.push({ line, what: 'file', name: op.file });
+        block.ops.push(op);
+      }
+      return;
+    }
+
+    block = null;
+    const [directive = '', ...rest] = toks;
+    switch (directive) {
+      case 'config': {
+        const a = new Args(rest, CONFIG_KEYS, fail, 'config key');
+        a.positional([]);
+        for (const k of a.keys() as (keyof Config)[]) {
+          if (sc.config[k] !== undefined) fail(`duplicate config key '${k}'`);
+          sc.config[k] = a.int(k, 1);
+        }
+        break;
+      }
+      case 'process': {
+        const n = parseName(new Args(rest, [], fail).positional(['process name'])[0]!, 'process', fail);
+        if (procs.has(n)) fail(`duplicate process '${n}'`);
+        procs.add(n);
+        sc.setup.push({ kind: 'process', name: n });
+        break;
+      }
+      case 'file': {
+        const a = new Args(rest, ['pages'], fail);
+        const n = parseName(a.positional(['file name'])[0]!, 'file', fail);
+        if (files.has(n)) fail(`duplicate file '${n}'`);
+        files.add(n);
+        sc.setup.push({ kind: 'file', name: n, pages: a.int('pages', 1) });
+        break;
+      }
+      case 'mmap': {
+        const a = new Args(rest, ['pages', 'prot', 'file', 'pgoff'], fail);
+        const [p, addr] = a.positional(['process name', 'address']) as [string, string];
+        const proc = parseName(p, 'process', fail);
+        // Setup runs in order, so the process and file must be declared above.
+        if (!procs.has(proc)) fail(`undeclared process '${proc}'`);
+        const start = parseAddr(addr, fail);
+        const fa = a.file();
+        if (fa.file !== null && !files.has(fa.file)) fail(`undeclared file '${fa.file}'`);
+        sc.setup.push({ kind: 'mmap', proc, start, pages: a.int('pages', 1), prot: a.prot(), ...fa });
+        break;
+      }
+      case 'thread': {
+        const a = new Args(rest, ['cpu'], fail);
+        const [n, p] = a.positional(['thread name', 'process name']) as [string, string];
+        const t: ThreadSpec = { name: parseName(n, 'thread', fail), proc: parseName(p, 'process', fail), cpu: a.int('cpu', 0), ops: [] };
+        if (threadNames.has(t.name)) fail(`duplicate thread '${t.name}'`);
+        threadNames.add(t.name);
+        refs.push({ line, what: 'process', name: t.proc });
+        sc.threads.push(t);
+        block = t;
+        break;
+      }
+      case 'spec': {
+        const a = new Args(rest, ['cpu'], fail);
+        sc.speculation.push({ cpu: a.int('cpu', 0), vas: a.positional([], true).map((t) => parseAddr(t, fail)) });
+        break;
+      }
+      case 'schedule':
+        new Args(rest, [], fail).positional([]);
+        block = 'schedule';
+        break;
+      case 'choice': {
+        const a = new Args(rest, ['nth'], fail);
+        const [actor, point] = a.positional(['actor', 'choice point']) as [string, string];
+        sc.choices.push({ actor: parseName(actor, 'actor', fail), point: parseName(point, 'choice point', fail), nth: a.int('nth', 0) });
+        break;
+      }
+      default:
+        fail(`unknown directive '${directive}'`);
+    }
+  });
+
+  for (const r of refs) {
+    if (!(r.what === 'process' ? procs : files).has(r.name)) throw new ScenarioParseError(file, r.line, `undeclared ${r.what} '${r.name}'`);
+  }
+  return sc;
+}

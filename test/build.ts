@@ -1,0 +1,29 @@
+// Small builders for hand-written scenarios in tests.
+
+import type { Op, Scenario, ScheduleEntry, SetupItem, ThreadSpec } from '../model/run/scenario.js';
+import { parseProt, PAGE_SHIFT } from '../model/kernel/types.js';
+
+/** Byte address to virtual page number: tests read like the race diagrams. */
+export const va = (addr: number) => addr >> PAGE_SHIFT;
+const prot = (p: string) => parseProt(p)!;
+
+export const proc = (name: string): SetupItem => ({ kind: 'process', name });
+export const file = (name: string, pages: number): SetupItem => ({ kind: 'file', name, pages });
+export const anon = (p: string, addr: number, pages: number, pr = 'rw'): SetupItem => ({ kind: 'mmap', proc: p, start: va(addr), pages, prot: prot(pr), file: null, pgoff: 0 });
+export const shared = (p: string, addr: number, pages: number, f: string, pr = 'rw'): SetupItem => ({ kind: 'mmap', proc: p, start: va(addr), pages, prot: prot(pr), file: f, pgoff: 0 });
+
+export const read = (addr: number): Op => ({ kind: 'read', va: va(addr) });
+export const write = (addr: number): Op => ({ kind: 'write', va: va(addr) });
+export const munmap = (addr: number, pages = 1): Op => ({ kind: 'munmap', va: va(addr), pages });
+export const madvise = (addr: number, pages = 1): Op => ({ kind: 'madvise', va: va(addr), pages });
+export const mprotect = (addr: number, pages: number, pr: string): Op => ({ kind: 'mprotect', va: va(addr), pages, prot: prot(pr) });
+export const gup = (addr: number): Op => ({ kind: 'gup', va: va(addr) });
+export const idle: Op = { kind: 'idle' };
+
+export const thread = (name: string, p: string, cpu: number, ...ops: Op[]): ThreadSpec => ({ name, proc: p, cpu, ops });
+export const until = (actor: string, id: string): ScheduleEntry => ({ actor, until: id });
+export const run = (actor: string, steps?: number): ScheduleEntry => (steps === undefined ? { actor } : { actor, steps });
+
+export function scenario(s: Partial<Scenario> & Pick<Scenario, 'setup' | 'threads'>): Scenario {
+  return { config: {}, speculation: [], schedule: [], choices: [], ...s };
+}

@@ -1,0 +1,106 @@
+// Hand-written races on which mainline Linux is correct: each must run to
+// the end with every property holding, and must really reach the race
+// (coverage and trace), or the pass means nothing.
+
+import { describe, expect, it } from 'vitest';
+import { linux } from '../model/policies/linux.js';
+import { runScenario } from '../model/run/runner.js';
+import { anon, idle, madvise, mprotect, munmap, proc, read, run, scenario, thread, until, write } from './build.js';
+
+const X = 0x10000;
+const Y = 0x20000;
+
+describe('linux: allowed staleness is not flagged', () => {
+  it('lets another CPU use a stale entry inside an open munmap window (R1)', () => {
+    const r = runScenario(
+      scenario({
+        setup: [proc('P0'), anon('P0', X, 1)],
+        threads: [thread('T0', 'P0', 0, write(X), munmap(X)), thread('T1', 'P0', 1, read(X), read(X))],
+        schedule: [until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), until('T0', 'zap_pte_range.clear'), run('T1')],
+      }),
+      { policy: linux },
+    );
+    expect(r.violation).toBeNull();
+    expect(r.verdict).toBe('pass');
+    expect(r.coverage.stale_access_in_window).toBe(1);
+    const hit = r.trace.find((e) => e.actor === 'T1' && e.id === 'user_access.tlb_hit')!;
+    expect(hit.obs).toMatchObject({ kind: 'access', value: 1, ok: true });
+  });
+
+  it('lets a lazy CPU keep a user entry when no table was freed (R2), then catches up on return', () => {
+    const r = runScenario(
+      scenario({
+        setup: [proc('P0'), anon('P0', X, 1)],
+        threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, read(X), idle, read(X))],
+        schedule: [until('T0', 'user_access.walk'), until('T1', 'enter_lazy_tlb'), until('T0', 'sys_madvise.return'), run('T1')],
+      }),
+      { policy: linux },
+    );
+    expect(r.violation).toBeNull();
+    expect(r.verdict).toBe('pass');
+    // no IPI reached the lazy CPU, its stale entry survived the flush ...
+    expect(r.trace.some((e) => e.actor === 'ipi@cpu1')).toBe(false);
+    // ... and the switch back compared tlb_gen and flushed
+    expect(r.coverage.lazy_return_catch_up).toBe(1);
+    const last = r.trace.filter((e) => e.actor === 'T1' && e.obs?.kind === 'access').at(-1)!;
+    expect(last.obs).toMatchObject({ value: 0, ok: true }); // MADV_DONTNEED: a fresh zero page
+  });
+
+  it('leaves a dormant PCID slot behind on tlb_gen and flushes it at reactivation (R3)', () => {
+    const r = runScenario(
+      scenario({
+        setup: [proc('P0'), proc('P1'), anon('P0', X, 1), anon('P1', Y, 1)],
+        threads: [thread('T0', 'P0', 0, write(X), munmap(X)), thread('T1', 'P0', 1, read(X), read(X)), thread('T2', 'P1', 1, read(Y))],
+        schedule: [until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), run('T2'), run('T0'), run('T1')],
+      }),
+      { policy: linux },
+    );
+    expect(r.violation).toBeNull();
+    expect(r.coverage.dormant_slot_reactivated).toBe(1);
+    const last = r.trace.filter((e) => e.actor === 'T1' && e.obs?.kind === 'access').at(-1)!;
+    expect(last.obs).toMatchObject({ ok: false }); // SIGSEGV: the munmap is visible
+  });
+
+  it('needs no flush for a permission upgrade: the stale read-only entry takes a spurious fault (R5)', () => {
+    const r = runScenario(
+      scenario({
+        setup: [proc('P0'), anon('P0', X, 1, 'r')],
+        threads: [thread('T0', 'P0', 0, mprotect(X, 1, 'rw')), thread('T1', 'P0', 1, read(X), write(X))],
+        schedule: [until('T1', 'user_access.walk'), run('T0'), run('T1')],
+      }),
+      { policy: linux },
+    );
+    expect(r.violation).toBeNull();
+    expect(r.trace.some((e) => e.id === 'flush_tlb_mm_range.inc_mm_tlb_gen')).toBe(false);
+    expect(r.coverage.spurious_fault).toBe(1);
+    expect(r.trace.filter((e) => e.actor === 'T1' && e.obs?.kind === 'access').at(-1)!.obs).toMatchObject({ write: true, ok: true });
+  });
+
+  it('sends the table-free flush to a lazy CPU, which leaves for init_mm', () => {
+    const r = runScenario(
+      scenario({
+        setup: [proc('P0'), anon('P0', X, 1)],
+        threads: [thread('T0', 'P0', 0, write(X), munmap(X)), thread('T1', 'P0', 1, read(X), idle)],
+        schedule: [until('T0', 'user_access.walk'), run('T1'), run('T0')],
+      }),
+      { policy: linux },
+    );
+    expect(r.violation).toBeNull();
+    expect(r.coverage.lazy_cpu_at_table_free).toBeGreaterThan(0);
+    expect(r.coverage.lazy_cpu_to_init_mm).toBe(1);
+    expect(r.trace.some((e) => e.id === 'rcu_do_batch.__tlb_remove_table')).toBe(true);
+  });
+
+  it('flushes the whole mm when two madvise(MADV_DONTNEED) zaps overlap (B3 fixed)', () => {
+    const r = runScenario(
+      scenario({
+        setup: [proc('P0'), anon('P0', X, 1)],
+        threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, madvise(X))],
+        schedule: [until('T0', 'user_access.walk'), until('T1', 'zap_pte_range.clear'), run('T0'), run('T1')],
+      }),
+      { policy: linux },
+    );
+    expect(r.violation).toBeNull();
+    expect(r.coverage.nested_gathers).toBe(1);
+  });
+});
