@@ -64,7 +64,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
           }, NP))),
         ),
       speculation: fc.array(fc.record({ cpu: fc.nat(8), vas: fc.array(vpnArb, { maxLength: 3 }) }, NP), { maxLength: 3 }),
-      schedule: fc.array(fc.record({ actor: nameArb, steps: posArb }, { requiredKeys: ['actor'], noNullPrototype: true }), { maxLength: 5 }),
+      schedule: fc.array(fc.record({ actor: nameArb, steps: posArb, until: nameArb }, { requiredKeys: ['actor'], noNullPrototype: true }), { maxLength: 5 }),
       choices: fc.array(fc.record({ actor: nameArb, point: nameArb, nth: fc.nat(20) }, NP), { maxLength: 3 }),
     }, NP),
   );
@@ -88,7 +88,7 @@ thread T0 P0 cpu=0
   flush_tlb_all
 spec cpu=1 0x10000 0x11000
 schedule
-  T0 steps=5
+  T0 steps=5 until=zap_pte_range.clear
   ipi@cpu1
 choice T0 zap_pte_range.batch_full nth=0
 `;
@@ -114,7 +114,7 @@ const EXPECTED: Scenario = {
     ],
   }],
   speculation: [{ cpu: 1, vas: [0x10, 0x11] }],
-  schedule: [{ actor: 'T0', steps: 5 }, { actor: 'ipi@cpu1' }],
+  schedule: [{ actor: 'T0', steps: 5, until: 'zap_pte_range.clear' }, { actor: 'ipi@cpu1' }],
   choices: [{ actor: 'T0', point: 'zap_pte_range.batch_full', nth: 0 }],
 };
 

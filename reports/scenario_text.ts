@@ -6,20 +6,14 @@
 
 import { DEFAULT_CONFIG, type Config } from '../model/kernel/config.js';
 import { PAGE_SHIFT, parseProt, protString, vaHex, type Prot } from '../model/kernel/types.js';
-import type { Op, Scenario, SetupItem, ThreadSpec } from '../model/run/scenario.js';
+import type { Op, Scenario, ScheduleEntry, SetupItem, ThreadSpec } from '../model/run/scenario.js';
 
 export const SCENARIO_HEADER = '# mshare-check scenario v1';
 
 export class ScenarioParseError extends Error {
   override name = 'ScenarioParseError';
-  readonly file: string;
-  readonly line: number;
-  readonly problem: string;
-  constructor(file: string, line: number, problem: string) {
+  constructor(readonly file: string, readonly line: number, readonly problem: string) {
     super(`${file}:${line}: ${problem}`);
-    this.file = file;
-    this.line = line;
-    this.problem = problem;
   }
 }
 
@@ -72,7 +66,9 @@ export function printScenario(sc: Scenario): string {
   for (const s of sc.speculation) out.push(['spec', `cpu=${s.cpu}`, ...s.vas.map(vaHex)].join(' '));
   if (sc.schedule.length > 0) {
     out.push('schedule');
-    for (const e of sc.schedule) out.push(`  ${name(e.actor)}${e.steps === undefined ? '' : ` steps=${e.steps}`}`);
+    for (const e of sc.schedule) {
+      out.push(`  ${name(e.actor)}${e.steps === undefined ? '' : ` steps=${e.steps}`}${e.until === undefined ? '' : ` until=${name(e.until)}`}`);
+    }
   }
   for (const c of sc.choices) out.push(`choice ${name(c.actor)} ${name(c.point)} nth=${c.nth}`);
   return out.join('\n') + '\n';
@@ -103,6 +99,7 @@ class Args {
     return this.pos;
   }
   has(key: string): boolean { return this.kv.has(key); }
+  str(key: string): string { return this.kv.get(key) ?? this.fail(`missing ${key}=`); }
   keys(): string[] { return [...this.kv.keys()]; }
   int(key: string, min: 0 | 1): number {
     const v = this.kv.get(key);
@@ -176,9 +173,11 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
     if (/^\s/.test(body)) {
       if (block === null) fail('indented line outside a thread or schedule block');
       if (block === 'schedule') {
-        const a = new Args(toks, ['steps'], fail);
-        const actor = parseName(a.positional(['actor'])[0]!, 'actor', fail);
-        sc.schedule.push(a.has('steps') ? { actor, steps: a.int('steps', 1) } : { actor });
+        const a = new Args(toks, ['steps', 'until'], fail);
+        const entry: ScheduleEntry = { actor: parseName(a.positional(['actor'])[0]!, 'actor', fail) };
+        if (a.has('steps')) entry.steps = a.int('steps', 1);
+        if (a.has('until')) entry.until = parseName(a.str('until'), 'step id', fail);
+        sc.schedule.push(entry);
       } else {
         const op = parseOp(toks, fail);
         if (op.kind === 'mmap' && op.file !== null) refs.push({ line, what: 'file', name: op.file });
