@@ -1,4 +1,5 @@
 import { tlbUsableFor } from '../model/kernel/tlb.js';
+import { findVma } from '../model/kernel/vma.js';
 import { protString, vaHex } from '../model/kernel/types.js';
 import type { Property } from './property.js';
 
@@ -15,6 +16,9 @@ export const protectComplete: Property = {
       for (const e of cpu.tlb) {
         if (e.vpn < op.start || e.vpn >= op.end) continue;
         if (tlbUsableFor(s, cpu, e.slot) !== op.mm) continue;
+        // Only pages this call protected and nobody changed since it dropped mmap_lock.
+        const vma = findVma(s.mms[op.mm]!, e.vpn);
+        if (!vma || vma.prot.r !== op.prot.r || vma.prot.w !== op.prot.w) continue;
         if ((e.writable && !op.prot.w) || !op.prot.r) {
           return { holder: 'TLB', message: `mprotect(${vaHex(op.start)}, ${op.end - op.start}, ${protString(op.prot)}) in ${op.mm} returned while CPU${cpu.id} PCID slot ${e.slot} still grants ${e.writable ? 'rw' : 'r'} on ${vaHex(e.vpn)}` };
         }

@@ -21,12 +21,26 @@ export interface IdealState {
   contents: Record<string, number>;
 }
 
+/**
+ * A translation an open call has taken away but may not have flushed yet.
+ * Until that call returns, an access may still go through it (R1: stale
+ * entries inside an open window), even once other observations show the
+ * call has taken effect (its VMA change is visible before its flush).
+ */
+interface Shadow {
+  op: string;
+  mm: string;
+  vpn: number;
+  page: IdealPage;
+}
+
 interface Candidate {
   st: IdealState;
   /** Open operations already linearized in this candidate, in order. */
   lin: string[];
   /** Result each linearized operation produced here. */
   results: Record<string, string>;
+  shadows: Shadow[];
 }
 
 export interface IdealVerdict {
@@ -56,24 +70,41 @@ export function applyOp(st: IdealState, op: OpRecord): string {
     case 'munmap':
       for (let v = op.start; v < end; v++) delete pages[v];
       return 'ok';
-    case 'madvise':
+    case 'madvise': {
       // MADV_DONTNEED: private anonymous pages read back as zero; shared file pages keep their data.
+      let hole = false;
       for (let v = op.start; v < end; v++) {
         const p = pages[v];
-        if (p?.anon) pages[v] = { ...p, lp: `anon:${op.id}:${v}` };
+        if (!p) hole = true;
+        else if (p.anon) pages[v] = { ...p, lp: `anon:${op.id}:${v}` };
       }
-      return 'ok';
+      return hole ? 'ENOMEM' : 'ok';
+    }
     case 'mprotect':
+      // Applied page by page up to the first hole, which fails the call with ENOMEM.
       for (let v = op.start; v < end; v++) {
         const p = pages[v];
-        if (p) pages[v] = { ...p, prot: { ...op.prot! } };
+        if (!p) return 'ENOMEM';
+        pages[v] = { ...p, prot: { ...op.prot! } };
       }
       return 'ok';
   }
 }
 
 function key(c: Candidate): string {
-  return JSON.stringify([c.st, [...c.lin].sort(), c.results]);
+  return JSON.stringify([c.st, [...c.lin].sort(), c.results, c.shadows]);
+}
+
+/** Linearize `op` in `c`: a new candidate with its effect and the shadows of what it took away. */
+function linearize(c: Candidate, op: OpRecord): Candidate {
+  const st = clone(c.st);
+  const before = st.maps[op.mm] ?? {};
+  const old: Shadow[] = [];
+  for (let v = op.start; v < op.start + op.pages; v++) if (before[v]) old.push({ op: op.id, mm: op.mm, vpn: v, page: before[v]! });
+  const r = applyOp(st, op);
+  const after = st.maps[op.mm] ?? {};
+  const shadows = [...c.shadows, ...old.filter((o) => JSON.stringify(after[o.vpn]) !== JSON.stringify(o.page))];
+  return { st, lin: [...c.lin, op.id], results: { ...c.results, [op.id]: r }, shadows };
 }
 
 export class IdealMemory {
@@ -81,7 +112,7 @@ export class IdealMemory {
   private open: OpRecord[] = [];
 
   constructor(initial: IdealState) {
-    this.cands = [{ st: clone(initial), lin: [], results: {} }];
+    this.cands = [{ st: clone(initial), lin: [], results: {}, shadows: [] }];
   }
 
   get openOps(): readonly OpRecord[] {
@@ -100,17 +131,19 @@ export class IdealMemory {
   ret(opId: string, result: string): IdealVerdict {
     const op = this.open.find((o) => o.id === opId);
     if (!op) return { ok: true, expected: [] };
+    // Other open calls may have taken effect before this one did.
+    const cands = this.expand();
     this.open = this.open.filter((o) => o !== op);
     const seen: string[] = [];
     const next: Candidate[] = [];
-    for (const c of this.cands) {
-      const st = c.lin.includes(opId) ? c.st : clone(c.st);
-      const r = c.lin.includes(opId) ? c.results[opId]! : applyOp(st, op);
+    for (const c0 of cands) {
+      const c = c0.lin.includes(opId) ? c0 : linearize(c0, op);
+      const r = c.results[opId]!;
       seen.push(r);
       if (r !== result) continue;
       const results = { ...c.results };
       delete results[opId];
-      next.push({ st, lin: c.lin.filter((x) => x !== opId), results });
+      next.push({ st: c.st, lin: c.lin.filter((x) => x !== opId), results, shadows: c.shadows.filter((x) => x.op !== opId) });
     }
     return this.narrow(next, [...new Set(seen)].sort());
   }
@@ -120,26 +153,27 @@ export class IdealMemory {
     const expected = new Set<string>();
     const next: Candidate[] = [];
     for (const c of this.expand()) {
-      const p = c.st.maps[mm]?.[vpn];
-      const allowed = !!p && (write ? p.prot.w : p.prot.r);
-      if (!allowed) {
-        expected.add('SIGSEGV');
-        if (!ok) next.push(c);
-        continue;
-      }
+      const cur = c.st.maps[mm]?.[vpn];
+      const permits = (p: IdealPage | undefined): p is IdealPage => !!p && (write ? p.prot.w : p.prot.r);
       if (!ok) {
-        expected.add(write ? 'write allowed' : `value ${c.st.contents[p.lp] ?? 0}`);
+        // a fault means the walk found no permitting PTE: the current state must agree
+        if (!permits(cur)) next.push(c);
+        expected.add(permits(cur) ? (write ? 'write allowed' : `value ${c.st.contents[cur.lp] ?? 0}`) : 'SIGSEGV');
         continue;
       }
-      if (write) {
-        expected.add('write allowed');
-        const st = clone(c.st);
-        st.contents[p.lp] = value;
-        next.push({ ...c, st });
-      } else {
-        const v = c.st.contents[p.lp] ?? 0;
-        expected.add(`value ${v}`);
-        if (v === value) next.push(c);
+      const ways = [cur, ...c.shadows.filter((x) => x.mm === mm && x.vpn === vpn).map((x) => x.page)].filter(permits);
+      if (ways.length === 0) expected.add('SIGSEGV');
+      for (const p of ways) {
+        if (write) {
+          expected.add('write allowed');
+          const st = clone(c.st);
+          st.contents[p.lp] = value;
+          next.push({ ...c, st });
+        } else {
+          const v = c.st.contents[p.lp] ?? 0;
+          expected.add(`value ${v}`);
+          if (v === value) next.push(c);
+        }
       }
     }
     return this.narrow(next, [...expected].sort());
@@ -158,12 +192,7 @@ export class IdealMemory {
     const out: Candidate[] = [];
     const go = (c: Candidate) => {
       out.push(c);
-      for (const op of this.open) {
-        if (c.lin.includes(op.id)) continue;
-        const st = clone(c.st);
-        const r = applyOp(st, op);
-        go({ st, lin: [...c.lin, op.id], results: { ...c.results, [op.id]: r } });
-      }
+      for (const op of this.open) if (!c.lin.includes(op.id)) go(linearize(c, op));
     };
     for (const c of this.cands) go(c);
     return out;

@@ -21,7 +21,7 @@ export function initState(config: Config, setup: SetupItem[]): KernelState {
     nextCtxId: 1,
     ipiSeq: 0,
     ext: {},
-    ghost: { nextAllocId: 1, ops: {}, lockOrder: {} },
+    ghost: { nextAllocId: 1, clock: 0, ops: {}, lockOrder: {} },
   };
   for (let i = 0; i < config.frames; i++) {
     s.frames.push({ pfn: pfn(i), state: 'free', refcount: 0, mapcount: 0, content: 0, level: 0, owner: null, entries: null, dirty: false, allocId: 0, lp: '' });

@@ -91,6 +91,8 @@ export interface TlbEntry {
   dirty: boolean;
   /** Ghost: allocation id of the frame when the entry was filled. */
   ghost: number;
+  /** Ghost: the ghost clock when it was filled. */
+  filled: number;
 }
 
 /** Paging-structure-cache entry: a va prefix -> the table at `level`. */
@@ -189,10 +191,19 @@ export interface Task {
 /** Ghost state: only the oracle reads it. */
 export interface Ghost {
   nextAllocId: number;
+  /** Ticks at every TLB fill, PTE clear and operation entry, to order them. */
+  clock: number;
   /** Open and closed operations: what each unmapped (allocation ids) for unmap-complete. */
   ops: Record<string, GhostOp>;
   /** Lockdep: class -> classes acquired while holding it. */
   lockOrder: Record<string, string[]>;
+}
+
+/** A translation va -> frame (by allocation id) taken away at ghost time `at`. */
+export interface GhostMapping {
+  vpn: number;
+  ghost: number;
+  at: number;
 }
 
 export interface GhostOp {
@@ -201,7 +212,10 @@ export interface GhostOp {
   start: number;
   end: number;
   prot: Prot | null;
-  removed: number[];
+  /** What the range mapped at invocation (present PTEs and usable TLB entries); `at` is the clock then. */
+  mappedAtInvoke: GhostMapping[];
+  /** The PTEs this operation cleared; `at` is the clock when it cleared each. */
+  zapped: GhostMapping[];
   open: boolean;
 }
 

@@ -30,8 +30,19 @@ export function vmasIn(mm: Mm, start: number, end: number): Vma[] {
   return mm.vmas.filter((x) => x.start < end && x.end > start).map((x) => piece(x, Math.max(x.start, start), Math.min(x.end, end)));
 }
 
-/** mprotect_fixup(): split, then set the new protection on [start, end). */
-export function protectRange(mm: Mm, start: number, end: number, prot: Prot): void {
+/**
+ * do_mprotect_pkey()'s loop of mprotect_fixup(): split, then set the new
+ * protection VMA by VMA from `start` up to the first hole. Returns where it
+ * stopped; short of `end` means -ENOMEM.
+ */
+export function protectRange(mm: Mm, start: number, end: number, prot: Prot): number {
   splitAt(mm, start, end);
-  for (const x of mm.vmas) if (x.start >= start && x.end <= end) x.prot = { ...prot };
+  let at = start;
+  for (const x of mm.vmas) {
+    if (x.end <= at || x.start >= end) continue;
+    if (x.start > at) break;
+    x.prot = { ...prot };
+    at = x.end;
+  }
+  return Math.min(at, end);
 }

@@ -4,7 +4,7 @@
 
 import { speculativeFill } from '../kernel/paths/access.js';
 import { readyCallback } from '../kernel/paths/rcu.js';
-import { mappedAllocIds } from '../kernel/ghost.js';
+import { mappedAtInvoke } from '../kernel/ghost.js';
 import type { Gen, K, OpRecord } from '../kernel/step.js';
 import { mmId, type MmId } from '../kernel/types.js';
 import type { Op, ThreadSpec } from './scenario.js';
@@ -85,7 +85,7 @@ function* syscall(k: K, mm: MmId, op: Extract<Op, { kind: 'mmap' | 'munmap' | 'm
     pgoff: op.kind === 'mmap' ? op.pgoff : 0,
   };
   const end = op.va + op.pages;
-  k.s.ghost.ops[opId] = { kind: op.kind, mm, start: op.va, end, prot: rec.prot, removed: mappedAllocIds(k.s, mm, op.va, end), open: true };
+  k.s.ghost.ops[opId] = { kind: op.kind, mm, start: op.va, end, prot: rec.prot, mappedAtInvoke: mappedAtInvoke(k.s, mm, op.va, end), zapped: [], open: true };
   yield { id: `sys_${op.kind}`, obs: { kind: 'invoke', op: rec } };
   const c: Record<string, unknown> = { mm, opId, start: op.va, end, prot: rec.prot, file: rec.file, pgoff: rec.pgoff };
   yield* k.run(PATH[op.kind], c);

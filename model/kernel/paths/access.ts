@@ -16,9 +16,9 @@
 import { step, type StepDef } from '../../policies/policy.js';
 import { hwWalk } from '../pagetable.js';
 import type { K } from '../step.js';
-import type { Cpu, Frame } from '../state.js';
+import type { Cpu, Frame, KernelState, Pte } from '../state.js';
 import { dropTlbEntry, tlbLookup } from '../tlb.js';
-import type { MmId } from '../types.js';
+import type { MmId, Vpn } from '../types.js';
 import type { FaultCtx } from './fault.js';
 
 export interface AccessCtx {
@@ -34,9 +34,10 @@ function touch(k: K, c: AccessCtx, f: Frame): number {
   return f.content;
 }
 
-function fill(cpu: Cpu, c: AccessCtx, e: { pfn: Frame['pfn']; writable: boolean; dirty: boolean; ghost: number }) {
-  dropTlbEntry(cpu, c.vpn);
-  cpu.tlb.push({ slot: cpu.loadedSlot, vpn: c.vpn as never, pfn: e.pfn, writable: e.writable, dirty: e.dirty, ghost: e.ghost });
+/** Fill the TLB of `cpu` from the leaf entry `e` for `v` (replacing any entry for it). */
+export function fillTlb(s: KernelState, cpu: Cpu, v: number, e: Pte): void {
+  dropTlbEntry(cpu, v);
+  cpu.tlb.push({ slot: cpu.loadedSlot, vpn: v as Vpn, pfn: e.pfn, writable: e.writable, dirty: e.dirty, ghost: e.ghost, filled: ++s.ghost.clock });
 }
 
 export const userAccess: StepDef<AccessCtx>[] = [
@@ -54,7 +55,7 @@ export const userAccess: StepDef<AccessCtx>[] = [
         if (w.kind === 'leaf' && !w.pte.protNone && (!c.write || w.pte.writable)) {
           w.pte.accessed = true;
           if (c.write) w.pte.dirty = true;
-          fill(cpu, c, { pfn: w.pte.pfn, writable: w.pte.writable, dirty: w.pte.dirty, ghost: w.pte.ghost });
+          fillTlb(k.s, cpu, c.vpn, w.pte);
           const value = touch(k, c, k.s.frames[w.pte.pfn]!);
           yield { id: 'user_access.walk', obs: { kind: 'access', opId: c.opId, mm: c.mm, vpn: c.vpn, write: c.write, value, ok: true } };
           return;
@@ -79,6 +80,5 @@ export function speculativeFill(k: K, vpn: number): void {
   const w = hwWalk(k.s, cpu, vpn);
   if (w.kind !== 'leaf' || w.pte.protNone) return;
   w.pte.accessed = true;
-  dropTlbEntry(cpu, vpn);
-  cpu.tlb.push({ slot: cpu.loadedSlot, vpn: vpn as never, pfn: w.pte.pfn, writable: w.pte.writable, dirty: w.pte.dirty, ghost: w.pte.ghost });
+  fillTlb(k.s, cpu, vpn, w.pte);
 }

@@ -2,7 +2,8 @@
 // (mm/mprotect.c):
 //
 //   1. mmap_write_lock(); tlb_gather_mmu() (tlb_flush_pending++).
-//   2. mprotect_fixup(): split the VMAs, set the new vm_flags.
+//   2. mprotect_fixup(): split the VMAs, set the new vm_flags, up to the
+//      first hole (-ENOMEM).
 //   3. change_pud_range(): notifier start (PROTECTION_VMA) before the
 //      first PTE changes.
 //   4. change_pte_range(), per table under its PTL: modify_prot_start_ptes()
@@ -29,6 +30,9 @@ export interface MprotectCtx {
   start: number;
   end: number;
   prot: Prot;
+  /** Where mprotect_fixup() stopped: the first hole, or end. */
+  applied?: number;
+  result?: string;
 }
 
 export interface ChangePteCtx {
@@ -47,15 +51,16 @@ export const mprotect: StepDef<MprotectCtx>[] = [
     yield* k.run('tlb_gather_mmu', { mm: c.mm });
   }),
   step('mprotect_fixup', function* (k, c) {
-    protectRange(k.s.mms[c.mm]!, c.start, c.end, c.prot);
+    c.applied = protectRange(k.s.mms[c.mm]!, c.start, c.end, c.prot);
+    c.result = c.applied === c.end ? 'ok' : 'ENOMEM';
     yield { id: 'mprotect_fixup' };
   }),
   step('change_protection', function* (k, c) {
     const n: NotifierCtx = { mm: c.mm, start: c.start, end: c.end, event: 'PROTECTION_VMA' };
     yield* k.run('mmu_notifier_invalidate_range_start', n);
     const tableSpan = span(k.s.config, 2);
-    for (let base = Math.floor(c.start / tableSpan) * tableSpan; base < c.end; base += tableSpan) {
-      const t: ChangePteCtx = { mm: c.mm, addr: Math.max(c.start, base), end: Math.min(c.end, base + tableSpan), prot: c.prot };
+    for (let base = Math.floor(c.start / tableSpan) * tableSpan; base < c.applied!; base += tableSpan) {
+      const t: ChangePteCtx = { mm: c.mm, addr: Math.max(c.start, base), end: Math.min(c.applied!, base + tableSpan), prot: c.prot };
       yield* k.run('change_pte_range', t);
     }
     yield* k.run('mmu_notifier_invalidate_range_end', n);

@@ -68,7 +68,7 @@ export const zapPteRange: StepDef<ZapCtx>[] = [
         f.mapcount--; // folio_remove_rmap_ptes()
       }
       g.pages.push(e.pfn);
-      if (op && !op.removed.includes(e.ghost)) op.removed.push(e.ghost);
+      op?.zapped.push({ vpn: v, ghost: e.ghost, at: ++s.ghost.clock });
       yield { id: 'zap_pte_range.clear' };
       if (k.choose('zap_pte_range.batch_full')) {
         c.forceFlush = true; // __tlb_remove_folio_pages() returned true

@@ -1,0 +1,91 @@
+// A fuzzing campaign: seedrandom turns the campaign seed string into one
+// seed per run; fast-check draws a scenario from it and, when the run
+// breaks a property, shrinks it while keeping the finding's signature.
+// With a run budget the failure reported is the one with the lowest run
+// index, so results never depend on timing.
+
+import fc from 'fast-check';
+import seedrandom from 'seedrandom';
+import type { Policy } from '../model/policies/policy.js';
+import { addCoverage, emptyCoverage, type Coverage } from '../model/run/coverage.js';
+import { runScenario, type RunResult } from '../model/run/runner.js';
+import type { Scenario } from '../model/run/scenario.js';
+import { OP_KINDS, rawScenarioArb, resolve, type OpKind, type RawScenario } from './generate/scenario_arb.js';
+
+export interface FuzzOptions {
+  policy: Policy;
+  seed: string;
+  /** Stop after this many runs ... */
+  runs?: number;
+  /** ... or after this many milliseconds of wall-clock time (CLI only; not reproducible run for run). */
+  timeMs?: number;
+  ops?: readonly OpKind[];
+  /** Called after every run, for progress logging. */
+  onRun?: (index: number, r: RunResult) => void;
+  /** Wall clock, injected so the campaign stays testable. */
+  now?: () => number;
+}
+
+export interface Finding {
+  runIndex: number;
+  runSeed: number;
+  signature: string;
+  /** The scenario as drawn, and after shrinking. */
+  original: Scenario;
+  scenario: Scenario;
+  result: RunResult;
+  shrinks: number;
+}
+
+export interface FuzzResult {
+  runs: number;
+  steps: number;
+  coverage: Coverage;
+  finding: Finding | null;
+}
+
+/** What a finding is, for deduplication and for keeping it fixed while shrinking. */
+export function signatureOf(r: RunResult): string | null {
+  if (r.verdict === 'model-error') return `model-error|${r.error}`;
+  if (!r.violation) return null;
+  const v = r.violation;
+  return `${v.property}|${v.holder}|${v.stepId.split('.')[0]}`;
+}
+
+export const runSeeds = (seed: string) => {
+  const rng = seedrandom(seed);
+  return () => rng.int32() >>> 0;
+};
+
+export function fuzz(opts: FuzzOptions): FuzzResult {
+  const ops = opts.ops ?? OP_KINDS;
+  const arb = rawScenarioArb({ ops });
+  const nextSeed = runSeeds(opts.seed);
+  const now = opts.now ?? (() => 0);
+  const t0 = now();
+  const coverage = emptyCoverage();
+  let steps = 0;
+  for (let i = 0; ; i++) {
+    if (opts.runs !== undefined && i >= opts.runs) return { runs: i, steps, coverage, finding: null };
+    if (opts.timeMs !== undefined && now() - t0 >= opts.timeMs) return { runs: i, steps, coverage, finding: null };
+    const runSeed = nextSeed();
+    const raw = fc.sample(arb, { seed: runSeed, numRuns: 1 })[0]!;
+    const sc = resolve(raw);
+    const r = runScenario(sc, { policy: opts.policy });
+    steps += r.steps;
+    addCoverage(coverage, r.coverage);
+    opts.onRun?.(i, r);
+    const sig = signatureOf(r);
+    if (sig === null) continue;
+    const shrunk = shrinkWithFastCheck(arb, runSeed, raw, sig, opts.policy);
+    return { runs: i + 1, steps, coverage, finding: { runIndex: i, runSeed, signature: sig, original: sc, ...shrunk } };
+  }
+}
+
+/** fast-check's own shrinking of the raw scenario, keeping the signature (the custom pipeline comes with the shrinking issue). */
+function shrinkWithFastCheck(arb: fc.Arbitrary<RawScenario>, runSeed: number, raw: RawScenario, sig: string, policy: Policy) {
+  const prop = fc.property(arb, (x) => signatureOf(runScenario(resolve(x), { policy })) !== sig);
+  const details = fc.check(prop, { seed: runSeed, numRuns: 1, examples: [[raw]] });
+  const best = details.counterexample ? resolve(details.counterexample[0]) : resolve(raw);
+  return { scenario: best, result: runScenario(best, { policy }), shrinks: details.numShrinks };
+}

@@ -1,0 +1,145 @@
+// fast-check arbitraries for scenarios (SPEC 7, research/testing-anchors.md
+// 7.3). Everything that refers to something else is an index, resolved
+// modulo the current choices by one pure function, so that shrinking an
+// index towards 0 keeps the scenario valid and points at "the first"
+// process, region or actor. The address pool is laid out so regions share
+// a PTE table, share only a PMD table, or live under another PUD entry.
+
+import fc from 'fast-check';
+import { parseProt } from '../../model/kernel/types.js';
+import { ipiActor, RCU_ACTOR, specActor, type Op, type Scenario, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
+
+/** Start pages of candidate regions, for fanout 4: 16,18 share a PTE table; 20 shares the PMD; 80 is under another PUD entry. */
+const POOL = [16, 18, 20, 80];
+
+export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'idle', 'flush_tlb_all'] as const;
+export type OpKind = (typeof OP_KINDS)[number];
+
+const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, idle: 2, flush_tlb_all: 1 };
+const PROTS = ['rw', 'r', 'none'] as const;
+export const CHOICE_POINTS = ['zap_pte_range.batch_full', 'flush_tlb_mm_range.flush_all', 'should_trim_cpumask'] as const;
+
+interface RawRegion {
+  pool: number;
+  pages: number;
+  shared: boolean;
+  prot: number;
+}
+interface RawOp {
+  kind: OpKind;
+  region: number;
+  page: number;
+  whole: boolean;
+  prot: number;
+}
+interface RawThread {
+  proc: number;
+  cpu: number;
+  ops: RawOp[];
+}
+export interface RawScenario {
+  cpus: number;
+  pcids: number;
+  procs: RawRegion[][];
+  threads: RawThread[];
+  spec: { cpu: number; vas: { region: number; page: number }[] }[];
+  schedule: { actor: number; steps: number }[];
+  choices: { actor: number; point: number; nth: number }[];
+}
+
+export interface GenOptions {
+  /** Operation kinds to generate (`--ops`). */
+  ops: readonly OpKind[];
+}
+
+const region = fc.record({ pool: fc.nat(POOL.length - 1), pages: fc.integer({ min: 1, max: 2 }), shared: fc.boolean(), prot: fc.constantFrom(0, 0, 0, 1) });
+
+function rawOp(kinds: readonly OpKind[]) {
+  const kind = fc.oneof(...kinds.map((k) => ({ arbitrary: fc.constant(k), weight: WEIGHT[k] })));
+  return fc.record({ kind, region: fc.nat(7), page: fc.nat(1), whole: fc.boolean(), prot: fc.nat(PROTS.length - 1) });
+}
+
+export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
+  return fc.record({
+    cpus: fc.integer({ min: 2, max: 3 }),
+    pcids: fc.integer({ min: 1, max: 2 }),
+    procs: fc.array(fc.array(region, { minLength: 1, maxLength: 2 }), { minLength: 1, maxLength: 3 }),
+    threads: fc.array(fc.record({ proc: fc.nat(3), cpu: fc.nat(3), ops: fc.array(rawOp(opts.ops), { minLength: 1, maxLength: 7 }) }), { minLength: 1, maxLength: 4 }),
+    spec: fc.array(fc.record({ cpu: fc.nat(3), vas: fc.array(fc.record({ region: fc.nat(7), page: fc.nat(1) }), { maxLength: 3 }) }), { maxLength: 2 }),
+    schedule: fc.array(fc.record({ actor: fc.nat(15), steps: fc.oneof(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 40 })) }), { maxLength: 24 }),
+    choices: fc.array(fc.record({ actor: fc.nat(7), point: fc.nat(CHOICE_POINTS.length - 1), nth: fc.nat(2) }), { maxLength: 3 }),
+  });
+}
+
+/** Resolve every index of a raw scenario against what it refers to. */
+export function resolve(raw: RawScenario): Scenario {
+  const setup: SetupItem[] = [];
+  const regions: { start: number; pages: number }[][] = [];
+  const anyShared = raw.procs.some((rs) => rs.some((r) => r.shared));
+  if (anyShared) setup.push({ kind: 'file', name: 'F', pages: 2 });
+  raw.procs.forEach((rs, p) => {
+    const name = `P${p}`;
+    setup.push({ kind: 'process', name });
+    const mine: { start: number; pages: number }[] = [];
+    for (const r of rs) {
+      const start = POOL[r.pool]!;
+      if (mine.some((m) => m.start < start + r.pages && start < m.start + m.pages)) continue;
+      mine.push({ start, pages: r.pages });
+      setup.push({ kind: 'mmap', proc: name, start, pages: r.pages, prot: parseProt(r.prot ? 'r' : 'rw')!, file: r.shared ? 'F' : null, pgoff: 0 });
+    }
+    regions.push(mine);
+  });
+  const at = (p: number, ri: number, page: number) => {
+    const rs = regions[p]!;
+    const r = rs[ri % rs.length]!;
+    return { r, va: r.start + (page % r.pages) };
+  };
+  const threads: ThreadSpec[] = raw.threads.map((t, i) => {
+    const p = t.proc % raw.procs.length;
+    const ops: Op[] = t.ops.map((o) => {
+      const { r, va } = at(p, o.region, o.page);
+      const span = o.whole ? { va: r.start, pages: r.pages } : { va, pages: 1 };
+      switch (o.kind) {
+        case 'read':
+        case 'write':
+        case 'gup':
+          return { kind: o.kind, va };
+        case 'madvise':
+        case 'munmap':
+          return { kind: o.kind, ...span };
+        case 'mprotect':
+          return { kind: 'mprotect', ...span, prot: parseProt(PROTS[o.prot]!)! };
+        case 'mmap':
+          return { kind: 'mmap', va: r.start, pages: r.pages, prot: parseProt('rw')!, file: null, pgoff: 0 };
+        case 'idle':
+        case 'flush_tlb_all':
+          return { kind: o.kind };
+      }
+    });
+    return { name: `T${i}`, proc: `P${p}`, cpu: t.cpu % raw.cpus, ops };
+  });
+  const all = regions.flat();
+  const specVa = (x: { region: number; page: number }) => {
+    const r = all[x.region % all.length]!;
+    return r.start + (x.page % r.pages);
+  };
+  const speculation = dedupeBy(raw.spec.map((sp) => ({ cpu: sp.cpu % raw.cpus, vas: sp.vas.map(specVa) })), (x) => x.cpu);
+  const actors = [...threads.map((t) => t.name), ...Array.from({ length: raw.cpus }, (_, c) => ipiActor(c)), RCU_ACTOR, ...speculation.map((sp) => specActor(sp.cpu))];
+  return {
+    config: { cpus: raw.cpus, pcids: raw.pcids, frames: 96 },
+    setup,
+    threads,
+    speculation,
+    schedule: raw.schedule.map((e) => ({ actor: actors[e.actor % actors.length]!, steps: e.steps })),
+    choices: raw.choices.map((c) => ({ actor: threads[c.actor % threads.length]!.name, point: CHOICE_POINTS[c.point]!, nth: c.nth })),
+  };
+}
+
+function dedupeBy<T>(xs: T[], key: (x: T) => unknown): T[] {
+  const seen = new Set<unknown>();
+  return xs.filter((x) => (seen.has(key(x)) ? false : (seen.add(key(x)), true)));
+}
+
+export function scenarioArb(opts: GenOptions): fc.Arbitrary<Scenario> {
+  return rawScenarioArb(opts).map(resolve);
+}
