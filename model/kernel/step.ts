@@ -38,6 +38,8 @@ export interface OpRecord {
 
 export interface Yield {
   id: string;
+  /** This step returns the thread to user mode: its operation is over and the CPU may switch. */
+  final?: boolean;
   wait?: () => boolean;
   waitFor?: WaitFor;
   obs?: Observation;

@@ -40,7 +40,7 @@ function* untilReturnToUser(k: K, g: Gen): Gen {
     const r = g.next();
     if (r.done) break;
     const y = r.value;
-    if (!y.wait && (y.obs?.kind === 'access' || y.obs?.kind === 'return')) {
+    if (!y.wait && y.final) {
       cpu.owner = null;
       yield y;
       return;
@@ -90,7 +90,7 @@ function* syscall(k: K, mm: MmId, op: Extract<Op, { kind: 'mmap' | 'munmap' | 'm
   const c: Record<string, unknown> = { mm, opId, start: op.va, end, prot: rec.prot, file: rec.file, pgoff: rec.pgoff };
   yield* k.run(PATH[op.kind], c);
   k.s.ghost.ops[opId]!.open = false;
-  yield { id: `sys_${op.kind}.return`, obs: { kind: 'return', opId, result: (c.result as string | undefined) ?? 'ok' } };
+  yield { id: `sys_${op.kind}.return`, final: true, obs: { kind: 'return', opId, result: (c.result as string | undefined) ?? 'ok' } };
 }
 
 /** The flush IPI handler of one CPU: runs when an IPI is pending and interrupts are on. */

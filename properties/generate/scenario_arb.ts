@@ -62,9 +62,9 @@ function rawOp(kinds: readonly OpKind[]) {
 export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   return fc.record({
     cpus: fc.integer({ min: 2, max: 3 }),
-    pcids: fc.integer({ min: 1, max: 2 }),
+    pcids: fc.integer({ min: 1, max: 3 }),
     procs: fc.array(fc.array(region, { minLength: 1, maxLength: 2 }), { minLength: 1, maxLength: 3 }),
-    threads: fc.array(fc.record({ proc: fc.nat(3), cpu: fc.nat(3), ops: fc.array(rawOp(opts.ops), { minLength: 1, maxLength: 7 }) }), { minLength: 1, maxLength: 4 }),
+    threads: fc.array(fc.record({ proc: fc.nat(3), cpu: fc.nat(3), ops: fc.array(rawOp(opts.ops), { minLength: 1, maxLength: 7 }) }), { minLength: 1, maxLength: 5 }),
     spec: fc.array(fc.record({ cpu: fc.nat(3), vas: fc.array(fc.record({ region: fc.nat(7), page: fc.nat(1) }), { maxLength: 3 }) }), { maxLength: 2 }),
     schedule: fc.array(fc.record({ actor: fc.nat(15), steps: fc.oneof(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 40 })) }), { maxLength: 24 }),
     choices: fc.array(fc.record({ actor: fc.nat(7), point: fc.nat(CHOICE_POINTS.length - 1), nth: fc.nat(2) }), { maxLength: 3 }),

@@ -47,7 +47,7 @@ export const userAccess: StepDef<AccessCtx>[] = [
       const hit = tlbLookup(cpu, c.vpn);
       if (hit && (!c.write || (hit.writable && hit.dirty))) {
         const value = touch(k, c, k.s.frames[hit.pfn]!);
-        yield { id: 'user_access.tlb_hit', obs: { kind: 'access', opId: c.opId, mm: c.mm, vpn: c.vpn, write: c.write, value, ok: true } };
+        yield { id: 'user_access.tlb_hit', final: true, obs: { kind: 'access', opId: c.opId, mm: c.mm, vpn: c.vpn, write: c.write, value, ok: true } };
         return;
       }
       if (!(hit && c.write && !hit.writable)) {
@@ -57,16 +57,16 @@ export const userAccess: StepDef<AccessCtx>[] = [
           if (c.write) w.pte.dirty = true;
           fillTlb(k.s, cpu, c.vpn, w.pte);
           const value = touch(k, c, k.s.frames[w.pte.pfn]!);
-          yield { id: 'user_access.walk', obs: { kind: 'access', opId: c.opId, mm: c.mm, vpn: c.vpn, write: c.write, value, ok: true } };
+          yield { id: 'user_access.walk', final: true, obs: { kind: 'access', opId: c.opId, mm: c.mm, vpn: c.vpn, write: c.write, value, ok: true } };
           return;
         }
       }
       dropTlbEntry(cpu, c.vpn); // #PF invalidates the faulting address
       yield { id: 'user_access.page_fault' };
-      const f: FaultCtx = { mm: c.mm, vpn: c.vpn, write: c.write };
+      const f: FaultCtx = { mm: c.mm, vpn: c.vpn, write: c.write, opId: c.opId };
       yield* k.run('do_user_addr_fault', f);
       if (f.segv) {
-        yield { id: 'user_access.sigsegv', obs: { kind: 'access', opId: c.opId, mm: c.mm, vpn: c.vpn, write: c.write, value: 0, ok: false } };
+        yield { id: 'user_access.sigsegv', final: true }; // observed at lock_mm_and_find_vma.bad_area
         return;
       }
     }

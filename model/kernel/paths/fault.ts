@@ -26,6 +26,8 @@ export interface FaultCtx {
   mm: MmId;
   vpn: number;
   write: boolean;
+  /** The user access that faulted: a SIGSEGV decision is observed where it is taken. */
+  opId?: string;
   vma?: Vma;
   segv?: boolean;
   /** A frame obtained for the PTE (anonymous page or page-cache page). */
@@ -42,6 +44,9 @@ export const doUserAddrFault: StepDef<FaultCtx>[] = [
   step('lock_mm_and_find_vma.find_vma', function* (k, c) {
     c.vma = findVma(k.s.mms[c.mm]!, c.vpn);
     c.segv = !c.vma || !(c.write ? c.vma.prot.w : c.vma.prot.r); // access_error()
+    if (c.segv && c.opId !== undefined) {
+      yield { id: 'lock_mm_and_find_vma.bad_area', obs: { kind: 'access', opId: c.opId, mm: c.mm, vpn: c.vpn, write: c.write, value: 0, ok: false } };
+    }
   }),
   step('handle_mm_fault', function* (k, c) {
     if (c.segv) return;
