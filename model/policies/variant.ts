@@ -5,7 +5,10 @@
 // switch_mm_irqs_off, ...) are paths and can be replaced as a whole.
 // State of the variant's own lives in `s.ext[namespace]`.
 
-import { ModelError } from '../kernel/types.js';
+/** A variant that does not fit its base policy: bad input (exit 2), not a model error. */
+export class VariantError extends Error {
+  override name = 'VariantError';
+}
 import { stepIndex, type Policy, type StepDef, type StepFn } from './policy.js';
 
 export class VariantBuilder {
@@ -20,7 +23,7 @@ export class VariantBuilder {
       const i = steps.findIndex((s) => s.id === id);
       if (i >= 0) return { path, i };
     }
-    throw new ModelError(`variant of ${this.base.name}: no step '${id}' (known: ${[...stepIndex({ ...this.base, paths: this.paths }).keys()].join(', ')})`);
+    throw new VariantError(`variant of ${this.base.name}: no step '${id}' (known: ${[...stepIndex({ ...this.base, paths: this.paths }).keys()].join(', ')})`);
   }
 
   /** Remove a step. */
@@ -56,14 +59,14 @@ export class VariantBuilder {
     this.paths[from.path]!.splice(from.i, 1);
     const anchor = 'before' in where ? where.before : where.after;
     const to = this.locate(anchor);
-    if (to.path !== from.path) throw new ModelError(`variant: cannot move ${id} (path ${from.path}) next to ${anchor} (path ${to.path})`);
+    if (to.path !== from.path) throw new VariantError(`variant: cannot move ${id} (path ${from.path}) next to ${anchor} (path ${to.path})`);
     this.paths[to.path]!.splice('before' in where ? to.i : to.i + 1, 0, st);
     return this;
   }
 
   /** Replace a whole path (a hook such as flush_tlb_func or switch_mm_irqs_off). */
   replacePath(path: string, steps: StepDef[]): this {
-    if (!this.paths[path]) throw new ModelError(`variant of ${this.base.name}: no path '${path}'`);
+    if (!this.paths[path]) throw new VariantError(`variant of ${this.base.name}: no path '${path}'`);
     this.paths[path] = [...steps];
     return this;
   }
@@ -72,7 +75,7 @@ export class VariantBuilder {
     const seen = new Set<string>();
     for (const steps of Object.values(this.paths)) {
       for (const st of steps) {
-        if (seen.has(st.id)) throw new ModelError(`variant ${name}: step id '${st.id}' appears twice`);
+        if (seen.has(st.id)) throw new VariantError(`variant ${name}: step id '${st.id}' appears twice`);
         seen.add(st.id);
       }
     }

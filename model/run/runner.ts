@@ -211,6 +211,8 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
     return result('pass', null, null);
   } catch (e) {
     if (e instanceof ModelError) return result('model-error', null, e.message);
-    throw e;
+    // Anything else thrown inside a step (the model's code or a variant's) is a model error too.
+    const where = /\(?([^()\s]+\.ts):(\d+):\d+\)?/.exec((e as Error).stack ?? '');
+    return result('model-error', null, `${(e as Error).name}: ${(e as Error).message}${where ? ` (${where[1]!.replace(/^.*\/(model|variants|test)\//, '$1/')}:${where[2]})` : ''}`);
   }
 }

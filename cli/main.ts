@@ -1,0 +1,217 @@
+// mshare-check <command> (SPEC 8). Exit status: 0 no violation, 1 a
+// violation found or reproduced, 2 bad usage or input (one line naming the
+// file, line and problem), 3 model error.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { POLICIES, policyByName } from '../model/policies/registry.js';
+import { applyVariant, VariantError, type VariantSpec } from '../model/policies/variant.js';
+import { loadEmbeddedVariant, loadVariant, VariantLoadError, type LoadedVariant } from '../model/policies/load_variant.js';
+import type { Policy } from '../model/policies/policy.js';
+import { COVERAGE_COUNTERS, type Coverage } from '../model/run/coverage.js';
+import { runScenario } from '../model/run/runner.js';
+import type { Scenario } from '../model/run/scenario.js';
+import { validateScenario } from '../model/run/validate.js';
+import { fuzz } from '../properties/fuzz.js';
+import { OP_KINDS, type OpKind } from '../properties/generate/scenario_arb.js';
+import { buildCounterexample, CounterexampleError, loadCounterexample, saveCounterexample, verdictOf, type CounterexampleFile } from '../reports/counterexample.js';
+import { renderPlain } from '../reports/plain.js';
+import { parseScenario, ScenarioParseError } from '../reports/scenario_text.js';
+import { makeLogger } from './log.js';
+
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+class UsageError extends Error {}
+
+const USAGE = `usage: mshare-check <command>
+  policies
+  fuzz --policy P [--variant F] [--seed S] [--runs N | --time T] [--ops LIST] [--out DIR]
+  replay FILE [--policy P] [--variant F]
+  report FILE --format text|json`;
+
+function policy(name: string | undefined): Policy {
+  if (name === undefined) throw new UsageError('missing --policy (see `mshare-check policies`)');
+  const p = policyByName(name);
+  if (!p) throw new UsageError(`unknown policy '${name}' (known: ${POLICIES.map((x) => x.name).join(', ')})`);
+  return p;
+}
+
+async function withVariant(p: Policy, file: string | undefined): Promise<{ policy: Policy; variant: LoadedVariant | null }> {
+  if (file === undefined) return { policy: p, variant: null };
+  const variant = await loadVariant(file);
+  return { policy: edited(p, variant.spec, file), variant };
+}
+
+function edited(p: Policy, spec: VariantSpec, file: string): Policy {
+  try {
+    return applyVariant(p, spec);
+  } catch (e) {
+    if (e instanceof VariantError) throw new UsageError(`${file}:1: ${e.message}`);
+    throw new UsageError(`${file}:1: the variant's edit() threw ${(e as Error).name}: ${(e as Error).message}`);
+  }
+}
+
+/** "30s", "2m", "500ms" or plain seconds. */
+function duration(t: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(t);
+  if (!m) throw new UsageError(`bad --time '${t}' (e.g. 30s, 5m)`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+}
+
+function positiveInt(v: string, flag: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${flag} must be a positive integer, got '${v}'`);
+  return Number(v);
+}
+
+export function coverageLines(c: Coverage): string[] {
+  const lines = COVERAGE_COUNTERS.map((k) => `  ${k.padEnd(28)} ${c[k]}`);
+  const zero = COVERAGE_COUNTERS.filter((k) => c[k] === 0);
+  if (zero.length) lines.push(`  not reached: ${zero.join(', ')}`);
+  return lines;
+}
+
+function readScenarioFile(file: string): Scenario {
+  if (!existsSync(file)) throw new UsageError(`${file}:0: no such file`);
+  const text = readFileSync(file, 'utf8');
+  const sc = parseScenario(text, file);
+  checkScenario(sc, file, text);
+  return sc;
+}
+
+function checkScenario(sc: Scenario, file: string, text: string): void {
+  const p = validateScenario(sc);
+  if (!p) return;
+  const line = text.split('\n').findIndex((l) => l.includes(p.near)) + 1;
+  throw new UsageError(`${file}:${Math.max(line, 1)}: ${p.problem}`);
+}
+
+async function cmdFuzz(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: { policy: { type: 'string' }, variant: { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' }, time: { type: 'string' }, ops: { type: 'string' }, out: { type: 'string' } } });
+  if (values.runs !== undefined && values.time !== undefined) throw new UsageError('give --runs or --time, not both');
+  const runs = values.time === undefined ? positiveInt(values.runs ?? '1000', '--runs') : undefined;
+  const timeMs = values.time === undefined ? undefined : duration(values.time);
+  const ops = (values.ops?.split(',') ?? [...OP_KINDS]) as OpKind[];
+  for (const o of ops) if (!OP_KINDS.includes(o)) throw new UsageError(`unknown op '${o}' in --ops (known: ${OP_KINDS.join(', ')})`);
+  const base = policy(values.policy);
+  const { policy: p, variant } = await withVariant(base, values.variant);
+  const seed = values.seed ?? 'mshare-check';
+  const outDir = values.out ?? 'counterexamples';
+  const log = makeLogger();
+  log.info({ policy: p.name, seed, runs, timeMs, ops }, 'campaign start');
+  const t0 = Date.now();
+  const r = fuzz({
+    policy: p,
+    seed,
+    runs,
+    timeMs,
+    ops,
+    now: Date.now,
+    onRun: (i) => {
+      if ((i + 1) % 1000 === 0) log.info({ runs: i + 1, elapsedMs: Date.now() - t0 }, 'progress');
+    },
+  });
+  log.info({ runs: r.runs, steps: r.steps, elapsedMs: Date.now() - t0, found: r.finding?.signature ?? null }, 'campaign end');
+  io.out(`fuzz: policy ${p.name}, seed "${seed}", ${r.runs} runs, ${r.steps} steps, ops ${ops.join(',')}`);
+  io.out('coverage:');
+  for (const l of coverageLines(r.coverage)) io.out(l);
+  if (!r.finding) {
+    io.out(`result: no violation in ${r.runs} runs`);
+    return 0;
+  }
+  const f = r.finding;
+  const cx = buildCounterexample({ policy: base.name, variant, campaign: { seed, runIndex: f.runIndex, runSeed: f.runSeed, ops }, signature: f.signature, scenario: f.scenario, result: f.result });
+  const saved = saveCounterexample(outDir, cx);
+  const v = cx.verdict;
+  io.out(v.result === 'model-error' ? `result: MODEL ERROR in run ${f.runIndex}: ${v.message}` : `result: VIOLATION ${v.property} in run ${f.runIndex} at step ${v.step} (${v.actor}: ${v.stepId})`);
+  if (v.result === 'violation') io.out(`  ${v.message}`);
+  io.out(`  signature ${f.signature}; shrunk from ${f.original.threads.reduce((n, t) => n + t.ops.length, 0)} to ${f.scenario.threads.reduce((n, t) => n + t.ops.length, 0)} operations, ${f.result.steps} steps`);
+  io.out(`${saved.created ? 'saved' : 'already saved'}: ${saved.path}`);
+  io.out(`replay: npx mshare-check replay ${saved.path}`);
+  return v.result === 'model-error' ? 3 : 1;
+}
+
+async function cmdReplay(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { policy: { type: 'string' }, variant: { type: 'string' } } });
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new UsageError('replay takes one FILE');
+  let sc: Scenario;
+  let p: Policy;
+  let saved: CounterexampleFile | null = null;
+  if (file.endsWith('.json')) {
+    if (!existsSync(file)) throw new UsageError(`${file}:0: no such file`);
+    const text = readFileSync(file, 'utf8');
+    saved = loadCounterexample(file, text);
+    sc = saved.scenario;
+    checkScenario(sc, file, text);
+    const base = policy(values.policy ?? saved.policy);
+    if (values.variant !== undefined) p = (await withVariant(base, values.variant)).policy;
+    else p = saved.variant && values.policy === undefined ? edited(base, (await loadEmbeddedVariant(saved.variant)).spec, saved.variant.file) : base;
+  } else {
+    sc = readScenarioFile(file);
+    p = (await withVariant(policy(values.policy ?? 'linux'), values.variant)).policy;
+  }
+  const r = runScenario(sc, { policy: p });
+  const v = verdictOf(r);
+  io.out(`replay: ${file} under ${p.name}: ${r.steps} steps`);
+  if (v.result === 'violation') io.out(`VIOLATION ${v.property} at step ${v.step} (${v.actor}: ${v.stepId})\n  ${v.message}`);
+  else if (v.result === 'model-error') io.out(`MODEL ERROR: ${v.message}`);
+  else io.out('no violation');
+  if (saved) {
+    const same = saved.verdict.result === v.result && saved.verdict.property === v.property && saved.verdict.stepId === v.stepId;
+    io.out(same ? 'verdict: same as saved' : `verdict: CHANGED (saved: ${saved.verdict.result} ${saved.verdict.property ?? ''} at ${saved.verdict.stepId ?? '-'})`);
+  }
+  return v.result === 'violation' ? 1 : v.result === 'model-error' ? 3 : 0;
+}
+
+function cmdReport(args: string[], io: Io): number {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { format: { type: 'string' } } });
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new UsageError('report takes one FILE');
+  const format = values.format ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new UsageError(`unknown --format '${format}' (text or json)`);
+  if (!existsSync(file)) throw new UsageError(`${file}:0: no such file`);
+  const cx = loadCounterexample(file);
+  io.out(format === 'json' ? JSON.stringify(cx, null, 2) : renderPlain(cx, file).trimEnd());
+  return cx.verdict.result === 'violation' ? 1 : cx.verdict.result === 'model-error' ? 3 : 0;
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'policies':
+        for (const p of POLICIES) io.out(`${p.name.padEnd(28)} ${p.date}  ${p.description}`);
+        return 0;
+      case 'fuzz':
+        return await cmdFuzz(rest, io);
+      case 'replay':
+        return await cmdReplay(rest, io);
+      case 'report':
+        return cmdReport(rest, io);
+      case undefined:
+      case 'help':
+      case '--help':
+        io.out(USAGE);
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${cmd}'\n${USAGE}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ScenarioParseError || e instanceof CounterexampleError || e instanceof VariantLoadError) {
+      io.err(`mshare-check: ${e.message}`);
+      return 2;
+    }
+    if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`mshare-check: ${(e as Error).message}`);
+      return 2;
+    }
+    if ((e as Error).name === 'ModelError') {
+      io.err(`mshare-check: model error: ${(e as Error).message}`);
+      return 3;
+    }
+    throw e;
+  }
+}
