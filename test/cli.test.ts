@@ -1,0 +1,106 @@
+// The command line: exit statuses, one-line errors naming file and line,
+// byte-identical output for the same seed, and saved files never touched
+// by bad input.
+
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../cli/main.js';
+
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err };
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'mshare-check-'));
+process.env.MSHARE_LOG = 'silent';
+
+describe('mshare-check', () => {
+  it('lists the policies, name first', async () => {
+    const r = await cli('policies');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^linux\s+\d{4}-\d{2}\s+mainline/);
+  });
+
+  it('exits 0 on a clean campaign and prints the coverage counters', async () => {
+    const r = await cli('fuzz', '--policy', 'linux', '--runs', '200', '--seed', 't', '--out', tmp());
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('result: no violation in 200 runs');
+    expect(r.out).toMatch(/lazy_return_catch_up\s+[1-9]/);
+  });
+
+  it('finds a mutant, saves it, and gives byte-identical files for the same seed', async () => {
+    const [a, b] = [tmp(), tmp()];
+    const r1 = await cli('fuzz', '--policy', 'linux', '--variant', 'variants/free-before-flush.ts', '--runs', '100', '--seed', 'same', '--out', a);
+    const r2 = await cli('fuzz', '--policy', 'linux', '--variant', 'variants/free-before-flush.ts', '--runs', '100', '--seed', 'same', '--out', b);
+    expect(r1.code).toBe(1);
+    expect(r1.out).toContain('VIOLATION no-freed-frame-reachable');
+    const [fa, fb] = [readdirSync(a), readdirSync(b)];
+    expect(fa).toEqual(fb);
+    expect(fa).toHaveLength(1);
+    expect(readFileSync(join(a, fa[0]!))).toEqual(readFileSync(join(b, fb[0]!)));
+    expect(r1.out.replaceAll(a, '')).toBe(r2.out.replaceAll(b, ''));
+    const again = await cli('fuzz', '--policy', 'linux', '--variant', 'variants/free-before-flush.ts', '--runs', '100', '--seed', 'same', '--out', a);
+    expect(again.out).toContain('already saved');
+    const replay = await cli('replay', join(a, fa[0]!));
+    expect(replay.code).toBe(1);
+    expect(replay.out).toContain('verdict: same as saved');
+  });
+
+  it('replays a scenario written by hand', async () => {
+    const dir = tmp();
+    const f = join(dir, 'race.txt');
+    writeFileSync(f, ['process P0', 'mmap P0 0x10000 pages=1 prot=rw', 'thread T0 P0 cpu=0', '  write 0x10000', '  madvise 0x10000 pages=1', 'thread T1 P0 cpu=1', '  read 0x10000', 'schedule', '  T0 until=user_access.walk', '  T1', '  T0', ''].join('\n'));
+    expect((await cli('replay', f)).code).toBe(0);
+    const bad = await cli('replay', f, '--variant', 'variants/free-before-flush.ts');
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain('VIOLATION no-freed-frame-reachable at step');
+  });
+
+  describe('bad input: exit 2, one line naming file and line, nothing saved touched', () => {
+    const out = tmp();
+    const keep = join(out, 'saved.json');
+    writeFileSync(keep, '{"precious": true}\n');
+    const dir = tmp();
+    const bad = (name: string, text: string) => {
+      const p = join(dir, name);
+      writeFileSync(p, text);
+      return p;
+    };
+    const cases: [string, string[], RegExp][] = [
+      ['an unknown policy', ['fuzz', '--policy', 'nope', '--out', out], /^mshare-check: unknown policy 'nope'/],
+      ['a bad flag', ['fuzz', '--policy', 'linux', '--frobnicate', '--out', out], /^mshare-check: .*--frobnicate/],
+      ['a bad --runs', ['fuzz', '--policy', 'linux', '--runs', 'many', '--out', out], /--runs must be a positive integer/],
+      ['--runs with --time', ['fuzz', '--policy', 'linux', '--runs', '5', '--time', '1s', '--out', out], /not both/],
+      ['an unknown op', ['fuzz', '--policy', 'linux', '--ops', 'read,fly', '--out', out], /unknown op 'fly'/],
+      ['a missing file', ['replay', join(dir, 'nope.json')], /nope\.json:0: no such file/],
+      ['malformed JSON', ['replay', bad('m.json', '{\n  "format": "mshare-check/counterexample",\n  oops\n}\n')], /m\.json:3: malformed JSON/],
+      ['a JSON file of another kind', ['replay', bad('o.json', '{\n  "format": "other"\n}\n')], /o\.json:2: not a counterexample file/],
+      ['a malformed scenario', ['replay', bad('s.txt', 'process P0\nthread T0 P0 cpu=0\n  reed 0x10000\n')], /s\.txt:3: unknown op 'reed'/],
+      ['a scenario beyond its configuration', ['replay', bad('c.txt', 'process P0\nthread T0 P0 cpu=5\n  read 0x10000\n')], /c\.txt:2: thread 'T0' on cpu 5/],
+      ['a variant naming an unknown step', ['fuzz', '--policy', 'linux', '--variant', 'test/fixtures/variant-unknown-step.ts', '--out', out], /variant-unknown-step\.ts:1: .*no step 'tlb_finish_mmu\.no_such_step'/],
+      ['a missing variant', ['fuzz', '--policy', 'linux', '--variant', 'variants/none.ts', '--out', out], /variants\/none\.ts:0: no such variant file/],
+      ['an unknown command', ['frob'], /unknown command 'frob'/],
+    ];
+    for (const [what, argv, msg] of cases) {
+      it(`rejects ${what}`, async () => {
+        const r = await cli(...argv);
+        expect(r.code).toBe(2);
+        expect(r.err).toHaveLength(1);
+        expect(r.err[0]!.split('\n')[0]).toMatch(msg);
+        expect(readdirSync(out)).toEqual(['saved.json']);
+        expect(readFileSync(keep, 'utf8')).toBe('{"precious": true}\n');
+      });
+    }
+  });
+
+  it('reports a variant that throws while running as a model error (exit 3)', async () => {
+    const out = tmp();
+    const r = await cli('fuzz', '--policy', 'linux', '--variant', 'test/fixtures/variant-throws-at-run.ts', '--runs', '50', '--out', out);
+    expect(r.code).toBe(3);
+    expect(r.out).toMatch(/MODEL ERROR .*TypeError: boom \(test\/fixtures\/variant-throws-at-run\.ts:\d+\)/);
+  });
+});

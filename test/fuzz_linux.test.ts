@@ -1,0 +1,17 @@
+// A bounded campaign on mainline: no violation, and every coverage
+// counter reached, or "clean" would mean nothing (SPEC 5.4). Long
+// campaigns belong to `mshare-check fuzz`.
+
+import { describe, expect, it } from 'vitest';
+import { linux } from '../model/policies/linux.js';
+import { COVERAGE_COUNTERS } from '../model/run/coverage.js';
+import { fuzz } from '../properties/fuzz.js';
+
+describe('fuzzing linux', () => {
+  it('finds no violation in 3000 runs and reaches every race counter', () => {
+    const r = fuzz({ policy: linux, seed: 'npm-test', runs: 3000 });
+    expect(r.finding?.result.violation ?? r.finding?.result.error ?? null).toBeNull();
+    expect(r.runs).toBe(3000);
+    for (const c of COVERAGE_COUNTERS) expect(r.coverage[c], c).toBeGreaterThan(0);
+  });
+});
