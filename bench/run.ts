@@ -1,0 +1,43 @@
+// npm run bench: speed of the checker, measured, never asserted (SPEC 10).
+// Prints a Markdown table with the machine it ran on; docs/bench.md keeps
+// a copy. Usage: npm run bench [-- --runs N]
+
+import { readdirSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { linux } from '../model/policies/linux.js';
+import { loadVariant } from '../model/policies/load_variant.js';
+import { applyVariant } from '../model/policies/variant.js';
+import { fuzz } from '../properties/fuzz.js';
+
+const { values } = parseArgs({ options: { runs: { type: 'string' } } });
+const runs = Number(values.runs ?? 5000);
+const ms = (t: bigint) => Number(t / 1_000_000n);
+
+const cpu = cpus()[0]!;
+console.log(`# mshare-check benchmark\n`);
+console.log(`machine: ${cpus().length} x ${cpu.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}\n`);
+
+let t = process.hrtime.bigint();
+const clean = fuzz({ policy: linux, seed: 'bench', runs });
+let dt = ms(process.hrtime.bigint() - t);
+console.log(`## linux, ${runs} runs (seed "bench")\n`);
+console.log(`| runs/s | checked steps/s | steps/run | heap MiB |`);
+console.log(`|---|---|---|---|`);
+console.log(`| ${Math.round((runs * 1000) / dt)} | ${Math.round((clean.steps * 1000) / dt)} | ${(clean.steps / runs).toFixed(1)} | ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} |\n`);
+
+console.log(`## time to the first violation, per kept mutant (seed "bench", up to 20000 runs)\n`);
+console.log(`| variant | found in run | time to find | shrink time | signature | ops before/after shrink |`);
+console.log(`|---|---|---|---|---|---|`);
+for (const f of readdirSync('variants').filter((x) => x.endsWith('.ts')).sort()) {
+  const v = await loadVariant(`variants/${f}`);
+  const policy = applyVariant(linux, v.spec);
+  t = process.hrtime.bigint();
+  let found = 0n;
+  const r = fuzz({ policy, seed: 'bench', runs: 20000, onRun: (_i, res) => { if (res.violation || res.error) found = process.hrtime.bigint(); } });
+  const end = process.hrtime.bigint();
+  dt = ms(end - t);
+  const fnd = r.finding;
+  const ops = (s: { threads: { ops: unknown[] }[] }) => s.threads.reduce((n, x) => n + x.ops.length, 0);
+  console.log(fnd ? `| ${v.spec.name} | ${fnd.runIndex} | ${ms(found - t)} ms | ${ms(end - found)} ms | ${fnd.signature.replaceAll('|', ' / ')} | ${ops(fnd.original)} / ${ops(fnd.scenario)} |` : `| ${v.spec.name} | not found | ${dt} ms | - | - | - |`);
+}
