@@ -183,7 +183,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     switch (cmd) {
       case 'policies':
-        for (const p of POLICIES) io.out(`${p.name.padEnd(28)} ${p.date}  ${p.description}`);
+        for (const p of POLICIES) io.out(`${p.name.padEnd(28)} ${p.date.padEnd(10)}  ${p.description}`);
         return 0;
       case 'fuzz':
         return await cmdFuzz(rest, io);

@@ -1,19 +1,22 @@
 import { mmapLock, pageTableLock, ptlOf } from '../model/kernel/locks.js';
 import type { StepNote } from '../model/kernel/step.js';
+import type { KernelState } from '../model/kernel/state.js';
 import type { Property } from './property.js';
 
 /**
  * The rule table: what a kernel write to mm M's tables must hold.
- *   PTE write:            the table's PTL and M's mmap_lock (any mode)
+ *   PTE write:            the table's PTL and the mmap_lock (any mode) of
+ *                         the mm that owns the table (for a table shared
+ *                         through mshare: the host's, research/mshare.md S3)
  *   upper entry populate: M's page_table_lock and M's mmap_lock
  *   upper entry clear:    M's mmap_lock, the range detached (free_pgtables)
  * Plus: nothing that may sleep with a spinlock held or IRQs off, no
  * synchronous IPI with IRQs off, and no cycle in the lock-class order
  * (lockdep: two locks of one class are not an inversion).
  */
-export function missing(n: StepNote): string | null {
+export function missing(n: StepNote, s: KernelState): string | null {
   const needs: string[] = [];
-  if (n.kind === 'pte-write') needs.push(ptlOf(n.table as never), mmapLock(n.mm!));
+  if (n.kind === 'pte-write') needs.push(ptlOf(n.table as never), mmapLock(s.frames[n.table!]!.owner ?? n.mm!));
   if (n.kind === 'upper-populate') needs.push(pageTableLock(n.mm!), mmapLock(n.mm!));
   if (n.kind === 'upper-clear') needs.push(mmapLock(n.mm!));
   const lacking = needs.filter((l) => !n.held.includes(l));
@@ -56,7 +59,7 @@ export const lockDiscipline: Property = {
   rule: 'split PTE locks and mmap_lock (Documentation/mm/process_addrs.rst), might_sleep(), lockdep',
   check({ s, event }) {
     for (const n of event.notes) {
-      const m = missing(n);
+      const m = missing(n, s);
       if (m) return { holder: 'locks', message: `${event.actor}: ${m}` };
     }
     const c = cycle(s.ghost.lockOrder);

@@ -41,6 +41,8 @@ function printSetup(it: SetupItem): string {
     case 'process': return `process ${name(it.name)}`;
     case 'file': return `file ${name(it.name)} pages=${it.pages}`;
     case 'mmap': return `mmap ${name(it.proc)} ${vaHex(it.start)} pages=${it.pages} prot=${protString(it.prot)}${fileArgs(it)}`;
+    case 'msharefs': return `msharefs ${name(it.name)}${it.owner === null ? '' : ` owner=${name(it.owner)}`}`;
+    case 'mshare_map': return `mshare_map ${name(it.file)} offset=${it.offset} pages=${it.pages} prot=${protString(it.prot)}`;
   }
 }
 
@@ -50,7 +52,11 @@ function printOp(op: Op): string {
     case 'mmap': return `mmap ${vaHex(op.va)} pages=${op.pages} prot=${protString(op.prot)}${fileArgs(op)}`;
     case 'munmap': case 'madvise': return `${op.kind} ${vaHex(op.va)} pages=${op.pages}`;
     case 'mprotect': return `mprotect ${vaHex(op.va)} pages=${op.pages} prot=${protString(op.prot)}`;
-    case 'idle': case 'flush_tlb_all': return op.kind;
+    case 'idle': case 'flush_tlb_all': case 'numa_scan': case 'exit': return op.kind;
+    case 'get_user_pages': return `get_user_pages ${vaHex(op.va)}`;
+    case 'attach': return `attach ${name(op.file)} ${vaHex(op.va)}`;
+    case 'mshare_map': return `mshare_map ${name(op.file)} offset=${op.offset} pages=${op.pages} prot=${protString(op.prot)}`;
+    case 'mshare_unmap': return `mshare_unmap ${name(op.file)} offset=${op.offset} pages=${op.pages}`;
   }
 }
 
@@ -149,7 +155,19 @@ function parseOp(toks: string[], fail: Fail): Op {
     }
     case 'munmap': case 'madvise': { const a = args(['pages']); return { kind, va: va(a), pages: a.int('pages', 1) }; }
     case 'mprotect': { const a = args(['pages', 'prot']); return { kind, va: va(a), pages: a.int('pages', 1), prot: a.prot() }; }
-    case 'idle': case 'flush_tlb_all': args([]).positional([]); return { kind };
+    case 'idle': case 'flush_tlb_all': case 'numa_scan': case 'exit': args([]).positional([]); return { kind };
+    case 'get_user_pages': { const a = args([]); return { kind, va: va(a) }; }
+    case 'attach': {
+      const a = args([]);
+      const [f, addr] = a.positional(['msharefs file', 'address']) as [string, string];
+      return { kind, file: parseName(f, 'file', fail), va: parseAddr(addr, fail) };
+    }
+    case 'mshare_map': case 'mshare_unmap': {
+      const a = args(kind === 'mshare_map' ? ['offset', 'pages', 'prot'] : ['offset', 'pages']);
+      const f = parseName(a.positional(['msharefs file'])[0]!, 'file', fail);
+      const base = { file: f, offset: a.int('offset', 0), pages: a.int('pages', 1) };
+      return kind === 'mshare_map' ? { kind, ...base, prot: a.prot() } : { kind, ...base };
+    }
     default: return fail(`unknown op '${kind}'`);
   }
 }
@@ -160,7 +178,8 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   const files = new Set<string>();
   const threadNames = new Set<string>();
   // Threads and ops may name processes and files declared further down.
-  const refs: { line: number; what: 'process' | 'file'; name: string }[] = [];
+  const mshares = new Set<string>();
+  const refs: { line: number; what: 'process' | 'file' | 'msharefs file'; name: string }[] = [];
   let block: ThreadSpec | 'schedule' | null = null;
 
   text.split(/\r?\n/).forEach((raw, i) => {
@@ -181,6 +200,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
       } else {
         const op = parseOp(toks, fail);
         if (op.kind === 'mmap' && op.file !== null) refs.push({ line, what: 'file', name: op.file });
+        if (op.kind === 'attach' || op.kind === 'mshare_map' || op.kind === 'mshare_unmap') refs.push({ line, what: 'msharefs file', name: op.file });
         block.ops.push(op);
       }
       return;
@@ -225,6 +245,23 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         sc.setup.push({ kind: 'mmap', proc, start, pages: a.int('pages', 1), prot: a.prot(), ...fa });
         break;
       }
+      case 'msharefs': {
+        const a = new Args(rest, ['owner'], fail);
+        const n = parseName(a.positional(['msharefs file name'])[0]!, 'file', fail);
+        if (mshares.has(n) || files.has(n)) fail(`duplicate file '${n}'`);
+        mshares.add(n);
+        const owner = a.has('owner') ? parseName(a.str('owner'), 'process', fail) : null;
+        if (owner !== null && !procs.has(owner)) fail(`undeclared process '${owner}'`);
+        sc.setup.push({ kind: 'msharefs', name: n, owner });
+        break;
+      }
+      case 'mshare_map': {
+        const a = new Args(rest, ['offset', 'pages', 'prot'], fail);
+        const f = parseName(a.positional(['msharefs file name'])[0]!, 'file', fail);
+        if (!mshares.has(f)) fail(`undeclared msharefs file '${f}'`);
+        sc.setup.push({ kind: 'mshare_map', file: f, offset: a.int('offset', 0), pages: a.int('pages', 1), prot: a.prot() });
+        break;
+      }
       case 'thread': {
         const a = new Args(rest, ['cpu'], fail);
         const [n, p] = a.positional(['thread name', 'process name']) as [string, string];
@@ -257,7 +294,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   });
 
   for (const r of refs) {
-    if (!(r.what === 'process' ? procs : files).has(r.name)) throw new ScenarioParseError(file, r.line, `undeclared ${r.what} '${r.name}'`);
+    if (!(r.what === 'process' ? procs : r.what === 'file' ? files : mshares).has(r.name)) throw new ScenarioParseError(file, r.line, `undeclared ${r.what} '${r.name}'`);
   }
   return sc;
 }

@@ -16,9 +16,19 @@ export interface IdealPage {
   anon: boolean;
 }
 
+/** An msharefs region: the host's pages, seen through every sharer's window. */
+export interface IdealMshare {
+  host: string;
+  start: number;
+  pages: number;
+  owner: string | null;
+}
+
 export interface IdealState {
   maps: Record<string, Record<number, IdealPage>>;
   contents: Record<string, number>;
+  /** Sharer windows onto msharefs regions, per process. */
+  windows: Record<string, { file: string; start: number }[]>;
 }
 
 /**
@@ -52,28 +62,52 @@ export interface IdealVerdict {
 const clone = (st: IdealState): IdealState => ({
   maps: Object.fromEntries(Object.entries(st.maps).map(([m, pages]) => [m, { ...pages }])),
   contents: { ...st.contents },
+  windows: Object.fromEntries(Object.entries(st.windows).map(([m, w]) => [m, [...w]])),
 });
 
+/** What `mm` sees at `vpn`: its own page, or the host's page through an msharefs window. */
+export function resolve(st: IdealState, ms: Record<string, IdealMshare>, mm: string, vpn: number): IdealPage | undefined {
+  for (const w of st.windows[mm] ?? []) {
+    const r = ms[w.file]!;
+    if (vpn >= w.start && vpn < w.start + r.pages) return st.maps[r.host]?.[r.start + vpn - w.start];
+  }
+  return st.maps[mm]?.[vpn];
+}
+
+const overlapsWindow = (st: IdealState, ms: Record<string, IdealMshare>, mm: string, a: number, b: number) =>
+  (st.windows[mm] ?? []).filter((w) => w.start < b && a < w.start + ms[w.file]!.pages);
+
 /** The effect of one system call at its linearization point; returns its result. */
-export function applyOp(st: IdealState, op: OpRecord): string {
+export function applyOp(st: IdealState, op: OpRecord, ms: Record<string, IdealMshare> = {}): string {
   const pages = (st.maps[op.mm] ??= {});
   const end = op.start + op.pages;
+  const wins = overlapsWindow(st, ms, op.mm, op.start, end);
   switch (op.kind) {
     case 'mmap': {
       for (let v = op.start; v < end; v++) if (pages[v]) return 'EEXIST';
+      if (wins.length) return 'EEXIST';
       for (let v = op.start; v < end; v++) {
         const lp = op.file ? `file:${op.file}:${op.pgoff + v - op.start}` : `anon:${op.id}:${v}`;
         pages[v] = { lp, prot: { ...op.prot! }, anon: !op.file };
       }
       return 'ok';
     }
+    case 'attach': {
+      for (let v = op.start; v < end; v++) if (pages[v]) return 'EEXIST';
+      if (wins.length) return 'EEXIST';
+      (st.windows[op.mm] ??= []).push({ file: op.file!, start: op.start });
+      return 'ok';
+    }
     case 'munmap':
+      if (wins.some((w) => w.start < op.start || w.start + ms[w.file]!.pages > end)) return 'EINVAL'; // may_split
+      st.windows[op.mm] = (st.windows[op.mm] ?? []).filter((w) => !wins.includes(w));
       for (let v = op.start; v < end; v++) delete pages[v];
       return 'ok';
     case 'madvise': {
-      // MADV_DONTNEED: private anonymous pages read back as zero; shared file pages keep their data.
+      // MADV_DONTNEED: private anonymous pages read back as zero; shared (file, shmem) pages keep their data.
       let hole = false;
       for (let v = op.start; v < end; v++) {
+        if (wins.some((w) => v >= w.start && v < w.start + ms[w.file]!.pages)) continue;
         const p = pages[v];
         if (!p) hole = true;
         else if (p.anon) pages[v] = { ...p, lp: `anon:${op.id}:${v}` };
@@ -81,6 +115,7 @@ export function applyOp(st: IdealState, op: OpRecord): string {
       return hole ? 'ENOMEM' : 'ok';
     }
     case 'mprotect':
+      if (wins.length) return 'EINVAL'; // msharefs vm_ops->mprotect
       // Applied page by page up to the first hole, which fails the call with ENOMEM.
       for (let v = op.start; v < end; v++) {
         const p = pages[v];
@@ -88,22 +123,59 @@ export function applyOp(st: IdealState, op: OpRecord): string {
         pages[v] = { ...p, prot: { ...op.prot! } };
       }
       return 'ok';
+    case 'mshare_map': {
+      const r = ms[op.file!]!;
+      const host = (st.maps[r.host] ??= {});
+      for (let i = 0; i < op.pages; i++) host[r.start + op.start + i] = { lp: `shm:${op.id}:${i}`, prot: { ...op.prot! }, anon: false };
+      return 'ok';
+    }
+    case 'mshare_unmap': {
+      const r = ms[op.file!]!;
+      const host = (st.maps[r.host] ??= {});
+      for (let i = 0; i < op.pages; i++) delete host[r.start + op.start + i];
+      return 'ok';
+    }
+    case 'exit':
+      for (const [name, r] of Object.entries(ms)) if (r.owner === op.mm) st.maps[r.host] = {}; // exit_mshare()
+      st.maps[op.mm] = {};
+      st.windows[op.mm] = [];
+      return 'ok';
   }
+}
+
+/** Every (mm, vpn) -> page any process can see, for diffing a linearization. */
+function view(st: IdealState, ms: Record<string, IdealMshare>): Map<string, IdealPage> {
+  const out = new Map<string, IdealPage>();
+  for (const [mm, pages] of Object.entries(st.maps)) for (const [v, p] of Object.entries(pages)) out.set(`${mm}|${v}`, p);
+  for (const [mm, ws] of Object.entries(st.windows)) {
+    for (const w of ws) {
+      const r = ms[w.file]!;
+      for (let i = 0; i < r.pages; i++) {
+        const p = st.maps[r.host]?.[r.start + i];
+        if (p) out.set(`${mm}|${w.start + i}`, p);
+      }
+    }
+  }
+  return out;
 }
 
 function key(c: Candidate): string {
   return JSON.stringify([c.st, [...c.lin].sort(), c.results, c.shadows]);
 }
 
-/** Linearize `op` in `c`: a new candidate with its effect and the shadows of what it took away. */
-function linearize(c: Candidate, op: OpRecord): Candidate {
+/** Linearize `op` in `c`: a new candidate with its effect and the shadows of every translation it took away. */
+function linearize(c: Candidate, op: OpRecord, ms: Record<string, IdealMshare>): Candidate {
+  const before = view(c.st, ms);
   const st = clone(c.st);
-  const before = st.maps[op.mm] ?? {};
-  const old: Shadow[] = [];
-  for (let v = op.start; v < op.start + op.pages; v++) if (before[v]) old.push({ op: op.id, mm: op.mm, vpn: v, page: before[v]! });
-  const r = applyOp(st, op);
-  const after = st.maps[op.mm] ?? {};
-  const shadows = [...c.shadows, ...old.filter((o) => JSON.stringify(after[o.vpn]) !== JSON.stringify(o.page))];
+  const r = applyOp(st, op, ms);
+  const after = view(st, ms);
+  const shadows = [...c.shadows];
+  for (const [key, page] of before) {
+    const now = after.get(key);
+    if (now && now.lp === page.lp && now.prot.r === page.prot.r && now.prot.w === page.prot.w) continue;
+    const [mm, v] = key.split('|') as [string, string];
+    shadows.push({ op: op.id, mm, vpn: Number(v), page });
+  }
   return { st, lin: [...c.lin, op.id], results: { ...c.results, [op.id]: r }, shadows };
 }
 
@@ -111,7 +183,10 @@ export class IdealMemory {
   private cands: Candidate[];
   private open: OpRecord[] = [];
 
-  constructor(initial: IdealState) {
+  constructor(
+    initial: IdealState,
+    private readonly ms: Record<string, IdealMshare> = {},
+  ) {
     this.cands = [{ st: clone(initial), lin: [], results: {}, shadows: [] }];
   }
 
@@ -137,7 +212,7 @@ export class IdealMemory {
     const seen: string[] = [];
     const next: Candidate[] = [];
     for (const c0 of cands) {
-      const c = c0.lin.includes(opId) ? c0 : linearize(c0, op);
+      const c = c0.lin.includes(opId) ? c0 : linearize(c0, op, this.ms);
       const r = c.results[opId]!;
       seen.push(r);
       if (r !== result) continue;
@@ -153,7 +228,7 @@ export class IdealMemory {
     const expected = new Set<string>();
     const next: Candidate[] = [];
     for (const c of this.expand()) {
-      const cur = c.st.maps[mm]?.[vpn];
+      const cur = resolve(c.st, this.ms, mm, vpn);
       const permits = (p: IdealPage | undefined): p is IdealPage => !!p && (write ? p.prot.w : p.prot.r);
       if (!ok) {
         // a fault means the walk found no permitting PTE: the current state must agree
@@ -192,7 +267,7 @@ export class IdealMemory {
     const out: Candidate[] = [];
     const go = (c: Candidate) => {
       out.push(c);
-      for (const op of this.open) if (!c.lin.includes(op.id)) go(linearize(c, op));
+      for (const op of this.open) if (!c.lin.includes(op.id)) go(linearize(c, op, this.ms));
     };
     for (const c of this.cands) go(c);
     return out;

@@ -21,6 +21,7 @@ export function allocFrame(s: KernelState, lp: string): Frame {
   f.level = 0;
   f.owner = null;
   f.entries = null;
+  f.shareCount = 0;
   f.allocId = s.ghost.nextAllocId++;
   f.lp = lp;
   return f;

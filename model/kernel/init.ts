@@ -6,6 +6,7 @@ import { allocTable } from './frames.js';
 import type { Cpu, KernelState } from './state.js';
 import { ModelError, mmId, pfn, type Vpn } from './types.js';
 import type { SetupItem } from '../run/scenario.js';
+import { createMsharefs, newInnerVma } from './mshare/msharefs.js';
 
 export function initState(config: Config, setup: SetupItem[]): KernelState {
   const s: KernelState = {
@@ -14,6 +15,7 @@ export function initState(config: Config, setup: SetupItem[]): KernelState {
     freeList: [],
     mms: {},
     files: {},
+    mshare: {},
     cpus: [],
     locks: {},
     rcu: { seq: 0, callbacks: [] },
@@ -24,7 +26,7 @@ export function initState(config: Config, setup: SetupItem[]): KernelState {
     ghost: { nextAllocId: 1, clock: 0, ops: {}, lockOrder: {} },
   };
   for (let i = 0; i < config.frames; i++) {
-    s.frames.push({ pfn: pfn(i), state: 'free', refcount: 0, mapcount: 0, content: 0, level: 0, owner: null, entries: null, dirty: false, allocId: 0, lp: '' });
+    s.frames.push({ pfn: pfn(i), state: 'free', refcount: 0, mapcount: 0, content: 0, level: 0, owner: null, entries: null, dirty: false, shareCount: 0, allocId: 0, lp: '' });
   }
   for (let i = config.frames - 1; i >= 0; i--) s.freeList.push(pfn(i)); // frame 0 is handed out first
   for (let c = 0; c < config.cpus; c++) s.cpus.push(newCpu(c, config.pcids));
@@ -37,8 +39,19 @@ export function initState(config: Config, setup: SetupItem[]): KernelState {
         break;
       }
       case 'file':
-        s.files[item.name] = { name: item.name, pages: item.pages, cache: new Array(item.pages).fill(null) };
+        s.files[item.name] = { name: item.name, pages: item.pages, cache: new Array(item.pages).fill(null), anonymous: false };
         break;
+      case 'msharefs':
+        createMsharefs(s, item.name, item.owner === null ? null : mmId(item.owner));
+        break;
+      case 'mshare_map': {
+        const f = s.mshare[item.file];
+        if (!f) throw new ModelError(`setup maps into unknown msharefs file ${item.file}`);
+        const host = s.mms[f.host]!;
+        host.vmas.push(newInnerVma(s, f, item.offset, item.pages, item.prot));
+        host.vmas.sort((a, b) => a.start - b.start);
+        break;
+      }
       case 'mmap': {
         const mm = s.mms[item.proc];
         if (!mm) throw new ModelError(`setup maps into unknown process ${item.proc}`);

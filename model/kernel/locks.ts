@@ -12,7 +12,9 @@ export const mmapLock = (mm: MmId) => `mmap_lock:${mm}`;
 export const pageTableLock = (mm: MmId) => `page_table_lock:${mm}`;
 export const ptlOf = (table: Pfn) => `ptl:${table}`;
 
-const SLEEPING: Record<LockClass, boolean> = { mmap_lock: true, page_table_lock: false, ptl: false };
+const SLEEPING: Record<LockClass, boolean> = { mmap_lock: true, page_table_lock: false, ptl: false, i_mmap_rwsem: true };
+
+export const iMmapRwsem = (file: string) => `i_mmap_rwsem:${file}`;
 
 export function classOf(name: string): LockClass {
   return name.slice(0, name.indexOf(':')) as LockClass;

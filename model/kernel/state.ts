@@ -35,13 +35,16 @@ export interface Frame {
   entries: (Pte | null)[] | null;
   /** Folio dirty bit (moved from PTEs by zap). */
   dirty: boolean;
+  /** pt_share_count of a shared PUD table (mshare v3): sharer links to it. */
+  shareCount: number;
   /** Ghost: bumped at each allocation, so a reallocated frame is told apart. */
   allocId: number;
   /** Ghost: the logical page held (data) or a description (tables). */
   lp: string;
 }
 
-export type VmaKind = 'anon' | 'shared';
+/** anon: private anonymous; shared: a shared file (or shmem object) mapping; mshare: a sharer's msharefs VMA. */
+export type VmaKind = 'anon' | 'shared' | 'mshare';
 
 export interface Vma {
   start: Vpn;
@@ -75,6 +78,26 @@ export interface File {
   pages: number;
   /** Page cache: page index -> frame (holds one reference). */
   cache: (Pfn | null)[];
+  /** An anonymous shared-memory object (shmem): released with its last mapping. */
+  anonymous: boolean;
+}
+
+/**
+ * An msharefs file (research/mshare.md 3.1): a task-less host mm whose one
+ * top-level entry covers the region, the sharer VMAs attached to it (the
+ * inode's i_mmap), and the owner whose exit unmaps everything (v3).
+ */
+export interface MshareFile {
+  name: string;
+  host: MmId;
+  /** The host's region: one top-level entry, [start, start + pages). */
+  start: number;
+  pages: number;
+  owner: MmId | null;
+  /** i_mmap: the sharer VMAs, by mm and start. */
+  sharers: { mm: MmId; start: number }[];
+  /** Inner objects created by MSHAREFS_CREATE_MAPPING, for naming. */
+  objects: number;
 }
 
 /** One PCID slot of cpu_tlbstate.ctxs[]. */
@@ -121,7 +144,7 @@ export interface Ipi {
   seq: number;
   from: ActorName;
   /** The function the IPI runs on the target (smp_call_function_many_cond). */
-  func: 'flush_tlb_func' | 'do_flush_tlb_all';
+  func: 'flush_tlb_func' | 'do_flush_tlb_all' | 'flush_tlb_func_mshare';
   info: FlushInfo;
 }
 
@@ -150,7 +173,7 @@ export interface Cpu {
   curr: ActorName | null;
 }
 
-export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl';
+export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem';
 
 export interface Lock {
   cls: LockClass;
@@ -206,12 +229,22 @@ export interface GhostMapping {
   at: number;
 }
 
+/** Where else the op's range is visible: a sharer's window onto a host range; op vpn = vpn + toOp. */
+export interface GhostAlias {
+  mm: MmId;
+  start: number;
+  end: number;
+  toOp: number;
+}
+
 export interface GhostOp {
   kind: string;
   mm: MmId;
   start: number;
   end: number;
   prot: Prot | null;
+  /** The processes that see the range (the op's mm, and every sharer of a host range) at invocation. */
+  aliases: GhostAlias[];
   /** What the range mapped at invocation (present PTEs and usable TLB entries); `at` is the clock then. */
   mappedAtInvoke: GhostMapping[];
   /** The PTEs this operation cleared; `at` is the clock when it cleared each. */
@@ -226,6 +259,7 @@ export interface KernelState {
   freeList: Pfn[];
   mms: Record<string, Mm>;
   files: Record<string, File>;
+  mshare: Record<string, MshareFile>;
   cpus: Cpu[];
   locks: Record<string, Lock>;
   rcu: { seq: number; callbacks: RcuCallback[] };

@@ -26,7 +26,7 @@ export type Observation =
 /** A system call as the ideal memory sees it. */
 export interface OpRecord {
   id: string;
-  kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect';
+  kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit';
   mm: MmId;
   start: number;
   pages: number;

@@ -17,12 +17,18 @@ import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '
 import { rcuDoBatch } from '../kernel/paths/rcu.js';
 import { enterLazyTlb, switchMmIrqsOff } from '../kernel/paths/switch_mm.js';
 import { zapPteRange } from '../kernel/paths/zap.js';
+import { findSharedVma } from '../kernel/paths/fault.js';
+import { exitMshare, flushTlbFuncMshare, mshareInvalidateTlbs, mshareUnsharePageRange, msharefsCreateMapping, msharefsMmap, msharefsUnmap } from '../kernel/paths/mshare.js';
+import { doNumaPage, taskNumaWork } from '../kernel/paths/numa.js';
+import { getUserPages } from '../kernel/paths/gup.js';
+import { doExit } from '../kernel/paths/exit.js';
 import type { Policy } from './policy.js';
 
 export const linux: Policy = {
   name: 'linux',
   date: '2025-12',
   description: 'mainline x86-64 (v6.19-rc era), no mshare: lazy TLB, PCID, RCU table freeing',
+  mshare: null,
   paths: {
     user_access: userAccess,
     do_user_addr_fault: doUserAddrFault,
@@ -53,5 +59,18 @@ export const linux: Policy = {
     mmap,
     gup_fast: gupFast,
     rcu_do_batch: rcuDoBatch,
+    get_user_pages: getUserPages,
+    task_numa_work: taskNumaWork,
+    do_numa_page: doNumaPage,
+    do_exit: doExit,
+    // mshare: reached only under a policy with mshare knobs
+    find_shared_vma: findSharedVma,
+    msharefs_mmap: msharefsMmap,
+    msharefs_create_mapping: msharefsCreateMapping,
+    msharefs_unmap: msharefsUnmap,
+    exit_mshare: exitMshare,
+    mshare_vm_op_unshare_page_range: mshareUnsharePageRange,
+    mshare_invalidate_tlbs: mshareInvalidateTlbs,
+    flush_tlb_func_mshare: flushTlbFuncMshare,
   },
 };

@@ -2,6 +2,7 @@
 // Paths are data, so a variant (SPEC 4.4) is an edit of these lists by
 // step id, and the runner never needs to know which design it runs.
 
+import type { MshareKnobs } from '../kernel/mshare/knobs.js';
 import type { Gen, K } from '../kernel/step.js';
 
 export type StepResult = void | 'stop';
@@ -20,6 +21,8 @@ export interface Policy {
   date: string;
   description: string;
   paths: Record<string, StepDef[]>;
+  /** The mshare design, or null for a kernel without mshare. */
+  mshare: MshareKnobs | null;
 }
 
 export const STOP_STEP = 'stop' as const;

@@ -1,10 +1,11 @@
-// The named policies (SPEC 6). Only mainline exists until mshare is
-// modelled; any other design is reachable through the variant API.
+// The named policies (SPEC 6); any other design is reachable through the
+// variant API.
 
 import { linux } from './linux.js';
+import { MSHARE_POLICIES } from './mshare.js';
 import type { Policy } from './policy.js';
 
-export const POLICIES: readonly Policy[] = [linux];
+export const POLICIES: readonly Policy[] = [linux, ...MSHARE_POLICIES];
 
 export function policyByName(name: string): Policy | undefined {
   return POLICIES.find((p) => p.name === name);

@@ -9,13 +9,16 @@
 export class VariantError extends Error {
   override name = 'VariantError';
 }
+import type { MshareKnobs } from '../kernel/mshare/knobs.js';
 import { stepIndex, type Policy, type StepDef, type StepFn } from './policy.js';
 
 export class VariantBuilder {
   private paths: Record<string, StepDef[]>;
+  private mshare: MshareKnobs | null;
 
   constructor(private readonly base: Policy) {
     this.paths = Object.fromEntries(Object.entries(base.paths).map(([k, v]) => [k, [...v]]));
+    this.mshare = base.mshare && { ...base.mshare };
   }
 
   private locate(id: string): { path: string; i: number } {
@@ -71,6 +74,13 @@ export class VariantBuilder {
     return this;
   }
 
+  /** Change mshare design knobs (a policy with mshare only). */
+  knobs(patch: Partial<MshareKnobs>): this {
+    if (!this.mshare) throw new VariantError(`variant of ${this.base.name}: the policy has no mshare knobs`);
+    this.mshare = { ...this.mshare, ...patch };
+    return this;
+  }
+
   build(name: string, description: string): Policy {
     const seen = new Set<string>();
     for (const steps of Object.values(this.paths)) {
@@ -79,7 +89,7 @@ export class VariantBuilder {
         seen.add(st.id);
       }
     }
-    return { name, date: this.base.date, description, paths: this.paths };
+    return { name, date: this.base.date, description, paths: this.paths, mshare: this.mshare };
   }
 }
 

@@ -4,7 +4,8 @@
 
 import { speculativeFill } from '../kernel/paths/access.js';
 import { readyCallback } from '../kernel/paths/rcu.js';
-import { mappedAtInvoke } from '../kernel/ghost.js';
+import { aliasesOf, mappedAtInvoke } from '../kernel/ghost.js';
+import { vaPages } from '../kernel/config.js';
 import type { Gen, K, OpRecord } from '../kernel/step.js';
 import { mmId, type MmId } from '../kernel/types.js';
 import type { Op, ThreadSpec } from './scenario.js';
@@ -25,6 +26,7 @@ export function* threadActor(k: K, spec: ThreadSpec): Gen {
     cpu.owner = k.self;
     if (cpu.curr !== k.self || cpu.isLazy || cpu.loadedMm !== mm) yield* k.run('context_switch', { next: mm });
     yield* untilReturnToUser(k, runOp(k, mm, op, `${spec.name}.${i}`));
+    if (op.kind === 'exit') return; // do_exit() does not come back
   }
 }
 
@@ -58,36 +60,92 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
       return yield* k.run('user_access', { mm, opId, vpn: op.va, write: op.kind === 'write' });
     case 'gup':
       return yield* k.run('gup_fast', { mm, vpn: op.va });
+    case 'get_user_pages':
+      return yield* k.run('get_user_pages', { mm, vpn: op.va });
+    case 'numa_scan':
+      return yield* k.run('task_numa_work', { mm });
     case 'flush_tlb_all':
       return yield* k.run('flush_tlb_all', {});
     case 'idle':
       return;
-    case 'mmap':
-    case 'munmap':
-    case 'madvise':
-    case 'mprotect':
+    default: {
+      const rejected = einval(k, mm, op);
+      if (rejected) {
+        yield { id: `sys_${op.kind}.einval`, final: true }; // argument checks: no effect, no window
+        return;
+      }
       return yield* syscall(k, mm, op, opId);
+    }
   }
 }
 
-const PATH = { mmap: 'mmap', munmap: 'munmap', madvise: 'madvise_dontneed', mprotect: 'mprotect' } as const;
+type Syscall = Extract<Op, { kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit' }>;
+
+/**
+ * Checks a call makes on its arguments before it changes anything (and
+ * that the ideal memory need not know): msharefs alignment and the
+ * design's rules on what a sharer VMA allows.
+ */
+function einval(k: K, mm: MmId, op: Syscall): boolean {
+  const s = k.s;
+  const knobs = k.policy.mshare;
+  const window = (a: number, n: number) => s.mms[mm]!.vmas.some((v) => v.kind === 'mshare' && v.start < a + n && a < v.end);
+  switch (op.kind) {
+    case 'attach': {
+      const f = s.mshare[op.file];
+      if (!knobs || !f) return true;
+      if (op.va % f.pages !== 0 || op.va + f.pages > vaPages(s.config)) return true; // msharefs_get_unmapped_area()
+      if (knobs.attach === 'same-address' && op.va !== f.start) return true; // RFC v3: absolute addresses
+      return knobs.owner && f.owner === null; // v3: no owner, no new mappings
+    }
+    case 'mshare_map':
+    case 'mshare_unmap': {
+      const f = s.mshare[op.file];
+      if (!knobs || !f || op.offset + op.pages > f.pages) return true;
+      return op.kind === 'mshare_unmap' && !knobs.unmapIoctl;
+    }
+    case 'madvise':
+      return knobs?.madvise === 'refused' && window(op.va, op.pages);
+    default:
+      return false;
+  }
+}
+
+const PATH = { mmap: 'mmap', munmap: 'munmap', madvise: 'madvise_dontneed', mprotect: 'mprotect', attach: 'msharefs_mmap', mshare_map: 'msharefs_create_mapping', mshare_unmap: 'msharefs_unmap', exit: 'do_exit' } as const;
+
+/** The range a call works on, in its own mm (a host's for the mshare ioctls). */
+function target(k: K, mm: MmId, op: Syscall): { mm: MmId; start: number; end: number } {
+  switch (op.kind) {
+    case 'attach':
+      return { mm, start: op.va, end: op.va + k.s.mshare[op.file]!.pages };
+    case 'mshare_map':
+    case 'mshare_unmap': {
+      const f = k.s.mshare[op.file]!;
+      return { mm: f.host, start: f.start + op.offset, end: f.start + op.offset + op.pages };
+    }
+    case 'exit':
+      return { mm, start: 0, end: vaPages(k.s.config) };
+    default:
+      return { mm, start: op.va, end: op.va + op.pages };
+  }
+}
 
 /** A system call's window: invoke at entry, return at exit, as the ideal memory sees it. */
-function* syscall(k: K, mm: MmId, op: Extract<Op, { kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect' }>, opId: string): Gen {
+function* syscall(k: K, mm: MmId, op: Syscall, opId: string): Gen {
   const rec: OpRecord = {
     id: opId,
     kind: op.kind,
     mm,
-    start: op.va,
-    pages: op.pages,
-    prot: op.kind === 'mmap' || op.kind === 'mprotect' ? op.prot : null,
-    file: op.kind === 'mmap' ? op.file : null,
+    start: op.kind === 'mshare_map' || op.kind === 'mshare_unmap' ? op.offset : op.kind === 'exit' ? 0 : op.va,
+    pages: op.kind === 'attach' ? k.s.mshare[op.file]!.pages : op.kind === 'exit' ? vaPages(k.s.config) : op.pages,
+    prot: op.kind === 'mmap' || op.kind === 'mprotect' || op.kind === 'mshare_map' ? op.prot : null,
+    file: op.kind === 'mmap' ? op.file : op.kind === 'attach' || op.kind === 'mshare_map' || op.kind === 'mshare_unmap' ? op.file : null,
     pgoff: op.kind === 'mmap' ? op.pgoff : 0,
   };
-  const end = op.va + op.pages;
-  k.s.ghost.ops[opId] = { kind: op.kind, mm, start: op.va, end, prot: rec.prot, mappedAtInvoke: mappedAtInvoke(k.s, mm, op.va, end), zapped: [], open: true };
+  const t = target(k, mm, op);
+  k.s.ghost.ops[opId] = { kind: op.kind, mm: t.mm, start: t.start, end: t.end, prot: rec.prot, aliases: aliasesOf(k.s, t.mm, t.start, t.end), mappedAtInvoke: mappedAtInvoke(k.s, t.mm, t.start, t.end), zapped: [], open: true };
   yield { id: `sys_${op.kind}`, obs: { kind: 'invoke', op: rec } };
-  const c: Record<string, unknown> = { mm, opId, start: op.va, end, prot: rec.prot, file: rec.file, pgoff: rec.pgoff };
+  const c: Record<string, unknown> = { ...t, opId, prot: rec.prot, file: rec.file, pgoff: rec.pgoff, offset: op.kind === 'mshare_map' || op.kind === 'mshare_unmap' ? op.offset : 0, pages: rec.pages };
   yield* k.run(PATH[op.kind], c);
   k.s.ghost.ops[opId]!.open = false;
   yield { id: `sys_${op.kind}.return`, final: true, obs: { kind: 'return', opId, result: (c.result as string | undefined) ?? 'ok' } };

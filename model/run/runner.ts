@@ -16,7 +16,8 @@ import { heldBy } from '../kernel/locks.js';
 import type { KernelState } from '../kernel/state.js';
 import type { Gen, K, WaitFor, Yield } from '../kernel/step.js';
 import { ModelError, mmId } from '../kernel/types.js';
-import { IdealMemory, type IdealState, type IdealVerdict } from '../ideal/ideal.js';
+import { IdealMemory, type IdealMshare, type IdealState, type IdealVerdict } from '../ideal/ideal.js';
+import { hostOf, hostRegion } from '../kernel/mshare/msharefs.js';
 import type { Policy } from '../policies/policy.js';
 import { PROPERTIES } from '../../properties/registry.js';
 import type { Property, StepEvent, Violation } from '../../properties/property.js';
@@ -52,10 +53,17 @@ interface Actor {
   done: boolean;
 }
 
-export function idealFromSetup(sc: Scenario): IdealState {
-  const st: IdealState = { maps: {}, contents: {} };
+export function idealFromSetup(sc: Scenario): { st: IdealState; ms: Record<string, IdealMshare> } {
+  const st: IdealState = { maps: {}, contents: {}, windows: {} };
+  const ms: Record<string, IdealMshare> = {};
+  const region = hostRegion(resolveConfig(sc.config));
   for (const it of sc.setup) {
     if (it.kind === 'process') st.maps[it.name] ??= {};
+    if (it.kind === 'msharefs') ms[it.name] = { host: hostOf(it.name), ...region, owner: it.owner };
+    if (it.kind === 'mshare_map') {
+      const host = (st.maps[ms[it.file]!.host] ??= {});
+      for (let i = 0; i < it.pages; i++) host[region.start + it.offset + i] = { lp: `shm:setup:${it.file}:${it.offset + i}`, prot: { ...it.prot }, anon: false };
+    }
     if (it.kind !== 'mmap') continue;
     const pages = (st.maps[it.proc] ??= {});
     for (let v = it.start; v < it.start + it.pages; v++) {
@@ -63,13 +71,14 @@ export function idealFromSetup(sc: Scenario): IdealState {
       pages[v] = { lp, prot: { ...it.prot }, anon: !it.file };
     }
   }
-  return st;
+  return { st, ms };
 }
 
 export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
   const config = resolveConfig(sc.config);
   const s = initState(config, sc.setup);
-  const ideal = new IdealMemory(idealFromSetup(sc));
+  const init = idealFromSetup(sc);
+  const ideal = new IdealMemory(init.st, init.ms);
   const properties = opts.properties ?? PROPERTIES;
   const coverage = emptyCoverage();
   const trace: StepEvent[] = [];

@@ -8,7 +8,11 @@ import type { Prot } from '../kernel/types.js';
 export type SetupItem =
   | { kind: 'process'; name: string }
   | { kind: 'file'; name: string; pages: number }
-  | { kind: 'mmap'; proc: string; start: number; pages: number; prot: Prot; file: string | null; pgoff: number };
+  | { kind: 'mmap'; proc: string; start: number; pages: number; prot: Prot; file: string | null; pgoff: number }
+  /** An msharefs file, sized to one top-level entry, with its task-less host mm and (v3) an owner. */
+  | { kind: 'msharefs'; name: string; owner: string | null }
+  /** MSHAREFS_CREATE_MAPPING before the run: anonymous shared memory at `offset` pages into the region. */
+  | { kind: 'mshare_map'; file: string; offset: number; pages: number; prot: Prot };
 
 export type Op =
   | { kind: 'read' | 'write'; va: number }
@@ -17,7 +21,18 @@ export type Op =
   | { kind: 'mprotect'; va: number; pages: number; prot: Prot }
   | { kind: 'gup'; va: number }
   | { kind: 'idle' }
-  | { kind: 'flush_tlb_all' };
+  | { kind: 'flush_tlb_all' }
+  /** mmap of an msharefs file (attach) at `va`, one top-level entry long. */
+  | { kind: 'attach'; file: string; va: number }
+  /** MSHAREFS_CREATE_MAPPING (over an existing mapping too) and MSHAREFS_UNMAP, offsets in pages. */
+  | { kind: 'mshare_map'; file: string; offset: number; pages: number; prot: Prot }
+  | { kind: 'mshare_unmap'; file: string; offset: number; pages: number }
+  /** get_user_pages() (the slow path, under mmap_lock). */
+  | { kind: 'get_user_pages'; va: number }
+  /** task_numa_work(): NUMA-hinting protection change of the whole address space. */
+  | { kind: 'numa_scan' }
+  /** do_exit(): exit_mshare() for an owner, then every VMA unmapped. */
+  | { kind: 'exit' };
 
 export interface ThreadSpec {
   name: string;

@@ -21,6 +21,7 @@ import { findPte, findTable, LEVEL_NAME, tableIndex } from '../pagetable.js';
 import type { Vma } from '../state.js';
 import { vaHex, type MmId, type Pfn } from '../types.js';
 import { findVma } from '../vma.js';
+import { sharerWindow, toHost } from '../mshare/msharefs.js';
 
 export interface FaultCtx {
   mm: MmId;
@@ -28,6 +29,10 @@ export interface FaultCtx {
   write: boolean;
   /** The user access that faulted: a SIGSEGV decision is observed where it is taken. */
   opId?: string;
+  /** A fault in a sharer's msharefs VMA, resolved in the host mm (find_shared_vma). */
+  shared?: { file: string; host: MmId; haddr: number };
+  /** find_shared_vma() linked the shared table: VM_FAULT_NOPAGE, retry the access. */
+  nopage?: boolean;
   vma?: Vma;
   segv?: boolean;
   /** A frame obtained for the PTE (anonymous page or page-cache page). */
@@ -43,18 +48,25 @@ export const doUserAddrFault: StepDef<FaultCtx>[] = [
   }),
   step('lock_mm_and_find_vma.find_vma', function* (k, c) {
     c.vma = findVma(k.s.mms[c.mm]!, c.vpn);
-    c.segv = !c.vma || !(c.write ? c.vma.prot.w : c.vma.prot.r); // access_error()
+    if (c.vma?.kind === 'mshare') yield* k.run('find_shared_vma', c); // c.vma becomes the host's inner VMA
+    if (c.nopage) return;
+    c.segv = !c.vma || !(c.write ? c.vma.prot.w : c.vma.prot.r); // access_error() on the inner VMA
     if (c.segv && c.opId !== undefined) {
       yield { id: 'lock_mm_and_find_vma.bad_area', obs: { kind: 'access', opId: c.opId, mm: c.mm, vpn: c.vpn, write: c.write, value: 0, ok: false } };
     }
   }),
   step('handle_mm_fault', function* (k, c) {
-    if (c.segv) return;
+    if (c.segv || c.nopage) return;
+    // an mshare fault runs on the host's tables with both mmap_locks held
+    const f: FaultCtx = c.shared ? { ...c, mm: c.shared.host, vpn: c.shared.haddr } : c;
     for (const level of [3, 2, 1]) {
-      c.level = level;
-      yield* k.run('__pte_alloc', c);
+      f.level = level;
+      yield* k.run('__pte_alloc', f);
     }
-    yield* k.run('handle_pte_fault', c);
+    yield* k.run('handle_pte_fault', f);
+  }),
+  step('do_user_addr_fault.host_mmap_read_unlock', function* (k, c) {
+    if (c.shared && !c.nopage) yield* unlock(k, mmapLock(c.shared.host), 'find_shared_vma.mmap_read_unlock');
   }),
   step('do_user_addr_fault.mmap_read_unlock', function* (k, c) {
     yield* unlock(k, mmapLock(c.mm), 'do_user_addr_fault.mmap_read_unlock');
@@ -95,6 +107,8 @@ export const handlePteFault: StepDef<FaultCtx>[] = [
     const r = findPte(k.s, k.s.mms[c.mm]!, c.vpn)!;
     if (r.pte === null) {
       yield* k.run(c.vma!.kind === 'anon' ? 'do_anonymous_page' : 'do_shared_fault', c);
+    } else if (r.pte.protNone && (c.write ? c.vma!.prot.w : c.vma!.prot.r)) {
+      yield* k.run('do_numa_page', c); // a NUMA hinting fault
     } else if (c.write && !r.pte.writable && c.vma!.prot.w) {
       yield* k.run('wp_page_reuse', c);
     } else {
@@ -182,5 +196,55 @@ export const wpPageReuse: StepDef<FaultCtx>[] = [
   }),
   step('do_wp_page.pte_unmap_unlock', function* (k, c) {
     yield* unlock(k, ptlOf(c.table!), 'do_wp_page.pte_unmap_unlock');
+  }),
+];
+
+/**
+ * find_shared_vma() (mshare, research/mshare.md 3.3), with P's mmap_lock
+ * held for read:
+ *   1. mmap_read_lock_nested(host): lock order P.mmap_lock -> H.mmap_lock -> P.ptl.
+ *   2. p4d_alloc() in the host: the shared PUD table exists.
+ *   3. If P's top-level entry is not the host's: link it (set_p4d), with or
+ *      without P->page_table_lock and a recheck, counting the link in
+ *      pt_share_count (v3); unlock the host and return VM_FAULT_NOPAGE.
+ *   4. Else find the inner VMA in the host, or SIGSEGV.
+ * Guarded by share-count, lock-discipline and no-freed-table-reachable.
+ */
+export const findSharedVma: StepDef<FaultCtx>[] = [
+  step('find_shared_vma.mmap_read_lock_nested', function* (k, c) {
+    const w = sharerWindow(k.s, k.s.mms[c.mm]!, c.vpn)!;
+    c.shared = { file: w.file.name, host: w.file.host, haddr: toHost(w.file, w.vma.start, c.vpn) };
+    yield* lock(k, mmapLock(w.file.host), 'r', 'find_shared_vma.mmap_read_lock_nested');
+  }),
+  step('find_shared_vma.p4d_alloc', function* (k, c) {
+    yield* k.run('__pte_alloc', { ...c, mm: c.shared!.host, vpn: c.shared!.haddr, level: 3 });
+  }),
+  step('find_shared_vma.link', function* (k, c) {
+    const s = k.s;
+    const knobs = k.policy.mshare!;
+    const sh = c.shared!;
+    const host = s.frames[s.mms[sh.host]!.pgd]!.entries![tableIndex(s.config, sh.haddr, 4)]!;
+    const gpgd = s.frames[s.mms[c.mm]!.pgd]!;
+    const gi = tableIndex(s.config, c.vpn, 4);
+    const linked = () => gpgd.entries![gi]?.pfn === host.pfn;
+    if (linked()) return;
+    if (knobs.linkLocking === 'ptl-recheck') yield* lock(k, pageTableLock(c.mm), 'w', 'find_shared_vma.spin_lock');
+    if (!linked()) {
+      if (knobs.shareCount) s.frames[host.pfn]!.shareCount++;
+      gpgd.entries![gi] = { ...host };
+      note(k, 'upper-populate', c.mm, `pgd entry linked to ${sh.host}'s PUD table ${host.pfn}`);
+      yield { id: 'find_shared_vma.set_p4d' };
+    }
+    if (knobs.linkLocking === 'ptl-recheck') yield* unlock(k, pageTableLock(c.mm), 'find_shared_vma.spin_unlock');
+    yield* unlock(k, mmapLock(sh.host), 'find_shared_vma.mmap_read_unlock');
+    c.nopage = true;
+    return STOP_STEP;
+  }),
+  step('find_shared_vma.find_vma', function* (k, c) {
+    c.vma = findVma(k.s.mms[c.shared!.host]!, c.shared!.haddr);
+    if (!c.vma) {
+      yield* unlock(k, mmapLock(c.shared!.host), 'find_shared_vma.mmap_read_unlock');
+      c.shared = undefined;
+    }
   }),
 ];

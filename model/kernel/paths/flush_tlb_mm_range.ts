@@ -45,7 +45,7 @@ export function shouldFlushTlb(s: KernelState, cpu: Cpu, info: FlushInfo): boole
   return info.trimCpumask;
 }
 
-export function sendIpis(k: K, cpus: number[], func: 'flush_tlb_func' | 'do_flush_tlb_all', info: FlushInfo): number[] {
+export function sendIpis(k: K, cpus: number[], func: 'flush_tlb_func' | 'do_flush_tlb_all' | 'flush_tlb_func_mshare', info: FlushInfo): number[] {
   const sent: number[] = [];
   for (const t of cpus) {
     const seq = ++k.s.ipiSeq;
@@ -118,8 +118,11 @@ export const flushTlbMmRange: StepDef<FlushCtx>[] = [
   step('native_flush_tlb_multi.wait', function* (k, c) {
     yield* waitForIpis(k, c.sent!, 'native_flush_tlb_multi.wait');
   }),
-  // No secondary TLB shares CPU page tables here (an empty notifier list).
-  step('mmu_notifier_arch_invalidate_secondary_tlbs', function* () {}),
+  // The secondary TLBs that share the CPU page tables: with mshare, the
+  // host mm's notifier (mshare_invalidate_tlbs); otherwise none.
+  step('mmu_notifier_arch_invalidate_secondary_tlbs', function* (k, c) {
+    if (k.policy.mshare) yield* k.run('mshare_invalidate_tlbs', c);
+  }),
 ];
 
 export interface FlushAllCtx {

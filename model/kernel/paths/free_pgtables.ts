@@ -1,21 +1,27 @@
 // free_pgtables() -> free_pgd_range() (mm/memory.c), after the zap, with
 // the VMAs already detached so no fault can repopulate the range:
 //
-//   1. A table is freed only if no remaining VMA overlaps what it covers
-//      (the floor/ceiling rule) and it is empty; lower levels first.
-//   2. Clear the upper entry (pmd_clear / pud_clear / p4d_clear), then
-//      pte_free_tlb() and friends: freed_tables = 1 and the range widened
-//      by one page one level up, so INVLPG drops the PSC entries that lead
-//      to the table (include/asm-generic/tlb.h).
-//   3. tlb_remove_table(): queue it; it is freed by RCU after the flush.
+//   1. unlink_file_vma(): take the VMAs off their file's rmap (i_mmap,
+//      under i_mmap_rwsem); for an msharefs VMA that is the sharer list.
+//   2. A table is freed only if no remaining VMA overlaps what it covers
+//      (the floor/ceiling rule) and it is empty; lower levels first. An
+//      msharefs range is never walked: its tables belong to the host
+//      (RFC v3 skips it; v1/v2 clear the top-level entry here, without a
+//      free, __free_pgd_range(shared_pud)). A PUD table with a nonzero
+//      pt_share_count is not freed (free_pud_range, v3).
+//   3. Clear the upper entry, then pte_free_tlb() and friends:
+//      freed_tables = 1 and the range widened by one page one level up, so
+//      INVLPG drops the PSC entries that lead to the table.
+//   4. tlb_remove_table(): queue it; it is freed by RCU after the flush.
 //
 // Guarded by no-freed-table-reachable: dropping freed_tables skips lazy
 // CPUs, and their PSC entries then point into a freed table.
 
 import { span } from '../config.js';
 import { step, type StepDef } from '../../policies/policy.js';
-import { note } from '../locks.js';
+import { iMmapRwsem, lock, note, unlock } from '../locks.js';
 import { findTable, LEVEL_NAME, tableIndex } from '../pagetable.js';
+import type { Vma } from '../state.js';
 import type { MmId } from '../types.js';
 import { gatherOf, widen } from './mmu_gather.js';
 
@@ -23,17 +29,46 @@ export interface FreePgtablesCtx {
   mm: MmId;
   start: number;
   end: number;
+  /** The detached VMAs. */
+  vmas: Vma[];
 }
 
 export const freePgtables: StepDef<FreePgtablesCtx>[] = [
+  step('unlink_file_vma', function* (k, c) {
+    for (const v of c.vmas) {
+      if (v.kind !== 'mshare') continue;
+      const f = k.s.mshare[v.file!]!;
+      yield* lock(k, iMmapRwsem(f.name), 'w', 'unlink_file_vma.i_mmap_lock_write');
+      f.sharers = f.sharers.filter((x) => !(x.mm === c.mm && x.start === v.start));
+      yield* unlock(k, iMmapRwsem(f.name), 'unlink_file_vma.i_mmap_unlock_write');
+    }
+  }),
+  step('free_pgd_range.shared_pud', function* (k, c) {
+    if (k.policy.mshare?.unlinkPoint !== 'free_pgtables') return;
+    const s = k.s;
+    const pgd = s.frames[s.mms[c.mm]!.pgd]!;
+    for (const v of c.vmas) {
+      if (v.kind !== 'mshare') continue;
+      const i = tableIndex(s.config, v.start, 4);
+      if (!pgd.entries![i]) continue;
+      pgd.entries![i] = null; // p4d_clear(), the shared PUD table is not freed
+      note(k, 'upper-clear', c.mm, `pgd entry of msharefs VMA ${v.file}`);
+      const g = gatherOf(k);
+      widen(g, v.start, v.start + 1);
+      g.cleared = true;
+      yield { id: 'free_pgd_range.p4d_clear' };
+    }
+  }),
   step('free_pgd_range', function* (k, c) {
     const s = k.s;
     const mm = s.mms[c.mm]!;
     const g = gatherOf(k);
+    const shared = c.vmas.filter((v) => v.kind === 'mshare');
     for (let level = 1; level <= 3; level++) {
       const cover = span(s.config, level + 1);
       for (let base = Math.floor(c.start / cover) * cover; base < c.end; base += cover) {
         if (mm.vmas.some((v) => v.start < base + cover && v.end > base)) continue; // floor/ceiling
+        if (shared.some((v) => v.start < base + cover && v.end > base)) continue; // never through an msharefs link
         const parent = findTable(s, mm, base, level + 1);
         if (!parent) continue;
         const i = tableIndex(s.config, base, level + 1);
@@ -41,6 +76,7 @@ export const freePgtables: StepDef<FreePgtablesCtx>[] = [
         if (!e) continue;
         const t = s.frames[e.pfn]!;
         if (t.entries!.some((x) => x !== null)) continue;
+        if (level === 3 && k.policy.mshare?.shareCount && t.shareCount > 0) continue; // free_pud_range(): still shared
         parent.entries![i] = null;
         note(k, 'upper-clear', c.mm, `${LEVEL_NAME[level + 1]} entry for ${LEVEL_NAME[level]} table ${t.pfn}`);
         g.freedTables = true; // pte_free_tlb() / pmd_free_tlb() / pud_free_tlb()

@@ -14,6 +14,9 @@
 import { step, type StepDef } from '../../policies/policy.js';
 import { lock, mmapLock, unlock } from '../locks.js';
 import type { MmId } from '../types.js';
+import type { K } from '../step.js';
+import type { Vma } from '../state.js';
+import { sharerWindow, toHost } from '../mshare/msharefs.js';
 import { vmasIn } from '../vma.js';
 import type { NotifierCtx } from './notifier.js';
 import { unmapPageRange } from './zap.js';
@@ -35,6 +38,11 @@ export const madviseDontneed: StepDef<MadviseCtx>[] = [
     // madvise_walk_vmas(): a hole in the range gives -ENOMEM, the mapped parts are still advised
     c.result = vmas.reduce((n, v) => n + (v.end - v.start), 0) === c.end - c.start ? 'ok' : 'ENOMEM';
     for (const v of vmas) {
+      if (v.kind === 'mshare' && k.policy.mshare?.madvise === 'host-lock') {
+        yield* dontneedInHost(k, c, v);
+        continue;
+      }
+      // an msharefs VMA with madvise allowed: the zap walks this mm's link into the host's tables
       yield* k.run('tlb_gather_mmu', { mm: c.mm });
       const n: NotifierCtx = { mm: c.mm, start: v.start, end: v.end, event: 'CLEAR' };
       yield* k.run('mmu_notifier_invalidate_range_start', n);
@@ -47,3 +55,19 @@ export const madviseDontneed: StepDef<MadviseCtx>[] = [
     yield* unlock(k, mmapLock(c.mm), 'madvise.mmap_read_unlock');
   }),
 ];
+
+/** The design where madvise through a sharer VMA takes the host's lock and zaps with the host's mmu_gather. */
+function* dontneedInHost(k: K, c: MadviseCtx, v: Vma) {
+  const w = sharerWindow(k.s, k.s.mms[c.mm]!, v.start)!;
+  const host = w.file.host;
+  const start = toHost(w.file, w.vma.start, v.start);
+  const end = toHost(w.file, w.vma.start, v.end);
+  yield* lock(k, mmapLock(host), 'r', 'madvise.host_mmap_read_lock_nested');
+  yield* k.run('tlb_gather_mmu', { mm: host });
+  const n: NotifierCtx = { mm: host, start, end, event: 'CLEAR' };
+  yield* k.run('mmu_notifier_invalidate_range_start', n);
+  yield* unmapPageRange(k, host, c.opId, start, end);
+  yield* k.run('mmu_notifier_invalidate_range_end', n);
+  yield* k.run('tlb_finish_mmu', {});
+  yield* unlock(k, mmapLock(host), 'madvise.host_mmap_read_unlock');
+}

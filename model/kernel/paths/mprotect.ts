@@ -40,6 +40,8 @@ export interface ChangePteCtx {
   addr: number;
   end: number;
   prot: Prot;
+  /** MM_CP_PROT_NUMA: make present PTEs PROT_NONE for NUMA hinting, keep the rest. */
+  numa?: boolean;
   table?: Pfn;
 }
 
@@ -51,8 +53,14 @@ export const mprotect: StepDef<MprotectCtx>[] = [
     yield* k.run('tlb_gather_mmu', { mm: c.mm });
   }),
   step('mprotect_fixup', function* (k, c) {
-    c.applied = protectRange(k.s.mms[c.mm]!, c.start, c.end, c.prot);
-    c.result = c.applied === c.end ? 'ok' : 'ENOMEM';
+    const mm = k.s.mms[c.mm]!;
+    if (mm.vmas.some((v) => v.kind === 'mshare' && v.start < c.end && v.end > c.start)) {
+      c.applied = c.start; // msharefs vm_ops->mprotect: -EINVAL
+      c.result = 'EINVAL';
+    } else {
+      c.applied = protectRange(mm, c.start, c.end, c.prot);
+      c.result = c.applied === c.end ? 'ok' : 'ENOMEM';
+    }
     yield { id: 'mprotect_fixup' };
   }),
   step('change_protection', function* (k, c) {
@@ -87,8 +95,8 @@ export const changePteRange: StepDef<ChangePteCtx>[] = [
     for (let v = c.addr; v < c.end; v++) {
       const i = tableIndex(s.config, v, 1);
       const old = t.entries![i];
-      if (!old) continue;
-      const neu = { ...old, writable: c.prot.w, protNone: !c.prot.r };
+      if (!old || (c.numa && old.protNone)) continue;
+      const neu = c.numa ? { ...old, protNone: true } : { ...old, writable: c.prot.w, protNone: !c.prot.r };
       t.entries![i] = neu; // modify_prot_start_ptes() + modify_prot_commit_ptes()
       note(k, 'pte-write', c.mm, `pte ${v}`, t.pfn);
       const needsFlush = (old.writable && !neu.writable) || (!old.protNone && neu.protNone); // pte_needs_flush()

@@ -1,18 +1,25 @@
 // munmap(): do_vmi_munmap() -> vms_complete_munmap_vmas() (mm/vma.c):
 //
 //   1. mmap_write_lock(); detach the VMAs of the range from the tree, so
-//      no fault can map the range again from here on.
+//      no fault can map the range again from here on. An msharefs VMA
+//      cannot be split (may_split -> -EINVAL).
 //   2. mmap_write_downgrade(): the zap and the table free run under the
 //      read lock (commit dd2283f2605e), so faults elsewhere in the mm and
-//      madvise() can run beside them.
+//      madvise() can run beside them. do_munmap() from inside the kernel
+//      (the mshare ioctls) keeps the write lock instead.
 //   3. tlb_gather_mmu(); unmap_vmas(): notifier start, zap, notifier end.
-//   4. free_pgtables(): empty tables unhooked and queued (freed_tables).
+//      An msharefs VMA is not zapped: the pages belong to the host; v3
+//      unlinks the shared table here (the unmap_page_range hook).
+//   4. free_pgtables(): unlink the VMAs from the file rmap (i_mmap), then
+//      free empty tables (freed_tables); never through an msharefs link.
 //   5. tlb_finish_mmu(): flush (lazy CPUs included iff freed_tables), then
 //      free pages, then tables after an RCU grace period.
-//   6. mmap_read_unlock(); return: from here no usable translation of the
+//   6. remove_vma(): fput; a shmem object with no mapping left is freed.
+//   7. mmap_read_unlock(); return: from here no usable translation of the
 //      range may remain (unmap-complete).
 
 import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
+import { putPage } from '../frames.js';
 import { downgrade, lock, mmapLock, unlock } from '../locks.js';
 import type { Vma } from '../state.js';
 import type { MmId } from '../types.js';
@@ -25,22 +32,32 @@ export interface MunmapCtx {
   opId: string;
   start: number;
   end: number;
+  /** do_munmap() called with mmap_lock already held for write (no downgrade, no unlock). */
+  locked?: boolean;
   detached?: Vma[];
+  result?: string;
 }
 
 export const munmap: StepDef<MunmapCtx>[] = [
   step('do_vmi_munmap.mmap_write_lock', function* (k, c) {
-    yield* lock(k, mmapLock(c.mm), 'w', 'do_vmi_munmap.mmap_write_lock');
+    if (!c.locked) yield* lock(k, mmapLock(c.mm), 'w', 'do_vmi_munmap.mmap_write_lock');
   }),
   step('vms_gather_munmap_vmas', function* (k, c) {
-    c.detached = detachRange(k.s.mms[c.mm]!, c.start, c.end);
+    const mm = k.s.mms[c.mm]!;
+    if (mm.vmas.some((v) => v.kind === 'mshare' && v.start < c.end && v.end > c.start && (v.start < c.start || v.end > c.end))) {
+      c.result = 'EINVAL'; // msharefs may_split()
+      c.detached = [];
+    } else {
+      c.detached = detachRange(mm, c.start, c.end);
+    }
     yield { id: 'vms_gather_munmap_vmas.detach' };
     if (c.detached.length === 0) {
-      yield* unlock(k, mmapLock(c.mm), 'do_vmi_munmap.mmap_write_unlock');
+      if (!c.locked) yield* unlock(k, mmapLock(c.mm), 'do_vmi_munmap.mmap_write_unlock');
       return STOP_STEP;
     }
   }),
   step('mmap_write_downgrade', function* (k, c) {
+    if (c.locked) return;
     downgrade(k.s, k.self, mmapLock(c.mm));
     yield { id: 'mmap_write_downgrade' };
   }),
@@ -51,17 +68,30 @@ export const munmap: StepDef<MunmapCtx>[] = [
     for (const v of c.detached!) {
       const n: NotifierCtx = { mm: c.mm, start: v.start, end: v.end, event: 'UNMAP' };
       yield* k.run('mmu_notifier_invalidate_range_start', n);
-      yield* unmapPageRange(k, c.mm, c.opId, v.start, v.end);
+      if (v.kind !== 'mshare') yield* unmapPageRange(k, c.mm, c.opId, v.start, v.end);
+      else if (k.policy.mshare?.unlinkPoint === 'unmap_page_range') yield* k.run('mshare_vm_op_unshare_page_range', { mm: c.mm, vma: v });
       yield* k.run('mmu_notifier_invalidate_range_end', n);
     }
   }),
   step('vms_clear_ptes.free_pgtables', function* (k, c) {
-    yield* k.run('free_pgtables', { mm: c.mm, start: c.start, end: c.end });
+    yield* k.run('free_pgtables', { mm: c.mm, start: c.start, end: c.end, vmas: c.detached! });
   }),
   step('vms_clear_ptes.tlb_finish_mmu', function* (k) {
     yield* k.run('tlb_finish_mmu', {});
   }),
+  step('remove_vma', function* (k, c) {
+    const s = k.s;
+    for (const v of c.detached!) {
+      const f = v.file === null ? null : s.files[v.file];
+      if (!f?.anonymous || Object.values(s.mms).some((m) => m.vmas.some((x) => x.file === f.name))) continue;
+      for (let i = 0; i < f.cache.length; i++) {
+        if (f.cache[i] !== null) putPage(s, f.cache[i]!); // shmem_evict_inode(): the object's pages go
+        f.cache[i] = null;
+      }
+      yield { id: 'remove_vma.fput' };
+    }
+  }),
   step('do_vmi_munmap.mmap_read_unlock', function* (k, c) {
-    yield* unlock(k, mmapLock(c.mm), 'do_vmi_munmap.mmap_read_unlock');
+    if (!c.locked) yield* unlock(k, mmapLock(c.mm), 'do_vmi_munmap.mmap_read_unlock');
   }),
 ];

@@ -1,0 +1,143 @@
+// The ordering contract of fault.ts (do_user_addr_fault -> handle_mm_fault),
+// one test per numbered step of its header.
+
+import { describe, expect, it } from 'vitest';
+import { anon, file, munmap, proc, read, run, scenario, shared, thread, until, write } from '../../../test/build.js';
+import { linux } from '../../policies/linux.js';
+import { runScenario, type RunResult } from '../../run/runner.js';
+import type { Scenario } from '../../run/scenario.js';
+import { findPte } from '../pagetable.js';
+import type { K } from '../step.js';
+import type { KernelState } from '../state.js';
+import { mmId } from '../types.js';
+import type { FaultCtx } from './fault.js';
+
+const X = 0x10000;
+const Y = 0x11000;
+const vpn = (a: number) => a >> 12;
+
+const go = (sc: Scenario) => runScenario(sc, { policy: linux });
+const ids = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor).map((e) => e.id);
+const pos = (r: RunResult, actor: string, id: string, nth = 0) => r.trace.filter((e) => e.actor === actor && e.id === id)[nth]?.n ?? -1;
+function expectOrder(r: RunResult, ...steps: [string, string][]) {
+  const ns = steps.map(([a, id]) => pos(r, a, id));
+  ns.forEach((n, i) => expect(n, `${steps[i]!.join(' ')} missing`).toBeGreaterThan(0));
+  expect(ns).toEqual([...ns].sort((a, b) => a - b));
+}
+const accesses = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor && e.obs?.kind === 'access').map((e) => e.obs);
+const allocated = (s: KernelState) => s.frames.filter((f) => f.state !== 'free').length;
+const pteX = (s: KernelState) => findPte(s, s.mms.P0!, vpn(X))!.pte!;
+
+/** Run a linux path directly as thread `self` on `cpu`; returns the step ids it took. */
+function drive(s: KernelState, self: string, cpu: number, path: string, c: unknown): string[] {
+  const k: K = {
+    s, self, cpu, policy: linux, notes: [],
+    *run(p, cc) {
+      for (const st of linux.paths[p]!) if ((yield* st.fn(k, cc)) === 'stop') break;
+    },
+    choose: () => false,
+    nextValue: () => 0,
+  };
+  const out: string[] = [];
+  const g = k.run(path, c);
+  for (let y = g.next(); !y.done; y = g.next()) out.push(y.value.id);
+  return out;
+}
+
+describe('fault.ts: the page-fault path', () => {
+  it('finds the VMA under mmap_read_lock and gives SIGSEGV, allocating nothing, when there is none or it forbids the access (step 1)', () => {
+    for (const [prot, op] of [['r', write(X)], ['none', read(X)], ['rw', read(0x40000)]] as const) {
+      const r = go(scenario({ setup: [proc('P0'), anon('P0', X, 1, prot)], threads: [thread('T0', 'P0', 0, op)] }));
+      expect(r.verdict).toBe('pass');
+      expect(ids(r, 'T0').slice(ids(r, 'T0').indexOf('user_access.page_fault'))).toEqual([
+        'user_access.page_fault', 'lock_mm_and_find_vma.mmap_read_lock', 'lock_mm_and_find_vma.bad_area', 'do_user_addr_fault.mmap_read_unlock', 'user_access.sigsegv',
+      ]);
+      expect(accesses(r, 'T0')).toEqual([expect.objectContaining({ ok: false })]);
+      expect(allocated(r.state)).toBe(1); // the PGD only
+    }
+  });
+
+  it('allocates each missing table, populates it under page_table_lock, and frees it if another thread was first (step 2)', () => {
+    const one = go(scenario({ setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, read(X))] }));
+    const alloc = ids(one, 'T0').filter((id) => /alloc|populate/.test(id) && !id.startsWith('do_anonymous'));
+    expect(alloc).toEqual(['pud', 'pmd', 'pte'].flatMap((l, i) => [`__${l}_alloc.alloc_one`, `__${l}_alloc.spin_lock`, `${['pgd', 'pud', 'pmd'][i]}_populate`, `__${l}_alloc.spin_unlock`]));
+    expect(one.trace.filter((e) => e.id.endsWith('_populate')).map((e) => e.locks)).toEqual(Array(3).fill(['mmap_lock:P0', 'page_table_lock:P0']));
+
+    const race = go(
+      scenario({
+        setup: [proc('P0'), anon('P0', X, 2)],
+        threads: [thread('T0', 'P0', 0, read(X)), thread('T1', 'P0', 1, write(Y))],
+        schedule: [until('T0', '__pud_alloc.alloc_one'), run('T1'), run('T0')],
+      }),
+    );
+    expect(race.verdict).toBe('pass');
+    const t0 = ids(race, 'T0');
+    expect(t0).toContain('__pud_alloc.free');
+    expect(t0).not.toContain('pgd_populate');
+    expect(t0).not.toContain('__pmd_alloc.alloc_one'); // T1's tables are found and used
+    expect(race.state.frames.filter((f) => f.state === 'pagetable')).toHaveLength(4); // PGD, PUD, PMD, PTE: no leak
+  });
+
+  it('maps a none PTE after re-checking it under the PTL, reuses a write-protected one, and otherwise treats the fault as spurious (step 3)', () => {
+    const anonPage = go(scenario({ setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, write(X))] }));
+    expect(ids(anonPage, 'T0').filter((id) => id.startsWith('do_anonymous_page'))).toEqual(['do_anonymous_page.alloc', 'do_anonymous_page.pte_offset_map_lock', 'do_anonymous_page.set_pte_at', 'do_anonymous_page.pte_unmap_unlock']);
+    expect(pteX(anonPage.state)).toMatchObject({ writable: true, dirty: true });
+    expect(anonPage.state.frames[pteX(anonPage.state).pfn]!.mapcount).toBe(1);
+
+    const filePage = go(scenario({ setup: [proc('P0'), file('F', 1), shared('P0', X, 1, 'F', 'r')], threads: [thread('T0', 'P0', 0, read(X))] }));
+    expect(ids(filePage, 'T0')).toEqual(expect.arrayContaining(['filemap_fault', 'finish_fault.set_pte_at']));
+    const f = filePage.state.frames[pteX(filePage.state).pfn]!;
+    expect([f.refcount, f.mapcount, pteX(filePage.state).writable]).toEqual([2, 1, false]); // page cache + mapping
+    expect(filePage.state.files.F!.cache[0]).toBe(f.pfn);
+
+    // T0 allocates a page, T1 maps X meanwhile: T0's re-check under the PTL sees it and drops its page
+    const lost = go(
+      scenario({
+        setup: [proc('P0'), anon('P0', X, 1)],
+        threads: [thread('T0', 'P0', 0, read(X)), thread('T1', 'P0', 1, write(X))],
+        schedule: [until('T0', 'do_anonymous_page.alloc'), run('T1'), run('T0')],
+      }),
+    );
+    expect(lost.verdict).toBe('pass');
+    expect(ids(lost, 'T0')).toContain('do_anonymous_page.pte_changed');
+    expect(lost.coverage.fault_lost_race).toBe(1);
+    expect(accesses(lost, 'T0').at(-1)).toMatchObject({ ok: true, value: 1 }); // T1's page and value
+    expect(lost.state.frames.filter((x) => x.lp.startsWith('anon:')).map((x) => x.state)).toEqual(['free', 'data']);
+
+    // T0 faults on a none PTE, T1 maps it before T0 looks: the PTE allows the read, nothing to do but retry
+    const spurious = go(
+      scenario({
+        setup: [proc('P0'), anon('P0', X, 1)],
+        threads: [thread('T0', 'P0', 0, read(X)), thread('T1', 'P0', 1, write(X))],
+        schedule: [until('T0', 'user_access.page_fault'), run('T1'), run('T0')],
+      }),
+    );
+    expect(spurious.verdict).toBe('pass');
+    expect(spurious.coverage.spurious_fault).toBe(1);
+    const t0 = ids(spurious, 'T0');
+    expect(t0.slice(t0.indexOf('handle_pte_fault.spurious'))).toEqual(['handle_pte_fault.spurious', 'do_user_addr_fault.mmap_read_unlock', 'user_access.walk']);
+
+    // a present read-only PTE in a VMA that allows the write: do_wp_page() -> wp_page_reuse() (driven directly:
+    // no linux scenario reaches it, since read faults map writable-VMA pages writable)
+    const s = go(scenario({ setup: [proc('P0'), anon('P0', X, 1, 'r')], threads: [thread('T0', 'P0', 0, read(X))] })).state;
+    const vma = s.mms[mmId('P0')]!.vmas[0]!;
+    vma.prot = { r: true, w: true };
+    const c: FaultCtx = { mm: mmId('P0'), vpn: vpn(X), write: true, vma };
+    expect(drive(s, 'T0', 0, 'handle_pte_fault', c)).toEqual(['do_wp_page.pte_offset_map_lock', 'wp_page_reuse', 'do_wp_page.pte_unmap_unlock']);
+    expect(pteX(s)).toMatchObject({ writable: true, dirty: true });
+  });
+
+  it('drops mmap_read_lock before the access is retried; a waiting munmap detaches the VMA only then (step 4)', () => {
+    const r = go(
+      scenario({
+        setup: [proc('P0'), anon('P0', X, 1)],
+        threads: [thread('T0', 'P0', 0, write(X)), thread('T1', 'P0', 1, munmap(X))],
+        schedule: [until('T0', 'do_anonymous_page.set_pte_at'), run('T1'), run('T0'), run('T1')],
+      }),
+    );
+    expect(r.verdict).toBe('pass');
+    expectOrder(r, ['T0', 'do_anonymous_page.set_pte_at'], ['T1', 'sys_munmap'], ['T0', 'do_anonymous_page.pte_unmap_unlock'], ['T0', 'do_user_addr_fault.mmap_read_unlock'], ['T0', 'user_access.walk'], ['T1', 'vms_gather_munmap_vmas.detach']);
+    expect(accesses(r, 'T0')).toEqual([expect.objectContaining({ write: true, ok: true })]); // the retry found the new PTE
+    expect(r.state.locks['mmap_lock:P0']!.holders).toEqual([]);
+  });
+});

@@ -1,0 +1,81 @@
+// get_user_pages() (mm/gup.c, the slow path): under mmap_read_lock,
+// follow_page_mask() walks the tables with ordinary loads (IRQs on, so
+// neither RCU nor a flush IPI waits for it) and takes the PTE lock only
+// at the last level:
+//
+//   1. mmap_read_lock(); find the VMA. Through an msharefs VMA the design
+//      decides: walk on (v3), refuse (-EFAULT), or take the host's
+//      mmap_lock too (research/mshare.md hazard 16).
+//   2. Read the PGD, PUD and PMD entries, one step each.
+//   3. pte_offset_map_lock(); get_page() on a present PTE; unlock.
+//   4. Unlock; the caller later unpins the page.
+//
+// Guarded by no-freed-table-reachable (a walker in progress).
+
+import { LEVELS } from '../config.js';
+import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
+import { getPage, putPage } from '../frames.js';
+import { lock, mmapLock, ptlOf, unlock } from '../locks.js';
+import { sharerWindow } from '../mshare/msharefs.js';
+import { LEVEL_NAME, tableIndex } from '../pagetable.js';
+import type { MmId, Pfn } from '../types.js';
+import { findVma } from '../vma.js';
+
+export interface GupSlowCtx {
+  mm: MmId;
+  vpn: number;
+  hostLocked?: MmId;
+  table?: Pfn;
+  page?: Pfn | null;
+}
+
+export const getUserPages: StepDef<GupSlowCtx>[] = [
+  step('get_user_pages.mmap_read_lock', function* (k, c) {
+    yield* lock(k, mmapLock(c.mm), 'r', 'get_user_pages.mmap_read_lock');
+  }),
+  step('get_user_pages.find_vma', function* (k, c) {
+    const mm = k.s.mms[c.mm]!;
+    const vma = findVma(mm, c.vpn);
+    c.page = null;
+    if (!vma) return;
+    const w = vma.kind === 'mshare' ? sharerWindow(k.s, mm, c.vpn) : null;
+    if (w && k.policy.mshare?.gup === 'host-lock') {
+      c.hostLocked = w.file.host;
+      yield* lock(k, mmapLock(w.file.host), 'r', 'get_user_pages.host_mmap_read_lock_nested');
+    }
+  }),
+  step('follow_page_mask', function* (k, c) {
+    const s = k.s;
+    if (!findVma(s.mms[c.mm]!, c.vpn)) return;
+    const walker: { pfn: Pfn; ghost: number }[] = (s.tasks[k.self]!.walker = []);
+    let table = s.frames[s.mms[c.mm]!.pgd]!;
+    for (let level = LEVELS; level > 1; level--) {
+      walker.push({ pfn: table.pfn, ghost: table.allocId });
+      const e = table.state === 'pagetable' ? table.entries![tableIndex(s.config, c.vpn, level)] : null;
+      yield { id: `follow_${LEVEL_NAME[level]}_mask` };
+      if (!e) return;
+      table = s.frames[e.pfn]!;
+    }
+    walker.push({ pfn: table.pfn, ghost: table.allocId });
+    c.table = table.pfn;
+    yield* lock(k, ptlOf(table.pfn), 'w', 'follow_page_pte.pte_offset_map_lock');
+    const t = s.frames[c.table]!;
+    const e = t.state === 'pagetable' ? t.entries![tableIndex(s.config, c.vpn, 1)] : null;
+    if (e && !e.protNone && s.frames[e.pfn]!.state === 'data') {
+      getPage(s, e.pfn); // try_grab_folio(FOLL_PIN)
+      c.page = e.pfn;
+    }
+    yield { id: 'follow_page_pte.try_grab_folio' };
+    yield* unlock(k, ptlOf(c.table), 'follow_page_pte.pte_unmap_unlock');
+  }),
+  step('get_user_pages.mmap_read_unlock', function* (k, c) {
+    k.s.tasks[k.self]!.walker = null;
+    if (c.hostLocked) yield* unlock(k, mmapLock(c.hostLocked), 'get_user_pages.host_mmap_read_unlock');
+    yield* unlock(k, mmapLock(c.mm), 'get_user_pages.mmap_read_unlock');
+  }),
+  step('get_user_pages.unpin_user_page', function* (k, c) {
+    if (!c.page) return STOP_STEP;
+    putPage(k.s, c.page);
+    yield { id: 'get_user_pages.unpin_user_page' };
+  }),
+];

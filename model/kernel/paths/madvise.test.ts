@@ -1,0 +1,128 @@
+// The ordering contract of madvise.ts (madvise(MADV_DONTNEED)), one test
+// per numbered step of its header, plus skipped tests where the model
+// departs from the v6.19-era kernel it claims to follow.
+
+import { describe, expect, it } from 'vitest';
+import { anon, idle, madvise, proc, read, run, scenario, thread, until, write } from '../../../test/build.js';
+import { PROPERTIES } from '../../../properties/registry.js';
+import type { Property, StepEvent } from '../../../properties/property.js';
+import { linux } from '../../policies/linux.js';
+import { runScenario, type RunResult } from '../../run/runner.js';
+import type { Scenario } from '../../run/scenario.js';
+import { findTable } from '../pagetable.js';
+import type { KernelState } from '../state.js';
+import { tlbUsableFor } from '../tlb.js';
+
+const X = 0x10000; // vpn 16, the first page of a PTE table (16..19)
+const Y = 0x11000;
+const vpn = (a: number) => a >> 12;
+
+const go = (sc: Scenario) => runScenario(sc, { policy: linux });
+const ids = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor).map((e) => e.id);
+const count = (r: RunResult, actor: string, id: string) => ids(r, actor).filter((x) => x === id).length;
+const pos = (r: RunResult, actor: string, id: string, nth = 0) => r.trace.filter((e) => e.actor === actor && e.id === id)[nth]?.n ?? -1;
+function expectOrder(r: RunResult, ...steps: [string, string][]) {
+  const ns = steps.map(([a, id]) => pos(r, a, id));
+  ns.forEach((n, i) => expect(n, `${steps[i]!.join(' ')} missing`).toBeGreaterThan(0));
+  expect(ns).toEqual([...ns].sort((a, b) => a - b));
+}
+function observe<T>(sc: Scenario, when: (e: StepEvent) => boolean, take: (s: KernelState, e: StepEvent) => T) {
+  const seen: T[] = [];
+  const probe: Property = { id: 'probe', statement: 'records state', rule: 'test', check: ({ s, event }) => (when(event) && seen.push(take(s, event)), null) };
+  return { r: runScenario(sc, { policy: linux, properties: [...PROPERTIES, probe] }), seen };
+}
+const returnOf = (r: RunResult, actor: string) => r.trace.find((e) => e.actor === actor && e.id === 'sys_madvise.return')!.obs;
+
+/** T1 clears X first and stops; T0's madvise of X then finds the PTE already none (B3). */
+const overlapping = scenario({
+  setup: [proc('P0'), anon('P0', X, 1)],
+  threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, madvise(X))],
+  schedule: [until('T0', 'user_access.walk'), until('T1', 'zap_pte_range.clear'), run('T0'), run('T1')],
+});
+const single = scenario({ setup: [proc('P0'), anon('P0', X, 2)], threads: [thread('T0', 'P0', 0, write(X), write(Y), madvise(X))] });
+
+describe('madvise.ts: madvise(MADV_DONTNEED)', () => {
+  it('takes a read-side lock shared with another madvise, and reports a hole in the range as ENOMEM (step 1)', () => {
+    const r = go(overlapping);
+    expect(r.verdict).toBe('pass');
+    // T0 gets in while T1 is inside its zap of the same range, before T1 returns
+    const mine = r.trace.find((e) => e.actor === 'T0' && e.id === 'madvise.mmap_read_lock')!;
+    expect(mine.n).toBeGreaterThan(pos(r, 'T1', 'zap_pte_range.clear'));
+    expect(mine.n).toBeLessThan(pos(r, 'T1', 'sys_madvise.return'));
+    expect(r.trace.find((e) => e.actor === 'T1' && e.id === 'madvise.mmap_read_lock')!.n).toBeLessThan(mine.n);
+
+    const hole = go(scenario({ setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, write(X), madvise(X, 2))] }));
+    expect(hole.verdict).toBe('pass');
+    expect(returnOf(hole, 'T0')).toMatchObject({ kind: 'return', result: 'ENOMEM' });
+    expect(count(hole, 'T0', 'zap_pte_range.clear')).toBe(1); // the mapped part is still advised
+    expect(hole.state.frames.filter((f) => f.lp.startsWith('anon:')).map((f) => f.state)).toEqual(['free']);
+  });
+
+  it('zaps a VMA inside one gather and flushes once, freeing the pages but no page table (step 2)', () => {
+    const r = go(single);
+    expect(r.verdict).toBe('pass');
+    expectOrder(r, ['T0', 'madvise.mmap_read_lock'], ['T0', 'tlb_gather_mmu.inc_tlb_flush_pending'], ['T0', 'zap_pte_range.clear'], ['T0', 'flush_tlb_mm_range.inc_mm_tlb_gen'], ['T0', 'tlb_batch_pages_flush'], ['T0', 'tlb_finish_mmu.dec_tlb_flush_pending']);
+    expect([count(r, 'T0', 'tlb_gather_mmu.inc_tlb_flush_pending'), count(r, 'T0', 'flush_tlb_mm_range.inc_mm_tlb_gen')]).toEqual([1, 1]);
+    expect(ids(r, 'T0').some((id) => /^free_.*_clear$/.test(id) || id === 'tlb_table_flush.call_rcu')).toBe(false);
+    expect([1, 2, 3].map((l) => findTable(r.state, r.state.mms.P0!, vpn(X), l) !== null)).toEqual([true, true, true]);
+    const data = r.state.frames.filter((f) => f.lp.startsWith('anon:'));
+    expect(data.map((f) => f.state)).toEqual(['free', 'data']); // X's page went, Y's stayed
+  });
+
+  it('makes the zap that found the PTEs already clear flush the whole mm, so both return with the range unmapped (step 3)', () => {
+    const usable = (s: KernelState) => s.cpus.filter((c) => c.tlb.some((e) => e.vpn === vpn(X) && tlbUsableFor(s, c, e.slot) === 'P0')).map((c) => c.id);
+    const { r, seen } = observe(overlapping, (e) => e.id === 'sys_madvise.return', (s, e) => [e.actor, usable(s)]);
+    expect(r.verdict).toBe('pass');
+    expect(r.coverage.nested_gathers).toBe(1);
+    expect(count(r, 'T0', 'zap_pte_range.clear')).toBe(0);
+    expect(count(r, 'T0', 'flush_tlb_mm_range.inc_mm_tlb_gen')).toBe(1); // flushed although it cleared nothing
+    const t0 = ids(r, 'T0');
+    expect(t0[t0.indexOf('flush_tlb_func.check') + 1]).toBe('flush_tlb_func.flush_tlb_local');
+    expect(seen).toEqual([['T1', []], ['T0', []]]);
+  });
+
+  it('drops mmap_lock after the gather is finished, then returns (step 4)', () => {
+    const { r, seen } = observe(single, (e) => e.actor === 'T0' && e.id === 'sys_madvise.return', (s) => [...s.locks['mmap_lock:P0']!.holders]);
+    expect(r.verdict).toBe('pass');
+    expectOrder(r, ['T0', 'tlb_finish_mmu.dec_tlb_flush_pending'], ['T0', 'madvise.mmap_read_unlock'], ['T0', 'sys_madvise.return']);
+    expect(seen).toEqual([[]]);
+    expect(returnOf(r, 'T0')).toMatchObject({ result: 'ok' });
+    expect(r.state.mms.P0!.tlbFlushPending).toBe(0);
+  });
+
+  it.skip('uses one gather, and one flush, for a range that spans two VMAs (kernel v6.16+: madvise_init_tlb/madvise_finish_tlb)', () => {
+    // Model departs (madvise.ts, step madvise_dontneed_single_vma): tlb_gather_mmu/tlb_finish_mmu per VMA, i.e. the pre-v6.16 order.
+    // mm/madvise.c since "mm/madvise: batch tlb flushes for MADV_DONTNEED[_LOCKED]": do_madvise() runs
+    // madvise_lock(); madvise_init_tlb(); madvise_do_behavior() over every VMA; madvise_finish_tlb(); madvise_unlock().
+    const r = go(scenario({ setup: [proc('P0'), anon('P0', X, 1), anon('P0', Y, 1, 'r')], threads: [thread('T0', 'P0', 0, write(X), read(Y), madvise(X, 2))] }));
+    expect(r.verdict).toBe('pass');
+    expect(count(r, 'T0', 'tlb_gather_mmu.inc_tlb_flush_pending')).toBe(1);
+    expect(count(r, 'T0', 'flush_tlb_mm_range.inc_mm_tlb_gen')).toBe(1);
+  });
+
+  it.skip('frees a PTE table it emptied completely, IPIing lazy CPUs (kernel v6.14+ x86-64: CONFIG_PT_RECLAIM)', () => {
+    // Model departs (madvise.ts line 7, "No table is freed"): madvise_dontneed_single_vma() sets
+    // zap_details.reclaim_pt, and zap_pte_range() frees a PTE table whose whole PMD range it zapped and
+    // found empty (try_get_and_clear_pmd() / free_pte() -> pte_free_tlb(), freed_tables = 1; mm/pt_reclaim.c).
+    const r = go(
+      scenario({
+        setup: [proc('P0'), anon('P0', X, 4)],
+        threads: [thread('T0', 'P0', 0, write(X), madvise(X, 4)), thread('T1', 'P0', 1, read(X), idle)],
+        schedule: [until('T0', 'user_access.walk'), run('T1'), run('T0')],
+      }),
+    );
+    expect(r.verdict).toBe('pass');
+    expect(findTable(r.state, r.state.mms.P0!, vpn(X), 1)).toBeNull();
+    expect(ids(r, 'ipi@cpu1')).toContain('flush_tlb_func.switch_to_init_mm');
+  });
+
+  it.skip('takes the per-VMA read lock, not mmap_lock, for a range inside one VMA (kernel v6.17+: MADVISE_VMA_READ_LOCK)', () => {
+    // Model departs (madvise.ts, step madvise.mmap_read_lock): mm/madvise.c get_lock_mode() maps MADV_DONTNEED to MADVISE_VMA_READ_LOCK;
+    // madvise_walk_vmas() then uses lock_vma_under_rcu() and falls back to mmap_read_lock() only when the range
+    // spans VMAs or the VMA lock fails. lock-discipline's "PTE write needs mmap_lock" would then have to accept a VMA lock.
+    const r = go(single);
+    expect(r.verdict).toBe('pass');
+    const inCall = r.trace.filter((e) => e.actor === 'T0' && e.n > pos(r, 'T0', 'sys_madvise') && e.n < pos(r, 'T0', 'sys_madvise.return'));
+    expect(inCall.some((e) => e.locks.includes('mmap_lock:P0'))).toBe(false);
+  });
+});

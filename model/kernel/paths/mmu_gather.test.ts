@@ -1,0 +1,115 @@
+// The ordering contract of mmu_gather.ts (unhook, invalidate, free), one
+// test per numbered step of its header.
+
+import { describe, expect, it } from 'vitest';
+import { anon, madvise, munmap, proc, read, run, scenario, thread, until, write } from '../../../test/build.js';
+import { PROPERTIES } from '../../../properties/registry.js';
+import type { Property, StepEvent } from '../../../properties/property.js';
+import { linux } from '../../policies/linux.js';
+import { runScenario, type RunResult } from '../../run/runner.js';
+import type { Scenario } from '../../run/scenario.js';
+import { findPte, findTable } from '../pagetable.js';
+import type { KernelState } from '../state.js';
+
+const X = 0x10000;
+const Y = 0x11000;
+const vpn = (a: number) => a >> 12;
+
+const go = (sc: Scenario) => runScenario(sc, { policy: linux });
+const ids = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor).map((e) => e.id);
+const pos = (r: RunResult, actor: string, id: string, nth = 0) => r.trace.filter((e) => e.actor === actor && e.id === id)[nth]?.n ?? -1;
+function expectOrder(r: RunResult, ...steps: [string, string][]) {
+  const ns = steps.map(([a, id]) => pos(r, a, id));
+  ns.forEach((n, i) => expect(n, `${steps[i]!.join(' ')} missing`).toBeGreaterThan(0));
+  expect(ns).toEqual([...ns].sort((a, b) => a - b));
+}
+function observe<T>(sc: Scenario, when: (e: StepEvent) => boolean, take: (s: KernelState, e: StepEvent) => T) {
+  const seen: T[] = [];
+  const probe: Property = { id: 'probe', statement: 'records state', rule: 'test', check: ({ s, event }) => (when(event) && seen.push(take(s, event)), null) };
+  return { r: runScenario(sc, { policy: linux, properties: [...PROPERTIES, probe] }), seen };
+}
+const at = (actor: string, id: string) => (e: StepEvent) => e.actor === actor && e.id === id;
+
+/** T0 faults X in and munmaps it while T1 on CPU1 runs P0 with X cached. */
+const unmapCached = scenario({
+  setup: [proc('P0'), anon('P0', X, 1)],
+  threads: [thread('T0', 'P0', 0, write(X), munmap(X)), thread('T1', 'P0', 1, read(X))],
+  schedule: [until('T0', 'user_access.walk'), run('T1'), run('T0')],
+});
+
+describe('mmu_gather.ts: unhook, invalidate, then free', () => {
+  it('clears the PTE under its lock, widens the range and keeps the page reference in the batch (step 1)', () => {
+    const sc = scenario({ setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, write(X), madvise(X))] });
+    const { r, seen } = observe(sc, at('T0', 'zap_pte_range.clear'), (s, e) => {
+      const g = s.tasks.T0!.gather!;
+      const f = s.frames[g.pages[0]!]!;
+      return { range: [g.start, g.end], cleared: g.cleared, pages: g.pages.length, frame: [f.state, f.refcount, f.mapcount], pte: findPte(s, s.mms.P0!, vpn(X))!.pte, ptl: e.locks.some((l) => l.startsWith('ptl:')) };
+    });
+    expect(r.verdict).toBe('pass');
+    expect(seen).toEqual([{ range: [vpn(X), vpn(X) + 1], cleared: true, pages: 1, frame: ['data', 1, 0], pte: null, ptl: true }]);
+    expect(r.state.tasks.T0!.gather).toBeNull();
+  });
+
+  it('flushes only if something was cleared or a table freed, then resets the range (step 2)', () => {
+    // Y is populated, so X's PTE table exists, but X itself was never touched: the zap clears nothing
+    const nothing = go(scenario({ setup: [proc('P0'), anon('P0', X, 2)], threads: [thread('T0', 'P0', 0, write(Y), madvise(X))] }));
+    expect(nothing.verdict).toBe('pass');
+    expect(ids(nothing, 'T0')).toContain('zap_pte_range.pte_offset_map_lock');
+    expect(ids(nothing, 'T0')).not.toContain('flush_tlb_mm_range.inc_mm_tlb_gen');
+    expect(nothing.state.mms.P0!.tlbGen).toBe(0);
+
+    const sc = scenario({ setup: [proc('P0'), anon('P0', X, 2)], threads: [thread('T0', 'P0', 0, write(Y), madvise(Y))] });
+    const { r, seen } = observe(sc, at('T0', 'tlb_batch_pages_flush'), (s) => {
+      const g = s.tasks.T0!.gather!;
+      return { start: g.start, end: g.end, cleared: g.cleared, freedTables: g.freedTables };
+    });
+    expect(ids(r, 'T0').filter((id) => id === 'flush_tlb_mm_range.inc_mm_tlb_gen')).toHaveLength(1);
+    expect(seen).toEqual([{ start: Number.MAX_SAFE_INTEGER, end: 0, cleared: false, freedTables: false }]);
+  });
+
+  it('frees pages only after the flush, and queues tables to RCU after it (step 3)', () => {
+    const { r, seen } = observe(unmapCached, (e) => e.actor === 'T0' && (e.id === 'tlb_table_flush.call_rcu' || e.id === 'tlb_batch_pages_flush'), (s, e) => ({
+      id: e.id,
+      callbacks: s.rcu.callbacks.map((cb) => ({ seq: cb.seq, tables: cb.tables.map((p) => s.frames[p]!.state) })),
+      data: s.frames.filter((f) => f.lp.startsWith('anon:')).map((f) => f.state),
+    }));
+    expect(r.verdict).toBe('pass');
+    expectOrder(r, ['T0', 'flush_tlb_mm_range.inc_mm_tlb_gen'], ['ipi@cpu1', 'csd_unlock'], ['T0', 'native_flush_tlb_multi.wait'], ['T0', 'tlb_table_flush.call_rcu'], ['T0', 'tlb_batch_pages_flush'], ['rcu', 'rcu_do_batch.__tlb_remove_table']);
+    expect(seen).toEqual([
+      // call_rcu: three unhooked tables (PTE, PMD, PUD) queued, still page tables; the data page still allocated
+      { id: 'tlb_table_flush.call_rcu', callbacks: [{ seq: 1, tables: ['pagetable', 'pagetable', 'pagetable'] }], data: ['data'] },
+      { id: 'tlb_batch_pages_flush', callbacks: [{ seq: 1, tables: ['pagetable', 'pagetable', 'pagetable'] }], data: ['free'] },
+    ]);
+    expect(r.state.rcu.callbacks).toEqual([]);
+    expect(findTable(r.state, r.state.mms.P0!, vpn(X), 3)).toBeNull();
+  });
+
+  it('flushes the whole mm with freed_tables when another gather is open, then frees and drops tlb_flush_pending (step 4)', () => {
+    // T1 clears X first; T0's zap of X then finds nothing to clear
+    const nested = (overlap: boolean) =>
+      scenario({
+        setup: [proc('P0'), anon('P0', X, 1)],
+        threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, madvise(X))],
+        schedule: overlap ? [until('T0', 'user_access.walk'), until('T1', 'zap_pte_range.clear'), run('T0'), run('T1')] : [until('T0', 'user_access.walk'), run('T1'), run('ipi@cpu0'), run('T1'), run('T0')],
+      });
+    const { r, seen } = observe(nested(true), at('T0', 'flush_tlb_mm_range.inc_mm_tlb_gen'), (s) => {
+      const g = s.tasks.T0!.gather!;
+      return { fullmm: g.fullmm, freedTables: g.freedTables, pending: s.mms.P0!.tlbFlushPending };
+    });
+    expect(r.verdict).toBe('pass');
+    expect(r.coverage.nested_gathers).toBe(1);
+    expect(ids(r, 'T0')).not.toContain('zap_pte_range.clear');
+    expect(seen).toEqual([{ fullmm: true, freedTables: true, pending: 2 }]);
+    const t0 = ids(r, 'T0');
+    expect(t0[t0.indexOf('flush_tlb_func.check') + 1]).toBe('flush_tlb_func.flush_tlb_local');
+    expectOrder(r, ['T0', 'flush_tlb_mm_range.inc_mm_tlb_gen'], ['T0', 'native_flush_tlb_multi.wait'], ['T0', 'tlb_finish_mmu.dec_tlb_flush_pending']);
+    expect(r.state.mms.P0!.tlbFlushPending).toBe(0);
+    expect([r.state.tasks.T0!.gather, r.state.tasks.T1!.gather]).toEqual([null, null]);
+
+    const alone = go(nested(false));
+    expect(alone.verdict).toBe('pass');
+    expect(alone.coverage.nested_gathers).toBe(0);
+    expect(pos(alone, 'T1', 'sys_madvise.return')).toBeLessThan(pos(alone, 'T0', 'sys_madvise'));
+    expect(ids(alone, 'T0').slice(ids(alone, 'T0').indexOf('sys_madvise'))).not.toContain('flush_tlb_mm_range.inc_mm_tlb_gen');
+  });
+});

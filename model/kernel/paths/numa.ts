@@ -1,0 +1,64 @@
+// NUMA hinting (kernel/sched/fair.c task_numa_work() ->
+// change_prot_numa(), mm/memory.c do_numa_page()):
+//
+//   1. mmap_read_lock(); for each VMA (an msharefs VMA only if the design
+//      scans it): tlb_gather_mmu(), change_protection(MM_CP_PROT_NUMA)
+//      makes present PTEs PROT_NONE through this mm's tables (for an
+//      msharefs VMA: the host's shared tables), tlb_finish_mmu() flushes
+//      this mm only.
+//   2. A later access takes a hinting fault: do_numa_page() restores the
+//      PTE under the PTL (no migration is modelled).
+//
+// Invisible to the ideal memory. Guarded by lock-discipline: host PTEs
+// written under a sharer's locks only (research/mshare.md hazard 14).
+
+import { span } from '../config.js';
+import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
+import { lock, mmapLock, note, ptlOf, unlock } from '../locks.js';
+import { findTable, tableIndex } from '../pagetable.js';
+import type { MmId } from '../types.js';
+import type { ChangePteCtx } from './mprotect.js';
+import type { FaultCtx } from './fault.js';
+
+export const taskNumaWork: StepDef<{ mm: MmId }>[] = [
+  step('task_numa_work.mmap_read_lock', function* (k, c) {
+    yield* lock(k, mmapLock(c.mm), 'r', 'task_numa_work.mmap_read_lock');
+  }),
+  step('change_prot_numa', function* (k, c) {
+    for (const v of [...k.s.mms[c.mm]!.vmas]) {
+      if (v.kind === 'mshare' && k.policy.mshare?.numa !== 'allowed') continue; // vma_is_mshare(): skipped
+      if (!v.prot.r) continue; // vma_is_accessible()
+      yield* k.run('tlb_gather_mmu', { mm: c.mm });
+      const tableSpan = span(k.s.config, 2);
+      for (let base = Math.floor(v.start / tableSpan) * tableSpan; base < v.end; base += tableSpan) {
+        const t: ChangePteCtx = { mm: c.mm, addr: Math.max(v.start, base), end: Math.min(v.end, base + tableSpan), prot: v.prot, numa: true };
+        yield* k.run('change_pte_range', t);
+      }
+      yield* k.run('tlb_finish_mmu', {});
+    }
+  }),
+  step('task_numa_work.mmap_read_unlock', function* (k, c) {
+    yield* unlock(k, mmapLock(c.mm), 'task_numa_work.mmap_read_unlock');
+  }),
+];
+
+export const doNumaPage: StepDef<FaultCtx>[] = [
+  step('do_numa_page.pte_offset_map_lock', function* (k, c) {
+    const t = findTable(k.s, k.s.mms[c.mm]!, c.vpn, 1);
+    if (!t) return STOP_STEP;
+    c.table = t.pfn;
+    yield* lock(k, ptlOf(t.pfn), 'w', 'do_numa_page.pte_offset_map_lock');
+  }),
+  step('do_numa_page', function* (k, c) {
+    const t = k.s.frames[c.table!]!;
+    const i = tableIndex(k.s.config, c.vpn, 1);
+    const e = t.entries![i];
+    if (!e?.protNone) return; // pte_same() failed: someone else fixed it
+    t.entries![i] = { ...e, protNone: false }; // pte_modify(vma->vm_page_prot)
+    note(k, 'pte-write', c.mm, `pte ${c.vpn}`, t.pfn);
+    yield { id: 'do_numa_page.set_pte' };
+  }),
+  step('do_numa_page.pte_unmap_unlock', function* (k, c) {
+    yield* unlock(k, ptlOf(c.table!), 'do_numa_page.pte_unmap_unlock');
+  }),
+];

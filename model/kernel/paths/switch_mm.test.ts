@@ -1,0 +1,179 @@
+// The ordering contract of switch_mm.ts (switch_mm_irqs_off, choose_new_asid,
+// load_new_mm_cr3), one test per numbered step of its header.
+
+import { describe, expect, it } from 'vitest';
+import { anon, idle, madvise, proc, read, run, scenario, thread, until, write } from '../../../test/build.js';
+import { linux } from '../../policies/linux.js';
+import { runScenario, type RunResult } from '../../run/runner.js';
+import type { Scenario } from '../../run/scenario.js';
+
+const X = 0x10000;
+const Y = 0x20000;
+const Z = 0x30000;
+
+const go = (sc: Scenario) => runScenario(sc, { policy: linux });
+const ids = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor).map((e) => e.id);
+const pos = (r: RunResult, actor: string, id: string, nth = 0) => r.trace.filter((e) => e.actor === actor && e.id === id)[nth]?.n ?? -1;
+const lastAccess = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor && e.obs?.kind === 'access').at(-1)!;
+const ipiSteps = (r: RunResult, cpu: number) => ids(r, `ipi@cpu${cpu}`);
+
+/** T1 caches X on CPU1, goes idle (lazy), and comes back; T0 zaps X meanwhile if `zap`. */
+const lazyReturn = (zap: boolean) =>
+  scenario({
+    setup: [proc('P0'), anon('P0', X, 1)],
+    threads: [thread('T0', 'P0', 0, write(X), ...(zap ? [madvise(X)] : [])), thread('T1', 'P0', 1, read(X), idle, read(X))],
+    schedule: [until('T0', 'user_access.walk'), until('T1', 'enter_lazy_tlb'), run('T0'), run('T1')],
+  });
+
+/**
+ * CPU1 ran P0 (T1) and then P1 (T2), so it is still in P0's cpumask with a dormant slot;
+ * T3 (P0) starts switching back and stops after `stop`; then T0 zaps X with madvise.
+ */
+const switchBack = (stop: string) =>
+  scenario({
+    setup: [proc('P0'), proc('P1'), anon('P0', X, 1), anon('P1', Y, 1)],
+    threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, read(X)), thread('T2', 'P1', 1, read(Y)), thread('T3', 'P0', 1, read(X))],
+    schedule: [until('T0', 'user_access.walk'), run('T1'), run('T2'), until('T3', stop), run('T0')],
+  });
+
+/** T1 switches to P0 for the first time on CPU1, stopping after `stop`, while T0 zaps X. */
+const firstSwitch = (stop: string) =>
+  scenario({
+    setup: [proc('P0'), anon('P0', X, 1)],
+    threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, read(X))],
+    schedule: [until('T0', 'user_access.walk'), until('T1', stop), run('T0')],
+  });
+
+describe('switch_mm.ts: switch_mm_irqs_off with PCID and lazy TLB', () => {
+  it('clears is_lazy and, back on the same mm, flushes the slot only if its tlb_gen fell behind (step 1)', () => {
+    const zapped = go(lazyReturn(true));
+    expect(zapped.verdict).toBe('pass');
+    expect(ids(zapped, 'T1')).toContain('switch_mm_irqs_off.lazy_catch_up');
+    expect(ids(zapped, 'T1').filter((id) => id.startsWith('load_new_mm_cr3'))).toEqual(['load_new_mm_cr3.flush']); // only the first switch-in
+    expect(ipiSteps(zapped, 1)).toEqual([]); // the lazy CPU was skipped by the flush ...
+    expect(zapped.coverage.lazy_return_catch_up).toBe(1);
+    expect(lastAccess(zapped, 'T1').id).toBe('user_access.walk'); // ... and its stale entry is gone on return
+    const cpu = zapped.state.cpus[1]!;
+    expect(cpu.isLazy).toBe(false);
+    expect(cpu.slots[cpu.loadedSlot]!.tlbGen).toBe(zapped.state.mms.P0!.tlbGen);
+
+    const clean = go(lazyReturn(false));
+    expect(ids(clean, 'T1')).toContain('switch_mm_irqs_off.lazy_catch_up');
+    expect(lastAccess(clean, 'T1').id).toBe('user_access.tlb_hit'); // nothing fell behind: the entry survived
+
+    // a thread switch within the mm while not lazy does nothing at all
+    const same = go(scenario({ setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, read(X)), thread('T2', 'P0', 0, read(X))] }));
+    expect(ids(same, 'T2').slice(0, 3)).toEqual(['context_switch.local_irq_disable', 'switch_mm_irqs_off.same_mm', 'finish_task_switch.local_irq_enable']);
+    expect(lastAccess(same, 'T2').id).toBe('user_access.tlb_hit');
+  });
+
+  it('marks loaded_mm as switching, so a flush of the mm it leaves a bit in IPIs it (step 2)', () => {
+    const switching = go(switchBack('switch_mm_irqs_off.loaded_mm_switching'));
+    expect(switching.verdict).toBe('pass');
+    // CPU1 still has P1 loaded and is not trimming: only the switching mark makes should_flush_tlb() true
+    expect(pos(switching, 'T0', 'native_flush_tlb_multi.send')).toBeGreaterThan(pos(switching, 'T3', 'switch_mm_irqs_off.loaded_mm_switching'));
+    expect(pos(switching, 'T0', 'native_flush_tlb_multi.send')).toBeLessThan(pos(switching, 'T3', 'switch_mm_irqs_off.cpumask_set_cpu'));
+    expect(ipiSteps(switching, 1)).toContain('flush_tlb_func.check');
+
+    const before = go(switchBack('context_switch.local_irq_disable'));
+    expect(before.verdict).toBe('pass');
+    expect(ipiSteps(before, 1)).toEqual([]); // not switching yet: skipped, caught up by tlb_gen instead
+    expect(ids(before, 'T3')).toContain('load_new_mm_cr3.flush_stale_slot');
+  });
+
+  it('sets its bit in mm_cpumask(next) before reading tlb_gen, and leaves the previous mm bit set (step 3)', () => {
+    const afterSet = go(firstSwitch('switch_mm_irqs_off.cpumask_set_cpu'));
+    expect(afterSet.verdict).toBe('pass');
+    expect(ipiSteps(afterSet, 1)).toContain('flush_tlb_func.check'); // the bit is set: the flush reaches CPU1
+    expect(pos(afterSet, 'ipi@cpu1', 'flush_tlb_func.check')).toBeGreaterThan(pos(afterSet, 'T1', 'finish_task_switch.local_irq_enable'));
+
+    const beforeSet = go(firstSwitch('switch_mm_irqs_off.loaded_mm_switching'));
+    expect(beforeSet.verdict).toBe('pass');
+    expect(ipiSteps(beforeSet, 1)).toEqual([]); // not in the cpumask yet: no IPI
+    expect(ids(beforeSet, 'T0')).not.toContain('native_flush_tlb_multi.send');
+
+    const t1 = ids(afterSet, 'T1');
+    expect(t1.indexOf('switch_mm_irqs_off.cpumask_set_cpu')).toBeLessThan(t1.indexOf('switch_mm_irqs_off.read_tlb_gen'));
+    // CPU1 ran P0 then P1: it is in both cpumasks
+    const both = go(scenario({ setup: [proc('P0'), proc('P1'), anon('P0', X, 1), anon('P1', Y, 1)], threads: [thread('T1', 'P0', 1, read(X)), thread('T2', 'P1', 1, read(Y))], schedule: [run('T1'), run('T2')] }));
+    expect(both.state.mms.P0!.cpumask).toEqual([1]);
+    expect(both.state.mms.P1!.cpumask).toEqual([1]);
+    expect(both.state.cpus[1]!.loadedMm).toBe('P1');
+  });
+
+  it('reads tlb_gen after setting the bit: a flush either IPIs the CPU or is seen by the read (step 4)', () => {
+    // flush between the bit and the read: the read sees the new tlb_gen, the IPI finds nothing left to do
+    const seen = go(firstSwitch('switch_mm_irqs_off.cpumask_set_cpu'));
+    expect(pos(seen, 'T0', 'flush_tlb_mm_range.inc_mm_tlb_gen')).toBeLessThan(pos(seen, 'T1', 'switch_mm_irqs_off.read_tlb_gen'));
+    expect(ipiSteps(seen, 1)).toEqual(['flush_tlb_func.check', 'csd_unlock']);
+    // flush after the read: the slot records the old tlb_gen and the IPI flushes and catches it up
+    const missed = go(firstSwitch('switch_mm_irqs_off.read_tlb_gen'));
+    expect(missed.verdict).toBe('pass');
+    expect(ipiSteps(missed, 1)).toEqual(['flush_tlb_func.check', 'flush_tlb_func.flush_tlb_one_user', 'flush_tlb_func.catch_up', 'csd_unlock']);
+    for (const r of [seen, missed]) {
+      const cpu = r.state.cpus[1]!;
+      expect(cpu.slots[cpu.loadedSlot]!.tlbGen).toBe(1);
+      expect(r.state.mms.P0!.tlbGen).toBe(1);
+    }
+  });
+
+  it('reuses the slot holding next (flushed only if behind), else takes the next slot round-robin and flushes (step 5)', () => {
+    const three = (zap: boolean) =>
+      scenario({
+        setup: [proc('P0'), proc('P1'), anon('P0', X, 1), anon('P1', Y, 1)],
+        threads: [thread('T0', 'P0', 0, write(X), ...(zap ? [madvise(X)] : [])), thread('T1', 'P0', 1, read(X), read(X)), thread('T2', 'P1', 1, read(Y))],
+        schedule: [until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), run('T2'), run('T0'), run('T1')],
+      });
+    const behind = go(three(true));
+    expect(behind.verdict).toBe('pass');
+    expect(ids(behind, 'T1').filter((id) => id.startsWith('load_new_mm_cr3'))).toEqual(['load_new_mm_cr3.flush', 'load_new_mm_cr3.flush_stale_slot']);
+    expect(behind.coverage.dormant_slot_reactivated).toBe(1);
+    expect(lastAccess(behind, 'T1').id).not.toBe('user_access.tlb_hit');
+
+    const current = go(three(false));
+    expect(ids(current, 'T1').filter((id) => id.startsWith('load_new_mm_cr3'))).toEqual(['load_new_mm_cr3.flush', 'load_new_mm_cr3.noflush']);
+    expect(current.coverage.dormant_slot_reused_clean).toBe(1);
+    expect(lastAccess(current, 'T1').id).toBe('user_access.tlb_hit'); // the dormant entry is reused as is
+
+    // three mms through two slots: P2 evicts P0 from slot 0, so P0 coming back takes slot 1 and flushes
+    const rr = go(
+      scenario({
+        setup: [proc('P0'), proc('P1'), proc('P2'), anon('P0', X, 1), anon('P1', Y, 1), anon('P2', Z, 1)],
+        threads: [thread('A', 'P0', 0, read(X)), thread('B', 'P1', 0, read(Y)), thread('C', 'P2', 0, read(Z)), thread('D', 'P0', 0, read(X))],
+        schedule: [run('A'), run('B'), run('C'), run('D')],
+      }),
+    );
+    expect(rr.verdict).toBe('pass');
+    const cr3 = ['A', 'B', 'C', 'D'].map((t) => ids(rr, t).find((id) => id.startsWith('load_new_mm_cr3')));
+    expect(cr3).toEqual(['load_new_mm_cr3.flush', 'load_new_mm_cr3.flush', 'load_new_mm_cr3.flush', 'load_new_mm_cr3.flush']);
+    const cpu = rr.state.cpus[0]!;
+    expect(cpu.slots.map((s) => s.ctxId)).toEqual([rr.state.mms.P2!.ctxId, rr.state.mms.P0!.ctxId]);
+    expect(cpu.loadedSlot).toBe(1);
+    expect(cpu.nextAsid).toBe(0);
+  });
+
+  it('writes CR3 and records {ctx_id, tlb_gen} in the slot, then loaded_mm = next (step 6)', () => {
+    // one PCID: P1 takes P0's slot and must not see P0's entries
+    const r = go(
+      scenario({
+        config: { pcids: 1 },
+        setup: [proc('P0'), proc('P1'), anon('P0', X, 1), anon('P1', Y, 1)],
+        threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, read(X)), thread('T2', 'P1', 1, read(Y))],
+        schedule: [run('T0'), run('T1'), run('T2')],
+      }),
+    );
+    expect(r.verdict).toBe('pass');
+    const s = r.state;
+    const cpu = s.cpus[1]!;
+    expect(cpu.loadedMm).toBe('P1');
+    expect(cpu.loadedSlot).toBe(0);
+    expect(cpu.switching).toBe(false);
+    expect(cpu.slots[0]).toEqual({ ctxId: s.mms.P1!.ctxId, tlbGen: s.mms.P1!.tlbGen });
+    expect(cpu.tlb.map((e) => e.vpn)).toEqual([Y >> 12]); // P0's entry for X went with the flushing CR3 write
+    expect(ids(r, 'T2').find((id) => id.startsWith('load_new_mm_cr3'))).toBe('load_new_mm_cr3.flush');
+    // T1 switched in after T0's madvise: the slot recorded the tlb_gen it read then
+    expect(s.mms.P0!.tlbGen).toBe(1);
+    expect(pos(r, 'T1', 'load_new_mm_cr3.flush')).toBeGreaterThan(pos(r, 'T0', 'sys_madvise.return'));
+    expect(s.cpus[0]!.slots[s.cpus[0]!.loadedSlot]).toEqual({ ctxId: s.mms.P0!.ctxId, tlbGen: 1 });
+  });
+});
