@@ -9,11 +9,16 @@ import seedrandom from 'seedrandom';
 import type { Policy } from '../model/policies/policy.js';
 import { addCoverage, emptyCoverage, type Coverage } from '../model/run/coverage.js';
 import { runScenario, type RunResult } from '../model/run/runner.js';
+import type { Property } from './property.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { OP_KINDS, rawScenarioArb, resolve, type OpKind, type RawScenario } from './generate/scenario_arb.js';
+import { opKindsFor, rawScenarioArb, resolve as resolveRaw, type OpKind, type RawScenario } from './generate/scenario_arb.js';
 
 export interface FuzzOptions {
   policy: Policy;
+  /** Check only these properties (the matrix runs one at a time); all by default. */
+  properties?: readonly Property[];
+  /** Signatures already known: runs that only reproduce one of these count as clean. */
+  skip?: ReadonlySet<string>;
   seed: string;
   /** Stop after this many runs ... */
   runs?: number;
@@ -58,8 +63,9 @@ export const runSeeds = (seed: string) => {
 };
 
 export function fuzz(opts: FuzzOptions): FuzzResult {
-  const ops = opts.ops ?? OP_KINDS;
-  const arb = rawScenarioArb({ ops });
+  const ops = opts.ops ?? opKindsFor(opts.policy.mshare);
+  const arb = rawScenarioArb({ ops, mshare: opts.policy.mshare });
+  const resolve = (r: RawScenario) => resolveRaw(r, opts.policy.mshare);
   const nextSeed = runSeeds(opts.seed);
   const now = opts.now ?? (() => 0);
   const t0 = now();
@@ -71,21 +77,21 @@ export function fuzz(opts: FuzzOptions): FuzzResult {
     const runSeed = nextSeed();
     const raw = fc.sample(arb, { seed: runSeed, numRuns: 1 })[0]!;
     const sc = resolve(raw);
-    const r = runScenario(sc, { policy: opts.policy });
+    const r = runScenario(sc, { policy: opts.policy, properties: opts.properties });
     steps += r.steps;
     addCoverage(coverage, r.coverage);
     opts.onRun?.(i, r);
     const sig = signatureOf(r);
-    if (sig === null) continue;
-    const shrunk = shrinkWithFastCheck(arb, runSeed, raw, sig, opts.policy);
+    if (sig === null || opts.skip?.has(sig)) continue;
+    const shrunk = shrinkWithFastCheck(arb, runSeed, raw, sig, opts.policy, opts.properties);
     return { runs: i + 1, steps, coverage, finding: { runIndex: i, runSeed, signature: sig, original: sc, ...shrunk } };
   }
 }
 
 /** fast-check's own shrinking of the raw scenario, keeping the signature (the custom pipeline comes with the shrinking issue). */
-function shrinkWithFastCheck(arb: fc.Arbitrary<RawScenario>, runSeed: number, raw: RawScenario, sig: string, policy: Policy) {
-  const prop = fc.property(arb, (x) => signatureOf(runScenario(resolve(x), { policy })) !== sig);
+function shrinkWithFastCheck(arb: fc.Arbitrary<RawScenario>, runSeed: number, raw: RawScenario, sig: string, policy: Policy, properties?: readonly Property[]) {
+  const prop = fc.property(arb, (x) => signatureOf(runScenario(resolveRaw(x, policy.mshare), { policy, properties })) !== sig);
   const details = fc.check(prop, { seed: runSeed, numRuns: 1, examples: [[raw]] });
-  const best = details.counterexample ? resolve(details.counterexample[0]) : resolve(raw);
-  return { scenario: best, result: runScenario(best, { policy }), shrinks: details.numShrinks };
+  const best = details.counterexample ? resolveRaw(details.counterexample[0], policy.mshare) : resolveRaw(raw, policy.mshare);
+  return { scenario: best, result: runScenario(best, { policy, properties }), shrinks: details.numShrinks };
 }

@@ -6,6 +6,7 @@
 
 import { findPte } from '../kernel/pagetable.js';
 import { readyCallback } from '../kernel/paths/rcu.js';
+import { tlbUsableFor } from '../kernel/tlb.js';
 import type { KernelState } from '../kernel/state.js';
 import type { StepEvent } from '../../properties/property.js';
 
@@ -23,7 +24,16 @@ export const COVERAGE_COUNTERS = [
   'lazy_cpu_to_init_mm',
   'spurious_fault',
   'fault_lost_race',
+  // mshare (SPEC 6): the situations behind the review's hazards
+  'host_change_with_sharer_tlb',
+  'sharer_dormant_slot_at_host_change',
+  'lazy_sharer_at_table_free',
+  'attach_or_link_in_host_window',
+  'sharer_detached',
 ] as const;
+
+/** The counters that matter for a policy: the CPU side, plus mshare's when it has mshare. */
+export const countersFor = (mshare: boolean): readonly CoverageName[] => (mshare ? COVERAGE_COUNTERS : COVERAGE_COUNTERS.slice(0, COVERAGE_COUNTERS.indexOf('host_change_with_sharer_tlb')));
 
 export type CoverageName = (typeof COVERAGE_COUNTERS)[number];
 export type Coverage = Record<CoverageName, number>;
@@ -58,4 +68,29 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
   if (id === 'flush_tlb_func.switch_to_init_mm') cov.lazy_cpu_to_init_mm++;
   if (id === 'handle_pte_fault.spurious') cov.spurious_fault++;
   if (id.endsWith('.pte_changed')) cov.fault_lost_race++;
+  countMshare(cov, s, e);
+}
+
+function countMshare(cov: Coverage, s: KernelState, e: StepEvent): void {
+  const files = Object.values(s.mshare);
+  if (files.length === 0) return;
+  const gatherMm = s.tasks[e.actor]?.gather?.mm;
+  const host = files.find((f) => f.host === gatherMm);
+  const sharerMms = (f: (typeof files)[number]) => new Set(f.sharers.map((x) => x.mm));
+  if (host && e.id === 'zap_pte_range.clear') {
+    const sh = sharerMms(host);
+    const usable = s.cpus.some((c) => c.tlb.some((t) => { const m = tlbUsableFor(s, c, t.slot); return m !== null && sh.has(m); }));
+    if (usable) cov.host_change_with_sharer_tlb++;
+    const dormant = s.cpus.some((c) => c.slots.some((sl, i) => (i !== c.loadedSlot || c.isLazy) && [...sh].some((m) => s.mms[m]!.ctxId === sl.ctxId) && c.tlb.some((t) => t.slot === i)));
+    if (dormant) cov.sharer_dormant_slot_at_host_change++;
+  }
+  if (host && /^free_.*_clear$/.test(e.id)) {
+    const sh = sharerMms(host);
+    if (s.cpus.some((c) => c.isLazy && c.loadedMm !== null && sh.has(c.loadedMm))) cov.lazy_sharer_at_table_free++;
+  }
+  if (e.id === 'sys_attach' || e.id === 'find_shared_vma.set_p4d') {
+    const open = Object.values(s.ghost.ops).some((o) => o.open && files.some((f) => f.host === o.mm));
+    if (open) cov.attach_or_link_in_host_window++;
+  }
+  if (e.id === 'mshare_vm_op_unshare_page_range.p4d_clear' || e.id === 'free_pgd_range.p4d_clear') cov.sharer_detached++;
 }

@@ -3,19 +3,29 @@
 // modulo the current choices by one pure function, so that shrinking an
 // index towards 0 keeps the scenario valid and points at "the first"
 // process, region or actor. The address pool is laid out so regions share
-// a PTE table, share only a PMD table, or live under another PUD entry.
+// a PTE table, share only a PMD table, or live under another PUD entry;
+// msharefs windows take whole top-level entries above them.
 
 import fc from 'fast-check';
+import type { MshareKnobs } from '../../model/kernel/mshare/knobs.js';
 import { parseProt } from '../../model/kernel/types.js';
 import { ipiActor, RCU_ACTOR, specActor, type Op, type Scenario, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
 
-/** Start pages of candidate regions, for fanout 4: 16,18 share a PTE table; 20 shares the PMD; 80 is under another PUD entry. */
-const POOL = [16, 18, 20, 80];
+/** Start pages of candidate regions, for fanout 4: 16,18 share a PTE table; 20 shares the PMD; 48 is under another PUD entry. */
+const POOL = [16, 18, 20, 48];
+/** Sharer windows: whole top-level entries (64 is the host's own address, as RFC v3 requires). */
+const WINDOWS = [64, 128];
 
-export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'idle', 'flush_tlb_all'] as const;
+export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap'] as const;
 export type OpKind = (typeof OP_KINDS)[number];
+const MSHARE_ONLY: readonly OpKind[] = ['attach', 'mshare_map', 'mshare_unmap'];
 
-const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, idle: 2, flush_tlb_all: 1 };
+/** Every kind a policy supports: `fuzz --policy P` without --ops generates all of them. */
+export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
+  return OP_KINDS.filter((k) => !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl)));
+}
+
+const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2 };
 const PROTS = ['rw', 'r', 'none'] as const;
 export const CHOICE_POINTS = ['zap_pte_range.batch_full', 'flush_tlb_mm_range.flush_all', 'should_trim_cpumask'] as const;
 
@@ -31,6 +41,8 @@ interface RawOp {
   page: number;
   whole: boolean;
   prot: number;
+  /** Aim at an msharefs window rather than a private region (mshare policies). */
+  win: boolean;
 }
 interface RawThread {
   proc: number;
@@ -50,13 +62,15 @@ export interface RawScenario {
 export interface GenOptions {
   /** Operation kinds to generate (`--ops`). */
   ops: readonly OpKind[];
+  /** The mshare design under test, or null: decides the setup and the windows. */
+  mshare: MshareKnobs | null;
 }
 
 const region = fc.record({ pool: fc.nat(POOL.length - 1), pages: fc.integer({ min: 1, max: 2 }), shared: fc.boolean(), prot: fc.constantFrom(0, 0, 0, 1) });
 
 function rawOp(kinds: readonly OpKind[]) {
   const kind = fc.oneof(...kinds.map((k) => ({ arbitrary: fc.constant(k), weight: WEIGHT[k] })));
-  return fc.record({ kind, region: fc.nat(7), page: fc.nat(1), whole: fc.boolean(), prot: fc.nat(PROTS.length - 1) });
+  return fc.record({ kind, region: fc.nat(7), page: fc.nat(3), whole: fc.boolean(), prot: fc.nat(PROTS.length - 1), win: fc.boolean() });
 }
 
 export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
@@ -72,8 +86,9 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
 }
 
 /** Resolve every index of a raw scenario against what it refers to. */
-export function resolve(raw: RawScenario): Scenario {
+export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Scenario {
   const setup: SetupItem[] = [];
+  const windows = mshare?.attach === 'same-address' ? WINDOWS.slice(0, 1) : WINDOWS;
   const regions: { start: number; pages: number }[][] = [];
   const anyShared = raw.procs.some((rs) => rs.some((r) => r.shared));
   if (anyShared) setup.push({ kind: 'file', name: 'F', pages: 2 });
@@ -89,6 +104,7 @@ export function resolve(raw: RawScenario): Scenario {
     }
     regions.push(mine);
   });
+  if (mshare) setup.push({ kind: 'msharefs', name: 'M', owner: 'P0' }, { kind: 'mshare_map', file: 'M', offset: 0, pages: 2, prot: parseProt('rw')! });
   const at = (p: number, ri: number, page: number) => {
     const rs = regions[p]!;
     const r = rs[ri % rs.length]!;
@@ -97,9 +113,22 @@ export function resolve(raw: RawScenario): Scenario {
   const threads: ThreadSpec[] = raw.threads.map((t, i) => {
     const p = t.proc % raw.procs.length;
     const ops: Op[] = t.ops.map((o) => {
-      const { r, va } = at(p, o.region, o.page);
+      const w = mshare && o.win ? windows[o.region % windows.length]! : null;
+      const { r, va } = w === null ? at(p, o.region, o.page) : { r: { start: w, pages: 64 }, va: w + o.page };
       const span = o.whole ? { va: r.start, pages: r.pages } : { va, pages: 1 };
+      const inRegion = { file: 'M', offset: o.page, pages: o.whole ? 2 : 1 };
       switch (o.kind) {
+        case 'attach':
+          return { kind: 'attach', file: 'M', va: windows[o.region % windows.length]! };
+        case 'mshare_map':
+          return { kind: 'mshare_map', ...inRegion, prot: parseProt('rw')! };
+        case 'mshare_unmap':
+          return { kind: 'mshare_unmap', ...inRegion };
+        case 'get_user_pages':
+          return { kind: 'get_user_pages', va };
+        case 'numa_scan':
+        case 'exit':
+          return { kind: o.kind };
         case 'read':
         case 'write':
         case 'gup':
@@ -141,5 +170,5 @@ function dedupeBy<T>(xs: T[], key: (x: T) => unknown): T[] {
 }
 
 export function scenarioArb(opts: GenOptions): fc.Arbitrary<Scenario> {
-  return rawScenarioArb(opts).map(resolve);
+  return rawScenarioArb(opts).map((r) => resolve(r, opts.mshare));
 }

@@ -6,8 +6,8 @@
 //      again to set D, and faults if the PTE no longer allows it.
 //   2. Miss: walk from CR3 (through PSC entries), fill the TLB and PSC,
 //      set A (and D on a store) in the PTE.
-//   3. Not present or not permitted: #PF, which drops the TLB entry for
-//      the address; do_user_addr_fault() runs and the access is retried,
+//   3. Not present or not permitted: #PF, which drops the TLB and PSC
+//      entries for the address; do_user_addr_fault() runs and the access is retried,
 //      or the task gets SIGSEGV.
 //
 // One hardware access is one step: a walk is not interruptible.
@@ -17,7 +17,7 @@ import { step, type StepDef } from '../../policies/policy.js';
 import { hwWalk } from '../pagetable.js';
 import type { K } from '../step.js';
 import type { Cpu, Frame, KernelState, Pte } from '../state.js';
-import { dropTlbEntry, tlbLookup } from '../tlb.js';
+import { dropTlbEntry, flushTlbOne, tlbLookup } from '../tlb.js';
 import type { MmId, Vpn } from '../types.js';
 import type { FaultCtx } from './fault.js';
 
@@ -61,7 +61,8 @@ export const userAccess: StepDef<AccessCtx>[] = [
           return;
         }
       }
-      dropTlbEntry(cpu, c.vpn); // #PF invalidates the faulting address
+      // #PF invalidates the TLB and paging-structure-cache entries for the faulting address (SDM 4.10.4.1)
+      flushTlbOne(k.s, cpu, cpu.loadedSlot, c.vpn);
       yield { id: 'user_access.page_fault' };
       const f: FaultCtx = { mm: c.mm, vpn: c.vpn, write: c.write, opId: c.opId };
       yield* k.run('do_user_addr_fault', f);
