@@ -8,14 +8,18 @@ import { POLICIES, policyByName } from '../model/policies/registry.js';
 import { applyVariant, VariantError, type VariantSpec } from '../model/policies/variant.js';
 import { loadEmbeddedVariant, loadVariant, VariantLoadError, type LoadedVariant } from '../model/policies/load_variant.js';
 import type { Policy } from '../model/policies/policy.js';
-import { COVERAGE_COUNTERS, type Coverage } from '../model/run/coverage.js';
+import { countersFor, type Coverage } from '../model/run/coverage.js';
+import { computeMatrix } from '../properties/matrix.js';
+import { PROPERTIES, propertyById } from '../properties/registry.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { validateScenario } from '../model/run/validate.js';
 import { fuzz } from '../properties/fuzz.js';
-import { OP_KINDS, type OpKind } from '../properties/generate/scenario_arb.js';
+import { opKindsFor, type OpKind } from '../properties/generate/scenario_arb.js';
 import { buildCounterexample, CounterexampleError, loadCounterexample, saveCounterexample, verdictOf, type CounterexampleFile } from '../reports/counterexample.js';
-import { renderPlain } from '../reports/plain.js';
+import { renderJson } from '../reports/render_json.js';
+import { renderText } from '../reports/render_text.js';
+import { buildReport } from '../reports/report.js';
 import { parseScenario, ScenarioParseError } from '../reports/scenario_text.js';
 import { makeLogger } from './log.js';
 
@@ -29,6 +33,7 @@ class UsageError extends Error {}
 const USAGE = `usage: mshare-check <command>
   policies
   fuzz --policy P [--variant F] [--seed S] [--runs N | --time T] [--ops LIST] [--out DIR]
+  matrix [--budget T | --runs N] [--seed S] [--policy P]... [--out DIR]
   replay FILE [--policy P] [--variant F]
   report FILE --format text|json`;
 
@@ -66,9 +71,10 @@ function positiveInt(v: string, flag: string): number {
   return Number(v);
 }
 
-export function coverageLines(c: Coverage): string[] {
-  const lines = COVERAGE_COUNTERS.map((k) => `  ${k.padEnd(28)} ${c[k]}`);
-  const zero = COVERAGE_COUNTERS.filter((k) => c[k] === 0);
+export function coverageLines(c: Coverage, mshare = false): string[] {
+  const names = countersFor(mshare);
+  const lines = names.map((k) => `  ${k.padEnd(35)} ${c[k]}`);
+  const zero = names.filter((k) => c[k] === 0);
   if (zero.length) lines.push(`  not reached: ${zero.join(', ')}`);
   return lines;
 }
@@ -93,9 +99,10 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   if (values.runs !== undefined && values.time !== undefined) throw new UsageError('give --runs or --time, not both');
   const runs = values.time === undefined ? positiveInt(values.runs ?? '1000', '--runs') : undefined;
   const timeMs = values.time === undefined ? undefined : duration(values.time);
-  const ops = (values.ops?.split(',') ?? [...OP_KINDS]) as OpKind[];
-  for (const o of ops) if (!OP_KINDS.includes(o)) throw new UsageError(`unknown op '${o}' in --ops (known: ${OP_KINDS.join(', ')})`);
   const base = policy(values.policy);
+  const supported = opKindsFor(base.mshare);
+  const ops = (values.ops?.split(',') ?? supported) as OpKind[];
+  for (const o of ops) if (!supported.includes(o)) throw new UsageError(`unknown op '${o}' in --ops for ${base.name} (known: ${supported.join(', ')})`);
   const { policy: p, variant } = await withVariant(base, values.variant);
   const seed = values.seed ?? 'mshare-check';
   const outDir = values.out ?? 'counterexamples';
@@ -116,7 +123,7 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   log.info({ runs: r.runs, steps: r.steps, elapsedMs: Date.now() - t0, found: r.finding?.signature ?? null }, 'campaign end');
   io.out(`fuzz: policy ${p.name}, seed "${seed}", ${r.runs} runs, ${r.steps} steps, ops ${ops.join(',')}`);
   io.out('coverage:');
-  for (const l of coverageLines(r.coverage)) io.out(l);
+  for (const l of coverageLines(r.coverage, base.mshare !== null)) io.out(l);
   if (!r.finding) {
     io.out(`result: no violation in ${r.runs} runs`);
     return 0;
@@ -166,15 +173,66 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
   return v.result === 'violation' ? 1 : v.result === 'model-error' ? 3 : 0;
 }
 
-function cmdReport(args: string[], io: Io): number {
+async function cmdMatrix(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: { runs: { type: 'string' }, budget: { type: 'string' }, seed: { type: 'string' }, policy: { type: 'string', multiple: true }, out: { type: 'string' } } });
+  if (values.runs !== undefined && values.budget !== undefined) throw new UsageError('give --runs or --budget, not both');
+  const policies = values.policy?.map((n) => policy(n)) ?? POLICIES;
+  const seed = values.seed ?? 'matrix';
+  let runsPerCell = values.runs === undefined ? 200 : positiveInt(values.runs, '--runs');
+  if (values.budget !== undefined) {
+    // calibrate: about 1.5 ms a run on the reference machine (docs/bench.md); a budget is a target, not a bound
+    runsPerCell = Math.max(20, Math.floor(duration(values.budget) / 1.5 / (policies.length * PROPERTIES.length)));
+  }
+  io.out(`matrix: ${policies.length} policies x ${PROPERTIES.length} properties, ${runsPerCell} runs per cell, seed "${seed}"`);
+  io.out('each cell fuzzes with that property alone; signature = property|stale holder|kernel function');
+  let current = '';
+  const r = computeMatrix({
+    policies,
+    properties: PROPERTIES,
+    seed,
+    runsPerCell,
+    onCell: (c) => {
+      if (c.policy !== current) {
+        current = c.policy;
+        io.out(`\n${c.policy}`);
+      }
+      if (c.error) io.out(`  ${c.property.padEnd(26)} MODEL ERROR ${c.error}`);
+      else if (c.found.length === 0) io.out(`  ${c.property.padEnd(26)} holds (${c.runs} runs)`);
+      else for (const [i, f] of c.found.entries()) io.out(`  ${(i === 0 ? c.property : '').padEnd(26)} FOUND ${f.signature} (shortest: ${f.ops} ops, ${f.steps} steps; run ${f.runIndex})`);
+    },
+  });
+  for (const p of policies) {
+    io.out(`\ncoverage, ${p.name} (all cells):`);
+    for (const l of coverageLines(r.coverage[p.name]!, p.mshare !== null)) io.out(l);
+  }
+  if (values.out !== undefined) {
+    for (const c of r.cells) {
+      for (const f of c.found) {
+        const pol = policy(c.policy);
+        const res = runScenario(f.scenario, { policy: pol, properties: [propertyById(c.property)!] });
+        const saved = saveCounterexample(values.out, buildCounterexample({ policy: c.policy, variant: null, campaign: null, signature: f.signature, scenario: f.scenario, result: res }));
+        io.out(`${saved.created ? 'saved' : 'already saved'}: ${saved.path}`);
+      }
+    }
+  }
+  return 0;
+}
+
+/** The report replays the file under its policy and variant, for the whole trace and state (reports/report.ts). */
+async function cmdReport(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { format: { type: 'string' } } });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError('report takes one FILE');
   const format = values.format ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`unknown --format '${format}' (text or json)`);
   if (!existsSync(file)) throw new UsageError(`${file}:0: no such file`);
-  const cx = loadCounterexample(file);
-  io.out(format === 'json' ? JSON.stringify(cx, null, 2) : renderPlain(cx, file).trimEnd());
+  const text = readFileSync(file, 'utf8');
+  const cx = loadCounterexample(file, text);
+  checkScenario(cx.scenario, file, text);
+  const base = policy(cx.policy);
+  const p = cx.variant ? edited(base, (await loadEmbeddedVariant(cx.variant)).spec, cx.variant.file) : base;
+  const report = buildReport(cx, file, p);
+  io.out((format === 'json' ? renderJson(report) : renderText(report)).trimEnd());
   return cx.verdict.result === 'violation' ? 1 : cx.verdict.result === 'model-error' ? 3 : 0;
 }
 
@@ -190,7 +248,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'replay':
         return await cmdReplay(rest, io);
       case 'report':
-        return cmdReport(rest, io);
+        return await cmdReport(rest, io);
+      case 'matrix':
+        return await cmdMatrix(rest, io);
       case undefined:
       case 'help':
       case '--help':

@@ -6,8 +6,7 @@
 
 import { vaHex } from '../model/kernel/types.js';
 import type { StepEvent, Violation } from '../properties/property.js';
-import type { Effect, Snapshot } from './trace_state.js';
-import { tableName } from './trace_state.js';
+import { tableName, type Effect, type Snapshot } from './trace_state.js';
 
 export interface Focus {
   holder: string;

@@ -30,10 +30,13 @@ function innerCall(fn: string, sub: string): string {
 export const isPoint = (sub: string) => POINTS.has(sub) || !/_/.test(sub);
 
 /** The call path of a step: ["zap_pte_range()", "clear"], ["do_vmi_munmap()", "mmap_write_lock()"]. */
+/** Model step-id prefixes that are not the kernel function's own name. */
+const KERNEL_NAME: Record<string, string> = { madvise: 'do_madvise' };
+
 export function callPath(id: string): string[] {
   const fn = fnOf(id);
   const sub = subOf(id);
-  const head = `${fn}()`;
+  const head = `${KERNEL_NAME[fn] ?? fn}()`;
   if (sub === null) return [head];
   return [head, isPoint(sub) ? sub : innerCall(fn, sub)];
 }
@@ -91,13 +94,13 @@ export function groupOf(id: string): string {
   return `${fn}()`;
 }
 
-/** The label of a collapsed run: its groups in order, without repeats. */
+/** The label of a collapsed run: its groups in order, without repeats; a context switch names its target mm. */
 export function runLabel(ids: string[], switchedTo: string | null): string {
   const names: string[] = [];
   for (const id of ids) {
-    let g = groupOf(id);
-    if (g === 'context_switch()') g = id === 'switch_mm_irqs_off.same_mm' || switchedTo === null ? 'context_switch()' : `context_switch() to ${switchedTo}`;
-    if (!names.includes(g) && !(g === 'context_switch()' && names.some((n) => n.startsWith('context_switch()')))) names.push(g);
+    const g = groupOf(id);
+    const name = g === 'context_switch()' && switchedTo !== null ? `context_switch() to ${switchedTo}` : g;
+    if (!names.includes(name)) names.push(name);
   }
   return names.join(', ');
 }

@@ -22,7 +22,7 @@ export type EffectKind =
   | 'tlb-fill' | 'tlb-drop' | 'psc-fill' | 'psc-drop'
   | 'frame-alloc' | 'frame-free'
   | 'ipi-send' | 'ipi-done'
-  | 'tlb-gen' | 'slot' | 'cr3' | 'lazy' | 'cpumask'
+  | 'tlb-gen' | 'slot' | 'slot-gen' | 'cr3' | 'lazy' | 'cpumask'
   | 'vma' | 'call-rcu';
 
 /** One change a step made, with the keys the report matches against the violation. */
@@ -202,7 +202,7 @@ export function diff(a: Snapshot, b: Snapshot, o: DiffOptions): Effect[] {
     cb.slots.forEach((sb, slot) => {
       const sa = ca.slots[slot]!;
       if (sa.ctxId !== sb.ctxId) out.push({ kind: 'slot', text: `CPU${cpu} PCID slot ${slot} now ${sb.mm ?? 'unused'}, tlb_gen ${sb.tlbGen}`, cpu, mm: sb.mm ?? undefined, slot });
-      else if (sa.tlbGen !== sb.tlbGen) out.push({ kind: 'slot', text: `CPU${cpu}${o.pcids > 1 ? ` PCID slot ${slot}` : ''} tlb_gen ${sa.tlbGen} -> ${sb.tlbGen}`, cpu, mm: sb.mm ?? undefined, slot });
+      else if (sa.tlbGen !== sb.tlbGen) out.push({ kind: 'slot-gen', text: `CPU${cpu}${o.pcids > 1 ? ` PCID slot ${slot}` : ''} tlb_gen ${sa.tlbGen} -> ${sb.tlbGen}`, cpu, mm: sb.mm ?? undefined, slot });
     });
     if (ca.loadedMm !== cb.loadedMm || ca.loadedSlot !== cb.loadedSlot) {
       out.push({ kind: 'cr3', text: `CPU${cpu} CR3: ${cb.loadedMm ?? 'init_mm'}${cb.loadedMm && o.pcids > 1 ? `, PCID slot ${cb.loadedSlot}` : ''}`, cpu, mm: cb.loadedMm ?? undefined, slot: cb.loadedSlot });
@@ -223,7 +223,7 @@ export function diff(a: Snapshot, b: Snapshot, o: DiffOptions): Effect[] {
     for (const c of mb.cpumask) if (!ma.cpumask.includes(c)) out.push({ kind: 'cpumask', text: `CPU${c} set in mm_cpumask(${mm})`, cpu: c, mm });
     for (const c of ma.cpumask) if (!mb.cpumask.includes(c)) out.push({ kind: 'cpumask', text: `CPU${c} cleared from mm_cpumask(${mm})`, cpu: c, mm });
     const has = (l: typeof ma.vmas, v: (typeof l)[number]) => l.some((x) => x.text === v.text);
-    for (const v of ma.vmas) if (!has(mb.vmas, v)) out.push({ kind: 'vma', text: `detach VMA ${v.text}`, mm, vpn: v.start, end: v.end });
+    for (const v of ma.vmas) if (!has(mb.vmas, v)) out.push({ kind: 'vma', text: `detach VMA ${v.text.split(' ')[0]}`, mm, vpn: v.start, end: v.end });
     for (const v of mb.vmas) if (!has(ma.vmas, v)) out.push({ kind: 'vma', text: `VMA ${v.text}`, mm, vpn: v.start, end: v.end });
   }
   if (b.rcuQueued > a.rcuQueued) out.push({ kind: 'call-rcu', text: `call_rcu(): ${b.rcuQueued - a.rcuQueued} table${b.rcuQueued - a.rcuQueued === 1 ? '' : 's'} queued` });

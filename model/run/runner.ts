@@ -53,13 +53,18 @@ interface Actor {
   done: boolean;
 }
 
-export function idealFromSetup(sc: Scenario): { st: IdealState; ms: Record<string, IdealMshare> } {
+/**
+ * The reference's starting state. It knows the design's user-visible
+ * contract (whether an owner's exit unmaps the region), never how the
+ * kernel model implements it.
+ */
+export function idealFromSetup(sc: Scenario, policy: Policy): { st: IdealState; ms: Record<string, IdealMshare> } {
   const st: IdealState = { maps: {}, contents: {}, windows: {} };
   const ms: Record<string, IdealMshare> = {};
   const region = hostRegion(resolveConfig(sc.config));
   for (const it of sc.setup) {
     if (it.kind === 'process') st.maps[it.name] ??= {};
-    if (it.kind === 'msharefs') ms[it.name] = { host: hostOf(it.name), ...region, owner: it.owner };
+    if (it.kind === 'msharefs') ms[it.name] = { host: hostOf(it.name), ...region, owner: policy.mshare?.owner ? it.owner : null };
     if (it.kind === 'mshare_map') {
       const host = (st.maps[ms[it.file]!.host] ??= {});
       for (let i = 0; i < it.pages; i++) host[region.start + it.offset + i] = { lp: `shm:setup:${it.file}:${it.offset + i}`, prot: { ...it.prot }, anon: false };
@@ -77,7 +82,7 @@ export function idealFromSetup(sc: Scenario): { st: IdealState; ms: Record<strin
 export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
   const config = resolveConfig(sc.config);
   const s = initState(config, sc.setup);
-  const init = idealFromSetup(sc);
+  const init = idealFromSetup(sc, opts.policy);
   const ideal = new IdealMemory(init.st, init.ms);
   const properties = opts.properties ?? PROPERTIES;
   const coverage = emptyCoverage();
