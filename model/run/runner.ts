@@ -24,6 +24,12 @@ import type { Property, StepEvent, Violation } from '../../properties/property.j
 import { ipiActor, rcuActor, specActor, threadActor } from './actors.js';
 import { countStep, emptyCoverage, type Coverage } from './coverage.js';
 import { ipiActor as ipiName, RCU_ACTOR, specActor as specName, type Scenario } from './scenario.js';
+import { validateScenario } from './validate.js';
+
+/** A scenario that does not fit its configuration or setup: bad input, never run. */
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+}
 
 export interface RunOptions {
   policy: Policy;
@@ -80,6 +86,8 @@ export function idealFromSetup(sc: Scenario, policy: Policy): { st: IdealState; 
 }
 
 export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
+  const problem = validateScenario(sc);
+  if (problem) throw new ScenarioError(problem.problem);
   const config = resolveConfig(sc.config);
   const s = initState(config, sc.setup);
   const init = idealFromSetup(sc, opts.policy);

@@ -90,7 +90,7 @@ describe('madvise.ts: madvise(MADV_DONTNEED)', () => {
     expect(r.state.mms.P0!.tlbFlushPending).toBe(0);
   });
 
-  it.skip('uses one gather, and one flush, for a range that spans two VMAs (kernel v6.16+: madvise_init_tlb/madvise_finish_tlb)', () => {
+  it('uses one gather, and one flush, for a range that spans two VMAs (kernel v6.16+: madvise_init_tlb/madvise_finish_tlb)', () => {
     // Model departs (madvise.ts, step madvise_dontneed_single_vma): tlb_gather_mmu/tlb_finish_mmu per VMA, i.e. the pre-v6.16 order.
     // mm/madvise.c since "mm/madvise: batch tlb flushes for MADV_DONTNEED[_LOCKED]": do_madvise() runs
     // madvise_lock(); madvise_init_tlb(); madvise_do_behavior() over every VMA; madvise_finish_tlb(); madvise_unlock().

@@ -3,8 +3,11 @@
 // mmap_read_lock, so two threads of one mm can zap the same range at once:
 //
 //   1. mmap_read_lock(); find the VMAs of the range (a hole: -ENOMEM).
-//   2. Per VMA: tlb_gather_mmu() (tlb_flush_pending++), notifier start,
-//      zap, notifier end, tlb_finish_mmu(). No table is freed.
+//   2. One mmu_gather for the call (madvise_init_tlb / madvise_finish_tlb,
+//      v6.16): tlb_gather_mmu() (tlb_flush_pending++); per VMA notifier
+//      start, zap, notifier end; tlb_finish_mmu(). No table is freed
+//      (CONFIG_PT_RECLAIM frees a PTE table only for a zap of a whole
+//      PMD range, which the scaled-down ranges here never are).
 //   3. The second of two concurrent zaps may find the PTEs already clear
 //      and flush nothing; tlb_finish_mmu() sees tlb_flush_pending > 1 and
 //      flushes the whole mm (B3) so that it too returns with the range
@@ -37,19 +40,19 @@ export const madviseDontneed: StepDef<MadviseCtx>[] = [
     const vmas = vmasIn(k.s.mms[c.mm]!, c.start, c.end);
     // madvise_walk_vmas(): a hole in the range gives -ENOMEM, the mapped parts are still advised
     c.result = vmas.reduce((n, v) => n + (v.end - v.start), 0) === c.end - c.start ? 'ok' : 'ENOMEM';
-    for (const v of vmas) {
-      if (v.kind === 'mshare' && k.policy.mshare?.madvise === 'host-lock') {
-        yield* dontneedInHost(k, c, v);
-        continue;
-      }
+    const host = vmas.filter((v) => v.kind === 'mshare' && k.policy.mshare?.madvise === 'host-lock');
+    for (const v of host) yield* dontneedInHost(k, c, v);
+    const own = vmas.filter((v) => !host.includes(v));
+    if (own.length === 0) return;
+    yield* k.run('tlb_gather_mmu', { mm: c.mm });
+    for (const v of own) {
       // an msharefs VMA with madvise allowed: the zap walks this mm's link into the host's tables
-      yield* k.run('tlb_gather_mmu', { mm: c.mm });
       const n: NotifierCtx = { mm: c.mm, start: v.start, end: v.end, event: 'CLEAR' };
       yield* k.run('mmu_notifier_invalidate_range_start', n);
       yield* unmapPageRange(k, c.mm, c.opId, v.start, v.end);
       yield* k.run('mmu_notifier_invalidate_range_end', n);
-      yield* k.run('tlb_finish_mmu', {});
     }
+    yield* k.run('tlb_finish_mmu', {});
   }),
   step('madvise.mmap_read_unlock', function* (k, c) {
     yield* unlock(k, mmapLock(c.mm), 'madvise.mmap_read_unlock');

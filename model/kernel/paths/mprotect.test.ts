@@ -99,7 +99,7 @@ describe('mprotect.ts: do_mprotect_pkey', () => {
     expect(pteOf(back.state, X)).toMatchObject({ protNone: false, writable: false });
   });
 
-  it.skip('also flushes an upgrade that sets RW on a present PTE (x86 pte_flags_need_flush: _PAGE_RW is flush_on_change)', () => {
+  it('also flushes an upgrade that sets RW on a present PTE (x86 pte_flags_need_flush: _PAGE_RW is flush_on_change)', () => {
     // Model departs (mprotect.ts, step change_pte_range.modify_prot, and the header's "Upgrades need no flush"): x86 pte_needs_flush()
     // flushes on any change of _PAGE_RW (arch/x86/include/asm/tlbflush.h pte_flags_need_flush(), flush_on_change),
     // and change_pte_range() -> prot_commit_flush_ptes() calls tlb_flush_pte_range() when it returns true.

@@ -8,8 +8,9 @@
 //      first PTE changes.
 //   4. change_pte_range(), per table under its PTL: modify_prot_start_ptes()
 //      (get and clear, keeping A/D), write the new PTE, and widen the gather
-//      only if pte_needs_flush() (a downgrade). Upgrades need no flush: a
-//      stale read-only entry takes a spurious fault (R5).
+//      if pte_needs_flush(): on x86 any change of _PAGE_RW or presence
+//      (pte_flags_need_flush(), flush_on_change), upgrades included. Until
+//      that flush a stale read-only entry takes a spurious fault (R5).
 //   5. Notifier end, then tlb_finish_mmu() flushes; lazy CPUs are skipped
 //      and catch up through tlb_gen (R2).
 //   6. mmap_write_unlock(); return: the downgrade is promised from here
@@ -99,7 +100,7 @@ export const changePteRange: StepDef<ChangePteCtx>[] = [
       const neu = c.numa ? { ...old, protNone: true } : { ...old, writable: c.prot.w, protNone: !c.prot.r };
       t.entries![i] = neu; // modify_prot_start_ptes() + modify_prot_commit_ptes()
       note(k, 'pte-write', c.mm, `pte ${v}`, t.pfn);
-      const needsFlush = (old.writable && !neu.writable) || (!old.protNone && neu.protNone); // pte_needs_flush()
+      const needsFlush = (!old.protNone && old.writable !== neu.writable) || (!old.protNone && neu.protNone); // pte_needs_flush(): RW is flush_on_change
       if (needsFlush) {
         widen(g, v, v + 1); // tlb_flush_pte_range()
         g.cleared = true;

@@ -93,7 +93,7 @@ describe('munmap.ts: do_vmi_munmap', () => {
     expect(t0.filter((id) => id === 'zap_pte_range.clear')).toHaveLength(2);
   });
 
-  it.skip('brackets the zap of all the VMAs with one notifier start/end pair (kernel: mm/memory.c unmap_vmas)', () => {
+  it('brackets the zap of all the VMAs with one notifier start/end pair (kernel: mm/memory.c unmap_vmas)', () => {
     // Model departs (munmap.ts, step unmap_vmas): it calls start/end once per detached VMA. unmap_vmas() calls
     // mmu_notifier_invalidate_range_start(&range) once for [start_addr, end_addr), loops unmap_single_vma()
     // over the VMAs, then mmu_notifier_invalidate_range_end(&range) once. Harmless until a notifier is registered.

@@ -64,14 +64,15 @@ export const munmap: StepDef<MunmapCtx>[] = [
   step('vms_clear_ptes.tlb_gather_mmu', function* (k, c) {
     yield* k.run('tlb_gather_mmu', { mm: c.mm });
   }),
+  // unmap_vmas(): one notifier start/end pair around the zap of every VMA
   step('unmap_vmas', function* (k, c) {
+    const n: NotifierCtx = { mm: c.mm, start: c.start, end: c.end, event: 'UNMAP' };
+    yield* k.run('mmu_notifier_invalidate_range_start', n);
     for (const v of c.detached!) {
-      const n: NotifierCtx = { mm: c.mm, start: v.start, end: v.end, event: 'UNMAP' };
-      yield* k.run('mmu_notifier_invalidate_range_start', n);
       if (v.kind !== 'mshare') yield* unmapPageRange(k, c.mm, c.opId, v.start, v.end);
       else if (k.policy.mshare?.unlinkPoint === 'unmap_page_range') yield* k.run('mshare_vm_op_unshare_page_range', { mm: c.mm, vma: v });
-      yield* k.run('mmu_notifier_invalidate_range_end', n);
     }
+    yield* k.run('mmu_notifier_invalidate_range_end', n);
   }),
   step('vms_clear_ptes.free_pgtables', function* (k, c) {
     yield* k.run('free_pgtables', { mm: c.mm, start: c.start, end: c.end, vmas: c.detached! });

@@ -106,7 +106,7 @@ describe('zap.ts: zap_pte_range, one PTE table at a time', () => {
     ]);
   });
 
-  it.skip('forces no flush for a clean PTE of a folio that is already dirty (kernel: zap_present_folio_ptes tests pte_dirty, not the folio)', () => {
+  it('forces no flush for a clean PTE of a folio that is already dirty (kernel: zap_present_folio_ptes tests pte_dirty, not the folio)', () => {
     // Model departs (zap.ts, step zap_pte_range.clear): it delays the rmap and forces a flush whenever the *folio* is dirty,
     // so a clean PTE of a folio dirtied earlier is flushed under the PTL. mm/memory.c zap_present_folio_ptes():
     // `if (pte_dirty(ptent)) { folio_mark_dirty(folio); if (tlb_delay_rmap(tlb)) { delay_rmap = true; *force_flush = true; } }`.

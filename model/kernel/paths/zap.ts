@@ -4,7 +4,7 @@
 //   1. pte_offset_map_lock(): take the table's PTL.
 //   2. flush_tlb_batched_pending(): no reclaim batches are modelled yet.
 //   3. For each present PTE: ptep_get_and_clear_full(), widen the gather
-//      (tlb_remove_tlb_entry), move D to the folio; a dirty file page keeps
+//      (tlb_remove_tlb_entry), move D to the folio; a dirty file PTE keeps
 //      its rmap until after the flush (DELAY_RMAP) and forces a flush;
 //      queue the page with the PTE's reference. A full batch (a schedule
 //      choice) forces a flush and stops early.
@@ -60,8 +60,8 @@ export const zapPteRange: StepDef<ZapCtx>[] = [
       widen(g, v, v + 1);
       g.cleared = true;
       const f = s.frames[e.pfn]!;
-      if (e.dirty) f.dirty = true;
-      if (f.dirty && f.lp.startsWith('file:')) {
+      if (e.dirty) f.dirty = true; // folio_mark_dirty()
+      if (e.dirty && f.lp.startsWith('file:')) {
         g.delayedRmap.push(e.pfn); // __tlb_remove_folio_pages(..., delay_rmap)
         c.forceFlush = true;
       } else {
