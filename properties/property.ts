@@ -3,6 +3,7 @@
 import type { IdealVerdict } from '../model/ideal/ideal.js';
 import type { Observation, StepNote, WaitFor } from '../model/kernel/step.js';
 import type { KernelState } from '../model/kernel/state.js';
+import type { Policy } from '../model/policies/policy.js';
 
 export interface StepEvent {
   /** 1-based step number in the run. */
@@ -18,6 +19,8 @@ export interface StepEvent {
 
 export interface CheckContext {
   s: KernelState;
+  /** The design under test (its mshare knobs decide what share-count checks). */
+  policy: Policy;
   event: StepEvent;
   /** The ideal memory's verdict on this step's observation, if it had one. */
   ideal: IdealVerdict | null;

@@ -9,6 +9,7 @@ import { progress } from './progress.js';
 import { protectComplete } from './protect_complete.js';
 import type { Property } from './property.js';
 import { readValue } from './read_value.js';
+import { shareCount } from './share_count.js';
 import { unmapComplete } from './unmap_complete.js';
 
 export const PROPERTIES: readonly Property[] = [
@@ -17,6 +18,7 @@ export const PROPERTIES: readonly Property[] = [
   unmapComplete,
   protectComplete,
   readValue,
+  shareCount,
   lockDiscipline,
   noDeadlock,
   progress,

@@ -186,7 +186,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
   });
 
   const check = (event: StepEvent, idealV: IdealVerdict | null, stalled: boolean, budgetExhausted: boolean): Violation | null => {
-    const ctx = { s, event, ideal: idealV, blocked: blockedMap(), stalled, budgetExhausted };
+    const ctx = { s, policy: opts.policy, event, ideal: idealV, blocked: blockedMap(), stalled, budgetExhausted };
     for (const p of properties) {
       const f = p.check(ctx);
       if (f) return { ...f, property: p.id, step: event.n, actor: event.actor, stepId: event.id };

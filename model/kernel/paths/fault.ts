@@ -228,8 +228,10 @@ export const findSharedVma: StepDef<FaultCtx>[] = [
     const gi = tableIndex(s.config, c.vpn, 4);
     const linked = () => gpgd.entries![gi]?.pfn === host.pfn;
     if (linked()) return;
+    // the read that saw "not linked" and the write that links are apart: another fault can link in between
+    yield { id: 'find_shared_vma.p4d_differs' };
     if (knobs.linkLocking === 'ptl-recheck') yield* lock(k, pageTableLock(c.mm), 'w', 'find_shared_vma.spin_lock');
-    if (!linked()) {
+    if (knobs.linkLocking === 'none' || !linked()) {
       if (knobs.shareCount) s.frames[host.pfn]!.shareCount++;
       gpgd.entries![gi] = { ...host };
       note(k, 'upper-populate', c.mm, `pgd entry linked to ${sh.host}'s PUD table ${host.pfn}`);
