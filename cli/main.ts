@@ -16,7 +16,7 @@ import type { Scenario } from '../model/run/scenario.js';
 import { validateScenario } from '../model/run/validate.js';
 import { fuzz } from '../properties/fuzz.js';
 import { opKindsFor, type OpKind } from '../properties/generate/scenario_arb.js';
-import { buildCounterexample, CounterexampleError, loadCounterexample, saveCounterexample, verdictOf, type CounterexampleFile } from '../reports/counterexample.js';
+import { buildCounterexample, checkedProperties, CounterexampleError, loadCounterexample, saveCounterexample, verdictOf, type CounterexampleFile } from '../reports/counterexample.js';
 import { renderJson } from '../reports/render_json.js';
 import { renderText } from '../reports/render_text.js';
 import { buildReport } from '../reports/report.js';
@@ -160,7 +160,7 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
     sc = readScenarioFile(file);
     p = (await withVariant(policy(values.policy ?? 'linux'), values.variant)).policy;
   }
-  const r = runScenario(sc, { policy: p });
+  const r = runScenario(sc, { policy: p, properties: saved ? checkedProperties(saved, propertyById) : undefined });
   const v = verdictOf(r);
   io.out(`replay: ${file} under ${p.name}: ${r.steps} steps`);
   if (v.result === 'violation') io.out(`VIOLATION ${v.property} at step ${v.step} (${v.actor}: ${v.stepId})\n  ${v.message}`);
@@ -210,7 +210,7 @@ async function cmdMatrix(args: string[], io: Io): Promise<number> {
       for (const f of c.found) {
         const pol = policy(c.policy);
         const res = runScenario(f.scenario, { policy: pol, properties: [propertyById(c.property)!] });
-        const saved = saveCounterexample(values.out, buildCounterexample({ policy: c.policy, variant: null, campaign: null, signature: f.signature, scenario: f.scenario, result: res }));
+        const saved = saveCounterexample(values.out, buildCounterexample({ policy: c.policy, variant: null, campaign: null, signature: f.signature, scenario: f.scenario, result: res, properties: [c.property] }));
         io.out(`${saved.created ? 'saved' : 'already saved'}: ${saved.path}`);
       }
     }
@@ -231,7 +231,7 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   checkScenario(cx.scenario, file, text);
   const base = policy(cx.policy);
   const p = cx.variant ? edited(base, (await loadEmbeddedVariant(cx.variant)).spec, cx.variant.file) : base;
-  const report = buildReport(cx, file, p);
+  const report = buildReport(cx, file, p, checkedProperties(cx, propertyById));
   io.out((format === 'json' ? renderJson(report) : renderText(report)).trimEnd());
   return cx.verdict.result === 'violation' ? 1 : cx.verdict.result === 'model-error' ? 3 : 0;
 }

@@ -26,7 +26,7 @@ export const unmapComplete: Property = {
   rule: 'tlb_finish_mmu flushes before the syscall returns, nested gathers flush the whole mm (commit 99baac21e458); a host-side change must reach every sharer (research/mshare.md hazard 1); research/tlb-kvm.md I3',
   check({ s, event }) {
     const o = event.obs;
-    if (o?.kind !== 'return') return null;
+    if (o?.kind !== 'return' || o.result === 'EINVAL') return null; // a call that failed its checks removed nothing
     const op = s.ghost.ops[o.opId];
     if (!op || !UNMAPS.includes(op.kind)) return null;
     const removed = removedBy(s, op);

@@ -9,6 +9,7 @@ import type { RunResult } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { sha256, type LoadedVariant } from '../model/policies/load_variant.js';
 import { MODEL_VERSION } from '../model/version.js';
+import type { Property } from '../properties/property.js';
 
 export const FORMAT = 'mshare-check/counterexample';
 export const FORMAT_VERSION = 1;
@@ -31,6 +32,8 @@ export interface CounterexampleFile {
   variant: { name: string; file: string; sha256: string; source: string } | null;
   campaign: { seed: string; runIndex: number; runSeed: number; ops: string[] } | null;
   signature: string;
+  /** The properties the run was checked against (the matrix checks one at a time); null for all. */
+  properties: string[] | null;
   verdict: Verdict;
   scenario: Scenario;
   /** The steps executed, up to the one that broke the property. */
@@ -57,6 +60,7 @@ export function buildCounterexample(a: {
   signature: string;
   scenario: Scenario;
   result: RunResult;
+  properties?: string[] | null;
 }): CounterexampleFile {
   return {
     format: FORMAT,
@@ -66,6 +70,7 @@ export function buildCounterexample(a: {
     variant: a.variant && { name: a.variant.spec.name, file: a.variant.file, sha256: a.variant.sha256, source: a.variant.source },
     campaign: a.campaign,
     signature: a.signature,
+    properties: a.properties ?? null,
     verdict: verdictOf(a.result),
     scenario: a.scenario,
     steps: a.result.trace.map((e) => ({ n: e.n, actor: e.actor, id: e.id })),
@@ -127,10 +132,22 @@ export function loadCounterexample(path: string, text = readFileSync(path, 'utf8
   need(typeof o.scenario === 'object' && o.scenario !== null && Array.isArray(o.scenario.threads) && Array.isArray(o.scenario.setup), 'scenario', 'missing or malformed scenario');
   need(typeof o.verdict === 'object' && o.verdict !== null && typeof o.verdict.result === 'string', 'verdict', 'missing verdict');
   need(o.variant === null || (typeof o.variant === 'object' && typeof o.variant?.source === 'string' && typeof o.variant?.sha256 === 'string'), 'variant', 'malformed variant');
+  o.properties ??= null;
+  need(o.properties === null || (Array.isArray(o.properties) && o.properties.every((p) => typeof p === 'string')), 'properties', 'malformed properties');
   const sc = o.scenario!;
   sc.config ??= {};
   sc.speculation ??= [];
   sc.schedule ??= [];
   sc.choices ??= [];
   return o as CounterexampleFile;
+}
+
+/** The properties a saved run was checked against, resolved against the registry. */
+export function checkedProperties(cx: CounterexampleFile, byId: (id: string) => Property | undefined): readonly Property[] | undefined {
+  if (cx.properties === null) return undefined;
+  return cx.properties.map((id) => {
+    const p = byId(id);
+    if (!p) throw new CounterexampleError(`unknown property '${id}' in counterexample`);
+    return p;
+  });
 }

@@ -25,7 +25,7 @@ import type { ThreadSpec } from '../model/run/scenario.js';
 import { MODEL_VERSION } from '../model/version.js';
 import type { Property } from '../properties/property.js';
 import { PROPERTIES, propertyById } from '../properties/registry.js';
-import { CounterexampleError, verdictOf, type CounterexampleFile, type Verdict } from './counterexample.js';
+import { checkedProperties, CounterexampleError, verdictOf, type CounterexampleFile, type Verdict } from './counterexample.js';
 import { badNote, locateFocus, type EffectsByStep, type Focus } from './bad_state.js';
 import { actualLines, expectedLines } from './expected_actual.js';
 import { printScenario } from './scenario_text.js';
@@ -185,7 +185,7 @@ function formatLocks(snap: Snapshot, actor: string, manyMms: boolean): string[] 
 }
 
 /** `properties`: what the counterexample was checked against (all of them, unless a test narrowed it). */
-export function buildReport(cx: CounterexampleFile, file: string, policy: Policy, properties: readonly Property[] = PROPERTIES): Report {
+export function buildReport(cx: CounterexampleFile, file: string, policy: Policy, properties: readonly Property[] = checkedProperties(cx, propertyById) ?? PROPERTIES): Report {
   const sc = cx.scenario;
   const config = resolveConfig(sc.config);
   const rec = new Map<number, Recorded>();

@@ -8,7 +8,8 @@ import { loadEmbeddedVariant } from '../model/policies/load_variant.js';
 import { policyByName } from '../model/policies/registry.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
-import { loadCounterexample, verdictOf } from '../reports/counterexample.js';
+import { checkedProperties, loadCounterexample, verdictOf } from '../reports/counterexample.js';
+import { propertyById } from '../properties/registry.js';
 
 const DIR = 'counterexamples';
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
@@ -24,7 +25,7 @@ describe('saved counterexamples replay with the same verdict', () => {
       const base = policyByName(cx.policy);
       expect(base, `policy ${cx.policy}`).toBeDefined();
       const policy = cx.variant ? applyVariant(base!, (await loadEmbeddedVariant(cx.variant)).spec) : base!;
-      const r = runScenario(cx.scenario, { policy });
+      const r = runScenario(cx.scenario, { policy, properties: checkedProperties(cx, propertyById) });
       expect(verdictOf(r)).toEqual(cx.verdict);
       expect(r.trace.map((e) => ({ n: e.n, actor: e.actor, id: e.id }))).toEqual(cx.steps);
     });
