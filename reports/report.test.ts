@@ -24,7 +24,7 @@ import type { Scenario } from '../model/run/scenario.js';
 import { anon, gup, madvise, mprotect, proc, read, run, scenario, thread, until, write } from '../test/build.js';
 import freeBeforeFlush from '../variants/free-before-flush.js';
 import noIpi from '../variants/no-ipi.js';
-import { buildCounterexample, loadCounterexample, verdictOf, type CounterexampleFile } from './counterexample.js';
+import { checkedProperties, buildCounterexample, loadCounterexample, verdictOf, type CounterexampleFile } from './counterexample.js';
 import { renderJson } from './render_json.js';
 import { renderText, scenarioFromText } from './render_text.js';
 import { buildReport, policyFor, type Report } from './report.js';
@@ -57,6 +57,9 @@ function checkPartition(r: Report) {
 describe('the report of each saved counterexample', () => {
   it('has counterexamples to report', () => expect(files.length).toBeGreaterThanOrEqual(5));
 
+  /** A TLB or PSC entry that reaches a freed frame or table: the findings whose report names the entry, its fill and the free. */
+  const staleEntry = (cx: CounterexampleFile) => (cx.verdict.holder === 'TLB' || cx.verdict.holder === 'PSC') && /which is (free|reallocated)/.test(cx.verdict.message ?? '');
+
   for (const f of files) {
     describe(f, () => {
       const path = join(DIR, f);
@@ -88,7 +91,7 @@ describe('the report of each saved counterexample', () => {
         writeFileSync(file, scenarioFromText(text));
         const sc = parseScenario(readFileSync(file, 'utf8'), file);
         expect(sc).toEqual(cx.scenario);
-        expect(verdictOf(runScenario(sc, { policy }))).toEqual(cx.verdict);
+        expect(verdictOf(runScenario(sc, { policy, properties: checkedProperties(cx, propertyById) }))).toEqual(cx.verdict);
       });
 
       it('draws every step once, keeping the ones that make the race', () => {
@@ -99,16 +102,19 @@ describe('the report of each saved counterexample', () => {
         for (const s of report.steps) {
           if (s.effects.some((e) => /^(free |IPI )/.test(e)) || /^sys_|flush_tlb_mm_range|native_flush_tlb_multi/.test(s.id)) expect(shown.has(s.n), `${s.n} ${s.id}`).toBe(true);
         }
-        // ... and so has the step that filled the stale entry
+        // ... and so has the step that filled a stale entry to a freed frame or table
+        if (!staleEntry(cx)) return;
         const fill = report.actual.join(' ').match(/(?:filled|cached) at step (\d+)/);
         expect(fill, 'actual names the fill').not.toBeNull();
         expect(shown.has(Number(fill![1]))).toBe(true);
       });
 
       it('states the bad entry, its frame, and says a model found it', () => {
-        expect(report.focus).not.toBeNull();
-        expect(text).toContain(`[${report.bad!.note.split(' ').slice(0, 3).join(' ')}`);
-        expect(report.actual.join(' ')).toMatch(/free since step|queued in .*mmu_gather/);
+        if (staleEntry(cx)) {
+          expect(report.focus).not.toBeNull();
+          expect(text).toContain(`[${report.bad!.note.split(' ').slice(0, 3).join(' ')}`);
+          expect(report.actual.join(' ')).toMatch(/free since step|queued in .*mmu_gather/);
+        }
         expect(text.replace(/\\\n/g, '')).toContain(report.header.replay);
         expect(text.trimEnd().split('\n').at(-1)).toBe('Found by a model (mshare-check ' + report.header.modelVersion + '), not observed on hardware.');
       });
