@@ -30,11 +30,15 @@ export interface Io {
 
 class UsageError extends Error {}
 
+const usage = (msg: string): never => {
+  throw new UsageError(msg);
+};
+
 const USAGE = `usage: mshare-check <command>
   policies
   fuzz --policy P [--variant F] [--seed S] [--runs N | --time T] [--ops LIST] [--out DIR]
   matrix [--budget T | --runs N] [--seed S] [--policy P]... [--out DIR]
-  replay FILE [--policy P] [--variant F]
+  replay FILE [--policy P] [--variant F] [--property ID]...
   report FILE --format text|json`;
 
 function policy(name: string | undefined): Policy {
@@ -141,9 +145,10 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
 }
 
 async function cmdReplay(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { policy: { type: 'string' }, variant: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { policy: { type: 'string' }, variant: { type: 'string' }, property: { type: 'string', multiple: true } } });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError('replay takes one FILE');
+  const only = values.property?.map((id) => propertyById(id) ?? usage(`unknown property '${id}' (known: ${PROPERTIES.map((p) => p.id).join(', ')})`));
   let sc: Scenario;
   let p: Policy;
   let saved: CounterexampleFile | null = null;
@@ -160,7 +165,7 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
     sc = readScenarioFile(file);
     p = (await withVariant(policy(values.policy ?? 'linux'), values.variant)).policy;
   }
-  const r = runScenario(sc, { policy: p, properties: saved ? checkedProperties(saved, propertyById) : undefined });
+  const r = runScenario(sc, { policy: p, properties: only ?? (saved ? checkedProperties(saved, propertyById) : undefined) });
   const v = verdictOf(r);
   io.out(`replay: ${file} under ${p.name}: ${r.steps} steps`);
   if (v.result === 'violation') io.out(`VIOLATION ${v.property} at step ${v.step} (${v.actor}: ${v.stepId})\n  ${v.message}`);
@@ -210,7 +215,8 @@ async function cmdMatrix(args: string[], io: Io): Promise<number> {
       for (const f of c.found) {
         const pol = policy(c.policy);
         const res = runScenario(f.scenario, { policy: pol, properties: [propertyById(c.property)!] });
-        const saved = saveCounterexample(values.out, buildCounterexample({ policy: c.policy, variant: null, campaign: null, signature: f.signature, scenario: f.scenario, result: res, properties: [c.property] }));
+        const campaign = { seed: f.seed, runIndex: f.runIndex, runSeed: f.runSeed, ops: opKindsFor(pol.mshare) };
+        const saved = saveCounterexample(values.out, buildCounterexample({ policy: c.policy, variant: null, campaign, signature: f.signature, scenario: f.scenario, result: res, properties: [c.property] }));
         io.out(`${saved.created ? 'saved' : 'already saved'}: ${saved.path}`);
       }
     }

@@ -14,6 +14,9 @@ import type { Property } from './property.js';
 export interface Signature {
   signature: string;
   runIndex: number;
+  runSeed: number;
+  /** The campaign seed of the cell. */
+  seed: string;
   /** Operations and steps of the shortest counterexample found. */
   ops: number;
   steps: number;
@@ -54,8 +57,9 @@ export function computeMatrix(o: MatrixOptions): MatrixResult {
     for (const prop of o.properties) {
       const cell: Cell = { policy: policy.name, property: prop.id, runs: 0, found: [], error: null };
       const skip = new Set<string>();
+      const seed = `${o.seed}/${policy.name}/${prop.id}`;
       for (;;) {
-        const r = fuzz({ policy, seed: `${o.seed}/${policy.name}/${prop.id}`, runs: o.runsPerCell, properties: [prop], skip });
+        const r = fuzz({ policy, seed, runs: o.runsPerCell, properties: [prop], skip });
         cell.runs = Math.max(cell.runs, r.runs);
         const f = r.finding;
         if (!f) {
@@ -67,7 +71,7 @@ export function computeMatrix(o: MatrixOptions): MatrixResult {
           break;
         }
         skip.add(f.signature);
-        cell.found.push({ signature: f.signature, runIndex: f.runIndex, ops: opsOf(f.scenario), steps: f.result.steps, scenario: f.scenario, message: f.result.violation!.message });
+        cell.found.push({ signature: f.signature, runIndex: f.runIndex, runSeed: f.runSeed, seed, ops: opsOf(f.scenario), steps: f.result.steps, scenario: f.scenario, message: f.result.violation!.message });
         if (cell.found.length >= (o.maxSignatures ?? 4)) break;
       }
       cell.runs = o.runsPerCell;

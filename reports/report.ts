@@ -340,7 +340,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     diagram,
     scenario: {
       text: printScenario(sc),
-      replay: `npx mshare-check replay race.txt --policy ${cx.policy}${cx.variant ? ` --variant ${shellWord(cx.variant.file)}` : ''}`,
+      replay: `npx mshare-check replay race.txt --policy ${cx.policy}${cx.variant ? ` --variant ${shellWord(cx.variant.file)}` : ''}${(cx.properties ?? []).map((p) => ` --property ${p}`).join('')}`,
     },
     provenance: `Found by a model (mshare-check ${MODEL_VERSION}), not observed on hardware.`,
     counterexample: cx,
