@@ -36,7 +36,7 @@ const usage = (msg: string): never => {
 
 const USAGE = `usage: mshare-check <command>
   policies
-  fuzz --policy P [--variant F] [--seed S] [--runs N | --time T] [--ops LIST] [--out DIR]
+  fuzz --policy P [--variant F] [--seed S] [--runs N | --time T] [--ops LIST] [--property ID]... [--out DIR]
   matrix [--budget T | --runs N] [--seed S] [--policy P]... [--out DIR]
   replay FILE [--policy P] [--variant F] [--property ID]...
   report FILE --format text|json`;
@@ -99,7 +99,8 @@ function checkScenario(sc: Scenario, file: string, text: string): void {
 }
 
 async function cmdFuzz(args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args, options: { policy: { type: 'string' }, variant: { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' }, time: { type: 'string' }, ops: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { policy: { type: 'string' }, variant: { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' }, time: { type: 'string' }, ops: { type: 'string' }, out: { type: 'string' }, property: { type: 'string', multiple: true } } });
+  const only = values.property?.map((id) => propertyById(id) ?? usage(`unknown property '${id}' (known: ${PROPERTIES.map((p) => p.id).join(', ')})`));
   if (values.runs !== undefined && values.time !== undefined) throw new UsageError('give --runs or --time, not both');
   const runs = values.time === undefined ? positiveInt(values.runs ?? '1000', '--runs') : undefined;
   const timeMs = values.time === undefined ? undefined : duration(values.time);
@@ -115,6 +116,7 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   const t0 = Date.now();
   const r = fuzz({
     policy: p,
+    properties: only,
     seed,
     runs,
     timeMs,
@@ -133,7 +135,7 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
     return 0;
   }
   const f = r.finding;
-  const cx = buildCounterexample({ policy: base.name, variant, campaign: { seed, runIndex: f.runIndex, runSeed: f.runSeed, ops }, signature: f.signature, scenario: f.scenario, result: f.result });
+  const cx = buildCounterexample({ policy: base.name, variant, campaign: { seed, runIndex: f.runIndex, runSeed: f.runSeed, ops }, signature: f.signature, scenario: f.scenario, result: f.result, properties: only?.map((x) => x.id) ?? null });
   const saved = saveCounterexample(outDir, cx);
   const v = cx.verdict;
   io.out(v.result === 'model-error' ? `result: MODEL ERROR in run ${f.runIndex}: ${v.message}` : `result: VIOLATION ${v.property} in run ${f.runIndex} at step ${v.step} (${v.actor}: ${v.stepId})`);
