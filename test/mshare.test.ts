@@ -61,6 +61,7 @@ describe('mshare hazards, design by design', () => {
   it('hazard 16: get_user_pages walks host tables freed under it; taking the host lock holds', () => {
     const r = check('hazard16-gup-walker', pol('mshare-v3'), 'no-freed-table-reachable');
     expect(r.violation).toMatchObject({ holder: 'walker', stepId: 'rcu_do_batch.__tlb_remove_table' });
+    expect(r.coverage.walker_in_host_tables_at_free).toBeGreaterThan(0);
     expect(check('hazard16-gup-walker', pol('mshare-v3-proposed'), 'no-freed-table-reachable').verdict).toBe('pass');
   });
 

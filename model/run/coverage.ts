@@ -30,6 +30,7 @@ export const COVERAGE_COUNTERS = [
   'lazy_sharer_at_table_free',
   'attach_or_link_in_host_window',
   'sharer_detached',
+  'walker_in_host_tables_at_free',
 ] as const;
 
 /** The counters that matter for a policy: the CPU side, plus mshare's when it has mshare. */
@@ -87,6 +88,8 @@ function countMshare(cov: Coverage, s: KernelState, e: StepEvent): void {
   if (host && /^free_.*_clear$/.test(e.id)) {
     const sh = sharerMms(host);
     if (s.cpus.some((c) => c.isLazy && c.loadedMm !== null && sh.has(c.loadedMm))) cov.lazy_sharer_at_table_free++;
+    // a GUP walk through a sharer's link that is inside the host's tables while the host frees some
+    if (Object.values(s.tasks).some((t) => t.walker?.some((w) => s.frames[w.pfn]!.owner === host.host))) cov.walker_in_host_tables_at_free++;
   }
   if (e.id === 'sys_attach' || e.id === 'find_shared_vma.set_p4d') {
     const open = Object.values(s.ghost.ops).some((o) => o.open && files.some((f) => f.host === o.mm));
