@@ -3,27 +3,10 @@
 
 import { describe, expect, it } from 'vitest';
 import { anon, mprotect, proc, read, run, scenario, thread, until, write } from '../../../test/build.js';
-import { PROPERTIES } from '../../../properties/registry.js';
-import type { Property, StepEvent } from '../../../properties/property.js';
-import { linux } from '../../policies/linux.js';
-import { runScenario, type RunResult } from '../../run/runner.js';
-import type { Scenario } from '../../run/scenario.js';
+import { accesses, go, ids, observe, X } from '../../../test/trace.js';
 import { findPte, findTable } from '../pagetable.js';
-import type { KernelState } from '../state.js';
 
-const X = 0x10000;
 const Z = 0x40000; // never mapped
-
-const go = (sc: Scenario) => runScenario(sc, { policy: linux });
-const ids = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor).map((e) => e.id);
-const accesses = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor && e.obs?.kind === 'access');
-
-/** Run under linux and record `take(s)` after every step for which `when` holds. */
-function observe<T>(sc: Scenario, when: (e: StepEvent) => boolean, take: (s: KernelState) => T) {
-  const seen: T[] = [];
-  const probe: Property = { id: 'probe', statement: 'records state', rule: 'test', check: ({ s, event }) => (when(event) && seen.push(take(s)), null) };
-  return { r: runScenario(sc, { policy: linux, properties: [...PROPERTIES, probe] }), seen };
-}
 
 describe('access.ts: a user access as the hardware performs it', () => {
   it('uses a TLB hit as is, but walks again for a store through a clean entry and faults when the PTE no longer allows it (step 1)', () => {

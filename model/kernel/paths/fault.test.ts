@@ -2,47 +2,17 @@
 // one test per numbered step of its header.
 
 import { describe, expect, it } from 'vitest';
-import { anon, file, munmap, proc, read, run, scenario, shared, thread, until, write } from '../../../test/build.js';
-import { linux } from '../../policies/linux.js';
-import { runScenario, type RunResult } from '../../run/runner.js';
-import type { Scenario } from '../../run/scenario.js';
-import { findPte } from '../pagetable.js';
-import type { K } from '../step.js';
+import { anon, file, munmap, proc, read, run, scenario, shared, thread, until, va as vpn, write } from '../../../test/build.js';
+import { accesses as accessSteps, drive, expectOrder, go, ids, pteOf, X, Y } from '../../../test/trace.js';
+import type { RunResult } from '../../run/runner.js';
 import type { KernelState } from '../state.js';
 import { mmId } from '../types.js';
 import type { FaultCtx } from './fault.js';
 
-const X = 0x10000;
-const Y = 0x11000;
-const vpn = (a: number) => a >> 12;
-
-const go = (sc: Scenario) => runScenario(sc, { policy: linux });
-const ids = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor).map((e) => e.id);
-const pos = (r: RunResult, actor: string, id: string, nth = 0) => r.trace.filter((e) => e.actor === actor && e.id === id)[nth]?.n ?? -1;
-function expectOrder(r: RunResult, ...steps: [string, string][]) {
-  const ns = steps.map(([a, id]) => pos(r, a, id));
-  ns.forEach((n, i) => expect(n, `${steps[i]!.join(' ')} missing`).toBeGreaterThan(0));
-  expect(ns).toEqual([...ns].sort((a, b) => a - b));
-}
-const accesses = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor && e.obs?.kind === 'access').map((e) => e.obs);
+/** What each user access of `actor` observed. */
+const accesses = (r: RunResult, actor: string) => accessSteps(r, actor).map((e) => e.obs);
 const allocated = (s: KernelState) => s.frames.filter((f) => f.state !== 'free').length;
-const pteX = (s: KernelState) => findPte(s, s.mms.P0!, vpn(X))!.pte!;
-
-/** Run a linux path directly as thread `self` on `cpu`; returns the step ids it took. */
-function drive(s: KernelState, self: string, cpu: number, path: string, c: unknown): string[] {
-  const k: K = {
-    s, self, cpu, policy: linux, notes: [],
-    *run(p, cc) {
-      for (const st of linux.paths[p]!) if ((yield* st.fn(k, cc)) === 'stop') break;
-    },
-    choose: () => false,
-    nextValue: () => 0,
-  };
-  const out: string[] = [];
-  const g = k.run(path, c);
-  for (let y = g.next(); !y.done; y = g.next()) out.push(y.value.id);
-  return out;
-}
+const pteX = (s: KernelState) => pteOf(s, X);
 
 describe('fault.ts: the page-fault path', () => {
   it('finds the VMA under mmap_read_lock and gives SIGSEGV, allocating nothing, when there is none or it forbids the access (step 1)', () => {

@@ -2,48 +2,19 @@
 // test per numbered step of its header.
 
 import { describe, expect, it } from 'vitest';
-import { anon, idle, madvise, munmap, proc, read, run, scenario, thread, until, write } from '../../../test/build.js';
-import { PROPERTIES } from '../../../properties/registry.js';
-import type { Property, StepEvent } from '../../../properties/property.js';
-import { linux } from '../../policies/linux.js';
-import { runScenario, type RunResult } from '../../run/runner.js';
+import { anon, idle, madvise, munmap, proc, read, run, scenario, thread, until, va as vpn, write } from '../../../test/build.js';
+import { at, drive, go, ids, observe, Q, X, Y } from '../../../test/trace.js';
 import type { Scenario } from '../../run/scenario.js';
-import type { K } from '../step.js';
 import { TLB_FLUSH_ALL, type FlushInfo, type KernelState } from '../state.js';
 import { tlbUsableFor } from '../tlb.js';
 import { mmId } from '../types.js';
 
-const X = 0x10000;
-const Y = 0x11000;
 const W = 0x12000;
-const Q = 0x20000;
-const vpn = (a: number) => a >> 12;
 
-const go = (sc: Scenario) => runScenario(sc, { policy: linux });
-const ids = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor).map((e) => e.id);
 const cached = (s: KernelState, cpu: number) => s.cpus[cpu]!.tlb.filter((e) => e.slot === s.cpus[cpu]!.loadedSlot).map((e) => e.vpn).sort();
 
-function observe<T>(sc: Scenario, when: (e: StepEvent) => boolean, take: (s: KernelState) => T) {
-  const seen: T[] = [];
-  const probe: Property = { id: 'probe', statement: 'records state', rule: 'test', check: ({ s, event }) => (when(event) && seen.push(take(s)), null) };
-  return { r: runScenario(sc, { policy: linux, properties: [...PROPERTIES, probe] }), seen };
-}
-
 /** Run the linux flush_tlb_func path directly on `cpu` of `s`; returns the step ids it took. */
-function handle(s: KernelState, cpu: number, info: FlushInfo): string[] {
-  const k: K = {
-    s, self: `ipi@cpu${cpu}`, cpu, policy: linux, notes: [],
-    *run(path, c) {
-      for (const st of linux.paths[path]!) if ((yield* st.fn(k, c)) === 'stop') break;
-    },
-    choose: () => false,
-    nextValue: () => 0,
-  };
-  const out: string[] = [];
-  const g = k.run('flush_tlb_func', { info });
-  for (let y = g.next(); !y.done; y = g.next()) out.push(y.value.id);
-  return out;
-}
+const handle = (s: KernelState, cpu: number, info: FlushInfo) => drive(s, `ipi@cpu${cpu}`, cpu, 'flush_tlb_func', { info });
 
 /** CPU1 ran P0 and went idle (lazy); T0 munmaps X and frees its tables. */
 const lazyAtTableFree = scenario({
@@ -68,7 +39,7 @@ const twoFlushes = scenario({
   threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, read(X), read(Y), read(W)), thread('T2', 'P0', 2, write(Y), madvise(Y))],
   schedule: [until('T0', 'user_access.walk'), until('T2', 'user_access.walk'), run('T1'), until('T0', 'native_flush_tlb_multi.send'), until('T2', 'native_flush_tlb_multi.send'), run('ipi@cpu1')],
 });
-const firstCatchUp = (e: StepEvent) => e.actor === 'ipi@cpu1' && e.id === 'flush_tlb_func.catch_up';
+const firstCatchUp = at('ipi@cpu1', 'flush_tlb_func.catch_up');
 
 describe('flush_tlb_func.ts: the flush IPI handler', () => {
   it('clears the cpumask bit of a CPU that no longer runs the mm, without flushing (step 1)', () => {

@@ -3,24 +3,10 @@
 
 import { describe, expect, it } from 'vitest';
 import { anon, gup, idle, madvise, munmap, proc, read, run, scenario, thread, until, write } from '../../../test/build.js';
+import { expectOrder, go, ids, Q, withVisibleSteps, X, Y } from '../../../test/trace.js';
 import { linux } from '../../policies/linux.js';
-import { applyVariant, defineVariant } from '../../policies/variant.js';
 import { runScenario, type RunResult } from '../../run/runner.js';
 import type { Scenario } from '../../run/scenario.js';
-
-const X = 0x10000;
-const Y = 0x11000;
-const Q = 0x20000;
-
-const go = (sc: Scenario) => runScenario(sc, { policy: linux });
-const ids = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor).map((e) => e.id);
-const pos = (r: RunResult, actor: string, id: string, nth = 0) => r.trace.filter((e) => e.actor === actor && e.id === id)[nth]?.n ?? -1;
-/** The steps exist in the trace and come in this order. */
-function expectOrder(r: RunResult, ...steps: [string, string][]) {
-  const ns = steps.map(([a, id]) => pos(r, a, id));
-  ns.forEach((n, i) => expect(n, `${steps[i]!.join(' ')} missing`).toBeGreaterThan(0));
-  expect(ns).toEqual([...ns].sort((a, b) => a - b));
-}
 
 /** T0 populates and zaps `pages` pages at X (madvise) while T1 on CPU1 runs P0 with X cached. */
 const zap = (pages: number, extra: Partial<Scenario> = {}) =>
@@ -136,10 +122,7 @@ describe('flush_tlb_mm_range.ts: the flush initiator', () => {
     const plain = go(zap(1));
     expect(plain.trace.some((e) => e.id === 'mmu_notifier_arch_invalidate_secondary_tlbs')).toBe(false); // takes no step
     // made visible, it runs once per flush after the wait and before the pages are freed, local-only flushes too
-    const visible = applyVariant(linux, defineVariant({
-      name: 'visible-secondary-tlbs', description: 'the secondary-TLB hook takes a step',
-      edit: (v) => v.replace('mmu_notifier_arch_invalidate_secondary_tlbs', function* () { yield { id: 'mmu_notifier_arch_invalidate_secondary_tlbs' }; }),
-    }));
+    const visible = withVisibleSteps('visible-secondary-tlbs', 'the secondary-TLB hook takes a step', 'mmu_notifier_arch_invalidate_secondary_tlbs');
     const r = runScenario(zap(1), { policy: visible });
     expect(r.verdict).toBe('pass');
     expectOrder(r, ['T0', 'native_flush_tlb_multi.wait'], ['T0', 'mmu_notifier_arch_invalidate_secondary_tlbs'], ['T0', 'tlb_batch_pages_flush']);

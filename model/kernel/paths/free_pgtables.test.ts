@@ -2,27 +2,12 @@
 // zap), one test per numbered step of its header.
 
 import { describe, expect, it } from 'vitest';
-import { anon, idle, munmap, proc, read, run, scenario, thread, until, write } from '../../../test/build.js';
-import { PROPERTIES } from '../../../properties/registry.js';
-import type { Property, StepEvent } from '../../../properties/property.js';
-import { linux } from '../../policies/linux.js';
-import { runScenario, type RunResult } from '../../run/runner.js';
-import type { Scenario } from '../../run/scenario.js';
+import { anon, idle, munmap, proc, read, run, scenario, thread, until, va as vpn, write } from '../../../test/build.js';
+import { at, go, ids, observe, pos, X } from '../../../test/trace.js';
+import type { RunResult } from '../../run/runner.js';
 import { findTable } from '../pagetable.js';
 import type { KernelState } from '../state.js';
 
-const X = 0x10000; // vpn 16: PTE table 16..19, PMD table 16..31, PUD table 0..63
-const vpn = (a: number) => a >> 12;
-
-const go = (sc: Scenario) => runScenario(sc, { policy: linux });
-const ids = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor).map((e) => e.id);
-const pos = (r: RunResult, actor: string, id: string, nth = 0) => r.trace.filter((e) => e.actor === actor && e.id === id)[nth]?.n ?? -1;
-function observe<T>(sc: Scenario, when: (e: StepEvent) => boolean, take: (s: KernelState, e: StepEvent) => T) {
-  const seen: T[] = [];
-  const probe: Property = { id: 'probe', statement: 'records state', rule: 'test', check: ({ s, event }) => (when(event) && seen.push(take(s, event)), null) };
-  return { r: runScenario(sc, { policy: linux, properties: [...PROPERTIES, probe] }), seen };
-}
-const at = (actor: string, id: string) => (e: StepEvent) => e.actor === actor && e.id === id;
 const freeSteps = (r: RunResult) => ids(r, 'T0').filter((id) => /^free_.*_clear$/.test(id));
 /** The PTE, PMD and PUD tables covering X (level 1, 2, 3). */
 const tablesOfX = (s: KernelState) => [1, 2, 3].map((l) => findTable(s, s.mms.P0!, vpn(X), l)?.pfn ?? null);

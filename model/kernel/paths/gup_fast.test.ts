@@ -2,32 +2,14 @@
 // test per numbered step of its header.
 
 import { describe, expect, it } from 'vitest';
-import { anon, gup, madvise, munmap, proc, run, scenario, thread, until, write } from '../../../test/build.js';
-import { PROPERTIES } from '../../../properties/registry.js';
-import type { Property, StepEvent } from '../../../properties/property.js';
+import { anon, gup, madvise, munmap, proc, run, scenario, thread, until, va as vpn, write } from '../../../test/build.js';
+import { at, expectOrder, ids, observe, X, Y } from '../../../test/trace.js';
 import { linux } from '../../policies/linux.js';
-import { runScenario, type RunResult } from '../../run/runner.js';
+import { runScenario } from '../../run/runner.js';
 import type { Scenario } from '../../run/scenario.js';
 import { findTable } from '../pagetable.js';
 import type { KernelState } from '../state.js';
 
-const X = 0x10000;
-const Y = 0x11000;
-const vpn = (a: number) => a >> 12;
-
-const ids = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor).map((e) => e.id);
-const pos = (r: RunResult, actor: string, id: string, nth = 0) => r.trace.filter((e) => e.actor === actor && e.id === id)[nth]?.n ?? -1;
-function expectOrder(r: RunResult, ...steps: [string, string][]) {
-  const ns = steps.map(([a, id]) => pos(r, a, id));
-  ns.forEach((n, i) => expect(n, `${steps[i]!.join(' ')} missing`).toBeGreaterThan(0));
-  expect(ns).toEqual([...ns].sort((a, b) => a - b));
-}
-function observe<T>(sc: Scenario, when: (e: StepEvent) => boolean, take: (s: KernelState, e: StepEvent) => T) {
-  const seen: T[] = [];
-  const probe: Property = { id: 'probe', statement: 'records state', rule: 'test', check: ({ s, event }) => (when(event) && seen.push(take(s, event)), null) };
-  return { r: runScenario(sc, { policy: linux, properties: [...PROPERTIES, probe] }), seen };
-}
-const at = (actor: string, id: string) => (e: StepEvent) => e.actor === actor && e.id === id;
 /** State and references of the anonymous page first faulted in at X. */
 const xPage = (s: KernelState) => {
   const f = s.frames.find((x) => x.lp.startsWith('anon:P0:0x10000'))!;

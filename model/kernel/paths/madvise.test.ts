@@ -3,34 +3,13 @@
 // departs from the v6.19-era kernel it claims to follow.
 
 import { describe, expect, it } from 'vitest';
-import { anon, idle, madvise, proc, read, run, scenario, thread, until, write } from '../../../test/build.js';
-import { PROPERTIES } from '../../../properties/registry.js';
-import type { Property, StepEvent } from '../../../properties/property.js';
-import { linux } from '../../policies/linux.js';
-import { runScenario, type RunResult } from '../../run/runner.js';
-import type { Scenario } from '../../run/scenario.js';
+import { anon, idle, madvise, proc, read, run, scenario, thread, until, va as vpn, write } from '../../../test/build.js';
+import { count, expectOrder, go, ids, observe, pos, X, Y } from '../../../test/trace.js';
+import type { RunResult } from '../../run/runner.js';
 import { findTable } from '../pagetable.js';
 import type { KernelState } from '../state.js';
 import { tlbUsableFor } from '../tlb.js';
 
-const X = 0x10000; // vpn 16, the first page of a PTE table (16..19)
-const Y = 0x11000;
-const vpn = (a: number) => a >> 12;
-
-const go = (sc: Scenario) => runScenario(sc, { policy: linux });
-const ids = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor).map((e) => e.id);
-const count = (r: RunResult, actor: string, id: string) => ids(r, actor).filter((x) => x === id).length;
-const pos = (r: RunResult, actor: string, id: string, nth = 0) => r.trace.filter((e) => e.actor === actor && e.id === id)[nth]?.n ?? -1;
-function expectOrder(r: RunResult, ...steps: [string, string][]) {
-  const ns = steps.map(([a, id]) => pos(r, a, id));
-  ns.forEach((n, i) => expect(n, `${steps[i]!.join(' ')} missing`).toBeGreaterThan(0));
-  expect(ns).toEqual([...ns].sort((a, b) => a - b));
-}
-function observe<T>(sc: Scenario, when: (e: StepEvent) => boolean, take: (s: KernelState, e: StepEvent) => T) {
-  const seen: T[] = [];
-  const probe: Property = { id: 'probe', statement: 'records state', rule: 'test', check: ({ s, event }) => (when(event) && seen.push(take(s, event)), null) };
-  return { r: runScenario(sc, { policy: linux, properties: [...PROPERTIES, probe] }), seen };
-}
 const returnOf = (r: RunResult, actor: string) => r.trace.find((e) => e.actor === actor && e.id === 'sys_madvise.return')!.obs;
 
 /** T1 clears X first and stops; T0's madvise of X then finds the PTE already none (B3). */

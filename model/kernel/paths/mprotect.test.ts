@@ -3,48 +3,17 @@
 // skipped test where the model departs from x86.
 
 import { describe, expect, it } from 'vitest';
-import { anon, idle, mprotect, proc, read, run, scenario, thread, until, write } from '../../../test/build.js';
-import { PROPERTIES } from '../../../properties/registry.js';
-import type { Property, StepEvent } from '../../../properties/property.js';
-import { linux } from '../../policies/linux.js';
-import { applyVariant, defineVariant } from '../../policies/variant.js';
+import { anon, idle, mprotect, proc, read, run, scenario, thread, until, va as vpn, write } from '../../../test/build.js';
+import { at, count, expectOrder, go, ids, lastAccess as lastAccessStep, notifiersVisible, observe, pteOf, X, Y } from '../../../test/trace.js';
 import { runScenario, type RunResult } from '../../run/runner.js';
-import type { Scenario } from '../../run/scenario.js';
-import { findPte } from '../pagetable.js';
 import type { KernelState } from '../state.js';
 import { tlbUsableFor } from '../tlb.js';
 
-const X = 0x10000;
-const Y = 0x11000;
-const vpn = (a: number) => a >> 12;
-
-const go = (sc: Scenario) => runScenario(sc, { policy: linux });
-const ids = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor).map((e) => e.id);
-const count = (r: RunResult, actor: string, id: string) => ids(r, actor).filter((x) => x === id).length;
-const pos = (r: RunResult, actor: string, id: string, nth = 0) => r.trace.filter((e) => e.actor === actor && e.id === id)[nth]?.n ?? -1;
-function expectOrder(r: RunResult, ...steps: [string, string][]) {
-  const ns = steps.map(([a, id]) => pos(r, a, id));
-  ns.forEach((n, i) => expect(n, `${steps[i]!.join(' ')} missing`).toBeGreaterThan(0));
-  expect(ns).toEqual([...ns].sort((a, b) => a - b));
-}
-function observe<T>(sc: Scenario, when: (e: StepEvent) => boolean, take: (s: KernelState, e: StepEvent) => T, policy = linux) {
-  const seen: T[] = [];
-  const probe: Property = { id: 'probe', statement: 'records state', rule: 'test', check: ({ s, event }) => (when(event) && seen.push(take(s, event)), null) };
-  return { r: runScenario(sc, { policy, properties: [...PROPERTIES, probe] }), seen };
-}
-const at = (actor: string, id: string) => (e: StepEvent) => e.actor === actor && e.id === id;
-const pteOf = (s: KernelState, a: number) => ({ ...findPte(s, s.mms.P0!, vpn(a))!.pte! });
-const lastAccess = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor && e.obs?.kind === 'access').at(-1)!.obs;
+/** What the last user access of `actor` observed. */
+const lastAccess = (r: RunResult, actor: string) => lastAccessStep(r, actor).obs;
 /** T0 writes X then mprotects it to `to`. */
 const protect = (to: string, from = 'rw', first: 'read' | 'write' = 'write') =>
   scenario({ setup: [proc('P0'), anon('P0', X, 1, from)], threads: [thread('T0', 'P0', 0, first === 'write' ? write(X) : read(X), mprotect(X, 1, to))] });
-
-const notifiersVisible = applyVariant(linux, defineVariant({
-  name: 'visible-notifiers', description: 'notifier start/end take a step',
-  edit: (v) => {
-    for (const id of ['mmu_notifier_invalidate_range_start', 'mmu_notifier_invalidate_range_end']) v.replace(id, function* () { yield { id }; });
-  },
-}));
 
 describe('mprotect.ts: do_mprotect_pkey', () => {
   it('takes mmap_lock for write and opens the gather before changing anything; a fault in the VMA waits for the unlock (step 1)', () => {

@@ -2,35 +2,13 @@
 // vms_complete_munmap_vmas), one test per numbered step of its header.
 
 import { describe, expect, it } from 'vitest';
-import { anon, idle, munmap, proc, read, run, scenario, thread, until, write } from '../../../test/build.js';
-import { PROPERTIES } from '../../../properties/registry.js';
-import type { Property, StepEvent } from '../../../properties/property.js';
-import { linux } from '../../policies/linux.js';
-import { applyVariant, defineVariant } from '../../policies/variant.js';
-import { runScenario, type RunResult } from '../../run/runner.js';
-import type { Scenario } from '../../run/scenario.js';
+import { anon, idle, munmap, proc, read, run, scenario, thread, until, va as vpn, write } from '../../../test/build.js';
+import { at, expectOrder, go, ids, notifiersVisible, observe, X, Y } from '../../../test/trace.js';
+import { runScenario } from '../../run/runner.js';
 import type { KernelState } from '../state.js';
 import { tlbUsableFor } from '../tlb.js';
 
-const X = 0x10000;
-const Y = 0x11000;
 const Z = 0x40000; // another VMA, in tables of its own
-const vpn = (a: number) => a >> 12;
-
-const go = (sc: Scenario) => runScenario(sc, { policy: linux });
-const ids = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor).map((e) => e.id);
-const pos = (r: RunResult, actor: string, id: string, nth = 0) => r.trace.filter((e) => e.actor === actor && e.id === id)[nth]?.n ?? -1;
-function expectOrder(r: RunResult, ...steps: [string, string][]) {
-  const ns = steps.map(([a, id]) => pos(r, a, id));
-  ns.forEach((n, i) => expect(n, `${steps[i]!.join(' ')} missing`).toBeGreaterThan(0));
-  expect(ns).toEqual([...ns].sort((a, b) => a - b));
-}
-function observe<T>(sc: Scenario, when: (e: StepEvent) => boolean, take: (s: KernelState, e: StepEvent) => T, policy = linux) {
-  const seen: T[] = [];
-  const probe: Property = { id: 'probe', statement: 'records state', rule: 'test', check: ({ s, event }) => (when(event) && seen.push(take(s, event)), null) };
-  return { r: runScenario(sc, { policy, properties: [...PROPERTIES, probe] }), seen };
-}
-const at = (actor: string, id: string) => (e: StepEvent) => e.actor === actor && e.id === id;
 
 /** T0 munmaps X while T1 on CPU1 has X cached, then goes idle (`lazy`) or reads X again. */
 const unmapCached = (lazy: boolean, neighbour = false) =>
@@ -39,13 +17,6 @@ const unmapCached = (lazy: boolean, neighbour = false) =>
     threads: [thread('T0', 'P0', 0, write(X), munmap(X)), thread('T1', 'P0', 1, read(X), lazy ? idle : read(X))],
     schedule: lazy ? [until('T0', 'user_access.walk'), run('T1'), run('T0')] : [until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), run('T0'), run('ipi@cpu1'), run('T0'), run('T1')],
   });
-
-const notifiersVisible = applyVariant(linux, defineVariant({
-  name: 'visible-notifiers', description: 'notifier start/end take a step',
-  edit: (v) => {
-    for (const id of ['mmu_notifier_invalidate_range_start', 'mmu_notifier_invalidate_range_end']) v.replace(id, function* () { yield { id }; });
-  },
-}));
 
 describe('munmap.ts: do_vmi_munmap', () => {
   it('detaches the VMAs under mmap_write_lock, so no fault can map the range again (step 1)', () => {

@@ -3,29 +3,12 @@
 
 import { describe, expect, it } from 'vitest';
 import { anon, gup, madvise, munmap, proc, read, run, scenario, thread, until, write } from '../../../test/build.js';
-import { PROPERTIES } from '../../../properties/registry.js';
-import type { Property, StepEvent } from '../../../properties/property.js';
+import { at, expectOrder, ids, observe, Q, X } from '../../../test/trace.js';
 import { linux } from '../../policies/linux.js';
-import { runScenario, type RunResult } from '../../run/runner.js';
+import { runScenario } from '../../run/runner.js';
 import type { Scenario } from '../../run/scenario.js';
 import type { KernelState } from '../state.js';
 
-const X = 0x10000;
-const Q = 0x20000;
-
-const ids = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor).map((e) => e.id);
-const pos = (r: RunResult, actor: string, id: string, nth = 0) => r.trace.filter((e) => e.actor === actor && e.id === id)[nth]?.n ?? -1;
-function expectOrder(r: RunResult, ...steps: [string, string][]) {
-  const ns = steps.map(([a, id]) => pos(r, a, id));
-  ns.forEach((n, i) => expect(n, `${steps[i]!.join(' ')} missing`).toBeGreaterThan(0));
-  expect(ns).toEqual([...ns].sort((a, b) => a - b));
-}
-function observe<T>(sc: Scenario, when: (e: StepEvent) => boolean, take: (s: KernelState, e: StepEvent) => T) {
-  const seen: T[] = [];
-  const probe: Property = { id: 'probe', statement: 'records state', rule: 'test', check: ({ s, event }) => (when(event) && seen.push(take(s, event)), null) };
-  return { r: runScenario(sc, { policy: linux, properties: [...PROPERTIES, probe] }), seen };
-}
-const at = (actor: string, id: string) => (e: StepEvent) => e.actor === actor && e.id === id;
 const FREE = 'rcu_do_batch.__tlb_remove_table';
 
 /** T0 munmaps X in P0; T1, a thread of P1 on CPU1 (outside P0's cpumask), runs GUP-fast on its own page. */

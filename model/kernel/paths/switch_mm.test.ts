@@ -3,18 +3,12 @@
 
 import { describe, expect, it } from 'vitest';
 import { anon, idle, madvise, proc, read, run, scenario, thread, until, write } from '../../../test/build.js';
-import { linux } from '../../policies/linux.js';
-import { runScenario, type RunResult } from '../../run/runner.js';
-import type { Scenario } from '../../run/scenario.js';
+import { go, ids, lastAccess, pos, X } from '../../../test/trace.js';
+import type { RunResult } from '../../run/runner.js';
 
-const X = 0x10000;
 const Y = 0x20000;
 const Z = 0x30000;
 
-const go = (sc: Scenario) => runScenario(sc, { policy: linux });
-const ids = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor).map((e) => e.id);
-const pos = (r: RunResult, actor: string, id: string, nth = 0) => r.trace.filter((e) => e.actor === actor && e.id === id)[nth]?.n ?? -1;
-const lastAccess = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor && e.obs?.kind === 'access').at(-1)!;
 const ipiSteps = (r: RunResult, cpu: number) => ids(r, `ipi@cpu${cpu}`);
 
 /** T1 caches X on CPU1, goes idle (lazy), and comes back; T0 zaps X meanwhile if `zap`. */

@@ -3,28 +3,15 @@
 // the kernel.
 
 import { describe, expect, it } from 'vitest';
-import { anon, file, madvise, proc, read, run, scenario, shared, thread, until, write } from '../../../test/build.js';
-import { PROPERTIES } from '../../../properties/registry.js';
-import type { Property, StepEvent } from '../../../properties/property.js';
+import { anon, file, madvise, proc, read, run, scenario, shared, thread, until, va as vpn, write } from '../../../test/build.js';
+import { go, ids, observe, pos, X, Y } from '../../../test/trace.js';
+import type { StepEvent } from '../../../properties/property.js';
 import { linux } from '../../policies/linux.js';
-import { runScenario, type RunResult } from '../../run/runner.js';
-import type { Scenario } from '../../run/scenario.js';
 import { findTable } from '../pagetable.js';
 import type { KernelState } from '../state.js';
 
-const X = 0x10000;
-const Y = 0x11000;
 const FAR = 0x80000; // a VMA in a region no table covers
-const vpn = (a: number) => a >> 12;
 
-const go = (sc: Scenario) => runScenario(sc, { policy: linux });
-const ids = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor).map((e) => e.id);
-const pos = (r: RunResult, actor: string, id: string, nth = 0) => r.trace.filter((e) => e.actor === actor && e.id === id)[nth]?.n ?? -1;
-function observe<T>(sc: Scenario, when: (e: StepEvent) => boolean, take: (s: KernelState, e: StepEvent) => T) {
-  const seen: T[] = [];
-  const probe: Property = { id: 'probe', statement: 'records state', rule: 'test', check: ({ s, event }) => (when(event) && seen.push(take(s, event)), null) };
-  return { r: runScenario(sc, { policy: linux, properties: [...PROPERTIES, probe] }), seen };
-}
 const zapSteps = (e: StepEvent) => e.actor === 'T0' && (e.id.startsWith('zap_pte_range.') || e.id === 'tlb_batch_pages_flush');
 /** The frame of the page cache / anon page at X, its rmap count, and what the gather delays. */
 const pageState = (s: KernelState) => {
