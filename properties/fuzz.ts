@@ -1,6 +1,7 @@
 // A fuzzing campaign: seedrandom turns the campaign seed string into one
 // seed per run; fast-check draws a scenario from it and, when the run
-// breaks a property, shrinks it while keeping the finding's signature.
+// breaks a property, the shrinking pipeline (shrinkers/pipeline.ts)
+// minimises it while keeping the finding's signature.
 // With a run budget the failure reported is the one with the lowest run
 // index, so results never depend on timing.
 
@@ -11,6 +12,7 @@ import { addCoverage, emptyCoverage, type Coverage } from '../model/run/coverage
 import { runScenario, type RunResult } from '../model/run/runner.js';
 import type { Property } from './property.js';
 import type { Scenario } from '../model/run/scenario.js';
+import { shrink } from '../shrinkers/pipeline.js';
 import { opKindsFor, rawScenarioArb, resolve as resolveRaw, type OpKind, type RawScenario } from './generate/scenario_arb.js';
 
 export interface FuzzOptions {
@@ -27,6 +29,8 @@ export interface FuzzOptions {
   ops?: readonly OpKind[];
   /** Called after every run, for progress logging. */
   onRun?: (index: number, r: RunResult) => void;
+  /** Wall-clock budget for shrinking the finding (shrinkers/pipeline.ts); none by default, so results never depend on timing. */
+  shrinkBudgetMs?: number;
   /** Wall clock, injected so the campaign stays testable. */
   now?: () => number;
 }
@@ -83,15 +87,8 @@ export function fuzz(opts: FuzzOptions): FuzzResult {
     opts.onRun?.(i, r);
     const sig = signatureOf(r);
     if (sig === null || opts.skip?.has(sig)) continue;
-    const shrunk = shrinkWithFastCheck(arb, runSeed, raw, sig, opts.policy, opts.properties);
-    return { runs: i + 1, steps, coverage, finding: { runIndex: i, runSeed, signature: sig, original: sc, ...shrunk } };
+    const budget = opts.shrinkBudgetMs === undefined ? {} : { budgetMs: opts.shrinkBudgetMs, now: opts.now ?? Date.now };
+    const shrunk = shrink(sc, opts.policy, sig, { properties: opts.properties, ...budget });
+    return { runs: i + 1, steps, coverage, finding: { runIndex: i, runSeed, signature: sig, original: sc, scenario: shrunk.scenario, result: shrunk.result, shrinks: shrunk.passes } };
   }
-}
-
-/** fast-check's own shrinking of the raw scenario, keeping the signature (the custom pipeline comes with the shrinking issue). */
-function shrinkWithFastCheck(arb: fc.Arbitrary<RawScenario>, runSeed: number, raw: RawScenario, sig: string, policy: Policy, properties?: readonly Property[]) {
-  const prop = fc.property(arb, (x) => signatureOf(runScenario(resolveRaw(x, policy.mshare), { policy, properties })) !== sig);
-  const details = fc.check(prop, { seed: runSeed, numRuns: 1, examples: [[raw]] });
-  const best = details.counterexample ? resolveRaw(details.counterexample[0], policy.mshare) : resolveRaw(raw, policy.mshare);
-  return { scenario: best, result: runScenario(best, { policy, properties }), shrinks: details.numShrinks };
 }

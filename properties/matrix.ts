@@ -58,14 +58,12 @@ export function computeMatrix(o: MatrixOptions): MatrixResult {
       const cell: Cell = { policy: policy.name, property: prop.id, runs: 0, found: [], error: null };
       const skip = new Set<string>();
       const seed = `${o.seed}/${policy.name}/${prop.id}`;
+      let last: Coverage | null = null;
       for (;;) {
         const r = fuzz({ policy, seed, runs: o.runsPerCell, properties: [prop], skip });
-        cell.runs = Math.max(cell.runs, r.runs);
+        last = r.coverage; // the last pass: every run of the cell, or those up to the last finding kept
         const f = r.finding;
-        if (!f) {
-          addCoverage(cov, r.coverage); // the last pass ran every run of the cell
-          break;
-        }
+        if (!f) break;
         if (f.result.verdict === 'model-error') {
           cell.error = f.result.error;
           break;
@@ -74,6 +72,7 @@ export function computeMatrix(o: MatrixOptions): MatrixResult {
         cell.found.push({ signature: f.signature, runIndex: f.runIndex, runSeed: f.runSeed, seed, ops: opsOf(f.scenario), steps: f.result.steps, scenario: f.scenario, message: f.result.violation!.message });
         if (cell.found.length >= (o.maxSignatures ?? 4)) break;
       }
+      if (last) addCoverage(cov, last);
       cell.runs = o.runsPerCell;
       o.onCell?.(cell);
       cells.push(cell);

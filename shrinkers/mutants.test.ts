@@ -1,0 +1,45 @@
+// Findings of real campaigns on every kept mutant shrink to their
+// breadth-first minimum. The issue asks for 95 seeds in 100; this pins a
+// sample of two seeds a mutant, chosen among the first ten for a short
+// campaign, so `npm test` stays fast. `benchShrink` over 100 seeds is
+// the benchmark's.
+
+import { describe, expect, it } from 'vitest';
+import { linux } from '../model/policies/linux.js';
+import { applyVariant } from '../model/policies/variant.js';
+import { runScenario } from '../model/run/runner.js';
+import { fuzz, signatureOf } from '../properties/fuzz.js';
+import freeBeforeFlush from '../variants/free-before-flush.js';
+import noIpi from '../variants/no-ipi.js';
+import noNestedFlush from '../variants/no-nested-flush.js';
+import pcidNoGenCheck from '../variants/pcid-no-gen-check.js';
+import skipLazy from '../variants/skip-lazy-on-table-free.js';
+import { benchShrink } from './benchmark.js';
+
+const SAMPLE = [
+  { spec: freeBeforeFlush, seeds: ['shrink-1', 'shrink-9'] },
+  { spec: noIpi, seeds: ['shrink-3', 'shrink-9'] },
+  { spec: noNestedFlush, seeds: ['shrink-3', 'shrink-7'] },
+  { spec: pcidNoGenCheck, seeds: ['shrink-2', 'shrink-7'] },
+  { spec: skipLazy, seeds: ['shrink-4', 'shrink-7'] },
+];
+
+describe('fuzz findings of the kept mutants shrink to their breadth-first minimum', () => {
+  for (const { spec, seeds } of SAMPLE) {
+    it(spec.name, () => {
+      const policy = applyVariant(linux, spec);
+      const b = benchShrink({ policy, seeds, runs: 5000, smallOps: 7 });
+      expect(b.notFound).toEqual([]);
+      for (const c of b.cases) expect({ seed: c.seed, shrunk: c.shrunk, reached: c.reached }).toEqual({ seed: c.seed, shrunk: c.minimum, reached: true });
+    });
+  }
+
+  it('fuzz hands back the shrunk scenario, its run and the number of shrink steps', () => {
+    const policy = applyVariant(linux, freeBeforeFlush);
+    const f = fuzz({ policy, seed: 'shrink-1', runs: 100 }).finding!;
+    expect(signatureOf(f.result)).toBe(f.signature);
+    expect(runScenario(f.scenario, { policy }).trace).toEqual(f.result.trace);
+    expect(f.shrinks).toBeGreaterThan(0);
+    expect(f.scenario.threads.flatMap((t) => t.ops).length).toBeLessThan(f.original.threads.flatMap((t) => t.ops).length);
+  });
+});
