@@ -71,6 +71,8 @@ export interface Mm {
   vmas: Vma[];
   /** mm->notifier_subscriptions: registered secondary MMUs (none until KVM is modelled). */
   notifiers: string[];
+  /** The process is exiting (exit_group): its threads start no new operation. */
+  exiting: boolean;
 }
 
 export interface File {
@@ -206,6 +208,8 @@ export interface RcuCallback {
 
 /** What a task has on its kernel stack that another actor's step can observe. */
 export interface Task {
+  /** The process (mm) the thread belongs to. */
+  mm: MmId;
   gather: Gather | null;
   /** A lockless walker in progress (GUP-fast): tables it is reading through. */
   walker: { pfn: Pfn; ghost: number }[] | null;

@@ -17,8 +17,17 @@ export function* threadActor(k: K, spec: ThreadSpec): Gen {
   const mm = mmId(spec.proc);
   for (let i = 0; i < spec.ops.length; i++) {
     const op = spec.ops[i]!;
+    if (s.mms[mm]!.exiting) return; // killed by a sibling's exit_group() at its return to user
     const free = () => cpu.owner === null || cpu.owner === k.self;
     if (!free()) yield { id: 'schedule', wait: free, waitFor: { kind: 'cpu', cpu: spec.cpu } };
+    if (s.mms[mm]!.exiting) return;
+    if (op.kind === 'exit') {
+      // do_group_exit(): the siblings stop at their next return to user; the
+      // address space goes (exit_mmap) only once none of them is inside a call
+      s.mms[mm]!.exiting = true;
+      const alone = () => s.cpus.every((c) => c.owner === null || c.owner === k.self || s.tasks[c.owner]?.mm !== mm);
+      if (!alone()) yield { id: 'do_group_exit.wait', wait: alone, waitFor: { kind: 'cpu', cpu: s.cpus.find((c) => c.owner !== null && c.owner !== k.self && s.tasks[c.owner]?.mm === mm)!.id } };
+    }
     if (op.kind === 'idle') {
       yield* k.run('enter_lazy_tlb', {}); // schedule() to the idle task; the CPU stays free
       continue;

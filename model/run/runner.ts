@@ -128,7 +128,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
     actors.push({ name, kind, cpu, k, gen: body(k), pending: null, done: false });
   };
   for (const t of sc.threads) {
-    s.tasks[t.name] = { gather: null, walker: null };
+    s.tasks[t.name] = { mm: mmId(t.proc), gather: null, walker: null };
     add(t.name, 'thread', t.cpu, (k) => threadActor(k, t));
   }
   for (let c = 0; c < config.cpus; c++) add(ipiName(c), 'ipi', c, ipiActor);
