@@ -9,8 +9,9 @@ import { linux } from '../model/policies/linux.js';
 import { loadVariant } from '../model/policies/load_variant.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { fuzz } from '../properties/fuzz.js';
+import { benchShrink } from '../shrinkers/benchmark.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string' }, seeds: { type: 'string' } } });
 const runs = Number(values.runs ?? 5000);
 const ms = (t: bigint) => Number(t / 1_000_000n);
 
@@ -40,4 +41,19 @@ for (const f of readdirSync('variants').filter((x) => x.endsWith('.ts')).sort())
   const fnd = r.finding;
   const ops = (s: { threads: { ops: unknown[] }[] }) => s.threads.reduce((n, x) => n + x.ops.length, 0);
   console.log(fnd ? `| ${v.spec.name} | ${fnd.runIndex} | ${ms(found - t)} ms | ${ms(end - found)} ms | ${fnd.signature.replaceAll('|', ' / ')} | ${ops(fnd.original)} / ${ops(fnd.scenario)} |` : `| ${v.spec.name} | not found | ${dt} ms | - | - | - |`);
+}
+
+// The shrinker against the BFS minimum (issue 4): seeds bench-0..N-1 per kept mutant.
+const seeds = Number(values.seeds ?? 20);
+console.log(`\n## shrinking, ${seeds} seeds per kept mutant (bench-0..${seeds - 1}): shrunk size against the BFS minimum\n`);
+console.log(`| variant | reached BFS minimum | shrink median / max | ops drawn -> shrunk (median) |`);
+console.log(`|---|---|---|---|`);
+for (const f of readdirSync('variants').filter((x) => x.endsWith('.ts')).sort()) {
+  const v = await loadVariant(`variants/${f}`);
+  const b = benchShrink({ policy: applyVariant(linux, v.spec), seeds: Array.from({ length: seeds }, (_, i) => `bench-${i}`), runs: 20000 });
+  const times = b.cases.map((c) => c.shrinkMs).sort((x, y) => x - y);
+  const med = (xs: number[]) => xs[Math.floor(xs.length / 2)] ?? 0;
+  const drawn = med(b.cases.map((c) => c.originalOps).sort((x, y) => x - y));
+  const shrunk = med(b.cases.map((c) => c.shrunk.ops).sort((x, y) => x - y));
+  console.log(`| ${v.spec.name} | ${b.reached}/${b.cases.length}${b.notFound.length ? ` (${b.notFound.length} seeds found nothing)` : ''} | ${med(times)} / ${times.at(-1) ?? 0} ms | ${drawn} -> ${shrunk} |`);
 }
