@@ -81,6 +81,19 @@ describe('mshare hazards, design by design', () => {
   });
 });
 
+describe('notifier pass-through (mshare-v3-proposed)', () => {
+  it("walks i_mmap around a host-side change, and only there", () => {
+    const r = runScenario(load('hazard7-pud-freed-while-linked'), { policy: pol('mshare-v3-proposed') });
+    expect(r.verdict).toBe('pass');
+    const ids = r.trace.map((e) => e.id);
+    expect(ids).toContain('mshare_invalidate_range_start.i_mmap_lock_read');
+    expect(ids.indexOf('mshare_invalidate_range_start.i_mmap_lock_read')).toBeLessThan(ids.indexOf('zap_pte_range.clear'));
+    expect(ids.indexOf('mshare_invalidate_range_end.i_mmap_unlock_read')).toBeGreaterThan(ids.indexOf('zap_pte_range.clear'));
+    const v3 = runScenario(load('hazard7-pud-freed-while-linked'), { policy: pol('mshare-v3') });
+    expect(v3.trace.some((e) => e.id.startsWith('mshare_invalidate_range_'))).toBe(false);
+  });
+});
+
 describe('share-count', () => {
   it('holds when links are made under the PTL with a recheck (v3)', () => {
     expect(check('link-race', pol('mshare-v3'), 'share-count').verdict).toBe('pass');

@@ -21,7 +21,7 @@
 
 import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
 import { iMmapRwsem, lock, mmapLock, note, pageTableLock, unlock } from '../locks.js';
-import { mshareOfHost, newInnerVma, toHost } from '../mshare/msharefs.js';
+import { mshareOfHost, newInnerVma } from '../mshare/msharefs.js';
 import { tableIndex } from '../pagetable.js';
 import type { FlushInfo, Vma } from '../state.js';
 import { TLB_FLUSH_ALL } from '../state.js';
@@ -209,4 +209,3 @@ export const flushTlbFuncMshare: StepDef<{ info: FlushInfo }>[] = [
   }),
 ];
 
-export { toHost };

@@ -4,8 +4,17 @@
 // PTE changes and may run after pages were already freed by a forced
 // flush. Each subscription is called in turn; with no secondary MMU
 // registered (until KVM is modelled) they do nothing and take no step.
+//
+// mshare pass-through (Jann Horn's design, research/mshare.md 5): a call on
+// a host mm is passed to every sharer mm found in the msharefs inode's
+// i_mmap, walked under i_mmap_rwsem (read), as unmap_mapping_range_tree()
+// does. Only its calls and locking are modelled: no sharer has a
+// subscription to reach until KVM is.
 
 import { step, type StepDef } from '../../policies/policy.js';
+import { iMmapRwsem, lock, unlock } from '../locks.js';
+import { mshareOfHost } from '../mshare/msharefs.js';
+import type { K } from '../step.js';
 import { ModelError, type MmId } from '../types.js';
 
 export interface NotifierCtx {
@@ -19,14 +28,24 @@ function* callSubscriptions(mm: { notifiers: string[] }, op: string) {
   for (const n of mm.notifiers) throw new ModelError(`notifier ${n}.${op} is not modelled yet`);
 }
 
+function* passThrough(k: K, c: NotifierCtx, op: string) {
+  const f = k.policy.mshare?.notifierPassThrough ? mshareOfHost(k.s, c.mm) : undefined;
+  if (!f) return;
+  yield* lock(k, iMmapRwsem(f.name), 'r', `mshare_${op}.i_mmap_lock_read`);
+  for (const sh of [...f.sharers]) yield* callSubscriptions(k.s.mms[sh.mm]!, op);
+  yield* unlock(k, iMmapRwsem(f.name), `mshare_${op}.i_mmap_unlock_read`);
+}
+
 export const mmuNotifierInvalidateRangeStart: StepDef<NotifierCtx>[] = [
   step('mmu_notifier_invalidate_range_start', function* (k, c) {
     yield* callSubscriptions(k.s.mms[c.mm]!, 'invalidate_range_start');
+    yield* passThrough(k, c, 'invalidate_range_start');
   }),
 ];
 
 export const mmuNotifierInvalidateRangeEnd: StepDef<NotifierCtx>[] = [
   step('mmu_notifier_invalidate_range_end', function* (k, c) {
     yield* callSubscriptions(k.s.mms[c.mm]!, 'invalidate_range_end');
+    yield* passThrough(k, c, 'invalidate_range_end');
   }),
 ];
