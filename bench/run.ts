@@ -51,7 +51,7 @@ console.log(`|---|---|---|---|`);
 for (const f of readdirSync('variants').filter((x) => x.endsWith('.ts')).sort()) {
   const v = await loadVariant(`variants/${f}`);
   const b = benchShrink({ policy: applyVariant(linux, v.spec), seeds: Array.from({ length: seeds }, (_, i) => `bench-${i}`), runs: 20000 });
-  const times = b.cases.map((c) => c.shrinkMs).sort((x, y) => x - y);
+  const times = b.cases.map((c) => Math.round(c.shrinkMs)).sort((x, y) => x - y);
   const med = (xs: number[]) => xs[Math.floor(xs.length / 2)] ?? 0;
   const drawn = med(b.cases.map((c) => c.originalOps).sort((x, y) => x - y));
   const shrunk = med(b.cases.map((c) => c.shrunk.ops).sort((x, y) => x - y));

@@ -9,19 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.js';
-import { putPage } from '../model/kernel/frames.js';
-import { lock, ptlOf } from '../model/kernel/locks.js';
-import { findTable } from '../model/kernel/pagetable.js';
-import type { FaultCtx } from '../model/kernel/paths/fault.js';
-import type { GupCtx } from '../model/kernel/paths/gup_fast.js';
 import { linux } from '../model/policies/linux.js';
 import type { Policy } from '../model/policies/policy.js';
-import { applyVariant, defineVariant } from '../model/policies/variant.js';
+import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Property } from '../properties/property.js';
 import { propertyById } from '../properties/registry.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { anon, gup, madvise, mprotect, proc, read, run, scenario, thread, until, write } from '../test/build.js';
+import { anon, madvise, mprotect, proc, read, run, scenario, thread, until, write } from '../test/build.js';
+import { doubleUnlock, faultNeverMaps, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, X, zapWhileCached, zapWithoutPtl } from '../test/mutant_cases.js';
 import freeBeforeFlush from '../variants/free-before-flush.js';
 import noIpi from '../variants/no-ipi.js';
 import { checkedProperties, buildCounterexample, loadCounterexample, verdictOf, type CounterexampleFile } from './counterexample.js';
@@ -132,14 +128,7 @@ describe('the report of each saved counterexample', () => {
 });
 
 describe('reports of other kinds of finding', () => {
-  const X = 0x10000;
   const Y = 0x11000;
-  const zapWhileCached = (op = madvise(X)) =>
-    scenario({
-      setup: [proc('P0'), anon('P0', X, 1)],
-      threads: [thread('T0', 'P0', 0, write(X), op), thread('T1', 'P0', 1, read(X))],
-      schedule: [until('T0', 'user_access.walk'), run('T1'), run('T0')],
-    });
   const report = (sc: Scenario, policy: Policy, properties?: readonly Property[]) => {
     const result = runScenario(sc, { policy, properties });
     const cx = buildCounterexample({ policy: 'linux', variant: null, campaign: null, signature: 'test', scenario: sc, result });
@@ -172,72 +161,26 @@ describe('reports of other kinds of finding', () => {
   });
 
   it('lock-discipline: the PTE write without the PTL, with the locks held in braces', () => {
-    const noPtl = defineVariant({
-      name: 'zap-without-ptl',
-      description: 'zap_pte_range clears PTEs without taking the PTE lock',
-      edit: (v) => v.drop('zap_pte_range.pte_offset_map_lock').drop('zap_pte_range.pte_unmap_unlock').insertBefore('zap_pte_range.clear', {
-        id: 'zap_pte_range.pte_offset_map',
-        *fn(k, c) {
-          c.table = findTable(k.s, k.s.mms[c.mm]!, c.addr, 1)?.pfn;
-          if (c.table === undefined) {
-            c.addr = c.end;
-            return 'stop';
-          }
-        },
-      }),
-    });
-    const { r, text } = report(zapWhileCached(), applyVariant(linux, noPtl));
+    const { r, text } = report(zapWhileCached(), applyVariant(linux, zapWithoutPtl));
     expect(r.violation?.property).toBe('lock-discipline');
     expect(text).toContain('{mmap_lock(r)}');
     expect(r.actual[0]).toMatch(/without ptl:/);
   });
 
   it('no-deadlock: the IPI sender and the spinner with IRQs off', () => {
-    const gupTakesPtl = defineVariant({
-      name: 'gup-fast-takes-ptl',
-      description: 'gup_fast spins on the PTE lock with interrupts disabled',
-      edit: (v) =>
-        v.insertAfter('gup_fast.local_irq_save', {
-          id: 'gup_fast.pte_lock',
-          *fn(k, c: GupCtx) {
-            yield* lock(k, ptlOf(findTable(k.s, k.s.mms[c.mm]!, c.vpn, 1)!.pfn), 'w', 'gup_fast.pte_lock');
-          },
-        }),
-    });
-    const sc = scenario({
-      setup: [proc('P0'), anon('P0', X, 1)],
-      threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, gup(X))],
-      schedule: [until('T0', 'user_access.walk'), until('T1', 'gup_fast.local_irq_save'), until('T0', 'zap_pte_range.pte_offset_map_lock'), run('T1'), run('T0')],
-      choices: [{ actor: 'T0', point: 'zap_pte_range.batch_full', nth: 0 }],
-    });
-    const { r } = report(sc, applyVariant(linux, gupTakesPtl));
+    const { r } = report(gupPtlDeadlock(), applyVariant(linux, gupFastTakesPtl));
     expect(r.violation?.property).toBe('no-deadlock');
     expect(r.actual.join(' ')).toMatch(/held by T0/);
   });
 
   it('progress: a 300-step livelock collapses into a short diagram', () => {
-    const neverMaps = defineVariant({
-      name: 'fault-never-maps',
-      description: 'do_anonymous_page drops the page instead of setting the PTE',
-      edit: (v) =>
-        v.replace('do_anonymous_page.set_pte_at', function* (k, c: FaultCtx) {
-          putPage(k.s, c.page!);
-          yield { id: 'do_anonymous_page.set_pte_at' };
-        }),
-    });
-    const sc = scenario({ config: { maxSteps: 300 }, setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, read(X))] });
-    const { r } = report(sc, applyVariant(linux, neverMaps));
+    const { r } = report(neverMapsLivelock(), applyVariant(linux, faultNeverMaps));
     expect(r.violation?.property).toBe('progress');
     expect(r.steps).toHaveLength(300);
   });
 
   it('a model error and a clean run render without a violation section', () => {
-    const badUnlock = defineVariant({
-      name: 'double-unlock',
-      description: 'zap_pte_range unlocks the PTL twice',
-      edit: (v) => v.insertAfter('zap_pte_range.pte_unmap_unlock', { id: 'zap_pte_range.unlock_again', fn: linux.paths.zap_pte_range!.find((s) => s.id === 'zap_pte_range.pte_unmap_unlock')!.fn }),
-    });
-    const err = report(zapWhileCached(), applyVariant(linux, badUnlock));
+    const err = report(zapWhileCached(), applyVariant(linux, doubleUnlock));
     expect(err.r.verdict.result).toBe('model-error');
     expect(err.text).toMatch(/^Model error: /m);
     const ok = report(zapWhileCached(), linux);

@@ -3,13 +3,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { linux } from '../model/policies/linux.js';
-import { applyVariant, defineVariant, type VariantSpec } from '../model/policies/variant.js';
+import { applyVariant, type VariantSpec } from '../model/policies/variant.js';
 import type { Policy } from '../model/policies/policy.js';
-import { putPage } from '../model/kernel/frames.js';
-import { lock, ptlOf } from '../model/kernel/locks.js';
-import { findTable } from '../model/kernel/pagetable.js';
-import type { FaultCtx } from '../model/kernel/paths/fault.js';
-import type { GupCtx } from '../model/kernel/paths/gup_fast.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { propertyById } from '../properties/registry.js';
@@ -18,9 +13,9 @@ import noIpi from '../variants/no-ipi.js';
 import skipLazy from '../variants/skip-lazy-on-table-free.js';
 import pcidNoGenCheck from '../variants/pcid-no-gen-check.js';
 import noNestedFlush from '../variants/no-nested-flush.js';
-import { anon, file, gup, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, write } from './build.js';
+import { anon, file, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, write } from './build.js';
+import { doubleUnlock, faultNeverMaps, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
 
-const X = 0x10000;
 const Y = 0x11000;
 const Z = 0x20000;
 
@@ -29,14 +24,6 @@ function both(sc: Scenario, spec: VariantSpec, only?: string) {
   const broken: Policy = applyVariant(linux, spec);
   return { good: runScenario(sc, { policy: linux, properties }), bad: runScenario(sc, { policy: broken, properties }) };
 }
-
-// T0 faults X in, T1 on CPU1 caches it, T0 zaps it.
-const zapWhileCached = (op = madvise(X)) =>
-  scenario({
-    setup: [proc('P0'), anon('P0', X, 1)],
-    threads: [thread('T0', 'P0', 0, write(X), op), thread('T1', 'P0', 1, read(X))],
-    schedule: [until('T0', 'user_access.walk'), run('T1'), run('T0')],
-  });
 
 describe('each property fails on a broken path and holds on linux', () => {
   it('no-freed-frame-reachable: pages freed before the flush in tlb_finish_mmu', () => {
@@ -113,62 +100,21 @@ describe('each property fails on a broken path and holds on linux', () => {
   });
 
   it('lock-discipline: zap_pte_range without the PTL', () => {
-    const noPtl = defineVariant({
-      name: 'zap-without-ptl',
-      description: 'zap_pte_range clears PTEs without taking the PTE lock',
-      edit: (v) => v.drop('zap_pte_range.pte_offset_map_lock').drop('zap_pte_range.pte_unmap_unlock').insertBefore('zap_pte_range.clear', {
-        id: 'zap_pte_range.pte_offset_map',
-        *fn(k, c) {
-          c.table = findTable(k.s, k.s.mms[c.mm]!, c.addr, 1)?.pfn;
-          if (c.table === undefined) {
-            c.addr = c.end;
-            return 'stop';
-          }
-        },
-      }),
-    });
-    const { good, bad } = both(zapWhileCached(), noPtl);
+    const { good, bad } = both(zapWhileCached(), zapWithoutPtl);
     expect(good.verdict).toBe('pass');
     expect(bad.violation).toMatchObject({ property: 'lock-discipline', actor: 'T0', stepId: 'zap_pte_range.clear' });
     expect(bad.violation!.message).toContain('without ptl:');
   });
 
   it('no-deadlock: GUP-fast spinning on the PTL with IRQs off while the zap flushes under it', () => {
-    const gupTakesPtl = defineVariant({
-      name: 'gup-fast-takes-ptl',
-      description: 'gup_fast spins on the PTE lock with interrupts disabled',
-      edit: (v) =>
-        v.insertAfter('gup_fast.local_irq_save', {
-          id: 'gup_fast.pte_lock',
-          *fn(k, c: GupCtx) {
-            yield* lock(k, ptlOf(findTable(k.s, k.s.mms[c.mm]!, c.vpn, 1)!.pfn), 'w', 'gup_fast.pte_lock');
-          },
-        }),
-    });
-    const sc = scenario({
-      setup: [proc('P0'), anon('P0', X, 1)],
-      threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, gup(X))],
-      schedule: [until('T0', 'user_access.walk'), until('T1', 'gup_fast.local_irq_save'), until('T0', 'zap_pte_range.pte_offset_map_lock'), run('T1'), run('T0')],
-      choices: [{ actor: 'T0', point: 'zap_pte_range.batch_full', nth: 0 }],
-    });
-    const { good, bad } = both(sc, gupTakesPtl);
+    const { good, bad } = both(gupPtlDeadlock(), gupFastTakesPtl);
     expect(good.verdict).toBe('pass');
     expect(bad.violation).toMatchObject({ property: 'no-deadlock' });
     expect(bad.violation!.message).toMatch(/deadlock: .*T0 waits for IPI completion on CPU1.*T1 waits for ptl:/);
   });
 
   it('progress: a fault handler that never installs the PTE livelocks the access', () => {
-    const neverMaps = defineVariant({
-      name: 'fault-never-maps',
-      description: 'do_anonymous_page drops the page instead of setting the PTE',
-      edit: (v) =>
-        v.replace('do_anonymous_page.set_pte_at', function* (k, c: FaultCtx) {
-          putPage(k.s, c.page!);
-          yield { id: 'do_anonymous_page.set_pte_at' };
-        }),
-    });
-    const sc = scenario({ config: { maxSteps: 300 }, setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, read(X))] });
-    const { good, bad } = both(sc, neverMaps);
+    const { good, bad } = both(neverMapsLivelock(), faultNeverMaps);
     expect(good.verdict).toBe('pass');
     expect(bad.violation).toMatchObject({ property: 'progress', step: 300 });
   });
@@ -176,12 +122,7 @@ describe('each property fails on a broken path and holds on linux', () => {
 
 describe('model errors are kept apart from violations', () => {
   it('reports a broken model as a model error, not a kernel violation', () => {
-    const badUnlock = defineVariant({
-      name: 'double-unlock',
-      description: 'zap_pte_range unlocks the PTL twice',
-      edit: (v) => v.insertAfter('zap_pte_range.pte_unmap_unlock', { id: 'zap_pte_range.unlock_again', fn: linux.paths.zap_pte_range!.find((s) => s.id === 'zap_pte_range.pte_unmap_unlock')!.fn }),
-    });
-    const r = runScenario(zapWhileCached(), { policy: applyVariant(linux, badUnlock) });
+    const r = runScenario(zapWhileCached(), { policy: applyVariant(linux, doubleUnlock) });
     expect(r.verdict).toBe('model-error');
     expect(r.violation).toBeNull();
     expect(r.error).toMatch(/releases ptl:\d+ it does not hold/);

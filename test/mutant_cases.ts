@@ -1,0 +1,84 @@
+// Test-only broken variants of `linux` and the scenarios that expose them,
+// shared by test/mutants.test.ts (each property fails on a broken path) and
+// reports/report.test.ts (each kind of finding renders).
+
+import { putPage } from '../model/kernel/frames.js';
+import { lock, ptlOf } from '../model/kernel/locks.js';
+import { findTable } from '../model/kernel/pagetable.js';
+import type { FaultCtx } from '../model/kernel/paths/fault.js';
+import type { GupCtx } from '../model/kernel/paths/gup_fast.js';
+import { linux } from '../model/policies/linux.js';
+import { defineVariant } from '../model/policies/variant.js';
+import type { Scenario } from '../model/run/scenario.js';
+import { anon, gup, madvise, proc, read, run, scenario, thread, until, write } from './build.js';
+
+/** The address every scenario here maps, faults in and zaps. */
+export const X = 0x10000;
+
+/** Scenario, breaks nothing on linux: T0 faults X in, T1 on CPU1 caches it, T0 zaps it (or runs `op`); zapWithoutPtl breaks lock-discipline and doubleUnlock the model here. */
+export const zapWhileCached = (op = madvise(X)): Scenario =>
+  scenario({
+    setup: [proc('P0'), anon('P0', X, 1)],
+    threads: [thread('T0', 'P0', 0, write(X), op), thread('T1', 'P0', 1, read(X))],
+    schedule: [until('T0', 'user_access.walk'), run('T1'), run('T0')],
+  });
+
+/** Breaks lock-discipline: zap_pte_range maps the PTE table without the PTL, so the PTE clear runs without it. */
+export const zapWithoutPtl = defineVariant({
+  name: 'zap-without-ptl',
+  description: 'zap_pte_range clears PTEs without taking the PTE lock',
+  edit: (v) => v.drop('zap_pte_range.pte_offset_map_lock').drop('zap_pte_range.pte_unmap_unlock').insertBefore('zap_pte_range.clear', {
+    id: 'zap_pte_range.pte_offset_map',
+    *fn(k, c) {
+      c.table = findTable(k.s, k.s.mms[c.mm]!, c.addr, 1)?.pfn;
+      if (c.table === undefined) {
+        c.addr = c.end;
+        return 'stop';
+      }
+    },
+  }),
+});
+
+/** Breaks no-deadlock (with gupPtlDeadlock): gup_fast spins on the PTL with IRQs off, so it never answers the flush IPI of a zap that holds the PTL. */
+export const gupFastTakesPtl = defineVariant({
+  name: 'gup-fast-takes-ptl',
+  description: 'gup_fast spins on the PTE lock with interrupts disabled',
+  edit: (v) =>
+    v.insertAfter('gup_fast.local_irq_save', {
+      id: 'gup_fast.pte_lock',
+      *fn(k, c: GupCtx) {
+        yield* lock(k, ptlOf(findTable(k.s, k.s.mms[c.mm]!, c.vpn, 1)!.pfn), 'w', 'gup_fast.pte_lock');
+      },
+    }),
+});
+
+/** Breaks no-deadlock under gupFastTakesPtl: T1 enters gup_fast with IRQs off while T0's madvise holds the PTL and flushes early (batch full), waiting on T1's CPU. */
+export const gupPtlDeadlock = (): Scenario =>
+  scenario({
+    setup: [proc('P0'), anon('P0', X, 1)],
+    threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, gup(X))],
+    schedule: [until('T0', 'user_access.walk'), until('T1', 'gup_fast.local_irq_save'), until('T0', 'zap_pte_range.pte_offset_map_lock'), run('T1'), run('T0')],
+    choices: [{ actor: 'T0', point: 'zap_pte_range.batch_full', nth: 0 }],
+  });
+
+/** Breaks progress (with neverMapsLivelock): do_anonymous_page frees the new page instead of installing the PTE, so the access faults forever. */
+export const faultNeverMaps = defineVariant({
+  name: 'fault-never-maps',
+  description: 'do_anonymous_page drops the page instead of setting the PTE',
+  edit: (v) =>
+    v.replace('do_anonymous_page.set_pte_at', function* (k, c: FaultCtx) {
+      putPage(k.s, c.page!);
+      yield { id: 'do_anonymous_page.set_pte_at' };
+    }),
+});
+
+/** Breaks progress under faultNeverMaps: one read of X, capped at 300 steps, livelocks refaulting. */
+export const neverMapsLivelock = (): Scenario =>
+  scenario({ config: { maxSteps: 300 }, setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, read(X))] });
+
+/** Breaks the model, not a property: zap_pte_range releases the PTL a second time, a model error rather than a kernel violation. */
+export const doubleUnlock = defineVariant({
+  name: 'double-unlock',
+  description: 'zap_pte_range unlocks the PTL twice',
+  edit: (v) => v.insertAfter('zap_pte_range.pte_unmap_unlock', { id: 'zap_pte_range.unlock_again', fn: linux.paths.zap_pte_range!.find((s) => s.id === 'zap_pte_range.pte_unmap_unlock')!.fn }),
+});
