@@ -11,6 +11,9 @@ import type { Policy } from '../model/policies/policy.js';
 import { addCoverage, emptyCoverage, type Coverage } from '../model/run/coverage.js';
 import { runScenario, type RunResult } from '../model/run/runner.js';
 import type { Property } from './property.js';
+import { signatureOf } from './signature.js';
+
+export { signatureOf };
 import type { Scenario } from '../model/run/scenario.js';
 import { shrink } from '../shrinkers/pipeline.js';
 import { opKindsFor, rawScenarioArb, resolve as resolveRaw, type OpKind, type RawScenario } from './generate/scenario_arb.js';
@@ -51,14 +54,6 @@ export interface FuzzResult {
   steps: number;
   coverage: Coverage;
   finding: Finding | null;
-}
-
-/** What a finding is, for deduplication and for keeping it fixed while shrinking. */
-export function signatureOf(r: RunResult): string | null {
-  if (r.verdict === 'model-error') return `model-error|${r.error}`;
-  if (!r.violation) return null;
-  const v = r.violation;
-  return `${v.property}|${v.holder}|${v.stepId.split('.')[0]}`;
 }
 
 export const runSeeds = (seed: string) => {

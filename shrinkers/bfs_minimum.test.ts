@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { linux } from '../model/policies/linux.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
-import { signatureOf } from '../properties/fuzz.js';
+import { signatureOf } from '../properties/signature.js';
 import { anon, madvise, proc, read, run, scenario, thread, until, write } from '../test/build.js';
 import freeBeforeFlush from '../variants/free-before-flush.js';
 import { bfsMinimum, combinations, subScenario } from './bfs_minimum.js';

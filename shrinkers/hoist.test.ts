@@ -3,7 +3,7 @@ import { linux } from '../model/policies/linux.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Op } from '../model/run/scenario.js';
-import { signatureOf } from '../properties/fuzz.js';
+import { signatureOf } from '../properties/signature.js';
 import { anon, madvise, proc, read, scenario, thread, va } from '../test/build.js';
 import freeBeforeFlush from '../variants/free-before-flush.js';
 import { hoistCandidates } from './hoist.js';

@@ -13,7 +13,7 @@
 import type { Policy } from '../model/policies/policy.js';
 import { runScenario, ScenarioError, type RunResult } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { signatureOf } from '../properties/fuzz.js';
+import { signatureOf } from '../properties/signature.js';
 import type { Property } from '../properties/property.js';
 import { PROPERTIES } from '../properties/registry.js';
 

@@ -4,7 +4,7 @@ import type { Policy } from '../model/policies/policy.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import { validateScenario } from '../model/run/validate.js';
-import { signatureOf } from '../properties/fuzz.js';
+import { signatureOf } from '../properties/signature.js';
 import { anon, file, idle, madvise, mprotect, proc, read, run, scenario, shared, thread, write } from '../test/build.js';
 import noIpi from '../variants/no-ipi.js';
 import { bfsMinimum } from './bfs_minimum.js';

@@ -3,7 +3,7 @@ import { linux } from '../model/policies/linux.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario, ScheduleEntry } from '../model/run/scenario.js';
-import { signatureOf } from '../properties/fuzz.js';
+import { signatureOf } from '../properties/signature.js';
 import { anon, madvise, proc, read, run, scenario, thread, until, write } from '../test/build.js';
 import noIpi from '../variants/no-ipi.js';
 import noNestedFlush from '../variants/no-nested-flush.js';
