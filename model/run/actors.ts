@@ -21,22 +21,28 @@ export function* threadActor(k: K, spec: ThreadSpec): Gen {
     const free = () => cpu.owner === null || cpu.owner === k.self;
     if (!free()) yield { id: 'schedule', wait: free, waitFor: { kind: 'cpu', cpu: spec.cpu } };
     if (s.mms[mm]!.exiting) return;
-    if (op.kind === 'exit') {
-      // do_group_exit(): the siblings stop at their next return to user; the
-      // address space goes (exit_mmap) only once none of them is inside a call
-      s.mms[mm]!.exiting = true;
-      const alone = () => s.cpus.every((c) => c.owner === null || c.owner === k.self || s.tasks[c.owner]?.mm !== mm);
-      if (!alone()) yield { id: 'do_group_exit.wait', wait: alone, waitFor: { kind: 'cpu', cpu: s.cpus.find((c) => c.owner !== null && c.owner !== k.self && s.tasks[c.owner]?.mm === mm)!.id } };
-    }
     if (op.kind === 'idle') {
       yield* k.run('enter_lazy_tlb', {}); // schedule() to the idle task; the CPU stays free
       continue;
     }
     cpu.owner = k.self;
     if (cpu.curr !== k.self || cpu.isLazy || cpu.loadedMm !== mm) yield* k.run('context_switch', { next: mm });
+    if (op.kind === 'exit') yield* groupExit(k, mm);
     yield* untilReturnToUser(k, runOp(k, mm, op, `${spec.name}.${i}`));
     if (op.kind === 'exit') return; // do_exit() does not come back
   }
+}
+
+/**
+ * do_group_exit(): the siblings stop at their next return to user; the
+ * address space goes (exit_mmap) only once none of them is inside a call.
+ */
+function* groupExit(k: K, mm: MmId): Gen {
+  const s = k.s;
+  s.mms[mm]!.exiting = true;
+  yield { id: 'do_group_exit' };
+  const busy = () => s.cpus.find((c) => c.owner !== null && c.owner !== k.self && s.tasks[c.owner]?.mm === mm);
+  if (busy()) yield { id: 'do_group_exit.wait', wait: () => busy() === undefined, waitFor: { kind: 'cpu', cpu: busy()!.id } };
 }
 
 /**
