@@ -27,7 +27,11 @@ export function* threadActor(k: K, spec: ThreadSpec): Gen {
     }
     cpu.owner = k.self;
     if (cpu.curr !== k.self || cpu.isLazy || cpu.loadedMm !== mm) yield* k.run('context_switch', { next: mm });
-    if (op.kind === 'exit') yield* groupExit(k, mm);
+    if (op.kind === 'exit' && !(yield* groupExit(k, mm))) {
+      cpu.owner = null; // a sibling's group exit is already under way: this thread just dies
+      yield { id: 'do_exit', final: true };
+      return;
+    }
     yield* untilReturnToUser(k, runOp(k, mm, op, `${spec.name}.${i}`));
     if (op.kind === 'exit') return; // do_exit() does not come back
   }
@@ -36,13 +40,16 @@ export function* threadActor(k: K, spec: ThreadSpec): Gen {
 /**
  * do_group_exit(): the siblings stop at their next return to user; the
  * address space goes (exit_mmap) only once none of them is inside a call.
+ * A second exit while one is under way just ends its thread (false).
  */
-function* groupExit(k: K, mm: MmId): Gen {
+function* groupExit(k: K, mm: MmId): Gen<boolean> {
   const s = k.s;
+  if (s.mms[mm]!.exiting) return false;
   s.mms[mm]!.exiting = true;
   yield { id: 'do_group_exit' };
   const busy = () => s.cpus.find((c) => c.owner !== null && c.owner !== k.self && s.tasks[c.owner]?.mm === mm);
   if (busy()) yield { id: 'do_group_exit.wait', wait: () => busy() === undefined, waitFor: { kind: 'cpu', cpu: busy()!.id } };
+  return true;
 }
 
 /**
