@@ -136,7 +136,7 @@ export function applyOp(st: IdealState, op: OpRecord, ms: Record<string, IdealMs
       return 'ok';
     }
     case 'exit':
-      for (const [name, r] of Object.entries(ms)) if (r.owner === op.mm) st.maps[r.host] = {}; // exit_mshare()
+      for (const r of Object.values(ms)) if (r.owner === op.mm) st.maps[r.host] = {}; // exit_mshare()
       st.maps[op.mm] = {};
       st.windows[op.mm] = [];
       return 'ok';

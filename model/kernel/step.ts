@@ -74,4 +74,3 @@ export interface K {
   nextValue(): number;
 }
 
-export const STOP = 'stop' as const;
