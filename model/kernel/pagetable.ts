@@ -16,6 +16,14 @@ export const tablePrefix = (c: Config, v: number, level: number) => Math.floor(v
 /** First page covered by the table of `level` that covers `v`. */
 export const tableBase = (c: Config, v: number, level: number) => tablePrefix(c, v, level) * span(c, level + 1);
 
+/** [start, end) cut at PTE-table boundaries: the ranges the pte-level walkers (zap, change_pte_range) take one at a time. */
+export function pteTableRanges(c: Config, start: number, end: number): [number, number][] {
+  const cover = span(c, 2);
+  const out: [number, number][] = [];
+  for (let base = Math.floor(start / cover) * cover; base < end; base += cover) out.push([Math.max(start, base), Math.min(end, base + cover)]);
+  return out;
+}
+
 /** The table of `level` covering `v` in `mm`, or null where an upper entry is none. */
 export function findTable(s: KernelState, mm: Mm, v: number, level: number): Frame | null {
   let t = s.frames[mm.pgd]!;

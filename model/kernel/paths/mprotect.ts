@@ -16,10 +16,9 @@
 //   6. mmap_write_unlock(); return: the downgrade is promised from here
 //      (protect-complete).
 
-import { span } from '../config.js';
 import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
 import { lock, mmapLock, note, ptlOf, unlock } from '../locks.js';
-import { findTable, tableIndex } from '../pagetable.js';
+import { findTable, pteTableRanges, tableIndex } from '../pagetable.js';
 import type { Prot, MmId, Pfn } from '../types.js';
 import { protectRange } from '../vma.js';
 import { gatherOf, widen } from './mmu_gather.js';
@@ -67,9 +66,8 @@ export const mprotect: StepDef<MprotectCtx>[] = [
   step('change_protection', function* (k, c) {
     const n: NotifierCtx = { mm: c.mm, start: c.start, end: c.end, event: 'PROTECTION_VMA' };
     yield* k.run('mmu_notifier_invalidate_range_start', n);
-    const tableSpan = span(k.s.config, 2);
-    for (let base = Math.floor(c.start / tableSpan) * tableSpan; base < c.applied!; base += tableSpan) {
-      const t: ChangePteCtx = { mm: c.mm, addr: Math.max(c.start, base), end: Math.min(c.applied!, base + tableSpan), prot: c.prot };
+    for (const [addr, end] of pteTableRanges(k.s.config, c.start, c.applied!)) {
+      const t: ChangePteCtx = { mm: c.mm, addr, end, prot: c.prot };
       yield* k.run('change_pte_range', t);
     }
     yield* k.run('mmu_notifier_invalidate_range_end', n);

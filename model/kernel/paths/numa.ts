@@ -12,10 +12,9 @@
 // Invisible to the ideal memory. Guarded by lock-discipline: host PTEs
 // written under a sharer's locks only (research/mshare.md hazard 14).
 
-import { span } from '../config.js';
 import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
 import { lock, mmapLock, note, ptlOf, unlock } from '../locks.js';
-import { findTable, tableIndex } from '../pagetable.js';
+import { findTable, pteTableRanges, tableIndex } from '../pagetable.js';
 import type { MmId } from '../types.js';
 import type { ChangePteCtx } from './mprotect.js';
 import type { FaultCtx } from './fault.js';
@@ -29,9 +28,8 @@ export const taskNumaWork: StepDef<{ mm: MmId }>[] = [
       if (v.kind === 'mshare' && k.policy.mshare?.numa !== 'allowed') continue; // vma_is_mshare(): skipped
       if (!v.prot.r) continue; // vma_is_accessible()
       yield* k.run('tlb_gather_mmu', { mm: c.mm });
-      const tableSpan = span(k.s.config, 2);
-      for (let base = Math.floor(v.start / tableSpan) * tableSpan; base < v.end; base += tableSpan) {
-        const t: ChangePteCtx = { mm: c.mm, addr: Math.max(v.start, base), end: Math.min(v.end, base + tableSpan), prot: v.prot, numa: true };
+      for (const [addr, end] of pteTableRanges(k.s.config, v.start, v.end)) {
+        const t: ChangePteCtx = { mm: c.mm, addr, end, prot: v.prot, numa: true };
         yield* k.run('change_pte_range', t);
       }
       yield* k.run('tlb_finish_mmu', {});

@@ -15,10 +15,9 @@
 // Guarded by lock-discipline (PTE writes need the PTL) and by the
 // mmu_gather properties for what happens after.
 
-import { span } from '../config.js';
 import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
 import { lock, note, ptlOf, unlock } from '../locks.js';
-import { findTable, tableIndex } from '../pagetable.js';
+import { findTable, pteTableRanges, tableIndex } from '../pagetable.js';
 import type { K } from '../step.js';
 import type { MmId, Pfn } from '../types.js';
 import { gatherOf, widen } from './mmu_gather.js';
@@ -91,9 +90,8 @@ export const zapPteRange: StepDef<ZapCtx>[] = [
 
 /** unmap_page_range(): zap_pte_range() over every PTE table covering [start, end). */
 export function* unmapPageRange(k: K, mm: MmId, opId: string, start: number, end: number) {
-  const tableSpan = span(k.s.config, 2);
-  for (let base = Math.floor(start / tableSpan) * tableSpan; base < end; base += tableSpan) {
-    const c: ZapCtx = { mm, opId, addr: Math.max(start, base), end: Math.min(end, base + tableSpan) };
+  for (const [addr, to] of pteTableRanges(k.s.config, start, end)) {
+    const c: ZapCtx = { mm, opId, addr, end: to };
     while (c.addr < c.end) yield* k.run('zap_pte_range', c);
   }
 }
