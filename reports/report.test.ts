@@ -16,8 +16,8 @@ import { runScenario } from '../model/run/runner.js';
 import type { Property } from '../properties/property.js';
 import { propertyById } from '../properties/registry.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { anon, madvise, mprotect, proc, read, run, scenario, thread, until, write } from '../test/build.js';
-import { doubleUnlock, faultNeverMaps, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, X, zapWhileCached, zapWithoutPtl } from '../test/mutant_cases.js';
+import { mprotect } from '../test/build.js';
+import { doubleUnlock, faultNeverMaps, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from '../test/mutant_cases.js';
 import freeBeforeFlush from '../variants/free-before-flush.js';
 import noIpi from '../variants/no-ipi.js';
 import { checkedProperties, buildCounterexample, loadCounterexample, verdictOf, type CounterexampleFile } from './counterexample.js';
@@ -128,7 +128,6 @@ describe('the report of each saved counterexample', () => {
 });
 
 describe('reports of other kinds of finding', () => {
-  const Y = 0x11000;
   const report = (sc: Scenario, policy: Policy, properties?: readonly Property[]) => {
     const result = runScenario(sc, { policy, properties });
     const cx = buildCounterexample({ policy: 'linux', variant: null, campaign: null, signature: 'test', scenario: sc, result });
@@ -141,12 +140,7 @@ describe('reports of other kinds of finding', () => {
   };
 
   it('read-value on three CPUs: three columns, what the reference allows against the value read', () => {
-    const sc = scenario({
-      config: { cpus: 3 },
-      setup: [proc('P0'), anon('P0', X, 2)],
-      threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, read(X), read(X)), thread('T2', 'P0', 2, write(Y))],
-      schedule: [until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), until('T0', 'tlb_batch_pages_flush'), run('T2'), run('T1')],
-    });
+    const sc = reusedFrameRead();
     const { r, text } = report(sc, applyVariant(linux, freeBeforeFlush), [propertyById('read-value')!]);
     expect(r.violation?.property).toBe('read-value');
     expect(text).toMatch(/CPU0 +CPU1 +CPU2/);

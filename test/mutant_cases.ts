@@ -23,6 +23,20 @@ export const zapWhileCached = (op = madvise(X)): Scenario =>
     schedule: [until('T0', 'user_access.walk'), run('T1'), run('T0')],
   });
 
+/**
+ * Scenario on three CPUs, clean on linux: T0 zaps X, T2 faults in Y (reusing
+ * the most recently freed frame), T1 reads X through its cached entry. With
+ * pages freed before the flush (variants/free-before-flush.ts) T1 reads T2's
+ * value: read-value.
+ */
+export const reusedFrameRead = (): Scenario =>
+  scenario({
+    config: { cpus: 3 },
+    setup: [proc('P0'), anon('P0', X, 2)],
+    threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, read(X), read(X)), thread('T2', 'P0', 2, write(X + 0x1000))],
+    schedule: [until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), until('T0', 'tlb_batch_pages_flush'), run('T2'), run('T1')],
+  });
+
 /** Breaks lock-discipline: zap_pte_range maps the PTE table without the PTL, so the PTE clear runs without it. */
 export const zapWithoutPtl = defineVariant({
   name: 'zap-without-ptl',

@@ -14,9 +14,8 @@ import skipLazy from '../variants/skip-lazy-on-table-free.js';
 import pcidNoGenCheck from '../variants/pcid-no-gen-check.js';
 import noNestedFlush from '../variants/no-nested-flush.js';
 import { anon, file, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, write } from './build.js';
-import { doubleUnlock, faultNeverMaps, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
+import { doubleUnlock, faultNeverMaps, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
 
-const Y = 0x11000;
 const Z = 0x20000;
 
 function both(sc: Scenario, spec: VariantSpec, only?: string) {
@@ -33,12 +32,7 @@ describe('each property fails on a broken path and holds on linux', () => {
   });
 
   it('read-value: the freed frame is reused and read through the stale entry', () => {
-    const sc = scenario({
-      config: { cpus: 3 },
-      setup: [proc('P0'), anon('P0', X, 2)],
-      threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, read(X), read(X)), thread('T2', 'P0', 2, write(Y))],
-      schedule: [until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), until('T0', 'tlb_batch_pages_flush'), run('T2'), run('T1')],
-    });
+    const sc = reusedFrameRead();
     const { good, bad } = both(sc, freeBeforeFlush, 'read-value');
     expect(good.verdict).toBe('pass');
     expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T1', stepId: 'user_access.tlb_hit' });
