@@ -1,10 +1,11 @@
 // Reports of the saved counterexamples, pinned as text files a reviewer
-// can read (__snapshots__/*.txt); the 72-column ASCII rule; the scenario
+// can read (__snapshots__/*.txt, written only by `npm run goldens`,
+// never by a test: a missing golden fails); the 72-column ASCII rule; the scenario
 // copied out of a report replays to the same violation; the JSON holds
 // every step and the file it replays from; and the other kinds of
 // violation (read-value, locks, deadlock, livelock, model error) render.
 
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +21,7 @@ import { mprotect } from '../test/build.js';
 import { doubleUnlock, faultNeverMaps, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from '../test/mutant_cases.js';
 import freeBeforeFlush from '../variants/free-before-flush.js';
 import noIpi from '../variants/no-ipi.js';
+import { corpusFiles, goldenFiles, goldenName, lineDiff, readGolden } from './goldens.js';
 import { checkedProperties, buildCounterexample, loadCounterexample, verdictOf, type CounterexampleFile } from './counterexample.js';
 import { renderJson } from './render_json.js';
 import { renderText, scenarioFromText } from './render_text.js';
@@ -28,7 +30,7 @@ import { parseScenario } from './scenario_text.js';
 import { assertPlain, shellLines, wrap, WIDTH } from './text_layout.js';
 
 const DIR = 'counterexamples';
-const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const files = corpusFiles();
 const tmp = () => mkdtempSync(join(tmpdir(), 'mshare-report-'));
 
 function checkLines(text: string) {
@@ -53,6 +55,10 @@ function checkPartition(r: Report) {
 describe('the report of each saved counterexample', () => {
   it('has counterexamples to report', () => expect(files.length).toBeGreaterThanOrEqual(5));
 
+  it('has one golden for each counterexample and none for a counterexample that is gone', () => {
+    expect(goldenFiles()).toEqual(files.map(goldenName));
+  });
+
   /** A TLB or PSC entry that reaches a freed frame or table: the findings whose report names the entry, its fill and the free. */
   const staleEntry = (cx: CounterexampleFile) => (cx.verdict.holder === 'TLB' || cx.verdict.holder === 'PSC') && /which is (free|reallocated)/.test(cx.verdict.message ?? '');
 
@@ -70,8 +76,10 @@ describe('the report of each saved counterexample', () => {
         text = renderText(report);
       });
 
-      it('renders the pinned text', async () => {
-        await expect(text).toMatchFileSnapshot(`__snapshots__/${f.replace(/\.json$/, '.txt')}`);
+      it('renders its golden text (npm run goldens rewrites the goldens)', () => {
+        const golden = readGolden(f);
+        expect(golden, `no golden reports/__snapshots__/${goldenName(f)}: run npm run goldens and read the diff`).not.toBeNull();
+        expect(text).toBe(golden);
       });
 
       it('keeps every line within 72 columns of plain ASCII', () => checkLines(text));
@@ -180,6 +188,13 @@ describe('reports of other kinds of finding', () => {
     const ok = report(zapWhileCached(), linux);
     expect(ok.r.title).toBe('no violation in linux');
     expect(ok.text).not.toMatch(/^(Expected|Actual)/m);
+  });
+});
+
+describe('npm run goldens', () => {
+  it('prints the lines a golden lost and gained, under the line they start at', () => {
+    expect(lineDiff('a\nb\nc\nd', 'a\nB\nc\nd\ne')).toEqual(['@@ line 2', '-b', '+B', '@@ line 5', '+e']);
+    expect(lineDiff('same', 'same')).toEqual([]);
   });
 });
 
