@@ -1,0 +1,253 @@
+// Unit tests of the ideal memory (SPEC 5.1), private mappings. Every
+// expectation is derived by hand from the rule quoted in its comment, not
+// from the oracle's output: a call takes effect atomically at one point of
+// its window [invoke, return]; an access may see any state reached by
+// linearizing a subset of the open calls in an order consistent with their
+// invocations; an open call's removed translation stays usable until that
+// call returns (R1, research/tlb-kvm.md: a stale TLB entry inside the
+// window). The msharefs cases are in ideal_mshare.test.ts.
+
+import { describe, expect, it } from 'vitest';
+import type { OpRecord } from '../kernel/step.js';
+import { mmId, type Prot } from '../kernel/types.js';
+import { IdealMemory, type IdealPage } from './ideal.js';
+
+const RW: Prot = { r: true, w: true };
+const RO: Prot = { r: true, w: false };
+const NONE: Prot = { r: false, w: false };
+const page = (lp: string, prot: Prot = RW, anon = true): IdealPage => ({ lp, prot, anon });
+const call = (id: string, kind: OpRecord['kind'], start: number, pages = 1, more: Partial<OpRecord> = {}): OpRecord =>
+  ({ id, kind, mm: mmId('P0'), start, pages, prot: kind === 'mmap' || kind === 'mprotect' ? RW : null, file: null, pgoff: 0, ...more });
+/** P0 with the given pages, nothing written yet (every page reads 0). */
+const memory = (pages: Record<number, IdealPage>) => new IdealMemory({ maps: { P0: pages }, contents: {}, windows: {} });
+const read = (m: IdealMemory, vpn: number, value: number) => m.access('P0', vpn, false, value, true);
+const write = (m: IdealMemory, vpn: number, value: number) => m.access('P0', vpn, true, value, true);
+const fault = (m: IdealMemory, vpn: number, isWrite = false) => m.access('P0', vpn, isWrite, 0, false);
+const allowed = (...expected: string[]) => ({ ok: true, expected });
+const violation = (...expected: string[]) => ({ ok: false, expected });
+
+describe('ideal memory: values outside any window', () => {
+  it('returns the last value written and nothing older', () => {
+    const m = memory({ 16: page('a') });
+    expect(read(m, 16, 0)).toEqual(allowed('value 0')); // contents start at 0
+    expect(write(m, 16, 5)).toEqual(allowed('write allowed'));
+    expect(write(m, 16, 6)).toEqual(allowed('write allowed'));
+    expect(read(m, 16, 5)).toEqual(violation('value 6')); // writes store unique values: a lost write shows
+    expect(read(m, 16, 6)).toEqual(allowed('value 6'));
+  });
+
+  it('allows a fault only where no mapping permits the access', () => {
+    const m = memory({ 16: page('a', RO) });
+    expect(fault(m, 16)).toEqual(violation('value 0')); // no open call: the mapping is there
+    expect(fault(m, 16, true)).toEqual(allowed('SIGSEGV')); // prot r: a write faults
+    expect(write(m, 16, 1)).toEqual(violation('SIGSEGV'));
+    expect(read(m, 17, 0)).toEqual(violation('SIGSEGV')); // never mapped
+  });
+
+  it('gives a call no effect before it is invoked', () => {
+    const m = memory({});
+    expect(read(m, 16, 0)).toEqual(violation('SIGSEGV')); // windows are [invoke, return]: not yet open
+    m.invoke(call('T0.0', 'mmap', 16));
+    expect(read(m, 16, 0)).toEqual(allowed('SIGSEGV', 'value 0'));
+  });
+});
+
+describe('ideal memory: windows [invoke, return]', () => {
+  it('lets an access inside an munmap window see the page or fault, and only fault after the return', () => {
+    const seen = memory({ 16: page('a') });
+    seen.invoke(call('T0.0', 'munmap', 16));
+    expect(read(seen, 16, 0)).toEqual(allowed('value 0')); // subset {}, or {munmap} through the page it removed (R1)
+    expect(seen.ret('T0.0', 'ok')).toEqual(allowed('ok'));
+    expect(read(seen, 16, 0)).toEqual(violation('SIGSEGV')); // after the return it has taken effect
+    expect(fault(seen, 16)).toEqual(allowed('SIGSEGV'));
+
+    const faulted = memory({ 16: page('a') });
+    faulted.invoke(call('T0.0', 'munmap', 16));
+    expect(fault(faulted, 16)).toEqual(allowed('SIGSEGV', 'value 0')); // subset {munmap}: linearized before the return
+  });
+
+  it('lets an access inside an mmap window fault or see the new page, and never fault after the return', () => {
+    const m = memory({});
+    m.invoke(call('T0.0', 'mmap', 16));
+    expect(fault(m, 16)).toEqual(allowed('SIGSEGV', 'value 0')); // linearizing at invoke would be a defect
+    expect(read(m, 16, 0)).toEqual(allowed('SIGSEGV', 'value 0')); // linearizing at return would be a defect
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
+    expect(fault(m, 16)).toEqual(violation('value 0'));
+  });
+
+  it('applies a call once: after its effect is seen, the old state does not come back', () => {
+    const m = memory({});
+    m.invoke(call('T0.0', 'mmap', 16));
+    expect(read(m, 16, 0)).toEqual(allowed('SIGSEGV', 'value 0'));
+    expect(fault(m, 16)).toEqual(violation('value 0')); // atomic at one point; an mmap takes no translation away
+  });
+
+  it('checks a call result against every linearization, and rejects one no order gives', () => {
+    const m = memory({ 16: page('a') });
+    m.invoke(call('T0.0', 'munmap', 16));
+    expect(m.ret('T0.0', 'ENOMEM')).toEqual(violation('ok')); // munmap of a mapped page succeeds
+    const n = memory({});
+    expect(n.ret('T0.9', 'ok')).toEqual(allowed()); // a return with no invoke is not the oracle's to judge
+  });
+});
+
+describe('ideal memory: shadows of removed translations', () => {
+  it('lets an access use the page an open munmap removed until that munmap returns, and not after', () => {
+    const m = memory({ 16: page('a') });
+    expect(write(m, 16, 7)).toEqual(allowed('write allowed'));
+    m.invoke(call('T0.0', 'munmap', 16));
+    expect(fault(m, 16)).toEqual(allowed('SIGSEGV', 'value 7')); // now only the linearized state remains
+    expect(read(m, 16, 7)).toEqual(allowed('value 7')); // shadow: a stale TLB entry inside the window (R1)
+    expect(read(m, 16, 0)).toEqual(violation('value 7')); // the shadow is the old page, with its contents
+    expect(write(m, 16, 8)).toEqual(allowed('write allowed'));
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
+    expect(read(m, 16, 8)).toEqual(violation('SIGSEGV')); // the shadow ends when its call returns
+  });
+
+  it('lets a write through the old protection inside an mprotect window, and not after it returns', () => {
+    const m = memory({ 16: page('a') });
+    m.invoke(call('T0.0', 'mprotect', 16, 1, { prot: RO }));
+    expect(write(m, 16, 9)).toEqual(allowed('write allowed')); // linearized or not, rw is still usable
+    expect(fault(m, 16, true)).toEqual(allowed('SIGSEGV', 'write allowed')); // a write fault means it is linearized
+    expect(write(m, 16, 10)).toEqual(allowed('write allowed')); // through the shadow of the rw translation
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
+    expect(write(m, 16, 11)).toEqual(violation('SIGSEGV')); // shadows end at the return
+    expect(read(m, 16, 10)).toEqual(allowed('value 10'));
+  });
+
+  it("ends a shadow at its own call's return, though other calls stay open", () => {
+    const m = memory({ 16: page('a'), 20: page('b') });
+    m.invoke(call('T0.0', 'munmap', 16));
+    m.invoke(call('T1.0', 'mprotect', 20, 1, { prot: RO }));
+    expect(fault(m, 16)).toEqual(allowed('SIGSEGV', 'value 0'));
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
+    expect(read(m, 16, 0)).toEqual(violation('SIGSEGV')); // T0.0 returned: its shadow is gone
+    expect(write(m, 20, 1)).toEqual(allowed('write allowed')); // T1.0 is open: its shadow stays
+  });
+
+  it('keeps a shadow to the process and page its call removed', () => {
+    const m = new IdealMemory({ maps: { P0: { 16: page('a') }, P1: {} }, contents: {}, windows: {} });
+    m.invoke(call('T0.0', 'munmap', 16, 2));
+    expect(fault(m, 16)).toEqual(allowed('SIGSEGV', 'value 0'));
+    expect(read(m, 17, 0)).toEqual(violation('SIGSEGV')); // 17 was never mapped: nothing to shadow
+    expect(m.access('P1', 16, false, 0, true)).toEqual(violation('SIGSEGV')); // another mm never had the page
+  });
+});
+
+describe('ideal memory: linearizing subsets of the open calls', () => {
+  it('allows every subset of two open mmaps to have taken effect', () => {
+    for (const [at16, at17] of [[true, false], [false, true], [true, true], [false, false]] as const) {
+      const m = memory({});
+      m.invoke(call('T0.0', 'mmap', 16));
+      m.invoke(call('T1.0', 'mmap', 17));
+      // each call may or may not be linearized, independently of the other
+      expect(at16 ? read(m, 16, 0) : fault(m, 16)).toEqual(allowed('SIGSEGV', 'value 0'));
+      expect(at17 ? read(m, 17, 0) : fault(m, 17)).toEqual(allowed('SIGSEGV', 'value 0'));
+    }
+  });
+
+  it('allows two open mprotects of one page in either order, and keeps to the order an access showed', () => {
+    const both = () => {
+      const m = memory({ 16: page('a') });
+      m.invoke(call('T0.0', 'mprotect', 16, 1, { prot: RO }));
+      m.invoke(call('T1.0', 'mprotect', 16, 1, { prot: NONE }));
+      expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
+      expect(m.ret('T1.0', 'ok')).toEqual(allowed('ok'));
+      return m;
+    };
+    const noneLast = both();
+    expect(fault(noneLast, 16)).toEqual(allowed('SIGSEGV', 'value 0')); // r then none, or none then r
+    expect(read(noneLast, 16, 0)).toEqual(violation('SIGSEGV')); // the fault fixed the order: none last
+    const rLast = both();
+    expect(read(rLast, 16, 0)).toEqual(allowed('SIGSEGV', 'value 0'));
+    expect(fault(rLast, 16)).toEqual(violation('value 0')); // the read fixed the order: r last
+  });
+
+  it('derives results from the order: of two open mmaps of one page exactly one succeeds', () => {
+    const first = memory({});
+    first.invoke(call('T0.0', 'mmap', 16));
+    first.invoke(call('T1.0', 'mmap', 16));
+    expect(first.ret('T0.0', 'EEXIST')).toEqual(allowed('EEXIST', 'ok')); // T1.0 may have gone first
+    expect(first.ret('T1.0', 'EEXIST')).toEqual(violation('ok')); // ...and then it must have succeeded
+    const second = memory({});
+    second.invoke(call('T0.0', 'mmap', 16));
+    second.invoke(call('T1.0', 'mmap', 16));
+    expect(second.ret('T0.0', 'ok')).toEqual(allowed('EEXIST', 'ok'));
+    expect(second.ret('T1.0', 'ok')).toEqual(violation('EEXIST'));
+  });
+
+  it('orders a call after one that returned before it was invoked', () => {
+    const m = memory({ 16: page('a') });
+    m.invoke(call('T0.0', 'munmap', 16));
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
+    m.invoke(call('T1.0', 'mmap', 16));
+    expect(m.ret('T1.0', 'EEXIST')).toEqual(violation('ok')); // consistent with invocations: munmap came first
+  });
+});
+
+describe('ideal memory: failed calls', () => {
+  it('gives an mmap over an existing mapping no effect: EEXIST, the old page and its data stay', () => {
+    const open = () => {
+      const m = memory({ 16: page('a') });
+      write(m, 16, 3);
+      m.invoke(call('T0.0', 'mmap', 16, 1, { file: 'F' }));
+      return m;
+    };
+    const m = open();
+    expect(read(m, 16, 0)).toEqual(violation('value 3')); // failed its checks: no linearization maps file F
+    expect(fault(m, 16)).toEqual(violation('value 3')); // and none unmaps the page
+    expect(m.ret('T0.0', 'EEXIST')).toEqual(allowed('EEXIST'));
+    expect(read(m, 16, 3)).toEqual(allowed('value 3'));
+    expect(open().ret('T0.0', 'ok')).toEqual(violation('EEXIST'));
+  });
+
+  it('keeps what an mprotect changed before a hole, which fails it with ENOMEM (mm/mprotect.c do_mprotect_pkey)', () => {
+    const m = memory({ 16: page('a') });
+    m.invoke(call('T0.0', 'mprotect', 16, 2, { prot: RO }));
+    expect(m.ret('T0.0', 'ENOMEM')).toEqual(allowed('ENOMEM')); // 17 is a hole
+    expect(write(m, 16, 1)).toEqual(violation('SIGSEGV')); // the VMA before the hole was changed
+    const wrong = memory({ 16: page('a') });
+    wrong.invoke(call('T0.0', 'mprotect', 16, 2, { prot: RO }));
+    expect(wrong.ret('T0.0', 'ok')).toEqual(violation('ENOMEM'));
+  });
+});
+
+describe('ideal memory: MADV_DONTNEED', () => {
+  it('zeroes a private anonymous page at its linearization point; the old data stays usable until the return', () => {
+    const m = memory({ 16: page('a') });
+    write(m, 16, 5);
+    m.invoke(call('T0.0', 'madvise', 16));
+    expect(read(m, 16, 0)).toEqual(allowed('value 0', 'value 5')); // zeroed or not yet
+    expect(read(m, 16, 5)).toEqual(allowed('value 0', 'value 5')); // zeroed, with the old page still usable (R1)
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
+    expect(read(m, 16, 5)).toEqual(violation('value 0'));
+  });
+
+  it('keeps the data of a shared file page', () => {
+    const m = memory({ 16: page('file:F:0', RW, false) });
+    write(m, 16, 5);
+    m.invoke(call('T0.0', 'madvise', 16));
+    expect(read(m, 16, 0)).toEqual(violation('value 5')); // shared pages are dropped from the tables, not zeroed
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
+    expect(read(m, 16, 5)).toEqual(allowed('value 5'));
+  });
+
+  it('zeroes the mapped pages and fails with ENOMEM over a hole (mm/madvise.c madvise_walk_vmas)', () => {
+    const m = memory({ 16: page('a') });
+    write(m, 16, 5);
+    m.invoke(call('T0.0', 'madvise', 16, 2));
+    expect(m.ret('T0.0', 'ENOMEM')).toEqual(allowed('ENOMEM'));
+    expect(read(m, 16, 5)).toEqual(violation('value 0'));
+  });
+});
+
+describe('ideal memory: exit', () => {
+  it("takes the process's pages away at one point of its window", () => {
+    const m = memory({ 16: page('a'), 17: page('b') });
+    m.invoke(call('T0.0', 'exit', 0, 64));
+    expect(fault(m, 16)).toEqual(allowed('SIGSEGV', 'value 0'));
+    expect(read(m, 17, 0)).toEqual(allowed('value 0')); // shadow until the return
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
+    expect(read(m, 17, 0)).toEqual(violation('SIGSEGV'));
+  });
+});
