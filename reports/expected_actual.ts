@@ -10,7 +10,7 @@ import type { Scenario } from '../model/run/scenario.js';
 import type { Property, StepEvent, Violation } from '../properties/property.js';
 import { frameStatus, lastEffect, type EffectsByStep, type Focus } from './bad_state.js';
 import { accessText, resultText, syscallText } from './step_labels.js';
-import { tableName, type Effect, type Snapshot } from './trace_state.js';
+import { tableName, upperEntryName, type Effect, type Snapshot } from './trace_state.js';
 
 export interface Context {
   snap: Snapshot;
@@ -82,6 +82,32 @@ function cpuLine(cpu: number, slot: number | null, mm: string | null, snap: Snap
   return `CPU${cpu} now: ${parts.join('; ')}.`;
 }
 
+const entryOf = (e: Effect) => upperEntryName(e.entry!, { mm: e.mm!, level: e.level! });
+
+/**
+ * The upper entries that pointed at a freed table, each named with the mm
+ * whose table holds it: those cleared, and those that still point at it
+ * after the violating step, with whether they were ever cleared. Under
+ * mshare the host's entry and a sharer's entry reach the same table, and
+ * clearing one leaves the other.
+ */
+function upperEntryLines(table: number, ctx: Context): string[] {
+  const out: string[] = [];
+  const all = (kind: Effect['kind'], key?: string) => ctx.steps.slice(0, ctx.upTo).flatMap((s) => s.effects.filter((e) => e.kind === kind && e.pfn === table && (key === undefined || e.entry === key)).map((effect) => ({ ...s, effect })));
+  const live = [...ctx.snap.uppers].filter(([, u]) => u.child === table);
+  for (const c of all('upper-clear')) {
+    if (live.some(([key]) => key === c.effect.entry)) continue;
+    out.push(`${entryOf(c.effect)}, which pointed at it, was cleared at ${at(c)}.`);
+  }
+  for (const [key, u] of live) {
+    const cleared = all('upper-clear', key).at(-1);
+    const set = all('upper-set', key).at(-1);
+    const history = cleared ? `cleared at ${at(cleared)}, set again at ${set ? at(set) : '?'}` : `never cleared since ${set ? `it was set at ${at(set)}` : 'setup'}`;
+    out.push(`${upperEntryName(key, u)} still points at it: ${history}.`);
+  }
+  return out;
+}
+
 function slotState(snap: Snapshot, cpu: number, slot: number): string {
   const c = snap.cpus[cpu]!;
   if (slot !== c.loadedSlot) return 'not loaded';
@@ -114,9 +140,9 @@ export function actualLines(v: Violation, f: Focus | null, ctx: Context): string
       out.push(`CPU${f.cpu} PCID slot ${f.slot} (${f.mm ?? 'no mm'}, ${slotState(snap, f.cpu, f.slot!)}): paging-structure cache entry for the ${tableName(f.level ?? 0)} at frame ${f.table}${fill ? `, cached at ${at(fill)}` : ''}.`);
     } else out.push(sentence(v.message));
     out.push(frameStatus(snap, steps, upTo, f.table, f.ghost, true).long);
+    out.push(...upperEntryLines(f.table, ctx));
     const unhook = lastEffect(steps, upTo, (x) => x.kind === 'upper-clear' && x.pfn === f.table);
-    if (unhook) out.push(`The upper entry pointing at it was cleared at ${at(unhook)}.`);
-    if (unhook && f.cpu !== null) out.push(sinceLine(f.cpu, { n: unhook.n, what: 'the upper entry was cleared' }, ctx, (x) => x.pfn === f.table || x.kind === 'tlb-drop'));
+    if (unhook && f.cpu !== null) out.push(sinceLine(f.cpu, { n: unhook.n, what: `${entryOf(unhook.effect)} was cleared` }, ctx, (x) => x.pfn === f.table || x.kind === 'tlb-drop'));
   }
   if (f && f.cpu !== null) out.push(cpuLine(f.cpu, f.slot, f.mm, snap));
   if (out.length === 0) {

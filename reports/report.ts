@@ -206,7 +206,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
   const steps: ReportStep[] = run.trace.map((ev) => {
     const a = actors.get(ev.actor) ?? actorOf(ev.actor, ev.cpu, threads);
     actors.set(ev.actor, a);
-    const effects = diff(snapAt(ev.n - 1), snapAt(ev.n), { pcids: config.pcids });
+    const effects = diff(snapAt(ev.n - 1), snapAt(ev.n), { pcids: config.pcids, ownMm: a.proc });
     byStep.push({ n: ev.n, actor: ev.actor, id: ev.id, cpu: ev.cpu, effects });
     const o = ev.obs;
     const opId = o?.kind === 'invoke' ? o.op.id : o?.opId;

@@ -38,6 +38,9 @@ export interface Effect {
   end?: number;
   /** tlb-fill / tlb-drop: the ghost clock of the fill, which tells entries apart. */
   filled?: number;
+  /** upper-set / upper-clear: the entry, as `${table}|${index}` (the key of Snapshot.uppers), and its table's level. */
+  entry?: string;
+  level?: number;
 }
 
 export interface TlbSnap { slot: number; vpn: number; pfn: number; writable: boolean; filled: number; ghost: number; mm: string | null }
@@ -132,11 +135,19 @@ export function recorder(into: Map<number, Recorded>): Property {
 }
 
 export const tableName = (level: number) => `${(LEVEL_NAME[level] ?? `L${level}`).toUpperCase()} table`;
-const entryName = (level: number) => `${(LEVEL_NAME[level] ?? `L${level}`).toUpperCase()} entry`;
+export const entryName = (level: number) => `${(LEVEL_NAME[level] ?? `L${level}`).toUpperCase()} entry`;
+/** An upper entry by its key: "P0's PGD entry 1". The mm is the owner of the table that holds it. */
+export const upperEntryName = (key: string, u: { mm: string; level: number }) => `${u.mm}'s ${entryName(u.level)} ${key.split('|')[1]}`;
 
-/** Options that shape the wording: PCID slots are named only when there is more than one. */
+/**
+ * Options that shape the wording: PCID slots are named only when there
+ * is more than one; an upper entry is named with its mm when that is not
+ * the stepping task's own (mshare: a sharer's task clears the host's).
+ */
 export interface DiffOptions {
   pcids: number;
+  /** The mm of the task that took the step; null for IPIs, RCU and the hardware. */
+  ownMm?: string | null;
 }
 
 /** Everything that changed from `a` to `b`, in a fixed order. */
@@ -169,14 +180,15 @@ export function diff(a: Snapshot, b: Snapshot, o: DiffOptions): Effect[] {
   }
 
   // Upper-level entries.
+  const whose = (u: UpperSnap) => (u.mm === o.ownMm ? '' : `${u.mm}'s `);
   for (const [key, ub] of b.uppers) {
     const ua = a.uppers.get(key);
     if (ua?.child === ub.child) continue;
-    out.push({ kind: 'upper-set', text: `${entryName(ub.level)} -> ${tableName(ub.level - 1)} (frame ${ub.child})`, mm: ub.mm, pfn: ub.child });
+    out.push({ kind: 'upper-set', text: `${whose(ub)}${entryName(ub.level)} -> ${tableName(ub.level - 1)} (frame ${ub.child})`, mm: ub.mm, pfn: ub.child, entry: key, level: ub.level });
   }
   for (const [key, ua] of a.uppers) {
     if (b.uppers.get(key)?.child === ua.child) continue;
-    out.push({ kind: 'upper-clear', text: `clear ${entryName(ua.level)} (${tableName(ua.level - 1)}, frame ${ua.child})`, mm: ua.mm, pfn: ua.child });
+    out.push({ kind: 'upper-clear', text: `clear ${whose(ua)}${entryName(ua.level)} (${tableName(ua.level - 1)}, frame ${ua.child})`, mm: ua.mm, pfn: ua.child, entry: key, level: ua.level });
   }
 
   b.cpus.forEach((cb, cpu) => {
