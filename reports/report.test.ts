@@ -59,8 +59,26 @@ describe('the report of each saved counterexample', () => {
     expect(goldenFiles()).toEqual(files.map(goldenName));
   });
 
-  /** A TLB or PSC entry that reaches a freed frame or table: the findings whose report names the entry, its fill and the free. */
-  const staleEntry = (cx: CounterexampleFile) => (cx.verdict.holder === 'TLB' || cx.verdict.holder === 'PSC') && /which is (free|reallocated)/.test(cx.verdict.message ?? '');
+  /**
+   * What a saved counterexample found, by which the report must name a
+   * different bad state; every file of the corpus is one of these, and a
+   * new kind fails here until the checks below learn what its report says.
+   */
+  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken';
+  const kindOf = (cx: CounterexampleFile): Kind => {
+    const { property, holder } = cx.verdict;
+    if (property === 'no-freed-frame-reachable' && holder === 'TLB') return 'stale TLB entry';
+    if (property === 'no-freed-table-reachable' && holder === 'PSC') return 'stale PSC entry';
+    if (property === 'no-freed-table-reachable' && holder === 'upper entry') return 'stale upper entry';
+    if (property === 'unmap-complete' && holder === 'TLB') return 'unmap not complete';
+    if (property === 'lock-discipline') return 'lock rule broken';
+    throw new Error(`no report checks for ${property} (${holder}): add a kind`);
+  };
+
+  it('has a counterexample of every kind of finding the report checks', () => {
+    const kinds = new Set(files.map((f) => kindOf(loadCounterexample(join(DIR, f)))));
+    expect([...kinds].sort()).toEqual(['lock rule broken', 'stale PSC entry', 'stale TLB entry', 'stale upper entry', 'unmap not complete']);
+  });
 
   for (const f of files) {
     describe(f, () => {
@@ -103,21 +121,67 @@ describe('the report of each saved counterexample', () => {
         const shown = new Set(report.steps.filter((s) => s.shown).map((s) => s.n));
         expect(shown.has(cx.verdict.step!)).toBe(true);
         // every free, flush, IPI and call entry or return has its own line
-        for (const s of report.steps) {
-          if (s.effects.some((e) => /^(free |IPI )/.test(e)) || /^sys_|flush_tlb_mm_range|native_flush_tlb_multi/.test(s.id)) expect(shown.has(s.n), `${s.n} ${s.id}`).toBe(true);
+        const must = report.steps.filter((s) => s.effects.some((e) => /^(free |IPI )/.test(e)) || /^sys_|flush_tlb_mm_range|native_flush_tlb_multi/.test(s.id));
+        expect(must.length, 'a race has a call, a free, a flush or an IPI').toBeGreaterThan(0);
+        for (const s of must) expect(shown.has(s.n), `${s.n} ${s.id}`).toBe(true);
+        // ... and so has every step that the actual state names
+        const named = [...report.actual.join(' ').matchAll(/\bstep (\d+)/g)].map((m) => Number(m[1]));
+        for (const n of named) expect(shown.has(n), `step ${n}, named in the actual state`).toBe(true);
+        if (kindOf(cx) === 'lock rule broken') {
+          // the locks drawn last for the actor are the ones it holds at the violation
+          const v = report.violation!;
+          const drawn = report.diagram.filter((d) => d.actor === v.actor && d.from <= v.step && d.locks !== null).at(-1)?.locks ?? [];
+          expect(drawn).toEqual(report.steps[v.step - 1]!.locks);
+        } else {
+          expect(named.length, 'the actual state names the steps of the race').toBeGreaterThanOrEqual(2);
         }
-        // ... and so has the step that filled a stale entry to a freed frame or table
-        if (!staleEntry(cx)) return;
-        const fill = report.actual.join(' ').match(/(?:filled|cached) at step (\d+)/);
-        expect(fill, 'actual names the fill').not.toBeNull();
-        expect(shown.has(Number(fill![1]))).toBe(true);
       });
 
       it('states the bad entry, its frame, and says a model found it', () => {
-        if (staleEntry(cx)) {
-          expect(report.focus).not.toBeNull();
-          expect(text).toContain(`[${report.bad!.note.split(' ').slice(0, 3).join(' ')}`);
-          expect(report.actual.join(' ')).toMatch(/free since step|queued in .*mmu_gather/);
+        const v = report.violation!;
+        const actual = report.actual.join(' ');
+        expect(text).toContain(`[${report.bad!.note.split(' ').slice(0, 3).join(' ')}`);
+        switch (kindOf(cx)) {
+          case 'stale TLB entry':
+          case 'unmap not complete': {
+            const [, cpu, slot, va, frame] = /CPU(\d+) PCID slot (\d+) .*maps (0x[0-9a-f]+) -> frame (\d+)/.exec(v.message)!;
+            expect(report.focus).toMatchObject({ holder: 'TLB', cpu: Number(cpu), slot: Number(slot), pfn: Number(frame) });
+            expect(actual).toMatch(new RegExp(`CPU${cpu} PCID slot ${slot} \\(.*\\): TLB entry ${va} -> frame ${frame} \\(rw?\\), filled at step \\d+`));
+            expect(actual).toMatch(new RegExp(`Frame ${frame}: (free since step|still allocated)`));
+            expect(actual).toMatch(new RegExp(`${report.focus!.mm} PTE for ${va}: `));
+            if (kindOf(cx) === 'stale TLB entry') expect(actual).toContain(`Frame ${frame}: free since step`);
+            break;
+          }
+          case 'stale PSC entry': {
+            const [, cpu, slot, level, frame] = /CPU(\d+) PCID slot (\d+) .*caches a (\w+) table at frame (\d+), which is free/.exec(v.message)!;
+            expect(report.focus).toMatchObject({ holder: 'PSC', cpu: Number(cpu), slot: Number(slot), table: Number(frame) });
+            const table = `${level!.toUpperCase()} table`;
+            expect(actual).toMatch(new RegExp(`CPU${cpu} PCID slot ${slot} \\(.*\\): paging-structure cache entry for the ${table} at frame ${frame}, cached at step \\d+`));
+            expect(actual).toContain(`${table} frame ${frame}: free since step`);
+            expect(actual).toMatch(/\S+'s P[GUM]D entry \d+, which pointed at it, was cleared at step \d+/);
+            break;
+          }
+          case 'stale upper entry': {
+            // "pgd entry 1 of P0 points to table 3": that entry is still there, so the report must not say it was cleared
+            const [, level, index, mm, frame] = /^(\w+) entry (\d+) of (\S+) points to table (\d+), which is free/.exec(v.message)!;
+            const entry = `${mm}'s ${level!.toUpperCase()} entry ${index}`;
+            expect(report.focus).toMatchObject({ holder: 'upper entry', table: Number(frame) });
+            expect(actual).toMatch(new RegExp(`${entry} still points at it: never cleared since it was set at step \\d+`));
+            expect(actual).not.toContain(`${entry}, which pointed at it, was cleared`);
+            expect(actual).toMatch(new RegExp(`P[GUM]D table frame ${frame}: free since step`));
+            break;
+          }
+          case 'lock rule broken': {
+            // the lock the message says is missing is not held, the one it says is held is
+            expect(report.actual[0]).toBe(`${v.message}.`);
+            const held = report.actual.find((l) => l.startsWith(`Locks after step ${v.step}: `)) ?? '';
+            const without = /without (\S+)$/.exec(v.message);
+            const holding = /holding (\S+)$/.exec(v.message);
+            expect(without ?? holding, 'the message names a lock').not.toBeNull();
+            if (without) expect(held).not.toContain(`${without[1]} (`);
+            if (holding) expect(held).toMatch(new RegExp(`${holding[1]!.replace(/[.]/g, '\\.')} \\(\\w\\) held by [^;]*${v.actor}`));
+            break;
+          }
         }
         expect(text.replace(/\\\n/g, '')).toContain(report.header.replay);
         expect(text.trimEnd().split('\n').at(-1)).toBe('Found by a model (mshare-check ' + report.header.modelVersion + '), not observed on hardware.');
