@@ -25,6 +25,8 @@ export interface GupSlowCtx {
   mm: MmId;
   vpn: number;
   hostLocked?: MmId;
+  /** The design refuses GUP through an msharefs VMA: no walk, no pin (-EFAULT). */
+  refused?: boolean;
   table?: Pfn;
   page?: Pfn | null;
 }
@@ -39,6 +41,7 @@ export const getUserPages: StepDef<GupSlowCtx>[] = [
     c.page = null;
     if (!vma) return;
     const w = vma.kind === 'mshare' ? sharerWindow(k.s, mm, c.vpn) : null;
+    if (w && k.policy.mshare?.gup === 'refused') c.refused = true;
     if (w && k.policy.mshare?.gup === 'host-lock') {
       c.hostLocked = w.file.host;
       yield* lock(k, mmapLock(w.file.host), 'r', 'get_user_pages.host_mmap_read_lock_nested');
@@ -46,7 +49,7 @@ export const getUserPages: StepDef<GupSlowCtx>[] = [
   }),
   step('follow_page_mask', function* (k, c) {
     const s = k.s;
-    if (!findVma(s.mms[c.mm]!, c.vpn)) return;
+    if (c.refused || !findVma(s.mms[c.mm]!, c.vpn)) return;
     const walker: { pfn: Pfn; ghost: number }[] = (s.tasks[k.self]!.walker = []);
     let table = s.frames[s.mms[c.mm]!.pgd]!;
     for (let level = LEVELS; level > 1; level--) {
