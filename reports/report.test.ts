@@ -240,9 +240,24 @@ describe('reports of other kinds of finding', () => {
   });
 
   it('progress: a 300-step livelock collapses into a short diagram', () => {
-    const { r } = report(neverMapsLivelock(), applyVariant(linux, faultNeverMaps));
+    const { r, text } = report(neverMapsLivelock(), applyVariant(linux, faultNeverMaps));
     expect(r.violation?.property).toBe('progress');
     expect(r.steps).toHaveLength(300);
+    expect(r.diagram.length).toBeLessThanOrEqual(15);
+    // one round of the retry is drawn, then one entry stands for the rounds after it
+    const at = r.diagram.findIndex((d) => d.repeats);
+    const fold = r.diagram[at]!;
+    const round = r.diagram.slice(at - fold.repeats!.entries, at);
+    expect(round.map((d) => d.call[0])).toContain('#PF on read 0x10000');
+    const roundSteps = round.at(-1)!.to - round[0]!.from + 1;
+    expect(fold.to - fold.from + 1).toBe(roundSteps * fold.repeats!.times);
+    expect(fold.repeats!.times).toBeGreaterThanOrEqual(30);
+    expect(text).toContain(`repeats the ${fold.repeats!.entries} entries above ${fold.repeats!.times} more times`);
+    expect(text).toMatch(/^Race \(300 steps in \d{1,2} entries/m);
+    // the violating step keeps its own line, and nothing after the fold is folded
+    expect(r.diagram.at(-1)).toMatchObject({ from: 300, to: 300 });
+    expect(r.steps.filter((s) => s.shown).every((s) => s.n < fold.from || s.n > fold.to)).toBe(true);
+    expect(text.split('\n').length).toBeLessThan(80);
   });
 
   it('a model error and a clean run render without a violation section', () => {

@@ -10,6 +10,7 @@
 //   3. Keep the steps that matter to the race (they touch the focus,
 //      flush, free, send or handle an IPI, enter or return from a call)
 //      and collapse runs of the others, one actor at a time.
+//      Fold rounds of entries that repeat (a livelock) into one entry.
 //   4. Say what the reference required and what the TLBs held instead.
 
 import { resolveConfig, type Config } from '../model/kernel/config.js';
@@ -30,6 +31,7 @@ import { badNote, locateFocus, type EffectsByStep, type Focus } from './bad_stat
 import { actualLines, expectedLines } from './expected_actual.js';
 import { printScenario } from './scenario_text.js';
 import { accessText, callPath, opText, resultText, runLabel, syscallText } from './step_labels.js';
+import { foldRepeats } from './fold_repeats.js';
 import { diff, recorder, snapshot, type Effect, type Recorded, type Snapshot } from './trace_state.js';
 
 export const REPORT_FORMAT = 'mshare-check/report';
@@ -75,6 +77,8 @@ export interface DiagramItem {
   notes: string[];
   /** Locks held after the item, when they changed since the actor's last item. */
   locks: string[] | null;
+  /** A fold of rounds that repeat the `entries` items before it (fold_repeats.ts). */
+  repeats?: { entries: number; times: number };
 }
 
 export interface Report {
@@ -266,7 +270,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     if (named.size > 0 && touchesNamed(s)) return true;
     return byStep[i]!.effects.some((e) => relevant(e, focus));
   };
-  const diagram: DiagramItem[] = [];
+  const raw: DiagramItem[] = [];
   const shownLocks = new Map<string, string>();
   const withLocks = (it: Omit<DiagramItem, 'locks'>): DiagramItem => {
     const a = actors.get(it.actor)!;
@@ -281,22 +285,25 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     if (keep(i)) {
       s.shown = true;
       const notes = byStep[i]!.effects.filter((e) => s.n === v?.step || relevant(e, focus)).map((e) => e.text);
-      diagram.push(withLocks({ from: s.n, to: s.n, actor: s.actor, cpu: s.cpu, call: s.call, notes }));
+      raw.push(withLocks({ from: s.n, to: s.n, actor: s.actor, cpu: s.cpu, call: s.call, notes }));
       i++;
       continue;
     }
     let j = i;
     while (j + 1 < steps.length && steps[j + 1]!.actor === s.actor && !keep(j + 1)) j++;
     if (j === i) {
-      diagram.push(withLocks({ from: s.n, to: s.n, actor: s.actor, cpu: s.cpu, call: s.call, notes: [] }));
+      raw.push(withLocks({ from: s.n, to: s.n, actor: s.actor, cpu: s.cpu, call: s.call, notes: [] }));
     } else {
       const seg = byStep.slice(i, j + 1);
       const cr3 = seg.flatMap((x) => x.effects).find((e) => e.kind === 'cr3');
       const to = cr3?.mm ? `${cr3.mm}${config.pcids > 1 ? `, PCID slot ${cr3.slot}` : ''}` : seg.some((x) => x.id === 'switch_mm_irqs_off.same_mm') ? null : actors.get(s.actor)!.proc;
-      diagram.push(withLocks({ from: s.n, to: steps[j]!.n, actor: s.actor, cpu: s.cpu, call: [runLabel(seg.map((x) => x.id), to)], notes: [] }));
+      raw.push(withLocks({ from: s.n, to: steps[j]!.n, actor: s.actor, cpu: s.cpu, call: [runLabel(seg.map((x) => x.id), to)], notes: [] }));
     }
     i = j + 1;
   }
+  const drawnAs = (d: DiagramItem) => JSON.stringify([d.actor, d.cpu, d.call, d.notes, d.locks, steps.slice(d.from - 1, d.to).map((x) => x.id)]);
+  const diagram = foldRepeats(raw, drawnAs, v?.step ?? null);
+  for (const d of diagram) if (d.repeats) for (let n = d.from; n <= d.to; n++) steps[n - 1]!.shown = false;
 
   // 4. Expected against actual.
   const ctx = { snap: last, steps: byStep, trace: run.trace, upTo: v?.step ?? steps.length, scenario: sc, ops, event: vEvent, ideal: v ? rec.get(v.step)?.ideal ?? null : null };
