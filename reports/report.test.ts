@@ -24,8 +24,9 @@ import noIpi from '../variants/no-ipi.js';
 import { corpusFiles, goldenFiles, goldenName, lineDiff, readGolden } from './goldens.js';
 import { checkedProperties, buildCounterexample, loadCounterexample, verdictOf, type CounterexampleFile } from './counterexample.js';
 import { renderJson } from './render_json.js';
+import { foldRepeats } from './fold_repeats.js';
 import { renderText, scenarioFromText } from './render_text.js';
-import { buildReport, policyFor, type Report } from './report.js';
+import { buildReport, policyFor, type DiagramItem, type Report } from './report.js';
 import { parseScenario } from './scenario_text.js';
 import { assertPlain, shellLines, wrap, WIDTH } from './text_layout.js';
 
@@ -267,6 +268,25 @@ describe('reports of other kinds of finding', () => {
     const ok = report(zapWhileCached(), linux);
     expect(ok.r.title).toBe('no violation in linux');
     expect(ok.text).not.toMatch(/^(Expected|Actual)/m);
+  });
+});
+
+describe('folding rounds of a race diagram that repeat', () => {
+  const item = (n: number, call: string, actor = 'T0'): DiagramItem => ({ from: n, to: n, actor, cpu: 0, call: [call], notes: [], locks: null });
+  const sig = (d: DiagramItem) => `${d.actor} ${d.call.join()}`;
+  const ababab = ['a', 'b', 'a', 'b', 'a', 'b', 'c'].map((c, i) => item(i + 1, c));
+  const shape = (ds: DiagramItem[]) => ds.map((d) => [d.from, d.to, d.repeats ?? null]);
+
+  it('draws the first round and folds the rounds after it, from three rounds on', () => {
+    expect(shape(foldRepeats(ababab, sig, 7))).toEqual([[1, 1, null], [2, 2, null], [3, 6, { entries: 2, times: 2 }], [7, 7, null]]);
+    expect(foldRepeats(ababab, sig, 7)[2]!.call).toEqual(['repeats the 2 entries above 2 more times']);
+    expect(foldRepeats(ababab.slice(0, 4), sig, null)).toEqual(ababab.slice(0, 4));
+  });
+
+  it('never folds the violating step, nor entries of two actors', () => {
+    expect(foldRepeats(ababab, sig, 6).some((d) => d.repeats)).toBe(false);
+    const twoActors = ababab.slice(0, 6).map((d, i) => ({ ...d, actor: i % 2 ? 'T1' : 'T0' }));
+    expect(foldRepeats(twoActors, sig, null)).toEqual(twoActors);
   });
 });
 
