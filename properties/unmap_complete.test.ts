@@ -1,0 +1,92 @@
+// unmap-complete fires when munmap, MADV_DONTNEED, a host-side mshare call
+// or a detach returns while a usable TLB entry of an affected process
+// still holds a translation it removed, at the return, and holds on the
+// correct design for the same scenario; what the call did not remove is
+// not its business.
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { linux } from '../model/policies/linux.js';
+import type { Policy } from '../model/policies/policy.js';
+import { policyByName } from '../model/policies/registry.js';
+import { applyVariant } from '../model/policies/variant.js';
+import { runScenario } from '../model/run/runner.js';
+import type { Scenario } from '../model/run/scenario.js';
+import { parseScenario } from '../reports/scenario_text.js';
+import { anon, file, madvise, munmap, proc, read, run, scenario, shared, thread, until, write } from '../test/build.js';
+import { X } from '../test/mutant_cases.js';
+import noIpi from '../variants/no-ipi.js';
+import { unmapComplete } from './unmap_complete.js';
+
+const check = (sc: Scenario, policy: Policy) => runScenario(sc, { policy, properties: [unmapComplete] });
+const load = (name: string) => parseScenario(readFileSync(`test/scenarios/${name}.txt`, 'utf8'), name);
+const pol = (name: string) => policyByName(name)!;
+const noIpiPolicy = applyVariant(linux, noIpi);
+
+/** T0 writes a shared file page at X and zaps it with `op`; T1 on CPU1 reads it, before (cached) or inside T0's window after the flush (`refill`). */
+const fileZap = (op = madvise(X), refill = false) =>
+  scenario({
+    setup: [proc('P0'), file('F', 1), shared('P0', X, 1, 'F')],
+    threads: [thread('T0', 'P0', 0, write(X), op), thread('T1', 'P0', 1, read(X))],
+    schedule: refill ? [until('T0', 'tlb_finish_mmu.dec_tlb_flush_pending'), run('T1'), run('T0')] : [until('T0', 'user_access.walk'), run('T1'), run('T0')],
+  });
+
+describe('unmap-complete', () => {
+  it('fires when MADV_DONTNEED returns without flushing the other CPU', () => {
+    // a shared file page stays in the page cache: only the stale entry is wrong
+    expect(check(fileZap(), linux).verdict).toBe('pass');
+    expect(check(fileZap(), noIpiPolicy).violation).toEqual({
+      property: 'unmap-complete', holder: 'TLB', step: 47, actor: 'T0', stepId: 'sys_madvise.return',
+      message: 'madvise of 0x10000+1 in P0 returned while CPU1 PCID slot 0 still maps 0x10000 -> frame 4',
+    });
+  });
+
+  it('fires when munmap returns without flushing the other CPU', () => {
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 1)],
+      threads: [thread('T0', 'P0', 0, write(X), munmap(X)), thread('T1', 'P0', 1, read(X), read(X))],
+      schedule: [until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), run('T0')],
+    });
+    expect(check(sc, linux).verdict).toBe('pass');
+    expect(check(sc, noIpiPolicy).violation).toEqual({
+      property: 'unmap-complete', holder: 'TLB', step: 53, actor: 'T0', stepId: 'sys_munmap.return',
+      message: 'munmap of 0x10000+1 in P0 returned while CPU1 PCID slot 0 still maps 0x10000 -> frame 4',
+    });
+  });
+
+  it("fires on a sharer's entry when a host-side mshare_map returns (hazard 1, RFC v3)", () => {
+    expect(check(load('hazard7-pud-freed-while-linked'), pol('mshare-v3')).verdict).toBe('pass');
+    expect(check(load('hazard7-pud-freed-while-linked'), pol('mshare-rfc-v3')).violation).toEqual({
+      property: 'unmap-complete', holder: 'TLB', step: 66, actor: 'T1', stepId: 'sys_mshare_map.return',
+      message: 'mshare_map of 0x40000+1 in M.host returned while CPU0 PCID slot 0 (sharer P0) still maps 0x40000 -> frame 6',
+    });
+  });
+
+  it('fires when a detach (munmap of the msharefs VMA) keeps the link and the entry (hazard 5, RFC v3)', () => {
+    expect(check(load('hazard5-detach-keeps-link'), pol('mshare-v3')).verdict).toBe('pass');
+    expect(check(load('hazard5-detach-keeps-link'), pol('mshare-rfc-v3')).violation).toEqual({
+      property: 'unmap-complete', holder: 'TLB', step: 52, actor: 'T0', stepId: 'sys_munmap.return',
+      message: 'munmap of 0x40000+64 in P0 returned while CPU0 PCID slot 0 still maps 0x40000 -> frame 5',
+    });
+  });
+
+  it('holds for a munmap refused with EINVAL (splitting an msharefs VMA): it removed nothing', () => {
+    const sc = parseScenario(
+      ['config cpus=2', 'process P0', 'msharefs M owner=P0', 'mshare_map M offset=0 pages=1 prot=rw', 'thread T0 P0 cpu=0', '  attach M 0x40000', '  read 0x40000', '  munmap 0x40000 pages=1', ''].join('\n'),
+      'split-msharefs-vma',
+    );
+    const r = check(sc, pol('mshare-v3'));
+    expect(r.verdict).toBe('pass');
+    expect(r.trace.at(-1)).toMatchObject({ id: 'sys_munmap.return', obs: { result: 'EINVAL' } });
+    expect(r.state.cpus[0]!.tlb.map((e) => e.vpn)).toEqual([0x40000 >> 12]);
+  });
+
+  it('holds when another thread faults the page back in after the flush, inside the window', () => {
+    // T1 refaults the same page-cache page after T0's flush and before its
+    // return: the entry is new, not one the madvise left behind.
+    const r = check(fileZap(madvise(X), true), linux);
+    expect(r.verdict).toBe('pass');
+    const zapped = r.state.ghost.ops['T0.1']!.zapped;
+    expect(r.state.cpus[1]!.tlb).toEqual([expect.objectContaining({ vpn: X >> 12, ghost: zapped[0]!.ghost })]);
+  });
+});
