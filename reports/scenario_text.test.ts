@@ -18,49 +18,80 @@ const fileRefArb = (files: string[]) =>
     ? fc.constant({ file: null, pgoff: 0 })
     : fc.oneof(fc.constant({ file: null, pgoff: 0 }), fc.record({ file: fc.constantFrom(...files), pgoff: fc.nat(50) }, NP));
 
-const opArb = (files: string[]): fc.Arbitrary<Op> =>
+/** Every op kind; a kind added to Op fails tsc here until it is listed, and the check below until it is generated. */
+const OP_KINDS: Record<Op['kind'], true> = {
+  read: true, write: true, mmap: true, munmap: true, madvise: true, mprotect: true, gup: true, idle: true, flush_tlb_all: true,
+  attach: true, mshare_map: true, mshare_unmap: true, get_user_pages: true, numa_scan: true, exit: true,
+};
+const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true };
+
+const opArb = (files: string[], mshares: string[]): fc.Arbitrary<Op> =>
   fc.oneof(
-    fc.record({ kind: fc.constantFrom('read' as const, 'write' as const), va: vpnArb }, NP),
+    fc.record({ kind: fc.constantFrom('read' as const, 'write' as const, 'gup' as const, 'get_user_pages' as const), va: vpnArb }, NP),
     fc.tuple(vpnArb, pagesArb, protArb, fileRefArb(files)).map(([va, pages, prot, f]): Op => ({ kind: 'mmap', va, pages, prot, ...f })),
     fc.record({ kind: fc.constantFrom('munmap' as const, 'madvise' as const), va: vpnArb, pages: pagesArb }, NP),
     fc.record({ kind: fc.constant('mprotect' as const), va: vpnArb, pages: pagesArb, prot: protArb }, NP),
-    fc.record({ kind: fc.constant('gup' as const), va: vpnArb }, NP),
-    fc.record({ kind: fc.constantFrom('idle' as const, 'flush_tlb_all' as const) }, NP),
+    fc.record({ kind: fc.constantFrom('idle' as const, 'flush_tlb_all' as const, 'numa_scan' as const, 'exit' as const) }, NP),
+    ...(mshares.length === 0
+      ? []
+      : [
+          fc.record({ kind: fc.constant('attach' as const), file: fc.constantFrom(...mshares), va: vpnArb }, NP),
+          fc.record({ kind: fc.constant('mshare_map' as const), file: fc.constantFrom(...mshares), offset: fc.nat(100), pages: pagesArb, prot: protArb }, NP),
+          fc.record({ kind: fc.constant('mshare_unmap' as const), file: fc.constantFrom(...mshares), offset: fc.nat(100), pages: pagesArb }, NP),
+        ]),
   );
 
-/** Setup items in a random order in which every mmap follows the declarations it uses. */
-const setupArb = (procs: string[], files: string[]): fc.Arbitrary<SetupItem[]> =>
+/**
+ * Setup items in a random order in which every item follows the
+ * declarations it uses: an mmap its process and file, an msharefs file its
+ * owner (or none), an mshare_map its msharefs file.
+ */
+const setupArb = (procs: string[], files: string[], mshares: string[]): fc.Arbitrary<SetupItem[]> =>
   fc.tuple(
     fc.shuffledSubarray(
-      [...procs.map((name): SetupItem => ({ kind: 'process', name })), ...files.map((name) => ({ kind: 'file' as const, name }))],
-      { minLength: procs.length + files.length },
+      [
+        ...procs.map((name): SetupItem => ({ kind: 'process', name })),
+        ...files.map((name) => ({ kind: 'file' as const, name })),
+        ...mshares.map((name) => ({ kind: 'msharefs' as const, name })),
+      ],
+      { minLength: procs.length + files.length + mshares.length },
     ),
     fc.array(fc.integer({ min: 1, max: 100 }), { minLength: files.length, maxLength: files.length }),
+    fc.array(fc.nat(), { minLength: mshares.length, maxLength: mshares.length }),
     fc.array(fc.tuple(fc.constantFrom(...procs), vpnArb, pagesArb, protArb, fileRefArb(files), fc.nat()), { maxLength: 4 }),
-  ).map(([decls, filePages, mmaps]) => {
-    const setup = decls.map((d): SetupItem => (d.kind === 'file' ? { ...d, pages: filePages[files.indexOf(d.name)]! } : d));
-    for (const [proc, start, pages, prot, f, r] of mmaps) {
-      const at = (kind: string, n: string | null) => setup.findIndex((s) => s.kind === kind && 'name' in s && s.name === n);
-      const min = Math.max(at('process', proc), at('file', f.file)) + 1;
-      setup.splice(min + (r % (setup.length - min + 1)), 0, { kind: 'mmap', proc, start, pages, prot, ...f });
-    }
+    mshares.length === 0 ? fc.constant([]) : fc.array(fc.tuple(fc.constantFrom(...mshares), fc.nat(100), pagesArb, protArb, fc.nat()), { maxLength: 3 }),
+  ).map(([decls, filePages, owners, mmaps, maps]) => {
+    const setup = decls.map((d, i): SetupItem => {
+      if (d.kind === 'file') return { ...d, pages: filePages[files.indexOf(d.name)]! };
+      if (d.kind !== 'msharefs') return d;
+      // the owner, if any, is a process declared above
+      const above = decls.slice(0, i).flatMap((x) => (x.kind === 'process' ? [x.name] : []));
+      const pick = owners[mshares.indexOf(d.name)]! % (above.length + 1);
+      return { kind: 'msharefs', name: d.name, owner: pick === above.length ? null : above[pick]! };
+    });
+    const at = (kind: string, n: string | null) => setup.findIndex((s) => s.kind === kind && 'name' in s && s.name === n);
+    const insertAfter = (min: number, r: number, it: SetupItem) => setup.splice(min + (r % (setup.length - min + 1)), 0, it);
+    for (const [proc, start, pages, prot, f, r] of mmaps) insertAfter(Math.max(at('process', proc), at('file', f.file)) + 1, r, { kind: 'mmap', proc, start, pages, prot, ...f });
+    for (const [file, offset, pages, prot, r] of maps) insertAfter(at('msharefs', file) + 1, r, { kind: 'mshare_map', file, offset, pages, prot });
     return setup;
   });
 
+// Files and msharefs files share one namespace: a name is one or the other.
 const scenarioArb: fc.Arbitrary<Scenario> = fc
-  .tuple(fc.uniqueArray(nameArb, { minLength: 1, maxLength: 3 }), fc.uniqueArray(nameArb, { maxLength: 2 }))
-  .chain(([procs, files]) =>
+  .tuple(fc.uniqueArray(nameArb, { minLength: 1, maxLength: 3 }), fc.uniqueArray(nameArb, { maxLength: 4 }), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }))
+  .map(([procs, names, isMshare]) => [procs, names.filter((_, i) => !isMshare[i]), names.filter((_, i) => isMshare[i])] as const)
+  .chain(([procs, files, mshares]) =>
     fc.record({
       config: fc.record(
         { fanout: posArb, frames: posArb, cpus: posArb, pcids: posArb, flushCeiling: posArb, maxSteps: posArb },
         { requiredKeys: [], noNullPrototype: true },
       ),
-      setup: setupArb(procs, files),
+      setup: setupArb(procs, files, mshares),
       threads: fc
         .uniqueArray(nameArb, { maxLength: 3 })
         .chain((names) =>
           fc.tuple(...names.map((name) => fc.record({
-            name: fc.constant(name), proc: fc.constantFrom(...procs), cpu: fc.nat(8), ops: fc.array(opArb(files), { maxLength: 5 }),
+            name: fc.constant(name), proc: fc.constantFrom(...procs), cpu: fc.nat(8), ops: fc.array(opArb(files, mshares), { maxLength: 5 }),
           }, NP))),
         ),
       speculation: fc.array(fc.record({ cpu: fc.nat(8), vas: fc.array(vpnArb, { maxLength: 3 }) }, NP), { maxLength: 3 }),
@@ -129,6 +160,16 @@ describe('scenario text format', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('generates every op kind and every setup item kind, so the round trip covers them all', () => {
+    const scs = fc.sample(scenarioArb, { numRuns: 300, seed: 15 });
+    const ops = new Set(scs.flatMap((sc) => sc.threads.flatMap((t) => t.ops.map((o) => o.kind))));
+    const setup = new Set(scs.flatMap((sc) => sc.setup.map((it) => it.kind)));
+    expect([...ops].sort()).toEqual(Object.keys(OP_KINDS).sort());
+    expect([...setup].sort()).toEqual(Object.keys(SETUP_KINDS).sort());
+    expect(scs.some((sc) => sc.setup.some((it) => it.kind === 'msharefs' && it.owner !== null))).toBe(true); // owner= printed too
+    for (const sc of scs) expect(parseScenario(printScenario(sc))).toStrictEqual(sc); // these exact scenarios round-trip
   });
 
   it('parses the documented example', () => {
