@@ -7,7 +7,7 @@
 
 import { readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadEmbeddedVariant } from '../model/policies/load_variant.js';
+import { loadCorpusVariant } from '../model/policies/load_variant.js';
 import { policyByName } from '../model/policies/registry.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
@@ -22,7 +22,7 @@ const same = (a: object, b: object) => JSON.stringify(a) === JSON.stringify(b);
 for (const f of readdirSync(DIR).filter((x) => x.endsWith('.json')).sort()) {
   const path = join(DIR, f);
   const cx = loadCounterexample(path);
-  const variant = cx.variant ? await loadEmbeddedVariant(cx.variant) : null;
+  const variant = cx.variant ? await loadCorpusVariant(cx.variant) : null;
   const policy = variant ? applyVariant(policyByName(cx.policy)!, variant.spec) : policyByName(cx.policy)!;
   const properties = checkedProperties(cx, propertyById);
   const now = runScenario(cx.scenario, { policy, properties });

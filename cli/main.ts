@@ -1,52 +1,40 @@
 // mshare-check <command> (SPEC 8). Exit status: 0 no violation, 1 a
 // violation found or reproduced, 2 bad usage or input (one line naming the
-// file, line and problem), 3 model error.
+// file, line and problem), 3 model error or internal error (never 1).
 
-import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { POLICIES, policyByName } from '../model/policies/registry.js';
 import { applyVariant, VariantError, type VariantSpec } from '../model/policies/variant.js';
-import { loadEmbeddedVariant, loadVariant, VariantLoadError, type LoadedVariant } from '../model/policies/load_variant.js';
+import { loadVariant, VariantLoadError, type LoadedVariant } from '../model/policies/load_variant.js';
 import type { Policy } from '../model/policies/policy.js';
 import { countersFor, type Coverage } from '../model/run/coverage.js';
+import { didYouMean } from '../model/run/nearest.js';
 import { computeMatrix } from '../properties/matrix.js';
 import { PROPERTIES, propertyById } from '../properties/registry.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { validateScenario } from '../model/run/validate.js';
+import { MODEL_VERSION } from '../model/version.js';
 import { fuzz } from '../properties/fuzz.js';
 import { opKindsFor, type OpKind } from '../properties/generate/scenario_arb.js';
-import { buildCounterexample, checkedProperties, CounterexampleError, loadCounterexample, saveCounterexample, verdictOf, type CounterexampleFile } from '../reports/counterexample.js';
+import { buildCounterexample, checkedProperties, CounterexampleError, FORMAT_VERSION, loadCounterexample, verdictOf, type CounterexampleFile } from '../reports/counterexample.js';
 import { renderJson } from '../reports/render_json.js';
 import { renderText } from '../reports/render_text.js';
 import { buildReport } from '../reports/report.js';
 import { parseScenario, ScenarioParseError } from '../reports/scenario_text.js';
+import { printable, UsageError } from './errors.js';
+import { COMMAND_HELP, USAGE } from './help.js';
+import { readInputFile } from './input.js';
 import { makeLogger } from './log.js';
+import { prepareOutDir, saveOrSpill, type Io } from './out_dir.js';
+import { savedPolicy } from './saved_policy.js';
+import { edited, policy } from './policy_arg.js';
 
-export interface Io {
-  out(line: string): void;
-  err(line: string): void;
-}
-
-class UsageError extends Error {}
+export type { Io };
 
 const usage = (msg: string): never => {
   throw new UsageError(msg);
 };
-
-const USAGE = `usage: mshare-check <command>
-  policies
-  fuzz --policy P [--variant F] [--seed S] [--runs N | --time T] [--ops LIST] [--property ID]... [--out DIR]
-  matrix [--budget T | --runs N] [--seed S] [--policy P]... [--out DIR]
-  replay FILE [--policy P] [--variant F] [--property ID]...
-  report FILE --format text|json`;
-
-function policy(name: string | undefined): Policy {
-  if (name === undefined) throw new UsageError('missing --policy (see `mshare-check policies`)');
-  const p = policyByName(name);
-  if (!p) throw new UsageError(`unknown policy '${name}' (known: ${POLICIES.map((x) => x.name).join(', ')})`);
-  return p;
-}
 
 async function withVariant(p: Policy, file: string | undefined): Promise<{ policy: Policy; variant: LoadedVariant | null }> {
   if (file === undefined) return { policy: p, variant: null };
@@ -54,26 +42,21 @@ async function withVariant(p: Policy, file: string | undefined): Promise<{ polic
   return { policy: edited(p, variant.spec, file), variant };
 }
 
-function edited(p: Policy, spec: VariantSpec, file: string): Policy {
-  try {
-    return applyVariant(p, spec);
-  } catch (e) {
-    if (e instanceof VariantError) throw new UsageError(`${file}:1: ${e.message}`);
-    throw new UsageError(`${file}:1: the variant's edit() threw ${(e as Error).name}: ${(e as Error).message}`);
-  }
-}
-
-/** "30s", "2m", "500ms" or plain seconds. */
-function duration(t: string): number {
+/** "30s", "2m", "500ms" or plain seconds; more than zero. */
+function duration(t: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(t);
-  if (!m) throw new UsageError(`bad --time '${t}' (e.g. 30s, 5m)`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  if (!m) throw new UsageError(`bad ${flag} '${t}' (e.g. 30s, 5m)`);
+  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  if (!(ms >= 1)) throw new UsageError(`${flag} must be at least 1ms, got '${t}'`);
+  return ms;
 }
 
 function positiveInt(v: string, flag: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${flag} must be a positive integer, got '${v}'`);
+  if (!/^\d+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v))) throw new UsageError(`${flag} must be a positive integer, got '${v}'`);
   return Number(v);
 }
+
+const properties = (ids: string[] | undefined) => ids?.map((id) => propertyById(id) ?? usage(`unknown property '${id}'${didYouMean(id, PROPERTIES.map((p) => p.id))} (known: ${PROPERTIES.map((p) => p.id).join(', ')})`));
 
 export function coverageLines(c: Coverage, mshare = false): string[] {
   const names = countersFor(mshare);
@@ -83,34 +66,31 @@ export function coverageLines(c: Coverage, mshare = false): string[] {
   return lines;
 }
 
-function readScenarioFile(file: string): Scenario {
-  if (!existsSync(file)) throw new UsageError(`${file}:0: no such file`);
-  const text = readFileSync(file, 'utf8');
-  const sc = parseScenario(text, file);
-  checkScenario(sc, file, text);
-  return sc;
+/** A scenario's semantic problems as file:line (the line found by the token the problem is near). */
+export function checkScenario(sc: Scenario, file: string, text: string, p?: Policy): void {
+  const problem = validateScenario(sc, p);
+  if (!problem) return;
+  const line = text.split('\n').findIndex((l) => l.includes(problem.near)) + 1;
+  throw new UsageError(`${file}:${Math.max(line, 1)}: ${problem.problem}`);
 }
 
-function checkScenario(sc: Scenario, file: string, text: string): void {
-  const p = validateScenario(sc);
-  if (!p) return;
-  const line = text.split('\n').findIndex((l) => l.includes(p.near)) + 1;
-  throw new UsageError(`${file}:${Math.max(line, 1)}: ${p.problem}`);
-}
+const isJson = (file: string, text: string) => file.endsWith('.json') || text.trimStart().startsWith('{');
 
 async function cmdFuzz(args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args, options: { policy: { type: 'string' }, variant: { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' }, time: { type: 'string' }, ops: { type: 'string' }, out: { type: 'string' }, property: { type: 'string', multiple: true } } });
-  const only = values.property?.map((id) => propertyById(id) ?? usage(`unknown property '${id}' (known: ${PROPERTIES.map((p) => p.id).join(', ')})`));
+  const only = properties(values.property);
   if (values.runs !== undefined && values.time !== undefined) throw new UsageError('give --runs or --time, not both');
   const runs = values.time === undefined ? positiveInt(values.runs ?? '1000', '--runs') : undefined;
-  const timeMs = values.time === undefined ? undefined : duration(values.time);
+  const timeMs = values.time === undefined ? undefined : duration(values.time, '--time');
   const base = policy(values.policy);
   const supported = opKindsFor(base.mshare);
   const ops = (values.ops?.split(',') ?? supported) as OpKind[];
-  for (const o of ops) if (!supported.includes(o)) throw new UsageError(`unknown op '${o}' in --ops for ${base.name} (known: ${supported.join(', ')})`);
-  const { policy: p, variant } = await withVariant(base, values.variant);
+  for (const o of ops) if (!supported.includes(o)) throw new UsageError(`unknown op '${o}' in --ops for ${base.name}${didYouMean(o, supported)} (known: ${supported.join(', ')})`);
   const seed = values.seed ?? 'mshare-check';
+  if (seed.length > 256 || !/^[\x20-\x7e]*$/.test(seed)) throw new UsageError('--seed must be printable ASCII, at most 256 characters');
   const outDir = values.out ?? 'counterexamples';
+  const { policy: p, variant } = await withVariant(base, values.variant);
+  prepareOutDir(outDir); // before the first run: a finding is never lost to a bad --out
   const log = makeLogger();
   log.info({ policy: p.name, seed, runs, timeMs, ops }, 'campaign start');
   const t0 = Date.now();
@@ -136,36 +116,37 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   }
   const f = r.finding;
   const cx = buildCounterexample({ policy: base.name, variant, campaign: { seed, runIndex: f.runIndex, runSeed: f.runSeed, ops }, signature: f.signature, scenario: f.scenario, result: f.result, properties: only?.map((x) => x.id) ?? null });
-  const saved = saveCounterexample(outDir, cx);
   const v = cx.verdict;
   io.out(v.result === 'model-error' ? `result: MODEL ERROR in run ${f.runIndex}: ${v.message}` : `result: VIOLATION ${v.property} in run ${f.runIndex} at step ${v.step} (${v.actor}: ${v.stepId})`);
   if (v.result === 'violation') io.out(`  ${v.message}`);
   io.out(`  signature ${f.signature}; shrunk from ${f.original.threads.reduce((n, t) => n + t.ops.length, 0)} to ${f.scenario.threads.reduce((n, t) => n + t.ops.length, 0)} operations, ${f.result.steps} steps`);
-  io.out(`${saved.created ? 'saved' : 'already saved'}: ${saved.path}`);
-  io.out(`replay: npx mshare-check replay ${saved.path}`);
+  const saved = saveOrSpill(outDir, cx, io);
+  if (saved) io.out(`replay: npx mshare-check replay ${saved.path}${variant ? ` --variant ${values.variant}` : ''}`);
   return v.result === 'model-error' ? 3 : 1;
 }
 
+const TRUST_OPTIONS = { policy: { type: 'string' }, variant: { type: 'string' }, 'trust-variant': { type: 'boolean' } } as const;
+
 async function cmdReplay(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { policy: { type: 'string' }, variant: { type: 'string' }, property: { type: 'string', multiple: true } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...TRUST_OPTIONS, property: { type: 'string', multiple: true } } });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError('replay takes one FILE');
-  const only = values.property?.map((id) => propertyById(id) ?? usage(`unknown property '${id}' (known: ${PROPERTIES.map((p) => p.id).join(', ')})`));
+  const only = properties(values.property);
+  if (values.variant !== undefined && values['trust-variant']) throw new UsageError('give --variant or --trust-variant, not both');
+  const text = readInputFile(file);
   let sc: Scenario;
   let p: Policy;
   let saved: CounterexampleFile | null = null;
-  if (file.endsWith('.json')) {
-    if (!existsSync(file)) throw new UsageError(`${file}:0: no such file`);
-    const text = readFileSync(file, 'utf8');
+  if (isJson(file, text)) {
     saved = loadCounterexample(file, text);
     sc = saved.scenario;
-    checkScenario(sc, file, text);
-    const base = policy(values.policy ?? saved.policy);
-    if (values.variant !== undefined) p = (await withVariant(base, values.variant)).policy;
-    else p = saved.variant && values.policy === undefined ? edited(base, (await loadEmbeddedVariant(saved.variant)).spec, saved.variant.file) : base;
+    p = await savedPolicy(saved, file, text, values, io.out);
+    checkScenario(sc, file, text, p);
   } else {
-    sc = readScenarioFile(file);
+    sc = parseScenario(text, file);
+    if (values['trust-variant']) throw new UsageError(`${file}: a scenario text file embeds no variant (--trust-variant is for .json counterexamples)`);
     p = (await withVariant(policy(values.policy ?? 'linux'), values.variant)).policy;
+    checkScenario(sc, file, text, p);
   }
   const r = runScenario(sc, { policy: p, properties: only ?? (saved ? checkedProperties(saved, propertyById) : undefined) });
   const v = verdictOf(r);
@@ -175,7 +156,7 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
   else io.out('no violation');
   if (saved) {
     const same = saved.verdict.result === v.result && saved.verdict.property === v.property && saved.verdict.stepId === v.stepId;
-    io.out(same ? 'verdict: same as saved' : `verdict: CHANGED (saved: ${saved.verdict.result} ${saved.verdict.property ?? ''} at ${saved.verdict.stepId ?? '-'})`);
+    io.out(same ? 'verdict: same as saved' : `verdict: CHANGED (saved: ${saved.verdict.result}${saved.verdict.property ? ` ${saved.verdict.property}` : ''} at ${saved.verdict.stepId ?? '-'})`);
   }
   return v.result === 'violation' ? 1 : v.result === 'model-error' ? 3 : 0;
 }
@@ -188,8 +169,9 @@ async function cmdMatrix(args: string[], io: Io): Promise<number> {
   let runsPerCell = values.runs === undefined ? 200 : positiveInt(values.runs, '--runs');
   if (values.budget !== undefined) {
     // calibrate: about 1.5 ms a run on the reference machine (docs/bench.md); a budget is a target, not a bound
-    runsPerCell = Math.max(20, Math.floor(duration(values.budget) / 1.5 / (policies.length * PROPERTIES.length)));
+    runsPerCell = Math.max(20, Math.floor(duration(values.budget, '--budget') / 1.5 / (policies.length * PROPERTIES.length)));
   }
+  if (values.out !== undefined) prepareOutDir(values.out);
   io.out(`matrix: ${policies.length} policies x ${PROPERTIES.length} properties, ${runsPerCell} runs per cell, seed "${seed}"`);
   io.out('each cell fuzzes with that property alone; signature = property|stale holder|kernel function');
   let current = '';
@@ -218,68 +200,81 @@ async function cmdMatrix(args: string[], io: Io): Promise<number> {
         const pol = policy(c.policy);
         const res = runScenario(f.scenario, { policy: pol, properties: [propertyById(c.property)!] });
         const campaign = { seed: f.seed, runIndex: f.runIndex, runSeed: f.runSeed, ops: opKindsFor(pol.mshare) };
-        const saved = saveCounterexample(values.out, buildCounterexample({ policy: c.policy, variant: null, campaign, signature: f.signature, scenario: f.scenario, result: res, properties: [c.property] }));
-        io.out(`${saved.created ? 'saved' : 'already saved'}: ${saved.path}`);
+        saveOrSpill(values.out, buildCounterexample({ policy: c.policy, variant: null, campaign, signature: f.signature, scenario: f.scenario, result: res, properties: [c.property] }), io);
       }
     }
   }
-  return 0;
+  return 0; // computed: findings are the matrix's content, not a failure of the command
 }
 
 /** The report replays the file under its policy and variant, for the whole trace and state (reports/report.ts). */
 async function cmdReport(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { format: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...TRUST_OPTIONS, format: { type: 'string' } } });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError('report takes one FILE');
   const format = values.format ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`unknown --format '${format}' (text or json)`);
-  if (!existsSync(file)) throw new UsageError(`${file}:0: no such file`);
-  const text = readFileSync(file, 'utf8');
+  if (values.variant !== undefined && values['trust-variant']) throw new UsageError('give --variant or --trust-variant, not both');
+  const text = readInputFile(file);
   const cx = loadCounterexample(file, text);
-  checkScenario(cx.scenario, file, text);
-  const base = policy(cx.policy);
-  const p = cx.variant ? edited(base, (await loadEmbeddedVariant(cx.variant)).spec, cx.variant.file) : base;
+  // The report's stdout is the report itself: notes about the variant go to stderr.
+  const p = await savedPolicy(cx, file, text, values, io.err);
+  checkScenario(cx.scenario, file, text, p);
   const report = buildReport(cx, file, p, checkedProperties(cx, propertyById));
   io.out((format === 'json' ? renderJson(report) : renderText(report)).trimEnd());
-  return cx.verdict.result === 'violation' ? 1 : cx.verdict.result === 'model-error' ? 3 : 0;
+  const v = report.verdict; // this replay's verdict, not the one the file claims
+  return v.result === 'violation' ? 1 : v.result === 'model-error' ? 3 : 0;
 }
+
+const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
+  policies: async (args, io) => {
+    parseArgs({ args, options: {} });
+    for (const p of POLICIES) io.out(`${p.name.padEnd(28)} ${p.date.padEnd(10)}  ${p.description}`);
+    return 0;
+  },
+  fuzz: cmdFuzz,
+  replay: cmdReplay,
+  report: cmdReport,
+  matrix: cmdMatrix,
+};
+
+export const VERSION_LINE = `mshare-check ${MODEL_VERSION} (model ${MODEL_VERSION}, counterexample format ${FORMAT_VERSION})`;
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [cmd, ...rest] = argv;
+  const fail = (msg: string) => {
+    io.err(`mshare-check: ${printable(msg.split('\n')[0]!)}`);
+    return 2;
+  };
   try {
-    switch (cmd) {
-      case 'policies':
-        for (const p of POLICIES) io.out(`${p.name.padEnd(28)} ${p.date.padEnd(10)}  ${p.description}`);
-        return 0;
-      case 'fuzz':
-        return await cmdFuzz(rest, io);
-      case 'replay':
-        return await cmdReplay(rest, io);
-      case 'report':
-        return await cmdReport(rest, io);
-      case 'matrix':
-        return await cmdMatrix(rest, io);
-      case undefined:
-      case 'help':
-      case '--help':
-        io.out(USAGE);
-        return cmd === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command '${cmd}'\n${USAGE}`);
+    if (cmd === undefined) return fail('missing command (see mshare-check --help)');
+    if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      const about = rest[0];
+      if (about !== undefined && COMMAND_HELP[about]) io.out(COMMAND_HELP[about]);
+      else io.out(USAGE);
+      return 0;
     }
+    if (cmd === '--version' || cmd === '-V') {
+      io.out(VERSION_LINE);
+      return 0;
+    }
+    const run = COMMANDS[cmd];
+    if (!run) return fail(`unknown command '${cmd}'${didYouMean(cmd, Object.keys(COMMANDS))} (commands: ${Object.keys(COMMANDS).join(', ')}; see --help)`);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.out(COMMAND_HELP[cmd]!);
+      return 0;
+    }
+    return await run(rest, io);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ScenarioParseError || e instanceof CounterexampleError || e instanceof VariantLoadError) {
-      io.err(`mshare-check: ${e.message}`);
-      return 2;
-    }
-    if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`mshare-check: ${(e as Error).message}`);
-      return 2;
-    }
+    if (e instanceof UsageError || e instanceof ScenarioParseError || e instanceof CounterexampleError || e instanceof VariantLoadError) return fail(e.message);
+    if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return fail((e as Error).message);
     if ((e as Error).name === 'ModelError') {
-      io.err(`mshare-check: model error: ${(e as Error).message}`);
+      io.err(`mshare-check: model error: ${printable((e as Error).message)}`);
       return 3;
     }
-    throw e;
+    // A crash is never exit 1 (which means "violation reproduced").
+    const where = /\(?([^()\s]+\.ts):(\d+):\d+\)?/.exec((e as Error)?.stack ?? '');
+    io.err(`mshare-check: internal error: ${printable(`${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`)}${where ? ` (${where[1]!.replace(/^.*\/(cli|model|reports|properties|shrinkers)\//, '$1/')}:${where[2]})` : ''}; please report it`);
+    return 3;
   }
 }

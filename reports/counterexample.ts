@@ -2,13 +2,16 @@
 // named by a hash of what it replays, written atomically and never over
 // an existing file.
 
-import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from '../model/kernel/serialize.js';
 import type { RunResult } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { sha256, type LoadedVariant } from '../model/policies/load_variant.js';
 import { MODEL_VERSION } from '../model/version.js';
+import { jsonLines, lineOf } from './json_lines.js';
+import { counterexampleSchema } from './scenario_schema.js';
+import { checkSchema } from './schema.js';
 import type { Property } from '../properties/property.js';
 
 export const FORMAT = 'mshare-check/counterexample';
@@ -86,26 +89,64 @@ export function fileName(cx: CounterexampleFile): string {
 
 export const render = (cx: CounterexampleFile) => JSON.stringify(cx, null, 2) + '\n';
 
-/** Write atomically without replacing anything: returns the path and whether it was new. */
-export function saveCounterexample(dir: string, cx: CounterexampleFile): { path: string; created: boolean } {
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, fileName(cx));
-  if (existsSync(path)) return { path, created: false };
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'wx');
+export interface Saved {
+  path: string;
+  /** False: an identical, complete file was already there. */
+  created: boolean;
+  /** Another file already had the content name (a partial or different file): it was left alone. */
+  displaced: string | null;
+}
+
+/** The file at `path` holds exactly `text` (a 0-byte or truncated file does not). */
+function holds(path: string, text: string): boolean {
   try {
-    writeSync(fd, render(cx));
-  } finally {
-    closeSync(fd);
+    const st = lstatSync(path);
+    return st.isFile() && st.size === Buffer.byteLength(text) && readFileSync(path, 'utf8') === text;
+  } catch {
+    return false;
   }
+}
+
+/**
+ * Write atomically without replacing anything: the content name if it is
+ * free or already holds this very file, else the first free "-N" name
+ * beside it. Nothing that is there is ever overwritten.
+ */
+export function saveCounterexample(dir: string, cx: CounterexampleFile): Saved {
+  mkdirSync(dir, { recursive: true });
+  const text = render(cx);
+  const first = join(dir, fileName(cx));
+  for (let n = 1; n <= 100; n++) {
+    const path = n === 1 ? first : first.replace(/\.json$/, `-${n}.json`);
+    const displaced = n === 1 ? null : first;
+    if (holds(path, text)) return { path, created: false, displaced };
+    if (existsSync(path) || isSymlink(path)) continue;
+    const tmp = `${path}.tmp-${process.pid}`;
+    const fd = openSync(tmp, 'wx');
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      linkSync(tmp, path); // fails rather than replace a file that appeared meanwhile
+      return { path, created: true, displaced };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (holds(path, text)) return { path, created: false, displaced };
+    } finally {
+      unlinkSync(tmp);
+    }
+  }
+  throw new Error(`${first}: 100 different files already use this name`);
+}
+
+function isSymlink(path: string): boolean {
   try {
-    linkSync(tmp, path); // fails rather than replace a file that appeared meanwhile
-    return { path, created: true };
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return { path, created: false };
-    throw e;
-  } finally {
-    unlinkSync(tmp);
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 
@@ -121,25 +162,22 @@ export function loadCounterexample(path: string, text = readFileSync(path, 'utf8
     const line = m ? text.slice(0, Number(m[1])).split('\n').length : 1;
     throw new CounterexampleError(`${path}:${line}: malformed JSON (${(e as Error).message.replace(/^.*?: /, '').split('\n')[0]})`);
   }
-  const lineOf = (key: string) => Math.max(1, text.split('\n').findIndex((l) => l.includes(`"${key}"`)) + 1);
-  const o = x as Partial<CounterexampleFile>;
-  const need = (ok: boolean, key: string, what: string) => {
-    if (!ok) throw new CounterexampleError(`${path}:${lineOf(key)}: ${what}`);
-  };
-  need(typeof o === 'object' && o !== null && o.format === FORMAT, 'format', `not a counterexample file (format must be "${FORMAT}")`);
-  need(o.version === FORMAT_VERSION, 'version', `unsupported version ${JSON.stringify(o.version)} (this tool reads ${FORMAT_VERSION})`);
-  need(typeof o.policy === 'string', 'policy', 'missing policy');
-  need(typeof o.scenario === 'object' && o.scenario !== null && Array.isArray(o.scenario.threads) && Array.isArray(o.scenario.setup), 'scenario', 'missing or malformed scenario');
-  need(typeof o.verdict === 'object' && o.verdict !== null && typeof o.verdict.result === 'string', 'verdict', 'missing verdict');
-  need(o.variant === null || (typeof o.variant === 'object' && typeof o.variant?.source === 'string' && typeof o.variant?.sha256 === 'string'), 'variant', 'malformed variant');
+  if (typeof x !== 'object' || x === null || (x as { format?: unknown }).format !== FORMAT) {
+    throw new CounterexampleError(`${path}:${lineOf(jsonLines(text), 'format')}: not a counterexample file (format must be "${FORMAT}")`);
+  }
+  if ((x as { version?: unknown }).version !== FORMAT_VERSION) {
+    throw new CounterexampleError(`${path}:${lineOf(jsonLines(text), 'version')}: unsupported version ${JSON.stringify((x as { version?: unknown }).version)} (this tool reads ${FORMAT_VERSION})`);
+  }
+  const problem = checkSchema(x, counterexampleSchema(FORMAT, FORMAT_VERSION));
+  if (problem) throw new CounterexampleError(`${path}:${lineOf(jsonLines(text), problem.path)}: ${problem.problem}`);
+  const o = x as CounterexampleFile;
   o.properties ??= null;
-  need(o.properties === null || (Array.isArray(o.properties) && o.properties.every((p) => typeof p === 'string')), 'properties', 'malformed properties');
-  const sc = o.scenario!;
+  const sc = o.scenario;
   sc.config ??= {};
   sc.speculation ??= [];
   sc.schedule ??= [];
   sc.choices ??= [];
-  return o as CounterexampleFile;
+  return o;
 }
 
 /** The properties a saved run was checked against, resolved against the registry. */

@@ -326,21 +326,34 @@ describe('mshare-check report', () => {
     return { code, out: out.join('\n'), err };
   };
 
+  // files[0] was found with variants/free-before-flush.ts: its embedded code runs only when the user says so.
+  const mine = ['--variant', 'variants/free-before-flush.ts'];
+
+  it('refuses to run the embedded variant unless told to', async () => {
+    expect(file).toContain('linux+free-before-flush');
+    const r = await cli('report', file);
+    expect(r.code).toBe(2);
+    expect(r.err).toHaveLength(1);
+    expect(r.err[0]).toMatch(/embeds variant 'free-before-flush' \(sha256 [0-9a-f]{12}, \d+ bytes of TypeScript\) that would run as code/);
+    expect(r.out).toBe('');
+  });
+
   it('prints the text report and exits 1 for a violation', async () => {
-    const r = await cli('report', file, '--format', 'text');
+    const r = await cli('report', file, '--format', 'text', ...mine);
     expect(r.code).toBe(1);
+    expect(r.err[0]).toMatch(/^variant: free-before-flush \(variants\/free-before-flush\.ts\), sha256 [0-9a-f]{64}, \d+ bytes of TypeScript/);
     expect(r.out).toMatch(/^mshare-check: /);
     expect(r.out).toContain('-- >8 -- scenario');
   });
 
   it('prints the JSON report', async () => {
-    const r = await cli('report', file, '--format', 'json');
+    const r = await cli('report', file, '--format', 'json', ...mine);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out).format).toBe('mshare-check/report');
   });
 
   it('rejects an unknown format with exit 2', async () => {
-    const r = await cli('report', file, '--format', 'html');
+    const r = await cli('report', file, '--format', 'html', ...mine);
     expect(r.code).toBe(2);
     expect(r.err[0]).toMatch(/unknown --format 'html'/);
   });

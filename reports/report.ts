@@ -17,7 +17,7 @@ import { resolveConfig, type Config } from '../model/kernel/config.js';
 import { initState } from '../model/kernel/init.js';
 import type { OpRecord } from '../model/kernel/step.js';
 import { vaHex } from '../model/kernel/types.js';
-import { loadEmbeddedVariant } from '../model/policies/load_variant.js';
+import { loadCorpusVariant } from '../model/policies/load_variant.js';
 import type { Policy } from '../model/policies/policy.js';
 import { policyByName } from '../model/policies/registry.js';
 import { applyVariant } from '../model/policies/variant.js';
@@ -127,11 +127,11 @@ export interface Report {
   counterexample: CounterexampleFile;
 }
 
-/** The policy a counterexample was found under: its base, edited by the embedded variant. */
+/** The policy a counterexample of this project's corpus was found under: its base, edited by the embedded variant when that is byte for byte a file of variants/ (load_variant.ts loadCorpusVariant); the CLI decides trust itself. */
 export async function policyFor(cx: CounterexampleFile): Promise<Policy> {
   const base = policyByName(cx.policy);
   if (!base) throw new CounterexampleError(`unknown policy '${cx.policy}' in the counterexample`);
-  return cx.variant ? applyVariant(base, (await loadEmbeddedVariant(cx.variant)).spec) : base;
+  return cx.variant ? applyVariant(base, (await loadCorpusVariant(cx.variant)).spec) : base;
 }
 
 /** Quote a path for a POSIX shell only when it needs it (double quotes keep \-newline joins working). */

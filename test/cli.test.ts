@@ -45,8 +45,13 @@ describe('mshare-check', () => {
     expect(r1.out.replaceAll(a, '')).toBe(r2.out.replaceAll(b, ''));
     const again = await cli('fuzz', '--policy', 'linux', '--variant', 'variants/free-before-flush.ts', '--runs', '100', '--seed', 'same', '--out', a);
     expect(again.out).toContain('already saved');
-    const replay = await cli('replay', join(a, fa[0]!));
+    expect(r1.out).toContain(`--variant variants/free-before-flush.ts`);
+    const refused = await cli('replay', join(a, fa[0]!));
+    expect(refused.code).toBe(2);
+    expect(refused.err[0]).toMatch(/embeds variant 'free-before-flush' .* add --trust-variant, or --variant F/);
+    const replay = await cli('replay', join(a, fa[0]!), '--variant', 'variants/free-before-flush.ts');
     expect(replay.code).toBe(1);
+    expect(replay.out).toContain('variant: running your local copy variants/free-before-flush.ts (same sha256)');
     expect(replay.out).toContain('verdict: same as saved');
   });
 

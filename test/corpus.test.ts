@@ -4,7 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadEmbeddedVariant } from '../model/policies/load_variant.js';
+import { loadCorpusVariant } from '../model/policies/load_variant.js';
 import { policyByName } from '../model/policies/registry.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
@@ -24,7 +24,7 @@ describe('saved counterexamples replay with the same verdict', () => {
       const cx = loadCounterexample(join(DIR, f));
       const base = policyByName(cx.policy);
       expect(base, `policy ${cx.policy}`).toBeDefined();
-      const policy = cx.variant ? applyVariant(base!, (await loadEmbeddedVariant(cx.variant)).spec) : base!;
+      const policy = cx.variant ? applyVariant(base!, (await loadCorpusVariant(cx.variant)).spec) : base!;
       const r = runScenario(cx.scenario, { policy, properties: checkedProperties(cx, propertyById) });
       expect(verdictOf(r)).toEqual(cx.verdict);
       expect(r.trace.map((e) => ({ n: e.n, actor: e.actor, id: e.id }))).toEqual(cx.steps);

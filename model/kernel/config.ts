@@ -28,10 +28,29 @@ export const DEFAULT_CONFIG: Config = {
 
 export const LEVELS = 4; // PGD, PUD, PMD, PTE (P4D folded into the PGD)
 
+/**
+ * Upper bounds, so a hostile or mistyped file is refused at validation
+ * instead of exhausting memory (issue 8): far above any scope the model is
+ * meant for (SPEC 3: a handful of frames, 2-4 CPUs), far below what would
+ * not fit in a few hundred MiB.
+ */
+export const CONFIG_LIMITS: Config = {
+  fanout: 16,
+  frames: 4096,
+  cpus: 8,
+  pcids: 12, // x86 has TLB_NR_DYN_ASIDS = 6; room for experiments
+  flushCeiling: 65536,
+  maxSteps: 1_000_000,
+};
+
 export function resolveConfig(partial: Partial<Config> = {}): Config {
+  for (const k of Object.keys(partial)) {
+    if (!(k in DEFAULT_CONFIG)) throw new RangeError(`unknown config key '${k}' (known: ${Object.keys(DEFAULT_CONFIG).join(', ')})`);
+  }
   const c = { ...DEFAULT_CONFIG, ...partial };
-  for (const [k, v] of Object.entries(c)) {
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`config ${k} must be a positive integer, got ${v}`);
+  for (const [k, v] of Object.entries(c) as [keyof Config, unknown][]) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new RangeError(`config ${k} must be a positive integer, got ${String(v)}`);
+    if (v > CONFIG_LIMITS[k]) throw new RangeError(`config ${k}=${v} is above the limit of ${CONFIG_LIMITS[k]}`);
   }
   if (c.fanout < 2) throw new RangeError('config fanout must be at least 2');
   return c;

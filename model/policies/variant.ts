@@ -11,6 +11,7 @@ export class VariantError extends Error {
 }
 import type { MshareKnobs } from '../kernel/mshare/knobs.js';
 import { stepIndex, type Policy, type StepDef, type StepFn } from './policy.js';
+import { resetVariantBudget } from './variant_budget.js';
 
 export class VariantBuilder {
   private paths: Record<string, StepDef[]>;
@@ -107,6 +108,7 @@ export function defineVariant(spec: VariantSpec): VariantSpec {
 
 export function applyVariant(base: Policy, spec: VariantSpec): Policy {
   const b = new VariantBuilder(base);
+  resetVariantBudget();
   spec.edit(b);
   return b.build(`${base.name}+${spec.name}`, spec.description);
 }

@@ -25,6 +25,7 @@ import { ipiActor, rcuActor, specActor, threadActor } from './actors.js';
 import { countStep, emptyCoverage, type Coverage } from './coverage.js';
 import { ipiActor as ipiName, RCU_ACTOR, specActor as specName, type Scenario } from './scenario.js';
 import { validateScenario } from './validate.js';
+import { resetVariantBudget } from '../policies/variant_budget.js';
 
 /** A scenario that does not fit its configuration or setup: bad input, never run. */
 export class ScenarioError extends Error {
@@ -86,7 +87,7 @@ export function idealFromSetup(sc: Scenario, policy: Policy): { st: IdealState; 
 }
 
 export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
-  const problem = validateScenario(sc);
+  const problem = validateScenario(sc, opts.policy);
   if (problem) throw new ScenarioError(problem.problem);
   const config = resolveConfig(sc.config);
   const s = initState(config, sc.setup);
@@ -198,6 +199,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
     for (;;) {
       const a = pick();
       if (!a) break;
+      resetVariantBudget(); // a variant's loops are bounded per step, not by the clock
       const r = a.gen.next();
       if (r.done) {
         a.done = true;

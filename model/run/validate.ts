@@ -2,7 +2,23 @@
 // input is a one-line error (exit 2), never a crash or a model error.
 
 import { resolveConfig, span, vaPages } from '../kernel/config.js';
+import { stepIndex, type Policy } from '../policies/policy.js';
+import { didYouMean } from './nearest.js';
 import { ipiActor, RCU_ACTOR, specActor, type Scenario } from './scenario.js';
+import { CHOICE_POINTS, STEP_IDS } from './step_ids.js';
+
+/**
+ * Sizes beyond any race worth replaying, refused before anything is
+ * allocated (a hostile file with 350k threads must not hang the tool).
+ */
+export const SCENARIO_LIMITS = {
+  threads: 16,
+  setupItems: 1024,
+  opsPerThread: 1024,
+  scheduleEntries: 100_000,
+  speculativeWalks: 4096,
+  choices: 1024,
+} as const;
 
 export interface ScenarioProblem {
   /** A token to find the offending line by (a thread, process or actor name). */
@@ -10,7 +26,26 @@ export interface ScenarioProblem {
   problem: string;
 }
 
-export function validateScenario(sc: Scenario): ScenarioProblem | null {
+/**
+ * The semantic checks every scenario passes before it runs, whatever it
+ * came from (scenario text, a JSON file, a generator). With `policy`, the
+ * step ids of schedule `until=` entries are checked against the ids the
+ * model yields and the steps the policy (and its variant) defines.
+ */
+export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem | null {
+  const limit = (n: number, max: number, what: string, near: string) => (n > max ? { near, problem: `${n} ${what}, above the limit of ${max}` } : null);
+  const tooBig =
+    limit(sc.threads.length, SCENARIO_LIMITS.threads, 'threads', 'thread') ??
+    limit(sc.setup.length, SCENARIO_LIMITS.setupItems, 'setup items', 'process') ??
+    limit(sc.schedule.length, SCENARIO_LIMITS.scheduleEntries, 'schedule entries', 'schedule') ??
+    limit(sc.speculation.reduce((n, x) => n + x.vas.length, 0), SCENARIO_LIMITS.speculativeWalks, 'speculative walks', 'spec') ??
+    limit(sc.choices.length, SCENARIO_LIMITS.choices, 'choices', 'choice');
+  if (tooBig) return tooBig;
+  for (const t of sc.threads) {
+    const p = limit(t.ops.length, SCENARIO_LIMITS.opsPerThread, `operations in thread '${t.name}'`, t.name);
+    if (p) return p;
+  }
+  if (sc.threads.length === 0) return { near: 'thread', problem: 'the scenario has no threads: nothing would run' };
   let config;
   try {
     config = resolveConfig(sc.config);
@@ -59,6 +94,15 @@ export function validateScenario(sc: Scenario): ScenarioProblem | null {
     actors.add(specActor(sp.cpu));
   }
   for (const e of sc.schedule) if (!actors.has(e.actor)) return { near: e.actor, problem: `schedule names unknown actor '${e.actor}'` };
-  for (const c of sc.choices) if (!threads.has(c.actor)) return { near: c.actor, problem: `choice for unknown thread '${c.actor}'` };
+  for (const c of sc.choices) {
+    if (!threads.has(c.actor)) return { near: c.actor, problem: `choice for unknown thread '${c.actor}'` };
+    if (!CHOICE_POINTS.includes(c.point)) return { near: c.point, problem: `unknown choice point '${c.point}'${didYouMean(c.point, CHOICE_POINTS)} (known: ${CHOICE_POINTS.join(', ')})` };
+  }
+  if (policy && sc.schedule.some((e) => e.until !== undefined)) {
+    const known = new Set([...STEP_IDS, ...stepIndex(policy).keys()]);
+    for (const e of sc.schedule) {
+      if (e.until !== undefined && !known.has(e.until)) return { near: `until=${e.until}`, problem: `until=${e.until} names no step of ${policy.name}${didYouMean(e.until, known)}` };
+    }
+  }
   return null;
 }
