@@ -163,7 +163,7 @@ describe('scenario text format', () => {
   });
 
   it('generates every op kind and every setup item kind, so the round trip covers them all', () => {
-    const scs = fc.sample(scenarioArb, { numRuns: 300, seed: 15 });
+    const scs = fc.sample(scenarioArb, { numRuns: 100, seed: 15 });
     const ops = new Set(scs.flatMap((sc) => sc.threads.flatMap((t) => t.ops.map((o) => o.kind))));
     const setup = new Set(scs.flatMap((sc) => sc.setup.map((it) => it.kind)));
     expect([...ops].sort()).toEqual(Object.keys(OP_KINDS).sort());
