@@ -1,0 +1,41 @@
+// Mutation testing of the checker itself (issue 15): `npm run mutation`.
+// Not part of `npm test`. Stryker mutates the checks (properties/), the
+// reference (model/ideal/), the usable-translation rule (model/kernel/tlb.ts)
+// and the shrinker's oracle, then runs the tests that cover each mutant; a
+// mutant that no test kills is a check that can break silently. Results and
+// the survivors that are equivalent: docs/mutation.md.
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  // The tests that check the checker; the campaigns, shrinker benchmarks,
+  // report and CLI tests are left out for time (vitest.mutation.config.ts).
+  vitest: { configFile: 'vitest.mutation.config.ts', related: false },
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.json',
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  mutate: [
+    'properties/**/*.ts',
+    '!properties/**/*.test.ts',
+    // campaigns, not checks
+    '!properties/fuzz.ts',
+    '!properties/matrix.ts',
+    '!properties/generate/**',
+    'model/ideal/**/*.ts',
+    '!model/ideal/**/*.test.ts',
+    'model/kernel/tlb.ts',
+    'shrinkers/oracle.ts',
+  ],
+  // Run only the tests that execute a mutant (Stryker's per-test coverage).
+  coverageAnalysis: 'perTest',
+  // Two cores, shared with other work.
+  concurrency: 2,
+  timeoutMS: 5000,
+  ignorePatterns: ['out', '.scratch', 'mutation-report'],
+  tempDirName: '.stryker-tmp',
+  incrementalFile: 'mutation-report/stryker-incremental.json',
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'mutation-report/mutation.html' },
+  jsonReporter: { fileName: 'mutation-report/mutation.json' },
+  thresholds: { high: 95, low: 90, break: null },
+};
