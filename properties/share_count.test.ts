@@ -13,6 +13,7 @@ import { policyByName } from '../model/policies/registry.js';
 import { applyVariant, defineVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import { parseScenario } from '../reports/scenario_text.js';
+import type { CheckContext } from './property.js';
 import { shareCount } from './share_count.js';
 
 const load = (name: string) => parseScenario(readFileSync(`test/scenarios/${name}.txt`, 'utf8'), name);
@@ -62,5 +63,32 @@ describe('share-count', () => {
     const r = check('link-race', linkWithoutPtl(pol('mshare-v2')));
     expect(r.verdict).toBe('pass');
     expect(r.trace.filter((e) => e.id === 'find_shared_vma.set_p4d')).toHaveLength(2);
+  });
+});
+
+describe('share-count on a state taken from a run', () => {
+  // Direct calls on the final state of a real run, edited in one place:
+  // no design holds the host's page_table_lock while a link goes wrong,
+  // and no scenario keeps a link to an earlier table at the same frame
+  // (v3 never frees a counted table), so only an edited state pins these.
+  const policy = pol('mshare-v3');
+  const at = (r: ReturnType<typeof check>) => shareCount.check({ s: r.state, policy } as unknown as CheckContext);
+
+  it("is not silenced by the host's own page_table_lock, only by a sharer's", () => {
+    const r = check('link-race', linkWithoutPtl(policy));
+    expect(at(r)?.message).toMatch(/is 2, but 1 sharer entry links/);
+    r.state.locks['page_table_lock:M.host'] = { cls: 'page_table_lock', holders: ['T9'], mode: 'w' };
+    expect(at(r)?.message).toMatch(/is 2, but 1 sharer entry links/);
+    r.state.locks['page_table_lock:P0'] = { cls: 'page_table_lock', holders: ['T9'], mode: 'w' };
+    expect(at(r)).toBeNull();
+  });
+
+  it('does not count an entry that points at the frame of an earlier table', () => {
+    const r = check('link-race', policy);
+    expect(at(r)).toBeNull();
+    const pgd = r.state.frames[r.state.mms['P0' as never]!.pgd]!;
+    const link = pgd.entries!.find((e) => e !== null)!;
+    link.ghost -= 1; // the frame was freed and reallocated since this entry was made
+    expect(at(r)?.message).toMatch(/^pt_share_count of M's PUD table \d+ is 1, but 0 sharer entries link to it$/);
   });
 });
