@@ -12,6 +12,10 @@ export default {
   // report and CLI tests are left out for time (vitest.mutation.config.ts).
   vitest: { configFile: 'vitest.mutation.config.ts', related: false },
   checkers: ['typescript'],
+  // No "// @ts-nocheck" in sandbox files (vitest does not type-check, the
+  // checker above does): the corpus replay compares variants/*.ts byte for
+  // byte with the source embedded in saved counterexamples.
+  disableTypeChecks: false,
   tsconfigFile: 'tsconfig.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   mutate: [

@@ -34,9 +34,10 @@ describe('no-deadlock', () => {
   });
 
   it('fires on a lock held by a thread that waits for the CPU its waiter occupies', () => {
-    // T1 leaks mmap_lock and gives up CPU0 at its return; T0's munmap
-    // then sleeps on the lock in CPU0's slot of this model (one thread per
-    // CPU until it returns), and T1 waits for CPU0.
+    // T1 returns from madvise still holding mmap_lock and gives CPU0 up;
+    // T0's munmap blocks on the lock while it owns CPU0 (in the model a
+    // thread keeps its CPU from a call's entry to its return), and T1
+    // waits for CPU0 to run its next access.
     const sc = scenario({
       setup: [proc('P0'), anon('P0', X, 1)],
       threads: [thread('T0', 'P0', 0, munmap(X)), thread('T1', 'P0', 0, write(X), madvise(X), read(X))],
