@@ -30,17 +30,17 @@ describe('ideal memory: values outside any window', () => {
   it('returns the last value written and nothing older', () => {
     const m = memory({ 16: page('a') });
     expect(read(m, 16, 0)).toEqual(allowed('value 0')); // contents start at 0
-    expect(write(m, 16, 5)).toEqual(allowed('write allowed'));
-    expect(write(m, 16, 6)).toEqual(allowed('write allowed'));
+    expect(write(m, 16, 5)).toEqual(allowed('write allowed')); // a rw mapping permits the store; writes store unique values
+    expect(write(m, 16, 6)).toEqual(allowed('write allowed')); // a rw mapping permits the store
     expect(read(m, 16, 5)).toEqual(violation('value 6')); // writes store unique values: a lost write shows
-    expect(read(m, 16, 6)).toEqual(allowed('value 6'));
+    expect(read(m, 16, 6)).toEqual(allowed('value 6')); // the last value stored
   });
 
   it('allows a fault only where no mapping permits the access', () => {
     const m = memory({ 16: page('a', RO) });
     expect(fault(m, 16)).toEqual(violation('value 0')); // no open call: the mapping is there
     expect(fault(m, 16, true)).toEqual(allowed('SIGSEGV')); // prot r: a write faults
-    expect(write(m, 16, 1)).toEqual(violation('SIGSEGV'));
+    expect(write(m, 16, 1)).toEqual(violation('SIGSEGV')); // prot r: no state permits the write
     expect(read(m, 17, 0)).toEqual(violation('SIGSEGV')); // never mapped
   });
 
@@ -48,7 +48,7 @@ describe('ideal memory: values outside any window', () => {
     const m = memory({});
     expect(read(m, 16, 0)).toEqual(violation('SIGSEGV')); // windows are [invoke, return]: not yet open
     m.invoke(call('T0.0', 'mmap', 16));
-    expect(read(m, 16, 0)).toEqual(allowed('SIGSEGV', 'value 0'));
+    expect(read(m, 16, 0)).toEqual(allowed('SIGSEGV', 'value 0')); // open: either subset {} (no page) or {mmap} (the new page)
   });
 });
 
@@ -57,9 +57,9 @@ describe('ideal memory: windows [invoke, return]', () => {
     const seen = memory({ 16: page('a') });
     seen.invoke(call('T0.0', 'munmap', 16));
     expect(read(seen, 16, 0)).toEqual(allowed('value 0')); // subset {}, or {munmap} through the page it removed (R1)
-    expect(seen.ret('T0.0', 'ok')).toEqual(allowed('ok'));
+    expect(seen.ret('T0.0', 'ok')).toEqual(allowed('ok')); // munmap succeeds in every linearization
     expect(read(seen, 16, 0)).toEqual(violation('SIGSEGV')); // after the return it has taken effect
-    expect(fault(seen, 16)).toEqual(allowed('SIGSEGV'));
+    expect(fault(seen, 16)).toEqual(allowed('SIGSEGV')); // after the return every state has the page unmapped
 
     const faulted = memory({ 16: page('a') });
     faulted.invoke(call('T0.0', 'munmap', 16));
@@ -71,14 +71,14 @@ describe('ideal memory: windows [invoke, return]', () => {
     m.invoke(call('T0.0', 'mmap', 16));
     expect(fault(m, 16)).toEqual(allowed('SIGSEGV', 'value 0')); // linearizing at invoke would be a defect
     expect(read(m, 16, 0)).toEqual(allowed('SIGSEGV', 'value 0')); // linearizing at return would be a defect
-    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
-    expect(fault(m, 16)).toEqual(violation('value 0'));
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok')); // mmap of a free range succeeds in every linearization
+    expect(fault(m, 16)).toEqual(violation('value 0')); // after the return the new page is there in every state
   });
 
   it('applies a call once: after its effect is seen, the old state does not come back', () => {
     const m = memory({});
     m.invoke(call('T0.0', 'mmap', 16));
-    expect(read(m, 16, 0)).toEqual(allowed('SIGSEGV', 'value 0'));
+    expect(read(m, 16, 0)).toEqual(allowed('SIGSEGV', 'value 0')); // subset {} or {mmap}
     expect(fault(m, 16)).toEqual(violation('value 0')); // atomic at one point; an mmap takes no translation away
   });
 
@@ -94,13 +94,13 @@ describe('ideal memory: windows [invoke, return]', () => {
 describe('ideal memory: shadows of removed translations', () => {
   it('lets an access use the page an open munmap removed until that munmap returns, and not after', () => {
     const m = memory({ 16: page('a') });
-    expect(write(m, 16, 7)).toEqual(allowed('write allowed'));
+    expect(write(m, 16, 7)).toEqual(allowed('write allowed')); // rw mapping, no open call
     m.invoke(call('T0.0', 'munmap', 16));
     expect(fault(m, 16)).toEqual(allowed('SIGSEGV', 'value 7')); // now only the linearized state remains
     expect(read(m, 16, 7)).toEqual(allowed('value 7')); // shadow: a stale TLB entry inside the window (R1)
     expect(read(m, 16, 0)).toEqual(violation('value 7')); // the shadow is the old page, with its contents
-    expect(write(m, 16, 8)).toEqual(allowed('write allowed'));
-    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
+    expect(write(m, 16, 8)).toEqual(allowed('write allowed')); // the write goes to the old page through the shadow (R1)
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok')); // munmap of a mapped page succeeds
     expect(read(m, 16, 8)).toEqual(violation('SIGSEGV')); // the shadow ends when its call returns
   });
 
@@ -110,17 +110,17 @@ describe('ideal memory: shadows of removed translations', () => {
     expect(write(m, 16, 9)).toEqual(allowed('write allowed')); // linearized or not, rw is still usable
     expect(fault(m, 16, true)).toEqual(allowed('SIGSEGV', 'write allowed')); // a write fault means it is linearized
     expect(write(m, 16, 10)).toEqual(allowed('write allowed')); // through the shadow of the rw translation
-    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok')); // mprotect of a mapped page succeeds
     expect(write(m, 16, 11)).toEqual(violation('SIGSEGV')); // shadows end at the return
-    expect(read(m, 16, 10)).toEqual(allowed('value 10'));
+    expect(read(m, 16, 10)).toEqual(allowed('value 10')); // prot r: reads still allowed, with the last value written through the shadow
   });
 
   it("ends a shadow at its own call's return, though other calls stay open", () => {
     const m = memory({ 16: page('a'), 20: page('b') });
     m.invoke(call('T0.0', 'munmap', 16));
     m.invoke(call('T1.0', 'mprotect', 20, 1, { prot: RO }));
-    expect(fault(m, 16)).toEqual(allowed('SIGSEGV', 'value 0'));
-    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
+    expect(fault(m, 16)).toEqual(allowed('SIGSEGV', 'value 0')); // subset {} or {munmap}
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok')); // munmap of a mapped page succeeds
     expect(read(m, 16, 0)).toEqual(violation('SIGSEGV')); // T0.0 returned: its shadow is gone
     expect(write(m, 20, 1)).toEqual(allowed('write allowed')); // T1.0 is open: its shadow stays
   });
@@ -128,7 +128,7 @@ describe('ideal memory: shadows of removed translations', () => {
   it('keeps a shadow to the process and page its call removed', () => {
     const m = new IdealMemory({ maps: { P0: { 16: page('a') }, P1: {} }, contents: {}, windows: {} });
     m.invoke(call('T0.0', 'munmap', 16, 2));
-    expect(fault(m, 16)).toEqual(allowed('SIGSEGV', 'value 0'));
+    expect(fault(m, 16)).toEqual(allowed('SIGSEGV', 'value 0')); // subset {} or {munmap}
     expect(read(m, 17, 0)).toEqual(violation('SIGSEGV')); // 17 was never mapped: nothing to shadow
     expect(m.access('P1', 16, false, 0, true)).toEqual(violation('SIGSEGV')); // another mm never had the page
   });
@@ -141,8 +141,8 @@ describe('ideal memory: linearizing subsets of the open calls', () => {
       m.invoke(call('T0.0', 'mmap', 16));
       m.invoke(call('T1.0', 'mmap', 17));
       // each call may or may not be linearized, independently of the other
-      expect(at16 ? read(m, 16, 0) : fault(m, 16)).toEqual(allowed('SIGSEGV', 'value 0'));
-      expect(at17 ? read(m, 17, 0) : fault(m, 17)).toEqual(allowed('SIGSEGV', 'value 0'));
+      expect(at16 ? read(m, 16, 0) : fault(m, 16)).toEqual(allowed('SIGSEGV', 'value 0')); // a subset of {T0.0, T1.0} with or without T0.0
+      expect(at17 ? read(m, 17, 0) : fault(m, 17)).toEqual(allowed('SIGSEGV', 'value 0')); // a subset with or without T1.0, whatever was seen at 16
     }
   });
 
@@ -151,15 +151,15 @@ describe('ideal memory: linearizing subsets of the open calls', () => {
       const m = memory({ 16: page('a') });
       m.invoke(call('T0.0', 'mprotect', 16, 1, { prot: RO }));
       m.invoke(call('T1.0', 'mprotect', 16, 1, { prot: NONE }));
-      expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
-      expect(m.ret('T1.0', 'ok')).toEqual(allowed('ok'));
+      expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok')); // mprotect of a mapped page succeeds in either order
+      expect(m.ret('T1.0', 'ok')).toEqual(allowed('ok')); // and so does the second
       return m;
     };
     const noneLast = both();
     expect(fault(noneLast, 16)).toEqual(allowed('SIGSEGV', 'value 0')); // r then none, or none then r
     expect(read(noneLast, 16, 0)).toEqual(violation('SIGSEGV')); // the fault fixed the order: none last
     const rLast = both();
-    expect(read(rLast, 16, 0)).toEqual(allowed('SIGSEGV', 'value 0'));
+    expect(read(rLast, 16, 0)).toEqual(allowed('SIGSEGV', 'value 0')); // r last gives value 0, none last gives SIGSEGV
     expect(fault(rLast, 16)).toEqual(violation('value 0')); // the read fixed the order: r last
   });
 
@@ -172,14 +172,14 @@ describe('ideal memory: linearizing subsets of the open calls', () => {
     const second = memory({});
     second.invoke(call('T0.0', 'mmap', 16));
     second.invoke(call('T1.0', 'mmap', 16));
-    expect(second.ret('T0.0', 'ok')).toEqual(allowed('EEXIST', 'ok'));
-    expect(second.ret('T1.0', 'ok')).toEqual(violation('EEXIST'));
+    expect(second.ret('T0.0', 'ok')).toEqual(allowed('EEXIST', 'ok')); // T0.0 first (ok), or after T1.0 (EEXIST)
+    expect(second.ret('T1.0', 'ok')).toEqual(violation('EEXIST')); // T0.0 took the page first, so T1.0 must fail
   });
 
   it('orders a call after one that returned before it was invoked', () => {
     const m = memory({ 16: page('a') });
     m.invoke(call('T0.0', 'munmap', 16));
-    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok')); // munmap of a mapped page succeeds
     m.invoke(call('T1.0', 'mmap', 16));
     expect(m.ret('T1.0', 'EEXIST')).toEqual(violation('ok')); // consistent with invocations: munmap came first
   });
@@ -196,9 +196,9 @@ describe('ideal memory: failed calls', () => {
     const m = open();
     expect(read(m, 16, 0)).toEqual(violation('value 3')); // failed its checks: no linearization maps file F
     expect(fault(m, 16)).toEqual(violation('value 3')); // and none unmaps the page
-    expect(m.ret('T0.0', 'EEXIST')).toEqual(allowed('EEXIST'));
-    expect(read(m, 16, 3)).toEqual(allowed('value 3'));
-    expect(open().ret('T0.0', 'ok')).toEqual(violation('EEXIST'));
+    expect(m.ret('T0.0', 'EEXIST')).toEqual(allowed('EEXIST')); // the only result any order gives
+    expect(read(m, 16, 3)).toEqual(allowed('value 3')); // the old page and its data stayed
+    expect(open().ret('T0.0', 'ok')).toEqual(violation('EEXIST')); // no linearization lets an mmap over a mapping succeed
   });
 
   it('keeps what an mprotect changed before a hole, which fails it with ENOMEM (mm/mprotect.c do_mprotect_pkey)', () => {
@@ -208,7 +208,7 @@ describe('ideal memory: failed calls', () => {
     expect(write(m, 16, 1)).toEqual(violation('SIGSEGV')); // the VMA before the hole was changed
     const wrong = memory({ 16: page('a') });
     wrong.invoke(call('T0.0', 'mprotect', 16, 2, { prot: RO }));
-    expect(wrong.ret('T0.0', 'ok')).toEqual(violation('ENOMEM'));
+    expect(wrong.ret('T0.0', 'ok')).toEqual(violation('ENOMEM')); // 17 is a hole in every linearization
   });
 });
 
@@ -219,8 +219,8 @@ describe('ideal memory: MADV_DONTNEED', () => {
     m.invoke(call('T0.0', 'madvise', 16));
     expect(read(m, 16, 0)).toEqual(allowed('value 0', 'value 5')); // zeroed or not yet
     expect(read(m, 16, 5)).toEqual(allowed('value 0', 'value 5')); // zeroed, with the old page still usable (R1)
-    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
-    expect(read(m, 16, 5)).toEqual(violation('value 0'));
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok')); // MADV_DONTNEED of a mapped page succeeds
+    expect(read(m, 16, 5)).toEqual(violation('value 0')); // after the return the anonymous page reads as zero
   });
 
   it('keeps the data of a shared file page', () => {
@@ -228,16 +228,16 @@ describe('ideal memory: MADV_DONTNEED', () => {
     write(m, 16, 5);
     m.invoke(call('T0.0', 'madvise', 16));
     expect(read(m, 16, 0)).toEqual(violation('value 5')); // shared pages are dropped from the tables, not zeroed
-    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
-    expect(read(m, 16, 5)).toEqual(allowed('value 5'));
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok')); // MADV_DONTNEED of a mapped page succeeds
+    expect(read(m, 16, 5)).toEqual(allowed('value 5')); // shared data survives
   });
 
   it('zeroes the mapped pages and fails with ENOMEM over a hole (mm/madvise.c madvise_walk_vmas)', () => {
     const m = memory({ 16: page('a') });
     write(m, 16, 5);
     m.invoke(call('T0.0', 'madvise', 16, 2));
-    expect(m.ret('T0.0', 'ENOMEM')).toEqual(allowed('ENOMEM'));
-    expect(read(m, 16, 5)).toEqual(violation('value 0'));
+    expect(m.ret('T0.0', 'ENOMEM')).toEqual(allowed('ENOMEM')); // the hole fails the call in every linearization
+    expect(read(m, 16, 5)).toEqual(violation('value 0')); // the mapped page before the hole was still zeroed
   });
 });
 
@@ -245,9 +245,9 @@ describe('ideal memory: exit', () => {
   it("takes the process's pages away at one point of its window", () => {
     const m = memory({ 16: page('a'), 17: page('b') });
     m.invoke(call('T0.0', 'exit', 0, 64));
-    expect(fault(m, 16)).toEqual(allowed('SIGSEGV', 'value 0'));
+    expect(fault(m, 16)).toEqual(allowed('SIGSEGV', 'value 0')); // subset {} or {exit}
     expect(read(m, 17, 0)).toEqual(allowed('value 0')); // shadow until the return
-    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
-    expect(read(m, 17, 0)).toEqual(violation('SIGSEGV'));
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok')); // exit always succeeds
+    expect(read(m, 17, 0)).toEqual(violation('SIGSEGV')); // after the return no state maps anything of P0
   });
 });
