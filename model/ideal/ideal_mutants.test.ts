@@ -1,0 +1,70 @@
+// Cases of the ideal memory (SPEC 5.1) that mutation testing found
+// unguarded (docs/mutation.md): the edges of an msharefs window, a return
+// the memory never saw invoked. Expectations derived by hand from the rule
+// in each comment.
+
+import { describe, expect, it } from 'vitest';
+import type { OpRecord } from '../kernel/step.js';
+import { mmId, type Prot } from '../kernel/types.js';
+import { applyOp, IdealMemory, resolve, type IdealMshare, type IdealPage, type IdealState } from './ideal.js';
+
+const RW: Prot = { r: true, w: true };
+const page = (lp: string, anon = true): IdealPage => ({ lp, prot: RW, anon });
+/** File F: host M's pages 64..67; P0 attached it at 8..11 and has its own pages at 7 and 12, just outside. */
+const MS: Record<string, IdealMshare> = { F: { host: 'M', start: 64, pages: 4, owner: null } };
+const initial = (): IdealState => ({
+  maps: { M: { 64: page('shm:F:0', false), 67: page('shm:F:3', false), 68: page('shm:beyond', false) }, P0: { 7: page('anon:P0:7'), 12: page('anon:P0:12') } },
+  contents: {},
+  windows: { P0: [{ file: 'F', start: 8 }] },
+});
+const call = (id: string, kind: OpRecord['kind'], start: number, pages: number, more: Partial<OpRecord> = {}): OpRecord =>
+  ({ id, kind, mm: mmId('P0'), start, pages, prot: RW, file: null, pgoff: 0, ...more });
+
+describe('ideal memory: the edges of an msharefs window', () => {
+  it("resolves the window's first and last page to the host and the pages either side to the process's own", () => {
+    const st = initial();
+    expect(resolve(st, MS, 'P0', 7)?.lp).toBe('anon:P0:7');
+    expect(resolve(st, MS, 'P0', 8)?.lp).toBe('shm:F:0');
+    expect(resolve(st, MS, 'P0', 11)?.lp).toBe('shm:F:3');
+    expect(resolve(st, MS, 'P0', 12)?.lp).toBe('anon:P0:12'); // not host page 68, past the region
+  });
+
+  it('lets mmap and mprotect work right up to the window, and refuses them one page into it', () => {
+    // overlapsWindow: [a, b) meets [w.start, w.start + pages) only if a < end and w.start < b
+    const st = initial();
+    delete st.maps.P0![7];
+    delete st.maps.P0![12];
+    expect(applyOp(st, call('a', 'mmap', 6, 2), MS)).toBe('ok'); // pages 6, 7: ends where the window starts
+    expect(applyOp(st, call('b', 'mmap', 12, 1), MS)).toBe('ok'); // starts where the window ends
+    expect(applyOp(st, call('c', 'mprotect', 6, 2, { prot: { r: true, w: false } }), MS)).toBe('ok');
+    expect(applyOp(st, call('d', 'mprotect', 12, 1, { prot: { r: true, w: false } }), MS)).toBe('ok');
+    expect(applyOp(st, call('e', 'mmap', 5, 4), MS)).toBe('EEXIST'); // 5..8 reaches page 8
+    expect(applyOp(st, call('f', 'mprotect', 11, 2, { prot: { r: true, w: false } }), MS)).toBe('EINVAL'); // 11..12 starts in it
+  });
+
+  it('unmaps a window only when the call covers it whole, and is refused when it splits either end', () => {
+    const split = (start: number, pages: number) => applyOp(initial(), call('m', 'munmap', start, pages), MS);
+    expect(split(9, 3)).toBe('EINVAL'); // leaves page 8
+    expect(split(8, 3)).toBe('EINVAL'); // leaves page 11
+    const st = initial();
+    expect(applyOp(st, call('m', 'munmap', 7, 6), MS)).toBe('ok'); // 7..12 covers 8..11
+    expect(st.windows.P0).toEqual([]);
+    expect(st.maps.P0).toEqual({});
+  });
+
+  it('MADV_DONTNEED zeroes the private pages around a window and leaves the window alone', () => {
+    const st = initial();
+    expect(applyOp(st, call('z', 'madvise', 7, 6), MS)).toBe('ok');
+    expect(st.maps.P0![7]!.lp).toBe('anon:z:7');
+    expect(st.maps.P0![12]!.lp).toBe('anon:z:12');
+    expect(st.maps.M![64]!.lp).toBe('shm:F:0');
+  });
+});
+
+describe('ideal memory: calls it did not see invoked', () => {
+  it('accepts any result for a return without an invoke, and changes nothing', () => {
+    const m = new IdealMemory(initial(), MS);
+    expect(m.ret('T9.0', 'EINVAL')).toEqual({ ok: true, expected: [] });
+    expect(m.access('P0', 7, false, 0, true)).toEqual({ ok: true, expected: ['value 0'] });
+  });
+});
