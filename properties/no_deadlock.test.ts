@@ -12,6 +12,7 @@ import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { anon, madvise, munmap, proc, read, run, scenario, thread, until, write } from '../test/build.js';
 import { gupFastTakesPtl, gupPtlDeadlock, X } from '../test/mutant_cases.js';
+import type { CheckContext } from './property.js';
 import { noDeadlock, waitsOn } from './no_deadlock.js';
 
 const check = (sc: Scenario, policy: Policy) => runScenario(sc, { policy, properties: [noDeadlock] });
@@ -40,7 +41,8 @@ describe('no-deadlock', () => {
     // waits for CPU0 to run its next access.
     const sc = scenario({
       setup: [proc('P0'), anon('P0', X, 1)],
-      threads: [thread('T0', 'P0', 0, munmap(X)), thread('T1', 'P0', 0, write(X), madvise(X), read(X))],
+      // T1 first: the report starts from the first blocked actor by name, not by scenario order
+      threads: [thread('T1', 'P0', 0, write(X), madvise(X), read(X)), thread('T0', 'P0', 0, munmap(X))],
       schedule: [until('T1', 'sys_madvise.return'), run('T0'), run('T1')],
     });
     expect(check(sc, linux).verdict).toBe('pass');
@@ -92,5 +94,29 @@ describe('waitsOn: the edges of the wait-for graph', () => {
     expect(waitsOn(s, 'T9', { kind: 'cpu', cpu: 1 })).toEqual(['T1']);
     expect(waitsOn(s, 'T1', { kind: 'cpu', cpu: 1 })).toEqual([]);
     expect(waitsOn(s, 'T9', { kind: 'cpu', cpu: 3 })).toEqual([]);
+  });
+});
+
+describe('no-deadlock on a hand-built wait-for graph', () => {
+  // Direct calls: three blocked actors whose chains merge, and an IPI wait
+  // on two CPUs, take more threads and CPUs than any scenario here runs.
+  const lockOf = (holder: string) => ({ holders: [holder] });
+  const s = {
+    locks: { A: lockOf('T1'), B: lockOf('T2'), C: lockOf('T0') },
+    cpus: [{ id: 0, owner: 'T0', irqsOff: false, inIrq: null }, { id: 1, owner: 'T1', irqsOff: true, inIrq: null }, { id: 2, owner: 'T4', irqsOff: true, inIrq: null }],
+  } as unknown as KernelState;
+  const check = (blocked: [string, { kind: 'lock'; lock: string } | { kind: 'ipi'; cpus: number[] }][], stalled = false) =>
+    noDeadlock.check({ s, blocked: new Map(blocked), stalled } as unknown as CheckContext);
+
+  it('finds no cycle where chains of waiters merge into one that ends at a running actor', () => {
+    // T0 -> T1 -> T2 (running); T3 -> T1 joins the explored chain
+    expect(check([['T0', { kind: 'lock', lock: 'A' }], ['T1', { kind: 'lock', lock: 'B' }], ['T3', { kind: 'lock', lock: 'A' }]])).toBeNull();
+  });
+
+  it('names every CPU an IPI wait is stuck on', () => {
+    expect(check([['T0', { kind: 'ipi', cpus: [1, 2] }], ['T1', { kind: 'lock', lock: 'C' }]])).toEqual({
+      holder: 'scheduler',
+      message: 'deadlock: T0 waits for IPI completion on CPU1,CPU2; T1 waits for C',
+    });
   });
 });
