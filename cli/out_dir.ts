@@ -3,15 +3,37 @@
 // save that fails anyway puts the whole counterexample on stderr, so no
 // finding is ever lost (issue 8).
 
-import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { render, saveCounterexample, type CounterexampleFile, type Saved } from '../reports/counterexample.js';
 import { UsageError } from './errors.js';
+
+/**
+ * mkdir -p, one component at a time: Node's own recursive mkdirSync spins
+ * forever on some /proc paths (mkdir there fails with ENOENT although the
+ * parent exists, and it retries the parent), the hang issue 8 reported.
+ */
+export function mkdirp(dir: string): void {
+  const abs = resolve(dir);
+  const missing: string[] = [];
+  for (let d = abs; ; d = dirname(d)) {
+    if (existsSync(d)) break;
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
 
 export function prepareOutDir(dir: string): void {
   if (dir === '') throw new UsageError('--out: empty directory name');
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirp(dir);
   } catch (e) {
     throw new UsageError(`--out ${dir}: cannot create the directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }

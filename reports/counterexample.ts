@@ -2,7 +2,7 @@
 // named by a hash of what it replays, written atomically and never over
 // an existing file.
 
-import { closeSync, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, lstatSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from '../model/kernel/serialize.js';
 import type { RunResult } from '../model/run/runner.js';
@@ -110,10 +110,10 @@ function holds(path: string, text: string): boolean {
 /**
  * Write atomically without replacing anything: the content name if it is
  * free or already holds this very file, else the first free "-N" name
- * beside it. Nothing that is there is ever overwritten.
+ * beside it. Nothing that is there is ever overwritten. `dir` must exist
+ * (cli/out_dir.ts prepareOutDir checks and creates it before a campaign).
  */
 export function saveCounterexample(dir: string, cx: CounterexampleFile): Saved {
-  mkdirSync(dir, { recursive: true });
   const text = render(cx);
   const first = join(dir, fileName(cx));
   for (let n = 1; n <= 100; n++) {
