@@ -90,13 +90,17 @@ describe('mshare-check', () => {
       ['a missing variant', ['fuzz', '--policy', 'linux', '--variant', 'variants/none.ts', '--out', out], /variants\/none\.ts:0: no such variant file/],
       ['an unknown command', ['frob'], /unknown command 'frob'/],
     ];
+    // What a command could write to: --out, the default --out (the corpus), the variants and the inputs.
+    const watched = () => Object.fromEntries([out, dir, 'counterexamples', 'variants', 'test/fixtures'].flatMap((d) => readdirSync(d).map((f) => [join(d, f), readFileSync(join(d, f), 'utf8')])));
     for (const [what, argv, msg] of cases) {
       it(`rejects ${what}`, async () => {
+        const before = watched();
+        expect(Object.keys(before).length).toBeGreaterThan(20);
         const r = await cli(...argv);
         expect(r.code).toBe(2);
         expect(r.err).toHaveLength(1);
         expect(r.err[0]!.split('\n')[0]).toMatch(msg);
-        expect(readdirSync(out)).toEqual(['saved.json']);
+        expect(watched()).toEqual(before);
         expect(readFileSync(keep, 'utf8')).toBe('{"precious": true}\n');
       });
     }
