@@ -333,7 +333,8 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
       config,
       found: c ? `fuzz --seed ${c.seed}, run ${c.runIndex} (run seed ${c.runSeed})` : 'written by hand',
       signature: cx.signature,
-      replay: `npx mshare-check replay ${shellWord(file)}`,
+      // The embedded variant runs only when the reader says so (cli/saved_policy.ts): name a local copy of it.
+      replay: `npx mshare-check replay ${shellWord(file)}${cx.variant ? ` --variant ${shellWord(cx.variant.file)}` : ''}`,
     },
     verdict,
     sameAsSaved,
