@@ -31,6 +31,7 @@ describe('fuzz findings of the kept mutants shrink to their breadth-first minimu
       const policy = applyVariant(linux, spec);
       const b = benchShrink({ policy, seeds, runs: 5000, smallOps: 7 });
       expect(b.notFound).toEqual([]);
+      expect(b.cases.map((c) => c.seed)).toEqual(seeds); // every seed found and judged, so the loop below checks something
       for (const c of b.cases) expect({ seed: c.seed, shrunk: c.shrunk, reached: c.reached }).toEqual({ seed: c.seed, shrunk: c.minimum, reached: true });
     });
   }
