@@ -8,7 +8,7 @@
 // Convention: a waiting yield comes right after a step ends, so a blocked
 // actor has done nothing since its last step.
 
-import type { Policy } from '../policies/policy.js';
+import type { MshareKnobs } from './mshare/knobs.js';
 import type { KernelState } from './state.js';
 import type { ActorName, MmId, Prot } from './types.js';
 
@@ -58,12 +58,39 @@ export interface StepNote {
   irqsOff: boolean;
 }
 
+export type StepResult = void | 'stop';
+/** One step of a path: `c` is the path's locals, shared by its steps. */
+export type StepFn<C = any> = (k: K, c: C) => Gen<StepResult>;
+
+export interface StepDef<C = any> {
+  /** Stable id, "kernel_function.what" (reports, variants and tests use it). */
+  id: string;
+  fn: StepFn<C>;
+}
+
+export const STOP_STEP = 'stop' as const;
+
+export function step<C>(id: string, fn: StepFn<C>): StepDef<C> {
+  return { id, fn };
+}
+
+/**
+ * What a running kernel sees of its design: the step list of every path and
+ * the mshare knobs. A named policy (model/policies/policy.ts) is this plus
+ * its date and description; the kernel never needs more.
+ */
+export interface PathTable {
+  name: string;
+  paths: Record<string, StepDef[]>;
+  mshare: MshareKnobs | null;
+}
+
 /** The context a step runs in: the state, who acts, the policy's paths. */
 export interface K {
   readonly s: KernelState;
   readonly self: ActorName;
   readonly cpu: number;
-  readonly policy: Policy;
+  readonly policy: PathTable;
   /** Notes of the step in progress; the runner clears them after each step. */
   notes: StepNote[];
   /** Run a named path of the policy (its step list, after the variant's edits). */

@@ -13,7 +13,7 @@
 // One hardware access is one step: a walk is not interruptible.
 // read-value compares what it returns with the ideal memory.
 
-import { step, type StepDef } from '../../policies/policy.js';
+import { step, type StepDef } from '../step.js';
 import { hwWalk } from '../pagetable.js';
 import type { K } from '../step.js';
 import type { Cpu, Frame, KernelState, Pte } from '../state.js';

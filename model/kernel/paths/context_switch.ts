@@ -2,7 +2,7 @@
 // across switch_mm_irqs_off(), and a flush IPI sent meanwhile runs after
 // finish_task_switch() turns them back on.
 
-import { step, type StepDef } from '../../policies/policy.js';
+import { step, type StepDef } from '../step.js';
 import type { MmId } from '../types.js';
 
 export interface ContextSwitchCtx {

@@ -2,7 +2,7 @@
 // owner (v3), then exit_mmap(), modelled as an munmap of the whole address
 // space (the mm itself is not torn down; its threads stop).
 
-import { step, type StepDef } from '../../policies/policy.js';
+import { step, type StepDef } from '../step.js';
 import type { MmId } from '../types.js';
 
 export const doExit: StepDef<{ mm: MmId; opId: string; start: number; end: number }>[] = [

@@ -14,7 +14,7 @@
 //      no flush: R5).
 //   4. mmap_read_unlock(); the access is retried.
 
-import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
+import { step, STOP_STEP, type StepDef } from '../step.js';
 import { allocFrame, allocTable, freeFrame, getPage, putPage } from '../frames.js';
 import { lock, mmapLock, note, pageTableLock, ptlOf, unlock } from '../locks.js';
 import { findPte, findTable, LEVEL_NAME, tableIndex } from '../pagetable.js';

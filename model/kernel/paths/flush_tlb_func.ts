@@ -16,7 +16,7 @@
 // unmap-complete and protect-complete: a step done wrong leaves a usable
 // stale entry behind once the initiator's wait returns.
 
-import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
+import { step, STOP_STEP, type StepDef } from '../step.js';
 import type { FlushInfo } from '../state.js';
 import { TLB_FLUSH_ALL } from '../state.js';
 import { flushEverything, flushSlot, flushTlbOne } from '../tlb.js';

@@ -19,7 +19,7 @@
 // (lazy CPUs at a table free) and no-deadlock (waiting for a CPU that spins
 // with IRQs off).
 
-import { step, type StepDef } from '../../policies/policy.js';
+import { step, type StepDef } from '../step.js';
 import { note } from '../locks.js';
 import type { K } from '../step.js';
 import type { Cpu, FlushInfo, KernelState } from '../state.js';

@@ -18,7 +18,7 @@
 // CPUs, and their PSC entries then point into a freed table.
 
 import { span } from '../config.js';
-import { step, type StepDef } from '../../policies/policy.js';
+import { step, type StepDef } from '../step.js';
 import { iMmapRwsem, lock, note, unlock } from '../locks.js';
 import { findTable, LEVEL_NAME, tableIndex } from '../pagetable.js';
 import type { Vma } from '../state.js';

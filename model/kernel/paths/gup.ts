@@ -13,7 +13,7 @@
 // Guarded by no-freed-table-reachable (a walker in progress).
 
 import { LEVELS } from '../config.js';
-import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
+import { step, STOP_STEP, type StepDef } from '../step.js';
 import { getPage, putPage } from '../frames.js';
 import { lock, mmapLock, ptlOf, unlock } from '../locks.js';
 import { sharerWindow } from '../mshare/msharefs.js';

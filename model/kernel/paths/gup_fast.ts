@@ -13,7 +13,7 @@
 // a freed table) and no-deadlock (nothing here may wait on a lock).
 
 import { LEVELS } from '../config.js';
-import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
+import { step, STOP_STEP, type StepDef } from '../step.js';
 import { putPage } from '../frames.js';
 import { LEVEL_NAME, tableIndex } from '../pagetable.js';
 import type { Pte } from '../state.js';

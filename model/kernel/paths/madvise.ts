@@ -14,7 +14,7 @@
 //      unmapped everywhere (unmap-complete).
 //   4. mmap_read_unlock(); return.
 
-import { step, type StepDef } from '../../policies/policy.js';
+import { step, type StepDef } from '../step.js';
 import { lock, mmapLock, unlock } from '../locks.js';
 import type { MmId } from '../types.js';
 import type { K } from '../step.js';

@@ -2,7 +2,7 @@
 // Only the VMA tree changes; pages are faulted in on first access. A range
 // overlapping an existing VMA fails with EEXIST and changes nothing.
 
-import { step, type StepDef } from '../../policies/policy.js';
+import { step, type StepDef } from '../step.js';
 import { lock, mmapLock, unlock } from '../locks.js';
 import type { MmId, Prot, Vpn } from '../types.js';
 

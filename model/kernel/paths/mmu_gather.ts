@@ -16,7 +16,7 @@
 // Step 3 before 2 breaks no-freed-frame-reachable; dropping step 4's
 // nested flush breaks unmap-complete.
 
-import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
+import { step, STOP_STEP, type StepDef } from '../step.js';
 import { putPage } from '../frames.js';
 import type { K } from '../step.js';
 import type { Gather } from '../state.js';

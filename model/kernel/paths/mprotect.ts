@@ -16,7 +16,7 @@
 //   6. mmap_write_unlock(); return: the downgrade is promised from here
 //      (protect-complete).
 
-import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
+import { step, STOP_STEP, type StepDef } from '../step.js';
 import { lock, mmapLock, note, ptlOf, unlock } from '../locks.js';
 import { findTable, pteTableRanges, tableIndex } from '../pagetable.js';
 import type { Prot, MmId, Pfn } from '../types.js';

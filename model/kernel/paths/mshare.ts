@@ -19,7 +19,7 @@
 // Guarded by unmap-complete (every sharer), no-freed-frame-reachable,
 // no-freed-table-reachable, share-count and lock-discipline.
 
-import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
+import { step, STOP_STEP, type StepDef } from '../step.js';
 import { iMmapRwsem, lock, mmapLock, note, pageTableLock, unlock } from '../locks.js';
 import { mshareOfHost, newInnerVma } from '../mshare/msharefs.js';
 import { tableIndex } from '../pagetable.js';

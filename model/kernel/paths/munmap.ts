@@ -18,7 +18,7 @@
 //   7. mmap_read_unlock(); return: from here no usable translation of the
 //      range may remain (unmap-complete).
 
-import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
+import { step, STOP_STEP, type StepDef } from '../step.js';
 import { putPage } from '../frames.js';
 import { downgrade, lock, mmapLock, unlock } from '../locks.js';
 import type { Vma } from '../state.js';

@@ -11,7 +11,7 @@
 // does. Only its calls and locking are modelled: no sharer has a
 // subscription to reach until KVM is.
 
-import { step, type StepDef } from '../../policies/policy.js';
+import { step, type StepDef } from '../step.js';
 import { iMmapRwsem, lock, unlock } from '../locks.js';
 import { mshareOfHost } from '../mshare/msharefs.js';
 import type { K } from '../step.js';

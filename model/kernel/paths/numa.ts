@@ -12,7 +12,7 @@
 // Invisible to the ideal memory. Guarded by lock-discipline: host PTEs
 // written under a sharer's locks only (research/mshare.md hazard 14).
 
-import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
+import { step, STOP_STEP, type StepDef } from '../step.js';
 import { lock, mmapLock, note, ptlOf, unlock } from '../locks.js';
 import { findTable, pteTableRanges, tableIndex } from '../pagetable.js';
 import type { MmId } from '../types.js';

@@ -10,7 +10,7 @@
 // When a grace period ends is a schedule choice: the `rcu` actor runs
 // rcu_do_batch whenever the schedule picks it and a callback is ready.
 
-import { step, type StepDef } from '../../policies/policy.js';
+import { step, type StepDef } from '../step.js';
 import { freeFrame } from '../frames.js';
 import type { KernelState, RcuCallback } from '../state.js';
 

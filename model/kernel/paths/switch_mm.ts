@@ -16,7 +16,7 @@
 // unmap-complete: a slot reused without the compare in step 5 revives
 // entries a finished flush was meant to remove (usable rule, SPEC 5.2).
 
-import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
+import { step, STOP_STEP, type StepDef } from '../step.js';
 import type { Cpu } from '../state.js';
 import { flushSlot } from '../tlb.js';
 import type { MmId } from '../types.js';

@@ -15,7 +15,7 @@
 // Guarded by lock-discipline (PTE writes need the PTL) and by the
 // mmu_gather properties for what happens after.
 
-import { step, STOP_STEP, type StepDef } from '../../policies/policy.js';
+import { step, STOP_STEP, type StepDef } from '../step.js';
 import { lock, note, ptlOf, unlock } from '../locks.js';
 import { findTable, pteTableRanges, tableIndex } from '../pagetable.js';
 import type { K } from '../step.js';
