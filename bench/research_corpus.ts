@@ -16,6 +16,7 @@ import { buildCounterexample, checkedProperties, loadCounterexample, render, sav
 import { Oracle } from '../shrinkers/oracle.js';
 import { shrink } from '../shrinkers/pipeline.js';
 import { searchSchedule } from '../shrinkers/schedule_search.js';
+import { PROPERTIES } from '../properties/registry.js';
 
 const DIR = 'counterexamples';
 const same = (a: object, b: object) => JSON.stringify(a) === JSON.stringify(b);
@@ -24,7 +25,7 @@ for (const f of readdirSync(DIR).filter((x) => x.endsWith('.json')).sort()) {
   const cx = loadCounterexample(path);
   const variant = cx.variant ? await loadCorpusVariant(cx.variant) : null;
   const policy = variant ? applyVariant(policyByName(cx.policy)!, variant.spec) : policyByName(cx.policy)!;
-  const properties = checkedProperties(cx, propertyById);
+  const properties = checkedProperties(cx, propertyById) ?? PROPERTIES;
   const now = runScenario(cx.scenario, { policy, properties });
   if (same(verdictOf(now), cx.verdict) && now.trace.length === cx.steps.length) continue;
   const found = searchSchedule({ ...cx.scenario, schedule: [] }, new Oracle(policy, cx.signature, properties), { maxRuns: 20000 }) ?? (runScenario(cx.scenario, { policy, properties }).violation ? { scenario: cx.scenario } : null);

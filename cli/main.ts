@@ -3,8 +3,7 @@
 // file, line and problem), 3 model error or internal error (never 1).
 
 import { parseArgs } from 'node:util';
-import { POLICIES, policyByName } from '../model/policies/registry.js';
-import { applyVariant, VariantError, type VariantSpec } from '../model/policies/variant.js';
+import { POLICIES } from '../model/policies/registry.js';
 import { loadVariant, VariantLoadError, type LoadedVariant } from '../model/policies/load_variant.js';
 import type { Policy } from '../model/policies/policy.js';
 import { countersFor, type Coverage } from '../model/run/coverage.js';
@@ -148,7 +147,7 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
     p = (await withVariant(policy(values.policy ?? 'linux'), values.variant)).policy;
     checkScenario(sc, file, text, p);
   }
-  const r = runScenario(sc, { policy: p, properties: only ?? (saved ? checkedProperties(saved, propertyById) : undefined) });
+  const r = runScenario(sc, { policy: p, properties: only ?? (saved ? checkedProperties(saved, propertyById) : undefined) ?? PROPERTIES });
   const v = verdictOf(r);
   io.out(`replay: ${file} under ${p.name}: ${r.steps} steps`);
   if (v.result === 'violation') io.out(`VIOLATION ${v.property} at step ${v.step} (${v.actor}: ${v.stepId})\n  ${v.message}`);

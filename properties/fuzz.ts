@@ -17,6 +17,7 @@ export { signatureOf };
 import type { Scenario } from '../model/run/scenario.js';
 import { shrink } from '../shrinkers/pipeline.js';
 import { opKindsFor, rawScenarioArb, resolve as resolveRaw, type OpKind, type RawScenario } from './generate/scenario_arb.js';
+import { PROPERTIES } from './registry.js';
 
 export interface FuzzOptions {
   policy: Policy;
@@ -76,7 +77,7 @@ export function fuzz(opts: FuzzOptions): FuzzResult {
     const runSeed = nextSeed();
     const raw = fc.sample(arb, { seed: runSeed, numRuns: 1 })[0]!;
     const sc = resolve(raw);
-    const r = runScenario(sc, { policy: opts.policy, properties: opts.properties });
+    const r = runScenario(sc, { policy: opts.policy, properties: opts.properties ?? PROPERTIES });
     steps += r.steps;
     addCoverage(coverage, r.coverage);
     opts.onRun?.(i, r);

@@ -7,6 +7,7 @@ import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import { faultNeverMaps, neverMapsLivelock } from '../test/mutant_cases.js';
 import { progress } from './progress.js';
+import { PROPERTIES } from './registry.js';
 
 describe('progress', () => {
   it('fires when a fault handler that never installs the PTE refaults until the budget is gone', () => {
@@ -25,6 +26,6 @@ describe('progress', () => {
     // and passes; with it, the same run is a violation.
     const broken = applyVariant(linux, faultNeverMaps);
     expect(runScenario(neverMapsLivelock(), { policy: broken, properties: [] })).toMatchObject({ verdict: 'pass', steps: 300 });
-    expect(runScenario(neverMapsLivelock(), { policy: broken })).toMatchObject({ verdict: 'violation', violation: { property: 'progress' } });
+    expect(runScenario(neverMapsLivelock(), { policy: broken, properties: PROPERTIES })).toMatchObject({ verdict: 'violation', violation: { property: 'progress' } });
   });
 });

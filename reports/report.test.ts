@@ -29,6 +29,7 @@ import { renderText, scenarioFromText } from './render_text.js';
 import { buildReport, policyFor, type DiagramItem, type Report } from './report.js';
 import { parseScenario } from './scenario_text.js';
 import { assertPlain, shellLines, wrap, WIDTH } from './text_layout.js';
+import { PROPERTIES } from '../properties/registry.js';
 
 const DIR = 'counterexamples';
 const files = corpusFiles();
@@ -114,7 +115,7 @@ describe('the report of each saved counterexample', () => {
         writeFileSync(file, scenarioFromText(text));
         const sc = parseScenario(readFileSync(file, 'utf8'), file);
         expect(sc).toEqual(cx.scenario);
-        expect(verdictOf(runScenario(sc, { policy, properties: checkedProperties(cx, propertyById) }))).toEqual(cx.verdict);
+        expect(verdictOf(runScenario(sc, { policy, properties: checkedProperties(cx, propertyById) ?? PROPERTIES }))).toEqual(cx.verdict);
       });
 
       it('draws every step once, keeping the ones that make the race', () => {
@@ -202,7 +203,7 @@ describe('the report of each saved counterexample', () => {
 
 describe('reports of other kinds of finding', () => {
   const report = (sc: Scenario, policy: Policy, properties?: readonly Property[]) => {
-    const result = runScenario(sc, { policy, properties });
+    const result = runScenario(sc, { policy, properties: properties ?? PROPERTIES });
     const cx = buildCounterexample({ policy: 'linux', variant: null, campaign: null, signature: 'test', scenario: sc, result });
     const r = buildReport(cx, 'test/x.json', policy, properties);
     const text = renderText(r);

@@ -6,6 +6,7 @@ import { signatureOf } from '../properties/signature.js';
 import { anon, madvise, proc, read, run, scenario, thread, until, write } from '../test/build.js';
 import freeBeforeFlush from '../variants/free-before-flush.js';
 import { bfsMinimum, combinations, subScenario } from './bfs_minimum.js';
+import { PROPERTIES } from '../properties/registry.js';
 
 const X = 0x10000;
 const Y = 0x11000;
@@ -37,11 +38,11 @@ describe('breadth-first minimum', () => {
       threads: [thread('T0', 'P0', 0, write(Y), read(X)), thread('T1', 'P0', 1, read(Y), madvise(X))],
     });
     const policy = applyVariant(linux, freeBeforeFlush);
-    const sig = signatureOf(runScenario(sc, { policy }))!;
+    const sig = signatureOf(runScenario(sc, { policy, properties: PROPERTIES }))!;
     const m = bfsMinimum(sc, policy, sig)!;
     expect(m.size.ops).toBe(2);
     expect(m.scenario.threads.flatMap((t) => t.ops)).toEqual([read(X), madvise(X)]);
-    expect(signatureOf(runScenario(m.scenario, { policy }))).toBe(sig);
+    expect(signatureOf(runScenario(m.scenario, { policy, properties: PROPERTIES }))).toBe(sig);
   });
 
   it('says no when no sub-scenario reproduces', () => {

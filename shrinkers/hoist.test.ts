@@ -8,6 +8,7 @@ import { anon, madvise, proc, read, scenario, thread, va } from '../test/build.j
 import freeBeforeFlush from '../variants/free-before-flush.js';
 import { hoistCandidates } from './hoist.js';
 import { shrink } from './pipeline.js';
+import { PROPERTIES } from '../properties/registry.js';
 
 const X = 0x10000;
 const mmapX: Op = { kind: 'mmap', va: va(X), pages: 1, prot: { r: true, w: true }, file: null, pgoff: 0 };
@@ -29,7 +30,7 @@ describe('hoisting preparatory calls into the setup', () => {
   it('lets the shrinker reach the two-operation race when the process maps its region itself', () => {
     const sc = scenario({ setup: [proc('P0')], threads: [thread('T0', 'P0', 0, mmapX, read(X), madvise(X))] });
     const policy = applyVariant(linux, freeBeforeFlush);
-    const sig = signatureOf(runScenario(sc, { policy }))!;
+    const sig = signatureOf(runScenario(sc, { policy, properties: PROPERTIES }))!;
     const out = shrink(sc, policy, sig);
     expect(out.scenario.setup).toEqual([proc('P0'), anon('P0', X, 1)]);
     expect(out.scenario.threads.flatMap((t) => t.ops)).toEqual([read(X), madvise(X)]);

@@ -16,6 +16,7 @@ import noNestedFlush from '../variants/no-nested-flush.js';
 import pcidNoGenCheck from '../variants/pcid-no-gen-check.js';
 import skipLazy from '../variants/skip-lazy-on-table-free.js';
 import { benchShrink } from './benchmark.js';
+import { PROPERTIES } from '../properties/registry.js';
 
 const SAMPLE = [
   { spec: freeBeforeFlush, seeds: ['shrink-1', 'shrink-9'] },
@@ -40,7 +41,7 @@ describe('fuzz findings of the kept mutants shrink to their breadth-first minimu
     const policy = applyVariant(linux, freeBeforeFlush);
     const f = fuzz({ policy, seed: 'shrink-1', runs: 100 }).finding!;
     expect(signatureOf(f.result)).toBe(f.signature);
-    expect(runScenario(f.scenario, { policy }).trace).toEqual(f.result.trace);
+    expect(runScenario(f.scenario, { policy, properties: PROPERTIES }).trace).toEqual(f.result.trace);
     expect(f.shrinks).toBeGreaterThan(0);
     expect(f.scenario.threads.flatMap((t) => t.ops).length).toBeLessThan(f.original.threads.flatMap((t) => t.ops).length);
   });

@@ -16,6 +16,7 @@ import { doubleUnlock, X, zapWhileCached, zapWithoutPtl } from '../test/mutant_c
 import { proc, read, scenario, thread } from '../test/build.js';
 import freeBeforeFlush from '../variants/free-before-flush.js';
 import { Oracle } from './oracle.js';
+import { PROPERTIES } from '../properties/registry.js';
 
 // Two bugs in one policy: the PTE clear without the PTL (lock-discipline,
 // step 37) comes before the page freed before the flush
@@ -88,7 +89,7 @@ describe('Oracle', () => {
         }),
     });
     const broken = applyVariant(applyVariant(linux, putsMapped), doubleUnlock);
-    const full = runScenario(zapWhileCached(), { policy: broken });
+    const full = runScenario(zapWhileCached(), { policy: broken, properties: PROPERTIES });
     expect(full.violation?.property).toBe('no-freed-frame-reachable');
     const o = new Oracle(broken, 'model-error|ptl');
     const probe = o.probe(zapWhileCached())!;

@@ -14,6 +14,7 @@ import { shrink, ShrinkError, type ShrinkResult } from './pipeline.js';
 import { searchSchedule } from './schedule_search.js';
 import { opCount } from './size.js';
 import { untilForm } from './until_form.js';
+import { PROPERTIES } from '../properties/registry.js';
 
 const X = 0x10000;
 const Y = 0x11000;
@@ -33,7 +34,7 @@ const padded = scenario({
   schedule: [run('B', 30), run('A', 5), run('C')],
 });
 const policy = applyVariant(linux, noIpi);
-const sig = signatureOf(runScenario(padded, { policy }))!;
+const sig = signatureOf(runScenario(padded, { policy, properties: PROPERTIES }))!;
 
 /** Every single deletion that keeps the signature under the same schedule search as the pipeline's. */
 function removable(out: ShrinkResult, p: Policy, signature: string): string[] {
@@ -50,7 +51,7 @@ describe('shrinking pipeline', () => {
 
   it('keeps the signature', () => {
     expect(sig).toBe('no-freed-frame-reachable|TLB|tlb_batch_pages_flush');
-    expect(signatureOf(runScenario(out.scenario, { policy }))).toBe(sig);
+    expect(signatureOf(runScenario(out.scenario, { policy, properties: PROPERTIES }))).toBe(sig);
     expect(signatureOf(out.result)).toBe(sig);
     expect(out.complete).toBe(true);
   });
@@ -89,7 +90,7 @@ describe('shrinking pipeline', () => {
     const later = cutAt(20);
     for (const cut of [early, later]) {
       expect(cut.complete).toBe(false);
-      expect(signatureOf(runScenario(cut.scenario, { policy }))).toBe(sig);
+      expect(signatureOf(runScenario(cut.scenario, { policy, properties: PROPERTIES }))).toBe(sig);
     }
     expect(early.size.ops).toBeLessThan(opCount(padded));
     expect(early.size.ops).toBeGreaterThan(later.size.ops);

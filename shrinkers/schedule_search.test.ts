@@ -9,6 +9,7 @@ import noIpi from '../variants/no-ipi.js';
 import noNestedFlush from '../variants/no-nested-flush.js';
 import { Oracle } from './oracle.js';
 import { actorsOf, searchSchedule } from './schedule_search.js';
+import { PROPERTIES } from '../properties/registry.js';
 
 const X = 0x10000;
 
@@ -20,15 +21,15 @@ const nested = scenario({
   schedule: [until('T0', 'user_access.walk'), until('T1', 'zap_pte_range.clear'), run('T0'), run('T1')],
 });
 const noNested = applyVariant(linux, noNestedFlush);
-const nestedSig = signatureOf(runScenario(nested, { policy: noNested }))!;
+const nestedSig = signatureOf(runScenario(nested, { policy: noNested, properties: PROPERTIES }))!;
 
 /** Every schedule of at most two entries, as plain step counts: the search must agree with this. */
 function bruteForce(sc: Scenario, policy = noNested, sig = nestedSig) {
-  const longest = runScenario({ ...sc, schedule: [] }, { policy }).steps + 10;
+  const longest = runScenario({ ...sc, schedule: [] }, { policy, properties: PROPERTIES }).steps + 10;
   const actors = actorsOf(sc);
   const schedules: ScheduleEntry[][] = [[], ...actors.map((a) => [run(a)])];
   for (const a of actors) for (let p = 1; p <= longest; p++) for (const c of actors) if (c !== a) schedules.push([run(a, p), run(c)]);
-  const hits = schedules.map((s) => ({ s, r: runScenario({ ...sc, schedule: s }, { policy }) })).filter((x) => signatureOf(x.r) === sig);
+  const hits = schedules.map((s) => ({ s, r: runScenario({ ...sc, schedule: s }, { policy, properties: PROPERTIES }) })).filter((x) => signatureOf(x.r) === sig);
   // the last entry's bound never matters, so [A p] counts as the one entry [A]
   const size = (x: (typeof hits)[number]) => [x.s.length, x.r.steps] as const;
   hits.sort((x, y) => size(x)[0] - size(y)[0] || size(x)[1] - size(y)[1]);
@@ -41,7 +42,7 @@ describe('schedule search', () => {
     const f = searchSchedule({ ...nested, schedule: [] }, new Oracle(noNested, nestedSig));
     expect(f).not.toBeNull();
     expect(f!.scenario.schedule.length).toBeLessThanOrEqual(2);
-    expect(signatureOf(runScenario(f!.scenario, { policy: noNested }))).toBe(nestedSig);
+    expect(signatureOf(runScenario(f!.scenario, { policy: noNested, properties: PROPERTIES }))).toBe(nestedSig);
   });
 
   it('agrees with brute force over every schedule of two entries: fewest entries, then fewest steps', () => {
@@ -71,7 +72,7 @@ describe('schedule search', () => {
       threads: [thread('T1', 'P0', 1, read(X)), thread('T0', 'P0', 0, madvise(X))],
     });
     const policy = applyVariant(linux, noIpi);
-    const sig = signatureOf(runScenario(sc, { policy }))!;
+    const sig = signatureOf(runScenario(sc, { policy, properties: PROPERTIES }))!;
     expect(sig).not.toBeNull();
     const f = searchSchedule({ ...sc, schedule: [run('T0', 3), run('T1')] }, new Oracle(policy, sig), { best: true });
     expect(f!.scenario.schedule).toEqual([]);

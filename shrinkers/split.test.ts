@@ -7,6 +7,7 @@ import { anon, madvise, proc, read, scenario, thread, until, run } from '../test
 import noNestedFlush from '../variants/no-nested-flush.js';
 import { shrink } from './pipeline.js';
 import { splitCandidates } from './split.js';
+import { PROPERTIES } from '../properties/registry.js';
 
 const X = 0x10000;
 
@@ -27,7 +28,7 @@ describe('splitting a thread', () => {
       schedule: [until('T0', 'zap_pte_range.pte_unmap_unlock'), run('T1')],
     });
     const policy = applyVariant(linux, noNestedFlush);
-    const sig = signatureOf(runScenario(sc, { policy }))!;
+    const sig = signatureOf(runScenario(sc, { policy, properties: PROPERTIES }))!;
     const out = shrink(sc, policy, sig);
     expect(out.size.ops).toBe(3);
     expect(out.size.entries).toBe(0);

@@ -10,6 +10,7 @@ import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import { checkedProperties, loadCounterexample, verdictOf } from '../reports/counterexample.js';
 import { propertyById } from '../properties/registry.js';
+import { PROPERTIES } from '../properties/registry.js';
 
 const DIR = 'counterexamples';
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
@@ -25,7 +26,7 @@ describe('saved counterexamples replay with the same verdict', () => {
       const base = policyByName(cx.policy);
       expect(base, `policy ${cx.policy}`).toBeDefined();
       const policy = cx.variant ? applyVariant(base!, (await loadCorpusVariant(cx.variant)).spec) : base!;
-      const r = runScenario(cx.scenario, { policy, properties: checkedProperties(cx, propertyById) });
+      const r = runScenario(cx.scenario, { policy, properties: checkedProperties(cx, propertyById) ?? PROPERTIES });
       expect(verdictOf(r)).toEqual(cx.verdict);
       expect(r.trace.map((e) => ({ n: e.n, actor: e.actor, id: e.id }))).toEqual(cx.steps);
     });

@@ -17,6 +17,7 @@ import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { parseScenario } from '../reports/scenario_text.js';
 import { anon, file, gup, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, write } from './build.js';
+import { PROPERTIES } from '../properties/registry.js';
 
 const X = 0x10000;
 const Y = 0x20000;
@@ -178,7 +179,7 @@ describe('coverage counters, each reached by a hand-written scenario', () => {
   });
 
   it.each(CASES.map((c) => [c.name, c] as const))('reaches %s', (_name, c) => {
-    const r = runScenario(c.scenario(), { policy: c.policy, ...(c.unchecked ? { properties: [] } : {}) });
+    const r = runScenario(c.scenario(), { policy: c.policy, properties: c.unchecked ? [] : PROPERTIES });
     expect(r.error).toBeNull();
     expect(r.verdict).toBe('pass');
     for (const counter of c.reaches) expect(r.coverage[counter], counter).toBeGreaterThan(0);

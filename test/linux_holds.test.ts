@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { linux } from '../model/policies/linux.js';
 import { runScenario } from '../model/run/runner.js';
 import { anon, idle, madvise, mprotect, munmap, proc, read, run, scenario, thread, until, write } from './build.js';
+import { PROPERTIES } from '../properties/registry.js';
 
 const X = 0x10000;
 const Y = 0x20000;
@@ -18,7 +19,7 @@ describe('linux: allowed staleness is not flagged', () => {
         threads: [thread('T0', 'P0', 0, write(X), munmap(X)), thread('T1', 'P0', 1, read(X), read(X))],
         schedule: [until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), until('T0', 'zap_pte_range.clear'), run('T1')],
       }),
-      { policy: linux },
+      { policy: linux, properties: PROPERTIES },
     );
     expect(r.violation).toBeNull();
     expect(r.verdict).toBe('pass');
@@ -34,7 +35,7 @@ describe('linux: allowed staleness is not flagged', () => {
         threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, read(X), idle, read(X))],
         schedule: [until('T0', 'user_access.walk'), until('T1', 'enter_lazy_tlb'), until('T0', 'sys_madvise.return'), run('T1')],
       }),
-      { policy: linux },
+      { policy: linux, properties: PROPERTIES },
     );
     expect(r.violation).toBeNull();
     expect(r.verdict).toBe('pass');
@@ -53,7 +54,7 @@ describe('linux: allowed staleness is not flagged', () => {
         threads: [thread('T0', 'P0', 0, write(X), munmap(X)), thread('T1', 'P0', 1, read(X), read(X)), thread('T2', 'P1', 1, read(Y))],
         schedule: [until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), run('T2'), run('T0'), run('T1')],
       }),
-      { policy: linux },
+      { policy: linux, properties: PROPERTIES },
     );
     expect(r.violation).toBeNull();
     expect(r.coverage.dormant_slot_reactivated).toBe(1);
@@ -68,7 +69,7 @@ describe('linux: allowed staleness is not flagged', () => {
         threads: [thread('T0', 'P0', 0, mprotect(X, 1, 'rw')), thread('T1', 'P0', 1, read(X), write(X))],
         schedule: [until('T1', 'user_access.walk'), until('T0', 'change_pte_range.modify_prot'), until('T1', 'user_access.page_fault'), run('T0'), run('T1')],
       }),
-      { policy: linux },
+      { policy: linux, properties: PROPERTIES },
     );
     expect(r.violation).toBeNull();
     const at = (actor: string, id: string) => r.trace.findIndex((e) => e.actor === actor && e.id === id);
@@ -86,7 +87,7 @@ describe('linux: allowed staleness is not flagged', () => {
         threads: [thread('T0', 'P0', 0, write(X), munmap(X)), thread('T1', 'P0', 1, read(X), idle)],
         schedule: [until('T0', 'user_access.walk'), run('T1'), run('T0')],
       }),
-      { policy: linux },
+      { policy: linux, properties: PROPERTIES },
     );
     expect(r.violation).toBeNull();
     expect(r.coverage.lazy_cpu_at_table_free).toBeGreaterThan(0);
@@ -101,7 +102,7 @@ describe('linux: allowed staleness is not flagged', () => {
         threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, madvise(X))],
         schedule: [until('T0', 'user_access.walk'), until('T1', 'zap_pte_range.clear'), run('T0'), run('T1')],
       }),
-      { policy: linux },
+      { policy: linux, properties: PROPERTIES },
     );
     expect(r.violation).toBeNull();
     expect(r.coverage.nested_gathers).toBe(1);

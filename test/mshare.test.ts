@@ -12,6 +12,7 @@ import type { Policy } from '../model/policies/policy.js';
 import { runScenario } from '../model/run/runner.js';
 import { propertyById } from '../properties/registry.js';
 import { parseScenario } from '../reports/scenario_text.js';
+import { PROPERTIES } from '../properties/registry.js';
 
 const load = (name: string) => parseScenario(readFileSync(`test/scenarios/${name}.txt`, 'utf8'), name);
 const pol = (name: string) => policyByName(name)!;
@@ -53,7 +54,7 @@ describe('mshare hazards, design by design', () => {
     const r = check('hazard15-madvise-through-sharer', pol('mshare-v3'), 'lock-discipline');
     expect(r.violation).toMatchObject({ holder: 'locks', stepId: 'zap_pte_range.clear' });
     expect(r.violation!.message).toContain('without mmap_lock:M.host');
-    const proposed = runScenario(load('hazard15-madvise-through-sharer'), { policy: pol('mshare-v3-proposed') });
+    const proposed = runScenario(load('hazard15-madvise-through-sharer'), { policy: pol('mshare-v3-proposed'), properties: PROPERTIES });
     expect(proposed.verdict).toBe('pass');
     expect(proposed.trace.some((e) => e.id === 'sys_madvise.einval')).toBe(true);
   });
@@ -83,13 +84,13 @@ describe('mshare hazards, design by design', () => {
 
 describe('notifier pass-through (mshare-v3-proposed)', () => {
   it("walks i_mmap around a host-side change, and only there", () => {
-    const r = runScenario(load('hazard7-pud-freed-while-linked'), { policy: pol('mshare-v3-proposed') });
+    const r = runScenario(load('hazard7-pud-freed-while-linked'), { policy: pol('mshare-v3-proposed'), properties: PROPERTIES });
     expect(r.verdict).toBe('pass');
     const ids = r.trace.map((e) => e.id);
     expect(ids).toContain('mshare_invalidate_range_start.i_mmap_lock_read');
     expect(ids.indexOf('mshare_invalidate_range_start.i_mmap_lock_read')).toBeLessThan(ids.indexOf('zap_pte_range.clear'));
     expect(ids.indexOf('mshare_invalidate_range_end.i_mmap_unlock_read')).toBeGreaterThan(ids.indexOf('zap_pte_range.clear'));
-    const v3 = runScenario(load('hazard7-pud-freed-while-linked'), { policy: pol('mshare-v3') });
+    const v3 = runScenario(load('hazard7-pud-freed-while-linked'), { policy: pol('mshare-v3'), properties: PROPERTIES });
     expect(v3.trace.some((e) => e.id.startsWith('mshare_invalidate_range_'))).toBe(false);
   });
 });

@@ -15,11 +15,12 @@ import pcidNoGenCheck from '../variants/pcid-no-gen-check.js';
 import noNestedFlush from '../variants/no-nested-flush.js';
 import { anon, file, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, write } from './build.js';
 import { doubleUnlock, faultNeverMaps, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
+import { PROPERTIES } from '../properties/registry.js';
 
 const Z = 0x20000;
 
 function both(sc: Scenario, spec: VariantSpec, only?: string) {
-  const properties = only ? [propertyById(only)!] : undefined;
+  const properties = only ? [propertyById(only)!] : PROPERTIES;
   const broken: Policy = applyVariant(linux, spec);
   return { good: runScenario(sc, { policy: linux, properties }), bad: runScenario(sc, { policy: broken, properties }) };
 }
@@ -116,7 +117,7 @@ describe('each property fails on a broken path and holds on linux', () => {
 
 describe('model errors are kept apart from violations', () => {
   it('reports a broken model as a model error, not a kernel violation', () => {
-    const r = runScenario(zapWhileCached(), { policy: applyVariant(linux, doubleUnlock) });
+    const r = runScenario(zapWhileCached(), { policy: applyVariant(linux, doubleUnlock), properties: PROPERTIES });
     expect(r.verdict).toBe('model-error');
     expect(r.violation).toBeNull();
     expect(r.error).toMatch(/releases ptl:\d+ it does not hold/);

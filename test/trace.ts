@@ -23,7 +23,7 @@ export const Y = 0x11000;
 export const Q = 0x20000;
 
 /** Run a scenario under the linux policy with the default properties. */
-export const go = (sc: Scenario) => runScenario(sc, { policy: linux });
+export const go = (sc: Scenario) => runScenario(sc, { policy: linux, properties: PROPERTIES });
 /** The step ids `actor` took, in order. */
 export const ids = (r: RunResult, actor: string) => r.trace.filter((e) => e.actor === actor).map((e) => e.id);
 /** How many times `actor` took step `id`. */

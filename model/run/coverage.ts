@@ -8,7 +8,7 @@ import { findPte } from '../kernel/pagetable.js';
 import { readyCallback } from '../kernel/paths/rcu.js';
 import { tlbUsableFor } from '../kernel/tlb.js';
 import type { KernelState } from '../kernel/state.js';
-import type { StepEvent } from '../../properties/property.js';
+import type { StepEvent } from './check.js';
 
 export const COVERAGE_COUNTERS = [
   'stale_access_in_window',

@@ -19,8 +19,7 @@ import { ModelError, mmId } from '../kernel/types.js';
 import { IdealMemory, type IdealMshare, type IdealState, type IdealVerdict } from '../ideal/ideal.js';
 import { hostOf, hostRegion } from '../kernel/mshare/msharefs.js';
 import type { Policy } from '../policies/policy.js';
-import { PROPERTIES } from '../../properties/registry.js';
-import type { Property, StepEvent, Violation } from '../../properties/property.js';
+import type { Check, StepEvent, Violation } from './check.js';
 import { ipiActor, rcuActor, specActor, threadActor } from './actors.js';
 import { countStep, emptyCoverage, type Coverage } from './coverage.js';
 import { ipiActor as ipiName, RCU_ACTOR, specActor as specName, type Scenario } from './scenario.js';
@@ -34,7 +33,8 @@ export class ScenarioError extends Error {
 
 export interface RunOptions {
   policy: Policy;
-  properties?: readonly Property[];
+  /** What to check after every step, in order (properties/registry.ts PROPERTIES for all). */
+  properties: readonly Check[];
 }
 
 export interface RunResult {
@@ -93,7 +93,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
   const s = initState(config, sc.setup);
   const init = idealFromSetup(sc, opts.policy);
   const ideal = new IdealMemory(init.st, init.ms);
-  const properties = opts.properties ?? PROPERTIES;
+  const properties = opts.properties;
   const coverage = emptyCoverage();
   const trace: StepEvent[] = [];
   const choices = new Set(sc.choices.map((c) => `${c.actor}|${c.point}|${c.nth}`));

@@ -51,7 +51,7 @@ describe('exit.ts: do_exit', () => {
   });
 
   it("runs exit_mshare() first for a region owner: clears the owner, then unmaps the host's region under its mmap_lock (step exit_mshare)", () => {
-    const r = runScenario(ownerExits('P1'), { policy: v3 });
+    const r = runScenario(ownerExits('P1'), { policy: v3, properties: PROPERTIES });
     expect(r.verdict).toBe('pass');
     expectOrder(r,
       ['T1', 'sys_exit'], ['T1', 'exit_mshare.clear_owner'], ['T1', 'exit_mshare.mmap_write_lock'], ['T1', 'zap_pte_range.clear'],
@@ -72,7 +72,7 @@ describe('exit.ts: do_exit', () => {
   });
 
   it('skips exit_mshare() for a process that owns no region, and on designs without owners', () => {
-    const notOwner = runScenario(ownerExits('P0'), { policy: v3 });
+    const notOwner = runScenario(ownerExits('P0'), { policy: v3, properties: PROPERTIES });
     expect(notOwner.verdict).toBe('pass');
     expect(ids(notOwner, 'T1').filter((id) => id.startsWith('exit_mshare'))).toEqual([]);
     expect(notOwner.state.mms['M.host']!.vmas).toHaveLength(1); // the region survives its sharer's exit

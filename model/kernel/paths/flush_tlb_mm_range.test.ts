@@ -7,6 +7,7 @@ import { expectOrder, go, ids, Q, withVisibleSteps, X, Y } from '../../../test/t
 import { linux } from '../../policies/linux.js';
 import { runScenario, type RunResult } from '../../run/runner.js';
 import type { Scenario } from '../../run/scenario.js';
+import { PROPERTIES } from '../../../properties/registry.js';
 
 /** T0 populates and zaps `pages` pages at X (madvise) while T1 on CPU1 runs P0 with X cached. */
 const zap = (pages: number, extra: Partial<Scenario> = {}) =>
@@ -123,10 +124,10 @@ describe('flush_tlb_mm_range.ts: the flush initiator', () => {
     expect(plain.trace.some((e) => e.id === 'mmu_notifier_arch_invalidate_secondary_tlbs')).toBe(false); // takes no step
     // made visible, it runs once per flush after the wait and before the pages are freed, local-only flushes too
     const visible = withVisibleSteps('visible-secondary-tlbs', 'the secondary-TLB hook takes a step', 'mmu_notifier_arch_invalidate_secondary_tlbs');
-    const r = runScenario(zap(1), { policy: visible });
+    const r = runScenario(zap(1), { policy: visible, properties: PROPERTIES });
     expect(r.verdict).toBe('pass');
     expectOrder(r, ['T0', 'native_flush_tlb_multi.wait'], ['T0', 'mmu_notifier_arch_invalidate_secondary_tlbs'], ['T0', 'tlb_batch_pages_flush']);
-    const alone = runScenario(scenario({ setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, write(X), madvise(X))] }), { policy: visible });
+    const alone = runScenario(scenario({ setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, write(X), madvise(X))] }), { policy: visible, properties: PROPERTIES });
     expect(ids(alone, 'T0').filter((id) => id === 'mmu_notifier_arch_invalidate_secondary_tlbs')).toHaveLength(1);
   });
 });

@@ -12,6 +12,7 @@ import { applyVariant, defineVariant } from '../../policies/variant.js';
 import type { Policy } from '../../policies/policy.js';
 import { parseScenario } from '../../../reports/scenario_text.js';
 import type { KernelState } from '../state.js';
+import { PROPERTIES } from '../../../properties/registry.js';
 
 const gupSlow = (addr: number): Op => ({ kind: 'get_user_pages', va: addr >> 12 });
 const WALK = ['get_user_pages.mmap_read_lock', 'follow_pgd_mask', 'follow_pud_mask', 'follow_pmd_mask', 'follow_page_pte.pte_offset_map_lock', 'follow_page_pte.try_grab_folio', 'follow_page_pte.pte_unmap_unlock', 'get_user_pages.mmap_read_unlock', 'get_user_pages.unpin_user_page'];
@@ -95,7 +96,7 @@ describe('gup.ts: get_user_pages under mmap_read_lock', () => {
 
   it('neither walks nor pins through an msharefs VMA when the design refuses GUP there (step 1)', () => {
     const refused: Policy = applyVariant(policyByName('mshare-v3')!, defineVariant({ name: 'gup-refused', description: 'GUP through a sharer VMA fails with -EFAULT', edit: (v) => v.knobs({ gup: 'refused' }) }));
-    const r = runScenario(throughSharer, { policy: refused });
+    const r = runScenario(throughSharer, { policy: refused, properties: PROPERTIES });
     expect(r.verdict).toBe('pass');
     expect(ids(r, 'T0').filter((id) => id.startsWith('get_user_pages') || id.startsWith('follow_'))).toEqual(['get_user_pages.mmap_read_lock', 'get_user_pages.mmap_read_unlock']);
   });

@@ -9,6 +9,7 @@ import { runScenario } from '../../run/runner.js';
 import type { Scenario } from '../../run/scenario.js';
 import { findTable } from '../pagetable.js';
 import type { KernelState } from '../state.js';
+import { PROPERTIES } from '../../../properties/registry.js';
 
 /** State and references of the anonymous page first faulted in at X. */
 const xPage = (s: KernelState) => {
@@ -51,7 +52,7 @@ describe('gup_fast.ts: the lockless GUP-fast walk', () => {
     expect(seen).toEqual([['try_grab_folio_fast', 'data/2'], ['unpin_user_page', 'data/1']]);
 
     // Y was never faulted in: the walk ends at a none PTE, nothing is grabbed or dropped
-    const none = runScenario(scenario({ setup: [proc('P0'), anon('P0', X, 2)], threads: [thread('T0', 'P0', 0, write(X), gup(Y))] }), { policy: linux });
+    const none = runScenario(scenario({ setup: [proc('P0'), anon('P0', X, 2)], threads: [thread('T0', 'P0', 0, write(X), gup(Y))] }), { policy: linux, properties: PROPERTIES });
     const t0 = ids(none, 'T0');
     expect(t0.slice(t0.indexOf('gup_fast.local_irq_save'))).toEqual(['gup_fast.local_irq_save', 'gup_fast_pgd_range', 'gup_fast_pud_range', 'gup_fast_pmd_range', 'gup_fast_pte_range', 'gup_fast.local_irq_restore', 'exit_to_user_mode']);
   });

@@ -8,6 +8,7 @@ import { at, count, expectOrder, go, ids, lastAccess as lastAccessStep, notifier
 import { runScenario, type RunResult } from '../../run/runner.js';
 import type { KernelState } from '../state.js';
 import { tlbUsableFor } from '../tlb.js';
+import { PROPERTIES } from '../../../properties/registry.js';
 
 /** What the last user access of `actor` observed. */
 const lastAccess = (r: RunResult, actor: string) => lastAccessStep(r, actor).obs;
@@ -44,7 +45,7 @@ describe('mprotect.ts: do_mprotect_pkey', () => {
   });
 
   it('calls notifier start after the VMA change and before the first PTE change, end after the last (step 3)', () => {
-    const r = runScenario(protect('r'), { policy: notifiersVisible });
+    const r = runScenario(protect('r'), { policy: notifiersVisible, properties: PROPERTIES });
     expect(r.verdict).toBe('pass');
     expectOrder(r, ['T0', 'mprotect_fixup'], ['T0', 'mmu_notifier_invalidate_range_start'], ['T0', 'change_pte_range.modify_prot'], ['T0', 'mmu_notifier_invalidate_range_end'], ['T0', 'flush_tlb_mm_range.inc_mm_tlb_gen']);
   });

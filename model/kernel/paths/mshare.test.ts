@@ -11,6 +11,7 @@ import { runScenario, type RunResult } from '../../run/runner.js';
 import { parseScenario } from '../../../reports/scenario_text.js';
 import type { KernelState } from '../state.js';
 import { tableIndex } from '../pagetable.js';
+import { PROPERTIES } from '../../../properties/registry.js';
 
 const pol = (name: string) => policyByName(name)!;
 /** Where sharer P0 attaches: anywhere aligned (v2 on), or the host's own address, 0x40000 (RFC v3). */
@@ -33,7 +34,7 @@ schedule
   T0
   T1
 `, 'mshare.scn');
-const run = (sc: ReturnType<typeof region>, policy: string, properties?: []) => runScenario(sc, { policy: pol(policy), ...(properties ? { properties } : {}) });
+const run = (sc: ReturnType<typeof region>, policy: string, properties?: []) => runScenario(sc, { policy: pol(policy), properties: properties ?? PROPERTIES });
 const pgdEntry = (s: KernelState, mm: string, at = ANY) => s.frames[s.mms[mm]!.pgd]!.entries![tableIndex(s.config, at >> 12, 4)] ?? null;
 const between = (r: RunResult, actor: string, from: string, to: string) => {
   const t = ids(r, actor);
@@ -56,7 +57,7 @@ describe('mshare.ts: attach (msharefs_mmap)', () => {
 
   it('fails over an existing mapping with EEXIST and does not join i_mmap', () => {
     const sc = parseScenario('config cpus=2\nprocess P0\nmsharefs M owner=P0\nmmap P0 0x80000 pages=1 prot=rw\nthread T0 P0 cpu=0\n  attach M 0x80000\n', 'eexist.scn');
-    const r = runScenario(sc, { policy: pol('mshare-v3') });
+    const r = runScenario(sc, { policy: pol('mshare-v3'), properties: PROPERTIES });
     expect(r.verdict).toBe('pass');
     expect(r.trace.find((e) => e.id === 'sys_attach.return')!.obs).toMatchObject({ result: 'EEXIST' });
     expect(ids(r, 'T0').filter((id) => id.startsWith('vma_link_file'))).toEqual([]);
@@ -126,7 +127,7 @@ describe('mshare.ts: what a host-side flush reaches (mshare_invalidate_tlbs)', (
     const { r, seen } = observe(hostChange, (e) => e.actor === 'T1' && e.id === 'tlb_batch_pages_flush', (s) => s.mms.P0!.tlbGen, pol('mshare-v3-cpumask-union'));
     expect(r.verdict).toBe('pass');
     expect(flushSteps(r)).toEqual(['T1 flush_tlb_mm_range.inc_mm_tlb_gen', 'T1 mshare_invalidate_tlbs.flush_tlb_multi', 'ipi@cpu0 flush_tlb_func_mshare', 'ipi@cpu0 csd_unlock', 'T1 mshare_invalidate_tlbs.wait']);
-    const before = runScenario(region(['read @'], []), { policy: pol('mshare-v3-cpumask-union') }).state.mms.P0!.tlbGen;
+    const before = runScenario(region(['read @'], []), { policy: pol('mshare-v3-cpumask-union'), properties: PROPERTIES }).state.mms.P0!.tlbGen;
     expect(seen).toEqual([before]); // hazard 3: a dormant sharer slot would keep its entries
   });
 });

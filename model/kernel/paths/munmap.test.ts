@@ -7,6 +7,7 @@ import { at, expectOrder, go, ids, notifiersVisible, observe, X, Y } from '../..
 import { runScenario } from '../../run/runner.js';
 import type { KernelState } from '../state.js';
 import { tlbUsableFor } from '../tlb.js';
+import { PROPERTIES } from '../../../properties/registry.js';
 
 const Z = 0x40000; // another VMA, in tables of its own
 
@@ -69,7 +70,7 @@ describe('munmap.ts: do_vmi_munmap', () => {
     // mmu_notifier_invalidate_range_start(&range) once for [start_addr, end_addr), loops unmap_single_vma()
     // over the VMAs, then mmu_notifier_invalidate_range_end(&range) once. Harmless until a notifier is registered.
     const sc = scenario({ setup: [proc('P0'), anon('P0', X, 1), anon('P0', Y, 1, 'r')], threads: [thread('T0', 'P0', 0, write(X), read(Y), munmap(X, 2))] });
-    const r = runScenario(sc, { policy: notifiersVisible });
+    const r = runScenario(sc, { policy: notifiersVisible, properties: PROPERTIES });
     expect(r.verdict).toBe('pass');
     expect(ids(r, 'T0').filter((id) => id.startsWith('mmu_notifier_invalidate_range'))).toEqual(['mmu_notifier_invalidate_range_start', 'mmu_notifier_invalidate_range_end']);
   });

@@ -17,6 +17,7 @@ import { initState } from '../init.js';
 import { mmId, ModelError } from '../types.js';
 import { findPte } from '../pagetable.js';
 import type { KernelState } from '../state.js';
+import { PROPERTIES } from '../../../properties/registry.js';
 
 /** T0 dirties X and Y, then zaps both; with `full`, the gather's batch fills after X and forces a flush and free. */
 const zapTwo = (full: boolean) =>
@@ -80,7 +81,7 @@ describe('notifier.ts: mmu_notifier_invalidate_range_start / _end', () => {
   });
 
   it("passes a host mm's start and end to the sharers under i_mmap_rwsem, around the host's zap (mshare-v3-proposed)", () => {
-    const r = runScenario(hostChange, { policy: policyByName('mshare-v3-proposed')! });
+    const r = runScenario(hostChange, { policy: policyByName('mshare-v3-proposed')!, properties: PROPERTIES });
     expect(r.verdict).toBe('pass');
     const t1 = ids(r, 'T1').filter((id) => id.startsWith('mshare_invalidate_range') || id === 'zap_pte_range.clear');
     expect(t1).toEqual(['mshare_invalidate_range_start.i_mmap_lock_read', 'mshare_invalidate_range_start.i_mmap_unlock_read', 'zap_pte_range.clear', 'mshare_invalidate_range_end.i_mmap_lock_read', 'mshare_invalidate_range_end.i_mmap_unlock_read']);
@@ -91,7 +92,7 @@ describe('notifier.ts: mmu_notifier_invalidate_range_start / _end', () => {
   });
 
   it('passes nothing on designs without pass-through (v3)', () => {
-    const r = runScenario(hostChange, { policy: policyByName('mshare-v3')! });
+    const r = runScenario(hostChange, { policy: policyByName('mshare-v3')!, properties: PROPERTIES });
     expect(r.verdict).toBe('pass');
     expect(r.trace.filter((e) => e.id.startsWith('mshare_invalidate_range'))).toEqual([]);
   });

@@ -8,6 +8,7 @@ import { linux } from '../../policies/linux.js';
 import { runScenario } from '../../run/runner.js';
 import type { Scenario } from '../../run/scenario.js';
 import type { KernelState } from '../state.js';
+import { PROPERTIES } from '../../../properties/registry.js';
 
 const FREE = 'rcu_do_batch.__tlb_remove_table';
 
@@ -39,7 +40,7 @@ describe('rcu.ts: page tables freed after a grace period', () => {
     expectOrder(r, ['T0', 'flush_tlb_mm_range.inc_mm_tlb_gen'], ['ipi@cpu1', 'csd_unlock'], ['T0', 'native_flush_tlb_multi.wait'], ['T0', 'tlb_table_flush.call_rcu'], ['rcu', FREE]);
 
     // a zap that frees no table queues nothing
-    const noTables = runScenario(scenario({ setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, write(X), madvise(X))] }), { policy: linux });
+    const noTables = runScenario(scenario({ setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, write(X), madvise(X))] }), { policy: linux, properties: PROPERTIES });
     expect(noTables.state.rcu.seq).toBe(0);
     expect(noTables.trace.some((e) => e.actor === 'rcu')).toBe(false);
   });
@@ -55,7 +56,7 @@ describe('rcu.ts: page tables freed after a grace period', () => {
     expect(r.coverage.rcu_gp_held_off_by_walker).toBeGreaterThan(0);
 
     // T1 turns IRQs off after the tables are queued: it does not hold this grace period
-    const after = runScenario(walkerElsewhere([until('T0', 'user_access.walk'), until('T0', 'tlb_table_flush.call_rcu'), until('T1', 'gup_fast.local_irq_save'), run('rcu'), run('T1'), run('T0')]), { policy: linux });
+    const after = runScenario(walkerElsewhere([until('T0', 'user_access.walk'), until('T0', 'tlb_table_flush.call_rcu'), until('T1', 'gup_fast.local_irq_save'), run('rcu'), run('T1'), run('T0')]), { policy: linux, properties: PROPERTIES });
     expect(after.verdict).toBe('pass');
     expectOrder(after, ['T0', 'tlb_table_flush.call_rcu'], ['T1', 'gup_fast.local_irq_save'], ['rcu', FREE], ['T1', 'gup_fast.local_irq_restore']);
   });
