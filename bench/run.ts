@@ -8,8 +8,8 @@ import { parseArgs } from 'node:util';
 import { linux } from '../model/policies/linux.js';
 import { loadVariant } from '../model/policies/load_variant.js';
 import { applyVariant } from '../model/policies/variant.js';
-import { fuzz } from '../properties/fuzz.js';
-import { benchShrink } from '../shrinkers/benchmark.js';
+import { fuzz } from '../campaigns/fuzz.js';
+import { benchShrink } from '../campaigns/shrink_benchmark.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string' }, seeds: { type: 'string' } } });
 const runs = Number(values.runs ?? 5000);

@@ -12,7 +12,7 @@ import { STEP_IDS } from '../model/run/step_ids.js';
 import { opKindsFor, rawScenarioArb, resolve } from '../properties/generate/scenario_arb.js';
 import { loadCounterexample } from '../reports/counterexample.js';
 import { parseScenario } from '../reports/scenario_text.js';
-import { runSeeds } from '../properties/fuzz.js';
+import { runSeeds } from '../campaigns/fuzz.js';
 
 const ids = new Set<string>(STEP_IDS);
 const runs = Number(process.argv[2] ?? 3000);

@@ -8,13 +8,13 @@ import { loadVariant, VariantLoadError, type LoadedVariant } from '../model/poli
 import type { Policy } from '../model/policies/policy.js';
 import { countersFor, type Coverage } from '../model/run/coverage.js';
 import { didYouMean } from '../model/run/nearest.js';
-import { computeMatrix } from '../properties/matrix.js';
+import { computeMatrix } from '../campaigns/matrix.js';
 import { PROPERTIES, propertyById } from '../properties/registry.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { validateScenario } from '../model/run/validate.js';
 import { MODEL_VERSION } from '../model/version.js';
-import { fuzz } from '../properties/fuzz.js';
+import { fuzz } from '../campaigns/fuzz.js';
 import { opKindsFor, type OpKind } from '../properties/generate/scenario_arb.js';
 import { buildCounterexample, checkedProperties, CounterexampleError, FORMAT_VERSION, loadCounterexample, verdictOf, type CounterexampleFile } from '../reports/counterexample.js';
 import { renderJson } from '../reports/render_json.js';

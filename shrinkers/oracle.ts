@@ -1,5 +1,5 @@
 // The one question every shrinker asks: does this scenario still break
-// the property the same way (the same signature, properties/fuzz.ts)?
+// the property the same way (the same signature, campaigns/fuzz.ts)?
 //
 // Most candidates do not, so a run first checks the target property
 // alone. Properties are pure predicates over the state and never steer

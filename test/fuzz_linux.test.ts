@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { linux } from '../model/policies/linux.js';
 import { countersFor } from '../model/run/coverage.js';
-import { fuzz } from '../properties/fuzz.js';
+import { fuzz } from '../campaigns/fuzz.js';
 
 describe('fuzzing linux', () => {
   it('finds no violation in 3000 runs and reaches every race counter', () => {

@@ -7,7 +7,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { MSHARE_POLICIES } from '../model/policies/mshare.js';
-import { computeMatrix } from '../properties/matrix.js';
+import { computeMatrix } from '../campaigns/matrix.js';
 import { PROPERTIES } from '../properties/registry.js';
 
 describe('fuzzing every mshare policy within a bounded budget', () => {

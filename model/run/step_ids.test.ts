@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { POLICIES } from '../policies/registry.js';
-import { runSeeds } from '../../properties/fuzz.js';
+import { runSeeds } from '../../campaigns/fuzz.js';
 import { opKindsFor, rawScenarioArb, resolve } from '../../properties/generate/scenario_arb.js';
 import { loadCounterexample } from '../../reports/counterexample.js';
 import { parseScenario } from '../../reports/scenario_text.js';

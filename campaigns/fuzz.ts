@@ -10,14 +10,14 @@ import seedrandom from 'seedrandom';
 import type { Policy } from '../model/policies/policy.js';
 import { addCoverage, emptyCoverage, type Coverage } from '../model/run/coverage.js';
 import { runScenario, type RunResult } from '../model/run/runner.js';
-import type { Property } from './property.js';
-import { signatureOf } from './signature.js';
+import type { Property } from '../properties/property.js';
+import { signatureOf } from '../properties/signature.js';
 
 export { signatureOf };
 import type { Scenario } from '../model/run/scenario.js';
 import { shrink } from '../shrinkers/pipeline.js';
-import { opKindsFor, rawScenarioArb, resolve as resolveRaw, type OpKind, type RawScenario } from './generate/scenario_arb.js';
-import { PROPERTIES } from './registry.js';
+import { opKindsFor, rawScenarioArb, resolve as resolveRaw, type OpKind, type RawScenario } from '../properties/generate/scenario_arb.js';
+import { PROPERTIES } from '../properties/registry.js';
 
 export interface FuzzOptions {
   policy: Policy;

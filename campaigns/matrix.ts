@@ -9,7 +9,7 @@ import type { Policy } from '../model/policies/policy.js';
 import { addCoverage, emptyCoverage, type Coverage } from '../model/run/coverage.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { fuzz } from './fuzz.js';
-import type { Property } from './property.js';
+import type { Property } from '../properties/property.js';
 
 export interface Signature {
   signature: string;

@@ -8,14 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { linux } from '../model/policies/linux.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
-import { fuzz } from '../properties/fuzz.js';
+import { fuzz } from './fuzz.js';
 import { signatureOf } from '../properties/signature.js';
 import freeBeforeFlush from '../variants/free-before-flush.js';
 import noIpi from '../variants/no-ipi.js';
 import noNestedFlush from '../variants/no-nested-flush.js';
 import pcidNoGenCheck from '../variants/pcid-no-gen-check.js';
 import skipLazy from '../variants/skip-lazy-on-table-free.js';
-import { benchShrink } from './benchmark.js';
+import { benchShrink } from './shrink_benchmark.js';
 import { PROPERTIES } from '../properties/registry.js';
 
 const SAMPLE = [

@@ -5,11 +5,11 @@
 // For `npm run bench` and the tests; measures, never asserts.
 
 import type { Policy } from '../model/policies/policy.js';
-import { fuzz } from '../properties/fuzz.js';
+import { fuzz } from './fuzz.js';
 import { signatureOf } from '../properties/signature.js';
 import type { OpKind } from '../properties/generate/scenario_arb.js';
-import { bfsMinimum } from './bfs_minimum.js';
-import { compareSize, opCount, sizeOf, type Size } from './size.js';
+import { bfsMinimum } from '../shrinkers/bfs_minimum.js';
+import { compareSize, opCount, sizeOf, type Size } from '../shrinkers/size.js';
 
 export interface ShrinkCase {
   seed: string;
