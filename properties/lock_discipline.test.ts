@@ -213,6 +213,8 @@ describe('lock-discipline: lock-class order', () => {
   it('does not call a diamond an inversion (two paths to one class)', () => {
     expect(order({ mmap_lock: ['page_table_lock', 'ptl'], page_table_lock: ['ptl'], i_mmap_rwsem: ['ptl'] })).toBeNull();
     expect(order({ i_mmap_rwsem: ['mmap_lock', 'ptl'], mmap_lock: ['ptl'] })).toBeNull();
+    // the search of mmap_lock must finish (both children) before page_table_lock reaches it
+    expect(order({ mmap_lock: ['i_mmap_rwsem', 'ptl'], page_table_lock: ['mmap_lock'] })).toBeNull();
   });
 
   it('names only the classes on the cycle, from where it closes', () => {

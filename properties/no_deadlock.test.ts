@@ -102,7 +102,7 @@ describe('no-deadlock on a hand-built wait-for graph', () => {
   // on two CPUs, take more threads and CPUs than any scenario here runs.
   const lockOf = (holder: string) => ({ holders: [holder] });
   const s = {
-    locks: { A: lockOf('T1'), B: lockOf('T2'), C: lockOf('T0') },
+    locks: { A: lockOf('T1'), B: lockOf('T2'), C: lockOf('T0'), R: { holders: ['T2', 'T1'] } },
     cpus: [{ id: 0, owner: 'T0', irqsOff: false, inIrq: null }, { id: 1, owner: 'T1', irqsOff: true, inIrq: null }, { id: 2, owner: 'T4', irqsOff: true, inIrq: null }],
   } as unknown as KernelState;
   const check = (blocked: [string, { kind: 'lock'; lock: string } | { kind: 'ipi'; cpus: number[] }][], stalled = false) =>
@@ -111,6 +111,17 @@ describe('no-deadlock on a hand-built wait-for graph', () => {
   it('finds no cycle where chains of waiters merge into one that ends at a running actor', () => {
     // T0 -> T1 -> T2 (running); T3 -> T1 joins the explored chain
     expect(check([['T0', { kind: 'lock', lock: 'A' }], ['T1', { kind: 'lock', lock: 'B' }], ['T3', { kind: 'lock', lock: 'A' }]])).toBeNull();
+  });
+
+  it('follows the holder that is blocked, not the first one (readers of an rwsem)', () => {
+    expect(check([['T0', { kind: 'lock', lock: 'R' }], ['T1', { kind: 'lock', lock: 'C' }]])?.message).toBe('deadlock: T0 waits for R; T1 waits for C');
+  });
+
+  it('names only the actors on the cycle, not the one whose wait led into it', () => {
+    // T0 -> T1 -> T2 -> T1
+    expect(check([['T0', { kind: 'lock', lock: 'A' }], ['T1', { kind: 'lock', lock: 'B' }], ['T2', { kind: 'lock', lock: 'A' }]])?.message).toBe(
+      'deadlock: T1 waits for B; T2 waits for A',
+    );
   });
 
   it('names every CPU an IPI wait is stuck on', () => {

@@ -65,4 +65,19 @@ describe('protect-complete', () => {
     expect(r.verdict).toBe('pass');
     expect(r.state.cpus[1]!.tlb.some((e) => e.vpn === X >> 12 && e.writable)).toBe(true);
   });
+
+  it('asks nothing of entries that grant no more than the new protection (an upgrade, or read-only kept read-only)', () => {
+    // pte_needs_flush(): an upgrade or an unchanged protection needs no flush
+    const sc = (to: string) =>
+      scenario({
+        setup: [proc('P0'), anon('P0', X, 1, 'r')],
+        threads: [thread('T0', 'P0', 0, read(X), mprotect(X, 1, to)), thread('T1', 'P0', 1, read(X))],
+        schedule: [until('T0', 'user_access.walk'), run('T1'), run('T0')],
+      });
+    for (const to of ['rw', 'r']) {
+      const r = check(sc(to), noIpiPolicy);
+      expect(r.verdict, to).toBe('pass');
+      expect(r.state.cpus[1]!.tlb.some((e) => e.vpn === X >> 12), to).toBe(true);
+    }
+  });
 });

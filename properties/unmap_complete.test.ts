@@ -89,4 +89,42 @@ describe('unmap-complete', () => {
     const zapped = r.state.ghost.ops['T0.1']!.zapped;
     expect(r.state.cpus[1]!.tlb).toEqual([expect.objectContaining({ vpn: X >> 12, ghost: zapped[0]!.ghost })]);
   });
+
+  it('fires on a page of a two-page munmap that the other CPU still caches', () => {
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 2)],
+      threads: [thread('T0', 'P0', 0, write(X), write(X + 0x1000), munmap(X, 2)), thread('T1', 'P0', 1, read(X + 0x1000), read(X))],
+      schedule: [until('T0', 'user_access.walk'), until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), run('T0')],
+    });
+    expect(check(sc, linux).verdict).toBe('pass');
+    expect(check(sc, noIpiPolicy).violation).toMatchObject({ actor: 'T0', stepId: 'sys_munmap.return', message: expect.stringMatching(/^munmap of 0x10000\+2 in P0 returned while CPU1 PCID slot 0 still maps 0x11000 -> frame \d+$/) });
+  });
+
+  it("ignores another process's entry for the same page-cache page", () => {
+    // P1 maps file F too; P0's MADV_DONTNEED removes only P0's translation
+    const sc = scenario({
+      setup: [proc('P0'), proc('P1'), file('F', 1), shared('P0', X, 1, 'F'), shared('P1', X, 1, 'F')],
+      threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P1', 1, read(X))],
+      schedule: [until('T0', 'user_access.walk'), run('T1'), run('T0')],
+    });
+    const r = check(sc, linux);
+    expect(r.verdict).toBe('pass');
+    expect(r.state.cpus[1]!.tlb).toEqual([expect.objectContaining({ vpn: X >> 12, ghost: r.state.ghost.ops['T0.1']!.zapped[0]!.ghost })]);
+  });
+
+  it('holds a madvise to nothing for a page whose VMA a concurrent munmap detached: that is the munmap\'s to flush', () => {
+    // T0's madvise is invoked while X is mapped and cached on CPU1; T1's
+    // munmap detaches X and downgrades mmap_lock before its zap and flush;
+    // the madvise then finds no VMA (ENOMEM) and returns first.
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 1)],
+      threads: [thread('T0', 'P0', 0, madvise(X)), thread('T1', 'P0', 1, write(X), munmap(X))],
+      schedule: [until('T1', 'user_access.walk'), until('T0', 'sys_madvise'), until('T1', 'mmap_write_downgrade'), run('T0')],
+    });
+    const r = check(sc, linux);
+    expect(r.verdict).toBe('pass');
+    const ret = r.trace.find((e) => e.id === 'sys_madvise.return')!;
+    expect(ret.obs).toMatchObject({ result: 'ENOMEM' });
+    expect(r.trace.findIndex((e) => e.id === 'tlb_finish_mmu.dec_tlb_flush_pending' && e.actor === 'T1')).toBeGreaterThan(ret.n - 1);
+  });
 });

@@ -61,6 +61,63 @@ describe('ideal memory: the edges of an msharefs window', () => {
   });
 });
 
+describe('ideal memory: what each call changes, page by page', () => {
+  it('names file pages by file and offset and anonymous pages by call and page, so no two alias', () => {
+    const st = initial();
+    expect(applyOp(st, call('f', 'mmap', 20, 2, { file: 'G', pgoff: 3 }), MS)).toBe('ok');
+    expect(st.maps.P0![20]).toEqual({ lp: 'file:G:3', prot: RW, anon: false });
+    expect(st.maps.P0![21]!.lp).toBe('file:G:4');
+    expect(applyOp(st, call('a', 'mmap', 30, 2), MS)).toBe('ok');
+    expect([st.maps.P0![30]!.lp, st.maps.P0![31]!.lp]).toEqual(['anon:a:30', 'anon:a:31']);
+  });
+
+  it('attaches next to a mapping, never over a mapping or another window', () => {
+    const st = initial();
+    delete st.windows.P0;
+    expect(applyOp(st, call('w', 'attach', 8, 4, { file: 'F' }), MS)).toBe('ok'); // 8..11, own page 12 just after
+    expect(applyOp(st, call('x', 'attach', 8, 4, { file: 'F' }), MS)).toBe('EEXIST');
+    expect(st.windows.P0).toEqual([{ file: 'F', start: 8 }]);
+  });
+
+  it('munmap of other pages keeps the window and the page after the range', () => {
+    const st = initial();
+    st.maps.P0![13] = page('anon:P0:13');
+    expect(applyOp(st, call('m', 'munmap', 12, 1), MS)).toBe('ok');
+    expect(st.windows.P0).toEqual([{ file: 'F', start: 8 }]);
+    expect(Object.keys(st.maps.P0!)).toEqual(['7', '13']);
+  });
+
+  it("MSHAREFS_CREATE_MAPPING and MSHAREFS_UNMAP change exactly the host's pages they name", () => {
+    const st = initial();
+    expect(applyOp(st, call('c', 'mshare_map', 1, 2, { file: 'F' }), MS)).toBe('ok'); // region pages 1, 2: host 65, 66
+    expect(st.maps.M![65]).toEqual({ lp: 'shm:c:0', prot: RW, anon: false });
+    expect(st.maps.M![66]!.lp).toBe('shm:c:1');
+    expect(Object.keys(st.maps.M!)).toEqual(['64', '65', '66', '67', '68']);
+    expect(applyOp(st, call('u', 'mshare_unmap', 2, 2, { file: 'F' }), MS)).toBe('ok'); // host 66, 67
+    expect(Object.keys(st.maps.M!)).toEqual(['64', '65', '68']);
+    expect(Object.keys(st.maps.P0!)).toEqual(['7', '12']); // not an exit: the caller keeps its own pages
+  });
+
+  it('sees nothing through a window onto a host with no pages yet, nor in a process with no pages', () => {
+    const st = initial();
+    delete st.maps.M;
+    const m = new IdealMemory(st, MS);
+    expect(m.access('P0', 8, false, 0, false)).toEqual({ ok: true, expected: ['SIGSEGV'] });
+    expect(m.access('P9', 8, false, 0, false)).toEqual({ ok: true, expected: ['SIGSEGV'] });
+  });
+
+  it("keeps a shadow of a page past the first of the region until the host-side unmap returns", () => {
+    // Region page 3 (host 67) is P0's page 11: once a fault shows the unmap
+    // took effect, a read through the old translation is still allowed.
+    const m = new IdealMemory(initial(), MS);
+    m.invoke(call('u', 'mshare_unmap', 3, 1, { file: 'F' }));
+    expect(m.access('P0', 11, false, 0, false).ok).toBe(true);
+    expect(m.access('P0', 11, false, 0, true)).toEqual({ ok: true, expected: ['value 0'] });
+    m.ret('u', 'ok');
+    expect(m.access('P0', 11, false, 0, true).ok).toBe(false);
+  });
+});
+
 describe('ideal memory: calls it did not see invoked', () => {
   it('accepts any result for a return without an invoke, and changes nothing', () => {
     const m = new IdealMemory(initial(), MS);
