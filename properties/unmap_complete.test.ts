@@ -62,6 +62,16 @@ describe('unmap-complete', () => {
     });
   });
 
+  it("fires on a sharer's entry at its own address, away from the host's (hazard 3, a flush to the union of cpumasks)", () => {
+    // P0 attached the region at 0x80000, the host keeps it at 0x40000: the
+    // entry is matched to the page the host removed through the offset.
+    expect(check(load('hazard3-dormant-sharer-slot'), pol('mshare-v3')).verdict).toBe('pass');
+    expect(check(load('hazard3-dormant-sharer-slot'), pol('mshare-v3-cpumask-union')).violation).toMatchObject({
+      actor: 'T1', stepId: 'sys_mshare_unmap.return',
+      message: 'mshare_unmap of 0x40000+1 in M.host returned while CPU0 PCID slot 0 (sharer P0) still maps 0x80000 -> frame 7',
+    });
+  });
+
   it('fires when a detach (munmap of the msharefs VMA) keeps the link and the entry (hazard 5, RFC v3)', () => {
     expect(check(load('hazard5-detach-keeps-link'), pol('mshare-v3')).verdict).toBe('pass');
     expect(check(load('hazard5-detach-keeps-link'), pol('mshare-rfc-v3')).violation).toEqual({
