@@ -93,6 +93,7 @@ describe('ideal memory: what each call changes, page by page', () => {
     expect(st.maps.M![65]).toEqual({ lp: 'shm:c:0', prot: RW, anon: false });
     expect(st.maps.M![66]!.lp).toBe('shm:c:1');
     expect(Object.keys(st.maps.M!)).toEqual(['64', '65', '66', '67', '68']);
+    expect(st.maps.M![67]!.lp).toBe('shm:F:3'); // the page after the call's range is untouched
     expect(applyOp(st, call('u', 'mshare_unmap', 2, 2, { file: 'F' }), MS)).toBe('ok'); // host 66, 67
     expect(Object.keys(st.maps.M!)).toEqual(['64', '65', '68']);
     expect(Object.keys(st.maps.P0!)).toEqual(['7', '12']); // not an exit: the caller keeps its own pages
@@ -115,6 +116,17 @@ describe('ideal memory: what each call changes, page by page', () => {
     expect(m.access('P0', 11, false, 0, true)).toEqual({ ok: true, expected: ['value 0'] });
     m.ret('u', 'ok');
     expect(m.access('P0', 11, false, 0, true).ok).toBe(false);
+  });
+});
+
+describe('ideal memory: shadows next to a window', () => {
+  it("keeps a shadow of the process's own page just past a window, not of the host page beyond the region", () => {
+    // P0's page 12 follows its window 8..11; host page 68 lies past the
+    // region and is nobody's page 12.
+    const m = new IdealMemory(initial(), MS);
+    m.invoke(call('m', 'munmap', 12, 1));
+    expect(m.access('P0', 12, false, 0, false).ok).toBe(true); // the munmap took effect
+    expect(m.access('P0', 12, false, 0, true)).toEqual({ ok: true, expected: ['value 0'] }); // through the shadow
   });
 });
 
