@@ -130,6 +130,29 @@ describe('ideal memory: shadows next to a window', () => {
   });
 });
 
+describe('ideal memory: shadows and returns with several calls open', () => {
+  it('keeps a shadow when PROT_NONE takes away only the read permission', () => {
+    // P0's page 7 made read-only first; mprotect(PROT_NONE) changes r alone
+    const st = initial();
+    st.maps.P0![7] = { ...st.maps.P0![7]!, prot: { r: true, w: false } };
+    const m = new IdealMemory(st, MS);
+    m.invoke(call('p', 'mprotect', 7, 1, { prot: { r: false, w: false } }));
+    expect(m.access('P0', 7, false, 0, false).ok).toBe(true); // the mprotect took effect
+    expect(m.access('P0', 7, false, 0, true)).toEqual({ ok: true, expected: ['value 0'] }); // the old read-only entry
+    m.ret('p', 'ok');
+    expect(m.access('P0', 7, false, 0, true).ok).toBe(false);
+  });
+
+  it('returns the call named, not the first one open', () => {
+    const m = new IdealMemory(initial(), MS);
+    m.invoke(call('a', 'mmap', 20, 1));
+    m.invoke(call('b', 'munmap', 7, 1));
+    expect(m.ret('b', 'ok')).toEqual({ ok: true, expected: ['ok'] });
+    expect(m.access('P0', 7, false, 0, true)).toEqual({ ok: false, expected: ['SIGSEGV'] }); // b is done
+    expect(m.access('P0', 20, false, 0, false).ok).toBe(true); // a may still be pending
+  });
+});
+
 describe('ideal memory: calls it did not see invoked', () => {
   it('accepts any result for a return without an invoke, and changes nothing', () => {
     const m = new IdealMemory(initial(), MS);
