@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { lock, mmapLock, pageTableLock, ptlOf, unlock } from '../model/kernel/locks.js';
 import type { KernelState } from '../model/kernel/state.js';
+import type { StepNote } from '../model/kernel/step.js';
+import { mmId } from '../model/kernel/types.js';
 import type { FaultCtx } from '../model/kernel/paths/fault.js';
 import type { GupCtx } from '../model/kernel/paths/gup_fast.js';
 import type { MunmapCtx } from '../model/kernel/paths/munmap.js';
@@ -19,7 +21,7 @@ import type { Scenario } from '../model/run/scenario.js';
 import { parseScenario } from '../reports/scenario_text.js';
 import { anon, gup, munmap, proc, scenario, thread, write } from '../test/build.js';
 import { X, zapWhileCached, zapWithoutPtl } from '../test/mutant_cases.js';
-import { lockDiscipline } from './lock_discipline.js';
+import { lockDiscipline, missing } from './lock_discipline.js';
 import type { CheckContext } from './property.js';
 
 const check = (sc: Scenario, policy: Policy) => runScenario(sc, { policy, properties: [lockDiscipline] });
@@ -46,6 +48,14 @@ describe('lock-discipline: PTE writes', () => {
     expect(check(zapWhileCached(), broken(noMmapLock)).violation).toMatchObject({
       actor: 'T0', stepId: 'zap_pte_range.clear', message: 'T0: pte-write (pte 16) without mmap_lock:P0',
     });
+  });
+
+  it('names every lock a PTE write lacks', () => {
+    const neither = applyVariant(
+      applyVariant(linux, zapWithoutPtl),
+      defineVariant({ name: 'madvise-without-mmap-lock', description: 'madvise zaps without mmap_read_lock', edit: (v) => v.replace('madvise.mmap_read_lock', skip).replace('madvise.mmap_read_unlock', skip) }),
+    );
+    expect(check(zapWhileCached(), neither).violation).toMatchObject({ actor: 'T0', stepId: 'zap_pte_range.clear', message: 'T0: pte-write (pte 16) without ptl:3 and mmap_lock:P0' });
   });
 
   it("needs the host's mmap_lock, not the sharer's, for a PTE of a table shared through mshare", () => {
@@ -165,6 +175,22 @@ describe('lock-discipline: atomic context', () => {
       property: 'lock-discipline', holder: 'locks', step: 50, actor: 'T0', stepId: 'native_flush_tlb_multi.wait',
       message: 'T0: synchronous IPI (native_flush_tlb_multi.wait) with IRQs off',
     });
+  });
+});
+
+describe('lock-discipline: the rule table on single notes', () => {
+  // Direct calls of missing(): no linux path sleeps under two spinlocks,
+  // or writes a PTE with IRQs off, even when broken one step at a time.
+  const s = { frames: { 3: { owner: null } } } as unknown as KernelState;
+  const n = (kind: StepNote['kind'], held: string[], irqsOff: boolean): StepNote => ({ kind, mm: mmId('P0'), what: 'x', table: 3, held, irqsOff });
+
+  it('lists every spinlock held where something may sleep', () => {
+    expect(missing(n('might-sleep', ['mmap_lock:P0', 'page_table_lock:P0', 'ptl:3'], false), s)).toBe('might_sleep (x) in atomic context holding page_table_lock:P0, ptl:3');
+  });
+
+  it('allows a PTE write with its locks held and IRQs off: only a synchronous IPI may not wait with IRQs off', () => {
+    expect(missing(n('pte-write', ['mmap_lock:P0', 'ptl:3'], true), s)).toBeNull();
+    expect(missing(n('ipi-wait', [], false), s)).toBeNull();
   });
 });
 

@@ -124,6 +124,10 @@ describe('no-deadlock on a hand-built wait-for graph', () => {
     );
   });
 
+  it('lists every blocked actor in a stall', () => {
+    expect(check([['T0', { kind: 'lock', lock: 'A' }], ['T3', { kind: 'lock', lock: 'A' }]], true)?.message).toBe('stall: no actor can run; T0 waits for A; T3 waits for A');
+  });
+
   it('names every CPU an IPI wait is stuck on', () => {
     expect(check([['T0', { kind: 'ipi', cpus: [1, 2] }], ['T1', { kind: 'lock', lock: 'C' }]])).toEqual({
       holder: 'scheduler',

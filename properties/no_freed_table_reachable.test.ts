@@ -20,6 +20,7 @@ import { X, zapWhileCached } from '../test/mutant_cases.js';
 import noIpi from '../variants/no-ipi.js';
 import skipLazy from '../variants/skip-lazy-on-table-free.js';
 import { noFreedTableReachable } from './no_freed_table_reachable.js';
+import type { CheckContext } from './property.js';
 
 const check = (sc: Scenario, policy: Policy) => runScenario(sc, { policy, properties: [noFreedTableReachable] });
 const load = (name: string) => parseScenario(readFileSync(`test/scenarios/${name}.txt`, 'utf8'), name);
@@ -88,6 +89,20 @@ describe('no-freed-table-reachable', () => {
       property: 'no-freed-table-reachable', holder: 'PSC', step: 55, actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table',
       message: 'CPU1 PCID slot 0 (P0, lazy) caches a pud table at frame 1, which is free',
     });
+  });
+
+  it("calls a PSC entry lazy only under the lazy CPU's loaded slot", () => {
+    // Direct call on the state of the run above, edited: the same stale
+    // entry moved to a dormant slot that is usable because its tlb_gen is
+    // current. No scenario here leaves a stale PSC entry in a dormant slot
+    // of a lazy CPU.
+    const sc = scenario({ ...munmapWhileWalked(idle), schedule: [until('T0', 'user_access.walk'), run('T1'), run('T0')] });
+    const r = check(sc, applyVariant(linux, skipLazy));
+    const cpu = r.state.cpus[1]!;
+    const mm = r.state.mms[mmId('P0')]!;
+    cpu.slots[1] = { ctxId: mm.ctxId, tlbGen: mm.tlbGen };
+    for (const p of cpu.psc) p.slot = 1;
+    expect(noFreedTableReachable.check({ s: r.state } as unknown as CheckContext)?.message).toBe('CPU1 PCID slot 1 (P0) caches a pud table at frame 1, which is free');
   });
 
   it('fires on a lockless walker in tables freed under it (get_user_pages through a sharer, hazard 16)', () => {
