@@ -54,6 +54,17 @@ describe('protect-complete', () => {
     expect(r.state.cpus[1]!.tlb.some((e) => e.vpn === X >> 12 && e.writable)).toBe(true);
   });
 
+  it('ignores pages another mprotect made readable again after this PROT_NONE dropped mmap_lock', () => {
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 1, 'r')],
+      threads: [thread('T0', 'P0', 0, mprotect(X, 1, 'none')), thread('T1', 'P0', 1, mprotect(X, 1, 'r'), read(X))],
+      schedule: [until('T0', 'do_mprotect_pkey.mmap_write_unlock'), run('T1'), run('T0')],
+    });
+    const r = check(sc, linux);
+    expect(r.verdict).toBe('pass');
+    expect(r.state.cpus[1]!.tlb.some((e) => e.vpn === X >> 12)).toBe(true);
+  });
+
   it("ignores another process's writable entry at the same address", () => {
     // P1 maps its own page at X on CPU1; P0's mprotect says nothing about it.
     const sc = scenario({
