@@ -32,9 +32,8 @@ export default defineConfig({
       'test/corpus.test.ts',
     ],
     exclude: ['node_modules/**', '.stryker-tmp/**'],
-    // One module graph for all files: a mutant run loads each module once
-    // instead of once per test file (Stryker switches mutants at run time,
-    // so nothing needs a fresh import).
-    isolate: false,
+    // Keep isolate (the default): with isolate false a module loaded in an
+    // earlier mutant run never sees the next active mutant, and Stryker
+    // reports killed mutants as survivors (seen here: 100 false survivors).
   },
 });
