@@ -2,10 +2,10 @@
 // checker. Per mutant Stryker runs only the tests that execute it, but
 // nearly every test runs a scenario, and so every property and the ideal
 // memory, so each file here costs time for every mutant. Left out:
-// - the campaigns and the shrinker benchmarks (fuzz, matrix, shrinkers/
-//   mutants, pipeline, schedule_search, bfs_minimum, split, hoist,
-//   until_form): they re-check what the tests below pin, at 10-100x the
-//   cost; shrinkers/oracle.test.ts covers the oracle itself;
+// - the campaigns and the shrinker benchmarks (campaigns/, the fuzz tests,
+//   the shrinker tests other than the oracle's): they re-check what the
+//   tests below pin, at 10-100x the cost; shrinkers/oracle.test.ts covers
+//   the oracle itself;
 // - the report and CLI tests: the CLI runs in child processes that never
 //   see the active mutant, and the report tests run every saved
 //   counterexample in beforeAll, which Stryker cannot attribute to a test
