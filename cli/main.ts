@@ -139,10 +139,12 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
   if (isJson(file, text)) {
     saved = loadCounterexample(file, text);
     sc = saved.scenario;
+    checkScenario(sc, file, text); // all but the step ids, before any variant code loads
     p = await savedPolicy(saved, file, text, values, io.out);
     checkScenario(sc, file, text, p);
   } else {
     sc = parseScenario(text, file);
+    checkScenario(sc, file, text);
     if (values['trust-variant']) throw new UsageError(`${file}: a scenario text file embeds no variant (--trust-variant is for .json counterexamples)`);
     p = (await withVariant(policy(values.policy ?? 'linux'), values.variant)).policy;
     checkScenario(sc, file, text, p);
@@ -216,6 +218,7 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   if (values.variant !== undefined && values['trust-variant']) throw new UsageError('give --variant or --trust-variant, not both');
   const text = readInputFile(file);
   const cx = loadCounterexample(file, text);
+  checkScenario(cx.scenario, file, text); // all but the step ids, before any variant code loads
   // The report's stdout is the report itself: notes about the variant go to stderr.
   const p = await savedPolicy(cx, file, text, values, io.err);
   checkScenario(cx.scenario, file, text, p);
