@@ -20,8 +20,8 @@ const TICK = '__mshareCheckTick';
 /** `./x.js` next to `from` as a file URL, preferring the .ts source a .js specifier stands for. */
 function absoluteSpecifier(spec: string, from: string): string {
   const abs = resolve(dirname(from), spec);
-  const ts = abs.replace(/\.js$/, '.ts');
-  return pathToFileURL(!existsSync(abs) && existsSync(ts) ? ts : abs).href;
+  const source = abs.replace(/\.js$/, '.ts');
+  return pathToFileURL(!existsSync(abs) && existsSync(source) ? source : abs).href;
 }
 
 export function instrumentVariant(source: string, writtenAt: string, budgetModule: string): string {
