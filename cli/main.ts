@@ -151,7 +151,7 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
   }
   const r = runScenario(sc, { policy: p, properties: only ?? (saved ? checkedProperties(saved, propertyById) : undefined) ?? PROPERTIES });
   const v = verdictOf(r);
-  io.out(`replay: ${file} under ${p.name}: ${r.steps} steps`);
+  io.out(`replay: ${printable(file)} under ${p.name}: ${r.steps} steps`);
   if (v.result === 'violation') io.out(`VIOLATION ${v.property} at step ${v.step} (${v.actor}: ${v.stepId})\n  ${v.message}`);
   else if (v.result === 'model-error') io.out(`MODEL ERROR: ${v.message}`);
   else io.out('no violation');
