@@ -18,7 +18,6 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { instrumentVariant } from './instrument.js';
 import type { VariantSpec } from './variant.js';
 import { resetVariantBudget, setVariantBudgetOwner } from './variant_budget.js';
 
@@ -82,6 +81,8 @@ async function importFromTemp(source: string, writtenAt: string, label: string):
   process.once('SIGINT', onSigint);
   try {
     const out = join(dir, 'variant.mjs');
+    // Loaded here, not at start-up: the TypeScript compiler costs about half a second, and most commands load no variant.
+    const { instrumentVariant } = await import('./instrument.js');
     writeFileSync(out, instrumentVariant(source, writtenAt, BUDGET_MODULE), { flag: 'wx' });
     setVariantBudgetOwner(label);
     process.setSourceMapsEnabled(true); // stack traces point into the variant's own source
