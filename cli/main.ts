@@ -13,6 +13,7 @@ import { PROPERTIES, propertyById } from '../properties/registry.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { validateScenario } from '../model/run/validate.js';
+import { thrownAt } from '../model/source_location.js';
 import { MODEL_VERSION } from '../model/version.js';
 import { fuzz } from '../campaigns/fuzz.js';
 import { opKindsFor, type OpKind } from '../properties/generate/scenario_arb.js';
@@ -275,8 +276,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return 3;
     }
     // A crash is never exit 1 (which means "violation reproduced").
-    const where = /\(?([^()\s]+\.ts):(\d+):\d+\)?/.exec((e as Error)?.stack ?? '');
-    io.err(`mshare-check: internal error: ${printable(`${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`)}${where ? ` (${where[1]!.replace(/^.*\/(cli|model|reports|properties|shrinkers)\//, '$1/')}:${where[2]})` : ''}; please report it`);
+    const where = thrownAt(e);
+    io.err(`mshare-check: internal error: ${printable(`${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`)}${where ? ` (${printable(where)})` : ''}; please report it`);
     return 3;
   }
 }

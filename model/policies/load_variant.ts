@@ -20,6 +20,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { VariantSpec } from './variant.js';
 import { resetVariantBudget, setVariantBudgetOwner } from './variant_budget.js';
+import { PROJECT_ROOT } from '../source_location.js';
 
 export interface LoadedVariant {
   spec: VariantSpec;
@@ -38,8 +39,6 @@ export interface EmbeddedVariant {
 
 export class VariantLoadError extends Error {}
 
-/** The project root: variant paths are recorded relative to it, whatever the current directory. */
-export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BUDGET_MODULE = fileURLToPath(new URL('./variant_budget.ts', import.meta.url));
 
 /** Variant sources larger than this are refused before anything reads them whole. */

@@ -25,6 +25,7 @@ import { countStep, emptyCoverage, type Coverage } from './coverage.js';
 import { ipiActor as ipiName, RCU_ACTOR, specActor as specName, type Scenario } from './scenario.js';
 import { validateScenario } from './validate.js';
 import { resetVariantBudget } from '../policies/variant_budget.js';
+import { thrownAt } from '../source_location.js';
 
 /** A scenario that does not fit its configuration or setup: bad input, never run. */
 export class ScenarioError extends Error {
@@ -236,7 +237,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
   } catch (e) {
     if (e instanceof ModelError) return result('model-error', null, e.message);
     // Anything else thrown inside a step (the model's code or a variant's) is a model error too.
-    const where = /\(?([^()\s]+\.ts):(\d+):\d+\)?/.exec((e as Error).stack ?? '');
-    return result('model-error', null, `${(e as Error).name}: ${(e as Error).message}${where ? ` (${where[1]!.replace(/^.*\/(model|variants|test)\//, '$1/')}:${where[2]})` : ''}`);
+    const where = thrownAt(e);
+    return result('model-error', null, `${(e as Error).name}: ${(e as Error).message}${where ? ` (${where})` : ''}`);
   }
 }
