@@ -12,7 +12,10 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
 export function thrownAt(e: unknown): string | null {
   const m = /\(?([^()\s]+\.ts):(\d+):\d+\)?/.exec((e as Error | undefined)?.stack ?? '');
   if (!m) return null;
-  const file = m[1]!.startsWith('file:') ? fileURLToPath(m[1]!) : m[1]!;
+  // A frame may name a URL, or (vite's source maps of a variant loaded from
+  // a temporary folder) a URL glued after that folder: the URL is the place.
+  const url = m[1]!.lastIndexOf('file:');
+  const file = url >= 0 ? fileURLToPath(m[1]!.slice(url)) : m[1]!;
   const rel = relative(PROJECT_ROOT, file);
   return `${rel.startsWith('..') || isAbsolute(rel) ? file : rel}:${m[2]}`;
 }
