@@ -6,10 +6,11 @@
 
 import { DEFAULT_CONFIG } from '../model/kernel/config.js';
 import { SCENARIO_LIMITS } from '../model/run/validate.js';
+import { NAME as TEXT_NAME } from './scenario_text.js';
 import type { Schema } from './schema.js';
 
 /** The names the scenario text accepts (reports/scenario_text.ts), so every file prints as text. */
-const NAME: Schema = { t: 'str', max: 64, pattern: /^[A-Za-z0-9_.@:-]+$/, what: 'a name (letters, digits, _ . @ : -)' };
+const NAME: Schema = { t: 'str', max: 64, pattern: TEXT_NAME, what: 'a name (letters, digits, _ . @ : -)' };
 const COUNT: Schema = { t: 'int', min: 1 };
 const INDEX: Schema = { t: 'int', min: 0 };
 /** Free text from a file is echoed to terminals: printable ASCII only, so it carries no escape sequences. */

@@ -18,7 +18,7 @@ export class ScenarioParseError extends Error {
 }
 
 /** Names of processes, files, threads, actors and choice points: one token, no `=` (which marks key=value). */
-const NAME = /^[A-Za-z0-9_.@:-]+$/;
+export const NAME = /^[A-Za-z0-9_.@:-]+$/;
 const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG) as (keyof Config)[];
 
 // ---------------------------------------------------------------- printing
