@@ -12,7 +12,7 @@ import { computeMatrix } from '../campaigns/matrix.js';
 import { PROPERTIES, propertyById } from '../properties/registry.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { validateScenario } from '../model/run/validate.js';
+import { validateScenario, validateStepIds } from '../model/run/validate.js';
 import { thrownAt } from '../model/source_location.js';
 import { MODEL_VERSION } from '../model/version.js';
 import { fuzz } from '../campaigns/fuzz.js';
@@ -66,9 +66,13 @@ export function coverageLines(c: Coverage, mshare = false): string[] {
   return lines;
 }
 
-/** A scenario's semantic problems as file:line (the line found by the token the problem is near). */
+/**
+ * A scenario's problems as file:line (the line found by the token the
+ * problem is near): everything but the step ids first, before any variant
+ * code loads; the step ids once the policy is known (`p`).
+ */
 export function checkScenario(sc: Scenario, file: string, text: string, p?: Policy): void {
-  const problem = validateScenario(sc, p);
+  const problem = p ? validateStepIds(sc, p) : validateScenario(sc);
   if (!problem) return;
   const line = text.split('\n').findIndex((l) => l.includes(problem.near)) + 1;
   throw new UsageError(`${file}:${Math.max(line, 1)}: ${problem.problem}`);
@@ -140,7 +144,7 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
   if (isJson(file, text)) {
     saved = loadCounterexample(file, text);
     sc = saved.scenario;
-    checkScenario(sc, file, text); // all but the step ids, before any variant code loads
+    checkScenario(sc, file, text);
     p = await savedPolicy(saved, file, text, values, io.out);
     checkScenario(sc, file, text, p);
   } else {
@@ -219,7 +223,7 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   if (values.variant !== undefined && values['trust-variant']) throw new UsageError('give --variant or --trust-variant, not both');
   const text = readInputFile(file);
   const cx = loadCounterexample(file, text);
-  checkScenario(cx.scenario, file, text); // all but the step ids, before any variant code loads
+  checkScenario(cx.scenario, file, text);
   // The report's stdout is the report itself: notes about the variant go to stderr.
   const p = await savedPolicy(cx, file, text, values, io.err);
   checkScenario(cx.scenario, file, text, p);

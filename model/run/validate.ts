@@ -98,11 +98,15 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
     if (!threads.has(c.actor)) return { near: c.actor, problem: `choice for unknown thread '${c.actor}'` };
     if (!CHOICE_POINTS.includes(c.point)) return { near: c.point, problem: `unknown choice point '${c.point}'${didYouMean(c.point, CHOICE_POINTS)} (known: ${CHOICE_POINTS.join(', ')})` };
   }
-  if (policy && sc.schedule.some((e) => e.until !== undefined)) {
-    const known = new Set([...STEP_IDS, ...stepIndex(policy).keys()]);
-    for (const e of sc.schedule) {
-      if (e.until !== undefined && !known.has(e.until)) return { near: `until=${e.until}`, problem: `until=${e.until} names no step of ${policy.name}${didYouMean(e.until, known)}` };
-    }
+  return policy ? validateStepIds(sc, policy) : null;
+}
+
+/** The part of validation that needs the design: `until=` must name a step the model yields or the policy (and its variant) defines. */
+export function validateStepIds(sc: Scenario, policy: Policy): ScenarioProblem | null {
+  if (!sc.schedule.some((e) => e.until !== undefined)) return null;
+  const known = new Set([...STEP_IDS, ...stepIndex(policy).keys()]);
+  for (const e of sc.schedule) {
+    if (e.until !== undefined && !known.has(e.until)) return { near: `until=${e.until}`, problem: `until=${e.until} names no step of ${policy.name}${didYouMean(e.until, known)}` };
   }
   return null;
 }
