@@ -2,7 +2,7 @@
 // named by a hash of what it replays, written atomically and never over
 // an existing file.
 
-import { closeSync, existsSync, fsyncSync, linkSync, lstatSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, lstatSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from '../model/kernel/serialize.js';
 import type { RunResult } from '../model/run/runner.js';
@@ -120,7 +120,7 @@ export function saveCounterexample(dir: string, cx: CounterexampleFile): Saved {
     const path = n === 1 ? first : first.replace(/\.json$/, `-${n}.json`);
     const displaced = n === 1 ? null : first;
     if (holds(path, text)) return { path, created: false, displaced };
-    if (existsSync(path) || isSymlink(path)) continue;
+    if (taken(path)) continue;
     const tmp = `${path}.tmp-${process.pid}`;
     const fd = openSync(tmp, 'wx');
     try {
@@ -142,9 +142,11 @@ export function saveCounterexample(dir: string, cx: CounterexampleFile): Saved {
   throw new Error(`${first}: 100 different files already use this name`);
 }
 
-function isSymlink(path: string): boolean {
+/** Anything at all under the name, a dangling symlink included (lstat, not stat). */
+function taken(path: string): boolean {
   try {
-    return lstatSync(path).isSymbolicLink();
+    lstatSync(path);
+    return true;
   } catch {
     return false;
   }
