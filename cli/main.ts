@@ -17,7 +17,7 @@ import { thrownAt } from '../model/source_location.js';
 import { MODEL_VERSION } from '../model/version.js';
 import { fuzz } from '../campaigns/fuzz.js';
 import { opKindsFor, type OpKind } from '../properties/generate/scenario_arb.js';
-import { buildCounterexample, checkedProperties, CounterexampleError, FORMAT_VERSION, loadCounterexample, verdictOf, type CounterexampleFile } from '../reports/counterexample.js';
+import { buildCounterexample, checkedProperties, CounterexampleError, FORMAT_VERSION, loadCounterexample, verdictOf, type CounterexampleFile, type Verdict } from '../reports/counterexample.js';
 import { renderJson } from '../reports/render_json.js';
 import { renderText } from '../reports/render_text.js';
 import { buildReport } from '../reports/report.js';
@@ -77,6 +77,9 @@ export function checkScenario(sc: Scenario, file: string, text: string, p?: Poli
   const line = text.split('\n').findIndex((l) => l.includes(problem.near)) + 1;
   throw new UsageError(`${file}:${Math.max(line, 1)}: ${problem.problem}`);
 }
+
+/** A replay's exit status (SPEC 8). */
+const exitOf = (v: Verdict) => (v.result === 'violation' ? 1 : v.result === 'model-error' ? 3 : 0);
 
 const isJson = (file: string, text: string) => file.endsWith('.json') || text.trimStart().startsWith('{');
 
@@ -164,7 +167,7 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
     const same = saved.verdict.result === v.result && saved.verdict.property === v.property && saved.verdict.stepId === v.stepId;
     io.out(same ? 'verdict: same as saved' : `verdict: CHANGED (saved: ${saved.verdict.result}${saved.verdict.property ? ` ${saved.verdict.property}` : ''} at ${saved.verdict.stepId ?? '-'})`);
   }
-  return v.result === 'violation' ? 1 : v.result === 'model-error' ? 3 : 0;
+  return exitOf(v);
 }
 
 async function cmdMatrix(args: string[], io: Io): Promise<number> {
@@ -229,8 +232,7 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   checkScenario(cx.scenario, file, text, p);
   const report = buildReport(cx, file, p, checkedProperties(cx, propertyById));
   io.out((format === 'json' ? renderJson(report) : renderText(report)).trimEnd());
-  const v = report.verdict; // this replay's verdict, not the one the file claims
-  return v.result === 'violation' ? 1 : v.result === 'model-error' ? 3 : 0;
+  return exitOf(report.verdict); // this replay's verdict, not the one the file claims
 }
 
 const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {

@@ -7,10 +7,11 @@ import type { Policy } from '../model/policies/policy.js';
 import { didYouMean } from '../model/run/nearest.js';
 import { UsageError } from './errors.js';
 
-export function policy(name: string | undefined): Policy {
+/** A policy by name; `where` ("file:line: ") prefixes the error when the name came from a file. */
+export function policy(name: string | undefined, where = ''): Policy {
   if (name === undefined) throw new UsageError('missing --policy (see `mshare-check policies`)');
   const p = policyByName(name);
-  if (!p) throw new UsageError(`unknown policy '${name}'${didYouMean(name, POLICIES.map((x) => x.name))} (known: ${POLICIES.map((x) => x.name).join(', ')})`);
+  if (!p) throw new UsageError(`${where}unknown policy '${name}'${didYouMean(name, POLICIES.map((x) => x.name))} (known: ${POLICIES.map((x) => x.name).join(', ')})`);
   return p;
 }
 

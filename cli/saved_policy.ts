@@ -11,8 +11,7 @@
 
 import { checkEmbeddedVariant, loadEmbeddedVariant, loadVariant } from '../model/policies/load_variant.js';
 import type { Policy } from '../model/policies/policy.js';
-import { policyByName, POLICIES } from '../model/policies/registry.js';
-import { didYouMean } from '../model/run/nearest.js';
+import { policyByName } from '../model/policies/registry.js';
 import type { CounterexampleFile } from '../reports/counterexample.js';
 import { jsonLines, lineOf } from '../reports/json_lines.js';
 import { UsageError } from './errors.js';
@@ -25,13 +24,7 @@ export interface TrustFlags {
 }
 
 export async function savedPolicy(cx: CounterexampleFile, file: string, text: string, flags: TrustFlags, note: (line: string) => void): Promise<Policy> {
-  let base: Policy;
-  if (flags.policy !== undefined) base = policy(flags.policy);
-  else {
-    const p = policyByName(cx.policy);
-    if (!p) throw new UsageError(`${file}:${lineOf(jsonLines(text), 'policy')}: unknown policy '${cx.policy}'${didYouMean(cx.policy, POLICIES.map((x) => x.name))}`);
-    base = p;
-  }
+  const base = flags.policy !== undefined ? policy(flags.policy) : policyByName(cx.policy) ?? policy(cx.policy, `${file}:${lineOf(jsonLines(text), 'policy')}: `);
   const v = cx.variant;
   if (v) {
     checkEmbeddedVariant(v, `${file}:${lineOf(jsonLines(text), 'variant.sha256')}`);
