@@ -5,25 +5,14 @@
 // model/run/step_ids.test.ts fails when a run yields an id missing here.
 
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import fc from 'fast-check';
+import { fuzzedStepIds } from '../campaigns/step_ids.js';
 import { POLICIES } from '../model/policies/registry.js';
 import { runScenario } from '../model/run/runner.js';
 import { STEP_IDS } from '../model/run/step_ids.js';
-import { opKindsFor, rawScenarioArb, resolve } from '../properties/generate/scenario_arb.js';
 import { loadCounterexample } from '../reports/counterexample.js';
 import { parseScenario } from '../reports/scenario_text.js';
-import { runSeeds } from '../campaigns/fuzz.js';
 
-const ids = new Set<string>(STEP_IDS);
-const runs = Number(process.argv[2] ?? 3000);
-for (const p of POLICIES) {
-  const arb = rawScenarioArb({ ops: opKindsFor(p.mshare), mshare: p.mshare });
-  const next = runSeeds(`step-ids/${p.name}`);
-  for (let i = 0; i < runs; i++) {
-    const sc = resolve(fc.sample(arb, { seed: next(), numRuns: 1 })[0]!, p.mshare);
-    for (const e of runScenario(sc, { policy: p, properties: [] }).trace) ids.add(e.id);
-  }
-}
+const ids = new Set<string>([...STEP_IDS, ...fuzzedStepIds(Number(process.argv[2] ?? 3000), 'step-ids')]);
 for (const f of readdirSync('counterexamples')) for (const s of loadCounterexample(`counterexamples/${f}`).steps) ids.add(s.id);
 for (const f of readdirSync('test/scenarios')) {
   const sc = parseScenario(readFileSync(`test/scenarios/${f}`, 'utf8'));
