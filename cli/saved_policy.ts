@@ -27,7 +27,7 @@ export async function savedPolicy(cx: CounterexampleFile, file: string, text: st
   const base = flags.policy !== undefined ? policy(flags.policy) : policyByName(cx.policy) ?? policy(cx.policy, `${file}:${lineOf(jsonLines(text), 'policy')}: `);
   const v = cx.variant;
   if (v) {
-    checkEmbeddedVariant(v, `${file}:${lineOf(jsonLines(text), 'variant.sha256')}`);
+    checkEmbeddedVariant(v, () => `${file}:${lineOf(jsonLines(text), 'variant.sha256')}`);
     // Shown before anything of it runs; a refusal below says the same in its one line.
     if (flags.variant !== undefined || flags['trust-variant'] || flags.policy !== undefined) note(`variant: ${v.name} (${v.file}), sha256 ${v.sha256}, ${Buffer.byteLength(v.source)} bytes of TypeScript embedded in ${file}`);
   }

@@ -124,12 +124,18 @@ export type VariantTrust = { kind: 'trust-variant' } | { kind: 'local-copy'; var
 /** A variant path recorded in a file: relative, plain characters, TypeScript. */
 const SAFE_PATH = /^(?:[A-Za-z0-9_+@-][A-Za-z0-9_.+@-]*\/|\.\.\/)*[A-Za-z0-9_+@-][A-Za-z0-9_.+@-]*\.ts$/;
 
-/** The checks that need no code to run: shape, size and hash. Throws with `where` (file:line). */
-export function checkEmbeddedVariant(v: EmbeddedVariant, where: string): void {
-  if (!SAFE_PATH.test(v.file) || isAbsolute(v.file)) throw new VariantLoadError(`${where}: variant file name '${v.file}' is not a plain relative .ts path`);
-  if (Buffer.byteLength(v.source) > MAX_VARIANT_BYTES) throw new VariantLoadError(`${where}: embedded variant larger than ${MAX_VARIANT_BYTES} bytes`);
-  if (!/^[0-9a-f]{64}$/.test(v.sha256)) throw new VariantLoadError(`${where}: variant sha256 is not 64 hex digits`);
-  if (sha256(v.source) !== v.sha256) throw new VariantLoadError(`${where}: embedded variant '${v.name}' does not match its sha256 (the file was altered)`);
+/**
+ * The checks that need no code to run: shape, size and hash. Throws with
+ * `where` (file:line), computed only when there is something to report.
+ */
+export function checkEmbeddedVariant(v: EmbeddedVariant, where: string | (() => string)): void {
+  const fail = (problem: string): never => {
+    throw new VariantLoadError(`${typeof where === 'string' ? where : where()}: ${problem}`);
+  };
+  if (!SAFE_PATH.test(v.file) || isAbsolute(v.file)) fail(`variant file name '${v.file}' is not a plain relative .ts path`);
+  if (Buffer.byteLength(v.source) > MAX_VARIANT_BYTES) fail(`embedded variant larger than ${MAX_VARIANT_BYTES} bytes`);
+  if (!/^[0-9a-f]{64}$/.test(v.sha256)) fail('variant sha256 is not 64 hex digits');
+  if (sha256(v.source) !== v.sha256) fail(`embedded variant '${v.name}' does not match its sha256 (the file was altered)`);
 }
 
 /** Load the variant embedded in a counterexample, under an explicit trust decision. */
