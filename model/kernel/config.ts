@@ -15,7 +15,20 @@ export interface Config {
   flushCeiling: number;
   /** Step budget of one run; a run that exhausts it is a `progress` violation. */
   maxSteps: number;
+  /**
+   * X86_FEATURE_INVLPGB (AMD Zen 3+, used since v6.15): flush_tlb_all() and
+   * range flushes broadcast without IPIs. 0 or 1; off by default.
+   */
+  invlpgb: number;
+  /**
+   * CONFIG_PT_RECLAIM (def_bool y on x86-64 with MMU_GATHER_RCU_TABLE_FREE):
+   * MADV_DONTNEED frees PTE tables it emptied. 0 or 1; on by default.
+   */
+  ptReclaim: number;
 }
+
+/** Config keys that are on/off switches (0 or 1) rather than sizes. */
+export const CONFIG_FLAGS: readonly (keyof Config)[] = ['invlpgb', 'ptReclaim'];
 
 export const DEFAULT_CONFIG: Config = {
   fanout: 4,
@@ -24,6 +37,8 @@ export const DEFAULT_CONFIG: Config = {
   pcids: 2,
   flushCeiling: 33,
   maxSteps: 4000,
+  invlpgb: 0,
+  ptReclaim: 1,
 };
 
 export const LEVELS = 4; // PGD, PUD, PMD, PTE (P4D folded into the PGD)
@@ -41,6 +56,8 @@ export const CONFIG_LIMITS: Config = {
   pcids: 12, // x86 has TLB_NR_DYN_ASIDS = 6; room for experiments
   flushCeiling: 65536,
   maxSteps: 1_000_000,
+  invlpgb: 1,
+  ptReclaim: 1,
 };
 
 export function resolveConfig(partial: Partial<Config> = {}): Config {
@@ -49,6 +66,10 @@ export function resolveConfig(partial: Partial<Config> = {}): Config {
   }
   const c = { ...DEFAULT_CONFIG, ...partial };
   for (const [k, v] of Object.entries(c) as [keyof Config, unknown][]) {
+    if (CONFIG_FLAGS.includes(k)) {
+      if (v !== 0 && v !== 1) throw new RangeError(`config ${k} must be 0 or 1, got ${String(v)}`);
+      continue;
+    }
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new RangeError(`config ${k} must be a positive integer, got ${String(v)}`);
     if (v > CONFIG_LIMITS[k]) throw new RangeError(`config ${k}=${v} is above the limit of ${CONFIG_LIMITS[k]}`);
   }
