@@ -108,3 +108,36 @@ describe('linux: allowed staleness is not flagged', () => {
     expect(r.coverage.nested_gathers).toBe(1);
   });
 });
+
+describe('linux: an interrupt handler owns its CPU', () => {
+  // A flush IPI handled while CPU1 is idle: T1, pinned to CPU1, must not
+  // start its context switch beside the handler, or the handler's return
+  // would turn interrupts back on inside switch_mm_irqs_off() and let a
+  // second IPI see loaded_mm = prev and clear CPU1 from mm_cpumask(next)
+  // (a false no-freed-frame-reachable on linux, model 0.4.1).
+  it('runs no thread of a CPU while that CPU handles an IPI, and restores the interrupted IRQ state', () => {
+    const Z = 0x30000;
+    const W = 0x14000;
+    const r = runScenario(
+      scenario({
+        setup: [proc('P0'), proc('P1'), anon('P0', X, 1), anon('P1', W, 1), anon('P1', Z, 1)],
+        threads: [thread('T0', 'P0', 1, write(X)), thread('T1', 'P1', 1, read(W)), thread('T2', 'P0', 0, munmap(X)), thread('T3', 'P1', 0, write(Z), munmap(Z), munmap(W))],
+        schedule: [
+          until('T0', 'user_access.walk'), until('T2', 'native_flush_tlb_multi.send'), until('ipi@cpu1', 'flush_tlb_func.check'), run('T1', 1), until('ipi@cpu1', 'csd_unlock'),
+          until('T1', 'switch_mm_irqs_off.read_tlb_gen'), until('T2', 'sys_munmap.return'), until('T3', 'native_flush_tlb_multi.send'), until('ipi@cpu1', 'csd_unlock'),
+          until('T1', 'user_access.walk'), run('T3'),
+        ],
+      }),
+      { policy: linux, properties: PROPERTIES },
+    );
+    expect(r.violation).toBeNull();
+    expect(r.verdict).toBe('pass');
+    // between a handler's first step and its csd_unlock no CPU1 thread takes a step
+    let inHandler = false;
+    for (const e of r.trace) {
+      if (e.actor === 'ipi@cpu1') inHandler = e.id !== 'csd_unlock';
+      else if (e.cpu === 1) expect(inHandler, `${e.actor} ${e.id} at step ${e.n} runs inside an IPI handler`).toBe(false);
+    }
+    expect(r.trace.filter((e) => e.actor === 'ipi@cpu1' && e.id === 'csd_unlock').length).toBeGreaterThanOrEqual(2);
+  });
+});

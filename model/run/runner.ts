@@ -130,7 +130,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
     actors.push({ name, kind, cpu, k, gen: body(k), pending: null, done: false });
   };
   for (const t of sc.threads) {
-    s.tasks[t.name] = { mm: mmId(t.proc), gather: null, walker: null };
+    s.tasks[t.name] = { mm: mmId(t.proc), gather: null, walker: null, exitPending: t.ops.some((o) => o.kind === 'exit'), dead: false };
     add(t.name, 'thread', t.cpu, (k) => threadActor(k, t));
   }
   for (let c = 0; c < config.cpus; c++) add(ipiName(c), 'ipi', c, ipiActor);
@@ -141,7 +141,8 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
 
   const runnable = (a: Actor) => {
     if (a.done) return false;
-    if (a.kind === 'thread' && s.cpus[a.cpu]!.inIrq !== null && s.cpus[a.cpu]!.owner === a.name) return false;
+    // an interrupt handler runs on the CPU: no thread of that CPU, in a call or about to enter one, runs beside it
+    if (a.kind === 'thread' && s.cpus[a.cpu]!.inIrq !== null) return false;
     return !a.pending?.wait || a.pending.wait();
   };
 
