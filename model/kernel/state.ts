@@ -213,6 +213,10 @@ export interface Task {
   gather: Gather | null;
   /** A lockless walker in progress (GUP-fast): tables it is reading through. */
   walker: { pfn: Pfn; ghost: number }[] | null;
+  /** Operations still to come include an exit (so the thread may yet take its process down). */
+  exitPending: boolean;
+  /** The thread has gone through exit_mm(): it no longer holds an mm_users reference. */
+  dead: boolean;
 }
 
 /** Ghost state: only the oracle reads it. */

@@ -13,7 +13,7 @@ import { mmap } from '../kernel/paths/mmap.js';
 import { tlbFinishMmu, tlbFlushMmuFree, tlbFlushMmuTlbonly, tlbGatherMmu } from '../kernel/paths/mmu_gather.js';
 import { changePteRange, mprotect } from '../kernel/paths/mprotect.js';
 import { munmap } from '../kernel/paths/munmap.js';
-import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '../kernel/paths/notifier.js';
+import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart, mmuNotifierRelease } from '../kernel/paths/notifier.js';
 import { rcuDoBatch } from '../kernel/paths/rcu.js';
 import { enterLazyTlb, switchMmIrqsOff } from '../kernel/paths/switch_mm.js';
 import { zapPteRange } from '../kernel/paths/zap.js';
@@ -21,7 +21,7 @@ import { findSharedVma } from '../kernel/paths/fault.js';
 import { exitMshare, flushTlbFuncMshare, mshareInvalidateTlbs, mshareUnsharePageRange, msharefsCreateMapping, msharefsMmap, msharefsUnmap } from '../kernel/paths/mshare.js';
 import { doNumaPage, taskNumaWork } from '../kernel/paths/numa.js';
 import { getUserPages } from '../kernel/paths/gup.js';
-import { doExit } from '../kernel/paths/exit.js';
+import { doExit, exitMm, exitMmap } from '../kernel/paths/exit.js';
 import type { Policy } from './policy.js';
 
 export const linux: Policy = {
@@ -63,6 +63,9 @@ export const linux: Policy = {
     task_numa_work: taskNumaWork,
     do_numa_page: doNumaPage,
     do_exit: doExit,
+    exit_mm: exitMm,
+    exit_mmap: exitMmap,
+    mmu_notifier_release: mmuNotifierRelease,
     // mshare: reached only under a policy with mshare knobs
     find_shared_vma: findSharedVma,
     msharefs_mmap: msharefsMmap,

@@ -15,40 +15,78 @@ export function* threadActor(k: K, spec: ThreadSpec): Gen {
   const s = k.s;
   const cpu = s.cpus[spec.cpu]!;
   const mm = mmId(spec.proc);
+  const task = s.tasks[k.self]!;
   for (let i = 0; i < spec.ops.length; i++) {
     const op = spec.ops[i]!;
-    if (s.mms[mm]!.exiting) return; // killed by a sibling's exit_group() at its return to user
+    if (s.mms[mm]!.exiting) return yield* killed(k, mm); // SIGKILL from a sibling's exit_group(), taken in user mode
     const free = () => cpu.owner === null || cpu.owner === k.self;
-    if (!free()) yield { id: 'schedule', wait: free, waitFor: { kind: 'cpu', cpu: spec.cpu } };
-    if (s.mms[mm]!.exiting) return;
+    // a kill wakes a thread waiting for its CPU too (the exiting sibling may hold that CPU)
+    if (!free()) yield { id: 'schedule', wait: () => free() || s.mms[mm]!.exiting, waitFor: { kind: 'cpu', cpu: spec.cpu } };
+    if (s.mms[mm]!.exiting) return yield* killed(k, mm);
     if (op.kind === 'idle') {
       yield* k.run('enter_lazy_tlb', {}); // schedule() to the idle task; the CPU stays free
       continue;
     }
     cpu.owner = k.self;
     if (cpu.curr !== k.self || cpu.isLazy || cpu.loadedMm !== mm) yield* k.run('context_switch', { next: mm });
-    if (op.kind === 'exit' && !(yield* groupExit(k, mm))) {
-      cpu.owner = null; // a sibling's group exit is already under way: this thread just dies
-      yield { id: 'do_exit', final: true };
-      return;
+    if (op.kind === 'exit') {
+      task.exitPending = false;
+      if (!(yield* groupExit(k, mm))) {
+        // a sibling's group exit is already under way: this thread just dies
+        yield* k.run('exit_mm', { mm });
+        cpu.owner = null;
+        yield { id: 'do_exit', final: true };
+        return;
+      }
     }
     yield* untilReturnToUser(k, runOp(k, mm, op, `${spec.name}.${i}`));
     if (op.kind === 'exit') return; // do_exit() does not come back
   }
+  // In user mode after its last operation, the thread lives on until its
+  // process exits; it only matters while a sibling may still call exit.
+  const siblingMayExit = () => Object.entries(s.tasks).some(([n, t]) => n !== k.self && t.mm === mm && t.exitPending && !t.dead);
+  if (!s.mms[mm]!.exiting && siblingMayExit()) yield { id: 'user_mode', wait: () => s.mms[mm]!.exiting || !siblingMayExit() };
+  if (s.mms[mm]!.exiting) yield* killed(k, mm);
 }
 
 /**
- * do_group_exit(): the siblings stop at their next return to user; the
- * address space goes (exit_mmap) only once none of them is inside a call.
- * A second exit while one is under way just ends its thread (false).
+ * A thread killed in user mode by a sibling's exit_group(): the signal
+ * runs do_exit() -> exit_mm() on its CPU if that CPU is running it;
+ * a thread switched out just dies (it holds no CPU state).
+ */
+function* killed(k: K, mm: MmId): Gen {
+  const cpu = k.s.cpus[k.cpu]!;
+  k.s.tasks[k.self]!.exitPending = false;
+  if (cpu.curr !== k.self) {
+    k.s.tasks[k.self]!.dead = true;
+    yield { id: 'do_exit.switched_out' };
+    return;
+  }
+  const free = () => cpu.owner === null || cpu.owner === k.self;
+  if (!free()) yield { id: 'schedule', wait: free, waitFor: { kind: 'cpu', cpu: cpu.id } };
+  cpu.owner = k.self;
+  yield* k.run('exit_mm', { mm });
+  cpu.owner = null;
+  yield { id: 'do_exit', final: true };
+}
+
+/**
+ * do_group_exit(): zap_other_threads() kills the siblings; the address
+ * space goes (mmput() -> exit_mmap()) only with the last mm_users
+ * reference, so the caller here waits until every sibling went through
+ * exit_mm() (the interleavings where the caller's mmput() is the last;
+ * a sibling running exit_mmap() instead differs only in which CPU runs
+ * it, and that CPU is lazy on the mm either way). A second exit while one
+ * is under way just ends its thread (false).
  */
 function* groupExit(k: K, mm: MmId): Gen<boolean> {
   const s = k.s;
   if (s.mms[mm]!.exiting) return false;
   s.mms[mm]!.exiting = true;
   yield { id: 'do_group_exit' };
-  const busy = () => s.cpus.find((c) => c.owner !== null && c.owner !== k.self && s.tasks[c.owner]?.mm === mm);
-  if (busy()) yield { id: 'do_group_exit.wait', wait: () => busy() === undefined, waitFor: { kind: 'cpu', cpu: busy()!.id } };
+  const alive = () => Object.entries(s.tasks).some(([n, t]) => n !== k.self && t.mm === mm && !t.dead);
+  // not a resource wait: no waitFor, so it is never an edge of the deadlock graph
+  if (alive()) yield { id: 'do_group_exit.wait', wait: () => !alive() };
   return true;
 }
 
@@ -180,13 +218,15 @@ export function* ipiActor(k: K): Gen {
   for (;;) {
     if (!ready()) yield { id: 'idle', wait: ready };
     const ipi = cpu.ipis[0]!;
-    cpu.inIrq = ipi.seq; // the interrupted task cannot run until the handler returns
+    cpu.inIrq = ipi.seq; // the interrupted task, and any task of this CPU, cannot run until the handler returns
+    const was = { off: cpu.irqsOff, seq: cpu.irqOffSeq };
     cpu.irqsOff = true;
     cpu.irqOffSeq = k.s.rcu.seq;
     yield* k.run(ipi.func, { info: ipi.info });
     cpu.ipis = cpu.ipis.filter((x) => x !== ipi);
     cpu.inIrq = null;
-    cpu.irqsOff = false;
+    cpu.irqsOff = was.off; // iret restores the interrupted context's flags
+    cpu.irqOffSeq = was.seq;
     yield { id: 'csd_unlock' }; // the sender's csd_lock_wait() may return
   }
 }

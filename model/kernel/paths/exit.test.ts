@@ -1,10 +1,13 @@
 // The ordering contract of exit.ts (kernel/exit.c do_exit): for the owner
 // of an msharefs region (v3) exit_mshare() unmaps the host's region
-// first, then exit_mmap() (an munmap of the whole address space) takes
-// the process's own mappings; its threads stop.
+// first; exit_mm() leaves every CPU of the process lazy (the caller's and
+// each killed sibling's) before exit_mmap() (mmu_notifier_release, then an
+// munmap of the whole address space with a fullmm gather) takes the
+// process's own mappings; the flush with freed tables sends the lazy CPUs
+// to init_mm.
 
 import { describe, expect, it } from 'vitest';
-import { anon, proc, read, run, scenario, thread, until, write } from '../../../test/build.js';
+import { anon, munmap, proc, read, run, scenario, thread, until, write } from '../../../test/build.js';
 import { expectOrder, go, ids, observe, X } from '../../../test/trace.js';
 import type { StepEvent } from '../../../properties/property.js';
 import { policyByName } from '../../policies/registry.js';
@@ -48,6 +51,41 @@ describe('exit.ts: do_exit', () => {
     expect(r.state.frames.filter((f) => f.state === 'data')).toEqual([]); // X's page went with the mm
     expect(r.trace.filter((e) => e.obs?.kind === 'access' && e.n > r.trace.find((x) => x.id === 'sys_exit.return')!.n)).toEqual([]); // nobody runs on
     expect(ids(r, 'T0').at(-1)).toBe('sys_exit.return'); // do_exit() does not come back to the last write
+  });
+
+  it('tears the mm down only after every thread left it: the siblings and the caller go lazy first, the fullmm flush sends them to init_mm', () => {
+    const sc = scenario({
+      config: { cpus: 3 },
+      setup: [proc('P0'), anon('P0', X, 1)],
+      threads: [
+        thread('T0', 'P0', 0, write(X), exit),
+        thread('T1', 'P0', 1, read(X)), // done, in user mode on CPU1 when T0 exits
+        thread('T2', 'P0', 2, read(X), read(X), read(X)), // killed between two reads
+      ],
+      schedule: [run('T1'), until('T2', 'user_access.walk'), run('T0'), run('T2'), run('T1')],
+    });
+    // the state of every CPU at the first PTE clear of exit_mmap()
+    const { r, seen } = observe(sc, (e) => e.actor === 'T0' && e.id === 'zap_pte_range.clear', (s) => s.cpus.map((c) => ({ mm: c.loadedMm, lazy: c.isLazy })));
+    expect(r.verdict).toBe('pass');
+    // the caller waits for both siblings' exit_mm() before exit_mmap() touches a table
+    for (const sib of ['T1', 'T2']) expectOrder(r, ['T0', 'do_group_exit'], [sib, 'exit_mm.enter_lazy_tlb'], ['T0', 'sys_exit'], ['T0', 'exit_mm.enter_lazy_tlb'], ['T0', 'zap_pte_range.clear'], ['T0', 'sys_exit.return']);
+    expect(seen[0]).toEqual([{ mm: 'P0', lazy: true }, { mm: 'P0', lazy: true }, { mm: 'P0', lazy: true }]); // nobody runs P0 any more
+    expect(ids(r, 'T2').filter((id) => id === 'user_access.tlb_hit' || id === 'user_access.walk')).toHaveLength(1); // no access after the kill
+    expect(r.state.cpus.map((c) => c.loadedMm)).toEqual([null, null, null]); // the freed-tables flush sent every lazy CPU to init_mm
+    expect(r.state.mms.P0!.tlbFlushPending).toBe(0);
+  });
+
+  it('uses a fullmm gather for exit_mmap: the flush covers the whole mm', () => {
+    const { r, seen } = observe(scenario({
+      setup: [proc('P0'), anon('P0', X, 1)],
+      threads: [thread('T0', 'P0', 0, write(X), exit)],
+      schedule: [run('T0')],
+    }), (e) => e.actor === 'T0' && e.id === 'tlb_gather_mmu.inc_tlb_flush_pending', (s) => ({ fullmm: s.tasks.T0!.gather!.fullmm, lazy: s.cpus[0]!.isLazy }));
+    expect(r.verdict).toBe('pass');
+    expect(seen).toEqual([{ fullmm: true, lazy: true }]); // exit_mm() made CPU0 lazy before the gather
+    const sc = scenario({ setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, write(X), munmap(X))], schedule: [run('T0')] });
+    const { seen: plain } = observe(sc, (e) => e.id === 'tlb_gather_mmu.inc_tlb_flush_pending', (s) => s.tasks.T0!.gather!.fullmm);
+    expect(plain).toEqual([false]); // munmap() does not
   });
 
   it("runs exit_mshare() first for a region owner: clears the owner, then unmaps the host's region under its mmap_lock (step exit_mshare)", () => {

@@ -1,15 +1,64 @@
-// do_exit() as far as memory goes: exit_mshare() first for a region
-// owner (v3), then exit_mmap(), modelled as an munmap of the whole address
-// space (the mm itself is not torn down; its threads stop).
+// do_exit() as far as memory goes (kernel/exit.c, kernel/fork.c, mm/mmap.c):
+//
+//   1. exit_mshare(): for the owner of an msharefs region (v3), unmap the
+//      host's region first.
+//   2. exit_mm(): current->mm = NULL, then enter_lazy_tlb(): the CPU keeps
+//      the mm loaded, lazily, until a flush with freed tables or the next
+//      switch takes it to init_mm. Siblings killed by exit_group() run
+//      this too, each on its own CPU (model/run/actors.ts), so by step 3 no
+//      CPU runs the mm non-lazily.
+//   3. mmput() of the last mm_users reference -> exit_mmap():
+//      mmu_notifier_release() first, so secondary MMUs drop everything
+//      before the tables go; then the whole address space is unmapped with
+//      a fullmm mmu_gather (tlb_gather_mmu_fullmm(): the flush covers the
+//      whole mm), and free_pgtables() flushes with freed_tables, which
+//      IPIs the lazy CPUs, including this one, off to init_mm.
+//
+// The mm itself (its PGD and ctx_id) is kept: __mmdrop() and pgd_free()
+// wait for the lazy references, which the model does not count
+// (docs/fidelity.md). A dead mm's PCID slots stay behind its tlb_gen, so
+// their entries are not usable (tlb.ts) and the slots are reused with a
+// flush.
 
 import { step, type StepDef } from '../step.js';
 import type { MmId } from '../types.js';
 
-export const doExit: StepDef<{ mm: MmId; opId: string; start: number; end: number }>[] = [
+export interface ExitCtx {
+  mm: MmId;
+  opId: string;
+  start: number;
+  end: number;
+}
+
+export const doExit: StepDef<ExitCtx>[] = [
   step('do_exit.exit_mshare', function* (k, c) {
     if (k.policy.mshare?.owner) yield* k.run('exit_mshare', { mm: c.mm, opId: c.opId });
   }),
-  step('do_exit.exit_mmap', function* (k, c) {
-    yield* k.run('munmap', { mm: c.mm, opId: c.opId, start: c.start, end: c.end });
+  step('do_exit.exit_mm', function* (k, c) {
+    yield* k.run('exit_mm', { mm: c.mm });
+  }),
+  step('do_exit.mmput', function* (k, c) {
+    yield* k.run('exit_mmap', c);
+  }),
+];
+
+/** exit_mm(): drop current->mm and go lazy on this CPU (mmgrab_lazy_tlb(), enter_lazy_tlb()). */
+export const exitMm: StepDef<{ mm: MmId }>[] = [
+  step('exit_mm', function* (k, c) {
+    const cpu = k.s.cpus[k.cpu]!;
+    k.s.tasks[k.self]!.dead = true;
+    if (cpu.curr === k.self && cpu.loadedMm === c.mm) cpu.isLazy = true;
+    cpu.curr = null; // the task runs on only to do_task_dead()
+    yield { id: 'exit_mm.enter_lazy_tlb' };
+  }),
+];
+
+/** exit_mmap(): the last user of the mm is gone. */
+export const exitMmap: StepDef<ExitCtx>[] = [
+  step('exit_mmap.mmu_notifier_release', function* (k, c) {
+    yield* k.run('mmu_notifier_release', { mm: c.mm });
+  }),
+  step('exit_mmap.unmap', function* (k, c) {
+    yield* k.run('munmap', { mm: c.mm, opId: c.opId, start: c.start, end: c.end, fullmm: true });
   }),
 ];

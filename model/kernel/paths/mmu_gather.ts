@@ -45,11 +45,13 @@ export function widen(g: Gather, start: number, end: number): void {
 
 export interface GatherCtx {
   mm: MmId;
+  /** tlb_gather_mmu_fullmm() (exit_mmap): the flush covers the whole mm. */
+  fullmm?: boolean;
 }
 
 export const tlbGatherMmu: StepDef<GatherCtx>[] = [
   step('tlb_gather_mmu', function* (k, c) {
-    const g: Gather = { mm: c.mm, start: 0, end: 0, fullmm: false, cleared: false, freedTables: false, pages: [], delayedRmap: [], tables: [] };
+    const g: Gather = { mm: c.mm, start: 0, end: 0, fullmm: c.fullmm === true, cleared: false, freedTables: false, pages: [], delayedRmap: [], tables: [] };
     resetRange(g);
     k.s.tasks[k.self]!.gather = g;
     k.s.mms[c.mm]!.tlbFlushPending++; // inc_tlb_flush_pending()

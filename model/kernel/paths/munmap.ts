@@ -34,6 +34,8 @@ export interface MunmapCtx {
   end: number;
   /** do_munmap() called with mmap_lock already held for write (no downgrade, no unlock). */
   locked?: boolean;
+  /** exit_mmap(): the whole address space with tlb_gather_mmu_fullmm(). */
+  fullmm?: boolean;
   detached?: Vma[];
   result?: string;
 }
@@ -62,7 +64,7 @@ export const munmap: StepDef<MunmapCtx>[] = [
     yield { id: 'mmap_write_downgrade' };
   }),
   step('vms_clear_ptes.tlb_gather_mmu', function* (k, c) {
-    yield* k.run('tlb_gather_mmu', { mm: c.mm });
+    yield* k.run('tlb_gather_mmu', { mm: c.mm, fullmm: c.fullmm === true });
   }),
   // unmap_vmas(): one notifier start/end pair around the zap of every VMA
   step('unmap_vmas', function* (k, c) {

@@ -49,3 +49,13 @@ export const mmuNotifierInvalidateRangeEnd: StepDef<NotifierCtx>[] = [
     yield* passThrough(k, c, 'invalidate_range_end');
   }),
 ];
+
+/**
+ * mmu_notifier_release() (mm/mmu_notifier.c), from exit_mmap() before any
+ * table is freed: every subscription's ->release(), under SRCU.
+ */
+export const mmuNotifierRelease: StepDef<{ mm: MmId }>[] = [
+  step('mmu_notifier_release', function* (k, c) {
+    yield* callSubscriptions(k.s.mms[c.mm]!, 'release');
+  }),
+];
