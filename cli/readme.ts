@@ -8,7 +8,7 @@
 // An --out under /tmp is replaced by a fresh temporary folder and mapped
 // back in the output, so a run never finds an earlier run's files.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,17 +25,41 @@ export interface QuotedBlock {
   output: string[];
 }
 
-export function quotedBlocks(text: string): QuotedBlock[] {
+const RECORDED = /^<!-- recorded in (docs\/campaigns\/[a-z0-9-]+\.txt) -->$/;
+
+function blocks(text: string): (QuotedBlock & { recorded: string | null })[] {
   const lines = text.split('\n');
-  const blocks: QuotedBlock[] = [];
+  const out: (QuotedBlock & { recorded: string | null })[] = [];
   for (let i = 0; i < lines.length; i++) {
     if (lines[i] !== '```' || !lines[i + 1]?.startsWith(PROMPT)) continue;
     const end = lines.indexOf('```', i + 2);
     if (end < 0) throw new Error(`README line ${i + 1}: unclosed block`);
-    blocks.push({ command: i + 1, end, args: lines[i + 1]!.slice(PROMPT.length).trim().split(/\s+/), output: lines.slice(i + 2, end) });
+    const recorded = RECORDED.exec(lines[i - 1] ?? '')?.[1] ?? null;
+    out.push({ command: i + 1, end, args: lines[i + 1]!.slice(PROMPT.length).trim().split(/\s+/), output: lines.slice(i + 2, end), recorded });
     i = end;
   }
-  return blocks;
+  return out;
+}
+
+/** Blocks that a run now reproduces (every quoted block but the recorded ones). */
+export function quotedBlocks(text: string): QuotedBlock[] {
+  return blocks(text).filter((b) => b.recorded === null);
+}
+
+/**
+ * Blocks that quote a recorded campaign (bench/campaign.ts): too long to
+ * run in npm test, so the README copies the record, and the record says
+ * which model made it.
+ */
+export function recordedBlocks(text: string): (QuotedBlock & { recorded: string })[] {
+  return blocks(text).filter((b): b is QuotedBlock & { recorded: string } => b.recorded !== null);
+}
+
+/** A record: the command it ran, the model version, and the printed lines below its `# ` header. */
+export function readRecord(file: string): { command: string; model: string; output: string[] } {
+  const lines = readFileSync(file, 'utf8').replace(/\n$/, '').split('\n');
+  const field = (name: string) => lines.find((l) => l.startsWith(`# ${name}: `))?.slice(name.length + 4) ?? '';
+  return { command: field('command'), model: field('model'), output: lines.filter((l) => !l.startsWith('# ')) };
 }
 
 /** What the command prints now (stdout lines), with its exit status. */
@@ -67,13 +91,29 @@ export async function runQuoted(args: string[]): Promise<{ output: string[]; cod
 export async function regenerate(text: string): Promise<string> {
   const lines = text.split('\n');
   // From the last block up, so earlier line indices stay valid.
-  for (const b of quotedBlocks(text).reverse()) {
-    const { output } = await runQuoted(b.args);
+  for (const b of blocks(text).reverse()) {
+    const output = b.recorded !== null ? readRecord(b.recorded).output : (await runQuoted(b.args)).output;
     lines.splice(b.command + 1, b.end - b.command - 1, ...output);
   }
   return lines.join('\n');
 }
 
+/** Recorded blocks that differ from their record, or whose record is from another command or model version. */
+export function staleRecords(text: string, version: string): { line: number; problem: string }[] {
+  const out: { line: number; problem: string }[] = [];
+  for (const b of recordedBlocks(text)) {
+    const line = b.command + 1;
+    if (!existsSync(b.recorded)) {
+      out.push({ line, problem: `${b.recorded} is missing` });
+      continue;
+    }
+    const r = readRecord(b.recorded);
+    if (r.command !== `npx mshare-check ${b.args.join(' ')}`) out.push({ line, problem: `${b.recorded} ran '${r.command}'` });
+    if (r.model !== version) out.push({ line, problem: `${b.recorded} is from model ${r.model}, not ${version}: rerun bench/campaign.ts` });
+    if (r.output.join('\n') !== b.output.join('\n')) out.push({ line, problem: `the block differs from ${b.recorded}: run npm run readme` });
+  }
+  return out;
+}
 
 /** The quoted blocks whose output differs from a run now (1-based line of the command). */
 export async function staleBlocks(text: string, only: (b: QuotedBlock) => boolean = () => true): Promise<{ line: number; command: string }[]> {

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { COMMAND_HELP } from '../cli/help.js';
-import { quotedBlocks, README, staleBlocks } from '../cli/readme.js';
+import { quotedBlocks, README, recordedBlocks, staleBlocks, staleRecords } from '../cli/readme.js';
+import { MODEL_VERSION } from '../model/version.js';
 
 const text = readFileSync(README, 'utf8');
 
@@ -27,6 +28,20 @@ describe('README', () => {
     const changed = lines.join('\n');
     expect(changed).not.toBe(text);
     expect(await staleBlocks(changed, (b) => b.args[0] === 'policies')).toEqual([{ line: policies.command + 1, command: 'policies' }]);
+  });
+
+  it('copies each recorded campaign from a record of the current model (bench/campaign.ts)', () => {
+    expect(recordedBlocks(text).length).toBeGreaterThan(0);
+    expect(staleRecords(text, MODEL_VERSION)).toEqual([]);
+  });
+
+  it('fails when a recorded block or its record is stale', () => {
+    const b = recordedBlocks(text)[0]!;
+    const lines = text.split('\n');
+    lines[b.command + 1] = `${lines[b.command + 1]} (edited)`;
+    const edited = lines.join('\n');
+    expect(staleRecords(edited, MODEL_VERSION).map((x) => x.problem)).toEqual([`the block differs from ${b.recorded}: run npm run readme`]);
+    expect(staleRecords(text, '0.0.0').map((x) => x.problem)).toEqual([expect.stringContaining('is from model')]);
   });
 
   it('names every command in its usage block', () => {
