@@ -3,9 +3,11 @@
 //   1. inc_mm_tlb_gen(mm): page-table writes are already done (under the
 //      PTL); the increment pairs with switch_mm_irqs_off() reading tlb_gen
 //      after setting its cpumask bit.
-//   2. get_flush_tlb_info(): a range longer than
-//      tlb_single_page_flush_ceiling becomes TLB_FLUSH_ALL (also a schedule
-//      choice); should_trim_cpumask() is a schedule choice.
+//   2. get_flush_tlb_info(): a range of more than
+//      tlb_single_page_flush_ceiling strides ((end - start) >> stride_shift;
+//      the stride comes from tlb_get_unmap_shift() through tlb_flush())
+//      becomes TLB_FLUSH_ALL (also a schedule choice); should_trim_cpumask()
+//      is a schedule choice.
 //   3. Send: with freed_tables every CPU in mm_cpumask, lazy ones included
 //      (they must stop walking freed tables); otherwise only CPUs for which
 //      should_flush_tlb() holds: not lazy, and switching, or running mm, or
@@ -22,7 +24,7 @@
 import { step, type StepDef } from '../step.js';
 import { note } from '../locks.js';
 import type { K } from '../step.js';
-import type { Cpu, FlushInfo, KernelState } from '../state.js';
+import type { Cpu, FlushInfo, Ipi, KernelState } from '../state.js';
 import { TLB_FLUSH_ALL } from '../state.js';
 import type { MmId } from '../types.js';
 
@@ -30,6 +32,8 @@ export interface FlushCtx {
   mm: MmId;
   start: number;
   end: number;
+  /** 1 << stride_shift, in pages (see FlushInfo.stride). */
+  stride: number;
   freedTables: boolean;
   info?: FlushInfo;
   sent?: number[];
@@ -45,7 +49,7 @@ export function shouldFlushTlb(s: KernelState, cpu: Cpu, info: FlushInfo): boole
   return info.trimCpumask;
 }
 
-export function sendIpis(k: K, cpus: number[], func: 'flush_tlb_func' | 'do_flush_tlb_all' | 'flush_tlb_func_mshare', info: FlushInfo): number[] {
+export function sendIpis(k: K, cpus: number[], func: Ipi['func'], info: FlushInfo): number[] {
   const sent: number[] = [];
   for (const t of cpus) {
     const seq = ++k.s.ipiSeq;
@@ -86,11 +90,13 @@ export const flushTlbMmRange: StepDef<FlushCtx>[] = [
   step('flush_tlb_mm_range.inc_mm_tlb_gen', function* (k, c) {
     const mm = k.s.mms[c.mm]!;
     const newTlbGen = ++mm.tlbGen;
-    const full = c.end === TLB_FLUSH_ALL || c.end - c.start > k.s.config.flushCeiling || k.choose('flush_tlb_mm_range.flush_all');
+    // get_flush_tlb_info(): the ceiling counts strides, not pages
+    const full = c.end === TLB_FLUSH_ALL || Math.floor((c.end - c.start) / c.stride) > k.s.config.flushCeiling || k.choose('flush_tlb_mm_range.flush_all');
     c.info = {
       mm: c.mm,
       start: full ? 0 : c.start,
       end: full ? TLB_FLUSH_ALL : c.end,
+      stride: c.stride,
       freedTables: c.freedTables,
       newTlbGen,
       trimCpumask: k.choose('should_trim_cpumask'),
@@ -132,7 +138,7 @@ export interface FlushAllCtx {
 /** flush_tlb_all(): on_each_cpu(do_flush_tlb_all, NULL, 1). */
 export const flushTlbAll: StepDef<FlushAllCtx>[] = [
   step('flush_tlb_all.send', function* (k, c) {
-    const info: FlushInfo = { mm: null, start: 0, end: TLB_FLUSH_ALL, freedTables: true, newTlbGen: 0, trimCpumask: false };
+    const info: FlushInfo = { mm: null, start: 0, end: TLB_FLUSH_ALL, stride: 1, freedTables: true, newTlbGen: 0, trimCpumask: false };
     c.sent = sendIpis(k, k.s.cpus.filter((x) => x.id !== k.cpu).map((x) => x.id), 'do_flush_tlb_all', info);
     yield { id: 'flush_tlb_all.send' };
   }),

@@ -19,7 +19,7 @@ describe('mmu_gather.ts: unhook, invalidate, then free', () => {
     const { r, seen } = observe(sc, at('T0', 'zap_pte_range.clear'), (s, e) => {
       const g = s.tasks.T0!.gather!;
       const f = s.frames[g.pages[0]!]!;
-      return { range: [g.start, g.end], cleared: g.cleared, pages: g.pages.length, frame: [f.state, f.refcount, f.mapcount], pte: findPte(s, s.mms.P0!, vpn(X))!.pte, ptl: e.locks.some((l) => l.startsWith('ptl:')) };
+      return { range: [g.start, g.end], cleared: g.clearedPtes, pages: g.pages.length, frame: [f.state, f.refcount, f.mapcount], pte: findPte(s, s.mms.P0!, vpn(X))!.pte, ptl: e.locks.some((l) => l.startsWith('ptl:')) };
     });
     expect(r.verdict).toBe('pass');
     expect(seen).toEqual([{ range: [vpn(X), vpn(X) + 1], cleared: true, pages: 1, frame: ['data', 1, 0], pte: null, ptl: true }]);
@@ -37,7 +37,7 @@ describe('mmu_gather.ts: unhook, invalidate, then free', () => {
     const sc = scenario({ setup: [proc('P0'), anon('P0', X, 2)], threads: [thread('T0', 'P0', 0, write(Y), madvise(Y))] });
     const { r, seen } = observe(sc, at('T0', 'tlb_batch_pages_flush'), (s) => {
       const g = s.tasks.T0!.gather!;
-      return { start: g.start, end: g.end, cleared: g.cleared, freedTables: g.freedTables };
+      return { start: g.start, end: g.end, cleared: g.clearedPtes || g.clearedPmds || g.clearedPuds || g.clearedP4ds, freedTables: g.freedTables };
     });
     expect(ids(r, 'T0').filter((id) => id === 'flush_tlb_mm_range.inc_mm_tlb_gen')).toHaveLength(1);
     expect(seen).toEqual([{ start: Number.MAX_SAFE_INTEGER, end: 0, cleared: false, freedTables: false }]);
