@@ -15,8 +15,9 @@ import pcidNoGenCheck from '../variants/pcid-no-gen-check.js';
 import noNestedFlush from '../variants/no-nested-flush.js';
 import firstStrideOnly from '../variants/first-stride-only.js';
 import unmapShiftHighest from '../variants/unmap-shift-highest.js';
+import tablesFreedAfterFlush from '../variants/tables-freed-after-flush.js';
 import { anon, file, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, write } from './build.js';
-import { doubleUnlock, faultNeverMaps, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
+import { doubleUnlock, faultNeverMaps, globalAsidUnmap, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
 import { PROPERTIES } from '../properties/registry.js';
 
 const Z = 0x20000;
@@ -146,5 +147,16 @@ describe('flush granularity (issue 9): a range flush that skips pages', () => {
     const { good, bad } = both(unmapTwoCached(), unmapShiftHighest);
     expect(good.verdict).toBe('pass');
     expect(bad.violation).toMatchObject({ property: 'unmap-complete', actor: 'T0', stepId: 'sys_munmap.return', holder: 'TLB' });
+  });
+});
+
+describe('INVLPGB (issue 9): page-table lifetime rests on RCU once flushes send no IPI', () => {
+  it('no-freed-table-reachable: tables freed right after a broadcast flush, no RCU (variants/tables-freed-after-flush.ts)', () => {
+    const { good, bad } = both(globalAsidUnmap(1), tablesFreedAfterFlush);
+    expect(good.verdict).toBe('pass');
+    expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', actor: 'T0', stepId: 'tlb_batch_pages_flush', holder: 'walker' });
+    // with IPIs the flush waits for the IRQs-off walker, which is what made pre-v6.14 x86 safe
+    const ipis = both(globalAsidUnmap(0), tablesFreedAfterFlush);
+    expect([ipis.good.verdict, ipis.bad.verdict]).toEqual(['pass', 'pass']);
   });
 });

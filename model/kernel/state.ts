@@ -73,6 +73,8 @@ export interface Mm {
   notifiers: string[];
   /** The process is exiting (exit_group): its threads start no new operation. */
   exiting: boolean;
+  /** mm_global_asid(mm) != 0: given by consider_global_asid() under INVLPGB; its range flushes broadcast. */
+  globalAsid?: boolean;
 }
 
 export interface File {

@@ -86,3 +86,16 @@ export function flushEverything(cpu: Cpu): void {
   cpu.tlb = [];
   cpu.psc = [];
 }
+
+/**
+ * INVLPGB for one page of `slot` on one CPU (AMD APM INVLPGB; the kernel's
+ * invlpgb_flush_user_nr_nosync()): the leaf entry, and, unless the kernel
+ * asked for final translations only (INVLPGB_FLAG_FINAL_ONLY, set when
+ * !freed_tables), the paging-structure-cache entries on v's walk. Whether
+ * the hardware drops more PSC entries than v's is not modelled (the weaker
+ * reading).
+ */
+export function invlpgbOne(s: KernelState, cpu: Cpu, slot: number, v: number, finalOnly: boolean): void {
+  cpu.tlb = cpu.tlb.filter((e) => !(e.slot === slot && e.vpn === v));
+  if (!finalOnly) cpu.psc = cpu.psc.filter((p) => !(p.slot === slot && p.prefix === tablePrefix(s.config, v, p.level)));
+}

@@ -16,6 +16,34 @@
 //   5. Wait until every target acknowledged (IPIs are synchronous).
 //   6. mmu_notifier_arch_invalidate_secondary_tlbs().
 //
+// With INVLPGB (config invlpgb = 1, X86_FEATURE_INVLPGB, v6.15+; Rik van
+// Riel's series, arch/x86/mm/tlb.c):
+//   - flush_tlb_all() is invlpgb_flush_all() + tlbsync: every CPU's TLB,
+//     every PCID and the paging-structure caches, with no IPI, so nothing
+//     waits for a CPU with IRQs off.
+//   - flush_tlb_mm_range(): if mm_global_asid(mm), broadcast_tlb_flush()
+//     (INVLPGB per stride, or the whole PCID for TLB_FLUSH_ALL, final
+//     translations only unless freed_tables, then __tlbsync()) instead of
+//     flush_tlb_multi(): no IPI, lazy CPUs included by the broadcast, and
+//     an IRQs-off walker (GUP-fast) is not held off, so page-table
+//     lifetime rests on RCU table freeing alone (MMU_GATHER_RCU_TABLE_FREE
+//     unconditional on x86 since Rik van Riel's "x86/mm: Make
+//     MMU_GATHER_RCU_TABLE_FREE unconditional", same series).
+//   - consider_global_asid(), after a flush_tlb_multi(): an mm on more
+//     than 3 CPUs (mm_active_cpus(mm) > 3) gets a global ASID when its
+//     "(current->pid & 0x1f) == (jiffies & 0x1f)" sampling fires, a
+//     schedule choice (consider_global_asid). With the default 2 CPUs no
+//     mm ever gets one.
+//   - tlb_remove_table_sync_one() still IPIs (smp_call_function), INVLPGB
+//     or not (mm/mmu_gather.c).
+//   Simplified: a global-ASID mm keeps its per-CPU slots; the broadcast
+//   flushes every slot holding its ctx_id on every CPU, and switch-in still
+//   compares tlb_gen (the kernel skips that for a global ASID, so the model
+//   may flush more there, never less). The ASID transition
+//   (in_asid_transition, finish_asid_transition) does not arise, and
+//   should_trim_cpumask()'s interplay with broadcast (RAR series) is not
+//   modelled.
+//
 // Guarded by unmap-complete and protect-complete (a target skipped wrongly
 // keeps a usable entry after the caller returns), no-freed-table-reachable
 // (lazy CPUs at a table free) and no-deadlock (waiting for a CPU that spins
@@ -26,6 +54,7 @@ import { note } from '../locks.js';
 import type { K } from '../step.js';
 import type { Cpu, FlushInfo, Ipi, KernelState } from '../state.js';
 import { TLB_FLUSH_ALL } from '../state.js';
+import { flushEverything, flushSlot, invlpgbOne } from '../tlb.js';
 import type { MmId } from '../types.js';
 
 export interface FlushCtx {
@@ -38,6 +67,8 @@ export interface FlushCtx {
   info?: FlushInfo;
   sent?: number[];
   runLocal?: boolean;
+  /** broadcast_tlb_flush() did the flush (global ASID under INVLPGB). */
+  broadcast?: boolean;
 }
 
 /** should_flush_tlb(): evaluated by the sender for each target at send time. */
@@ -103,7 +134,25 @@ export const flushTlbMmRange: StepDef<FlushCtx>[] = [
     };
     yield { id: 'flush_tlb_mm_range.inc_mm_tlb_gen' };
   }),
+  // if (mm_global_asid(mm)) broadcast_tlb_flush(info);
+  step('broadcast_tlb_flush', function* (k, c) {
+    const mm = k.s.mms[c.mm]!;
+    if (!(k.s.config.invlpgb && mm.globalAsid)) return;
+    const info = c.info!;
+    for (const cpu of k.s.cpus) {
+      cpu.slots.forEach((sl, i) => {
+        if (sl.ctxId !== mm.ctxId) return;
+        if (info.end === TLB_FLUSH_ALL) flushSlot(cpu, i); // invlpgb_flush_single_pcid_nosync()
+        else for (let v = info.start; v < info.end; v += info.stride) invlpgbOne(k.s, cpu, i, v, !info.freedTables); // invlpgb_flush_user_nr_nosync()
+      });
+    }
+    c.broadcast = true;
+    c.sent = [];
+    c.runLocal = false;
+    yield { id: 'broadcast_tlb_flush.tlbsync' }; // __tlbsync(): done, whatever any CPU's IRQ state
+  }),
   step('native_flush_tlb_multi.send', function* (k, c) {
+    if (c.broadcast) return;
     const mm = k.s.mms[c.mm]!;
     const info = c.info!;
     const me = k.s.cpus[k.cpu]!;
@@ -124,6 +173,14 @@ export const flushTlbMmRange: StepDef<FlushCtx>[] = [
   step('native_flush_tlb_multi.wait', function* (k, c) {
     yield* waitForIpis(k, c.sent!, 'native_flush_tlb_multi.wait');
   }),
+  // consider_global_asid(), after flush_tlb_multi() only
+  step('consider_global_asid', function* (k, c) {
+    const mm = k.s.mms[c.mm]!;
+    if (!k.s.config.invlpgb || c.broadcast || mm.globalAsid || mm.cpumask.filter((x) => x !== k.cpu).length === 0) return;
+    if (mm.cpumask.length <= 3 || !k.choose('consider_global_asid')) return; // mm_active_cpus(mm) > 3; the pid/jiffies sampling
+    mm.globalAsid = true; // use_global_asid()
+    yield { id: 'consider_global_asid.use_global_asid' };
+  }),
   // The secondary TLBs that share the CPU page tables: with mshare, the
   // host mm's notifier (mshare_invalidate_tlbs); otherwise none.
   step('mmu_notifier_arch_invalidate_secondary_tlbs', function* (k, c) {
@@ -133,19 +190,28 @@ export const flushTlbMmRange: StepDef<FlushCtx>[] = [
 
 export interface FlushAllCtx {
   sent?: number[];
+  broadcast?: boolean;
 }
 
 /** flush_tlb_all(): on_each_cpu(do_flush_tlb_all, NULL, 1). */
 export const flushTlbAll: StepDef<FlushAllCtx>[] = [
+  // invlpgb_flush_all(): every CPU, every PCID, globals and PSC, no IPI
+  step('flush_tlb_all.invlpgb_flush_all', function* (k, c) {
+    if (!k.s.config.invlpgb) return;
+    for (const cpu of k.s.cpus) flushEverything(cpu);
+    c.broadcast = true;
+    yield { id: 'flush_tlb_all.invlpgb_flush_all' };
+  }),
   step('flush_tlb_all.send', function* (k, c) {
+    if (c.broadcast) return;
     const info: FlushInfo = { mm: null, start: 0, end: TLB_FLUSH_ALL, stride: 1, freedTables: true, newTlbGen: 0, trimCpumask: false };
     c.sent = sendIpis(k, k.s.cpus.filter((x) => x.id !== k.cpu).map((x) => x.id), 'do_flush_tlb_all', info);
     yield { id: 'flush_tlb_all.send' };
   }),
-  step('flush_tlb_all.local', function* (k) {
-    yield* runLocalIrqsOff(k, 'do_flush_tlb_all', {});
+  step('flush_tlb_all.local', function* (k, c) {
+    if (!c.broadcast) yield* runLocalIrqsOff(k, 'do_flush_tlb_all', {});
   }),
   step('flush_tlb_all.wait', function* (k, c) {
-    yield* waitForIpis(k, c.sent!, 'flush_tlb_all.wait');
+    if (!c.broadcast) yield* waitForIpis(k, c.sent!, 'flush_tlb_all.wait');
   }),
 ];
