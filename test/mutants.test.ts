@@ -16,6 +16,7 @@ import noNestedFlush from '../variants/no-nested-flush.js';
 import firstStrideOnly from '../variants/first-stride-only.js';
 import unmapShiftHighest from '../variants/unmap-shift-highest.js';
 import tablesFreedAfterFlush from '../variants/tables-freed-after-flush.js';
+import tableFreeNoSync from '../variants/table-free-no-sync.js';
 import { anon, file, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, write } from './build.js';
 import { doubleUnlock, faultNeverMaps, globalAsidUnmap, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
 import { PROPERTIES } from '../properties/registry.js';
@@ -157,6 +158,20 @@ describe('INVLPGB (issue 9): page-table lifetime rests on RCU once flushes send 
     expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', actor: 'T0', stepId: 'tlb_batch_pages_flush', holder: 'walker' });
     // with IPIs the flush waits for the IRQs-off walker, which is what made pre-v6.14 x86 safe
     const ipis = both(globalAsidUnmap(0), tablesFreedAfterFlush);
+    expect([ipis.good.verdict, ipis.bad.verdict]).toEqual(['pass', 'pass']);
+  });
+
+  it('no-freed-table-reachable: the tlb_remove_table_one() fallback frees without its synchronous IPI (variants/table-free-no-sync.ts)', () => {
+    const fallback = (invlpgb: number) => {
+      const sc = globalAsidUnmap(invlpgb);
+      return { ...sc, config: { ...sc.config, ptReclaim: 0 }, choices: [...sc.choices, { actor: 'T0', point: 'tlb_remove_table.batch_alloc_fails', nth: 0 }] };
+    };
+    const { good, bad } = both(fallback(1), tableFreeNoSync);
+    expect(good.verdict).toBe('pass');
+    expect(good.trace.some((e) => e.actor === 'ipi@cpu1' && e.id === 'tlb_remove_table_smp_sync')).toBe(true); // the broadcast sent none, this IPI waited for the walker
+    expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', actor: 'T0', stepId: 'tlb_remove_table_one.__tlb_remove_table', holder: 'walker' });
+    // when the flush is an IPI it already waited for the walker
+    const ipis = both(fallback(0), tableFreeNoSync);
     expect([ipis.good.verdict, ipis.bad.verdict]).toEqual(['pass', 'pass']);
   });
 });

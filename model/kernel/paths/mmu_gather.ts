@@ -32,7 +32,8 @@
 // nested flush breaks unmap-complete; a stride wider than the lowest level
 // cleared (step 2) leaves leaf entries between the INVLPGs and breaks
 // unmap-complete; the fallback's free without its IPI breaks
-// no-freed-table-reachable for a GUP-fast walker.
+// no-freed-table-reachable for a GUP-fast walker when the flush before it
+// sent no IPI (INVLPGB broadcast; an IPI flush already waited for it).
 //
 // unshared_tables: no modelled path sets it. mshare v3's unlink uses
 // tlb_flush_p4d_range() (cleared_p4ds only, mshare.ts); hugetlb PMD
