@@ -42,6 +42,8 @@ export const CHOICE_POINTS: readonly string[] = [
   'flush_tlb_mm_range.flush_all', // the full-flush ceiling (flush_tlb_mm_range)
   'should_trim_cpumask', // flush_tlb_mm_range: trim lazy CPUs from the cpumask
   'zap_pte_range.batch_full', // __tlb_remove_page: the batch is full, flush now
+  'tlb_remove_table.batch_alloc_fails', // tlb_remove_table: no batch page (GFP_NOWAIT), tlb_remove_table_one()
+  'consider_global_asid', // consider_global_asid: the pid/jiffies sampling fires (INVLPGB, mm on more than 3 CPUs)
 ];
 `,
 );

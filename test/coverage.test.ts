@@ -171,6 +171,28 @@ const CASES: Case[] = [
     policy: v3,
     reaches: ['sharer_detached'],
   },
+  {
+    name: 'a ranged INVLPG on CPU1 that leaves its entry for another page of the mm',
+    scenario: () => scenario({
+      setup: [proc('P0'), anon('P0', X, 2)],
+      threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, read(X), read(X + 0x1000))],
+      schedule: [until('T0', 'user_access.walk'), run('T1'), run('T0')],
+    }),
+    policy: linux,
+    reaches: ['invlpg_left_other_entry_live'],
+  },
+  {
+    name: 'tlb_remove_table() without a batch page: the synchronous IPI, then the table freed at once (no PT_RECLAIM)',
+    scenario: () => scenario({
+      config: { ptReclaim: 0 },
+      setup: [proc('P0'), anon('P0', X, 1)],
+      threads: [thread('T0', 'P0', 0, write(X), munmap(X)), thread('T1', 'P0', 1, read(X))],
+      schedule: [until('T0', 'user_access.walk'), run('T1'), run('T0')],
+      choices: [{ actor: 'T0', point: 'tlb_remove_table.batch_alloc_fails', nth: 0 }],
+    }),
+    policy: linux,
+    reaches: ['tlb_remove_table_one'],
+  },
 ];
 
 describe('coverage counters, each reached by a hand-written scenario', () => {

@@ -41,7 +41,17 @@ describe('mshare hazards, design by design', () => {
   it('hazard 5: RFC v3 munmap of the msharefs VMA leaves the link and the TLB entry', () => {
     const r = check('hazard5-detach-keeps-link', pol('mshare-rfc-v3'), 'unmap-complete');
     expect(r.violation).toMatchObject({ property: 'unmap-complete', stepId: 'sys_munmap.return' });
-    for (const p of ['mshare-v2', 'mshare-v3']) expect(check('hazard5-detach-keeps-link', pol(p), 'unmap-complete').verdict).toBe('pass');
+    // v2 unlinks in free_p4d_range() with a bare p4d_clear(): no gather flag, so no flush at all (issue 9)
+    expect(check('hazard5-detach-keeps-link', pol('mshare-v2'), 'unmap-complete').violation).toMatchObject({ property: 'unmap-complete', stepId: 'sys_munmap.return', holder: 'TLB' });
+    expect(check('hazard5-detach-keeps-link', pol('mshare-v3'), 'unmap-complete').verdict).toBe('pass');
+  });
+
+  it("v3's unlink flushes with a P4D stride (tlb_flush_p4d_range): one INVLPG at the VMA start, so a second cached page survives munmap", () => {
+    for (const p of ['mshare-v3', 'mshare-v3-proposed']) {
+      const r = check('unlink-p4d-stride', pol(p), 'unmap-complete');
+      expect(r.violation).toMatchObject({ property: 'unmap-complete', stepId: 'sys_munmap.return', holder: 'TLB' });
+      expect(r.violation!.message).toContain('still maps 0x41000');
+    }
   });
 
   it('hazard 7: v2 frees the shared PUD table while a sharer links it; v3 keeps it while counted', () => {

@@ -10,7 +10,7 @@ import type { GupCtx } from '../model/kernel/paths/gup_fast.js';
 import { linux } from '../model/policies/linux.js';
 import { defineVariant } from '../model/policies/variant.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { anon, gup, madvise, proc, read, run, scenario, thread, until, write } from './build.js';
+import { anon, gup, madvise, munmap, proc, read, run, scenario, thread, until, write } from './build.js';
 
 /** The address every scenario here maps, faults in and zaps. */
 export const X = 0x10000;
@@ -96,3 +96,20 @@ export const doubleUnlock = defineVariant({
   description: 'zap_pte_range unlocks the PTL twice',
   edit: (v) => v.insertAfter('zap_pte_range.pte_unmap_unlock', { id: 'zap_pte_range.unlock_again', fn: linux.paths.zap_pte_range!.find((s) => s.id === 'zap_pte_range.pte_unmap_unlock')!.fn }),
 });
+
+/**
+ * P0 runs on four CPUs (T0..T3 each touch X), so its cpumask has four bits; T0's madvise flushes by IPI and,
+ * with INVLPGB, consider_global_asid() gives P0 a global ASID (the sampling forced by the choice). T0 then
+ * faults X back in and munmaps it while T4 on CPU1 is inside GUP-fast with IRQs off.
+ */
+export const globalAsidUnmap = (invlpgb: number) =>
+  scenario({
+    config: { cpus: 4, invlpgb },
+    setup: [proc('P0'), anon('P0', X, 1)],
+    threads: [thread('T0', 'P0', 0, write(X), madvise(X), write(X), munmap(X)), thread('T1', 'P0', 1, read(X)), thread('T4', 'P0', 1, gup(X)), thread('T2', 'P0', 2, read(X)), thread('T3', 'P0', 3, read(X))],
+    schedule: [
+      until('T0', 'user_access.walk'), run('T1'), run('T2'), run('T3'), until('T0', 'native_flush_tlb_multi.send'), run('ipi@cpu1'), run('ipi@cpu2'), run('ipi@cpu3'),
+      until('T0', 'sys_madvise.return'), until('T0', 'user_access.walk'), until('T4', 'gup_fast_pte_range'), run('T0'), run('T4'),
+    ],
+    choices: [{ actor: 'T0', point: 'consider_global_asid', nth: 0 }],
+  });

@@ -13,8 +13,12 @@ import noIpi from '../variants/no-ipi.js';
 import skipLazy from '../variants/skip-lazy-on-table-free.js';
 import pcidNoGenCheck from '../variants/pcid-no-gen-check.js';
 import noNestedFlush from '../variants/no-nested-flush.js';
+import firstStrideOnly from '../variants/first-stride-only.js';
+import unmapShiftHighest from '../variants/unmap-shift-highest.js';
+import tablesFreedAfterFlush from '../variants/tables-freed-after-flush.js';
+import tableFreeNoSync from '../variants/table-free-no-sync.js';
 import { anon, file, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, write } from './build.js';
-import { doubleUnlock, faultNeverMaps, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
+import { doubleUnlock, faultNeverMaps, globalAsidUnmap, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
 import { PROPERTIES } from '../properties/registry.js';
 
 const Z = 0x20000;
@@ -121,5 +125,53 @@ describe('model errors are kept apart from violations', () => {
     expect(r.verdict).toBe('model-error');
     expect(r.violation).toBeNull();
     expect(r.error).toMatch(/releases ptl:\d+ it does not hold/);
+  });
+});
+
+describe('flush granularity (issue 9): a range flush that skips pages', () => {
+  // P0 maps two pages of a shared file; T0 reads both (clean PTEs: no forced flush), T1 on CPU1 caches both,
+  // then T0 munmaps both: one flush at tlb_finish_mmu over [0, X+2), the PUD table's base being 0
+  const unmapTwoCached = () =>
+    scenario({
+      setup: [proc('P0'), file('F', 2), shared('P0', X, 2, 'F')],
+      threads: [thread('T0', 'P0', 0, read(X), read(X + 0x1000), munmap(X, 2)), thread('T1', 'P0', 1, read(X), read(X + 0x1000))],
+      schedule: [until('T0', 'user_access.walk'), until('T0', 'user_access.walk'), run('T1'), run('T0')],
+    });
+
+  it('unmap-complete: flush_tlb_func stops after the first stride (variants/first-stride-only.ts)', () => {
+    const { good, bad } = both(unmapTwoCached(), firstStrideOnly);
+    expect(good.verdict).toBe('pass');
+    expect(bad.violation).toMatchObject({ property: 'unmap-complete', actor: 'T0', stepId: 'sys_munmap.return', holder: 'TLB' });
+  });
+
+  it('unmap-complete: tlb_get_unmap_shift takes the highest level cleared (variants/unmap-shift-highest.ts)', () => {
+    const { good, bad } = both(unmapTwoCached(), unmapShiftHighest);
+    expect(good.verdict).toBe('pass');
+    expect(bad.violation).toMatchObject({ property: 'unmap-complete', actor: 'T0', stepId: 'sys_munmap.return', holder: 'TLB' });
+  });
+});
+
+describe('INVLPGB (issue 9): page-table lifetime rests on RCU once flushes send no IPI', () => {
+  it('no-freed-table-reachable: tables freed right after a broadcast flush, no RCU (variants/tables-freed-after-flush.ts)', () => {
+    const { good, bad } = both(globalAsidUnmap(1), tablesFreedAfterFlush);
+    expect(good.verdict).toBe('pass');
+    expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', actor: 'T0', stepId: 'tlb_batch_pages_flush', holder: 'walker' });
+    // with IPIs the flush waits for the IRQs-off walker, which is what made pre-v6.14 x86 safe
+    const ipis = both(globalAsidUnmap(0), tablesFreedAfterFlush);
+    expect([ipis.good.verdict, ipis.bad.verdict]).toEqual(['pass', 'pass']);
+  });
+
+  it('no-freed-table-reachable: the tlb_remove_table_one() fallback frees without its synchronous IPI (variants/table-free-no-sync.ts)', () => {
+    const fallback = (invlpgb: number) => {
+      const sc = globalAsidUnmap(invlpgb);
+      return { ...sc, config: { ...sc.config, ptReclaim: 0 }, choices: [...sc.choices, { actor: 'T0', point: 'tlb_remove_table.batch_alloc_fails', nth: 0 }] };
+    };
+    const { good, bad } = both(fallback(1), tableFreeNoSync);
+    expect(good.verdict).toBe('pass');
+    expect(good.trace.some((e) => e.actor === 'ipi@cpu1' && e.id === 'tlb_remove_table_smp_sync')).toBe(true); // the broadcast sent none, this IPI waited for the walker
+    expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', actor: 'T0', stepId: 'tlb_remove_table_one.__tlb_remove_table', holder: 'walker' });
+    // when the flush is an IPI it already waited for the walker
+    const ipis = both(fallback(0), tableFreeNoSync);
+    expect([ipis.good.verdict, ipis.bad.verdict]).toEqual(['pass', 'pass']);
   });
 });

@@ -73,6 +73,8 @@ export interface Mm {
   notifiers: string[];
   /** The process is exiting (exit_group): its threads start no new operation. */
   exiting: boolean;
+  /** mm_global_asid(mm) != 0: given by consider_global_asid() under INVLPGB; its range flushes broadcast. */
+  globalAsid?: boolean;
 }
 
 export interface File {
@@ -137,6 +139,11 @@ export interface FlushInfo {
   start: number;
   /** Exclusive; TLB_FLUSH_ALL for a full flush. */
   end: number;
+  /**
+   * 1 << stride_shift, in pages: flush_tlb_func() issues one INVLPG per
+   * stride from `start` (1 for PAGE_SHIFT, span(c, 2) for PMD_SHIFT, ...).
+   */
+  stride: number;
   freedTables: boolean;
   newTlbGen: number;
   trimCpumask: boolean;
@@ -146,7 +153,7 @@ export interface Ipi {
   seq: number;
   from: ActorName;
   /** The function the IPI runs on the target (smp_call_function_many_cond). */
-  func: 'flush_tlb_func' | 'do_flush_tlb_all' | 'flush_tlb_func_mshare';
+  func: 'flush_tlb_func' | 'do_flush_tlb_all' | 'flush_tlb_func_mshare' | 'tlb_remove_table_smp_sync';
   info: FlushInfo;
 }
 
@@ -190,8 +197,21 @@ export interface Gather {
   start: number;
   end: number;
   fullmm: boolean;
-  cleared: boolean;
+  /**
+   * tlb->cleared_ptes / _pmds / _puds / _p4ds: the levels whose entries were
+   * cleared since the last flush; tlb_get_unmap_shift() takes the lowest.
+   */
+  clearedPtes: boolean;
+  clearedPmds: boolean;
+  clearedPuds: boolean;
+  clearedP4ds: boolean;
   freedTables: boolean;
+  /**
+   * tlb->unshared_tables (8ce720d5bd91, hugetlb PMD unsharing): a shared
+   * table was unlinked, not freed. No modelled path sets it (see
+   * mmu_gather.ts); it takes part in the flush-needed test as in tlb.h.
+   */
+  unsharedTables: boolean;
   /** Pages whose PTE reference moved into the batch (__tlb_remove_folio_pages). */
   pages: Pfn[];
   /** Pages whose rmap removal waits for the flush (DELAY_RMAP, dirty file pages). */

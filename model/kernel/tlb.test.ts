@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from './config.js';
 import type { Cpu, KernelState, PscEntry, TlbEntry } from './state.js';
-import { dropTlbEntry, flushEverything, flushSlot, flushTlbOne, mmOfCtx, pscUsableFor, tlbLookup, tlbUsableFor } from './tlb.js';
+import { dropTlbEntry, flushEverything, flushSlot, flushTlbOne, invalidateOnFault, invlpgbOne, mmOfCtx, pscUsableFor, tlbLookup, tlbUsableFor } from './tlb.js';
 
 // P0 (ctx 1) is at tlb_gen 5, P1 (ctx 2) at 3. Slot 0 holds P0 at gen 4
 // (behind), slot 1 holds P1 at gen 3 (current), slot 2 a ctx no mm has.
@@ -80,11 +80,28 @@ describe('flushes', () => {
     expect(tlbLookup(cpu({ loadedSlot: 1, tlb: [tlb(0, 6)] }), 6)).toBeUndefined();
   });
 
-  it('INVLPG drops the entry and the paging-structure entries on its walk, in that slot only', () => {
+  it('INVLPG drops the entry for its page and every paging-structure entry of that slot, other pages stay (SDM 4.10.4.1)', () => {
     const c = loaded();
-    flushTlbOne(state(), c, 0, 5); // page 5: PTE table 1, PMD table 0
+    flushTlbOne(c, 0, 5); // page 5
+    expect(c.tlb).toEqual([tlb(0, 6), tlb(1, 5)]);
+    expect(c.psc).toEqual([psc(1, 1, 1)]);
+  });
+
+  it('the #PF invalidation drops the entry and only the paging-structure entries on its walk, in that slot', () => {
+    const c = loaded();
+    invalidateOnFault(state(), c, 0, 5); // page 5: PTE table 1, PMD table 0
     expect(c.tlb).toEqual([tlb(0, 6), tlb(1, 5)]);
     expect(c.psc).toEqual([psc(0, 1, 2), psc(0, 2, 1), psc(1, 1, 1)]);
+  });
+
+  it('INVLPGB drops the entry for its page, and the PSC entries on its walk unless asked for final translations only', () => {
+    const finalOnly = loaded();
+    invlpgbOne(state(), finalOnly, 0, 5, true);
+    expect(finalOnly.tlb).toEqual([tlb(0, 6), tlb(1, 5)]);
+    expect(finalOnly.psc).toHaveLength(5);
+    const all = loaded();
+    invlpgbOne(state(), all, 0, 5, false);
+    expect(all.psc).toEqual([psc(0, 1, 2), psc(0, 2, 1), psc(1, 1, 1)]);
   });
 
   it('a #PF drops only the TLB entry for the address, in the loaded slot', () => {

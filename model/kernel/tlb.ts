@@ -9,6 +9,13 @@
 // PSC entries follow the same rule and, in addition, every PSC entry of a
 // lazy CPU's loaded slot is usable: the CPU may walk speculatively through
 // them (commit 2ff6ddf19c0e).
+//
+// Invalidation keeps leaf (TLB) and paging-structure-cache entries apart,
+// as the SDM does: INVLPG (flushTlbOne) drops one page's leaf entries but
+// every PSC entry of the PCID; a #PF (invalidateOnFault) only what the
+// faulting address would use; a CR3 write or INVPCID single-context
+// (flushSlot) the whole PCID; __flush_tlb_all() and INVLPGB's flush-all
+// (flushEverything) every PCID.
 
 import { tablePrefix } from './pagetable.js';
 import type { Cpu, KernelState, Mm, TlbEntry } from './state.js';
@@ -41,8 +48,24 @@ export function tlbLookup(cpu: Cpu, v: number): TlbEntry | undefined {
   return cpu.tlb.find((e) => e.slot === cpu.loadedSlot && e.vpn === v);
 }
 
-/** INVLPG: the TLB entry for `v` and the PSC entries used to translate it, in `slot`. */
-export function flushTlbOne(s: KernelState, cpu: Cpu, slot: number, v: number): void {
+/**
+ * INVLPG v in `slot` (Intel SDM vol. 3, 4.10.4.1): invalidates the TLB
+ * entries for the page of v in that PCID, and ALL paging-structure-cache
+ * entries of that PCID, whatever linear address they map. Leaf entries of
+ * other pages stay: a range flush has to issue one INVLPG per page it
+ * means to drop (flush_tlb_func(), one per stride).
+ */
+export function flushTlbOne(cpu: Cpu, slot: number, v: number): void {
+  cpu.tlb = cpu.tlb.filter((e) => !(e.slot === slot && e.vpn === v));
+  cpu.psc = cpu.psc.filter((p) => p.slot !== slot);
+}
+
+/**
+ * What a #PF invalidates (SDM 4.10.4.1, page-fault exceptions): the TLB
+ * entries for the faulting address and only the paging-structure-cache
+ * entries that would be used to translate it, in the current PCID.
+ */
+export function invalidateOnFault(s: KernelState, cpu: Cpu, slot: number, v: number): void {
   cpu.tlb = cpu.tlb.filter((e) => !(e.slot === slot && e.vpn === v));
   cpu.psc = cpu.psc.filter((p) => !(p.slot === slot && p.prefix === tablePrefix(s.config, v, p.level)));
 }
@@ -62,4 +85,17 @@ export function flushSlot(cpu: Cpu, slot: number): void {
 export function flushEverything(cpu: Cpu): void {
   cpu.tlb = [];
   cpu.psc = [];
+}
+
+/**
+ * INVLPGB for one page of `slot` on one CPU (AMD APM INVLPGB; the kernel's
+ * invlpgb_flush_user_nr_nosync()): the leaf entry, and, unless the kernel
+ * asked for final translations only (INVLPGB_FLAG_FINAL_ONLY, set when
+ * !freed_tables), the paging-structure-cache entries on v's walk. Whether
+ * the hardware drops more PSC entries than v's is not modelled (the weaker
+ * reading).
+ */
+export function invlpgbOne(s: KernelState, cpu: Cpu, slot: number, v: number, finalOnly: boolean): void {
+  cpu.tlb = cpu.tlb.filter((e) => !(e.slot === slot && e.vpn === v));
+  if (!finalOnly) cpu.psc = cpu.psc.filter((p) => !(p.slot === slot && p.prefix === tablePrefix(s.config, v, p.level)));
 }

@@ -10,7 +10,7 @@ import { freePgtables } from '../kernel/paths/free_pgtables.js';
 import { gupFast } from '../kernel/paths/gup_fast.js';
 import { madviseDontneed } from '../kernel/paths/madvise.js';
 import { mmap } from '../kernel/paths/mmap.js';
-import { tlbFinishMmu, tlbFlushMmuFree, tlbFlushMmuTlbonly, tlbGatherMmu } from '../kernel/paths/mmu_gather.js';
+import { tlbFinishMmu, tlbFlushMmuFree, tlbFlushMmuTlbonly, tlbGatherMmu, tlbRemoveTable, tlbRemoveTableSmpSync } from '../kernel/paths/mmu_gather.js';
 import { changePteRange, mprotect } from '../kernel/paths/mprotect.js';
 import { munmap } from '../kernel/paths/munmap.js';
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart, mmuNotifierRelease } from '../kernel/paths/notifier.js';
@@ -48,6 +48,8 @@ export const linux: Policy = {
     tlb_flush_mmu_tlbonly: tlbFlushMmuTlbonly,
     tlb_flush_mmu_free: tlbFlushMmuFree,
     tlb_finish_mmu: tlbFinishMmu,
+    tlb_remove_table: tlbRemoveTable,
+    tlb_remove_table_smp_sync: tlbRemoveTableSmpSync,
     zap_pte_range: zapPteRange,
     free_pgtables: freePgtables,
     mmu_notifier_invalidate_range_start: mmuNotifierInvalidateRangeStart,

@@ -24,6 +24,10 @@ export const COVERAGE_COUNTERS = [
   'lazy_cpu_to_init_mm',
   'spurious_fault',
   'fault_lost_race',
+  // an INVLPG-per-stride flush (flush_tlb_func.flush_tlb_one_user) after which the CPU still holds a leaf entry of that PCID
+  'invlpg_left_other_entry_live',
+  // tlb_remove_table() found no batch page and took tlb_remove_table_one()
+  'tlb_remove_table_one',
   // mshare (SPEC 6): the situations behind the review's hazards
   'host_change_with_sharer_tlb',
   'sharer_dormant_slot_at_host_change',
@@ -69,6 +73,14 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
   if (id === 'flush_tlb_func.switch_to_init_mm') cov.lazy_cpu_to_init_mm++;
   if (id === 'handle_pte_fault.spurious') cov.spurious_fault++;
   if (id.endsWith('.pte_changed')) cov.fault_lost_race++;
+  // After the partial flush, the flushed mm's PCID is the loaded slot: an entry left there
+  // is a page the INVLPGs did not name (outside the range, or between two strides), which a
+  // full flush would have dropped. PSC entries cannot be left: INVLPG drops them all.
+  if (id === 'flush_tlb_func.flush_tlb_one_user') {
+    const cpu = s.cpus[e.cpu]!;
+    if (cpu.tlb.some((t) => t.slot === cpu.loadedSlot)) cov.invlpg_left_other_entry_live++;
+  }
+  if (id === 'tlb_remove_table_one.call_rcu' || id === 'tlb_remove_table_one.__tlb_remove_table') cov.tlb_remove_table_one++;
   countMshare(cov, s, e);
 }
 

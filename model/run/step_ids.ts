@@ -16,9 +16,11 @@ export const STEP_IDS: readonly string[] = [
   '__pud_alloc.free',
   '__pud_alloc.spin_lock',
   '__pud_alloc.spin_unlock',
+  'broadcast_tlb_flush.tlbsync',
   'change_pte_range.modify_prot',
   'change_pte_range.pte_offset_map_lock',
   'change_pte_range.pte_unmap_unlock',
+  'consider_global_asid.use_global_asid',
   'context_switch.local_irq_disable',
   'csd_unlock',
   'do_anonymous_page.alloc',
@@ -59,6 +61,7 @@ export const STEP_IDS: readonly string[] = [
   'finish_fault.pte_unmap_unlock',
   'finish_fault.set_pte_at',
   'finish_task_switch.local_irq_enable',
+  'flush_tlb_all.invlpgb_flush_all',
   'flush_tlb_all.send',
   'flush_tlb_all.wait',
   'flush_tlb_func.catch_up',
@@ -160,6 +163,11 @@ export const STEP_IDS: readonly string[] = [
   'tlb_batch_pages_flush',
   'tlb_finish_mmu.dec_tlb_flush_pending',
   'tlb_gather_mmu.inc_tlb_flush_pending',
+  'tlb_remove_table_one.__tlb_remove_table',
+  'tlb_remove_table_one.call_rcu',
+  'tlb_remove_table_smp_sync',
+  'tlb_remove_table_sync_one.smp_call_function',
+  'tlb_remove_table_sync_one.wait',
   'tlb_table_flush.call_rcu',
   'try_grab_folio_fast',
   'unlink_file_vma.i_mmap_lock_write',
@@ -183,4 +191,6 @@ export const CHOICE_POINTS: readonly string[] = [
   'flush_tlb_mm_range.flush_all', // the full-flush ceiling (flush_tlb_mm_range)
   'should_trim_cpumask', // flush_tlb_mm_range: trim lazy CPUs from the cpumask
   'zap_pte_range.batch_full', // __tlb_remove_page: the batch is full, flush now
+  'tlb_remove_table.batch_alloc_fails', // tlb_remove_table: no batch page (GFP_NOWAIT), tlb_remove_table_one()
+  'consider_global_asid', // consider_global_asid: the pid/jiffies sampling fires (INVLPGB, mm on more than 3 CPUs)
 ];

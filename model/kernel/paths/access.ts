@@ -17,7 +17,7 @@ import { step, type StepDef } from '../step.js';
 import { hwWalk } from '../pagetable.js';
 import type { K } from '../step.js';
 import type { Cpu, Frame, KernelState, Pte } from '../state.js';
-import { dropTlbEntry, flushTlbOne, tlbLookup } from '../tlb.js';
+import { dropTlbEntry, invalidateOnFault, tlbLookup } from '../tlb.js';
 import type { MmId, Vpn } from '../types.js';
 import type { FaultCtx } from './fault.js';
 
@@ -62,7 +62,7 @@ export const userAccess: StepDef<AccessCtx>[] = [
         }
       }
       // #PF invalidates the TLB and paging-structure-cache entries for the faulting address (SDM 4.10.4.1)
-      flushTlbOne(k.s, cpu, cpu.loadedSlot, c.vpn);
+      invalidateOnFault(k.s, cpu, cpu.loadedSlot, c.vpn);
       yield { id: 'user_access.page_fault' };
       const f: FaultCtx = { mm: c.mm, vpn: c.vpn, write: c.write, opId: c.opId };
       yield* k.run('do_user_addr_fault', f);

@@ -64,7 +64,7 @@ describe('flush_tlb_func.ts: the flush IPI handler', () => {
 
   it('returns at once when init_mm is loaded (step 2)', () => {
     // only a flush with f->mm == NULL gets past step 1 to this check; no scenario sends one, so drive it directly
-    const info: FlushInfo = { mm: null, start: 0, end: TLB_FLUSH_ALL, freedTables: false, newTlbGen: 7, trimCpumask: false };
+    const info: FlushInfo = { mm: null, start: 0, end: TLB_FLUSH_ALL, stride: 1, freedTables: false, newTlbGen: 7, trimCpumask: false };
     const atInit = go(lazyAtTableFree).state;
     expect(atInit.cpus[1]!.loadedMm).toBeNull();
     const before = { tlb: atInit.cpus[1]!.tlb.length, psc: atInit.cpus[1]!.psc.length, slots: structuredClone(atInit.cpus[1]!.slots) };
@@ -114,6 +114,21 @@ describe('flush_tlb_func.ts: the flush IPI handler', () => {
     const { r, seen } = observe(twoFlushes, firstCatchUp, (s) => cached(s, 1));
     expect(ids(r, 'ipi@cpu1')[1]).toBe('flush_tlb_func.flush_tlb_local');
     expect(seen[0]).toEqual([]); // W, which nobody zapped, went too
+  });
+
+  it('issues one INVLPG per stride from start: pages between strides keep their entries, the PCID loses every PSC entry (step 5)', () => {
+    // CPU1 caches X, Y, W (vpn 16, 17, 18) and the walk to them; a range [X, X+3) one generation ahead with a 2-page stride
+    const s = go(oneFlush()).state;
+    const cpu = s.cpus[1]!;
+    cpu.tlb = [];
+    for (const v of [vpn(X), vpn(Y), vpn(W)]) cpu.tlb.push({ slot: cpu.loadedSlot, vpn: v as never, pfn: 0 as never, writable: false, dirty: false, ghost: 0, filled: 0 });
+    cpu.psc.push({ slot: cpu.loadedSlot, level: 1, prefix: 99, pfn: 0 as never, ghost: 0 }); // an entry for an unrelated address
+    const gen = cpu.slots[cpu.loadedSlot]!.tlbGen;
+    s.mms.P0!.tlbGen = gen + 1;
+    const info: FlushInfo = { mm: mmId('P0'), start: vpn(X), end: vpn(X) + 3, stride: 2, freedTables: false, newTlbGen: gen + 1, trimCpumask: false };
+    expect(handle(s, 1, info)).toEqual(['flush_tlb_func.check', 'flush_tlb_func.flush_tlb_one_user', 'flush_tlb_func.catch_up']);
+    expect(cached(s, 1)).toEqual([vpn(Y)]); // INVLPG at X and at X+2 only
+    expect(cpu.psc.filter((p) => p.slot === cpu.loadedSlot)).toEqual([]);
   });
 
   it('catches the local tlb_gen up to mm_tlb_gen, not just to the request (step 6)', () => {

@@ -9,7 +9,11 @@
 //      speculative walks through freed tables; return.
 //   4. f->new_tlb_gen <= local_tlb_gen, or mm_tlb_gen == local: done.
 //   5. Partial flush only if f is a range and new_tlb_gen == local + 1 ==
-//      mm_tlb_gen; otherwise a full flush of the loaded PCID.
+//      mm_tlb_gen: flush_tlb_one_user() (INVLPG) on start, start + stride,
+//      ... while below end, one stride apart (f->stride_shift); each drops
+//      that page's leaf entry and every paging-structure-cache entry of the
+//      PCID (tlb.ts), nothing else. Otherwise a full flush of the loaded
+//      PCID (flush_tlb_local()).
 //   6. local_tlb_gen = mm_tlb_gen (catch up completely).
 //
 // Guarded by no-freed-frame-reachable, no-freed-table-reachable,
@@ -57,7 +61,7 @@ export const flushTlbFunc: StepDef<FlushFuncCtx>[] = [
   step('flush_tlb_func.flush', function* (k, c) {
     const cpu = k.s.cpus[k.cpu]!;
     if (c.partial) {
-      for (let v = c.info.start; v < c.info.end; v++) flushTlbOne(k.s, cpu, cpu.loadedSlot, v); // flush_tlb_one_user()
+      for (let v = c.info.start; v < c.info.end; v += c.info.stride) flushTlbOne(cpu, cpu.loadedSlot, v); // flush_tlb_one_user()
     } else {
       flushSlot(cpu, cpu.loadedSlot); // flush_tlb_local()
     }

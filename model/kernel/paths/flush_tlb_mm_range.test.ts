@@ -8,6 +8,7 @@ import { linux } from '../../policies/linux.js';
 import { runScenario, type RunResult } from '../../run/runner.js';
 import type { Scenario } from '../../run/scenario.js';
 import { PROPERTIES } from '../../../properties/registry.js';
+import { globalAsidUnmap } from '../../../test/mutant_cases.js';
 
 /** T0 populates and zaps `pages` pages at X (madvise) while T1 on CPU1 runs P0 with X cached. */
 const zap = (pages: number, extra: Partial<Scenario> = {}) =>
@@ -119,7 +120,8 @@ describe('flush_tlb_mm_range.ts: the flush initiator', () => {
   it('calls mmu_notifier_arch_invalidate_secondary_tlbs last, after the wait, as a no-op here (step 6)', () => {
     const path = linux.paths.flush_tlb_mm_range!.map((s) => s.id);
     expect(path.at(-1)).toBe('mmu_notifier_arch_invalidate_secondary_tlbs');
-    expect(path.indexOf('native_flush_tlb_multi.wait')).toBe(path.length - 2);
+    expect(path.indexOf('native_flush_tlb_multi.wait')).toBe(path.length - 3);
+    expect(path.indexOf('consider_global_asid')).toBe(path.length - 2); // INVLPGB only: after flush_tlb_multi()
     const plain = go(zap(1));
     expect(plain.trace.some((e) => e.id === 'mmu_notifier_arch_invalidate_secondary_tlbs')).toBe(false); // takes no step
     // made visible, it runs once per flush after the wait and before the pages are freed, local-only flushes too
@@ -129,5 +131,48 @@ describe('flush_tlb_mm_range.ts: the flush initiator', () => {
     expectOrder(r, ['T0', 'native_flush_tlb_multi.wait'], ['T0', 'mmu_notifier_arch_invalidate_secondary_tlbs'], ['T0', 'tlb_batch_pages_flush']);
     const alone = runScenario(scenario({ setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, write(X), madvise(X))] }), { policy: visible, properties: PROPERTIES });
     expect(ids(alone, 'T0').filter((id) => id === 'mmu_notifier_arch_invalidate_secondary_tlbs')).toHaveLength(1);
+  });
+});
+
+describe('INVLPGB (config invlpgb): broadcast flushes without IPIs', () => {
+  it('flush_tlb_all() is invlpgb_flush_all(): every CPU flushed at once, none interrupted, a CPU with IRQs off not waited for', () => {
+    // T1 on CPU1 is inside GUP-fast with IRQs off when T0 calls flush_tlb_all()
+    const sc = (invlpgb: number) =>
+      scenario({
+        config: { invlpgb },
+        setup: [proc('P0'), anon('P0', X, 1)],
+        threads: [thread('T0', 'P0', 0, write(X), { kind: 'flush_tlb_all' }), thread('T1', 'P0', 1, read(X), gup(X))],
+        schedule: [until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), until('T1', 'gup_fast_pte_range'), run('T0'), run('T1')],
+      });
+    const b = go(sc(1));
+    expect(b.verdict).toBe('pass');
+    expect(ids(b, 'T0')).toContain('flush_tlb_all.invlpgb_flush_all');
+    expect(ids(b, 'ipi@cpu1')).toEqual([]);
+    expect(b.trace.findIndex((e) => e.id === 'flush_tlb_all.invlpgb_flush_all')).toBeLessThan(b.trace.findIndex((e) => e.id === 'gup_fast.local_irq_restore'));
+    expect(b.state.cpus.map((c) => c.tlb.length)).toEqual([0, 0]);
+    expect(b.coverage.ipi_held_off_by_irqs_off).toBe(0);
+    // with IPIs the same flush waits for CPU1 to turn interrupts back on
+    const i = go(sc(0));
+    expect(i.verdict).toBe('pass');
+    expect(ids(i, 'ipi@cpu1')).toContain('do_flush_tlb_all');
+    expect(i.trace.findIndex((e) => e.id === 'flush_tlb_all.wait')).toBeGreaterThan(i.trace.findIndex((e) => e.id === 'gup_fast.local_irq_restore'));
+  });
+
+  it('an mm on more than 3 CPUs gets a global ASID after a flush_tlb_multi(), and its next flush is broadcast_tlb_flush(): no IPI, no wait for the IRQs-off walker', () => {
+    const b = go(globalAsidUnmap(1));
+    expect(b.verdict).toBe('pass'); // the tables go to RCU, which waits for CPU1
+    const t0 = ids(b, 'T0');
+    expect(t0.filter((id) => id === 'consider_global_asid.use_global_asid')).toHaveLength(1);
+    expect(t0.filter((id) => id === 'broadcast_tlb_flush.tlbsync')).toHaveLength(1);
+    expect(b.state.mms.P0!.globalAsid).toBe(true);
+    const munmapAt = t0.indexOf('sys_munmap');
+    expect(t0.slice(munmapAt)).not.toContain('native_flush_tlb_multi.send');
+    expect(b.trace.findIndex((e) => e.id === 'sys_munmap.return')).toBeLessThan(b.trace.findIndex((e) => e.id === 'gup_fast.local_irq_restore'));
+    expect(b.trace.findIndex((e) => e.id === 'rcu_do_batch.__tlb_remove_table')).toBeGreaterThan(b.trace.findIndex((e) => e.id === 'gup_fast.local_irq_restore'));
+    // without INVLPGB nothing changes: no global ASID, IPIs, and munmap waits for the walker
+    const i = go(globalAsidUnmap(0));
+    expect(i.verdict).toBe('pass');
+    expect(ids(i, 'T0')).not.toContain('consider_global_asid.use_global_asid');
+    expect(i.trace.findIndex((e) => e.id === 'sys_munmap.return')).toBeGreaterThan(i.trace.findIndex((e) => e.id === 'gup_fast.local_irq_restore'));
   });
 });

@@ -21,7 +21,7 @@ const unmapX = (neighbour: number | null, lazy = false) =>
   });
 
 describe('free_pgtables.ts: freeing the page tables of an unmapped range', () => {
-  it('frees a table only if no remaining VMA overlaps what it covers, lower levels first (step 1)', () => {
+  it('frees a table only if no remaining VMA overlaps what it covers, lower levels first (step 2)', () => {
     const sameTable = go(unmapX(0x11000)); // vpn 17 shares X's PTE table
     expect(sameTable.verdict).toBe('pass');
     expect(freeSteps(sameTable)).toEqual([]);
@@ -39,20 +39,22 @@ describe('free_pgtables.ts: freeing the page tables of an unmapped range', () =>
     expect(pos(alone, 'T0', 'free_pte_range.pmd_clear')).toBeGreaterThan(pos(alone, 'T0', 'zap_pte_range.pte_unmap_unlock'));
   });
 
-  it('clears the upper entry, then sets freed_tables and widens the range so INVLPG drops the PSC entries (step 2)', () => {
+  it('clears the upper entry, then sets freed_tables, cleared_pmds and one page of range so INVLPG drops the PSC entries (step 3)', () => {
     const { r, seen } = observe(unmapX(null), at('T0', 'free_pte_range.pmd_clear'), (s, e) => {
       const g = s.tasks.T0!.gather!;
       const pmd = findTable(s, s.mms.P0!, vpn(X), 2)!;
       return {
         pmdEntry: pmd.entries![Math.floor(vpn(X) / 4) % 4],
         freedTables: g.freedTables,
+        levels: [g.clearedPtes, g.clearedPmds, g.clearedPuds, g.clearedP4ds],
         range: [g.start, g.end],
         queued: g.tables.map((p) => s.frames[p]!.state),
         notes: e.notes.map((n) => [n.kind, n.held.includes('mmap_lock:P0')]),
       };
     });
     expect(r.verdict).toBe('pass');
-    expect(seen).toEqual([{ pmdEntry: null, freedTables: true, range: [vpn(X), vpn(X) + 1], queued: ['pagetable'], notes: [['upper-clear', true]] }]);
+    // the zap of X set cleared_ptes; pte_free_tlb() adds cleared_pmds; tlb_remove_table() comes next
+    expect(seen).toEqual([{ pmdEntry: null, freedTables: true, levels: [true, true, false, false], range: [vpn(X), vpn(X) + 1], queued: [], notes: [['upper-clear', true]] }]);
     // CPU1 runs P0 and cached the walk to X; a ranged INVLPG, not a full flush, left no PSC entry to the freed tables
     expect(ids(r, 'ipi@cpu1')).toContain('flush_tlb_func.flush_tlb_one_user');
     const cpu = r.state.cpus[1]!;
@@ -60,7 +62,7 @@ describe('free_pgtables.ts: freeing the page tables of an unmapped range', () =>
     expect(cpu.psc.filter((p) => p.slot === cpu.loadedSlot)).toEqual([]);
   });
 
-  it('queues the tables with tlb_remove_table and frees them only through RCU after the flush (step 3)', () => {
+  it('queues the tables with tlb_remove_table and frees them only through RCU after the flush (step 4)', () => {
     const ptFrames = (s: KernelState) => s.frames.filter((f) => /^pt:P0:L[123]$/.test(f.lp)).map((f) => `${f.pfn}:${f.state}`);
     const { r, seen } = observe(
       unmapX(null, true),

@@ -7,12 +7,18 @@
 //      (the floor/ceiling rule) and it is empty; lower levels first. An
 //      msharefs range is never walked: its tables belong to the host
 //      (RFC v3 skips it; v1/v2 clear the top-level entry here, without a
-//      free, __free_pgd_range(shared_pud)). A PUD table with a nonzero
-//      pt_share_count is not freed (free_pud_range, v3).
-//   3. Clear the upper entry, then pte_free_tlb() and friends:
-//      freed_tables = 1 and the range widened by one page one level up, so
-//      INVLPG drops the PSC entries that lead to the table.
-//   4. tlb_remove_table(): queue it; it is freed by RCU after the flush.
+//      free: free_p4d_range() does "if (shared_pud) p4d_clear(p4d)" and
+//      touches no gather field, so that unlink by itself flushes nothing;
+//      v2 patch 12, 20250404021902.48863-13, as quoted in Jann Horn's
+//      review). A PUD table with a nonzero pt_share_count is not freed
+//      (free_pud_range, v3).
+//   3. Clear the upper entry, then pte_free_tlb() / pmd_free_tlb() /
+//      pud_free_tlb(): freed_tables, one page of range at the table's
+//      base, and cleared_pmds / _puds / _p4ds (the level of the cleared
+//      entry), so x86 flushes with that stride and the INVLPG at the base
+//      drops every PSC entry of the PCID.
+//   4. tlb_remove_table(): queue it; it is freed by RCU after the flush
+//      (or the batch-allocation fallback, mmu_gather.ts step 3).
 //
 // Guarded by no-freed-table-reachable: dropping freed_tables skips lazy
 // CPUs, and their PSC entries then point into a freed table.
@@ -23,7 +29,7 @@ import { iMmapRwsem, lock, note, unlock } from '../locks.js';
 import { findTable, LEVEL_NAME, tableIndex } from '../pagetable.js';
 import type { Vma } from '../state.js';
 import type { MmId } from '../types.js';
-import { gatherOf, widen } from './mmu_gather.js';
+import { freeTlb, gatherOf } from './mmu_gather.js';
 
 export interface FreePgtablesCtx {
   mm: MmId;
@@ -51,11 +57,8 @@ export const freePgtables: StepDef<FreePgtablesCtx>[] = [
       if (v.kind !== 'mshare') continue;
       const i = tableIndex(s.config, v.start, 4);
       if (!pgd.entries![i]) continue;
-      pgd.entries![i] = null; // p4d_clear(), the shared PUD table is not freed
+      pgd.entries![i] = null; // p4d_clear(), the shared PUD table is not freed; no gather flag (step 2)
       note(k, 'upper-clear', c.mm, `pgd entry of msharefs VMA ${v.file}`);
-      const g = gatherOf(k);
-      widen(g, v.start, v.start + 1);
-      g.cleared = true;
       yield { id: 'free_pgd_range.p4d_clear' };
     }
   }),
@@ -79,10 +82,9 @@ export const freePgtables: StepDef<FreePgtablesCtx>[] = [
         if (level === 3 && k.policy.mshare?.shareCount && t.shareCount > 0) continue; // free_pud_range(): still shared
         parent.entries![i] = null;
         note(k, 'upper-clear', c.mm, `${LEVEL_NAME[level + 1]} entry for ${LEVEL_NAME[level]} table ${t.pfn}`);
-        g.freedTables = true; // pte_free_tlb() / pmd_free_tlb() / pud_free_tlb()
-        widen(g, base, base + 1);
-        g.tables.push(t.pfn); // tlb_remove_table()
+        freeTlb(g, level, base); // pte_free_tlb() / pmd_free_tlb() / pud_free_tlb()
         yield { id: `free_${LEVEL_NAME[level]}_range.${LEVEL_NAME[level + 1]}_clear` };
+        yield* k.run('tlb_remove_table', { table: t.pfn });
       }
     }
   }),

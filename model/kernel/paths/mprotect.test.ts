@@ -53,7 +53,7 @@ describe('mprotect.ts: do_mprotect_pkey', () => {
   it('rewrites each PTE under its PTL, keeping A/D, and records a flush only for a downgrade (step 4)', () => {
     const { r, seen } = observe(protect('r'), at('T0', 'change_pte_range.modify_prot'), (s, e) => {
       const g = s.tasks.T0!.gather!;
-      return { pte: pteOf(s, X), cleared: g.cleared, range: [g.start, g.end], ptl: e.locks.some((l) => l.startsWith('ptl:')) };
+      return { pte: pteOf(s, X), cleared: g.clearedPtes, range: [g.start, g.end], ptl: e.locks.some((l) => l.startsWith('ptl:')) };
     });
     expect(r.verdict).toBe('pass');
     expect(seen).toEqual([{ pte: expect.objectContaining({ writable: false, dirty: true, accessed: true, protNone: false }), cleared: true, range: [vpn(X), vpn(X) + 1], ptl: true }]);

@@ -21,7 +21,7 @@ import { lock, mmapLock, note, ptlOf, unlock } from '../locks.js';
 import { findTable, pteTableRanges, tableIndex } from '../pagetable.js';
 import type { Prot, MmId, Pfn } from '../types.js';
 import { protectRange } from '../vma.js';
-import { gatherOf, widen } from './mmu_gather.js';
+import { gatherOf, tlbFlushPteRange } from './mmu_gather.js';
 import type { NotifierCtx } from './notifier.js';
 
 export interface MprotectCtx {
@@ -99,10 +99,7 @@ export const changePteRange: StepDef<ChangePteCtx>[] = [
       t.entries![i] = neu; // modify_prot_start_ptes() + modify_prot_commit_ptes()
       note(k, 'pte-write', c.mm, `pte ${v}`, t.pfn);
       const needsFlush = (!old.protNone && old.writable !== neu.writable) || (!old.protNone && neu.protNone); // pte_needs_flush(): RW is flush_on_change
-      if (needsFlush) {
-        widen(g, v, v + 1); // tlb_flush_pte_range()
-        g.cleared = true;
-      }
+      if (needsFlush) tlbFlushPteRange(g, v, v + 1); // change_pte_range(): tlb_flush_pte_range(tlb, addr, PAGE_SIZE), cleared_ptes
       yield { id: 'change_pte_range.modify_prot' };
     }
   }),

@@ -13,7 +13,9 @@
 //            union of the sharers' cpumasks that bumps no tlb_gen (option c).
 //   detach   mshare_vm_op_unshare_page_range() (v3): under P's
 //            page_table_lock drop pt_share_count and clear the entry,
-//            then tlb_flush_p4d_range() on P's gather (no freed_tables).
+//            then tlb_flush_p4d_range() on P's gather (cleared_p4ds, no
+//            freed_tables: a P4D-stride flush). v1/v2 clear the entry in
+//            free_pgtables with no gather flag at all (free_pgtables.ts).
 //   exit     exit_mshare() (v3 owner): do_munmap() of the whole region.
 //
 // Guarded by unmap-complete (every sharer), no-freed-frame-reachable,
@@ -28,7 +30,7 @@ import { TLB_FLUSH_ALL } from '../state.js';
 import { flushSlot } from '../tlb.js';
 import type { MmId, Prot, Vpn } from '../types.js';
 import { ipisAcked, runLocalIrqsOff, sendIpis, waitForIpis, type FlushCtx } from './flush_tlb_mm_range.js';
-import { gatherOf, widen } from './mmu_gather.js';
+import { gatherOf, tlbFlushP4dRange } from './mmu_gather.js';
 import type { MunmapCtx } from './munmap.js';
 import { switchToInitMm } from './switch_mm.js';
 
@@ -151,11 +153,12 @@ export const mshareUnsharePageRange: StepDef<UnshareCtx>[] = [
   step('mshare_vm_op_unshare_page_range.spin_unlock', function* (k, c) {
     yield* unlock(k, pageTableLock(c.mm), 'mshare_vm_op_unshare_page_range.spin_unlock');
   }),
-  // tlb_flush_p4d_range(): P's gather, a range flush without freed_tables.
+  // tlb_flush_p4d_range(): P's gather, cleared_p4ds and no freed_tables
+  // (v3 patch 13, research/mshare.md 3.4). x86 then flushes with a P4D
+  // stride: one INVLPG at the VMA's start, which drops every PSC entry of
+  // P's PCID but the leaf entry of that one page only.
   step('mshare_vm_op_unshare_page_range.tlb_flush_p4d_range', function* (k, c) {
-    const g = gatherOf(k);
-    widen(g, c.vma.start, c.vma.end);
-    g.cleared = true;
+    tlbFlushP4dRange(gatherOf(k), c.vma.start, c.vma.end);
   }),
 ];
 
@@ -176,14 +179,14 @@ export const mshareInvalidateTlbs: StepDef<FlushCtx>[] = [
           const all = c.end === TLB_FLUSH_ALL;
           const lo = all ? 0 : sh.start + (c.start - f.start);
           const hi = all ? TLB_FLUSH_ALL : sh.start + (c.end - f.start);
-          yield* k.run('flush_tlb_mm_range', { mm: sh.mm, start: lo, end: hi, freedTables: c.freedTables });
+          yield* k.run('flush_tlb_mm_range', { mm: sh.mm, start: lo, end: hi, stride: c.stride, freedTables: c.freedTables });
         }
         yield* unlock(k, iMmapRwsem(f.name), 'mshare_invalidate_tlbs.i_mmap_unlock_read');
         return;
       }
       case 'cpumask-union': {
         const mask = [...new Set(f.sharers.flatMap((sh) => k.s.mms[sh.mm]!.cpumask))].sort((a, b) => a - b);
-        const info: FlushInfo = { mm: null, start: 0, end: TLB_FLUSH_ALL, freedTables: c.freedTables, newTlbGen: 0, trimCpumask: false };
+        const info: FlushInfo = { mm: null, start: 0, end: TLB_FLUSH_ALL, stride: 1, freedTables: c.freedTables, newTlbGen: 0, trimCpumask: false };
         const targets = mask.filter((x) => x !== k.cpu && (c.freedTables || !k.s.cpus[x]!.isLazy));
         const sent = sendIpis(k, targets, 'flush_tlb_func_mshare', info);
         if (sent.length) yield { id: 'mshare_invalidate_tlbs.flush_tlb_multi' };

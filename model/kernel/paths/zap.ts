@@ -20,7 +20,7 @@ import { lock, note, ptlOf, unlock } from '../locks.js';
 import { findTable, pteTableRanges, tableIndex } from '../pagetable.js';
 import type { K } from '../step.js';
 import type { MmId, Pfn } from '../types.js';
-import { gatherOf, widen } from './mmu_gather.js';
+import { gatherOf, tlbFlushPteRange } from './mmu_gather.js';
 
 export interface ZapCtx {
   mm: MmId;
@@ -56,8 +56,7 @@ export const zapPteRange: StepDef<ZapCtx>[] = [
       if (!e) continue;
       t.entries![i] = null; // ptep_get_and_clear_full()
       note(k, 'pte-write', c.mm, `pte ${v}`, t.pfn);
-      widen(g, v, v + 1);
-      g.cleared = true;
+      tlbFlushPteRange(g, v, v + 1); // tlb_remove_tlb_entry(): cleared_ptes
       const f = s.frames[e.pfn]!;
       if (e.dirty) f.dirty = true; // folio_mark_dirty()
       if (e.dirty && f.lp.startsWith('file:')) {
