@@ -73,6 +73,13 @@ export interface Mm {
   notifiers: string[];
   /** The process is exiting (exit_group): its threads start no new operation. */
   exiting: boolean;
+  /**
+   * mm->tlb_flush_batched: the pending and flushed halves of the atomic
+   * (mm/rmap.c). Reclaim's deferred unmap flush bumps `pending`
+   * (set_tlb_ubc_flush_pending); flush_tlb_batched_pending() flushes the mm
+   * when they differ. Nothing in the model bumps it yet.
+   */
+  tlbFlushBatched: { pending: number; flushed: number };
 }
 
 export interface File {

@@ -181,4 +181,5 @@ export const CHOICE_POINTS: readonly string[] = [
   'flush_tlb_mm_range.flush_all', // the full-flush ceiling (flush_tlb_mm_range)
   'should_trim_cpumask', // flush_tlb_mm_range: trim lazy CPUs from the cpumask
   'zap_pte_range.batch_full', // __tlb_remove_page: the batch is full, flush now
+  'zap_pte_range.need_resched', // zap_pte_range: need_resched() breaks out with cleared, unflushed entries
 ];
