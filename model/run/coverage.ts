@@ -24,6 +24,8 @@ export const COVERAGE_COUNTERS = [
   'lazy_cpu_to_init_mm',
   'spurious_fault',
   'fault_lost_race',
+  'pt_reclaim_free',
+  'need_resched_break',
   // mshare (SPEC 6): the situations behind the review's hazards
   'host_change_with_sharer_tlb',
   'sharer_dormant_slot_at_host_change',
@@ -69,6 +71,11 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
   if (id === 'flush_tlb_func.switch_to_init_mm') cov.lazy_cpu_to_init_mm++;
   if (id === 'handle_pte_fault.spurious') cov.spurious_fault++;
   if (id.endsWith('.pte_changed')) cov.fault_lost_race++;
+  if (id === 'pte_free_tlb') cov.pt_reclaim_free++; // a PTE table PT_RECLAIM unlinked, queued for freeing (pt_reclaim.ts)
+  if (id === 'zap_pte_range.need_resched') {
+    const g = s.tasks[e.actor]?.gather;
+    if (g && g.end > g.start) cov.need_resched_break++; // the PTL is about to go with cleared, unflushed entries
+  }
   countMshare(cov, s, e);
 }
 

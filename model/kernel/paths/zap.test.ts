@@ -90,6 +90,36 @@ describe('zap.ts: zap_pte_range, one PTE table at a time', () => {
     ]);
   });
 
+  it('zaps on after a dirty file PTE, flushing once at the end of the table, not after that PTE (step 3)', () => {
+    const r = go(scenario({ setup: [proc('P0'), file('F', 2), shared('P0', X, 2, 'F')], threads: [thread('T0', 'P0', 0, write(X), write(Y), madvise(X, 2))] }));
+    expect(r.verdict).toBe('pass');
+    expect(ids(r, 'T0').filter((id) => id.startsWith('zap_pte_range') || id === 'flush_tlb_mm_range.inc_mm_tlb_gen')).toEqual([
+      'zap_pte_range.pte_offset_map_lock', 'zap_pte_range.clear', 'zap_pte_range.clear', 'flush_tlb_mm_range.inc_mm_tlb_gen', 'zap_pte_range.pte_unmap_unlock',
+    ]); // force_flush without force_break: zap_present_folio_ptes() sets only the first
+  });
+
+  it('on need_resched(), drops the PTL with the cleared entries unflushed and comes back for the rest (steps 3 and 5)', () => {
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 2)],
+      threads: [thread('T0', 'P0', 0, write(X), write(Y), madvise(X, 2))],
+      choices: [{ actor: 'T0', point: 'zap_pte_range.need_resched', nth: 1 }],
+    });
+    const { r, seen } = observe(sc, (e) => e.actor === 'T0' && e.id === 'zap_pte_range.pte_unmap_unlock', (s) => {
+      const g = s.tasks.T0!.gather!;
+      return { range: [g.start, g.end], tlbGen: s.mms.P0!.tlbGen, x: findTable(s, s.mms.P0!, vpn(X), 1)!.entries![0] !== null, y: findTable(s, s.mms.P0!, vpn(X), 1)!.entries![1] !== null };
+    });
+    expect(r.verdict).toBe('pass');
+    expect(seen).toEqual([
+      { range: [vpn(X), vpn(X) + 1], tlbGen: 0, x: false, y: true }, // X cleared, not flushed, the PTL dropped
+      { range: [vpn(X), vpn(X) + 2], tlbGen: 0, x: false, y: false },
+    ]);
+    expect(ids(r, 'T0').filter((id) => id.startsWith('zap_pte_range'))).toEqual([
+      'zap_pte_range.pte_offset_map_lock', 'zap_pte_range.clear', 'zap_pte_range.need_resched', 'zap_pte_range.pte_unmap_unlock',
+      'zap_pte_range.pte_offset_map_lock', 'zap_pte_range.clear', 'zap_pte_range.pte_unmap_unlock',
+    ]);
+    expect(r.coverage.need_resched_break).toBe(1);
+  });
+
   it('on a forced flush, flushes and does the delayed rmaps under the PTL, unlocks, then frees the batch (step 4)', () => {
     const file = observe(dirtyFile, (e) => e.actor === 'T0' && e.id === 'zap_pte_range.pte_unmap_unlock', pageState);
     expect(file.seen).toEqual([{ dirty: true, mapcount: 0, delayed: 0 }]); // tlb_flush_rmaps() ran before the unlock
