@@ -2,7 +2,12 @@
 // path), one test per numbered step of its header, plus the PMD recheck
 // every other PTL taker now needs (pte_offset_map.ts).
 
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { policyByName } from '../../policies/registry.js';
+import { runScenario } from '../../run/runner.js';
+import { parseScenario } from '../../../reports/scenario_text.js';
+import { propertyById } from '../../../properties/registry.js';
 import { anon, idle, madvise, munmap, proc, read, run, scenario, thread, until, va as vpn, write } from '../../../test/build.js';
 import { expectOrder, go, ids, observe, Q, X, Y } from '../../../test/trace.js';
 import type { Scenario } from '../../run/scenario.js';
@@ -111,5 +116,21 @@ describe('pte_offset_map.ts: a PTL taker rechecks the PMD entry once it holds th
     expect(t1).toContain('do_anonymous_page.pte_offset_map_lock.pmd_changed');
     expect(t1.filter((id) => id === 'pmd_populate')).toHaveLength(1); // the retried fault installs a fresh PTE table
     expectOrder(r, ['T0', 'zap_empty_pte_table.pmd_clear'], ['T1', 'do_anonymous_page.pte_offset_map_lock'], ['T1', 'do_anonymous_page.pte_offset_map_lock.pmd_changed'], ['T1', 'pmd_populate'], ['T1', 'do_anonymous_page.set_pte_at']);
+  });
+});
+
+describe('pt_reclaim.ts under the mshare designs (research B8)', () => {
+  const sc = parseScenario(readFileSync('test/scenarios/b8-reclaim-through-sharer.txt', 'utf8'), 'b8');
+  const tables = [propertyById('no-freed-table-reachable')!];
+  const verdict = (name: string, ptReclaim: number) => runScenario({ ...sc, config: { ...sc.config, ptReclaim } }, { policy: policyByName(name)!, properties: tables });
+
+  it("frees a host PTE table through a sharer's DONTNEED with only that sharer flushed, where madvise through the window zaps the host's tables", () => {
+    for (const name of ['mshare-v2', 'mshare-v3', 'mshare-v3-cpumask-union', 'mshare-v3-per-sharer-flush']) {
+      const r = verdict(name, 1);
+      expect(r.violation, name).toMatchObject({ property: 'no-freed-table-reachable', holder: 'PSC', actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table' });
+      expect(r.violation!.message, name).toMatch(/^CPU1 PCID slot \d+ \(P1\) caches a pte table/);
+      expect(verdict(name, 0).verdict, `${name} without PT_RECLAIM`).toBe('pass');
+    }
+    expect(verdict('mshare-v3-proposed', 1).verdict).toBe('pass'); // madvise through a sharer VMA refused
   });
 });
