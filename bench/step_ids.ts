@@ -44,6 +44,7 @@ export const CHOICE_POINTS: readonly string[] = [
   'zap_pte_range.batch_full', // __tlb_remove_page: the batch is full, flush now
   'tlb_remove_table.batch_alloc_fails', // tlb_remove_table: no batch page (GFP_NOWAIT), tlb_remove_table_one()
   'consider_global_asid', // consider_global_asid: the pid/jiffies sampling fires (INVLPGB, mm on more than 3 CPUs)
+  'zap_pte_range.need_resched', // zap_pte_range: need_resched() breaks out with cleared, unflushed entries
 ];
 `,
 );

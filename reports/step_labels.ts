@@ -16,7 +16,7 @@ export const subOf = (id: string) => (id.includes('.') ? id.slice(id.indexOf('.'
 const POINTS = new Set([
   'alloc', 'bad_area', 'batch_full', 'catch_up', 'check', 'clear', 'clear_lazy', 'detach', 'flush', 'flush_stale_slot',
   'force_flush', 'free', 'lazy_catch_up', 'loaded_mm_switching', 'local', 'modify_prot', 'noflush', 'page_fault',
-  'populate', 'pte_changed', 'read_tlb_gen', 'recheck_pte', 'return', 'same_mm', 'send', 'sigsegv', 'spurious',
+  'pmd_changed', 'populate', 'pte_changed', 'read_tlb_gen', 'recheck_pte', 'return', 'same_mm', 'send', 'sigsegv', 'spurious',
   'tlb_hit', 'wait', 'walk',
 ]);
 

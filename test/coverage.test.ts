@@ -148,6 +148,22 @@ const CASES: Case[] = [
     reaches: ['walker_in_host_tables_at_free', 'host_change_with_sharer_tlb'],
   },
   {
+    name: 'a MADV_DONTNEED over a whole PTE table, which PT_RECLAIM frees',
+    scenario: () => scenario({ setup: [proc('P0'), anon('P0', X, 4)], threads: [thread('T0', 'P0', 0, write(X), madvise(X, 4))] }),
+    policy: linux,
+    reaches: ['pt_reclaim_free'],
+  },
+  {
+    name: 'a zap that drops the PTL on need_resched() with a cleared PTE not yet flushed',
+    scenario: () => scenario({
+      setup: [proc('P0'), anon('P0', X, 2)],
+      threads: [thread('T0', 'P0', 0, write(X), write(X + 0x1000), madvise(X, 2))],
+      choices: [{ actor: 'T0', point: 'zap_pte_range.need_resched', nth: 1 }],
+    }),
+    policy: linux,
+    reaches: ['need_resched_break'],
+  },
+  {
     name: 'a host-side change while a sharer slot is dormant (hazard 3)',
     scenario: () => load('hazard3-dormant-sharer-slot'),
     policy: v3,

@@ -17,7 +17,9 @@ import firstStrideOnly from '../variants/first-stride-only.js';
 import unmapShiftHighest from '../variants/unmap-shift-highest.js';
 import tablesFreedAfterFlush from '../variants/tables-freed-after-flush.js';
 import tableFreeNoSync from '../variants/table-free-no-sync.js';
-import { anon, file, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, write } from './build.js';
+import ptReclaimNoRcu from '../variants/pt-reclaim-no-rcu.js';
+import ptReclaimFlushEnd from '../variants/pt-reclaim-flush-end.js';
+import { anon, file, gup, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, va, write } from './build.js';
 import { doubleUnlock, faultNeverMaps, globalAsidUnmap, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
 import { PROPERTIES } from '../properties/registry.js';
 
@@ -173,5 +175,34 @@ describe('INVLPGB (issue 9): page-table lifetime rests on RCU once flushes send 
     // when the flush is an IPI it already waited for the walker
     const ipis = both(fallback(0), tableFreeNoSync);
     expect([ipis.good.verdict, ipis.bad.verdict]).toEqual(['pass', 'pass']);
+  });
+});
+
+describe('PT_RECLAIM mutants fail on a hand scenario and hold on linux', () => {
+  it('no-freed-table-reachable: the reclaimed PTE table freed at once, without RCU after the flush (pt-reclaim-no-rcu)', () => {
+    // T1 is inside the table with GUP-fast, IRQs off, when T0's DONTNEED reclaims it; CPU0's PSC still holds it too
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 4)],
+      threads: [thread('T0', 'P0', 0, write(X), madvise(X, 4)), thread('T1', 'P0', 1, gup(X))],
+      schedule: [until('T0', 'user_access.walk'), until('T1', 'gup_fast_pte_range'), run('T0'), run('T1'), run('T0')],
+    });
+    const { good, bad } = both(sc, ptReclaimNoRcu);
+    expect(good.verdict).toBe('pass');
+    expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', actor: 'T0', stepId: 'pte_free_tlb' });
+  });
+
+  it('no-freed-table-reachable: pte_free_tlb flushing one past the table, CVE-2026-74674 (pt-reclaim-flush-end)', () => {
+    // X's table is already empty when the DONTNEED of all of it comes, so only pte_free_tlb() widens the
+    // flush; CPU1 (running P0) walked X speculatively and caches the PMD entry pointing at the table.
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 4), anon('P0', Z, 1)],
+      threads: [thread('T0', 'P0', 0, write(X), madvise(X), madvise(X, 4)), thread('T1', 'P0', 1, read(Z), read(Z))],
+      speculation: [{ cpu: 1, vas: [va(X)] }],
+      schedule: [until('T0', 'sys_madvise.return'), until('T1', 'exit_to_user_mode'), run('spec@cpu1'), run('T0')],
+    });
+    const { good, bad } = both(sc, ptReclaimFlushEnd);
+    expect(good.verdict).toBe('pass');
+    expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table', holder: 'PSC' });
+    expect(bad.violation!.message).toMatch(/^CPU1 .* caches a pte table at frame \d+, which is free/);
   });
 });

@@ -14,7 +14,7 @@ export default defineVariant({
   edit: (v) =>
     v.replace('flush_tlb_func.flush', function* (k, c: FlushFuncCtx) {
       const cpu = k.s.cpus[k.cpu]!;
-      if (c.partial) flushTlbOne(cpu, cpu.loadedSlot, c.info.start);
+      if (c.partial) flushTlbOne(k.s, cpu, cpu.loadedSlot, c.info.start);
       else flushSlot(cpu, cpu.loadedSlot);
       yield { id: c.partial ? 'flush_tlb_func.flush_tlb_one_user' : 'flush_tlb_func.flush_tlb_local' };
     }),

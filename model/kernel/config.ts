@@ -25,10 +25,18 @@ export interface Config {
    * MADV_DONTNEED frees PTE tables it emptied. 0 or 1; on by default.
    */
   ptReclaim: number;
+  /**
+   * AMD's Translation Cache Extension (EFER.TCE, set by init_amd() when the
+   * CPU has it, v6.15+): INVLPG drops only the paging-structure-cache
+   * entries on the walk to its address; 0 is Intel's INVLPG, which drops
+   * every PSC entry of the PCID (SDM 4.10.4.1). 0 or 1; on by default, as
+   * the weaker of the two x86 behaviours Linux runs on.
+   */
+  tce: number;
 }
 
 /** Config keys that are on/off switches (0 or 1) rather than sizes. */
-export const CONFIG_FLAGS: readonly (keyof Config)[] = ['invlpgb', 'ptReclaim'];
+export const CONFIG_FLAGS: readonly (keyof Config)[] = ['invlpgb', 'ptReclaim', 'tce'];
 
 export const DEFAULT_CONFIG: Config = {
   fanout: 4,
@@ -39,6 +47,7 @@ export const DEFAULT_CONFIG: Config = {
   maxSteps: 4000,
   invlpgb: 0,
   ptReclaim: 1,
+  tce: 1,
 };
 
 export const LEVELS = 4; // PGD, PUD, PMD, PTE (P4D folded into the PGD)
@@ -58,6 +67,7 @@ export const CONFIG_LIMITS: Config = {
   maxSteps: 1_000_000,
   invlpgb: 1,
   ptReclaim: 1,
+  tce: 1,
 };
 
 export function resolveConfig(partial: Partial<Config> = {}): Config {

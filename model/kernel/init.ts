@@ -35,7 +35,7 @@ export function initState(config: Config, setup: SetupItem[]): KernelState {
       case 'process': {
         const id = mmId(item.name);
         const pgd = allocTable(s, id, 4);
-        s.mms[id] = { id, pgd: pgd.pfn, ctxId: s.nextCtxId++, tlbGen: 0, cpumask: [], tlbFlushPending: 0, vmas: [], notifiers: [], exiting: false };
+        s.mms[id] = { id, pgd: pgd.pfn, ctxId: s.nextCtxId++, tlbGen: 0, cpumask: [], tlbFlushPending: 0, vmas: [], notifiers: [], exiting: false, tlbFlushBatched: { pending: 0, flushed: 0 } };
         break;
       }
       case 'file':

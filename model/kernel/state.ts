@@ -75,6 +75,13 @@ export interface Mm {
   exiting: boolean;
   /** mm_global_asid(mm) != 0: given by consider_global_asid() under INVLPGB; its range flushes broadcast. */
   globalAsid?: boolean;
+  /**
+   * mm->tlb_flush_batched: the pending and flushed halves of the atomic
+   * (mm/rmap.c). Reclaim's deferred unmap flush bumps `pending`
+   * (set_tlb_ubc_flush_pending); flush_tlb_batched_pending() flushes the mm
+   * when they differ. Nothing in the model bumps it yet.
+   */
+  tlbFlushBatched: { pending: number; flushed: number };
 }
 
 export interface File {

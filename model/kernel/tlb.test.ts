@@ -80,11 +80,20 @@ describe('flushes', () => {
     expect(tlbLookup(cpu({ loadedSlot: 1, tlb: [tlb(0, 6)] }), 6)).toBeUndefined();
   });
 
-  it('INVLPG drops the entry for its page and every paging-structure entry of that slot, other pages stay (SDM 4.10.4.1)', () => {
+  it('INVLPG on Intel (tce=0) drops the entry for its page and every paging-structure entry of that slot, other pages stay (SDM 4.10.4.1)', () => {
     const c = loaded();
-    flushTlbOne(c, 0, 5); // page 5
+    const intel = state();
+    intel.config = { ...intel.config, tce: 0 };
+    flushTlbOne(intel, c, 0, 5); // page 5
     expect(c.tlb).toEqual([tlb(0, 6), tlb(1, 5)]);
     expect(c.psc).toEqual([psc(1, 1, 1)]);
+  });
+
+  it('INVLPG on AMD with EFER.TCE (tce=1, the default) drops only the paging-structure entries on its walk', () => {
+    const c = loaded();
+    flushTlbOne(state(), c, 0, 5); // page 5: PTE table 1, PMD table 0
+    expect(c.tlb).toEqual([tlb(0, 6), tlb(1, 5)]);
+    expect(c.psc).toEqual([psc(0, 1, 2), psc(0, 2, 1), psc(1, 1, 1)]);
   });
 
   it('the #PF invalidation drops the entry and only the paging-structure entries on its walk, in that slot', () => {

@@ -12,7 +12,8 @@
 //
 // Invalidation keeps leaf (TLB) and paging-structure-cache entries apart,
 // as the SDM does: INVLPG (flushTlbOne) drops one page's leaf entries but
-// every PSC entry of the PCID; a #PF (invalidateOnFault) only what the
+// every PSC entry of the PCID (on AMD with EFER.TCE only those on the
+// page's walk, config `tce`); a #PF (invalidateOnFault) only what the
 // faulting address would use; a CR3 write or INVPCID single-context
 // (flushSlot) the whole PCID; __flush_tlb_all() and INVLPGB's flush-all
 // (flushEverything) every PCID.
@@ -49,13 +50,18 @@ export function tlbLookup(cpu: Cpu, v: number): TlbEntry | undefined {
 }
 
 /**
- * INVLPG v in `slot` (Intel SDM vol. 3, 4.10.4.1): invalidates the TLB
+ * INVLPG v in `slot`. Intel (SDM vol. 3, 4.10.4.1): invalidates the TLB
  * entries for the page of v in that PCID, and ALL paging-structure-cache
- * entries of that PCID, whatever linear address they map. Leaf entries of
- * other pages stay: a range flush has to issue one INVLPG per page it
- * means to drop (flush_tlb_func(), one per stride).
+ * entries of that PCID, whatever linear address they map. AMD with
+ * EFER.TCE, which init_amd() sets whenever the CPU has X86_FEATURE_TCE
+ * (config `tce`, APM vol. 2 "Translation Cache Extension"): only the
+ * paging-structure entries on the walk to v. Leaf entries of other pages
+ * stay either way: a range flush has to issue one INVLPG per page it means
+ * to drop (flush_tlb_func(), one per stride), and with TCE also one per
+ * table it frees (pte_free_tlb() widens the range by the table's start).
  */
-export function flushTlbOne(cpu: Cpu, slot: number, v: number): void {
+export function flushTlbOne(s: KernelState, cpu: Cpu, slot: number, v: number): void {
+  if (s.config.tce) return invalidateOnFault(s, cpu, slot, v);
   cpu.tlb = cpu.tlb.filter((e) => !(e.slot === slot && e.vpn === v));
   cpu.psc = cpu.psc.filter((p) => p.slot !== slot);
 }

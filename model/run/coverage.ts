@@ -28,6 +28,8 @@ export const COVERAGE_COUNTERS = [
   'invlpg_left_other_entry_live',
   // tlb_remove_table() found no batch page and took tlb_remove_table_one()
   'tlb_remove_table_one',
+  'pt_reclaim_free',
+  'need_resched_break',
   // mshare (SPEC 6): the situations behind the review's hazards
   'host_change_with_sharer_tlb',
   'sharer_dormant_slot_at_host_change',
@@ -81,6 +83,11 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
     if (cpu.tlb.some((t) => t.slot === cpu.loadedSlot)) cov.invlpg_left_other_entry_live++;
   }
   if (id === 'tlb_remove_table_one.call_rcu' || id === 'tlb_remove_table_one.__tlb_remove_table') cov.tlb_remove_table_one++;
+  if (id === 'pte_free_tlb') cov.pt_reclaim_free++; // a PTE table PT_RECLAIM unlinked, queued for freeing (pt_reclaim.ts)
+  if (id === 'zap_pte_range.need_resched') {
+    const g = s.tasks[e.actor]?.gather;
+    if (g && g.end > g.start) cov.need_resched_break++; // the PTL is about to go with cleared, unflushed entries
+  }
   countMshare(cov, s, e);
 }
 

@@ -19,6 +19,7 @@ export const STEP_IDS: readonly string[] = [
   'broadcast_tlb_flush.tlbsync',
   'change_pte_range.modify_prot',
   'change_pte_range.pte_offset_map_lock',
+  'change_pte_range.pte_offset_map_lock.pmd_changed',
   'change_pte_range.pte_unmap_unlock',
   'consider_global_asid.use_global_asid',
   'context_switch.local_irq_disable',
@@ -26,6 +27,7 @@ export const STEP_IDS: readonly string[] = [
   'do_anonymous_page.alloc',
   'do_anonymous_page.pte_changed',
   'do_anonymous_page.pte_offset_map_lock',
+  'do_anonymous_page.pte_offset_map_lock.pmd_changed',
   'do_anonymous_page.pte_unmap_unlock',
   'do_anonymous_page.set_pte_at',
   'do_exit',
@@ -37,12 +39,14 @@ export const STEP_IDS: readonly string[] = [
   'do_mprotect_pkey.mmap_write_lock',
   'do_mprotect_pkey.mmap_write_unlock',
   'do_numa_page.pte_offset_map_lock',
+  'do_numa_page.pte_offset_map_lock.pmd_changed',
   'do_numa_page.pte_unmap_unlock',
   'do_numa_page.set_pte',
   'do_user_addr_fault.mmap_read_unlock',
   'do_vmi_munmap.mmap_read_unlock',
   'do_vmi_munmap.mmap_write_lock',
   'do_vmi_munmap.mmap_write_unlock',
+  'do_wp_page.pte_offset_map_lock.pmd_changed',
   'enter_lazy_tlb',
   'exit_mm.enter_lazy_tlb',
   'exit_mshare.clear_owner',
@@ -58,6 +62,7 @@ export const STEP_IDS: readonly string[] = [
   'find_shared_vma.spin_unlock',
   'finish_fault.pte_changed',
   'finish_fault.pte_offset_map_lock',
+  'finish_fault.pte_offset_map_lock.pmd_changed',
   'finish_fault.pte_unmap_unlock',
   'finish_fault.set_pte_at',
   'finish_task_switch.local_irq_enable',
@@ -73,6 +78,7 @@ export const STEP_IDS: readonly string[] = [
   'flush_tlb_func_mshare',
   'flush_tlb_mm_range.inc_mm_tlb_gen',
   'follow_page_pte.pte_offset_map_lock',
+  'follow_page_pte.pte_offset_map_lock.pmd_changed',
   'follow_page_pte.pte_unmap_unlock',
   'follow_page_pte.try_grab_folio',
   'follow_pgd_mask',
@@ -89,6 +95,7 @@ export const STEP_IDS: readonly string[] = [
   'get_user_pages.unpin_user_page',
   'gup_fast.local_irq_restore',
   'gup_fast.local_irq_save',
+  'gup_fast.pmd_changed',
   'gup_fast.pte_changed',
   'gup_fast_pgd_range',
   'gup_fast_pmd_range',
@@ -129,6 +136,7 @@ export const STEP_IDS: readonly string[] = [
   'native_flush_tlb_multi.wait',
   'pgd_populate',
   'pmd_populate',
+  'pte_free_tlb',
   'pud_populate',
   'rcu_do_batch.__tlb_remove_table',
   'remove_vma.fput',
@@ -181,9 +189,17 @@ export const STEP_IDS: readonly string[] = [
   'vma_link_file.i_mmap_unlock_write',
   'vms_gather_munmap_vmas.detach',
   'wp_page_reuse',
+  'zap_empty_pte_table.pmd_clear',
   'zap_pte_range.clear',
+  'zap_pte_range.need_resched',
   'zap_pte_range.pte_offset_map_lock',
+  'zap_pte_range.pte_offset_map_lock.pmd_changed',
   'zap_pte_range.pte_unmap_unlock',
+  'zap_pte_table_if_empty.pmd_clear',
+  'zap_pte_table_if_empty.pmd_lock',
+  'zap_pte_table_if_empty.pmd_unlock',
+  'zap_pte_table_if_empty.spin_lock_nested',
+  'zap_pte_table_if_empty.spin_unlock',
 ];
 
 /** The heuristic decisions a schedule's choice lines can force (SPEC 4.2), by the kernel function that takes them. */
@@ -193,4 +209,5 @@ export const CHOICE_POINTS: readonly string[] = [
   'zap_pte_range.batch_full', // __tlb_remove_page: the batch is full, flush now
   'tlb_remove_table.batch_alloc_fails', // tlb_remove_table: no batch page (GFP_NOWAIT), tlb_remove_table_one()
   'consider_global_asid', // consider_global_asid: the pid/jiffies sampling fires (INVLPGB, mm on more than 3 CPUs)
+  'zap_pte_range.need_resched', // zap_pte_range: need_resched() breaks out with cleared, unflushed entries
 ];

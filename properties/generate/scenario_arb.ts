@@ -27,7 +27,7 @@ export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
 
 const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2 };
 const PROTS = ['rw', 'r', 'none'] as const;
-export const CHOICE_POINTS = ['zap_pte_range.batch_full', 'flush_tlb_mm_range.flush_all', 'should_trim_cpumask'] as const;
+export const CHOICE_POINTS = ['zap_pte_range.batch_full', 'flush_tlb_mm_range.flush_all', 'should_trim_cpumask', 'zap_pte_range.need_resched'] as const;
 
 interface RawRegion {
   pool: number;

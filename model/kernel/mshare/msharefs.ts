@@ -25,7 +25,7 @@ export const isHost = (s: KernelState, mm: MmId | string) => mshareOfHost(s, mm)
 export function createMsharefs(s: KernelState, name: string, owner: MmId | null): MshareFile {
   const host = hostOf(name);
   const pgd = allocTable(s, host, 4);
-  s.mms[host] = { id: host, pgd: pgd.pfn, ctxId: s.nextCtxId++, tlbGen: 0, cpumask: [], tlbFlushPending: 0, vmas: [], notifiers: [], exiting: false };
+  s.mms[host] = { id: host, pgd: pgd.pfn, ctxId: s.nextCtxId++, tlbGen: 0, cpumask: [], tlbFlushPending: 0, vmas: [], notifiers: [], exiting: false, tlbFlushBatched: { pending: 0, flushed: 0 } };
   const r = hostRegion(s.config);
   const f: MshareFile = { name, host, start: r.start, pages: r.pages, owner, sharers: [], objects: 0 };
   s.mshare[name] = f;

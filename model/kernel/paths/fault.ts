@@ -15,6 +15,7 @@
 //   4. mmap_read_unlock(); the access is retried.
 
 import { step, STOP_STEP, type StepDef } from '../step.js';
+import { pteOffsetMapLock } from '../pte_offset_map.js';
 import { allocFrame, allocTable, freeFrame, getPage, putPage } from '../frames.js';
 import { lock, mmapLock, note, pageTableLock, ptlOf, unlock } from '../locks.js';
 import { findPte, findTable, LEVEL_NAME, tableIndex } from '../pagetable.js';
@@ -104,7 +105,8 @@ export const ptAlloc: StepDef<FaultCtx>[] = [
 
 export const handlePteFault: StepDef<FaultCtx>[] = [
   step('handle_pte_fault', function* (k, c) {
-    const r = findPte(k.s, k.s.mms[c.mm]!, c.vpn)!;
+    const r = findPte(k.s, k.s.mms[c.mm]!, c.vpn);
+    if (r === null) return; // the PTE table was reclaimed (PT_RECLAIM) since __pte_alloc: the access faults again
     if (r.pte === null) {
       yield* k.run(c.vma!.kind === 'anon' ? 'do_anonymous_page' : 'do_shared_fault', c);
     } else if (r.pte.protNone && (c.write ? c.vma!.prot.w : c.vma!.prot.r)) {
@@ -142,8 +144,12 @@ export const doAnonymousPage: StepDef<FaultCtx>[] = [
     yield { id: 'do_anonymous_page.alloc' };
   }),
   step('do_anonymous_page.pte_offset_map_lock', function* (k, c) {
-    c.table = findTable(k.s, k.s.mms[c.mm]!, c.vpn, 1)!.pfn;
-    yield* lock(k, ptlOf(c.table), 'w', 'do_anonymous_page.pte_offset_map_lock');
+    const t = yield* pteOffsetMapLock(k, c.mm, c.vpn, 'do_anonymous_page.pte_offset_map_lock');
+    if (t === null) {
+      putPage(k.s, c.page!); // goto release: folio_put()
+      return STOP_STEP; // the PMD entry went away (PT_RECLAIM): the access faults again
+    }
+    c.table = t;
   }),
   step('do_anonymous_page.set_pte_at', function* (k, c) {
     yield* setPteLocked(k, c, 'do_anonymous_page');
@@ -168,8 +174,12 @@ export const doSharedFault: StepDef<FaultCtx>[] = [
     yield { id: 'filemap_fault' };
   }),
   step('finish_fault.pte_offset_map_lock', function* (k, c) {
-    c.table = findTable(k.s, k.s.mms[c.mm]!, c.vpn, 1)!.pfn;
-    yield* lock(k, ptlOf(c.table), 'w', 'finish_fault.pte_offset_map_lock');
+    const t = yield* pteOffsetMapLock(k, c.mm, c.vpn, 'finish_fault.pte_offset_map_lock');
+    if (t === null) {
+      putPage(k.s, c.page!); // VM_FAULT_NOPAGE: the caller drops the page
+      return STOP_STEP; // the PMD entry went away (PT_RECLAIM): the access faults again
+    }
+    c.table = t;
   }),
   step('finish_fault.set_pte_at', function* (k, c) {
     yield* setPteLocked(k, c, 'finish_fault');
@@ -181,8 +191,11 @@ export const doSharedFault: StepDef<FaultCtx>[] = [
 
 export const wpPageReuse: StepDef<FaultCtx>[] = [
   step('do_wp_page.pte_offset_map_lock', function* (k, c) {
-    c.table = findTable(k.s, k.s.mms[c.mm]!, c.vpn, 1)!.pfn;
-    yield* lock(k, ptlOf(c.table), 'w', 'do_wp_page.pte_offset_map_lock');
+    const t = yield* pteOffsetMapLock(k, c.mm, c.vpn, 'do_wp_page.pte_offset_map_lock');
+    if (t === null) {
+      return STOP_STEP; // the PMD entry went away (PT_RECLAIM): the access faults again
+    }
+    c.table = t;
   }),
   step('wp_page_reuse', function* (k, c) {
     const t = k.s.frames[c.table!]!;

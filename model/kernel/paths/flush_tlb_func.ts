@@ -61,7 +61,7 @@ export const flushTlbFunc: StepDef<FlushFuncCtx>[] = [
   step('flush_tlb_func.flush', function* (k, c) {
     const cpu = k.s.cpus[k.cpu]!;
     if (c.partial) {
-      for (let v = c.info.start; v < c.info.end; v += c.info.stride) flushTlbOne(cpu, cpu.loadedSlot, v); // flush_tlb_one_user()
+      for (let v = c.info.start; v < c.info.end; v += c.info.stride) flushTlbOne(k.s, cpu, cpu.loadedSlot, v); // flush_tlb_one_user()
     } else {
       flushSlot(cpu, cpu.loadedSlot); // flush_tlb_local()
     }

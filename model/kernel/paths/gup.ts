@@ -14,6 +14,7 @@
 
 import { LEVELS } from '../config.js';
 import { step, STOP_STEP, type StepDef } from '../step.js';
+import { pteOffsetMapLock } from '../pte_offset_map.js';
 import { getPage, putPage } from '../frames.js';
 import { lock, mmapLock, ptlOf, unlock } from '../locks.js';
 import { sharerWindow } from '../mshare/msharefs.js';
@@ -59,10 +60,12 @@ export const getUserPages: StepDef<GupSlowCtx>[] = [
       if (!e) return;
       table = s.frames[e.pfn]!;
     }
-    walker.push({ pfn: table.pfn, ghost: table.allocId });
-    c.table = table.pfn;
-    yield* lock(k, ptlOf(table.pfn), 'w', 'follow_page_pte.pte_offset_map_lock');
+    // follow_page_pte(): pte_offset_map_lock() maps the table afresh, under RCU, and rechecks the PMD
+    const pte = yield* pteOffsetMapLock(k, c.mm, c.vpn, 'follow_page_pte.pte_offset_map_lock');
+    if (pte === null) return; // no_page_table(): the PTE table was reclaimed
+    c.table = pte;
     const t = s.frames[c.table]!;
+    walker.push({ pfn: t.pfn, ghost: t.allocId });
     const e = t.state === 'pagetable' ? t.entries![tableIndex(s.config, c.vpn, 1)] : null;
     if (e && !e.protNone && s.frames[e.pfn]!.state === 'data') {
       getPage(s, e.pfn); // try_grab_folio(FOLL_PIN)

@@ -8,7 +8,9 @@ import { linux } from '../../policies/linux.js';
 import { runScenario } from '../../run/runner.js';
 import type { Scenario } from '../../run/scenario.js';
 import { findTable } from '../pagetable.js';
-import type { KernelState } from '../state.js';
+import { pteValSame } from './gup_fast.js';
+import type { KernelState, Pte } from '../state.js';
+import type { Pfn } from '../types.js';
 import { PROPERTIES } from '../../../properties/registry.js';
 
 /** State and references of the anonymous page first faulted in at X. */
@@ -65,6 +67,28 @@ describe('gup_fast.ts: the lockless GUP-fast walk', () => {
     expect(seen).toEqual([['try_grab_folio_fast', 'data/2'], ['gup_fast.pte_changed', 'data/1']]);
     expect(ids(r, 'T1')).not.toContain('unpin_user_page');
     expect(xPage(r.state)).toBe('free/0'); // freed by the zap after its flush, not leaked
+  });
+
+  it('re-reads the PMD entry too: a PTE table PT_RECLAIM unlinked under the walk fails the pin, and is freed only after IRQs are back on (step 4)', () => {
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 4)],
+      threads: [thread('T0', 'P0', 0, write(X), madvise(X, 4)), thread('T1', 'P0', 1, gup(X))],
+      schedule: [until('T0', 'user_access.walk'), until('T1', 'gup_fast_pte_range'), run('T0'), run('T1'), run('T0')],
+    });
+    const { r, seen } = observe(sc, (e) => e.actor === 'T1' && (e.id === 'try_grab_folio_fast' || e.id === 'gup_fast.pmd_changed'), (s, e) => [e.id, xPage(s), findTable(s, s.mms.P0!, vpn(X), 1)]);
+    expect(r.verdict).toBe('pass');
+    expect(seen).toEqual([['try_grab_folio_fast', 'data/2', null], ['gup_fast.pmd_changed', 'data/1', null]]); // the PMD entry is gone, the reference dropped
+    expect(ids(r, 'T1')).not.toContain('unpin_user_page');
+    expectOrder(r, ['T0', 'zap_empty_pte_table.pmd_clear'], ['T1', 'try_grab_folio_fast'], ['T1', 'gup_fast.pmd_changed'], ['T1', 'gup_fast.local_irq_restore'], ['rcu', 'rcu_do_batch.__tlb_remove_table']);
+  });
+
+  it('compares entries by value, as pmd_val/pte_val do: frame and bits, not the object or the ghost id (step 4)', () => {
+    const e: Pte = { pfn: 7 as Pfn, writable: true, accessed: true, dirty: false, protNone: false, ghost: 3 };
+    expect(pteValSame({ ...e }, e)).toBe(true);
+    expect(pteValSame({ ...e, ghost: 9 }, e)).toBe(true); // a reused frame with the same bits reads the same
+    expect(pteValSame({ ...e, dirty: true }, e)).toBe(false); // the hardware set D meanwhile: the kernel fails too
+    expect(pteValSame(null, e)).toBe(false);
+    expect(pteValSame(null, null)).toBe(true);
   });
 
   it('turns IRQs back on, and only later does the caller drop the pin, which keeps the page across an munmap (step 5)', () => {

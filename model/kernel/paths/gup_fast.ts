@@ -4,9 +4,19 @@
 //   1. local_irq_save(): holds off flush IPIs and RCU grace periods, which
 //      is what keeps the tables it walks from being freed under it
 //      (tlb_remove_table(), research/tlb-kvm.md 2.7).
-//   2. Read the PGD, PUD, PMD and PTE entries one by one, no lock.
+//   2. Read the PGD, PUD, PMD and PTE entries one by one, no lock; keep the
+//      values of the PMD entry (gup_fast_pmd_range: pmdp_get_lockless())
+//      and of the PTE (ptep_get_lockless()). A protnone PTE is left to
+//      the slow path.
 //   3. try_grab_folio_fast(): a speculative reference (fails on a freed page).
-//   4. Re-read the PTE; if it changed, drop the reference and fail.
+//   4. gup_fast_pte_range(): re-read both the PMD entry and the PTE and
+//      compare them with the values read in step 2 (pmd_val, pte_val: frame
+//      and bits, A/D included); if either changed, drop the reference and
+//      fail. The PMD recheck catches a table that was unlinked meanwhile -
+//      by PT_RECLAIM (pt_reclaim.ts) or a THP collapse - whose PTEs may
+//      still look valid. Then gup_fast_folio_allowed() and
+//      gup_must_unshare(): no secretmem, no FOLL_LONGTERM and no fork
+//      (so no shared anon page) in the model, so both always pass.
 //   5. local_irq_restore(); later the caller drops the pin (unpin_user_page).
 //
 // Guarded by no-freed-table-reachable (a walker in progress must not read
@@ -16,16 +26,33 @@ import { LEVELS } from '../config.js';
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { putPage } from '../frames.js';
 import { LEVEL_NAME, tableIndex } from '../pagetable.js';
-import type { Pte } from '../state.js';
+import type { KernelState, Pte } from '../state.js';
 import type { MmId, Pfn } from '../types.js';
 
 export interface GupCtx {
   mm: MmId;
   vpn: number;
+  /** The PTE's value as read in step 2 (null: none). */
   pte?: Pte | null;
+  /** The PTE table it was read from. */
   table?: Pfn;
+  /** The PMD entry's value as read in step 2, and the PMD table holding it. */
+  pmd?: Pte;
+  pmdTable?: Pfn;
   page?: Pfn | null;
 }
+
+/** pte_val(a) == pte_val(b): the same frame and the same bits (the ghost allocation id is not a bit). */
+export const pteValSame = (a: Pte | null, b: Pte | null | undefined): boolean =>
+  a === null || !b
+    ? a === (b ?? null)
+    : a.pfn === b.pfn && a.writable === b.writable && a.accessed === b.accessed && a.dirty === b.dirty && a.protNone === b.protNone;
+
+/** The entry for `vpn` in table `pfn` at `level` as it reads now (a freed frame reads as none). */
+const entryNow = (s: KernelState, pfn: Pfn, vpn: number, level: number): Pte | null => {
+  const t = s.frames[pfn]!;
+  return t.state === 'pagetable' ? (t.entries![tableIndex(s.config, vpn, level)] ?? null) : null;
+};
 
 export const gupFast: StepDef<GupCtx>[] = [
   step('gup_fast.local_irq_save', function* (k) {
@@ -45,8 +72,12 @@ export const gupFast: StepDef<GupCtx>[] = [
       const e = table.state === 'pagetable' ? table.entries![tableIndex(s.config, c.vpn, level)] : null;
       yield { id: `gup_fast_${LEVEL_NAME[level]}_range` };
       if (!e) return;
+      if (level === 2) {
+        c.pmd = { ...e }; // pmd_t pmd = pmdp_get_lockless(pmdp)
+        c.pmdTable = table.pfn;
+      }
       if (level === 1) {
-        c.pte = e;
+        c.pte = { ...e }; // ptep_get_lockless(): a value, not the slot
         c.table = table.pfn;
         return;
       }
@@ -62,15 +93,16 @@ export const gupFast: StepDef<GupCtx>[] = [
     c.page = f.pfn;
     yield { id: 'try_grab_folio_fast' };
   }),
-  step('gup_fast.recheck_pte', function* (k, c) {
+  step('gup_fast.recheck', function* (k, c) {
     if (c.page === null) return;
-    const t = k.s.frames[c.table!]!;
-    const now = t.state === 'pagetable' ? t.entries![tableIndex(k.s.config, c.vpn, 1)] : null;
-    if (now !== c.pte) {
-      putPage(k.s, c.page!);
+    const pmdChanged = !pteValSame(entryNow(k.s, c.pmdTable!, c.vpn, 2), c.pmd);
+    const pteChanged = !pteValSame(entryNow(k.s, c.table!, c.vpn, 1), c.pte);
+    if (pmdChanged || pteChanged) {
+      putPage(k.s, c.page!); // gup_put_folio()
       c.page = null;
-      yield { id: 'gup_fast.pte_changed' };
+      yield { id: pmdChanged ? 'gup_fast.pmd_changed' : 'gup_fast.pte_changed' };
     }
+    // gup_fast_folio_allowed(), gup_must_unshare(): always true here (header, step 4)
   }),
   step('gup_fast.local_irq_restore', function* (k) {
     const cpu = k.s.cpus[k.cpu]!;

@@ -5,9 +5,10 @@
 //   1. mmap_read_lock(); find the VMAs of the range (a hole: -ENOMEM).
 //   2. One mmu_gather for the call (madvise_init_tlb / madvise_finish_tlb,
 //      v6.16): tlb_gather_mmu() (tlb_flush_pending++); per VMA notifier
-//      start, zap, notifier end; tlb_finish_mmu(). No table is freed
-//      (CONFIG_PT_RECLAIM frees a PTE table only for a zap of a whole
-//      PMD range, which the scaled-down ranges here never are).
+//      start, zap, notifier end; tlb_finish_mmu(). The zap carries
+//      zap_details.reclaim_pt: with CONFIG_PT_RECLAIM a PTE table the zap
+//      covers whole (PMD_SIZE: 4 pages with fanout 4) and leaves empty is
+//      freed through the same gather (pt_reclaim.ts).
 //   3. The second of two concurrent zaps may find the PTEs already clear
 //      and flush nothing; tlb_finish_mmu() sees tlb_flush_pending > 1 and
 //      flushes the whole mm (B3) so that it too returns with the range
@@ -49,7 +50,7 @@ export const madviseDontneed: StepDef<MadviseCtx>[] = [
       // an msharefs VMA with madvise allowed: the zap walks this mm's link into the host's tables
       const n: NotifierCtx = { mm: c.mm, start: v.start, end: v.end, event: 'CLEAR' };
       yield* k.run('mmu_notifier_invalidate_range_start', n);
-      yield* unmapPageRange(k, c.mm, c.opId, v.start, v.end);
+      yield* unmapPageRange(k, c.mm, c.opId, v.start, v.end, { reclaimPt: true }); // madvise_dontneed_single_vma()
       yield* k.run('mmu_notifier_invalidate_range_end', n);
     }
     yield* k.run('tlb_finish_mmu', {});
@@ -69,7 +70,7 @@ function* dontneedInHost(k: K, c: MadviseCtx, v: Vma) {
   yield* k.run('tlb_gather_mmu', { mm: host });
   const n: NotifierCtx = { mm: host, start, end, event: 'CLEAR' };
   yield* k.run('mmu_notifier_invalidate_range_start', n);
-  yield* unmapPageRange(k, host, c.opId, start, end);
+  yield* unmapPageRange(k, host, c.opId, start, end, { reclaimPt: true });
   yield* k.run('mmu_notifier_invalidate_range_end', n);
   yield* k.run('tlb_finish_mmu', {});
   yield* unlock(k, mmapLock(host), 'madvise.host_mmap_read_unlock');

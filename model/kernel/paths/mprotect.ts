@@ -6,7 +6,8 @@
 //      first hole (-ENOMEM).
 //   3. change_pud_range(): notifier start (PROTECTION_VMA) before the
 //      first PTE changes.
-//   4. change_pte_range(), per table under its PTL: modify_prot_start_ptes()
+//   4. change_pte_range(), per table under its PTL (flush_tlb_batched_pending()
+//      first): modify_prot_start_ptes()
 //      (get and clear, keeping A/D), write the new PTE, and widen the gather
 //      if pte_needs_flush(): on x86 any change of _PAGE_RW or presence
 //      (pte_flags_need_flush(), flush_on_change), upgrades included. Until
@@ -22,6 +23,8 @@ import { findTable, pteTableRanges, tableIndex } from '../pagetable.js';
 import type { Prot, MmId, Pfn } from '../types.js';
 import { protectRange } from '../vma.js';
 import { gatherOf, tlbFlushPteRange } from './mmu_gather.js';
+import { pteOffsetMapLock } from '../pte_offset_map.js';
+import { flushTlbBatchedPending } from './flush_tlb_batched_pending.js';
 import type { NotifierCtx } from './notifier.js';
 
 export interface MprotectCtx {
@@ -82,10 +85,12 @@ export const mprotect: StepDef<MprotectCtx>[] = [
 
 export const changePteRange: StepDef<ChangePteCtx>[] = [
   step('change_pte_range.pte_offset_map_lock', function* (k, c) {
-    const t = findTable(k.s, k.s.mms[c.mm]!, c.addr, 1);
-    if (!t) return STOP_STEP;
-    c.table = t.pfn;
-    yield* lock(k, ptlOf(t.pfn), 'w', 'change_pte_range.pte_offset_map_lock');
+    const t = yield* pteOffsetMapLock(k, c.mm, c.addr, 'change_pte_range.pte_offset_map_lock'); // rechecks the PMD (PT_RECLAIM)
+    if (t === null) return STOP_STEP;
+    c.table = t;
+  }),
+  step('change_pte_range.flush_tlb_batched_pending', function* (k, c) {
+    yield* flushTlbBatchedPending(k, c.mm);
   }),
   step('change_pte_range.modify_prot', function* (k, c) {
     const s = k.s;

@@ -13,6 +13,7 @@
 // written under a sharer's locks only (research/mshare.md hazard 14).
 
 import { step, STOP_STEP, type StepDef } from '../step.js';
+import { pteOffsetMapLock } from '../pte_offset_map.js';
 import { lock, mmapLock, note, ptlOf, unlock } from '../locks.js';
 import { findTable, pteTableRanges, tableIndex } from '../pagetable.js';
 import type { MmId } from '../types.js';
@@ -42,10 +43,9 @@ export const taskNumaWork: StepDef<{ mm: MmId }>[] = [
 
 export const doNumaPage: StepDef<FaultCtx>[] = [
   step('do_numa_page.pte_offset_map_lock', function* (k, c) {
-    const t = findTable(k.s, k.s.mms[c.mm]!, c.vpn, 1);
-    if (!t) return STOP_STEP;
-    c.table = t.pfn;
-    yield* lock(k, ptlOf(t.pfn), 'w', 'do_numa_page.pte_offset_map_lock');
+    const t = yield* pteOffsetMapLock(k, c.mm, c.vpn, 'do_numa_page.pte_offset_map_lock');
+    if (t === null) return STOP_STEP;
+    c.table = t;
   }),
   step('do_numa_page', function* (k, c) {
     const t = k.s.frames[c.table!]!;

@@ -8,6 +8,8 @@ import { go, ids, observe, pos, X, Y } from '../../../test/trace.js';
 import type { StepEvent } from '../../../properties/property.js';
 import { linux } from '../../policies/linux.js';
 import { findTable } from '../pagetable.js';
+import { applyVariant, defineVariant } from '../../policies/variant.js';
+import type { ZapCtx } from './zap.js';
 import type { KernelState } from '../state.js';
 
 const FAR = 0x80000; // a VMA in a region no table covers
@@ -48,12 +50,25 @@ describe('zap.ts: zap_pte_range, one PTE table at a time', () => {
     expect(ids(none, 'T0').filter((id) => id.startsWith('zap_pte_range'))).toEqual([]);
   });
 
-  it('clears without any flush first: no reclaim batch is pending for flush_tlb_batched_pending (step 2)', () => {
-    expect(linux.paths.zap_pte_range!.map((s) => s.id).slice(0, 2)).toEqual(['zap_pte_range.pte_offset_map_lock', 'zap_pte_range.clear']);
+  it('flushes a pending reclaim batch under the PTL before clearing, and nothing when none is pending (step 2)', () => {
+    expect(linux.paths.zap_pte_range!.map((s) => s.id).slice(0, 3)).toEqual(['zap_pte_range.pte_offset_map_lock', 'zap_pte_range.flush_tlb_batched_pending', 'zap_pte_range.clear']);
     const { r, seen } = observe(dirtyAnon, (e) => e.actor === 'T0' && e.id === 'zap_pte_range.clear', (s) => s.mms.P0!.tlbGen);
     const t0 = ids(r, 'T0');
     expect(t0[t0.indexOf('zap_pte_range.pte_offset_map_lock') + 1]).toBe('zap_pte_range.clear');
     expect(seen).toEqual([0]);
+
+    // Nothing in the model sets mm->tlb_flush_batched yet (reclaim's set_tlb_ubc_flush_pending()): set it by hand.
+    const pending = applyVariant(linux, defineVariant({
+      name: 'reclaim-batch-pending', description: 'reclaim left a batched flush pending on the mm',
+      edit: (v) => v.insertBefore('zap_pte_range.flush_tlb_batched_pending', { id: 'set_tlb_ubc_flush_pending', *fn(k, c: ZapCtx) { k.s.mms[c.mm]!.tlbFlushBatched.pending++; } }),
+    }));
+    const b = observe(dirtyAnon, (e) => e.actor === 'T0' && (e.id === 'flush_tlb_mm_range.inc_mm_tlb_gen' || e.id === 'zap_pte_range.clear'), (s, e) => ({ id: e.id, batched: { ...s.mms.P0!.tlbFlushBatched }, ptl: e.locks.some((l) => l.startsWith('ptl:')) }), pending);
+    expect(b.r.verdict).toBe('pass');
+    expect(b.seen).toEqual([
+      { id: 'flush_tlb_mm_range.inc_mm_tlb_gen', batched: { pending: 1, flushed: 0 }, ptl: true }, // flush_tlb_mm() under the PTL
+      { id: 'zap_pte_range.clear', batched: { pending: 1, flushed: 1 }, ptl: true }, // the halves equal again, then the clear
+      { id: 'flush_tlb_mm_range.inc_mm_tlb_gen', batched: { pending: 1, flushed: 1 }, ptl: false }, // the zap's own flush, after the unlock
+    ]);
   });
 
   it('clears each PTE, moves D to the folio, delays the rmap of a dirty file page, and stops early on a full batch (step 3)', () => {
@@ -73,6 +88,36 @@ describe('zap.ts: zap_pte_range, one PTE table at a time', () => {
       'zap_pte_range.pte_offset_map_lock', 'zap_pte_range.clear', 'flush_tlb_mm_range.inc_mm_tlb_gen', 'zap_pte_range.pte_unmap_unlock',
       'zap_pte_range.pte_offset_map_lock', 'zap_pte_range.clear', 'zap_pte_range.pte_unmap_unlock', 'flush_tlb_mm_range.inc_mm_tlb_gen',
     ]);
+  });
+
+  it('zaps on after a dirty file PTE, flushing once at the end of the table, not after that PTE (step 3)', () => {
+    const r = go(scenario({ setup: [proc('P0'), file('F', 2), shared('P0', X, 2, 'F')], threads: [thread('T0', 'P0', 0, write(X), write(Y), madvise(X, 2))] }));
+    expect(r.verdict).toBe('pass');
+    expect(ids(r, 'T0').filter((id) => id.startsWith('zap_pte_range') || id === 'flush_tlb_mm_range.inc_mm_tlb_gen')).toEqual([
+      'zap_pte_range.pte_offset_map_lock', 'zap_pte_range.clear', 'zap_pte_range.clear', 'flush_tlb_mm_range.inc_mm_tlb_gen', 'zap_pte_range.pte_unmap_unlock',
+    ]); // force_flush without force_break: zap_present_folio_ptes() sets only the first
+  });
+
+  it('on need_resched(), drops the PTL with the cleared entries unflushed and comes back for the rest (steps 3 and 5)', () => {
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 2)],
+      threads: [thread('T0', 'P0', 0, write(X), write(Y), madvise(X, 2))],
+      choices: [{ actor: 'T0', point: 'zap_pte_range.need_resched', nth: 1 }],
+    });
+    const { r, seen } = observe(sc, (e) => e.actor === 'T0' && e.id === 'zap_pte_range.pte_unmap_unlock', (s) => {
+      const g = s.tasks.T0!.gather!;
+      return { range: [g.start, g.end], tlbGen: s.mms.P0!.tlbGen, x: findTable(s, s.mms.P0!, vpn(X), 1)!.entries![0] !== null, y: findTable(s, s.mms.P0!, vpn(X), 1)!.entries![1] !== null };
+    });
+    expect(r.verdict).toBe('pass');
+    expect(seen).toEqual([
+      { range: [vpn(X), vpn(X) + 1], tlbGen: 0, x: false, y: true }, // X cleared, not flushed, the PTL dropped
+      { range: [vpn(X), vpn(X) + 2], tlbGen: 0, x: false, y: false },
+    ]);
+    expect(ids(r, 'T0').filter((id) => id.startsWith('zap_pte_range'))).toEqual([
+      'zap_pte_range.pte_offset_map_lock', 'zap_pte_range.clear', 'zap_pte_range.need_resched', 'zap_pte_range.pte_unmap_unlock',
+      'zap_pte_range.pte_offset_map_lock', 'zap_pte_range.clear', 'zap_pte_range.pte_unmap_unlock',
+    ]);
+    expect(r.coverage.need_resched_break).toBe(1);
   });
 
   it('on a forced flush, flushes and does the delayed rmaps under the PTL, unlocks, then frees the batch (step 4)', () => {

@@ -1,26 +1,42 @@
 // unmap_page_range() -> zap_pte_range() (mm/memory.c), one PTE table at a
 // time:
 //
-//   1. pte_offset_map_lock(): take the table's PTL.
-//   2. flush_tlb_batched_pending(): no reclaim batches are modelled yet.
-//   3. For each present PTE: ptep_get_and_clear_full(), widen the gather
-//      (tlb_remove_tlb_entry), move D to the folio; a dirty file PTE keeps
-//      its rmap until after the flush (DELAY_RMAP) and forces a flush;
+//   1. pte_offset_map_lock(): take the table's PTL, rechecking the PMD
+//      entry (pte_offset_map.ts); none left: nothing to zap.
+//   2. flush_tlb_batched_pending(): if reclaim left a batched flush
+//      pending on the mm, flush it before looking at any PTE.
+//   3. For each present PTE: first need_resched() (a schedule choice):
+//      stop here, keeping what was cleared in the gather unflushed. Then
+//      ptep_get_and_clear_full(), widen the gather (tlb_remove_tlb_entry),
+//      move D to the folio; a dirty file PTE keeps its rmap until after
+//      the flush (DELAY_RMAP) and forces a flush at the end of the table;
 //      queue the page with the PTE's reference. A full batch (a schedule
-//      choice) forces a flush and stops early.
+//      choice) forces a flush and stops early (force_break).
 //   4. Forced flush: tlb_flush_mmu_tlbonly() and tlb_flush_rmaps() while
 //      still holding the PTL (commit 1cf35d47712d), then unlock, then
 //      tlb_flush_mmu() frees the batch.
+//   5. A stop before the end (need_resched, force_break): cond_resched()
+//      and start again at step 1 for the rest of the table. The entries
+//      cleared so far are flushed later, by tlb_finish_mmu() or the next
+//      forced flush; a second zap of the same range in between finds them
+//      none and relies on the nested-gather flush (mmu_gather.ts step 4).
+//   6-8. CONFIG_PT_RECLAIM (pt_reclaim.ts): still under the PTL, after the
+//      whole table went in one hold, zap_empty_pte_table(); after the last
+//      hold, zap_pte_table_if_empty() if that was not possible; then
+//      pte_free_tlb().
 //
 // Guarded by lock-discipline (PTE writes need the PTL) and by the
 // mmu_gather properties for what happens after.
 
 import { step, STOP_STEP, type StepDef } from '../step.js';
-import { lock, note, ptlOf, unlock } from '../locks.js';
-import { findTable, pteTableRanges, tableIndex } from '../pagetable.js';
+import { note, ptlOf, unlock } from '../locks.js';
+import { pteTableRanges, tableIndex } from '../pagetable.js';
+import { pteOffsetMapLock } from '../pte_offset_map.js';
 import type { K } from '../step.js';
 import type { MmId, Pfn } from '../types.js';
+import { flushTlbBatchedPending } from './flush_tlb_batched_pending.js';
 import { gatherOf, tlbFlushPteRange } from './mmu_gather.js';
+import { pteFreeTlb, pteTableReclaimPossible, zapEmptyPteTable, zapPteTableIfEmpty, type ZapDetails } from './pt_reclaim.js';
 
 export interface ZapCtx {
   mm: MmId;
@@ -31,18 +47,29 @@ export interface ZapCtx {
   end: number;
   table?: Pfn;
   forceFlush?: boolean;
+  /** zap_pte_range()'s `start`: where this call began, the table's first page when it may be reclaimed. */
+  start?: number;
+  /** pte_table_reclaim_possible() for this call; cleared by any_skipped. */
+  canReclaimPt?: boolean;
+  /** All of the table zapped in one PTL hold so far; cleared by a need_resched() or force_break exit. */
+  directReclaim?: boolean;
+  /** The PTE table whose PMD entry this call cleared, to be freed. */
+  reclaimed?: Pfn | null;
 }
 
 export const zapPteRange: StepDef<ZapCtx>[] = [
   step('zap_pte_range.pte_offset_map_lock', function* (k, c) {
-    const t = findTable(k.s, k.s.mms[c.mm]!, c.addr, 1);
-    if (!t) {
+    const t = yield* pteOffsetMapLock(k, c.mm, c.addr, 'zap_pte_range.pte_offset_map_lock');
+    if (t === null) {
       c.addr = c.end; // pmd_none: nothing mapped here
+      c.canReclaimPt = false; // return addr: no reclaim either
       return STOP_STEP;
     }
-    c.table = t.pfn;
+    c.table = t;
     c.forceFlush = false;
-    yield* lock(k, ptlOf(t.pfn), 'w', 'zap_pte_range.pte_offset_map_lock');
+  }),
+  step('zap_pte_range.flush_tlb_batched_pending', function* (k, c) {
+    yield* flushTlbBatchedPending(k, c.mm);
   }),
   step('zap_pte_range.clear', function* (k, c) {
     const s = k.s;
@@ -50,10 +77,18 @@ export const zapPteRange: StepDef<ZapCtx>[] = [
     const t = s.frames[c.table!]!;
     const op = s.ghost.ops[c.opId];
     while (c.addr < c.end) {
-      const v = c.addr++;
-      const i = tableIndex(s.config, v, 1);
+      const i = tableIndex(s.config, c.addr, 1);
       const e = t.entries![i];
-      if (!e) continue;
+      if (!e) {
+        c.addr++; // do_zap_pte_range() skips a run of none PTEs
+        continue;
+      }
+      if (k.choose('zap_pte_range.need_resched')) {
+        c.directReclaim = false;
+        yield { id: 'zap_pte_range.need_resched' }; // break, the PTL still held
+        break;
+      }
+      const v = c.addr++;
       t.entries![i] = null; // ptep_get_and_clear_full()
       note(k, 'pte-write', c.mm, `pte ${v}`, t.pfn);
       tlbFlushPteRange(g, v, v + 1); // tlb_remove_tlb_entry(): cleared_ptes
@@ -61,7 +96,7 @@ export const zapPteRange: StepDef<ZapCtx>[] = [
       if (e.dirty) f.dirty = true; // folio_mark_dirty()
       if (e.dirty && f.lp.startsWith('file:')) {
         g.delayedRmap.push(e.pfn); // __tlb_remove_folio_pages(..., delay_rmap)
-        c.forceFlush = true;
+        c.forceFlush = true; // flush before the PTL goes, but zap on
       } else {
         f.mapcount--; // folio_remove_rmap_ptes()
       }
@@ -69,11 +104,16 @@ export const zapPteRange: StepDef<ZapCtx>[] = [
       op?.zapped.push({ vpn: v, ghost: e.ghost, at: ++s.ghost.clock });
       yield { id: 'zap_pte_range.clear' };
       if (k.choose('zap_pte_range.batch_full')) {
-        c.forceFlush = true; // __tlb_remove_folio_pages() returned true
+        c.forceFlush = true; // __tlb_remove_folio_pages() returned true: force_break
+        c.directReclaim = false;
         break;
       }
-      if (c.forceFlush) break;
     }
+  }),
+  step('zap_empty_pte_table', function* (k, c) {
+    if (!(c.canReclaimPt && c.directReclaim && c.addr === c.end)) return;
+    c.reclaimed = yield* zapEmptyPteTable(k, c.mm, c.start!);
+    if (c.reclaimed === null) c.directReclaim = false; // the trylock failed: recheck after the unlock
   }),
   step('zap_pte_range.force_flush', function* (k, c) {
     if (!c.forceFlush) return;
@@ -85,13 +125,21 @@ export const zapPteRange: StepDef<ZapCtx>[] = [
   step('zap_pte_range.tlb_flush_mmu', function* (k, c) {
     if (c.forceFlush) yield* k.run('tlb_flush_mmu_free', {});
   }),
+  // if (addr != end) goto retry: unmapPageRange() runs the path again
+  step('zap_pte_table_if_empty', function* (k, c) {
+    if (c.addr !== c.end || !c.canReclaimPt || c.directReclaim) return;
+    c.reclaimed = yield* zapPteTableIfEmpty(k, c.mm, c.start!);
+  }),
+  step('pte_free_tlb', function* (k, c) {
+    if (c.addr !== c.end || !c.canReclaimPt || c.reclaimed == null) return;
+    yield* pteFreeTlb(k, c.reclaimed, c.start!); // mm_dec_nr_ptes()
+  }),
 ];
 
 /** unmap_page_range(): zap_pte_range() over every PTE table covering [start, end). */
-export function* unmapPageRange(k: K, mm: MmId, opId: string, start: number, end: number) {
+export function* unmapPageRange(k: K, mm: MmId, opId: string, start: number, end: number, details?: ZapDetails) {
   for (const [addr, to] of pteTableRanges(k.s.config, start, end)) {
-    const c: ZapCtx = { mm, opId, addr, end: to };
+    const c: ZapCtx = { mm, opId, addr, end: to, start: addr, canReclaimPt: pteTableReclaimPossible(k, addr, to, details), directReclaim: true, reclaimed: null };
     while (c.addr < c.end) yield* k.run('zap_pte_range', c);
   }
 }
-
