@@ -116,7 +116,7 @@ describe('flush_tlb_func.ts: the flush IPI handler', () => {
     expect(seen[0]).toEqual([]); // W, which nobody zapped, went too
   });
 
-  it('issues one INVLPG per stride from start: pages between strides keep their entries, the PCID loses every PSC entry (step 5)', () => {
+  it('issues one INVLPG per stride from start: pages between strides keep their entries, the PCID loses the PSC entries INVLPG drops (step 5)', () => {
     // CPU1 caches X, Y, W (vpn 16, 17, 18) and the walk to them; a range [X, X+3) one generation ahead with a 2-page stride
     const s = go(oneFlush()).state;
     const cpu = s.cpus[1]!;
@@ -128,7 +128,16 @@ describe('flush_tlb_func.ts: the flush IPI handler', () => {
     const info: FlushInfo = { mm: mmId('P0'), start: vpn(X), end: vpn(X) + 3, stride: 2, freedTables: false, newTlbGen: gen + 1, trimCpumask: false };
     expect(handle(s, 1, info)).toEqual(['flush_tlb_func.check', 'flush_tlb_func.flush_tlb_one_user', 'flush_tlb_func.catch_up']);
     expect(cached(s, 1)).toEqual([vpn(Y)]); // INVLPG at X and at X+2 only
-    expect(cpu.psc.filter((p) => p.slot === cpu.loadedSlot)).toEqual([]);
+    // AMD with EFER.TCE (the default): only the PSC entries on the walks to X and X+2 go
+    expect(cpu.psc.filter((p) => p.slot === cpu.loadedSlot).map((p) => p.prefix)).toEqual([99]);
+    // Intel: every PSC entry of the PCID
+    const intel = go(oneFlush()).state;
+    intel.config = { ...intel.config, tce: 0 };
+    const c1 = intel.cpus[1]!;
+    c1.psc.push({ slot: c1.loadedSlot, level: 1, prefix: 99, pfn: 0 as never, ghost: 0 });
+    intel.mms.P0!.tlbGen = c1.slots[c1.loadedSlot]!.tlbGen + 1;
+    handle(intel, 1, { ...info, newTlbGen: intel.mms.P0!.tlbGen });
+    expect(c1.psc.filter((p) => p.slot === c1.loadedSlot)).toEqual([]);
   });
 
   it('catches the local tlb_gen up to mm_tlb_gen, not just to the request (step 6)', () => {
