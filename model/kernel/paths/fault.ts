@@ -192,6 +192,28 @@ export const handlePteFault: StepDef<FaultCtx>[] = [
   }),
 ];
 
+/**
+ * pte_offset_map_lock() for `fn`: the PTE table through the PMD entry, its
+ * PTL, then the re-check that the PMD entry still points at that table
+ * (pmd_same() in __pte_offset_map_lock()). A table gone or replaced
+ * meanwhile - freed by munmap's free_pgtables() or by PT_RECLAIM - gives
+ * NULL: the fault drops its page and returns, and the access retries.
+ */
+function* pteOffsetMapLock(k: K, c: FaultCtx, fn: string): Gen<boolean> {
+  const table = () => findTable(k.s, k.s.mms[c.mm]!, c.vpn, 1)?.pfn;
+  const t = table();
+  if (t !== undefined) {
+    c.table = t;
+    yield* lock(k, ptlOf(t), 'w', `${fn}.pte_offset_map_lock`);
+    if (table() === t) return true;
+    release(k.s, k.self, ptlOf(t));
+  }
+  if (c.page !== undefined) putPage(k.s, c.page); // folio_put() of the page it meant to map
+  c.page = c.table = undefined;
+  yield { id: `${fn}.pte_offset_map_fail` };
+  return false;
+}
+
 /** Set the PTE for c.page if still none (the re-check after taking the PTL); else drop the page. */
 function* setPteLocked(k: Parameters<StepDef['fn']>[0], c: FaultCtx, id: string) {
   const s = k.s;
@@ -234,8 +256,7 @@ export const doAnonymousPage: StepDef<FaultCtx>[] = [
     yield { id: 'do_anonymous_page.alloc' };
   }),
   step('do_anonymous_page.pte_offset_map_lock', function* (k, c) {
-    c.table = findTable(k.s, k.s.mms[c.mm]!, c.vpn, 1)!.pfn;
-    yield* lock(k, ptlOf(c.table), 'w', 'do_anonymous_page.pte_offset_map_lock');
+    if (!(yield* pteOffsetMapLock(k, c, 'do_anonymous_page'))) return STOP_STEP;
   }),
   step('do_anonymous_page.set_pte_at', function* (k, c) {
     yield* setPteLocked(k, c, 'do_anonymous_page');
@@ -260,8 +281,7 @@ export const doSharedFault: StepDef<FaultCtx>[] = [
     yield { id: 'filemap_fault' };
   }),
   step('finish_fault.pte_offset_map_lock', function* (k, c) {
-    c.table = findTable(k.s, k.s.mms[c.mm]!, c.vpn, 1)!.pfn;
-    yield* lock(k, ptlOf(c.table), 'w', 'finish_fault.pte_offset_map_lock');
+    if (!(yield* pteOffsetMapLock(k, c, 'finish_fault'))) return STOP_STEP;
   }),
   step('finish_fault.set_pte_at', function* (k, c) {
     yield* setPteLocked(k, c, 'finish_fault');
@@ -273,8 +293,7 @@ export const doSharedFault: StepDef<FaultCtx>[] = [
 
 export const wpPageReuse: StepDef<FaultCtx>[] = [
   step('do_wp_page.pte_offset_map_lock', function* (k, c) {
-    c.table = findTable(k.s, k.s.mms[c.mm]!, c.vpn, 1)!.pfn;
-    yield* lock(k, ptlOf(c.table), 'w', 'do_wp_page.pte_offset_map_lock');
+    if (!(yield* pteOffsetMapLock(k, c, 'do_wp_page'))) return STOP_STEP;
   }),
   step('wp_page_reuse', function* (k, c) {
     const t = k.s.frames[c.table!]!;
