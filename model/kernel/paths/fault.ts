@@ -150,8 +150,13 @@ export const ptAlloc: StepDef<FaultCtx>[] = [
     yield { id: `__${LEVEL_NAME[c.level!]}_alloc.alloc_one` };
   }),
   step('__pte_alloc.page_table_lock', function* (k, c) {
+    c.ptl = undefined;
     if (c.level === 1) {
-      c.ptl = pmdLock(findTable(k.s, k.s.mms[c.mm]!, c.vpn, 2)!.pfn);
+      // the PMD table cannot go while the fault holds its VMA or mmap lock; if it went (a broken
+      // variant), the kernel would write into freed memory: the model re-walks and gives up instead
+      const pmd = findTable(k.s, k.s.mms[c.mm]!, c.vpn, 2);
+      if (!pmd) return;
+      c.ptl = pmdLock(pmd.pfn);
       yield* lock(k, c.ptl, 'w', 'pmd_install.pmd_lock');
     } else {
       c.ptl = pageTableLock(c.mm);
@@ -160,9 +165,9 @@ export const ptAlloc: StepDef<FaultCtx>[] = [
   }),
   step('__pte_alloc.populate', function* (k, c) {
     const s = k.s;
-    const parent = findTable(s, s.mms[c.mm]!, c.vpn, c.level! + 1)!;
+    const parent = findTable(s, s.mms[c.mm]!, c.vpn, c.level! + 1);
     const i = tableIndex(s.config, c.vpn, c.level! + 1);
-    if (parent.entries![i] === null) {
+    if (c.ptl && parent && parent.entries![i] === null) {
       const t = s.frames[c.newTable!]!;
       parent.entries![i] = { pfn: t.pfn, writable: true, accessed: false, dirty: false, protNone: false, ghost: t.allocId };
       note(k, 'upper-populate', c.mm, `${LEVEL_NAME[c.level! + 1]} entry for ${LEVEL_NAME[c.level!]} table ${t.pfn}`, parent.pfn);
@@ -173,13 +178,14 @@ export const ptAlloc: StepDef<FaultCtx>[] = [
     }
   }),
   step('__pte_alloc.spin_unlock', function* (k, c) {
-    yield* unlock(k, c.ptl!, c.level === 1 ? 'pmd_install.spin_unlock' : `__${LEVEL_NAME[c.level!]}_alloc.spin_unlock`);
+    if (c.ptl) yield* unlock(k, c.ptl!, c.level === 1 ? 'pmd_install.spin_unlock' : `__${LEVEL_NAME[c.level!]}_alloc.spin_unlock`);
   }),
 ];
 
 export const handlePteFault: StepDef<FaultCtx>[] = [
   step('handle_pte_fault', function* (k, c) {
-    const r = findPte(k.s, k.s.mms[c.mm]!, c.vpn)!;
+    const r = findPte(k.s, k.s.mms[c.mm]!, c.vpn);
+    if (!r) return; // no PTE table (only a broken variant frees it under the fault): return 0, the access retries
     if (r.pte === null) {
       yield* k.run(c.vma!.kind === 'anon' ? 'do_anonymous_page' : 'do_shared_fault', c);
     } else if (r.pte.protNone && (c.write ? c.vma!.prot.w : c.vma!.prot.r)) {
