@@ -61,6 +61,8 @@ export interface FaultCtx {
   newTable?: Pfn;
   /** The lock __pte_alloc took for the entry it populates. */
   ptl?: string;
+  /** __pte_alloc found the table it populates into unlinked (only a broken variant gets there). */
+  parentGone?: boolean;
   /** Holding c.vma's per-VMA read lock (FAULT_FLAG_VMA_LOCK), not the mmap_lock. */
   vmaLocked?: boolean;
   /** VM_FAULT_RETRY from the per-VMA attempt: go on with the mmap_lock. */
@@ -151,11 +153,15 @@ export const ptAlloc: StepDef<FaultCtx>[] = [
   }),
   step('__pte_alloc.page_table_lock', function* (k, c) {
     c.ptl = undefined;
+    c.parentGone = false;
     if (c.level === 1) {
       // the PMD table cannot go while the fault holds its VMA or mmap lock; if it went (a broken
       // variant), the kernel would write into freed memory: the model re-walks and gives up instead
       const pmd = findTable(k.s, k.s.mms[c.mm]!, c.vpn, 2);
-      if (!pmd) return;
+      if (!pmd) {
+        c.parentGone = true;
+        return;
+      }
       c.ptl = pmdLock(pmd.pfn);
       yield* lock(k, c.ptl, 'w', 'pmd_install.pmd_lock');
     } else {
@@ -167,7 +173,7 @@ export const ptAlloc: StepDef<FaultCtx>[] = [
     const s = k.s;
     const parent = findTable(s, s.mms[c.mm]!, c.vpn, c.level! + 1);
     const i = tableIndex(s.config, c.vpn, c.level! + 1);
-    if (c.ptl && parent && parent.entries![i] === null) {
+    if (!c.parentGone && parent && parent.entries![i] === null) {
       const t = s.frames[c.newTable!]!;
       parent.entries![i] = { pfn: t.pfn, writable: true, accessed: false, dirty: false, protNone: false, ghost: t.allocId };
       note(k, 'upper-populate', c.mm, `${LEVEL_NAME[c.level! + 1]} entry for ${LEVEL_NAME[c.level!]} table ${t.pfn}`, parent.pfn);
