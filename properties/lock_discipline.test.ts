@@ -34,7 +34,7 @@ describe('lock-discipline: PTE writes', () => {
   it('fires when zap_pte_range clears a PTE without the PTE lock', () => {
     expect(check(zapWhileCached(), linux).verdict).toBe('pass');
     expect(check(zapWhileCached(), broken(zapWithoutPtl)).violation).toEqual({
-      property: 'lock-discipline', holder: 'locks', step: 37, actor: 'T0', stepId: 'zap_pte_range.clear',
+      property: 'lock-discipline', holder: 'locks', step: 40, actor: 'T0', stepId: 'zap_pte_range.clear',
       message: 'T0: pte-write (pte 16) without ptl:3',
     });
   });
@@ -81,6 +81,22 @@ describe('lock-discipline: upper-level entries', () => {
     });
   });
 
+  it("fires when pmd_install populates a PMD entry under page_table_lock instead of the PMD table's split lock", () => {
+    const pmdUnderPageTableLock = defineVariant({
+      name: 'pmd-install-under-page-table-lock',
+      description: 'pmd_install takes mm->page_table_lock, as __pud_alloc does, not pmd_lock()',
+      edit: (v) =>
+        v.replace('__pte_alloc.page_table_lock', function* (k, c: FaultCtx) {
+          c.ptl = pageTableLock(c.mm);
+          yield* lock(k, c.ptl, 'w', 'pmd_install.spin_lock');
+        }),
+    });
+    expect(check(zapWhileCached(), linux).verdict).toBe('pass');
+    const v = check(zapWhileCached(), broken(pmdUnderPageTableLock)).violation;
+    expect(v).toMatchObject({ property: 'lock-discipline', actor: 'T0', stepId: 'pmd_populate' });
+    expect(v!.message).toMatch(/^T0: upper-populate \(pmd entry for pte table \d+\) without pmd_lock:\d+$/);
+  });
+
   it('fires when free_pgtables clears an upper entry after mmap_lock was dropped', () => {
     // free_pgtables() runs under mmap_lock (read after the downgrade in
     // do_vmi_munmap): a lockless walker (GUP-fast) is then the only other
@@ -101,7 +117,7 @@ describe('lock-discipline: upper-level entries', () => {
     const sc = zapWhileCached(munmap(X));
     expect(check(sc, linux).verdict).toBe('pass');
     expect(check(sc, broken(unlockedFree)).violation).toEqual({
-      property: 'lock-discipline', holder: 'locks', step: 43, actor: 'T0', stepId: 'free_pte_range.pmd_clear',
+      property: 'lock-discipline', holder: 'locks', step: 47, actor: 'T0', stepId: 'free_pte_range.pmd_clear',
       message: 'T0: upper-clear (pmd entry for pte table 3) without mmap_lock:P0',
     });
   });
@@ -122,7 +138,7 @@ describe('lock-discipline: atomic context', () => {
         }),
     });
     expect(check(zapWhileCached(), broken(sleepsUnderPtl)).violation).toEqual({
-      property: 'lock-discipline', holder: 'locks', step: 38, actor: 'T0', stepId: 'zap_pte_range.mmap_read_lock',
+      property: 'lock-discipline', holder: 'locks', step: 41, actor: 'T0', stepId: 'zap_pte_range.mmap_read_lock',
       message: 'T0: might_sleep (mmap_lock:P0) in atomic context holding ptl:3',
     });
   });
@@ -143,7 +159,7 @@ describe('lock-discipline: atomic context', () => {
     });
     expect(check(sc, linux).verdict).toBe('pass');
     expect(check(sc, broken(gupSleeps)).violation).toEqual({
-      property: 'lock-discipline', holder: 'locks', step: 28, actor: 'T0', stepId: 'gup_fast.mmap_read_lock',
+      property: 'lock-discipline', holder: 'locks', step: 31, actor: 'T0', stepId: 'gup_fast.mmap_read_lock',
       message: 'T0: might_sleep (mmap_lock:P0) in atomic context with IRQs off',
     });
   });
@@ -172,7 +188,7 @@ describe('lock-discipline: atomic context', () => {
           }),
     });
     expect(check(zapWhileCached(), broken(flushIrqsOff)).violation).toEqual({
-      property: 'lock-discipline', holder: 'locks', step: 50, actor: 'T0', stepId: 'native_flush_tlb_multi.wait',
+      property: 'lock-discipline', holder: 'locks', step: 53, actor: 'T0', stepId: 'native_flush_tlb_multi.wait',
       message: 'T0: synchronous IPI (native_flush_tlb_multi.wait) with IRQs off',
     });
   });
@@ -222,7 +238,7 @@ describe('lock-discipline: lock-class order', () => {
     });
     const r = check(zapWhileCached(), broken(inverted));
     expect(r.violation).toEqual({
-      property: 'lock-discipline', holder: 'locks', step: 44, actor: 'T0', stepId: 'zap_pte_range.page_table_lock',
+      property: 'lock-discipline', holder: 'locks', step: 47, actor: 'T0', stepId: 'zap_pte_range.page_table_lock',
       message: 'lock-class inversion page_table_lock -> ptl -> page_table_lock',
     });
     // the order recorded before that step had no cycle: the first edge alone is fine

@@ -1,4 +1,4 @@
-import { mmapLock, pageTableLock, ptlOf } from '../model/kernel/locks.js';
+import { isSleeping, mmapLock, pageTableLock, pmdLock, ptlOf, vmaLockMm } from '../model/kernel/locks.js';
 import type { StepNote } from '../model/kernel/step.js';
 import type { KernelState } from '../model/kernel/state.js';
 import type { Property } from './property.js';
@@ -8,21 +8,36 @@ import type { Property } from './property.js';
  *   PTE write:            the table's PTL and the mmap_lock (any mode) of
  *                         the mm that owns the table (for a table shared
  *                         through mshare: the host's, research/mshare.md S3)
- *   upper entry populate: M's page_table_lock and M's mmap_lock
- *   upper entry clear:    M's mmap_lock, the range detached (free_pgtables)
+ *                         or a per-VMA lock of that mm (a fault or
+ *                         MADV_DONTNEED under lock_vma_under_rcu())
+ *   upper entry populate: the entry's lock - the PMD table's split lock for
+ *                         a PMD entry (pmd_install()), M's page_table_lock
+ *                         above - and M's mmap_lock or a VMA lock of M
+ *   upper entry clear:    M's mmap_lock or a VMA lock of M, the range
+ *                         detached (free_pgtables) or the entry's table
+ *                         empty under its locks
  * Plus: nothing that may sleep with a spinlock held or IRQs off, no
  * synchronous IPI with IRQs off, and no cycle in the lock-class order
  * (lockdep: two locks of one class are not an inversion).
  */
 export function missing(n: StepNote, s: KernelState): string | null {
   const needs: string[] = [];
-  if (n.kind === 'pte-write') needs.push(ptlOf(n.table as never), mmapLock(s.frames[n.table!]!.owner ?? n.mm!));
-  if (n.kind === 'upper-populate') needs.push(pageTableLock(n.mm!), mmapLock(n.mm!));
-  if (n.kind === 'upper-clear') needs.push(mmapLock(n.mm!));
-  const lacking = needs.filter((l) => !n.held.includes(l));
-  if (lacking.length) return `${n.kind} (${n.what}) without ${lacking.join(' and ')}`;
+  const mmOrVma = (mm: string) => {
+    if (!n.held.includes(mmapLock(mm as never)) && !n.held.some((l) => vmaLockMm(l) === mm)) needs.push(mmapLock(mm as never)); // named as the mmap_lock: a VMA lock of mm would do too
+  };
+  if (n.kind === 'pte-write') {
+    if (!n.held.includes(ptlOf(n.table as never))) needs.push(ptlOf(n.table as never));
+    mmOrVma(s.frames[n.table!]!.owner ?? n.mm!);
+  }
+  if (n.kind === 'upper-populate') {
+    const entryLock = n.table !== null && s.frames[n.table]?.level === 2 ? pmdLock(n.table as never) : pageTableLock(n.mm!);
+    if (!n.held.includes(entryLock)) needs.push(entryLock);
+    mmOrVma(n.mm!);
+  }
+  if (n.kind === 'upper-clear') mmOrVma(n.mm!);
+  if (needs.length) return `${n.kind} (${n.what}) without ${needs.join(' and ')}`;
   if (n.kind === 'might-sleep') {
-    const spin = n.held.filter((l) => !l.startsWith('mmap_lock'));
+    const spin = n.held.filter((l) => !isSleeping(l));
     if (spin.length || n.irqsOff) return `might_sleep (${n.what}) in atomic context${spin.length ? ` holding ${spin.join(', ')}` : ''}${n.irqsOff ? ' with IRQs off' : ''}`;
   }
   if (n.kind === 'ipi-wait' && n.irqsOff) return `synchronous IPI (${n.what}) with IRQs off`;
@@ -56,7 +71,7 @@ function cycle(order: Record<string, string[]>): string[] | null {
 export const lockDiscipline: Property = {
   id: 'lock-discipline',
   statement: 'page-table writes hold the locks of the rule table; no sleeping in atomic context; no lock-class inversion',
-  rule: 'split PTE locks and mmap_lock (Documentation/mm/process_addrs.rst), might_sleep(), lockdep',
+  rule: 'split PTE/PMD locks, mmap_lock and per-VMA locks (Documentation/mm/process_addrs.rst), might_sleep(), lockdep',
   check({ s, event }) {
     for (const n of event.notes) {
       const m = missing(n, s);

@@ -17,10 +17,10 @@ import { noDeadlock, waitsOn } from './no_deadlock.js';
 
 const check = (sc: Scenario, policy: Policy) => runScenario(sc, { policy, properties: [noDeadlock] });
 
-/** madvise returns still holding mmap_lock for read (a missing mmap_read_unlock on an error path). */
+/** madvise returns still holding its lock (a missing madvise_unlock() on an error path): here the VMA lock of X. */
 const keepsMmapLock = applyVariant(
   linux,
-  defineVariant({ name: 'madvise-keeps-mmap-lock', description: 'madvise returns without mmap_read_unlock', edit: (v) => v.replace('madvise.mmap_read_unlock', function* () {}) }),
+  defineVariant({ name: 'madvise-keeps-its-lock', description: 'madvise returns without madvise_unlock', edit: (v) => v.replace('madvise.mmap_read_unlock', function* () {}) }),
 );
 
 describe('no-deadlock', () => {
@@ -29,14 +29,14 @@ describe('no-deadlock', () => {
     // taken, the lock never released (why GUP-fast takes no locks).
     expect(check(gupPtlDeadlock(), linux).verdict).toBe('pass');
     expect(check(gupPtlDeadlock(), applyVariant(linux, gupFastTakesPtl)).violation).toEqual({
-      property: 'no-deadlock', holder: 'scheduler', step: 43, actor: 'T0', stepId: 'flush_tlb_func.catch_up',
+      property: 'no-deadlock', holder: 'scheduler', step: 46, actor: 'T0', stepId: 'flush_tlb_func.catch_up',
       message: 'deadlock: T0 waits for IPI completion on CPU1; T1 waits for ptl:3',
     });
   });
 
   it('fires on a lock held by a thread that waits for the CPU its waiter occupies', () => {
-    // T1 returns from madvise still holding mmap_lock and gives CPU0 up;
-    // T0's munmap blocks on the lock while it owns CPU0 (in the model a
+    // T1 returns from madvise still holding X's VMA lock and gives CPU0 up;
+    // T0's munmap blocks in vma_start_write() while it owns CPU0 (in the model a
     // thread keeps its CPU from a call's entry to its return), and T1
     // waits for CPU0 to run its next access.
     const sc = scenario({
@@ -47,8 +47,8 @@ describe('no-deadlock', () => {
     });
     expect(check(sc, linux).verdict).toBe('pass');
     expect(check(sc, keepsMmapLock).violation).toEqual({
-      property: 'no-deadlock', holder: 'scheduler', step: 43, actor: 'T0', stepId: 'sys_munmap',
-      message: 'deadlock: T0 waits for mmap_lock:P0; T1 waits for CPU0',
+      property: 'no-deadlock', holder: 'scheduler', step: 47, actor: 'T0', stepId: 'do_vmi_munmap.mmap_write_lock',
+      message: 'deadlock: T0 waits for vma_lock:P0:0x10000; T1 waits for CPU0',
     });
   });
 
@@ -62,8 +62,8 @@ describe('no-deadlock', () => {
     });
     expect(check(sc, linux).verdict).toBe('pass');
     expect(check(sc, keepsMmapLock).violation).toEqual({
-      property: 'no-deadlock', holder: 'scheduler', step: 46, actor: 'T1', stepId: 'sys_munmap',
-      message: 'stall: no actor can run; T1 waits for mmap_lock:P0',
+      property: 'no-deadlock', holder: 'scheduler', step: 50, actor: 'T1', stepId: 'do_vmi_munmap.mmap_write_lock',
+      message: 'stall: no actor can run; T1 waits for vma_lock:P0:0x10000',
     });
   });
 });
@@ -88,6 +88,16 @@ describe('waitsOn: the edges of the wait-for graph', () => {
     // CPU0 takes the IPI (IRQs on); CPU2 is already in an interrupt handler
     // and will take it on return; CPU3 spins for nobody.
     expect(waitsOn(s, 'T9', { kind: 'ipi', cpus: [0, 1, 2, 3] })).toEqual(['T1']);
+  });
+
+  it('waits, on an rwsem wait list, for the waiters queued before it too', () => {
+    // T0 reads; T1 queued for write; T0 asks again for read (a recursive down_read): T0 -> T1 -> T0
+    const q = { locks: { 'mmap_lock:P0': { holders: ['T0'], mode: 'r', waiters: [{ actor: 'T1', mode: 'w' }, { actor: 'T0', mode: 'r' }, { actor: 'T2', mode: 'r' }] } }, cpus: [] } as unknown as KernelState;
+    expect(waitsOn(q, 'T0', { kind: 'lock', lock: 'mmap_lock:P0' })).toEqual(['T1']);
+    expect(waitsOn(q, 'T1', { kind: 'lock', lock: 'mmap_lock:P0' })).toEqual(['T0']);
+    expect(waitsOn(q, 'T2', { kind: 'lock', lock: 'mmap_lock:P0' })).toEqual(['T0', 'T1']);
+    const blocked = new Map([['T0', { kind: 'lock', lock: 'mmap_lock:P0' }], ['T1', { kind: 'lock', lock: 'mmap_lock:P0' }]]);
+    expect(noDeadlock.check({ s: q, blocked, stalled: false } as unknown as CheckContext)?.message).toBe('deadlock: T0 waits for mmap_lock:P0; T1 waits for mmap_lock:P0');
   });
 
   it("waits for a CPU on its owner, unless that is the waiter", () => {

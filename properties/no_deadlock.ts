@@ -2,11 +2,22 @@ import type { KernelState } from '../model/kernel/state.js';
 import type { WaitFor } from '../model/kernel/step.js';
 import type { Property } from './property.js';
 
-/** Who `actor` waits for: lock holders, or the task that keeps IRQs off on a CPU it must IPI. */
+/**
+ * Who `actor` waits for: lock holders and, on an rwsem's wait list, the
+ * waiters queued before it (a reader queued behind a writer waits for that
+ * writer, which waits for the readers holding the lock: a recursive
+ * down_read() deadlocks once a writer queues between); or the task that
+ * keeps IRQs off on a CPU it must IPI.
+ */
 export function waitsOn(s: KernelState, actor: string, w: WaitFor): string[] {
   switch (w.kind) {
-    case 'lock':
-      return (s.locks[w.lock]?.holders ?? []).filter((h) => h !== actor);
+    case 'lock': {
+      const l = s.locks[w.lock];
+      const q = l?.waiters ?? [];
+      const i = q.findIndex((x) => x.actor === actor);
+      const ahead = i < 0 ? [] : q.slice(0, i).map((x) => x.actor);
+      return [...new Set([...(l?.holders ?? []), ...ahead])].filter((h) => h !== actor);
+    }
     case 'ipi':
       return w.cpus.map((c) => s.cpus[c]!).filter((cpu) => cpu.irqsOff && cpu.inIrq === null && cpu.owner).map((cpu) => cpu.owner!);
     case 'cpu': {
@@ -27,19 +38,25 @@ export const noDeadlock: Property = {
   check({ s, blocked, stalled }) {
     const edges = new Map<string, string[]>();
     for (const [a, w] of blocked) edges.set(a, waitsOn(s, a, w).filter((b) => blocked.has(b)));
-    const seen = new Set<string>();
+    // depth-first over every edge: a lock wait needs all holders gone, so a cycle through any of them deadlocks
+    const done = new Set<string>();
+    const path: string[] = [];
+    const dfs = (a: string): string[] | null => {
+      path.push(a);
+      for (const b of edges.get(a) ?? []) {
+        if (path.includes(b)) return path.slice(path.indexOf(b));
+        if (done.has(b)) continue;
+        const c = dfs(b);
+        if (c) return c;
+      }
+      path.pop();
+      done.add(a);
+      return null;
+    };
     for (const start of [...blocked.keys()].sort()) {
-      const path: string[] = [];
-      let a: string | undefined = start;
-      while (a && !path.includes(a) && !seen.has(a)) {
-        path.push(a);
-        a = edges.get(a)?.[0];
-      }
-      if (a && path.includes(a)) {
-        const cyc = path.slice(path.indexOf(a));
-        return { holder: 'scheduler', message: `deadlock: ${cyc.map((x) => `${x} ${describe(blocked.get(x)!)}`).join('; ')}` };
-      }
-      for (const x of path) seen.add(x);
+      if (done.has(start)) continue;
+      const cyc = dfs(start);
+      if (cyc) return { holder: 'scheduler', message: `deadlock: ${cyc.map((x) => `${x} ${describe(blocked.get(x)!)}`).join('; ')}` };
     }
     if (stalled) return { holder: 'scheduler', message: `stall: no actor can run; ${[...blocked].map(([a, w]) => `${a} ${describe(w)}`).join('; ')}` };
     return null;

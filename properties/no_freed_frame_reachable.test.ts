@@ -42,7 +42,7 @@ describe('no-freed-frame-reachable', () => {
   it('fires when a present PTE maps a freed page', () => {
     expect(check(zapWhileCached(), linux).verdict).toBe('pass');
     expect(check(zapWhileCached(), putAfterSetPte(false)).violation).toEqual({
-      property: 'no-freed-frame-reachable', holder: 'PTE', step: 24, actor: 'T0', stepId: 'do_anonymous_page.put_page',
+      property: 'no-freed-frame-reachable', holder: 'PTE', step: 27, actor: 'T0', stepId: 'do_anonymous_page.put_page',
       message: "PTE 0 of P0's table 3 maps frame 4, which is free",
     });
   });
@@ -58,7 +58,7 @@ describe('no-freed-frame-reachable', () => {
 
   it('fires when a usable TLB entry maps a page freed before the flush', () => {
     expect(check(zapWhileCached(), applyVariant(linux, freeBeforeFlush)).violation).toEqual({
-      property: 'no-freed-frame-reachable', holder: 'TLB', step: 40, actor: 'T0', stepId: 'tlb_batch_pages_flush',
+      property: 'no-freed-frame-reachable', holder: 'TLB', step: 43, actor: 'T0', stepId: 'tlb_batch_pages_flush',
       message: 'CPU0 PCID slot 0 (P0) maps 0x10000 -> frame 4, which is free',
     });
   });

@@ -16,7 +16,7 @@ describe('progress', () => {
     expect(good.verdict).toBe('pass');
     expect(good.steps).toBeLessThan(300);
     expect(runScenario(sc, { policy: applyVariant(linux, faultNeverMaps), properties: [progress] }).violation).toEqual({
-      property: 'progress', holder: 'scheduler', step: 300, actor: 'T0', stepId: 'lock_mm_and_find_vma.mmap_read_lock',
+      property: 'progress', holder: 'scheduler', step: 300, actor: 'T0', stepId: 'do_anonymous_page.pte_unmap_unlock',
       message: 'no progress within 300 steps (retry livelock?)',
     });
   });

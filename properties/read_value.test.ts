@@ -27,7 +27,7 @@ describe('read-value: accesses', () => {
   it("fires when a stale entry reads another page's value (page freed before the flush, then reused)", () => {
     expect(check(reusedFrameRead(), linux).verdict).toBe('pass');
     expect(check(reusedFrameRead(), applyVariant(linux, freeBeforeFlush)).violation).toEqual({
-      property: 'read-value', holder: 'ideal', step: 55, actor: 'T1', stepId: 'user_access.tlb_hit',
+      property: 'read-value', holder: 'ideal', step: 58, actor: 'T1', stepId: 'user_access.tlb_hit',
       message: 'read of 0x10000 in P0 gave value 2; the reference allows value 0 | value 1',
     });
   });
@@ -40,7 +40,7 @@ describe('read-value: accesses', () => {
     });
     expect(check(sc, linux).verdict).toBe('pass');
     expect(check(sc, applyVariant(linux, noIpi)).violation).toEqual({
-      property: 'read-value', holder: 'ideal', step: 48, actor: 'T1', stepId: 'user_access.tlb_hit',
+      property: 'read-value', holder: 'ideal', step: 52, actor: 'T1', stepId: 'user_access.tlb_hit',
       message: 'write of 0x10000 in P0 gave write of 3; the reference allows SIGSEGV',
     });
   });
@@ -48,9 +48,9 @@ describe('read-value: accesses', () => {
   it('fires when the fault handler refuses an access the VMA allows', () => {
     const refuses = defineVariant({
       name: 'access-error-always',
-      description: 'access_error() refuses every access',
+      description: 'access_error() refuses every access (and every fault takes the mmap_lock path)',
       edit: (v) =>
-        v.replace('lock_mm_and_find_vma.find_vma', function* (k, c: FaultCtx) {
+        v.replace('lock_vma_under_rcu', function* () {}).replace('lock_mm_and_find_vma.find_vma', function* (k, c: FaultCtx) {
           c.vma = findVma(k.s.mms[c.mm]!, c.vpn);
           c.segv = true;
           yield { id: 'lock_mm_and_find_vma.bad_area', obs: { kind: 'access', opId: c.opId!, mm: c.mm, vpn: c.vpn, write: c.write, value: 0, ok: false } };
@@ -78,7 +78,7 @@ describe('read-value: call results', () => {
     });
     expect(check(zapWhileCached(), linux).verdict).toBe('pass');
     expect(check(zapWhileCached(), applyVariant(linux, enomem)).violation).toEqual({
-      property: 'read-value', holder: 'ideal', step: 53, actor: 'T0', stepId: 'sys_madvise.return',
+      property: 'read-value', holder: 'ideal', step: 56, actor: 'T0', stepId: 'sys_madvise.return',
       message: 'T0.1 returned ENOMEM; the reference allows ok',
     });
   });

@@ -28,7 +28,7 @@ describe('share-count', () => {
     // entry and both count it (find_shared_vma, research/mshare.md 7).
     expect(check('link-race', pol('mshare-v3')).verdict).toBe('pass');
     expect(check('link-race', linkWithoutPtl(pol('mshare-v3'))).violation).toEqual({
-      property: 'share-count', holder: 'upper entry', step: 53, actor: 'T1', stepId: 'find_shared_vma.set_p4d',
+      property: 'share-count', holder: 'upper entry', step: 56, actor: 'T1', stepId: 'find_shared_vma.set_p4d',
       message: "pt_share_count of M's PUD table 2 is 2, but 1 sharer entry links to it",
     });
   });

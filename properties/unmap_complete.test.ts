@@ -49,7 +49,7 @@ describe('unmap-complete', () => {
     });
     expect(check(sc, linux).verdict).toBe('pass');
     expect(check(sc, noIpiPolicy).violation).toEqual({
-      property: 'unmap-complete', holder: 'TLB', step: 53, actor: 'T0', stepId: 'sys_munmap.return',
+      property: 'unmap-complete', holder: 'TLB', step: 57, actor: 'T0', stepId: 'sys_munmap.return',
       message: 'munmap of 0x10000+1 in P0 returned while CPU1 PCID slot 0 still maps 0x10000 -> frame 4',
     });
   });
@@ -57,7 +57,7 @@ describe('unmap-complete', () => {
   it("fires on a sharer's entry when a host-side mshare_map returns (hazard 1, RFC v3)", () => {
     expect(check(load('hazard7-pud-freed-while-linked'), pol('mshare-v3')).verdict).toBe('pass');
     expect(check(load('hazard7-pud-freed-while-linked'), pol('mshare-rfc-v3')).violation).toEqual({
-      property: 'unmap-complete', holder: 'TLB', step: 66, actor: 'T1', stepId: 'sys_mshare_map.return',
+      property: 'unmap-complete', holder: 'TLB', step: 69, actor: 'T1', stepId: 'sys_mshare_map.return',
       message: 'mshare_map of 0x40000+1 in M.host returned while CPU0 PCID slot 0 (sharer P0) still maps 0x40000 -> frame 6',
     });
   });
@@ -75,7 +75,7 @@ describe('unmap-complete', () => {
   it('fires when a detach (munmap of the msharefs VMA) keeps the link and the entry (hazard 5, RFC v3)', () => {
     expect(check(load('hazard5-detach-keeps-link'), pol('mshare-v3')).verdict).toBe('pass');
     expect(check(load('hazard5-detach-keeps-link'), pol('mshare-rfc-v3')).violation).toEqual({
-      property: 'unmap-complete', holder: 'TLB', step: 52, actor: 'T0', stepId: 'sys_munmap.return',
+      property: 'unmap-complete', holder: 'TLB', step: 55, actor: 'T0', stepId: 'sys_munmap.return',
       message: 'munmap of 0x40000+64 in P0 returned while CPU0 PCID slot 0 still maps 0x40000 -> frame 5',
     });
   });

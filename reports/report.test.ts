@@ -231,7 +231,7 @@ describe('reports of other kinds of finding', () => {
   it('lock-discipline: the PTE write without the PTL, with the locks held in braces', () => {
     const { r, text } = report(zapWhileCached(), applyVariant(linux, zapWithoutPtl));
     expect(r.violation?.property).toBe('lock-discipline');
-    expect(text).toContain('{mmap_lock(r)}');
+    expect(text).toContain('{vma_lock:P0:0x10000}'); // the fault runs under the per-VMA lock
     expect(r.actual[0]).toMatch(/without ptl:/);
   });
 

@@ -209,6 +209,28 @@ const CASES: Case[] = [
     policy: linux,
     reaches: ['tlb_remove_table_one'],
   },
+  {
+    name: 'a fault under the per-VMA lock of another VMA writes PTEs inside an open munmap window',
+    scenario: () => scenario({
+      setup: [proc('P0'), anon('P0', X, 1), anon('P0', 0x30000, 1)],
+      threads: [thread('T0', 'P0', 0, write(X), munmap(X)), thread('T1', 'P0', 1, write(0x30000))],
+      schedule: [until('T0', 'user_access.walk'), until('T0', 'mmap_write_downgrade'), run('T1'), run('T0')],
+    }),
+    policy: linux,
+    reaches: ['per_vma_fault_racing_munmap'],
+  },
+  {
+    name: "a reader queued behind mprotect's waiting mmap_write_lock while munmap holds the lock for read",
+    scenario: () => scenario({
+      config: { cpus: 3 },
+      setup: [proc('P0'), anon('P0', X, 1), anon('P0', Y, 1)],
+      // T2's madvise spans two VMAs: it falls back to mmap_read_lock
+      threads: [thread('T0', 'P0', 0, write(X), munmap(X)), thread('T1', 'P0', 1, mprotect(Y, 1, 'r')), thread('T2', 'P0', 2, madvise(X, 2))],
+      schedule: [until('T0', 'user_access.walk'), until('T0', 'mmap_write_downgrade'), until('T1', 'rwsem_down_write_slowpath.queue'), until('T2', 'rwsem_down_read_slowpath.queue'), run('T0'), run('T1'), run('T2')],
+    }),
+    policy: linux,
+    reaches: ['rwsem_reader_held_off_by_writer'],
+  },
 ];
 
 describe('coverage counters, each reached by a hand-written scenario', () => {

@@ -19,6 +19,7 @@ import tablesFreedAfterFlush from '../variants/tables-freed-after-flush.js';
 import tableFreeNoSync from '../variants/table-free-no-sync.js';
 import ptReclaimNoRcu from '../variants/pt-reclaim-no-rcu.js';
 import ptReclaimFlushEnd from '../variants/pt-reclaim-flush-end.js';
+import munmapNoVmaStartWrite from '../variants/munmap-no-vma-start-write.js';
 import { anon, file, gup, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, va, write } from './build.js';
 import { doubleUnlock, faultNeverMaps, globalAsidUnmap, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
 import { PROPERTIES } from '../properties/registry.js';
@@ -204,5 +205,38 @@ describe('PT_RECLAIM mutants fail on a hand scenario and hold on linux', () => {
     expect(good.verdict).toBe('pass');
     expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table', holder: 'PSC' });
     expect(bad.violation!.message).toMatch(/^CPU1 .* caches a pte table at frame \d+, which is free/);
+  });
+});
+
+describe('kept mutant munmap-no-vma-start-write: per-VMA locks without the writer side', () => {
+  const Y1 = X + 0x1000;
+  it('read-value: a fault that took the VMA lock before the detach maps the page after munmap returned', () => {
+    // T0 holds X's VMA read lock (lock_vma_under_rcu) and stops; T1's munmap of X runs to its return.
+    // On linux vma_start_write() waits for T0; without it T0 maps X into an unmapped range.
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 1)],
+      threads: [thread('T0', 'P0', 0, write(X)), thread('T1', 'P0', 1, munmap(X))],
+      schedule: [until('T0', 'lock_vma_under_rcu'), run('T1'), run('T0')],
+    });
+    const { good, bad } = both(sc, munmapNoVmaStartWrite);
+    expect(good.verdict).toBe('pass');
+    expect(good.trace.map((e) => `${e.actor} ${e.id}`)).toContain('T1 vms_gather_munmap_vmas.vma_start_write');
+    expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T0', stepId: 'user_access.walk', holder: 'ideal' });
+    expect(bad.violation!.message).toContain('the reference allows SIGSEGV');
+  });
+
+  it("leaves the freed table to pte_offset_map_lock's re-check: the fault drops its page and SIGSEGV follows", () => {
+    // T0 has its page and stops before the PTL; T1's munmap frees the PTE table under it
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 2)],
+      threads: [thread('T0', 'P0', 0, write(X), write(Y1)), thread('T1', 'P0', 1, munmap(X, 2))],
+      schedule: [until('T0', 'user_access.walk'), until('T0', 'do_anonymous_page.alloc'), run('T1'), run('T0')],
+    });
+    const { good, bad } = both(sc, munmapNoVmaStartWrite);
+    expect(good.verdict).toBe('pass');
+    expect(bad.verdict).toBe('pass');
+    const t0 = bad.trace.filter((e) => e.actor === 'T0').map((e) => e.id);
+    expect(t0.filter((id) => id === 'do_anonymous_page.alloc').length).toBeGreaterThan(t0.filter((id) => id === 'do_anonymous_page.set_pte_at').length); // one allocation never mapped
+    expect(bad.state.frames.filter((f) => f.lp.startsWith('anon:')).map((f) => f.state)).toEqual(['free', 'free']); // no page leaked
   });
 });

@@ -1,23 +1,67 @@
-// Kernel locks as the model sees them: mmap_lock (an rwsem, may sleep),
-// mm->page_table_lock and the split PTE locks (spinlocks). Taking a lock
-// is one step; waiting for it blocks the actor (no step). Each acquisition
-// notes the lock-class order for lockdep and, for sleeping locks, a
-// might_sleep() for the lock-discipline property.
+// Kernel locks as the model sees them: mmap_lock and i_mmap_rwsem
+// (rwsems, may sleep), the per-VMA locks, mm->page_table_lock and the
+// split PTE and PMD locks (spinlocks). Taking a lock is one step; waiting
+// for it blocks the actor (no step). Each acquisition notes the lock-class
+// order for lockdep and, for sleeping locks, a might_sleep() for the
+// lock-discipline property.
+//
+// rwsems (kernel/locking/rwsem.c) keep a FIFO wait list:
+//   1. down_read() takes the lock at once only if no writer holds it and
+//      no one waits (RWSEM_FLAG_WAITERS fails rwsem_read_trylock(); in
+//      rwsem_down_read_slowpath() a reader-owned lock sends the reader to
+//      the queue): a waiting writer holds off new readers.
+//   2. A free lock with waiters can be stolen by a newcomer, reader or
+//      writer (reader optimistic lock stealing, 1a728dff855a;
+//      rwsem_try_write_lock_unqueued()). RWSEM_FLAG_HANDOFF, which a waiter
+//      sets after RWSEM_WAIT_TIMEOUT to stop stealing, is not modelled: the
+//      model allows every steal, a superset of the kernel's schedules.
+//   3. Otherwise the task queues (one step: it joins sem->wait_list) and
+//      sleeps. On release, rwsem_mark_wake(): if the first waiter is a
+//      reader, every queued reader is granted the lock at once (phase-fair,
+//      readers behind a writer too); if it is a writer, it is woken and
+//      takes the lock itself when it runs and the lock is free.
+//   4. downgrade_write() grants the queued readers as in 3.
+// Spinlocks have no queue: any waiter may take a free spinlock. qspinlock
+// is FIFO among queued CPUs, so this allows orders the kernel never runs;
+// they matter only with two waiters queued on one spinlock, and a safety
+// property that fails only there would show a wrong order in the trace.
+//
+// Per-VMA locks (include/linux/mmap_lock.h, mm/mmap_lock.c): a reader
+// (vma_start_read() inside lock_vma_under_rcu()) never waits: it fails if
+// the VMA is write-locked, that is if vma->vm_lock_seq equals the mm's
+// mm_lock_seq. vma_start_write() (mmap_lock held for write) waits for the
+// readers to leave (vm_refcnt), then stores mm_lock_seq; every VMA write
+// lock of the mm ends together at mmap_write_unlock() or
+// mmap_write_downgrade(), which advance mm_lock_seq (vma_end_write_all()).
 
 import type { Gen, K, StepNote } from './step.js';
-import type { KernelState, LockClass } from './state.js';
-import { ModelError, type ActorName, type MmId, type Pfn } from './types.js';
+import type { KernelState, Lock, LockClass, Vma } from './state.js';
+import { ModelError, vaHex, type ActorName, type MmId, type Pfn } from './types.js';
 
 export const mmapLock = (mm: MmId) => `mmap_lock:${mm}`;
 export const pageTableLock = (mm: MmId) => `page_table_lock:${mm}`;
 export const ptlOf = (table: Pfn) => `ptl:${table}`;
+/** pmd_lockptr(): the split lock of the PMD table page (x86-64: CONFIG_SPLIT_PMD_PTLOCKS). */
+export const pmdLock = (table: Pfn) => `pmd_lock:${table}`;
+/** vma->vm_lock of the VMA of `mm` that starts at `start` (a VMA cannot move while it is read-locked). */
+export const vmaLock = (mm: MmId, start: number) => `vma_lock:${mm}:${vaHex(start)}`;
 
-const SLEEPING: Record<LockClass, boolean> = { mmap_lock: true, page_table_lock: false, ptl: false, i_mmap_rwsem: true };
+const SLEEPING: Record<LockClass, boolean> = { mmap_lock: true, page_table_lock: false, ptl: false, i_mmap_rwsem: true, vma_lock: true, pmd_lock: false };
+const RWSEM: Partial<Record<LockClass, true>> = { mmap_lock: true, i_mmap_rwsem: true };
 
 export const iMmapRwsem = (file: string) => `i_mmap_rwsem:${file}`;
 
 export function classOf(name: string): LockClass {
   return name.slice(0, name.indexOf(':')) as LockClass;
+}
+
+export const isSleeping = (name: string): boolean => SLEEPING[classOf(name)] ?? false;
+
+/** The mm a per-VMA lock name belongs to (null for other locks). */
+export function vmaLockMm(name: string): MmId | null {
+  if (classOf(name) !== 'vma_lock') return null;
+  const rest = name.slice(name.indexOf(':') + 1);
+  return rest.slice(0, rest.lastIndexOf(':')) as MmId;
 }
 
 export function heldBy(s: KernelState, actor: ActorName): string[] {
@@ -30,10 +74,15 @@ export function holdsSpinlock(s: KernelState, actor: ActorName): boolean {
   return heldBy(s, actor).some((n) => !SLEEPING[classOf(n)]);
 }
 
+const lockOf = (s: KernelState, name: string): Lock => (s.locks[name] ??= { cls: classOf(name), holders: [], mode: null });
+const queued = (l: Lock | undefined) => l?.waiters ?? [];
+
+/** Whether a newcomer takes the lock without queueing (rule 1 and 2 above; spinlocks: free, or shared read). */
 function canTake(s: KernelState, name: string, mode: 'r' | 'w'): boolean {
   const l = s.locks[name];
   if (!l || l.holders.length === 0) return true;
-  return mode === 'r' && l.mode === 'r';
+  if (mode === 'w' || l.mode !== 'r') return false;
+  return !RWSEM[classOf(name)] || queued(l).length === 0;
 }
 
 /** Record the step's locks and interrupt state for lock-discipline. */
@@ -41,24 +90,49 @@ export function note(k: K, kind: StepNote['kind'], mm: MmId | null, what: string
   k.notes.push({ kind, mm, what, table, held: heldBy(k.s, k.self), irqsOff: k.s.cpus[k.cpu]!.irqsOff });
 }
 
-/** down_read / down_write / spin_lock: block until free, then take it in one step. */
+/** Lockdep: every class held now is ordered before `cls`. */
+function noteOrder(k: K, cls: LockClass): void {
+  for (const h of heldBy(k.s, k.self)) {
+    const hc = classOf(h);
+    if (hc === cls) continue; // lockdep: two locks of one class are not an order
+    const out = (k.s.ghost.lockOrder[hc] ??= []);
+    if (!out.includes(cls)) out.push(cls);
+  }
+}
+
+/** down_read / down_write / spin_lock: take it, or queue (rwsems) and wait, then take it in one step. */
 export function* lock(k: K, name: string, mode: 'r' | 'w', id: string): Gen {
   const s = k.s;
   const cls = classOf(name);
-  if (!canTake(s, name, mode)) {
+  if (RWSEM[cls] && !canTake(s, name, mode)) {
+    // rwsem_down_{read,write}_slowpath(): join the wait list, then sleep
+    const l = lockOf(s, name);
+    (l.waiters ??= []).push({ actor: k.self, mode });
+    yield { id: mode === 'r' ? 'rwsem_down_read_slowpath.queue' : 'rwsem_down_write_slowpath.queue' };
+    const woken = mode === 'r' ? () => l.holders.includes(k.self) : () => l.holders.length === 0 && queued(l)[0]?.actor === k.self;
+    if (!woken()) yield { id, wait: woken, waitFor: { kind: 'lock', lock: name } };
+  } else if (!canTake(s, name, mode)) {
     yield { id, wait: () => canTake(s, name, mode), waitFor: { kind: 'lock', lock: name } };
   }
   if (SLEEPING[cls]) note(k, 'might-sleep', null, name);
-  for (const h of heldBy(s, k.self)) {
-    const hc = classOf(h);
-    if (hc === cls) continue; // lockdep: two locks of one class are not an order
-    const out = (s.ghost.lockOrder[hc] ??= []);
-    if (!out.includes(cls)) out.push(cls);
-  }
-  const l = (s.locks[name] ??= { cls, holders: [], mode: null });
-  l.holders.push(k.self);
+  noteOrder(k, cls);
+  const l = lockOf(s, name);
+  if (l.waiters) l.waiters = l.waiters.filter((w) => w.actor !== k.self); // rwsem_try_write_lock(): off the list
+  if (!l.holders.includes(k.self)) l.holders.push(k.self); // a queued reader was granted it already
   l.mode = mode;
+  if (cls === 'mmap_lock' && mode === 'w') l.seq = (l.seq ?? 0) + 1; // mmap_write_lock(): mm_lock_seqcount_begin()
   yield { id };
+}
+
+/** down_read_trylock() (mmap_read_trylock): fails if a writer holds the rwsem or anyone waits (RWSEM_READ_FAILED_MASK). */
+export function tryLockRead(k: K, name: string): boolean {
+  const l = k.s.locks[name];
+  if (l && ((l.holders.length > 0 && l.mode !== 'r') || queued(l).length > 0)) return false;
+  // lockdep validates no dependency for a trylock (validate_chain()); locks taken under it are ordered after it
+  const m = lockOf(k.s, name);
+  m.holders.push(k.self);
+  m.mode = 'r';
+  return true;
 }
 
 export function* unlock(k: K, name: string, id: string): Gen {
@@ -66,16 +140,69 @@ export function* unlock(k: K, name: string, id: string): Gen {
   yield { id };
 }
 
+/** rwsem_mark_wake(): a reader at the head of the wait list gets every queued reader the lock (rule 3). */
+function wakeReaders(l: Lock): void {
+  if (queued(l)[0]?.mode !== 'r') return;
+  for (const w of queued(l)) if (w.mode === 'r') l.holders.push(w.actor);
+  l.waiters = queued(l).filter((w) => w.mode !== 'r');
+  l.mode = 'r';
+}
+
 export function release(s: KernelState, actor: ActorName, name: string): void {
   const l = s.locks[name];
   if (!l || !l.holders.includes(actor)) throw new ModelError(`${actor} releases ${name} it does not hold`);
+  if (l.cls === 'mmap_lock' && l.mode === 'w') l.seq = (l.seq ?? 0) + 1; // mmap_write_unlock(): vma_end_write_all()
   l.holders = l.holders.filter((h) => h !== actor);
-  if (l.holders.length === 0) l.mode = null;
+  if (l.holders.length === 0) {
+    l.mode = null;
+    wakeReaders(l);
+  }
 }
 
-/** mmap_write_downgrade(): keep the rwsem, let readers in. */
+/** mmap_write_downgrade(): vma_end_write_all(), then downgrade_write() lets the queued readers in. */
 export function downgrade(s: KernelState, actor: ActorName, name: string): void {
   const l = s.locks[name];
   if (!l || l.mode !== 'w' || l.holders[0] !== actor) throw new ModelError(`${actor} downgrades ${name} without holding it for write`);
+  if (l.cls === 'mmap_lock') l.seq = (l.seq ?? 0) + 1;
   l.mode = 'r';
+  wakeReaders(l);
+}
+
+/** mm->mm_lock_seq. */
+export const mmLockSeq = (s: KernelState, mm: MmId): number => s.locks[mmapLock(mm)]?.seq ?? 0;
+
+/** __is_vma_write_locked(): vma_start_write() ran in the current mmap_write_lock section. */
+export const vmaWriteLocked = (s: KernelState, mm: MmId, v: Vma): boolean => v.vmLockSeq === mmLockSeq(s, mm) && mmLockSeq(s, mm) % 2 === 1;
+
+/** vma_start_read(): take the VMA's read lock unless it is write-locked. Part of the caller's step (a trylock). */
+export function vmaStartRead(k: K, mm: MmId, v: Vma): boolean {
+  if (vmaWriteLocked(k.s, mm, v)) return false;
+  const l = lockOf(k.s, vmaLock(mm, v.start)); // rwsem_acquire_read(..., trylock = 1): no dependency
+  l.holders.push(k.self);
+  l.mode = 'r';
+  return true;
+}
+
+/**
+ * vma_start_write(), mmap_lock held for write: wait until the VMA has no
+ * reader (__vma_enter_locked()), then store mm_lock_seq in vm_lock_seq.
+ * Nothing to do if this mmap_write_lock section locked it already.
+ */
+export function* vmaStartWrite(k: K, mm: MmId, v: Vma, id: string): Gen {
+  const s = k.s;
+  if (vmaWriteLocked(s, mm, v)) return;
+  if (s.locks[mmapLock(mm)]?.mode !== 'w' || !s.locks[mmapLock(mm)]!.holders.includes(k.self)) throw new ModelError(`${k.self} write-locks a VMA of ${mm} without mmap_lock held for write`);
+  const name = vmaLock(mm, v.start);
+  const free = () => (s.locks[name]?.holders ?? []).every((h) => h === k.self);
+  if (!free()) yield { id, wait: free, waitFor: { kind: 'lock', lock: name } };
+  note(k, 'might-sleep', null, name);
+  noteOrder(k, 'vma_lock'); // rwsem_acquire(&vma->vmlock_dep_map) then release: an order, no hold
+  v.vmLockSeq = mmLockSeq(s, mm);
+  yield { id };
+}
+
+/** vma_end_read(). */
+export function* vmaEndRead(k: K, mm: MmId, v: Vma, id: string): Gen {
+  release(k.s, k.self, vmaLock(mm, v.start));
+  yield { id };
 }

@@ -55,6 +55,15 @@ export interface Vma {
   /** Shared file mappings: file name and page offset of `start`. */
   file: string | null;
   pgoff: number;
+  /**
+   * vma->vm_lock_seq: vma_start_write() stores the mm's mm_lock_seq here;
+   * the VMA is write-locked while the two are equal, that is until
+   * mmap_write_unlock() or mmap_write_downgrade() (include/linux/mmap_lock.h).
+   * Absent: never write-locked (UINT_MAX in the kernel).
+   */
+  vmLockSeq?: number;
+  /** vma->anon_vma is set (__anon_vma_prepare() at the first anonymous fault). */
+  anonVma?: boolean;
 }
 
 export interface Mm {
@@ -189,13 +198,23 @@ export interface Cpu {
   curr: ActorName | null;
 }
 
-export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem';
+export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem' | 'vma_lock' | 'pmd_lock';
+
+/** A task on an rwsem's wait list (struct rwsem_waiter). */
+export interface RwsemWaiter {
+  actor: ActorName;
+  mode: 'r' | 'w';
+}
 
 export interface Lock {
   cls: LockClass;
-  /** Readers or the one writer (spinlocks: the holder). */
+  /** Readers or the one writer (spinlocks: the holder; a VMA lock: its readers, vm_refcnt). */
   holders: ActorName[];
   mode: 'r' | 'w' | null;
+  /** rwsems: sem->wait_list, oldest first (kernel/locking/rwsem.c). */
+  waiters?: RwsemWaiter[];
+  /** mmap_lock: mm->mm_lock_seq, odd while the lock is held for write (mm_lock_seqcount_begin/end). */
+  seq?: number;
 }
 
 /** An mmu_gather on a task's kernel stack (include/asm-generic/tlb.h). */

@@ -25,6 +25,19 @@ export function detachRange(mm: Mm, start: number, end: number): Vma[] {
   return gone;
 }
 
+/** The VMAs (tree objects) overlapping [start, end); with `toHole`, only those before the first hole from `start`. */
+export function vmasTouched(mm: Mm, start: number, end: number, toHole = false): Vma[] {
+  const out: Vma[] = [];
+  let at = start;
+  for (const x of mm.vmas) {
+    if (x.end <= start || x.start >= end) continue;
+    if (toHole && x.start > at) break;
+    out.push(x);
+    at = x.end;
+  }
+  return out;
+}
+
 /** VMAs overlapping [start, end), clipped to it. */
 export function vmasIn(mm: Mm, start: number, end: number): Vma[] {
   return mm.vmas.filter((x) => x.start < end && x.end > start).map((x) => piece(x, Math.max(x.start, start), Math.min(x.end, end)));

@@ -4,6 +4,7 @@
 // step ids and the state after each step, outside the kernel paths, so a
 // variant that replaces a step cannot hide them.
 
+import { mmapLock, vmaLockMm } from '../kernel/locks.js';
 import { findPte } from '../kernel/pagetable.js';
 import { readyCallback } from '../kernel/paths/rcu.js';
 import { tlbUsableFor } from '../kernel/tlb.js';
@@ -30,6 +31,8 @@ export const COVERAGE_COUNTERS = [
   'tlb_remove_table_one',
   'pt_reclaim_free',
   'need_resched_break',
+  'per_vma_fault_racing_munmap',
+  'rwsem_reader_held_off_by_writer',
   // mshare (SPEC 6): the situations behind the review's hazards
   'host_change_with_sharer_tlb',
   'sharer_dormant_slot_at_host_change',
@@ -88,7 +91,25 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
     const g = s.tasks[e.actor]?.gather;
     if (g && g.end > g.start) cov.need_resched_break++; // the PTL is about to go with cleared, unflushed entries
   }
+  countLocks(cov, s, e);
   countMshare(cov, s, e);
+}
+
+/**
+ * per_vma_fault_racing_munmap: a fault writes a PTE or an upper entry of mm M
+ * holding only a per-VMA lock of M (not M's mmap_lock) while an munmap or
+ * exit of M is open. rwsem_reader_held_off_by_writer: a down_read() queues on
+ * an rwsem that only readers hold, because a writer waits (rwsem.c rule 1).
+ */
+function countLocks(cov: Coverage, s: KernelState, e: StepEvent): void {
+  if (e.id.endsWith('.set_pte_at') || e.id.endsWith('_populate') || e.id === 'wp_page_reuse') {
+    const mm = e.locks.map(vmaLockMm).find((m) => m !== null);
+    if (mm && !e.locks.includes(mmapLock(mm)) && Object.values(s.ghost.ops).some((o) => o.open && o.mm === mm && (o.kind === 'munmap' || o.kind === 'exit'))) cov.per_vma_fault_racing_munmap++;
+  }
+  if (e.id === 'rwsem_down_read_slowpath.queue') {
+    const l = Object.values(s.locks).find((x) => x.waiters?.some((w) => w.actor === e.actor && w.mode === 'r'));
+    if (l && l.holders.length > 0 && l.mode === 'r') cov.rwsem_reader_held_off_by_writer++;
+  }
 }
 
 function countMshare(cov: Coverage, s: KernelState, e: StepEvent): void {

@@ -73,8 +73,8 @@ describe('access.ts: a user access as the hardware performs it', () => {
     expect(t0.slice(faults[2]!)).not.toContain('__pud_alloc.alloc_one');
     expect(accesses(r, 'T0').map((e) => [e.id, (e.obs as { ok: boolean }).ok])).toEqual([
       ['user_access.walk', true],
-      ['lock_mm_and_find_vma.bad_area', false], // SIGSEGV is observed where the fault path decides it
-      ['lock_mm_and_find_vma.bad_area', false],
+      ['do_user_addr_fault.bad_area_access_error', false], // SIGSEGV is observed where the fault path decides it (here under the VMA lock)
+      ['lock_mm_and_find_vma.bad_area', false], // no VMA: lock_vma_under_rcu fails, mmap_read_lock path
     ]);
     // the read-only entry the store faulted on was dropped by the #PF
     expect(r.state.cpus[0]!.tlb.some((e) => e.vpn === X >> 12)).toBe(false);

@@ -7,6 +7,11 @@ import { accesses as accessSteps, drive, expectOrder, go, ids, pteOf, X, Y } fro
 import type { RunResult } from '../../run/runner.js';
 import type { KernelState } from '../state.js';
 import { mmId } from '../types.js';
+import { readFileSync } from 'node:fs';
+import { runScenario } from '../../run/runner.js';
+import { policyByName } from '../../policies/registry.js';
+import { parseScenario } from '../../../reports/scenario_text.js';
+import { PROPERTIES } from '../../../properties/registry.js';
 import type { FaultCtx } from './fault.js';
 
 /** What each user access of `actor` observed. */
@@ -15,23 +20,85 @@ const allocated = (s: KernelState) => s.frames.filter((f) => f.state !== 'free')
 const pteX = (s: KernelState) => pteOf(s, X);
 
 describe('fault.ts: the page-fault path', () => {
-  it('finds the VMA under mmap_read_lock and gives SIGSEGV, allocating nothing, when there is none or it forbids the access (step 1)', () => {
-    for (const [prot, op] of [['r', write(X)], ['none', read(X)], ['rw', read(0x40000)]] as const) {
+  it('takes the per-VMA lock and gives SIGSEGV under it when the VMA forbids the access, allocating nothing (step 1)', () => {
+    for (const [prot, op] of [['r', write(X)], ['none', read(X)]] as const) {
       const r = go(scenario({ setup: [proc('P0'), anon('P0', X, 1, prot)], threads: [thread('T0', 'P0', 0, op)] }));
       expect(r.verdict).toBe('pass');
       expect(ids(r, 'T0').slice(ids(r, 'T0').indexOf('user_access.page_fault'))).toEqual([
-        'user_access.page_fault', 'lock_mm_and_find_vma.mmap_read_lock', 'lock_mm_and_find_vma.bad_area', 'do_user_addr_fault.mmap_read_unlock', 'user_access.sigsegv',
+        'user_access.page_fault', 'lock_vma_under_rcu', 'do_user_addr_fault.bad_area_access_error', 'user_access.sigsegv',
       ]);
       expect(accesses(r, 'T0')).toEqual([expect.objectContaining({ ok: false })]);
       expect(allocated(r.state)).toBe(1); // the PGD only
+      expect(r.state.locks['vma_lock:P0:0x10000']!.holders).toEqual([]);
     }
   });
 
-  it('allocates each missing table, populates it under page_table_lock, and frees it if another thread was first (step 2)', () => {
+  it('falls back to mmap_read_lock when lock_vma_under_rcu finds no VMA, and gives SIGSEGV there (steps 1-2)', () => {
+    const r = go(scenario({ setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, read(0x40000))] }));
+    expect(r.verdict).toBe('pass');
+    expect(ids(r, 'T0').slice(ids(r, 'T0').indexOf('user_access.page_fault'))).toEqual([
+      'user_access.page_fault', 'lock_vma_under_rcu.inval', 'lock_mm_and_find_vma.mmap_read_lock', 'lock_mm_and_find_vma.bad_area', 'do_user_addr_fault.mmap_read_unlock', 'user_access.sigsegv',
+    ]);
+    expect(allocated(r.state)).toBe(1);
+  });
+
+  it('falls back to mmap_read_lock when the VMA is write-locked: an munmap between vma_start_write and its downgrade (step 1)', () => {
+    const r = go(
+      scenario({
+        setup: [proc('P0'), anon('P0', X, 2)],
+        threads: [thread('T0', 'P0', 0, read(Y)), thread('T1', 'P0', 1, munmap(X))],
+        schedule: [until('T1', 'vms_gather_munmap_vmas.vma_start_write'), run('T0')],
+      }),
+    );
+    expect(r.verdict).toBe('pass');
+    const t0 = ids(r, 'T0');
+    expect(t0).toContain('lock_vma_under_rcu.inval'); // [X, X+2) is write-locked (and split: Y's piece stays locked too)
+    expect(t0).not.toContain('lock_vma_under_rcu');
+    // T0 queues on mmap_lock behind T1's write lock and gets it at the downgrade
+    expectOrder(r, ['T0', 'rwsem_down_read_slowpath.queue'], ['T1', 'mmap_write_downgrade'], ['T0', 'lock_mm_and_find_vma.mmap_read_lock']);
+    expect(accesses(r, 'T0')).toEqual([expect.objectContaining({ ok: true })]);
+  });
+
+  it('retries with mmap_read_lock when vmf_anon_prepare() cannot trylock it for the first anonymous page (step 1)', () => {
+    // T1's munmap of another VMA holds mmap_lock for write; T0's VMA has no anon_vma yet
+    const r = go(
+      scenario({
+        setup: [proc('P0'), anon('P0', X, 1), anon('P0', 0x20000, 1)],
+        threads: [thread('T0', 'P0', 0, write(X)), thread('T1', 'P0', 1, munmap(0x20000))],
+        schedule: [until('T1', 'do_vmi_munmap.mmap_write_lock'), run('T0')],
+      }),
+    );
+    expect(r.verdict).toBe('pass');
+    expectOrder(r, ['T0', 'lock_vma_under_rcu'], ['T0', 'vmf_anon_prepare.retry'], ['T0', 'lock_mm_and_find_vma.mmap_read_lock'], ['T0', '__anon_vma_prepare'], ['T0', 'do_anonymous_page.set_pte_at']);
+    expect(r.state.mms[mmId('P0')]!.vmas[0]!.anonVma).toBe(true);
+    // with anon_vma in place the next fault in the VMA stays under the VMA lock
+    const again = go(scenario({ setup: [proc('P0'), anon('P0', X, 2)], threads: [thread('T0', 'P0', 0, write(X), write(Y))] }));
+    const t0 = ids(again, 'T0');
+    expect(t0.filter((id) => id.startsWith('vmf_anon_prepare.'))).toEqual(['vmf_anon_prepare.mmap_read_trylock', 'vmf_anon_prepare.mmap_read_unlock']);
+    expect(t0.filter((id) => id === 'lock_vma_under_rcu')).toHaveLength(2);
+    expect(t0).not.toContain('lock_mm_and_find_vma.mmap_read_lock');
+  });
+
+  it('bails out of the per-VMA path on an msharefs VMA (v3: mshare does not support per-VMA locks)', () => {
+    const sc = parseScenario(readFileSync(new URL('../../../test/scenarios/link-race.txt', import.meta.url), 'utf8'));
+    const r = runScenario(sc, { policy: policyByName('mshare-v3')!, properties: PROPERTIES });
+    expect(r.verdict).toBe('pass');
+    expect(r.trace.map((e) => e.id)).toContain('do_user_addr_fault.vma_is_mshare');
+  });
+
+  it('allocates each missing table, populates PGD and PUD entries under page_table_lock and a PMD entry under the PMD table\'s split lock, and frees it if another thread was first (step 3)', () => {
     const one = go(scenario({ setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, read(X))] }));
-    const alloc = ids(one, 'T0').filter((id) => /alloc|populate/.test(id) && !id.startsWith('do_anonymous'));
-    expect(alloc).toEqual(['pud', 'pmd', 'pte'].flatMap((l, i) => [`__${l}_alloc.alloc_one`, `__${l}_alloc.spin_lock`, `${['pgd', 'pud', 'pmd'][i]}_populate`, `__${l}_alloc.spin_unlock`]));
-    expect(one.trace.filter((e) => e.id.endsWith('_populate')).map((e) => e.locks)).toEqual(Array(3).fill(['mmap_lock:P0', 'page_table_lock:P0']));
+    const alloc = ids(one, 'T0').filter((id) => /alloc|populate|pmd_install/.test(id) && !id.startsWith('do_anonymous'));
+    expect(alloc).toEqual([
+      '__pud_alloc.alloc_one', '__pud_alloc.spin_lock', 'pgd_populate', '__pud_alloc.spin_unlock',
+      '__pmd_alloc.alloc_one', '__pmd_alloc.spin_lock', 'pud_populate', '__pmd_alloc.spin_unlock',
+      '__pte_alloc.alloc_one', 'pmd_install.pmd_lock', 'pmd_populate', 'pmd_install.spin_unlock',
+    ]);
+    const pmdTable = one.state.frames.find((f) => f.state === 'pagetable' && f.level === 2)!.pfn;
+    // under the per-VMA lock: no mmap_lock
+    expect(one.trace.filter((e) => e.id.endsWith('_populate')).map((e) => e.locks)).toEqual([
+      ['page_table_lock:P0', 'vma_lock:P0:0x10000'], ['page_table_lock:P0', 'vma_lock:P0:0x10000'], [`pmd_lock:${pmdTable}`, 'vma_lock:P0:0x10000'],
+    ]);
 
     const race = go(
       scenario({
@@ -85,7 +152,7 @@ describe('fault.ts: the page-fault path', () => {
     expect(spurious.verdict).toBe('pass');
     expect(spurious.coverage.spurious_fault).toBe(1);
     const t0 = ids(spurious, 'T0');
-    expect(t0.slice(t0.indexOf('handle_pte_fault.spurious'))).toEqual(['handle_pte_fault.spurious', 'do_user_addr_fault.mmap_read_unlock', 'user_access.walk']);
+    expect(t0.slice(t0.indexOf('handle_pte_fault.spurious'))).toEqual(['handle_pte_fault.spurious', 'do_user_addr_fault.vma_end_read', 'user_access.walk']);
 
     // a present read-only PTE in a VMA that allows the write: do_wp_page() -> wp_page_reuse() (driven directly:
     // no linux scenario reaches it, since read faults map writable-VMA pages writable)
@@ -97,7 +164,7 @@ describe('fault.ts: the page-fault path', () => {
     expect(pteX(s)).toMatchObject({ writable: true, dirty: true });
   });
 
-  it('drops mmap_read_lock before the access is retried; a waiting munmap detaches the VMA only then (step 4)', () => {
+  it('drops the VMA lock before the access is retried; a waiting munmap write-locks and detaches the VMA only then (step 5)', () => {
     const r = go(
       scenario({
         setup: [proc('P0'), anon('P0', X, 1)],
@@ -106,8 +173,10 @@ describe('fault.ts: the page-fault path', () => {
       }),
     );
     expect(r.verdict).toBe('pass');
-    expectOrder(r, ['T0', 'do_anonymous_page.set_pte_at'], ['T1', 'sys_munmap'], ['T0', 'do_anonymous_page.pte_unmap_unlock'], ['T0', 'do_user_addr_fault.mmap_read_unlock'], ['T0', 'user_access.walk'], ['T1', 'vms_gather_munmap_vmas.detach']);
+    expectOrder(r, ['T0', 'do_anonymous_page.set_pte_at'], ['T1', 'do_vmi_munmap.mmap_write_lock'], ['T0', 'do_anonymous_page.pte_unmap_unlock'], ['T0', 'do_user_addr_fault.vma_end_read'], ['T0', 'user_access.walk'], ['T1', 'vms_gather_munmap_vmas.vma_start_write'], ['T1', 'vms_gather_munmap_vmas.detach']);
+    expect(r.trace.find((e) => e.actor === 'T1' && e.id === 'do_vmi_munmap.mmap_write_lock')).toBeDefined();
     expect(accesses(r, 'T0')).toEqual([expect.objectContaining({ write: true, ok: true })]); // the retry found the new PTE
     expect(r.state.locks['mmap_lock:P0']!.holders).toEqual([]);
+    expect(r.state.locks['vma_lock:P0:0x10000']!.holders).toEqual([]);
   });
 });

@@ -1,23 +1,42 @@
 // The page-fault path: do_user_addr_fault() -> handle_mm_fault()
-// (arch/x86/mm/fault.c, mm/memory.c):
+// (arch/x86/mm/fault.c, mm/memory.c, mm/mmap_lock.c):
 //
-//   1. lock_mm_and_find_vma(): mmap_read_lock, find the VMA; none, or an
+//   1. lock_vma_under_rcu(): find the VMA and take its per-VMA read lock
+//      (vma_start_read()); it fails if there is no VMA or the VMA is
+//      write-locked (an mmap_lock writer ran vma_start_write() on it). An
+//      msharefs VMA drops it again ("mshare does not support per-VMA locks
+//      yet", v3 2025: research/mshare.md hazard 9). On success:
+//      access_error() -> SIGSEGV, else handle_mm_fault(FAULT_FLAG_VMA_LOCK)
+//      as in 3-4 and vma_end_read(). An anonymous VMA without anon_vma
+//      needs the mmap_lock: vmf_anon_prepare() tries mmap_read_trylock()
+//      and, if that fails, drops the VMA lock and returns VM_FAULT_RETRY:
+//      the fault starts again at 2.
+//   2. lock_mm_and_find_vma(): mmap_read_lock, find the VMA; none, or an
 //      access the VMA does not allow -> bad_area -> SIGSEGV.
-//   2. __pud_alloc / __pmd_alloc / __pte_alloc: allocate a zeroed table,
-//      take mm->page_table_lock, populate the upper entry if it is still
-//      none (else free the new table), unlock.
-//   3. handle_pte_fault(): pte_none -> do_anonymous_page() or
+//   3. __pud_alloc / __pmd_alloc / __pte_alloc: allocate a zeroed table,
+//      take the lock of the entry it goes into - mm->page_table_lock for
+//      the PGD and PUD entries (pud_lockptr() is page_table_lock on x86),
+//      the PMD table's split lock for a PMD entry (pmd_install() ->
+//      pmd_lock()) - populate the entry if it is still none (else free
+//      the new table), unlock.
+//   4. handle_pte_fault(): pte_none -> do_anonymous_page() or
 //      do_shared_fault(): get the page, take the PTL, re-check pte_none,
 //      set_pte_at(), unlock. A present PTE that forbids a write the VMA
 //      allows -> do_wp_page() -> wp_page_reuse(). Otherwise the fault was
 //      spurious (a stale TLB entry; the #PF already dropped it, x86 needs
 //      no flush: R5).
-//   4. mmap_read_unlock(); the access is retried.
+//   5. mmap_read_unlock(); the access is retried.
+//
+// The per-VMA lock keeps munmap, mprotect and mmap off this VMA (they
+// vma_start_write() it first) but not off the rest of the mm: a fault in
+// one VMA runs beside an munmap of another (coverage:
+// per_vma_fault_racing_munmap). Guarded by lock-discipline (a PTE write
+// holds the PTL and the mmap_lock or a VMA lock) and unmap-complete.
 
-import { step, STOP_STEP, type StepDef } from '../step.js';
+import { step, STOP_STEP, type Gen, type K, type StepDef } from '../step.js';
 import { pteOffsetMapLock } from '../pte_offset_map.js';
 import { allocFrame, allocTable, freeFrame, getPage, putPage } from '../frames.js';
-import { lock, mmapLock, note, pageTableLock, ptlOf, unlock } from '../locks.js';
+import { lock, mmapLock, note, pageTableLock, pmdLock, ptlOf, release, tryLockRead, unlock, vmaEndRead, vmaLock, vmaStartRead } from '../locks.js';
 import { findPte, findTable, LEVEL_NAME, tableIndex } from '../pagetable.js';
 import type { Vma } from '../state.js';
 import { vaHex, type MmId, type Pfn } from '../types.js';
@@ -41,10 +60,62 @@ export interface FaultCtx {
   table?: Pfn;
   level?: number;
   newTable?: Pfn;
+  /** The lock __pte_alloc took for the entry it populates. */
+  ptl?: string;
+  /** __pte_alloc found the table it populates into unlinked (only a broken variant gets there). */
+  parentGone?: boolean;
+  /** Holding c.vma's per-VMA read lock (FAULT_FLAG_VMA_LOCK), not the mmap_lock. */
+  vmaLocked?: boolean;
+  /** VM_FAULT_RETRY from the per-VMA attempt: go on with the mmap_lock. */
+  retry?: boolean;
+  /** The per-VMA attempt handled the fault. */
+  done?: boolean;
+}
+
+/** handle_mm_fault(): the tables, then the PTE. */
+function* handleMmFault(k: K, f: FaultCtx): Gen {
+  for (const level of [3, 2, 1]) {
+    f.level = level;
+    yield* k.run('__pte_alloc', f);
+  }
+  yield* k.run('handle_pte_fault', f);
 }
 
 export const doUserAddrFault: StepDef<FaultCtx>[] = [
+  step('lock_vma_under_rcu', function* (k, c) {
+    const v = findVma(k.s.mms[c.mm]!, c.vpn);
+    if (v?.kind === 'mshare') {
+      yield { id: 'do_user_addr_fault.vma_is_mshare' }; // lock_vma_under_rcu() then vma_end_read(): goto lock_mmap
+      return;
+    }
+    if (!v || !vmaStartRead(k, c.mm, v)) {
+      yield { id: 'lock_vma_under_rcu.inval' };
+      return;
+    }
+    c.vma = v;
+    c.vmaLocked = true;
+    yield { id: 'lock_vma_under_rcu' };
+    if (!(c.write ? v.prot.w : v.prot.r)) {
+      // bad_area_access_error() -> __bad_area(): vma_end_read(), SIGSEGV
+      release(k.s, k.self, vmaLock(c.mm, v.start));
+      c.vmaLocked = false;
+      c.segv = c.done = true;
+      yield { id: 'do_user_addr_fault.bad_area_access_error', obs: c.opId === undefined ? undefined : { kind: 'access', opId: c.opId, mm: c.mm, vpn: c.vpn, write: c.write, value: 0, ok: false } };
+    }
+  }),
+  step('handle_mm_fault.vma_lock', function* (k, c) {
+    if (!c.vmaLocked || c.done) return;
+    yield* handleMmFault(k, c);
+    if (c.retry) {
+      c.vmaLocked = c.retry = false; // vmf_anon_prepare() dropped the VMA lock: count_vm_vma_lock_event(VMA_LOCK_RETRY)
+      return;
+    }
+    c.done = true;
+    yield* vmaEndRead(k, c.mm, c.vma!, 'do_user_addr_fault.vma_end_read');
+    c.vmaLocked = false;
+  }),
   step('lock_mm_and_find_vma.mmap_read_lock', function* (k, c) {
+    if (c.done) return STOP_STEP;
     yield* lock(k, mmapLock(c.mm), 'r', 'lock_mm_and_find_vma.mmap_read_lock');
   }),
   step('lock_mm_and_find_vma.find_vma', function* (k, c) {
@@ -59,12 +130,7 @@ export const doUserAddrFault: StepDef<FaultCtx>[] = [
   step('handle_mm_fault', function* (k, c) {
     if (c.segv || c.nopage) return;
     // an mshare fault runs on the host's tables with both mmap_locks held
-    const f: FaultCtx = c.shared ? { ...c, mm: c.shared.host, vpn: c.shared.haddr } : c;
-    for (const level of [3, 2, 1]) {
-      f.level = level;
-      yield* k.run('__pte_alloc', f);
-    }
-    yield* k.run('handle_pte_fault', f);
+    yield* handleMmFault(k, c.shared ? { ...c, mm: c.shared.host, vpn: c.shared.haddr } : c);
   }),
   step('do_user_addr_fault.host_mmap_read_unlock', function* (k, c) {
     if (c.shared && !c.nopage) yield* unlock(k, mmapLock(c.shared.host), 'find_shared_vma.mmap_read_unlock');
@@ -74,7 +140,12 @@ export const doUserAddrFault: StepDef<FaultCtx>[] = [
   }),
 ];
 
-/** __pud_alloc / __pmd_alloc / __pte_alloc for the table of c.level covering c.vpn. */
+/**
+ * __pud_alloc / __pmd_alloc / __pte_alloc for the table of c.level covering
+ * c.vpn. The entry's lock: page_table_lock for PGD and PUD entries
+ * (__pud_alloc; __pmd_alloc's pud_lock()), the PMD table's split lock for a
+ * PMD entry (pmd_install()'s pmd_lock()).
+ */
 export const ptAlloc: StepDef<FaultCtx>[] = [
   step('__pte_alloc.pte_alloc_one', function* (k, c) {
     if (findTable(k.s, k.s.mms[c.mm]!, c.vpn, c.level!)) return STOP_STEP; // already there
@@ -82,16 +153,31 @@ export const ptAlloc: StepDef<FaultCtx>[] = [
     yield { id: `__${LEVEL_NAME[c.level!]}_alloc.alloc_one` };
   }),
   step('__pte_alloc.page_table_lock', function* (k, c) {
-    yield* lock(k, pageTableLock(c.mm), 'w', `__${LEVEL_NAME[c.level!]}_alloc.spin_lock`);
+    c.ptl = undefined;
+    c.parentGone = false;
+    if (c.level === 1) {
+      // the PMD table cannot go while the fault holds its VMA or mmap lock; if it went (a broken
+      // variant), the kernel would write into freed memory: the model re-walks and gives up instead
+      const pmd = findTable(k.s, k.s.mms[c.mm]!, c.vpn, 2);
+      if (!pmd) {
+        c.parentGone = true;
+        return;
+      }
+      c.ptl = pmdLock(pmd.pfn);
+      yield* lock(k, c.ptl, 'w', 'pmd_install.pmd_lock');
+    } else {
+      c.ptl = pageTableLock(c.mm);
+      yield* lock(k, c.ptl, 'w', `__${LEVEL_NAME[c.level!]}_alloc.spin_lock`);
+    }
   }),
   step('__pte_alloc.populate', function* (k, c) {
     const s = k.s;
-    const parent = findTable(s, s.mms[c.mm]!, c.vpn, c.level! + 1)!;
+    const parent = findTable(s, s.mms[c.mm]!, c.vpn, c.level! + 1);
     const i = tableIndex(s.config, c.vpn, c.level! + 1);
-    if (parent.entries![i] === null) {
+    if (!c.parentGone && parent && parent.entries![i] === null) {
       const t = s.frames[c.newTable!]!;
       parent.entries![i] = { pfn: t.pfn, writable: true, accessed: false, dirty: false, protNone: false, ghost: t.allocId };
-      note(k, 'upper-populate', c.mm, `${LEVEL_NAME[c.level! + 1]} entry for ${LEVEL_NAME[c.level!]} table ${t.pfn}`);
+      note(k, 'upper-populate', c.mm, `${LEVEL_NAME[c.level! + 1]} entry for ${LEVEL_NAME[c.level!]} table ${t.pfn}`, parent.pfn);
       yield { id: `${LEVEL_NAME[c.level! + 1]}_populate` };
     } else {
       freeFrame(s, s.frames[c.newTable!]!); // another thread populated it first
@@ -99,7 +185,7 @@ export const ptAlloc: StepDef<FaultCtx>[] = [
     }
   }),
   step('__pte_alloc.spin_unlock', function* (k, c) {
-    yield* unlock(k, pageTableLock(c.mm), `__${LEVEL_NAME[c.level!]}_alloc.spin_unlock`);
+    if (c.ptl) yield* unlock(k, c.ptl!, c.level === 1 ? 'pmd_install.spin_unlock' : `__${LEVEL_NAME[c.level!]}_alloc.spin_unlock`);
   }),
 ];
 
@@ -137,6 +223,23 @@ function* setPteLocked(k: Parameters<StepDef['fn']>[0], c: FaultCtx, id: string)
 }
 
 export const doAnonymousPage: StepDef<FaultCtx>[] = [
+  // vmf_anon_prepare(): __anon_vma_prepare() needs the mmap_lock (it looks at the neighbouring VMAs)
+  step('vmf_anon_prepare', function* (k, c) {
+    const v = c.vma!;
+    if (v.anonVma) return;
+    if (c.vmaLocked) {
+      if (!tryLockRead(k, mmapLock(c.mm))) {
+        release(k.s, k.self, vmaLock(c.mm, v.start)); // vma_end_read(), VM_FAULT_RETRY
+        c.retry = true;
+        yield { id: 'vmf_anon_prepare.retry' };
+        return STOP_STEP;
+      }
+      yield { id: 'vmf_anon_prepare.mmap_read_trylock' };
+    }
+    v.anonVma = true;
+    yield { id: '__anon_vma_prepare' };
+    if (c.vmaLocked) yield* unlock(k, mmapLock(c.mm), 'vmf_anon_prepare.mmap_read_unlock');
+  }),
   step('do_anonymous_page.alloc', function* (k, c) {
     const f = allocFrame(k.s, `anon:${c.mm}:${vaHex(c.vpn)}`); // vma_alloc_zeroed_movable_folio()
     f.lp += `#${f.allocId}`;

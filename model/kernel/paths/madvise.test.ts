@@ -21,17 +21,23 @@ const overlapping = scenario({
 const single = scenario({ setup: [proc('P0'), anon('P0', X, 2)], threads: [thread('T0', 'P0', 0, write(X), write(Y), madvise(X))] });
 
 describe('madvise.ts: madvise(MADV_DONTNEED)', () => {
-  it('takes a read-side lock shared with another madvise, and reports a hole in the range as ENOMEM (step 1)', () => {
+  it('takes the per-VMA read lock for a range inside one VMA, shared with another madvise of it (step 1)', () => {
     const r = go(overlapping);
     expect(r.verdict).toBe('pass');
     // T0 gets in while T1 is inside its zap of the same range, before T1 returns
-    const mine = r.trace.find((e) => e.actor === 'T0' && e.id === 'madvise.mmap_read_lock')!;
+    const mine = r.trace.find((e) => e.actor === 'T0' && e.id === 'madvise_lock.lock_vma_under_rcu')!;
     expect(mine.n).toBeGreaterThan(pos(r, 'T1', 'zap_pte_range.clear'));
     expect(mine.n).toBeLessThan(pos(r, 'T1', 'sys_madvise.return'));
-    expect(r.trace.find((e) => e.actor === 'T1' && e.id === 'madvise.mmap_read_lock')!.n).toBeLessThan(mine.n);
+    expect(r.trace.find((e) => e.actor === 'T1' && e.id === 'madvise_lock.lock_vma_under_rcu')!.n).toBeLessThan(mine.n);
+    expect(r.trace.filter((e) => e.id === 'tlb_gather_mmu.inc_tlb_flush_pending').map((e) => [e.actor, e.locks])).toEqual([['T1', ['vma_lock:P0:0x10000']], ['T0', ['vma_lock:P0:0x10000']]]);
+    expect(ids(r, 'T0')).not.toContain('madvise.mmap_read_lock');
+  });
 
+  it('falls back to mmap_read_lock for a range past its VMA, and reports a hole in the range as ENOMEM (step 1)', () => {
     const hole = go(scenario({ setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, write(X), madvise(X, 2))] }));
     expect(hole.verdict).toBe('pass');
+    expectOrder(hole, ['T0', 'madvise.mmap_read_lock'], ['T0', 'zap_pte_range.clear'], ['T0', 'madvise.mmap_read_unlock']);
+    expect(ids(hole, 'T0')).not.toContain('madvise_lock.lock_vma_under_rcu');
     expect(returnOf(hole, 'T0')).toMatchObject({ kind: 'return', result: 'ENOMEM' });
     expect(count(hole, 'T0', 'zap_pte_range.clear')).toBe(1); // the mapped part is still advised
     expect(hole.state.frames.filter((f) => f.lp.startsWith('anon:')).map((f) => f.state)).toEqual(['free']);
@@ -40,7 +46,7 @@ describe('madvise.ts: madvise(MADV_DONTNEED)', () => {
   it('zaps a VMA inside one gather and flushes once, freeing the pages but no page table (step 2)', () => {
     const r = go(single);
     expect(r.verdict).toBe('pass');
-    expectOrder(r, ['T0', 'madvise.mmap_read_lock'], ['T0', 'tlb_gather_mmu.inc_tlb_flush_pending'], ['T0', 'zap_pte_range.clear'], ['T0', 'flush_tlb_mm_range.inc_mm_tlb_gen'], ['T0', 'tlb_batch_pages_flush'], ['T0', 'tlb_finish_mmu.dec_tlb_flush_pending']);
+    expectOrder(r, ['T0', 'madvise_lock.lock_vma_under_rcu'], ['T0', 'tlb_gather_mmu.inc_tlb_flush_pending'], ['T0', 'zap_pte_range.clear'], ['T0', 'flush_tlb_mm_range.inc_mm_tlb_gen'], ['T0', 'tlb_batch_pages_flush'], ['T0', 'tlb_finish_mmu.dec_tlb_flush_pending']);
     expect([count(r, 'T0', 'tlb_gather_mmu.inc_tlb_flush_pending'), count(r, 'T0', 'flush_tlb_mm_range.inc_mm_tlb_gen')]).toEqual([1, 1]);
     expect(ids(r, 'T0').some((id) => /^free_.*_clear$/.test(id) || id === 'tlb_table_flush.call_rcu')).toBe(false);
     expect([1, 2, 3].map((l) => findTable(r.state, r.state.mms.P0!, vpn(X), l) !== null)).toEqual([true, true, true]);
@@ -60,10 +66,10 @@ describe('madvise.ts: madvise(MADV_DONTNEED)', () => {
     expect(seen).toEqual([['T1', []], ['T0', []]]);
   });
 
-  it('drops mmap_lock after the gather is finished, then returns (step 4)', () => {
-    const { r, seen } = observe(single, (e) => e.actor === 'T0' && e.id === 'sys_madvise.return', (s) => [...s.locks['mmap_lock:P0']!.holders]);
+  it('drops the VMA lock after the gather is finished, then returns (step 4)', () => {
+    const { r, seen } = observe(single, (e) => e.actor === 'T0' && e.id === 'sys_madvise.return', (s) => [...s.locks['vma_lock:P0:0x10000']!.holders]);
     expect(r.verdict).toBe('pass');
-    expectOrder(r, ['T0', 'tlb_finish_mmu.dec_tlb_flush_pending'], ['T0', 'madvise.mmap_read_unlock'], ['T0', 'sys_madvise.return']);
+    expectOrder(r, ['T0', 'tlb_finish_mmu.dec_tlb_flush_pending'], ['T0', 'madvise_unlock.vma_end_read'], ['T0', 'sys_madvise.return']);
     expect(seen).toEqual([[]]);
     expect(returnOf(r, 'T0')).toMatchObject({ result: 'ok' });
     expect(r.state.mms.P0!.tlbFlushPending).toBe(0);

@@ -2,7 +2,12 @@
 // zap_page_range_single() (mm/madvise.c, mm/memory.c), under
 // mmap_read_lock, so two threads of one mm can zap the same range at once:
 //
-//   1. mmap_read_lock(); find the VMAs of the range (a hole: -ENOMEM).
+//   1. madvise_lock(): a range inside one VMA takes that VMA's per-VMA read
+//      lock (try_vma_read_lock(), v6.17, "mm: use per_vma lock for
+//      MADV_DONTNEED"); a range over several VMAs or a hole, or a VMA that
+//      is write-locked, falls back to mmap_read_lock(). Find the VMAs of
+//      the range (a hole: -ENOMEM). (uffd-armed VMAs and process_madvise()
+//      on another mm also fall back; neither is modelled.)
 //   2. One mmu_gather for the call (madvise_init_tlb / madvise_finish_tlb,
 //      v6.16): tlb_gather_mmu() (tlb_flush_pending++); per VMA notifier
 //      start, zap, notifier end; tlb_finish_mmu(). The zap carries
@@ -13,15 +18,19 @@
 //      and flush nothing; tlb_finish_mmu() sees tlb_flush_pending > 1 and
 //      flushes the whole mm (B3) so that it too returns with the range
 //      unmapped everywhere (unmap-complete).
-//   4. mmap_read_unlock(); return.
+//   4. madvise_unlock(): vma_end_read() or mmap_read_unlock(); return.
+// An msharefs window takes the per-VMA lock like any VMA (lock_vma_under_rcu
+// knows nothing of mshare; v3 bails out of the per-VMA path for faults
+// only), except in the host-lock design, which keeps the mmap_lock as its
+// fault path does.
 
 import { step, type StepDef } from '../step.js';
-import { lock, mmapLock, unlock } from '../locks.js';
+import { lock, mmapLock, release, unlock, vmaLock, vmaStartRead } from '../locks.js';
 import type { MmId } from '../types.js';
 import type { K } from '../step.js';
 import type { Vma } from '../state.js';
 import { sharerWindow, toHost } from '../mshare/msharefs.js';
-import { vmasIn } from '../vma.js';
+import { findVma, vmasIn } from '../vma.js';
 import type { NotifierCtx } from './notifier.js';
 import { unmapPageRange } from './zap.js';
 
@@ -31,10 +40,19 @@ export interface MadviseCtx {
   start: number;
   end: number;
   result?: string;
+  /** The per-VMA lock madvise_lock() took (MADVISE_VMA_READ_LOCK), if it did. */
+  vmaLock?: string;
 }
 
 export const madviseDontneed: StepDef<MadviseCtx>[] = [
   step('madvise.mmap_read_lock', function* (k, c) {
+    const v = findVma(k.s.mms[c.mm]!, c.start);
+    const hostLock = v?.kind === 'mshare' && k.policy.mshare?.madvise === 'host-lock';
+    if (v && c.end <= v.end && !hostLock && vmaStartRead(k, c.mm, v)) {
+      c.vmaLock = vmaLock(c.mm, v.start);
+      yield { id: 'madvise_lock.lock_vma_under_rcu' };
+      return;
+    }
     yield* lock(k, mmapLock(c.mm), 'r', 'madvise.mmap_read_lock');
   }),
   step('madvise_dontneed_single_vma', function* (k, c) {
@@ -56,6 +74,11 @@ export const madviseDontneed: StepDef<MadviseCtx>[] = [
     yield* k.run('tlb_finish_mmu', {});
   }),
   step('madvise.mmap_read_unlock', function* (k, c) {
+    if (c.vmaLock) {
+      release(k.s, k.self, c.vmaLock);
+      yield { id: 'madvise_unlock.vma_end_read' };
+      return;
+    }
     yield* unlock(k, mmapLock(c.mm), 'madvise.mmap_read_unlock');
   }),
 ];

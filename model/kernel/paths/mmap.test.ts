@@ -50,4 +50,19 @@ describe('mmap.ts: do_mmap under mmap_write_lock', () => {
     expect(r.trace.find((e) => e.id === 'sys_mmap.return')!.obs).toMatchObject({ result: 'EEXIST' });
     expect(accesses(r, 'T0').at(-1)!.id).toBe('user_access.tlb_hit'); // nothing was zapped or flushed
   });
+
+  it('inserts the VMA write-locked: a per-VMA fault on it falls back to mmap_read_lock until mmap_write_unlock', () => {
+    const r = go(
+      scenario({
+        setup: [proc('P0')],
+        threads: [thread('T0', 'P0', 0, mmapAnon(X)), thread('T1', 'P0', 1, write(X))],
+        schedule: [until('T0', 'mmap_region'), run('T1'), run('T0'), run('T1')],
+      }),
+    );
+    expect(r.verdict).toBe('pass');
+    const t1 = ids(r, 'T1');
+    expect(t1.slice(t1.indexOf('user_access.page_fault'), t1.indexOf('user_access.page_fault') + 3)).toEqual(['user_access.page_fault', 'lock_vma_under_rcu.inval', 'rwsem_down_read_slowpath.queue']);
+    expectOrder(r, ['T0', 'mmap_region'], ['T1', 'lock_vma_under_rcu.inval'], ['T0', 'do_mmap.mmap_write_unlock'], ['T1', 'lock_mm_and_find_vma.mmap_read_lock']);
+    expect(accesses(r, 'T1').at(-1)!.obs).toMatchObject({ ok: true });
+  });
 });

@@ -1,9 +1,11 @@
 // mmap(MAP_FIXED_NOREPLACE): do_mmap() -> mmap_region() (mm/mmap.c).
 // Only the VMA tree changes; pages are faulted in on first access. A range
-// overlapping an existing VMA fails with EEXIST and changes nothing.
+// overlapping an existing VMA fails with EEXIST and changes nothing. The new
+// VMA enters the tree write-locked (__mmap_new_vma(): vma_start_write()),
+// so no per-VMA-lock fault uses it before mmap_write_unlock().
 
 import { step, type StepDef } from '../step.js';
-import { lock, mmapLock, unlock } from '../locks.js';
+import { lock, mmapLock, mmLockSeq, unlock } from '../locks.js';
 import type { MmId, Prot, Vpn } from '../types.js';
 
 export interface MmapCtx {
@@ -25,7 +27,7 @@ export const mmap: StepDef<MmapCtx>[] = [
     if (mm.vmas.some((v) => v.start < c.end && v.end > c.start)) {
       c.result = 'EEXIST';
     } else {
-      mm.vmas.push({ start: c.start as Vpn, end: c.end as Vpn, prot: { ...c.prot }, kind: c.file ? 'shared' : 'anon', file: c.file, pgoff: c.pgoff });
+      mm.vmas.push({ start: c.start as Vpn, end: c.end as Vpn, prot: { ...c.prot }, kind: c.file ? 'shared' : 'anon', file: c.file, pgoff: c.pgoff, vmLockSeq: mmLockSeq(k.s, c.mm) });
       mm.vmas.sort((a, b) => a.start - b.start);
       c.result = 'ok';
     }

@@ -17,6 +17,19 @@ const protect = (to: string, from = 'rw', first: 'read' | 'write' = 'write') =>
   scenario({ setup: [proc('P0'), anon('P0', X, 1, from)], threads: [thread('T0', 'P0', 0, first === 'write' ? write(X) : read(X), mprotect(X, 1, to))] });
 
 describe('mprotect.ts: do_mprotect_pkey', () => {
+  it('write-locks each VMA before mprotect_fixup changes it, waiting for a per-VMA fault already in it (step 2)', () => {
+    // T1 is inside its fault on Y under the VMA lock when T0's mprotect starts: T0 blocks in vma_start_write()
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 2)],
+      threads: [thread('T0', 'P0', 0, write(X), mprotect(X, 2, 'r')), thread('T1', 'P0', 1, read(Y))],
+      schedule: [until('T0', 'user_access.walk'), until('T1', 'lock_vma_under_rcu'), run('T0'), run('T1'), run('T0')],
+    });
+    const r = go(sc);
+    expect(r.verdict).toBe('pass');
+    expectOrder(r, ['T1', 'lock_vma_under_rcu'], ['T0', 'do_mprotect_pkey.mmap_write_lock'], ['T1', 'do_user_addr_fault.vma_end_read'], ['T0', 'mprotect_fixup.vma_start_write'], ['T0', 'mprotect_fixup']);
+    expect(r.trace.filter((e) => e.id === 'mprotect_fixup.vma_start_write').map((e) => e.locks)).toEqual([['mmap_lock:P0']]);
+  });
+
   it('takes mmap_lock for write and opens the gather before changing anything; a fault in the VMA waits for the unlock (step 1)', () => {
     // T1 faults on Y, in the VMA being changed, once mprotect_fixup() has rewritten it
     const sc = scenario({

@@ -2,8 +2,9 @@
 // (mm/mprotect.c):
 //
 //   1. mmap_write_lock(); tlb_gather_mmu() (tlb_flush_pending++).
-//   2. mprotect_fixup(): split the VMAs, set the new vm_flags, up to the
-//      first hole (-ENOMEM).
+//   2. mprotect_fixup(): vma_start_write() each VMA (waiting for per-VMA-lock
+//      readers), split the VMAs, set the new vm_flags, up to the first hole
+//      (-ENOMEM).
 //   3. change_pud_range(): notifier start (PROTECTION_VMA) before the
 //      first PTE changes.
 //   4. change_pte_range(), per table under its PTL (flush_tlb_batched_pending()
@@ -18,10 +19,10 @@
 //      (protect-complete).
 
 import { step, STOP_STEP, type StepDef } from '../step.js';
-import { lock, mmapLock, note, ptlOf, unlock } from '../locks.js';
+import { lock, mmapLock, note, ptlOf, unlock, vmaStartWrite } from '../locks.js';
 import { findTable, pteTableRanges, tableIndex } from '../pagetable.js';
 import type { Prot, MmId, Pfn } from '../types.js';
-import { protectRange } from '../vma.js';
+import { protectRange, vmasTouched } from '../vma.js';
 import { gatherOf, tlbFlushPteRange } from './mmu_gather.js';
 import { pteOffsetMapLock } from '../pte_offset_map.js';
 import { flushTlbBatchedPending } from './flush_tlb_batched_pending.js';
@@ -54,6 +55,11 @@ export const mprotect: StepDef<MprotectCtx>[] = [
   }),
   step('do_mprotect_pkey.tlb_gather_mmu', function* (k, c) {
     yield* k.run('tlb_gather_mmu', { mm: c.mm });
+  }),
+  step('mprotect_fixup.vma_start_write', function* (k, c) {
+    const mm = k.s.mms[c.mm]!;
+    if (mm.vmas.some((v) => v.kind === 'mshare' && v.start < c.end && v.end > c.start)) return; // vm_ops->mprotect refuses first
+    for (const v of vmasTouched(mm, c.start, c.end, true)) yield* vmaStartWrite(k, c.mm, v, 'mprotect_fixup.vma_start_write');
   }),
   step('mprotect_fixup', function* (k, c) {
     const mm = k.s.mms[c.mm]!;

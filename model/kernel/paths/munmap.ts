@@ -1,8 +1,10 @@
 // munmap(): do_vmi_munmap() -> vms_complete_munmap_vmas() (mm/vma.c):
 //
-//   1. mmap_write_lock(); detach the VMAs of the range from the tree, so
-//      no fault can map the range again from here on. An msharefs VMA
-//      cannot be split (may_split -> -EINVAL).
+//   1. mmap_write_lock(); vma_start_write() on every VMA of the range
+//      (waiting for per-VMA-lock readers: faults, MADV_DONTNEED), then
+//      split and detach them from the tree, so no fault can map the range
+//      again from here on. An msharefs VMA cannot be split (may_split ->
+//      -EINVAL, before any VMA is locked).
 //   2. mmap_write_downgrade(): the zap and the table free run under the
 //      read lock (commit dd2283f2605e), so faults elsewhere in the mm and
 //      madvise() can run beside them. do_munmap() from inside the kernel
@@ -20,10 +22,10 @@
 
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { putPage } from '../frames.js';
-import { downgrade, lock, mmapLock, unlock } from '../locks.js';
-import type { Vma } from '../state.js';
+import { downgrade, lock, mmapLock, unlock, vmaStartWrite } from '../locks.js';
+import type { Mm, Vma } from '../state.js';
 import type { MmId } from '../types.js';
-import { detachRange } from '../vma.js';
+import { detachRange, vmasTouched } from '../vma.js';
 import type { NotifierCtx } from './notifier.js';
 import { unmapPageRange } from './zap.js';
 
@@ -40,13 +42,21 @@ export interface MunmapCtx {
   result?: string;
 }
 
+const splitsMshare = (mm: Mm, c: MunmapCtx) => mm.vmas.some((v) => v.kind === 'mshare' && v.start < c.end && v.end > c.start && (v.start < c.start || v.end > c.end));
+
 export const munmap: StepDef<MunmapCtx>[] = [
   step('do_vmi_munmap.mmap_write_lock', function* (k, c) {
     if (!c.locked) yield* lock(k, mmapLock(c.mm), 'w', 'do_vmi_munmap.mmap_write_lock');
   }),
+  // __split_vma() and the loop of vms_gather_munmap_vmas() write-lock each VMA before it changes
+  step('vms_gather_munmap_vmas.vma_start_write', function* (k, c) {
+    const mm = k.s.mms[c.mm]!;
+    if (splitsMshare(mm, c)) return;
+    for (const v of vmasTouched(mm, c.start, c.end)) yield* vmaStartWrite(k, c.mm, v, 'vms_gather_munmap_vmas.vma_start_write');
+  }),
   step('vms_gather_munmap_vmas', function* (k, c) {
     const mm = k.s.mms[c.mm]!;
-    if (mm.vmas.some((v) => v.kind === 'mshare' && v.start < c.end && v.end > c.start && (v.start < c.start || v.end > c.end))) {
+    if (splitsMshare(mm, c)) {
       c.result = 'EINVAL'; // msharefs may_split()
       c.detached = [];
     } else {
