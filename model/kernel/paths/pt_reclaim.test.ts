@@ -44,8 +44,9 @@ describe('pt_reclaim.ts: MADV_DONTNEED frees the PTE tables it empties', () => {
     expect(r.verdict).toBe('pass');
     expect(seen).toHaveLength(1);
     expect(seen[0]!.pmd).toBeNull();
-    expect(seen[0]!.locks).toEqual(['mmap_lock:P0', expect.stringMatching(/^ptl:/)]); // the trylocked PMD lock is dropped within the step
-    expect(seen[0]!.notes).toEqual([['upper-clear', ['mmap_lock:P0', 'page_table_lock:P0', expect.stringMatching(/^ptl:/)]]]);
+    // MADV_DONTNEED of one VMA runs under its per-VMA lock (v6.17+); the trylocked split PMD lock is dropped within the step
+    expect(seen[0]!.locks).toEqual([expect.stringMatching(/^ptl:/), 'vma_lock:P0:0x10000']);
+    expect(seen[0]!.notes).toEqual([['upper-clear', [expect.stringMatching(/^pmd_lock:/), expect.stringMatching(/^ptl:/), 'vma_lock:P0:0x10000']]]);
     expectOrder(r, ['T0', 'zap_pte_range.clear'], ['T0', 'zap_empty_pte_table.pmd_clear'], ['T0', 'zap_pte_range.pte_unmap_unlock'], ['T0', 'pte_free_tlb']);
   });
 
@@ -60,15 +61,23 @@ describe('pt_reclaim.ts: MADV_DONTNEED frees the PTE tables it empties', () => {
     ]);
     expect(pteTable(resched.state)).toBeNull();
 
-    // T1 holds the PMD lock (page_table_lock here) populating Q's tables when T0 tries it
+    // T1 holds the split PMD lock of X's PMD table, installing the PTE table of page 20 (0x14000) beside X's, when T0 tries it
     const busy = go(scenario({
-      setup: [proc('P0'), anon('P0', X, 4), anon('P0', Q, 1)],
-      threads: [thread('T0', 'P0', 0, write(X), madvise(X, 4)), thread('T1', 'P0', 1, write(Q))],
-      schedule: [until('T0', 'zap_pte_range.clear'), until('T1', '__pmd_alloc.spin_lock'), run('T0'), run('T1'), run('T0')],
+      setup: [proc('P0'), anon('P0', X, 4), anon('P0', 0x14000, 1)],
+      threads: [thread('T0', 'P0', 0, write(X), madvise(X, 4)), thread('T1', 'P0', 1, write(0x14000))],
+      schedule: [until('T0', 'zap_pte_range.clear'), until('T1', 'pmd_install.pmd_lock'), run('T0'), run('T1'), run('T0')],
     }));
     expect(busy.verdict).toBe('pass');
     expect(ids(busy, 'T0')).not.toContain('zap_empty_pte_table.pmd_clear');
-    expectOrder(busy, ['T0', 'zap_pte_range.pte_unmap_unlock'], ['T1', '__pmd_alloc.spin_unlock'], ['T0', 'zap_pte_table_if_empty.pmd_lock'], ['T0', 'zap_pte_table_if_empty.pmd_clear'], ['T0', 'pte_free_tlb']);
+    expectOrder(busy, ['T0', 'zap_pte_range.pte_unmap_unlock'], ['T1', 'pmd_install.spin_unlock'], ['T0', 'zap_pte_table_if_empty.pmd_lock'], ['T0', 'zap_pte_table_if_empty.pmd_clear'], ['T0', 'pte_free_tlb']);
+    // a PMD lock of another PMD table (Q's) does not stand in T0's way
+    const other = go(scenario({
+      setup: [proc('P0'), anon('P0', X, 4), anon('P0', Q, 1)],
+      threads: [thread('T0', 'P0', 0, write(X), madvise(X, 4)), thread('T1', 'P0', 1, write(Q))],
+      schedule: [until('T0', 'zap_pte_range.clear'), until('T1', 'pmd_install.pmd_lock'), run('T0'), run('T1')],
+    }));
+    expect(other.verdict).toBe('pass');
+    expect(ids(other, 'T0')).toContain('zap_empty_pte_table.pmd_clear');
   });
 
   it('keeps the table when a fault refilled it between the last PTL hold and the recheck (step 3)', () => {

@@ -32,7 +32,7 @@
 // fault would be freed with the table).
 
 import { span } from '../config.js';
-import { lock, note, pageTableLock, ptlOf, unlock } from '../locks.js';
+import { lock, note, pmdLock, ptlOf, unlock } from '../locks.js';
 import { findTable, tableIndex } from '../pagetable.js';
 import type { Gen, K } from '../step.js';
 import type { MmId, Pfn } from '../types.js';
@@ -45,11 +45,14 @@ export interface ZapDetails {
 }
 
 /**
- * pmd_lockptr(): the lock pmd_install() takes to populate the PMD entry.
- * x86-64 has split PMD locks; the model's pmd_install (fault.ts __pte_alloc)
- * takes mm->page_table_lock, and this must stay the same lock as that one.
+ * pmd_lockptr(): the split PMD lock of the PMD table that maps `v` (x86-64
+ * has split PMD ptlocks), the lock pmd_install() takes to populate the
+ * entry (fault.ts); null if that PMD table is gone.
  */
-export const pmdLockptr = (mm: MmId) => pageTableLock(mm);
+export const pmdLockptr = (k: K, mm: MmId, v: number): string | null => {
+  const pmd = findTable(k.s, k.s.mms[mm]!, v, 2);
+  return pmd ? pmdLock(pmd.pfn) : null;
+};
 
 /** Step 1: pte_table_reclaim_possible(), for one zap_pte_range() call over [start, end). */
 export function pteTableReclaimPossible(k: K, start: number, end: number, details: ZapDetails | undefined): boolean {
@@ -76,8 +79,9 @@ function pmdClear(k: K, mm: MmId, v: number, id: string): Pfn | null {
  * before or after. A trylock creates no lock order (lockdep).
  */
 export function* zapEmptyPteTable(k: K, mm: MmId, start: number): Gen<Pfn | null> {
-  const pml = pmdLockptr(mm);
-  const l = (k.s.locks[pml] ??= { cls: 'page_table_lock', holders: [], mode: null });
+  const pml = pmdLockptr(k, mm, start);
+  if (pml === null) return null;
+  const l = (k.s.locks[pml] ??= { cls: 'pmd_lock', holders: [], mode: null });
   if (l.holders.length > 0) return null; // spin_trylock() failed
   l.holders.push(k.self);
   l.mode = 'w';
@@ -91,7 +95,8 @@ export function* zapEmptyPteTable(k: K, mm: MmId, start: number): Gen<Pfn | null
 /** Step 3: zap_pte_table_if_empty(), with no lock held on entry. */
 export function* zapPteTableIfEmpty(k: K, mm: MmId, start: number): Gen<Pfn | null> {
   const s = k.s;
-  const pml = pmdLockptr(mm);
+  const pml = pmdLockptr(k, mm, start);
+  if (pml === null) return null;
   yield* lock(k, pml, 'w', 'zap_pte_table_if_empty.pmd_lock');
   const t = findTable(s, s.mms[mm]!, start, 1); // pte_offset_map_rw_nolock(): the table the PMD points at now
   let freed: Pfn | null = null;
