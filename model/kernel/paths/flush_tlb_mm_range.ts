@@ -25,6 +25,7 @@ import type { K } from '../step.js';
 import type { Cpu, FlushInfo, KernelState } from '../state.js';
 import { TLB_FLUSH_ALL } from '../state.js';
 import type { MmId } from '../types.js';
+import { fence, LOADED_MM_SWITCHING, readTso } from '../store_buffer.js';
 
 export interface FlushCtx {
   mm: MmId;
@@ -36,12 +37,19 @@ export interface FlushCtx {
   runLocal?: boolean;
 }
 
-/** should_flush_tlb(): evaluated by the sender for each target at send time. */
-export function shouldFlushTlb(s: KernelState, cpu: Cpu, info: FlushInfo): boolean {
-  if (cpu.isLazy) return false;
+/**
+ * should_flush_tlb(): evaluated by the sender for each target at send
+ * time. Another CPU's loaded_mm and is_lazy are read from memory, not from
+ * its store buffer (store_buffer.ts); the local CPU reads its own. Both
+ * words are read in this one step, one of the executions TSO allows
+ * (smp_rmb() keeps is_lazy at least as new as loaded_mm; fea4e317f9e7).
+ */
+export function shouldFlushTlb(s: KernelState, cpu: Cpu, info: FlushInfo, reader: number): boolean {
+  const seen = readTso(reader, cpu);
+  if (seen.isLazy) return false;
   if (info.mm === null) return true;
-  if (cpu.switching) return true;
-  if (cpu.loadedMm === info.mm) return true;
+  if (seen.loadedMm === LOADED_MM_SWITCHING) return true; // fea4e317f9e7
+  if (seen.loadedMm === info.mm) return true;
   return info.trimCpumask;
 }
 
@@ -86,6 +94,7 @@ export const flushTlbMmRange: StepDef<FlushCtx>[] = [
   step('flush_tlb_mm_range.inc_mm_tlb_gen', function* (k, c) {
     const mm = k.s.mms[c.mm]!;
     const newTlbGen = ++mm.tlbGen;
+    fence(k.s.cpus[k.cpu]!); // atomic64_inc_return() is a LOCK RMW
     const full = c.end === TLB_FLUSH_ALL || c.end - c.start > k.s.config.flushCeiling || k.choose('flush_tlb_mm_range.flush_all');
     c.info = {
       mm: c.mm,
@@ -107,9 +116,9 @@ export const flushTlbMmRange: StepDef<FlushCtx>[] = [
       c.runLocal = me.loadedMm === c.mm;
       return;
     }
-    const targets = info.freedTables ? others : others.filter((x) => shouldFlushTlb(k.s, k.s.cpus[x]!, info));
+    const targets = info.freedTables ? others : others.filter((x) => shouldFlushTlb(k.s, k.s.cpus[x]!, info, k.cpu));
     c.sent = sendIpis(k, targets, 'flush_tlb_func', info);
-    c.runLocal = mm.cpumask.includes(k.cpu) && (info.freedTables || shouldFlushTlb(k.s, me, info));
+    c.runLocal = mm.cpumask.includes(k.cpu) && (info.freedTables || shouldFlushTlb(k.s, me, info, k.cpu));
     yield { id: 'native_flush_tlb_multi.send' };
   }),
   step('native_flush_tlb_multi.local', function* (k, c) {
