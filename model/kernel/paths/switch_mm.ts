@@ -136,12 +136,22 @@ export const switchMmIrqsOff: StepDef<SwitchMmCtx>[] = [
   }),
 ];
 
-/** enter_lazy_tlb(): keep CR3 loaded, only mark the CPU lazy. */
+/**
+ * enter_lazy_tlb(): keep CR3 loaded, only mark the CPU lazy (a plain
+ * store). The idle task then enters do_idle(), whose
+ * __current_set_polling() is arch_set_bit(), a LOCK RMW: the store is
+ * visible to other CPUs from that step on, or earlier if the hardware
+ * drains it.
+ */
 export const enterLazyTlb: StepDef<unknown>[] = [
   step('enter_lazy_tlb', function* (k) {
     const cpu = k.s.cpus[k.cpu]!;
-    if (cpu.loadedMm !== null) storeIsLazy(cpu, true); // a plain store, no fence
+    if (cpu.loadedMm !== null) storeIsLazy(cpu, true);
     cpu.curr = null;
     yield { id: 'enter_lazy_tlb' };
+  }),
+  step('do_idle.__current_set_polling', function* (k) {
+    fence(k.s.cpus[k.cpu]!);
+    yield { id: 'do_idle.__current_set_polling' };
   }),
 ];
