@@ -8,7 +8,9 @@
 // An entry whose actor cannot run is skipped. Between entries, and after
 // the last, the current actor runs on; when it blocks or ends, the first
 // runnable actor in canonical order (threads, IPI handlers, rcu, hardware
-// speculation, store buffers) takes over.
+// speculation) takes over. Store buffers (sb@cpuN) drain only where the
+// schedule names them, or at a fence: nothing waits on a drain, so a run
+// that ends with stores still buffered has missed no step.
 
 import { resolveConfig } from '../kernel/config.js';
 import { initState } from '../kernel/init.js';
@@ -165,7 +167,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
       }
     }
     if (cur && runnable(cur)) return cur;
-    cur = actors.find(runnable) ?? null;
+    cur = actors.find((a) => a.kind !== 'sb' && runnable(a)) ?? null;
     remaining = Infinity;
     until = undefined;
     return cur;
