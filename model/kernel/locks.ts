@@ -6,6 +6,7 @@
 
 import type { Gen, K, StepNote } from './step.js';
 import type { KernelState, LockClass } from './state.js';
+import { fence } from './store_buffer.js';
 import { ModelError, type ActorName, type MmId, type Pfn } from './types.js';
 
 export const mmapLock = (mm: MmId) => `mmap_lock:${mm}`;
@@ -55,6 +56,7 @@ export function* lock(k: K, name: string, mode: 'r' | 'w', id: string): Gen {
     const out = (s.ghost.lockOrder[hc] ??= []);
     if (!out.includes(cls)) out.push(cls);
   }
+  fence(s.cpus[k.cpu]!); // x86: down_read/down_write/spin_lock take the lock with a LOCK-prefixed RMW (store_buffer.ts item 4)
   const l = (s.locks[name] ??= { cls, holders: [], mode: null });
   l.holders.push(k.self);
   l.mode = mode;

@@ -18,8 +18,10 @@
 //      the actor sb@cpuN (model/run/actors.ts) takes one drain per step.
 //   4. A fence empties the executing CPU's buffer: smp_mb(), every
 //      LOCK-prefixed read-modify-write (cpumask_set_cpu, cpumask_clear_cpu,
-//      atomic64_inc_return in inc_mm_tlb_gen) and serializing instructions
-//      (the CR3 write in load_new_mm_cr3).
+//      atomic64_inc_return in inc_mm_tlb_gen, arch_set_bit in the idle
+//      loop, and every lock acquisition: down_read / down_write /
+//      spin_lock, model/kernel/locks.ts) and serializing instructions (the
+//      CR3 write in load_new_mm_cr3).
 //   5. Everything else is sequentially consistent: mm_cpumask and
 //      mm->context.tlb_gen are only written by atomics (which go straight
 //      to memory), cpu_tlbstate.ctxs[] and loaded_mm_asid are only read by
