@@ -62,6 +62,22 @@ describe('switch_mm.ts: switch_mm_irqs_off with PCID and lazy TLB', () => {
     expect(lastAccess(same, 'T2').id).toBe('user_access.tlb_hit');
   });
 
+  it('on a return from lazy mode, the smp_mb() after the is_lazy store makes the tlb_gen read see a flush that missed the store (step 1)', () => {
+    const r = go(
+      scenario({
+        setup: [proc('P0'), anon('P0', X, 1)],
+        threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, read(X), idle, read(X))],
+        // T1 stores is_lazy = false and stops before its smp_mb(): T0's should_flush_tlb() still reads is_lazy = true
+        schedule: [until('T0', 'user_access.walk'), until('T1', 'do_idle.__current_set_polling'), until('T1', 'switch_mm_irqs_off.clear_lazy'), run('T0'), run('T1')],
+      }),
+    );
+    expect(r.verdict).toBe('pass');
+    expect(r.coverage.store_buffer_reordering).toBe(1);
+    expect(ipiSteps(r, 1)).toEqual([]);
+    expectOrder(r, ['T1', 'switch_mm_irqs_off.clear_lazy'], ['T0', 'native_flush_tlb_multi.send'], ['T0', 'sys_madvise.return'], ['T1', 'switch_mm_irqs_off.lazy_smp_mb'], ['T1', 'switch_mm_irqs_off.lazy_catch_up']);
+    expect(lastAccess(r, 'T1').id).toBe('user_access.walk'); // the catch-up flushed the stale entry
+  });
+
   it('marks loaded_mm as switching, so a flush that sees the mark IPIs the CPU (step 2)', () => {
     // the bit was already set (CPU1 ran P0 before), so the fence is the smp_mb() of step 4
     const switching = go(switchBack('switch_mm_irqs_off.smp_mb'));
