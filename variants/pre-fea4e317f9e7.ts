@@ -25,7 +25,8 @@ export default defineVariant({
   name: 'pre-fea4e317f9e7',
   description: 'should_flush_tlb without the LOADED_MM_SWITCHING check (before fea4e317f9e7)',
   edit: (v) =>
-    v.replace('native_flush_tlb_multi.send', function* (k, c: FlushCtx) {
+    v.replace('native_flush_tlb_multi.send', function* (k, c: FlushCtx & { broadcast?: boolean }) {
+      if (c.broadcast) return; // INVLPGB sends no IPI (the mainline send step, once merged with the invlpgb switch)
       const mm = k.s.mms[c.mm]!;
       const info = c.info!;
       const me = k.s.cpus[k.cpu]!;
