@@ -231,6 +231,12 @@ const CASES: Case[] = [
     policy: linux,
     reaches: ['rwsem_reader_held_off_by_writer'],
   },
+  {
+    name: 'a LOADED_MM_SWITCHING store still in the store buffer when the flush reads loaded_mm (x86-TSO)',
+    scenario: () => load('store-buffer-switching-unseen'),
+    policy: linux,
+    reaches: ['store_buffer_reordering'],
+  },
 ];
 
 describe('coverage counters, each reached by a hand-written scenario', () => {

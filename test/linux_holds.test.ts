@@ -33,7 +33,7 @@ describe('linux: allowed staleness is not flagged', () => {
       scenario({
         setup: [proc('P0'), anon('P0', X, 1)],
         threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, read(X), idle, read(X))],
-        schedule: [until('T0', 'user_access.walk'), until('T1', 'enter_lazy_tlb'), until('T0', 'sys_madvise.return'), run('T1')],
+        schedule: [until('T0', 'user_access.walk'), until('T1', 'do_idle.__current_set_polling'), until('T0', 'sys_madvise.return'), run('T1')],
       }),
       { policy: linux, properties: PROPERTIES },
     );

@@ -20,6 +20,10 @@ import tableFreeNoSync from '../variants/table-free-no-sync.js';
 import ptReclaimNoRcu from '../variants/pt-reclaim-no-rcu.js';
 import ptReclaimFlushEnd from '../variants/pt-reclaim-flush-end.js';
 import munmapNoVmaStartWrite from '../variants/munmap-no-vma-start-write.js';
+import cveNoFence from '../variants/cve-2025-37964-no-fence.js';
+import preFea4e317f9e7 from '../variants/pre-fea4e317f9e7.js';
+import { readFileSync } from 'node:fs';
+import { parseScenario } from '../reports/scenario_text.js';
 import { anon, file, gup, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, va, write } from './build.js';
 import { doubleUnlock, faultNeverMaps, globalAsidUnmap, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
 import { PROPERTIES } from '../properties/registry.js';
@@ -91,9 +95,9 @@ describe('each property fails on a broken path and holds on linux', () => {
   it('no-freed-frame-reachable: a PCID slot reused without the tlb_gen check', () => {
     const sc = scenario({
       setup: [proc('P0'), proc('P1'), anon('P0', X, 1), anon('P1', Z, 1)],
-      // no table is freed, so CPU1 (running P1) gets no IPI and P0's slot stays dormant
+      // no table is freed, so CPU1 (running P1, its loaded_mm store drained) gets no IPI and P0's slot stays dormant
       threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, read(X), read(X)), thread('T2', 'P1', 1, read(Z))],
-      schedule: [until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), run('T2'), run('T0'), run('T1')],
+      schedule: [until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), run('T2'), run('sb@cpu1'), run('T0'), run('T1')],
     });
     const { good, bad } = both(sc, pcidNoGenCheck);
     expect(good.coverage.dormant_slot_reactivated).toBe(1);
@@ -238,5 +242,31 @@ describe('kept mutant munmap-no-vma-start-write: per-VMA locks without the write
     const t0 = bad.trace.filter((e) => e.actor === 'T0').map((e) => e.id);
     expect(t0.filter((id) => id === 'do_anonymous_page.alloc').length).toBeGreaterThan(t0.filter((id) => id === 'do_anonymous_page.set_pte_at').length); // one allocation never mapped
     expect(bad.state.frames.filter((f) => f.lp.startsWith('anon:')).map((f) => f.state)).toEqual(['free', 'free']); // no page leaked
+  });
+});
+
+describe('x86-TSO: switch_mm_irqs_off against should_flush_tlb (CVE-2025-37964)', () => {
+  // CPU1 switches back to P0 (its mm_cpumask bit still set) and has read tlb_gen when T0 zaps X.
+  const switchBack = () => parseScenario(readFileSync('test/scenarios/cve-2025-37964-switch-back.txt', 'utf8'), 'cve-2025-37964-switch-back');
+
+  it('without the smp_mb() of 83b0177a6c48 the buffered SWITCHING store is missed and a slot that missed the flush is reused', () => {
+    const { good, bad } = both(switchBack(), cveNoFence);
+    expect(good.verdict).toBe('pass');
+    expect(good.trace.some((e) => e.actor === 'ipi@cpu1' && e.id === 'flush_tlb_func.check')).toBe(true); // linux: the flush saw SWITCHING
+    expect(bad.violation).toMatchObject({ property: 'no-freed-frame-reachable', actor: 'T3', stepId: 'load_new_mm_cr3.noflush', holder: 'TLB' });
+    expect(bad.coverage.store_buffer_reordering).toBe(1);
+    const read = both(switchBack(), cveNoFence, 'read-value');
+    expect(read.good.verdict).toBe('pass');
+    expect(read.bad.violation).toMatchObject({ property: 'read-value', actor: 'T3', stepId: 'user_access.tlb_hit' });
+  });
+
+  it('without the LOADED_MM_SWITCHING check of fea4e317f9e7 a switching CPU is skipped even though the store is in memory', () => {
+    const { good, bad } = both(switchBack(), preFea4e317f9e7);
+    expect(good.verdict).toBe('pass');
+    expect(bad.violation).toMatchObject({ property: 'no-freed-frame-reachable', actor: 'T3', stepId: 'load_new_mm_cr3.noflush', holder: 'TLB' });
+    expect(bad.coverage.store_buffer_reordering).toBe(0); // not a reordering: the check itself is missing
+    const read = both(switchBack(), preFea4e317f9e7, 'read-value');
+    expect(read.good.verdict).toBe('pass');
+    expect(read.bad.violation).toMatchObject({ property: 'read-value', actor: 'T3', stepId: 'user_access.tlb_hit' });
   });
 });

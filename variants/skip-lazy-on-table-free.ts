@@ -11,9 +11,9 @@ export default defineVariant({
     v.replace('native_flush_tlb_multi.send', function* (k, c: FlushCtx) {
       const mm = k.s.mms[c.mm]!;
       const me = k.s.cpus[k.cpu]!;
-      const targets = mm.cpumask.filter((x) => x !== k.cpu && shouldFlushTlb(k.s, k.s.cpus[x]!, c.info!));
+      const targets = mm.cpumask.filter((x) => x !== k.cpu && shouldFlushTlb(k.s, k.s.cpus[x]!, c.info!, k.cpu));
       c.sent = sendIpis(k, targets, 'flush_tlb_func', c.info!);
-      c.runLocal = mm.cpumask.includes(k.cpu) && shouldFlushTlb(k.s, me, c.info!);
+      c.runLocal = mm.cpumask.includes(k.cpu) && shouldFlushTlb(k.s, me, c.info!, k.cpu);
       if (c.sent.length) yield { id: 'native_flush_tlb_multi.send' };
     }),
 });

@@ -81,5 +81,7 @@ function newCpu(id: number, pcids: number): Cpu {
     ipis: [],
     owner: null,
     curr: null,
+    storeBuffer: [],
+    memory: { loadedMm: null, isLazy: false },
   };
 }

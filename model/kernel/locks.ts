@@ -36,6 +36,7 @@
 
 import type { Gen, K, StepNote } from './step.js';
 import type { KernelState, Lock, LockClass, Vma } from './state.js';
+import { fence } from './store_buffer.js';
 import { ModelError, vaHex, type ActorName, type MmId, type Pfn } from './types.js';
 
 export const mmapLock = (mm: MmId) => `mmap_lock:${mm}`;
@@ -116,6 +117,7 @@ export function* lock(k: K, name: string, mode: 'r' | 'w', id: string): Gen {
   }
   if (SLEEPING[cls]) note(k, 'might-sleep', null, name);
   noteOrder(k, cls);
+  fence(s.cpus[k.cpu]!); // x86: down_read/down_write/spin_lock take the lock with a LOCK-prefixed RMW (store_buffer.ts item 4)
   const l = lockOf(s, name);
   if (l.waiters) l.waiters = l.waiters.filter((w) => w.actor !== k.self); // rwsem_try_write_lock(): off the list
   if (!l.holders.includes(k.self)) l.holders.push(k.self); // a queued reader was granted it already
@@ -129,6 +131,7 @@ export function tryLockRead(k: K, name: string): boolean {
   const l = k.s.locks[name];
   if (l && ((l.holders.length > 0 && l.mode !== 'r') || queued(l).length > 0)) return false;
   // lockdep validates no dependency for a trylock (validate_chain()); locks taken under it are ordered after it
+  fence(k.s.cpus[k.cpu]!); // the trylock's cmpxchg is a LOCK RMW
   const m = lockOf(k.s, name);
   m.holders.push(k.self);
   m.mode = 'r';
@@ -177,6 +180,7 @@ export const vmaWriteLocked = (s: KernelState, mm: MmId, v: Vma): boolean => v.v
 /** vma_start_read(): take the VMA's read lock unless it is write-locked. Part of the caller's step (a trylock). */
 export function vmaStartRead(k: K, mm: MmId, v: Vma): boolean {
   if (vmaWriteLocked(k.s, mm, v)) return false;
+  fence(k.s.cpus[k.cpu]!); // __refcount_inc_not_zero_limited_acquire() on vm_refcnt is a LOCK RMW
   const l = lockOf(k.s, vmaLock(mm, v.start)); // rwsem_acquire_read(..., trylock = 1): no dependency
   l.holders.push(k.self);
   l.mode = 'r';

@@ -4,6 +4,7 @@
 
 import type { Config } from './config.js';
 import type { ActorName, MmId, Pfn, Prot, Vpn } from './types.js';
+import type { BufferedStore, TsoView } from './store_buffer.js';
 
 /** One entry of a page-table page at any level; `null` is pte_none. */
 export interface Pte {
@@ -196,6 +197,10 @@ export interface Cpu {
   owner: ActorName | null;
   /** The task last switched in: a thread, or null for the idle task. */
   curr: ActorName | null;
+  /** x86-TSO (store_buffer.ts): loaded_mm / is_lazy stores not yet visible to other CPUs, oldest first. */
+  storeBuffer: BufferedStore[];
+  /** loaded_mm and is_lazy as memory holds them: what other CPUs read. */
+  memory: TsoView;
 }
 
 export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem' | 'vma_lock' | 'pmd_lock';

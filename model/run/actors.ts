@@ -1,9 +1,11 @@
 // The actors of a run: user threads, and the hardware and softirq actors
 // that take steps of their own (SPEC 4.2): the IPI handler of each CPU,
-// speculative page walks, and the end of an RCU grace period.
+// speculative page walks, the end of an RCU grace period, and the store
+// buffer of each CPU committing its oldest store.
 
 import { speculativeFill } from '../kernel/paths/access.js';
 import { readyCallback } from '../kernel/paths/rcu.js';
+import { drainOldest } from '../kernel/store_buffer.js';
 import { aliasesOf, mappedAtInvoke } from '../kernel/ghost.js';
 import { vaPages } from '../kernel/config.js';
 import type { Gen, K, OpRecord } from '../kernel/step.js';
@@ -245,5 +247,16 @@ export function* specActor(k: K, vas: number[]): Gen {
   for (const v of vas) {
     speculativeFill(k, v);
     yield { id: 'hw.speculative_walk' };
+  }
+}
+
+/** The store buffer of one CPU: whenever it holds a store, the hardware may commit the oldest (FIFO, x86-TSO). */
+export function* storeBufferActor(k: K): Gen {
+  const cpu = k.s.cpus[k.cpu]!;
+  const ready = () => cpu.storeBuffer.length > 0;
+  for (;;) {
+    if (!ready()) yield { id: 'idle', wait: ready };
+    drainOldest(cpu);
+    yield { id: 'hw.store_buffer_drain' };
   }
 }

@@ -9,6 +9,7 @@ import { findPte } from '../kernel/pagetable.js';
 import { readyCallback } from '../kernel/paths/rcu.js';
 import { tlbUsableFor } from '../kernel/tlb.js';
 import type { KernelState } from '../kernel/state.js';
+import { reorderVisible } from '../kernel/store_buffer.js';
 import type { StepEvent } from './check.js';
 
 export const COVERAGE_COUNTERS = [
@@ -33,6 +34,11 @@ export const COVERAGE_COUNTERS = [
   'need_resched_break',
   'per_vma_fault_racing_munmap',
   'rwsem_reader_held_off_by_writer',
+  // x86-TSO (store_buffer.ts): native_flush_tlb_multi.send ran while another
+  // CPU in the mm's cpumask had a loaded_mm / is_lazy store in its store
+  // buffer that memory did not show yet, so should_flush_tlb() (where it was
+  // consulted) read an older value than that CPU's own view.
+  'store_buffer_reordering',
   // mshare (SPEC 6): the situations behind the review's hazards
   'host_change_with_sharer_tlb',
   'sharer_dormant_slot_at_host_change',
@@ -92,6 +98,10 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
     if (g && g.end > g.start) cov.need_resched_break++; // the PTL is about to go with cleared, unflushed entries
   }
   countLocks(cov, s, e);
+  if (id === 'native_flush_tlb_multi.send') {
+    const mask = s.mms[mmOfActor(e.actor) ?? '']?.cpumask ?? [];
+    if (s.cpus.some((c) => c.id !== e.cpu && mask.includes(c.id) && reorderVisible(c))) cov.store_buffer_reordering++;
+  }
   countMshare(cov, s, e);
 }
 

@@ -8,7 +8,9 @@
 // An entry whose actor cannot run is skipped. Between entries, and after
 // the last, the current actor runs on; when it blocks or ends, the first
 // runnable actor in canonical order (threads, IPI handlers, rcu, hardware
-// speculation) takes over.
+// speculation) takes over. Store buffers (sb@cpuN) drain only where the
+// schedule names them, or at a fence: nothing waits on a drain, so a run
+// that ends with stores still buffered has missed no step.
 
 import { resolveConfig } from '../kernel/config.js';
 import { initState } from '../kernel/init.js';
@@ -20,9 +22,9 @@ import { IdealMemory, type IdealMshare, type IdealState, type IdealVerdict } fro
 import { hostOf, hostRegion } from '../kernel/mshare/msharefs.js';
 import type { Policy } from '../policies/policy.js';
 import type { Check, StepEvent, Violation } from './check.js';
-import { ipiActor, rcuActor, specActor, threadActor } from './actors.js';
+import { ipiActor, rcuActor, specActor, storeBufferActor, threadActor } from './actors.js';
 import { countStep, emptyCoverage, type Coverage } from './coverage.js';
-import { ipiActor as ipiName, RCU_ACTOR, specActor as specName, type Scenario } from './scenario.js';
+import { ipiActor as ipiName, RCU_ACTOR, specActor as specName, storeBufferActor as sbName, type Scenario } from './scenario.js';
 import { validateScenario } from './validate.js';
 import { resetVariantBudget } from '../policies/variant_budget.js';
 import { thrownAt } from '../source_location.js';
@@ -53,7 +55,7 @@ export interface RunResult {
 
 interface Actor {
   name: string;
-  kind: 'thread' | 'ipi' | 'rcu' | 'spec';
+  kind: 'thread' | 'ipi' | 'rcu' | 'spec' | 'sb';
   cpu: number;
   k: K;
   gen: Gen;
@@ -136,6 +138,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
   for (let c = 0; c < config.cpus; c++) add(ipiName(c), 'ipi', c, ipiActor);
   add(RCU_ACTOR, 'rcu', 0, rcuActor);
   for (const sp of sc.speculation) add(specName(sp.cpu), 'spec', sp.cpu, (k) => specActor(k, sp.vas));
+  for (let c = 0; c < config.cpus; c++) add(sbName(c), 'sb', c, storeBufferActor);
   const byName = new Map(actors.map((a) => [a.name, a]));
   const procOf = new Map(sc.threads.map((t) => [t.name, t.proc]));
 
@@ -165,7 +168,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
       }
     }
     if (cur && runnable(cur)) return cur;
-    cur = actors.find(runnable) ?? null;
+    cur = actors.find((a) => a.kind !== 'sb' && runnable(a)) ?? null;
     remaining = Infinity;
     until = undefined;
     return cur;

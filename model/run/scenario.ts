@@ -76,4 +76,6 @@ export interface Scenario {
 
 export const ipiActor = (cpu: number) => `ipi@cpu${cpu}`;
 export const specActor = (cpu: number) => `spec@cpu${cpu}`;
+/** The store buffer of one CPU (x86-TSO, model/kernel/store_buffer.ts): each of its steps commits the oldest buffered store. */
+export const storeBufferActor = (cpu: number) => `sb@cpu${cpu}`;
 export const RCU_ACTOR = 'rcu';

@@ -4,7 +4,7 @@
 import { resolveConfig, span, vaPages } from '../kernel/config.js';
 import { stepIndex, type Policy } from '../policies/policy.js';
 import { didYouMean } from './nearest.js';
-import { ipiActor, RCU_ACTOR, specActor, type Scenario } from './scenario.js';
+import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Scenario } from './scenario.js';
 import { CHOICE_POINTS, STEP_IDS } from './step_ids.js';
 
 /**
@@ -87,7 +87,7 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
       if ((op.kind === 'attach' || op.kind === 'mshare_map' || op.kind === 'mshare_unmap') && !mshares.has(op.file)) return { near: t.name, problem: `${op.kind} of undeclared msharefs file '${op.file}'` };
     }
   }
-  const actors = new Set([...threads, RCU_ACTOR, ...Array.from({ length: config.cpus }, (_, c) => ipiActor(c))]);
+  const actors = new Set([...threads, RCU_ACTOR, ...Array.from({ length: config.cpus }, (_, c) => ipiActor(c)), ...Array.from({ length: config.cpus }, (_, c) => storeBufferActor(c))]);
   for (const sp of sc.speculation) {
     if (!(sp.cpu >= 0 && sp.cpu < config.cpus)) return { near: 'spec', problem: `speculation on cpu ${sp.cpu}, but config has ${config.cpus} CPUs` };
     if (!sp.vas.every((v) => inVa(v))) return { near: 'spec', problem: 'speculative walk outside the address space' };

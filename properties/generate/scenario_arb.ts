@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import type { MshareKnobs } from '../../model/kernel/mshare/knobs.js';
 import { parseProt } from '../../model/kernel/types.js';
-import { ipiActor, RCU_ACTOR, specActor, type Op, type Scenario, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
+import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Op, type Scenario, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
 
 /** Start pages of candidate regions, for fanout 4: 16,18 share a PTE table; 20 shares the PMD; 48 is under another PUD entry. */
 const POOL = [16, 18, 20, 48];
@@ -153,7 +153,7 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
     return r.start + (x.page % r.pages);
   };
   const speculation = dedupeBy(raw.spec.map((sp) => ({ cpu: sp.cpu % raw.cpus, vas: sp.vas.map(specVa) })), (x) => x.cpu);
-  const actors = [...threads.map((t) => t.name), ...Array.from({ length: raw.cpus }, (_, c) => ipiActor(c)), RCU_ACTOR, ...speculation.map((sp) => specActor(sp.cpu))];
+  const actors = [...threads.map((t) => t.name), ...Array.from({ length: raw.cpus }, (_, c) => ipiActor(c)), RCU_ACTOR, ...speculation.map((sp) => specActor(sp.cpu)), ...Array.from({ length: raw.cpus }, (_, c) => storeBufferActor(c))];
   return {
     config: { cpus: raw.cpus, pcids: raw.pcids, frames: 96 },
     setup,

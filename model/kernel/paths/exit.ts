@@ -21,6 +21,7 @@
 // flush.
 
 import { step, type StepDef } from '../step.js';
+import { storeIsLazy } from '../store_buffer.js';
 import type { MmId } from '../types.js';
 
 export interface ExitCtx {
@@ -47,7 +48,7 @@ export const exitMm: StepDef<{ mm: MmId }>[] = [
   step('exit_mm', function* (k, c) {
     const cpu = k.s.cpus[k.cpu]!;
     k.s.tasks[k.self]!.dead = true;
-    if (cpu.curr === k.self && cpu.loadedMm === c.mm) cpu.isLazy = true;
+    if (cpu.curr === k.self && cpu.loadedMm === c.mm) storeIsLazy(cpu, true); // this_cpu_write(cpu_tlbstate_shared.is_lazy, true): into the store buffer
     cpu.curr = null; // the task runs on only to do_task_dead()
     yield { id: 'exit_mm.enter_lazy_tlb' };
   }),

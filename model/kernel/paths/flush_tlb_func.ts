@@ -25,6 +25,7 @@ import type { FlushInfo } from '../state.js';
 import { TLB_FLUSH_ALL } from '../state.js';
 import { flushEverything, flushSlot, flushTlbOne } from '../tlb.js';
 import { switchToInitMm } from './switch_mm.js';
+import { fence } from '../store_buffer.js';
 
 export interface FlushFuncCtx {
   info: FlushInfo;
@@ -39,6 +40,7 @@ export const flushTlbFunc: StepDef<FlushFuncCtx>[] = [
     if (f.mm !== null && f.mm !== cpu.loadedMm) {
       const mm = k.s.mms[f.mm]!;
       mm.cpumask = mm.cpumask.filter((x) => x !== cpu.id); // step 1
+      fence(cpu); // cpumask_clear_cpu() is a LOCK RMW
       yield { id: 'flush_tlb_func.cpumask_clear_cpu' };
       return STOP_STEP;
     }

@@ -45,7 +45,7 @@ describe('flush_tlb_mm_range.ts: the flush initiator', () => {
         scenario({
           setup: [proc('P0'), proc('P1'), anon('P0', X, 1), anon('P1', Q, 1)],
           threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, read(X)), thread('T2', 'P1', 1, read(Q))],
-          schedule: [until('T0', 'user_access.walk'), run('T1'), run('T2'), run('T0')],
+          schedule: [until('T0', 'user_access.walk'), run('T1'), run('T2'), run('sb@cpu1'), run('T0')],
           choices: trim ? [{ actor: 'T0', point: 'should_trim_cpumask', nth: 0 }] : [],
         }),
       );

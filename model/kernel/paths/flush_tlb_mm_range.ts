@@ -56,6 +56,7 @@ import type { Cpu, FlushInfo, Ipi, KernelState } from '../state.js';
 import { TLB_FLUSH_ALL } from '../state.js';
 import { flushEverything, flushSlot, invlpgbOne } from '../tlb.js';
 import type { MmId } from '../types.js';
+import { fence, LOADED_MM_SWITCHING, readTso } from '../store_buffer.js';
 
 export interface FlushCtx {
   mm: MmId;
@@ -71,12 +72,19 @@ export interface FlushCtx {
   broadcast?: boolean;
 }
 
-/** should_flush_tlb(): evaluated by the sender for each target at send time. */
-export function shouldFlushTlb(s: KernelState, cpu: Cpu, info: FlushInfo): boolean {
-  if (cpu.isLazy) return false;
+/**
+ * should_flush_tlb(): evaluated by the sender for each target at send
+ * time. Another CPU's loaded_mm and is_lazy are read from memory, not from
+ * its store buffer (store_buffer.ts); the local CPU reads its own. Both
+ * words are read in this one step, one of the executions TSO allows
+ * (smp_rmb() keeps is_lazy at least as new as loaded_mm; fea4e317f9e7).
+ */
+export function shouldFlushTlb(s: KernelState, cpu: Cpu, info: FlushInfo, reader: number): boolean {
+  const seen = readTso(reader, cpu);
+  if (seen.isLazy) return false;
   if (info.mm === null) return true;
-  if (cpu.switching) return true;
-  if (cpu.loadedMm === info.mm) return true;
+  if (seen.loadedMm === LOADED_MM_SWITCHING) return true; // fea4e317f9e7
+  if (seen.loadedMm === info.mm) return true;
   return info.trimCpumask;
 }
 
@@ -121,6 +129,7 @@ export const flushTlbMmRange: StepDef<FlushCtx>[] = [
   step('flush_tlb_mm_range.inc_mm_tlb_gen', function* (k, c) {
     const mm = k.s.mms[c.mm]!;
     const newTlbGen = ++mm.tlbGen;
+    fence(k.s.cpus[k.cpu]!); // atomic64_inc_return() is a LOCK RMW
     // get_flush_tlb_info(): the ceiling counts strides, not pages
     const full = c.end === TLB_FLUSH_ALL || Math.floor((c.end - c.start) / c.stride) > k.s.config.flushCeiling || k.choose('flush_tlb_mm_range.flush_all');
     c.info = {
@@ -162,9 +171,9 @@ export const flushTlbMmRange: StepDef<FlushCtx>[] = [
       c.runLocal = me.loadedMm === c.mm;
       return;
     }
-    const targets = info.freedTables ? others : others.filter((x) => shouldFlushTlb(k.s, k.s.cpus[x]!, info));
+    const targets = info.freedTables ? others : others.filter((x) => shouldFlushTlb(k.s, k.s.cpus[x]!, info, k.cpu));
     c.sent = sendIpis(k, targets, 'flush_tlb_func', info);
-    c.runLocal = mm.cpumask.includes(k.cpu) && (info.freedTables || shouldFlushTlb(k.s, me, info));
+    c.runLocal = mm.cpumask.includes(k.cpu) && (info.freedTables || shouldFlushTlb(k.s, me, info, k.cpu));
     yield { id: 'native_flush_tlb_multi.send' };
   }),
   step('native_flush_tlb_multi.local', function* (k, c) {

@@ -97,7 +97,7 @@ describe('mprotect.ts: do_mprotect_pkey', () => {
       scenario({
         setup: [proc('P0'), anon('P0', X, 1)],
         threads: [thread('T0', 'P0', 0, read(X), mprotect(X, 1, 'r')), thread('T1', 'P0', 1, write(X), idle, write(X))],
-        schedule: [until('T1', 'enter_lazy_tlb'), run('T0'), run('T1')],
+        schedule: [until('T1', 'do_idle.__current_set_polling'), run('T0'), run('T1')],
       }),
     );
     expect(r.verdict).toBe('pass');

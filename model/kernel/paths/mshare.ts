@@ -21,6 +21,7 @@
 // Guarded by unmap-complete (every sharer), no-freed-frame-reachable,
 // no-freed-table-reachable, share-count and lock-discipline.
 
+import { readTso } from '../store_buffer.js';
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { iMmapRwsem, lock, mmapLock, note, pageTableLock, unlock } from '../locks.js';
 import { mshareOfHost, newInnerVma } from '../mshare/msharefs.js';
@@ -187,7 +188,7 @@ export const mshareInvalidateTlbs: StepDef<FlushCtx>[] = [
       case 'cpumask-union': {
         const mask = [...new Set(f.sharers.flatMap((sh) => k.s.mms[sh.mm]!.cpumask))].sort((a, b) => a - b);
         const info: FlushInfo = { mm: null, start: 0, end: TLB_FLUSH_ALL, stride: 1, freedTables: c.freedTables, newTlbGen: 0, trimCpumask: false };
-        const targets = mask.filter((x) => x !== k.cpu && (c.freedTables || !k.s.cpus[x]!.isLazy));
+        const targets = mask.filter((x) => x !== k.cpu && (c.freedTables || !readTso(k.cpu, k.s.cpus[x]!).isLazy)); // is_lazy as this CPU sees it (x86-TSO)
         const sent = sendIpis(k, targets, 'flush_tlb_func_mshare', info);
         if (sent.length) yield { id: 'mshare_invalidate_tlbs.flush_tlb_multi' };
         if (mask.includes(k.cpu)) yield* runLocalIrqsOff(k, 'flush_tlb_func_mshare', { info });

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { anon, idle, madvise, proc, read, run, scenario, thread, until, write } from '../../../test/build.js';
-import { go, ids, lastAccess, pos, X } from '../../../test/trace.js';
+import { expectOrder, go, ids, lastAccess, pos, X } from '../../../test/trace.js';
 import type { RunResult } from '../../run/runner.js';
 
 const Y = 0x20000;
@@ -16,18 +16,19 @@ const lazyReturn = (zap: boolean) =>
   scenario({
     setup: [proc('P0'), anon('P0', X, 1)],
     threads: [thread('T0', 'P0', 0, write(X), ...(zap ? [madvise(X)] : [])), thread('T1', 'P0', 1, read(X), idle, read(X))],
-    schedule: [until('T0', 'user_access.walk'), until('T1', 'enter_lazy_tlb'), run('T0'), run('T1')],
+    schedule: [until('T0', 'user_access.walk'), until('T1', 'do_idle.__current_set_polling'), run('T0'), run('T1')],
   });
 
 /**
  * CPU1 ran P0 (T1) and then P1 (T2), so it is still in P0's cpumask with a dormant slot;
- * T3 (P0) starts switching back and stops after `stop`; then T0 zaps X with madvise.
+ * its store buffer drains (memory holds loaded_mm = P1); T3 (P0) starts switching back
+ * and stops after `stop`; then T0 zaps X with madvise.
  */
 const switchBack = (stop: string) =>
   scenario({
     setup: [proc('P0'), proc('P1'), anon('P0', X, 1), anon('P1', Y, 1)],
     threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, read(X)), thread('T2', 'P1', 1, read(Y)), thread('T3', 'P0', 1, read(X))],
-    schedule: [until('T0', 'user_access.walk'), run('T1'), run('T2'), until('T3', stop), run('T0')],
+    schedule: [until('T0', 'user_access.walk'), run('T1'), run('T2'), run('sb@cpu1'), until('T3', stop), run('T0')],
   });
 
 /** T1 switches to P0 for the first time on CPU1, stopping after `stop`, while T0 zaps X. */
@@ -61,18 +62,45 @@ describe('switch_mm.ts: switch_mm_irqs_off with PCID and lazy TLB', () => {
     expect(lastAccess(same, 'T2').id).toBe('user_access.tlb_hit');
   });
 
-  it('marks loaded_mm as switching, so a flush of the mm it leaves a bit in IPIs it (step 2)', () => {
-    const switching = go(switchBack('switch_mm_irqs_off.loaded_mm_switching'));
+  it('on a return from lazy mode, the smp_mb() after the is_lazy store makes the tlb_gen read see a flush that missed the store (step 1)', () => {
+    const r = go(
+      scenario({
+        setup: [proc('P0'), anon('P0', X, 1)],
+        threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, read(X), idle, read(X))],
+        // T1 stores is_lazy = false and stops before its smp_mb(): T0's should_flush_tlb() still reads is_lazy = true
+        schedule: [until('T0', 'user_access.walk'), until('T1', 'do_idle.__current_set_polling'), until('T1', 'switch_mm_irqs_off.clear_lazy'), run('T0'), run('T1')],
+      }),
+    );
+    expect(r.verdict).toBe('pass');
+    expect(r.coverage.store_buffer_reordering).toBe(1);
+    expect(ipiSteps(r, 1)).toEqual([]);
+    expectOrder(r, ['T1', 'switch_mm_irqs_off.clear_lazy'], ['T0', 'native_flush_tlb_multi.send'], ['T0', 'sys_madvise.return'], ['T1', 'switch_mm_irqs_off.lazy_smp_mb'], ['T1', 'switch_mm_irqs_off.lazy_catch_up']);
+    expect(lastAccess(r, 'T1').id).toBe('user_access.walk'); // the catch-up flushed the stale entry
+  });
+
+  it('marks loaded_mm as switching, so a flush that sees the mark IPIs the CPU (step 2)', () => {
+    // the bit was already set (CPU1 ran P0 before), so the fence is the smp_mb() of step 4
+    const switching = go(switchBack('switch_mm_irqs_off.smp_mb'));
     expect(switching.verdict).toBe('pass');
     // CPU1 still has P1 loaded and is not trimming: only the switching mark makes should_flush_tlb() true
-    expect(pos(switching, 'T0', 'native_flush_tlb_multi.send')).toBeGreaterThan(pos(switching, 'T3', 'switch_mm_irqs_off.loaded_mm_switching'));
-    expect(pos(switching, 'T0', 'native_flush_tlb_multi.send')).toBeLessThan(pos(switching, 'T3', 'switch_mm_irqs_off.cpumask_set_cpu'));
+    expect(pos(switching, 'T0', 'native_flush_tlb_multi.send')).toBeGreaterThan(pos(switching, 'T3', 'switch_mm_irqs_off.smp_mb'));
+    expect(pos(switching, 'T0', 'native_flush_tlb_multi.send')).toBeLessThan(pos(switching, 'T3', 'switch_mm_irqs_off.read_tlb_gen'));
     expect(ipiSteps(switching, 1)).toContain('flush_tlb_func.check');
+    expect(ids(switching, 'T3')).not.toContain('switch_mm_irqs_off.cpumask_set_cpu');
 
     const before = go(switchBack('context_switch.local_irq_disable'));
     expect(before.verdict).toBe('pass');
     expect(ipiSteps(before, 1)).toEqual([]); // not switching yet: skipped, caught up by tlb_gen instead
     expect(ids(before, 'T3')).toContain('load_new_mm_cr3.flush_stale_slot');
+  });
+
+  it('a SWITCHING store still in the store buffer is not seen by the flush, but then the fence makes the tlb_gen read see the flush (steps 2, 4, 5)', () => {
+    const buffered = go(switchBack('switch_mm_irqs_off.loaded_mm_switching'));
+    expect(buffered.verdict).toBe('pass');
+    expect(buffered.coverage.store_buffer_reordering).toBe(1);
+    expect(ipiSteps(buffered, 1)).toEqual([]); // should_flush_tlb() read loaded_mm = P1 from memory
+    expectOrder(buffered, ['T3', 'switch_mm_irqs_off.loaded_mm_switching'], ['T0', 'native_flush_tlb_multi.send'], ['T0', 'sys_madvise.return'], ['T3', 'switch_mm_irqs_off.smp_mb'], ['T3', 'switch_mm_irqs_off.read_tlb_gen'], ['T3', 'load_new_mm_cr3.flush_stale_slot']);
+    expect(lastAccess(buffered, 'T3').id).toBe('user_access.walk');
   });
 
   it('sets its bit in mm_cpumask(next) before reading tlb_gen, and leaves the previous mm bit set (step 3)', () => {
@@ -95,7 +123,7 @@ describe('switch_mm.ts: switch_mm_irqs_off with PCID and lazy TLB', () => {
     expect(both.state.cpus[1]!.loadedMm).toBe('P1');
   });
 
-  it('reads tlb_gen after setting the bit: a flush either IPIs the CPU or is seen by the read (step 4)', () => {
+  it('reads tlb_gen after setting the bit: a flush either IPIs the CPU or is seen by the read (step 5)', () => {
     // flush between the bit and the read: the read sees the new tlb_gen, the IPI finds nothing left to do
     const seen = go(firstSwitch('switch_mm_irqs_off.cpumask_set_cpu'));
     expect(pos(seen, 'T0', 'flush_tlb_mm_range.inc_mm_tlb_gen')).toBeLessThan(pos(seen, 'T1', 'switch_mm_irqs_off.read_tlb_gen'));
@@ -111,7 +139,7 @@ describe('switch_mm.ts: switch_mm_irqs_off with PCID and lazy TLB', () => {
     }
   });
 
-  it('reuses the slot holding next (flushed only if behind), else takes the next slot round-robin and flushes (step 5)', () => {
+  it('reuses the slot holding next (flushed only if behind), else takes the next slot round-robin and flushes (step 6)', () => {
     const three = (zap: boolean) =>
       scenario({
         setup: [proc('P0'), proc('P1'), anon('P0', X, 1), anon('P1', Y, 1)],
@@ -146,7 +174,7 @@ describe('switch_mm.ts: switch_mm_irqs_off with PCID and lazy TLB', () => {
     expect(cpu.nextAsid).toBe(0);
   });
 
-  it('writes CR3 and records {ctx_id, tlb_gen} in the slot, then loaded_mm = next (step 6)', () => {
+  it('writes CR3 and records {ctx_id, tlb_gen} in the slot, then loaded_mm = next (step 7)', () => {
     // one PCID: P1 takes P0's slot and must not see P0's entries
     const r = go(
       scenario({
