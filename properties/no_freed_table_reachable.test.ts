@@ -86,7 +86,7 @@ describe('no-freed-table-reachable', () => {
     const sc = scenario({ ...munmapWhileWalked(idle), schedule: [until('T0', 'user_access.walk'), run('T1'), run('T0')] });
     expect(check(sc, linux).verdict).toBe('pass');
     expect(check(sc, applyVariant(linux, skipLazy)).violation).toEqual({
-      property: 'no-freed-table-reachable', holder: 'PSC', step: 59, actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table',
+      property: 'no-freed-table-reachable', holder: 'PSC', step: 60, actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table',
       message: 'CPU1 PCID slot 0 (P0, lazy) caches a pud table at frame 1, which is free',
     });
   });
