@@ -2,4 +2,10 @@
 // saved counterexamples record it, and a stale one is re-searched.
 // 0.4.1: get_user_pages honours gup=refused through an msharefs VMA (no
 // walk, no pin); no named policy uses that knob value.
-export const MODEL_VERSION = '0.4.1';
+// 0.5.0 (issue 9): flush granularity (cleared_* levels, stride, INVLPG per
+// stride, INVLPG's architectural effect with AMD's TCE as config `tce`),
+// x86-TSO store buffers for loaded_mm / is_lazy, rwsem wait lists, per-VMA
+// locks, split PMD locks, PT_RECLAIM, the need_resched break, INVLPGB,
+// exit as Linux does it, IPI handlers that own their CPU; the generator
+// makes whole-table regions and the tlb_remove_table fallback.
+export const MODEL_VERSION = '0.5.0';

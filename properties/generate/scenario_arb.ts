@@ -27,7 +27,7 @@ export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
 
 const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2 };
 const PROTS = ['rw', 'r', 'none'] as const;
-export const CHOICE_POINTS = ['zap_pte_range.batch_full', 'flush_tlb_mm_range.flush_all', 'should_trim_cpumask', 'zap_pte_range.need_resched'] as const;
+export const CHOICE_POINTS = ['zap_pte_range.batch_full', 'flush_tlb_mm_range.flush_all', 'should_trim_cpumask', 'zap_pte_range.need_resched', 'tlb_remove_table.batch_alloc_fails'] as const;
 
 interface RawRegion {
   pool: number;
@@ -66,7 +66,13 @@ export interface GenOptions {
   mshare: MshareKnobs | null;
 }
 
-const region = fc.record({ pool: fc.nat(POOL.length - 1), pages: fc.integer({ min: 1, max: 2 }), shared: fc.boolean(), prot: fc.constantFrom(0, 0, 0, 1) });
+/**
+ * Regions of 1-2 pages, or a whole PTE table (4 pages at fanout 4): a
+ * MADV_DONTNEED over a whole table is what lets CONFIG_PT_RECLAIM free it
+ * (pte_table_reclaim_possible(): end - start >= PMD_SIZE).
+ */
+const regionPages = fc.oneof({ arbitrary: fc.integer({ min: 1, max: 2 }), weight: 3 }, { arbitrary: fc.constant(4), weight: 1 });
+const region = fc.record({ pool: fc.nat(POOL.length - 1), pages: regionPages, shared: fc.boolean(), prot: fc.constantFrom(0, 0, 0, 1) });
 
 function rawOp(kinds: readonly OpKind[]) {
   const kind = fc.oneof(...kinds.map((k) => ({ arbitrary: fc.constant(k), weight: WEIGHT[k] })));
@@ -91,7 +97,7 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
   const windows = mshare?.attach === 'same-address' ? WINDOWS.slice(0, 1) : WINDOWS;
   const regions: { start: number; pages: number }[][] = [];
   const anyShared = raw.procs.some((rs) => rs.some((r) => r.shared));
-  if (anyShared) setup.push({ kind: 'file', name: 'F', pages: 2 });
+  if (anyShared) setup.push({ kind: 'file', name: 'F', pages: 4 });
   raw.procs.forEach((rs, p) => {
     const name = `P${p}`;
     setup.push({ kind: 'process', name });
