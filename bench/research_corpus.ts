@@ -7,7 +7,8 @@
 
 import { readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCorpusVariant } from '../model/policies/load_variant.js';
+import { loadCorpusVariant, loadVariant } from '../model/policies/load_variant.js';
+import { PROJECT_ROOT } from '../model/source_location.js';
 import { policyByName } from '../model/policies/registry.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
@@ -23,11 +24,14 @@ const same = (a: object, b: object) => JSON.stringify(a) === JSON.stringify(b);
 for (const f of readdirSync(DIR).filter((x) => x.endsWith('.json')).sort()) {
   const path = join(DIR, f);
   const cx = loadCounterexample(path);
-  const variant = cx.variant ? await loadCorpusVariant(cx.variant) : null;
+  // a kept mutant edited since the file was saved (the model's API moved): re-search with the
+  // variant as it is now, which the new file then embeds
+  const variant = cx.variant ? await loadCorpusVariant(cx.variant).catch(() => loadVariant(join(PROJECT_ROOT, cx.variant!.file), PROJECT_ROOT)) : null;
+  const edited = cx.variant !== undefined && cx.variant !== null && variant !== null && variant.sha256 !== cx.variant.sha256;
   const policy = variant ? applyVariant(policyByName(cx.policy)!, variant.spec) : policyByName(cx.policy)!;
   const properties = checkedProperties(cx, propertyById) ?? PROPERTIES;
   const now = runScenario(cx.scenario, { policy, properties });
-  if (same(verdictOf(now), cx.verdict) && now.trace.length === cx.steps.length) continue;
+  if (!edited && same(verdictOf(now), cx.verdict) && now.trace.length === cx.steps.length) continue;
   const found = searchSchedule({ ...cx.scenario, schedule: [] }, new Oracle(policy, cx.signature, properties), { maxRuns: 20000 }) ?? (runScenario(cx.scenario, { policy, properties }).violation ? { scenario: cx.scenario } : null);
   if (!found) {
     console.log(`STALE, not re-found: ${path}`);
@@ -36,6 +40,12 @@ for (const f of readdirSync(DIR).filter((x) => x.endsWith('.json')).sort()) {
   const shrunk = shrink(found.scenario, policy, cx.signature, { properties });
   const next = buildCounterexample({ policy: cx.policy, variant, campaign: cx.campaign, signature: cx.signature, scenario: shrunk.scenario, result: shrunk.result, properties: cx.properties });
   const saved = saveCounterexample(DIR, next);
+  if (saved.path === path.replace(/\.json$/, '-2.json')) {
+    // the same content name: the new file takes the old one's place
+    renameSync(saved.path, path);
+    console.log(`re-searched: ${path} (replaced)`);
+    continue;
+  }
   if (saved.path !== path) unlinkSync(path);
   else if (!saved.created) {
     // the same scenario under the same name: replace the stale verdict and steps atomically
