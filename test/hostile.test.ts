@@ -18,7 +18,7 @@ process.env.MSHARE_LOG = 'silent';
 const ROOT = resolve(import.meta.dirname, '..');
 const CORPUS = join(ROOT, 'counterexamples');
 const WITH_VARIANT = join(CORPUS, 'linux+free-before-flush-no-freed-frame-reachable-6f3de9c35892.json');
-const PLAIN = join(CORPUS, 'mshare-v3-cpumask-union-no-freed-frame-reachable-e3813d6bc36b.json');
+const PLAIN = join(CORPUS, 'mshare-v3-cpumask-union-no-freed-frame-reachable-ed8c281212df.json');
 
 async function cli(...argv: string[]) {
   const out: string[] = [];
