@@ -26,8 +26,8 @@ import type { Policy } from './policy.js';
 
 export const linux: Policy = {
   name: 'linux',
-  date: '2025-12',
-  description: 'mainline x86-64 (v6.19-rc era), no mshare: lazy TLB, PCID, RCU table freeing',
+  date: '2026-11',
+  description: 'mainline x86-64 (v6.19 .. 7.x), no mshare: lazy TLB, PCID, per-VMA locks, PT_RECLAIM, RCU table freeing',
   mshare: null,
   paths: {
     user_access: userAccess,
