@@ -66,7 +66,7 @@ describe('the report of each saved counterexample', () => {
    * different bad state; every file of the corpus is one of these, and a
    * new kind fails here until the checks below learn what its report says.
    */
-  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken';
+  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken' | 'value the reference forbids';
   const kindOf = (cx: CounterexampleFile): Kind => {
     const { property, holder } = cx.verdict;
     if (property === 'no-freed-frame-reachable' && holder === 'TLB') return 'stale TLB entry';
@@ -74,12 +74,13 @@ describe('the report of each saved counterexample', () => {
     if (property === 'no-freed-table-reachable' && holder === 'upper entry') return 'stale upper entry';
     if (property === 'unmap-complete' && holder === 'TLB') return 'unmap not complete';
     if (property === 'lock-discipline') return 'lock rule broken';
+    if (property === 'read-value' && holder === 'ideal') return 'value the reference forbids';
     throw new Error(`no report checks for ${property} (${holder}): add a kind`);
   };
 
   it('has a counterexample of every kind of finding the report checks', () => {
     const kinds = new Set(files.map((f) => kindOf(loadCounterexample(join(DIR, f)))));
-    expect([...kinds].sort()).toEqual(['lock rule broken', 'stale PSC entry', 'stale TLB entry', 'stale upper entry', 'unmap not complete']);
+    expect([...kinds].sort()).toEqual(['lock rule broken', 'stale PSC entry', 'stale TLB entry', 'stale upper entry', 'unmap not complete', 'value the reference forbids']);
   });
 
   for (const f of files) {
@@ -171,6 +172,15 @@ describe('the report of each saved counterexample', () => {
             expect(actual).toMatch(new RegExp(`${entry} still points at it: never cleared since it was set at step \\d+`));
             expect(actual).not.toContain(`${entry}, which pointed at it, was cleared`);
             expect(actual).toMatch(new RegExp(`P[GUM]D table frame ${frame}: free since step`));
+            break;
+          }
+          case 'value the reference forbids': {
+            // "read of 0x40000 in P1 gave value 1; the reference allows SIGSEGV": the access, the value and what was allowed
+            const [, kind, va, mm, value, allowed] = /^(read|write) of (0x[0-9a-f]+) in (\S+) gave value (\d+); the reference allows (.+)$/.exec(v.message)!;
+            expect(actual).toContain(`${v.actor} on CPU`);
+            expect(actual).toMatch(new RegExp(`${kind} ${va} = ${value} \\((walk|TLB hit)\\) at step ${v.step}`));
+            expect(text).toContain(`At step ${v.step} the reference allows: ${allowed}.`);
+            expect(text).toContain(`Reference memory for ${mm} ${va}:`);
             break;
           }
           case 'lock rule broken': {

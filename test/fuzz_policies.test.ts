@@ -30,10 +30,12 @@ describe('fuzzing every mshare policy within a bounded budget', () => {
     expect(MSHARE_POLICIES.reduce((n, p) => n + m.coverage[p.name]!.sharer_dormant_slot_at_host_change, 0)).toBeGreaterThan(0);
   });
 
-  it('finds the unlocked link of RFC v3 and v2 at once, and nothing on the proposal', () => {
+  it("finds the unlocked link of RFC v3 and v2 at once, and on the proposal only v3's P4D-stride unlink (model 0.5.0)", () => {
     const cell = (policy: string, property: string) => m.cells.find((c) => c.policy === policy && c.property === property)!;
     expect(cell('mshare-rfc-v3', 'lock-discipline').found[0]?.signature).toBe('lock-discipline|locks|find_shared_vma');
     expect(cell('mshare-v2', 'lock-discipline').found[0]?.signature).toBe('lock-discipline|locks|find_shared_vma');
-    expect(m.cells.filter((c) => c.policy === 'mshare-v3-proposed' && c.found.length > 0)).toEqual([]);
+    // the unlink's tlb_flush_p4d_range() flushes one page per P4D stride (docs/policies/README.md); nothing else is found
+    const found = m.cells.filter((c) => c.policy === 'mshare-v3-proposed').flatMap((c) => c.found.map((f) => f.signature));
+    expect([...new Set(found)]).toEqual(['unmap-complete|TLB|sys_munmap']);
   });
 });
