@@ -20,6 +20,7 @@ import tableFreeNoSync from '../variants/table-free-no-sync.js';
 import ptReclaimNoRcu from '../variants/pt-reclaim-no-rcu.js';
 import ptReclaimFlushEnd from '../variants/pt-reclaim-flush-end.js';
 import munmapNoVmaStartWrite from '../variants/munmap-no-vma-start-write.js';
+import mprotectNoVmaStartWrite from '../variants/mprotect-no-vma-start-write.js';
 import cveNoFence from '../variants/cve-2025-37964-no-fence.js';
 import preFea4e317f9e7 from '../variants/pre-fea4e317f9e7.js';
 import { readFileSync } from 'node:fs';
@@ -268,5 +269,31 @@ describe('x86-TSO: switch_mm_irqs_off against should_flush_tlb (CVE-2025-37964)'
     const read = both(switchBack(), preFea4e317f9e7, 'read-value');
     expect(read.good.verdict).toBe('pass');
     expect(read.bad.violation).toMatchObject({ property: 'read-value', actor: 'T3', stepId: 'user_access.tlb_hit' });
+  });
+});
+
+describe('kept mutant mprotect-no-vma-start-write: mprotect without the per-VMA write lock', () => {
+  it('protect-complete: a fault under the VMA read lock maps the page writable after change_pte_range passed it', () => {
+    // T2 faults X in on CPU1 under lock_vma_under_rcu and stops in pmd_install; T0 maps Y; T1's mprotect(PROT_READ)
+    // of both pages runs on CPU0: with vma_start_write() it waits for T2's VMA lock, without it T2 installs X rw
+    // behind change_pte_range, whose flush named only Y
+    const sc = parseScenario(`config pcids=1
+file F pages=2
+process P0
+mmap P0 0x10000 pages=2 prot=rw file=F pgoff=0
+thread T0 P0 cpu=0
+  write 0x11000
+thread T1 P0 cpu=0
+  mprotect 0x10000 pages=2 prot=r
+thread T2 P0 cpu=1
+  write 0x10000
+schedule
+  T2 steps=19
+  rcu
+`, 'mprotect-no-vma-start-write');
+    const { good, bad } = both(sc, mprotectNoVmaStartWrite);
+    expect(good.verdict).toBe('pass');
+    expect(good.trace.map((e) => `${e.actor} ${e.id}`)).toContain('T1 mprotect_fixup.vma_start_write');
+    expect(bad.violation).toMatchObject({ property: 'protect-complete', actor: 'T1', stepId: 'sys_mprotect.return', holder: 'TLB' });
   });
 });
