@@ -21,6 +21,7 @@ import { mprotect } from '../test/build.js';
 import { doubleUnlock, faultNeverMaps, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from '../test/mutant_cases.js';
 import freeBeforeFlush from '../variants/free-before-flush.js';
 import noIpi from '../variants/no-ipi.js';
+import preFea4e317f9e7 from '../variants/pre-fea4e317f9e7.js';
 import { corpusFiles, goldenFiles, goldenName, lineDiff, readGolden } from './goldens.js';
 import { checkedProperties, buildCounterexample, loadCounterexample, verdictOf, type CounterexampleFile } from './counterexample.js';
 import { renderJson } from './render_json.js';
@@ -230,6 +231,14 @@ describe('reports of other kinds of finding', () => {
     expect(text).toMatch(/CPU0 +CPU1 +CPU2/);
     expect(r.expected.join(' ')).toMatch(/the reference allows: /);
     expect(r.actual[0]).toMatch(/T1 on CPU1: read 0x10000 = 2 \(TLB hit\)/);
+  });
+
+  it('x86-TSO: says what other CPUs read of a CPU whose loaded_mm store is still in its store buffer', () => {
+    const sc = parseScenario(readFileSync('test/scenarios/cve-2025-37964-switch-back.txt', 'utf8'), 'cve-2025-37964-switch-back.txt');
+    const { r } = report(sc, applyVariant(linux, preFea4e317f9e7));
+    expect(r.violation?.property).toBe('no-freed-frame-reachable');
+    // CPU1 switched to P0; the sender read LOADED_MM_SWITCHING from memory, which pre-fea4e317f9e7 did not treat as "flush"
+    expect(r.actual.join(' ')).toMatch(/CPU1 now: loaded_mm P0.*other CPUs read loaded_mm LOADED_MM_SWITCHING \(still in its store buffer: loaded_mm=P0\)/);
   });
 
   it('protect-complete: the entry still grants write', () => {

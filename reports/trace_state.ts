@@ -49,6 +49,9 @@ export interface CpuSnap {
   loadedMm: string | null;
   loadedSlot: number;
   isLazy: boolean;
+  /** x86-TSO (model/kernel/store_buffer.ts): what other CPUs read of loaded_mm and is_lazy, and the stores not yet there. */
+  memory: { loadedMm: string | null; isLazy: boolean };
+  storeBuffer: string[];
   slots: { ctxId: number; tlbGen: number; mm: string | null }[];
   tlb: TlbSnap[];
   psc: PscSnap[];
@@ -99,6 +102,8 @@ export function snapshot(s: KernelState): Snapshot {
       loadedMm: c.loadedMm,
       loadedSlot: c.loadedSlot,
       isLazy: c.isLazy,
+      memory: { loadedMm: c.memory.loadedMm, isLazy: c.memory.isLazy },
+      storeBuffer: c.storeBuffer.map((b) => `${b.var}=${b.value ?? 'init_mm'}`),
       slots: c.slots.map((sl) => ({ ctxId: sl.ctxId, tlbGen: sl.tlbGen, mm: mmOfCtx(s, sl.ctxId)?.id ?? null })),
       tlb: c.tlb.map((e) => ({ slot: e.slot, vpn: e.vpn, pfn: e.pfn, writable: e.writable, filled: e.filled, ghost: e.ghost, mm: mmOf(c, e.slot) })),
       psc: c.psc.map((p) => ({ slot: p.slot, level: p.level, prefix: p.prefix, pfn: p.pfn, ghost: p.ghost, mm: mmOf(c, p.slot) })),
