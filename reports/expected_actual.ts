@@ -80,7 +80,7 @@ function cpuLine(cpu: number, slot: number | null, mm: string | null, snap: Snap
   if (slot !== null && c.slots[slot]) parts.push(`slot ${slot} holds ${c.slots[slot]!.mm ?? 'no mm'} at tlb_gen ${c.slots[slot]!.tlbGen}`);
   if (mm && snap.mms[mm]) parts.push(`${mm} is at tlb_gen ${snap.mms[mm]!.tlbGen}, mm_cpumask(${mm}) = {${snap.mms[mm]!.cpumask.join(', ')}}`);
   // x86-TSO: should_flush_tlb() on another CPU reads memory, not this CPU's own view
-  if (c.storeBuffer.length > 0) parts.push(`other CPUs read loaded_mm ${c.memory.loadedMm ?? 'init_mm'}${c.memory.isLazy ? ', lazy' : ''} (still in its store buffer: ${c.storeBuffer.join(', ')})`);
+  if (c.storeBuffer.length > 0) parts.push(`other CPUs read loaded_mm ${c.memory.loadedMm ?? 'init_mm'}, ${c.memory.isLazy ? 'lazy' : 'not lazy'} (still in its store buffer: ${c.storeBuffer.join(', ')})`);
   return `CPU${cpu} now: ${parts.join('; ')}.`;
 }
 

@@ -238,7 +238,7 @@ describe('reports of other kinds of finding', () => {
     const { r } = report(sc, applyVariant(linux, preFea4e317f9e7));
     expect(r.violation?.property).toBe('no-freed-frame-reachable');
     // CPU1 switched to P0; the sender read LOADED_MM_SWITCHING from memory, which pre-fea4e317f9e7 did not treat as "flush"
-    expect(r.actual.join(' ')).toMatch(/CPU1 now: loaded_mm P0.*other CPUs read loaded_mm LOADED_MM_SWITCHING \(still in its store buffer: loaded_mm=P0\)/);
+    expect(r.actual.join(' ')).toMatch(/CPU1 now: loaded_mm P0.*other CPUs read loaded_mm LOADED_MM_SWITCHING, not lazy \(still in its store buffer: loaded_mm=P0\)/);
   });
 
   it('protect-complete: the entry still grants write', () => {
