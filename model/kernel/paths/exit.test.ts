@@ -11,6 +11,8 @@ import { anon, munmap, proc, read, run, scenario, thread, until, write } from '.
 import { expectOrder, go, ids, observe, X } from '../../../test/trace.js';
 import type { StepEvent } from '../../../properties/property.js';
 import { policyByName } from '../../policies/registry.js';
+import { linux } from '../../policies/linux.js';
+import { applyVariant, defineVariant } from '../../policies/variant.js';
 import { runScenario } from '../../run/runner.js';
 import { parseScenario } from '../../../reports/scenario_text.js';
 import { PROPERTIES } from '../../../properties/registry.js';
@@ -119,5 +121,27 @@ describe('exit.ts: do_exit', () => {
     expect(v2.verdict).toBe('pass');
     expect(ids(v2, 'T1').filter((id) => id.startsWith('exit_mshare'))).toEqual([]);
     expect(v2.state.mms['M.host']!.vmas).toHaveLength(1);
+  });
+
+  it('refuses, as a model error, an exit_mmap() while a thread still runs the mm (a shape Linux cannot reach)', () => {
+    // a broken variant whose exit_mm() drops the mm_users reference but leaves the CPU running the mm
+    const noLazy = defineVariant({
+      name: 'exit-mm-no-lazy',
+      description: 'exit_mm marks the thread dead but leaves its CPU on the mm',
+      edit: (v) => v.replace('exit_mm', function* (k) {
+        k.s.tasks[k.self]!.dead = true;
+        yield { id: 'exit_mm.enter_lazy_tlb' };
+      }),
+    });
+    const noExitMm = applyVariant(linux, noLazy);
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 1)],
+      threads: [thread('T0', 'P0', 0, write(X), exit), thread('T1', 'P0', 1, read(X))],
+      schedule: [run('T1'), run('T0')],
+    });
+    const r = runScenario(sc, { policy: noExitMm, properties: PROPERTIES });
+    expect(r.verdict).toBe('model-error');
+    expect(r.error).toMatch(/^exit_mmap\(P0\) while T\d still runs it on CPU\d: Linux runs exit_mmap\(\) only after every thread's exit_mm\(\)$/);
+    expect(go(sc).verdict).toBe('pass'); // linux gets there only with T1 lazy
   });
 });

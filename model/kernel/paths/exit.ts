@@ -22,7 +22,7 @@
 
 import { step, type StepDef } from '../step.js';
 import { storeIsLazy } from '../store_buffer.js';
-import type { MmId } from '../types.js';
+import { ModelError, type MmId } from '../types.js';
 
 export interface ExitCtx {
   mm: MmId;
@@ -57,6 +57,11 @@ export const exitMm: StepDef<{ mm: MmId }>[] = [
 /** exit_mmap(): the last user of the mm is gone. */
 export const exitMmap: StepDef<ExitCtx>[] = [
   step('exit_mmap.mmu_notifier_release', function* (k, c) {
+    // Linux reaches exit_mmap() only through the last mmput(): no thread of
+    // the mm runs it any more. A schedule that gets here otherwise is the
+    // model's bug (a variant's, or the runner's), not a finding.
+    const running = k.s.cpus.find((cpu) => cpu.loadedMm === c.mm && !cpu.isLazy && cpu.curr !== null && k.s.tasks[cpu.curr]?.mm === c.mm);
+    if (running) throw new ModelError(`exit_mmap(${c.mm}) while ${running.curr} still runs it on CPU${running.id}: Linux runs exit_mmap() only after every thread's exit_mm()`);
     yield* k.run('mmu_notifier_release', { mm: c.mm });
   }),
   step('exit_mmap.unmap', function* (k, c) {
