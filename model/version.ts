@@ -8,4 +8,6 @@
 // locks, split PMD locks, PT_RECLAIM, the need_resched break, INVLPGB,
 // exit as Linux does it, IPI handlers that own their CPU; the generator
 // makes whole-table regions and the tlb_remove_table fallback.
-export const MODEL_VERSION = '0.5.0';
+// 0.5.1: a sharer's window VMA and an msharefs inner VMA are linked
+// write-locked (per-VMA locks), as mmap_region() links every new VMA.
+export const MODEL_VERSION = '0.5.1';

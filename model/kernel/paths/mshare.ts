@@ -23,7 +23,7 @@
 
 import { readTso } from '../store_buffer.js';
 import { step, STOP_STEP, type StepDef } from '../step.js';
-import { iMmapRwsem, lock, mmapLock, note, pageTableLock, unlock } from '../locks.js';
+import { iMmapRwsem, lock, mmapLock, note, pageTableLock, unlock, mmLockSeq } from '../locks.js';
 import { mshareOfHost, newInnerVma } from '../mshare/msharefs.js';
 import { tableIndex } from '../pagetable.js';
 import type { FlushInfo, Vma } from '../state.js';
@@ -53,7 +53,7 @@ export const msharefsMmap: StepDef<AttachCtx>[] = [
     if (mm.vmas.some((v) => v.start < c.end && v.end > c.start)) {
       c.result = 'EEXIST';
     } else {
-      mm.vmas.push({ start: c.start as Vpn, end: c.end as Vpn, prot: { r: true, w: true }, kind: 'mshare', file: c.file, pgoff: 0 });
+      mm.vmas.push({ start: c.start as Vpn, end: c.end as Vpn, prot: { r: true, w: true }, kind: 'mshare', file: c.file, pgoff: 0, vmLockSeq: mmLockSeq(k.s, c.mm) }); // __mmap_new_vma(): linked write-locked
       mm.vmas.sort((a, b) => a.start - b.start);
       c.result = 'ok';
     }
@@ -93,7 +93,7 @@ export const msharefsCreateMapping: StepDef<IoctlCtx>[] = [
     const start = f.start + c.offset;
     const host = k.s.mms[f.host]!;
     if (host.vmas.some((v) => v.start < start + c.pages && v.end > start)) yield* doMunmapHost(k, f.host, c.opId, start, start + c.pages); // MAP_FIXED
-    host.vmas.push(newInnerVma(k.s, f, c.offset, c.pages, c.prot!));
+    host.vmas.push({ ...newInnerVma(k.s, f, c.offset, c.pages, c.prot!), vmLockSeq: mmLockSeq(k.s, f.host) }); // linked write-locked, as mmap_region() links every new VMA
     host.vmas.sort((a, b) => a.start - b.start);
     c.result = 'ok';
     yield { id: 'msharefs_create_mapping.mmap_region' };
