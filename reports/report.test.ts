@@ -241,6 +241,12 @@ describe('reports of other kinds of finding', () => {
     expect(r.actual.join(' ')).toMatch(/CPU1 now: loaded_mm P0.*other CPUs read loaded_mm LOADED_MM_SWITCHING, not lazy \(still in its store buffer: loaded_mm=P0\)/);
   });
 
+  it('protect-complete: a PROT_NONE PTE is named as such in the actual state, not as read-only', () => {
+    const { r } = report(zapWhileCached(mprotect(X, 1, 'none')), applyVariant(linux, noIpi));
+    expect(r.violation?.property).toBe('protect-complete');
+    expect(r.actual.join(' ')).toMatch(/P0 PTE for 0x10000: frame \d+ \(prot none\) since step \d+/);
+  });
+
   it('protect-complete: the entry still grants write', () => {
     const { r } = report(zapWhileCached(mprotect(X, 1, 'r')), applyVariant(linux, noIpi));
     expect(r.violation?.property).toBe('protect-complete');
