@@ -15,6 +15,12 @@ import noIpi from '../variants/no-ipi.js';
 import noNestedFlush from '../variants/no-nested-flush.js';
 import pcidNoGenCheck from '../variants/pcid-no-gen-check.js';
 import skipLazy from '../variants/skip-lazy-on-table-free.js';
+import firstStrideOnly from '../variants/first-stride-only.js';
+import unmapShiftHighest from '../variants/unmap-shift-highest.js';
+import preFea4e317f9e7 from '../variants/pre-fea4e317f9e7.js';
+import ptReclaimNoRcu from '../variants/pt-reclaim-no-rcu.js';
+import munmapNoVmaStartWrite from '../variants/munmap-no-vma-start-write.js';
+import mprotectNoVmaStartWrite from '../variants/mprotect-no-vma-start-write.js';
 import { benchShrink } from './shrink_benchmark.js';
 import { PROPERTIES } from '../properties/registry.js';
 
@@ -24,6 +30,13 @@ const SAMPLE = [
   { spec: noNestedFlush, seeds: ['shrink-3', 'shrink-7'] },
   { spec: pcidNoGenCheck, seeds: ['shrink-3', 'shrink-7'] },
   { spec: skipLazy, seeds: ['shrink-4', 'shrink-7'] },
+  // model 0.5.0's kept mutants that plain fuzzing finds (issue 9)
+  { spec: firstStrideOnly, seeds: ['shrink-0', 'shrink-1'] },
+  { spec: unmapShiftHighest, seeds: ['shrink-0', 'shrink-1'] },
+  { spec: preFea4e317f9e7, seeds: ['shrink-0', 'shrink-1'] },
+  { spec: ptReclaimNoRcu, seeds: ['shrink-0', 'shrink-1'] },
+  { spec: munmapNoVmaStartWrite, seeds: ['shrink-0', 'shrink-1'] },
+  { spec: mprotectNoVmaStartWrite, seeds: ['shrink-0', 'shrink-1'] },
 ];
 
 describe('fuzz findings of the kept mutants shrink to their breadth-first minimum', () => {
