@@ -90,6 +90,22 @@ describe('waitsOn: the edges of the wait-for graph', () => {
     expect(waitsOn(s, 'T9', { kind: 'ipi', cpus: [0, 1, 2, 3] })).toEqual(['T1']);
   });
 
+  it('an actor that is not on the wait list (a spinlock waiter, a newcomer about to queue) waits only on the holders', () => {
+    const q = { locks: { 'mmap_lock:P0': { holders: ['T0'], mode: 'r', waiters: [{ actor: 'T1', mode: 'w' }, { actor: 'T2', mode: 'r' }] } }, cpus: [] } as unknown as KernelState;
+    expect(waitsOn(q, 'T9', { kind: 'lock', lock: 'mmap_lock:P0' })).toEqual(['T0']);
+  });
+
+  it('reports no cycle where a search left a dead end: T0 waits on T1 (who waits on a runnable T3), T2 waits on T0', () => {
+    // T0 -> T1 -> (T3, not blocked): a dead end; T2 -> T0: no cycle anywhere, only a chain
+    const q = { locks: { L1: { holders: ['T1'] }, L2: { holders: ['T3'] }, L3: { holders: ['T0'] } }, cpus: [] } as unknown as KernelState;
+    const blocked = new Map([['T0', { kind: 'lock', lock: 'L1' }], ['T1', { kind: 'lock', lock: 'L2' }], ['T2', { kind: 'lock', lock: 'L3' }]]);
+    expect(noDeadlock.check({ s: q, blocked, stalled: false } as unknown as CheckContext)).toBeNull();
+    // close the chain (T1 now waits on T2) and the cycle T0 -> T1 -> T2 -> T0 is found
+    const closed = new Map([...blocked, ['T1', { kind: 'lock', lock: 'L4' }]]);
+    const q2 = { locks: { ...(q as unknown as { locks: object }).locks, L4: { holders: ['T2'] } }, cpus: [] } as unknown as KernelState;
+    expect(noDeadlock.check({ s: q2, blocked: closed, stalled: false } as unknown as CheckContext)?.message).toBe('deadlock: T0 waits for L1; T1 waits for L4; T2 waits for L3');
+  });
+
   it('waits, on an rwsem wait list, for the waiters queued before it too', () => {
     // T0 reads; T1 queued for write; T0 asks again for read (a recursive down_read): T0 -> T1 -> T0
     const q = { locks: { 'mmap_lock:P0': { holders: ['T0'], mode: 'r', waiters: [{ actor: 'T1', mode: 'w' }, { actor: 'T0', mode: 'r' }, { actor: 'T2', mode: 'r' }] } }, cpus: [] } as unknown as KernelState;
