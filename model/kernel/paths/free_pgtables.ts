@@ -7,10 +7,12 @@
 //      (the floor/ceiling rule) and it is empty; lower levels first. An
 //      msharefs range is never walked: its tables belong to the host
 //      (RFC v3 skips it; v1/v2 clear the top-level entry here, without a
-//      free: free_p4d_range() does "if (shared_pud) p4d_clear(p4d)" and
-//      touches no gather field, so that unlink by itself flushes nothing;
-//      v2 patch 12, 20250404021902.48863-13, as quoted in Jann Horn's
-//      review). A PUD table with a nonzero pt_share_count is not freed
+//      free: __free_pgd_range(..., shared_pud=true) -> p4d_clear(), v2
+//      patch 12, 20250404021902.48863-13, research/mshare.md 3.4; no
+//      p4d_free_tlb(), so no gather field is touched and that unlink by
+//      itself flushes nothing - the model's reading of the call chain,
+//      labelled as such in docs/fidelity.md). A PUD table with a nonzero
+//      pt_share_count is not freed
 //      (free_pud_range, v3).
 //   3. Clear the upper entry, then pte_free_tlb() / pmd_free_tlb() /
 //      pud_free_tlb(): freed_tables, one page of range at the table's
