@@ -7,13 +7,13 @@
 // kernel before fea4e317f9e7 also lacked the smp_mb() of 83b0177a6c48;
 // this variant keeps that fence (variants/cve-2025-37964-no-fence.ts
 // removes it), so the check alone is what it takes away.
-import { sendIpis, type FlushCtx } from '../model/kernel/paths/flush_tlb_mm_range.js';
-import type { Cpu, FlushInfo } from '../model/kernel/state.js';
+import { nativeFlushTlbMultiSend } from '../model/kernel/paths/flush_tlb_mm_range.js';
+import type { Cpu, FlushInfo, KernelState } from '../model/kernel/state.js';
 import { readTso } from '../model/kernel/store_buffer.js';
 import { defineVariant } from '../model/policies/variant.js';
 
 /** should_flush_tlb() as it was before fea4e317f9e7. */
-function shouldFlushTlbOld(cpu: Cpu, info: FlushInfo, reader: number): boolean {
+function shouldFlushTlbOld(_s: KernelState, cpu: Cpu, info: FlushInfo, reader: number): boolean {
   const seen = readTso(reader, cpu);
   if (seen.isLazy) return false;
   if (info.mm === null) return true;
@@ -24,21 +24,5 @@ function shouldFlushTlbOld(cpu: Cpu, info: FlushInfo, reader: number): boolean {
 export default defineVariant({
   name: 'pre-fea4e317f9e7',
   description: 'should_flush_tlb without the LOADED_MM_SWITCHING check (before fea4e317f9e7)',
-  edit: (v) =>
-    v.replace('native_flush_tlb_multi.send', function* (k, c: FlushCtx & { broadcast?: boolean }) {
-      if (c.broadcast) return; // INVLPGB sends no IPI (the mainline send step, once merged with the invlpgb switch)
-      const mm = k.s.mms[c.mm]!;
-      const info = c.info!;
-      const me = k.s.cpus[k.cpu]!;
-      const others = mm.cpumask.filter((x) => x !== k.cpu);
-      if (others.length === 0) {
-        c.sent = [];
-        c.runLocal = me.loadedMm === c.mm;
-        return;
-      }
-      const targets = info.freedTables ? others : others.filter((x) => shouldFlushTlbOld(k.s.cpus[x]!, info, k.cpu));
-      c.sent = sendIpis(k, targets, 'flush_tlb_func', info);
-      c.runLocal = mm.cpumask.includes(k.cpu) && (info.freedTables || shouldFlushTlbOld(me, info, k.cpu));
-      yield { id: 'native_flush_tlb_multi.send' };
-    }),
+  edit: (v) => v.replace('native_flush_tlb_multi.send', nativeFlushTlbMultiSend(shouldFlushTlbOld)),
 });

@@ -8,7 +8,7 @@
 // entries of its own address (AMD with EFER.TCE; INVPCID), and the table
 // is freed and reused under a CPU's stale PSC entry.
 import { pteFreeTlb } from '../model/kernel/paths/pt_reclaim.js';
-import type { ZapCtx } from '../model/kernel/paths/zap.js';
+import { reclaimedTable, type ZapCtx } from '../model/kernel/paths/zap.js';
 import { defineVariant } from '../model/policies/variant.js';
 
 export default defineVariant({
@@ -16,7 +16,7 @@ export default defineVariant({
   description: 'pte_free_tlb of a reclaimed PTE table widens the flush at the end address, one past the table (pre-478a1c3abebf)',
   edit: (v) =>
     v.replace('pte_free_tlb', function* (k, c: ZapCtx) {
-      if (c.addr !== c.end || !c.canReclaimPt || c.reclaimed == null) return;
-      yield* pteFreeTlb(k, c.reclaimed, c.addr); // addr == end here
+      const t = reclaimedTable(c);
+      if (t !== null) yield* pteFreeTlb(k, t, c.addr); // addr == end here
     }),
 });

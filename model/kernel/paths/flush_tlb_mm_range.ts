@@ -49,7 +49,7 @@
 // (lazy CPUs at a table free) and no-deadlock (waiting for a CPU that spins
 // with IRQs off).
 
-import { step, type StepDef } from '../step.js';
+import { step, type StepDef, type StepFn } from '../step.js';
 import { note } from '../locks.js';
 import type { K } from '../step.js';
 import type { Cpu, FlushInfo, Ipi, KernelState } from '../state.js';
@@ -125,6 +125,31 @@ export function* runLocalIrqsOff(k: K, path: string, c: unknown) {
   cpu.irqsOff = was;
 }
 
+/**
+ * native_flush_tlb_multi()'s send, for a given should_flush_tlb(): with
+ * freed_tables every other CPU of mm_cpumask, otherwise those the test
+ * picks; the local CPU runs flush_tlb_func() itself by the same test.
+ * Variants of the test (variants/pre-fea4e317f9e7.ts) reuse the rest.
+ */
+export function nativeFlushTlbMultiSend(should: (s: KernelState, cpu: Cpu, info: FlushInfo, reader: number) => boolean): StepFn<FlushCtx> {
+  return function* (k, c) {
+    if (c.broadcast) return;
+    const mm = k.s.mms[c.mm]!;
+    const info = c.info!;
+    const me = k.s.cpus[k.cpu]!;
+    const others = mm.cpumask.filter((x) => x !== k.cpu);
+    if (others.length === 0) {
+      c.sent = [];
+      c.runLocal = me.loadedMm === c.mm;
+      return;
+    }
+    const targets = info.freedTables ? others : others.filter((x) => should(k.s, k.s.cpus[x]!, info, k.cpu));
+    c.sent = sendIpis(k, targets, 'flush_tlb_func', info);
+    c.runLocal = mm.cpumask.includes(k.cpu) && (info.freedTables || should(k.s, me, info, k.cpu));
+    yield { id: 'native_flush_tlb_multi.send' };
+  };
+}
+
 export const flushTlbMmRange: StepDef<FlushCtx>[] = [
   step('flush_tlb_mm_range.inc_mm_tlb_gen', function* (k, c) {
     const mm = k.s.mms[c.mm]!;
@@ -160,22 +185,7 @@ export const flushTlbMmRange: StepDef<FlushCtx>[] = [
     c.runLocal = false;
     yield { id: 'broadcast_tlb_flush.tlbsync' }; // __tlbsync(): done, whatever any CPU's IRQ state
   }),
-  step('native_flush_tlb_multi.send', function* (k, c) {
-    if (c.broadcast) return;
-    const mm = k.s.mms[c.mm]!;
-    const info = c.info!;
-    const me = k.s.cpus[k.cpu]!;
-    const others = mm.cpumask.filter((x) => x !== k.cpu);
-    if (others.length === 0) {
-      c.sent = [];
-      c.runLocal = me.loadedMm === c.mm;
-      return;
-    }
-    const targets = info.freedTables ? others : others.filter((x) => shouldFlushTlb(k.s, k.s.cpus[x]!, info, k.cpu));
-    c.sent = sendIpis(k, targets, 'flush_tlb_func', info);
-    c.runLocal = mm.cpumask.includes(k.cpu) && (info.freedTables || shouldFlushTlb(k.s, me, info, k.cpu));
-    yield { id: 'native_flush_tlb_multi.send' };
-  }),
+  step('native_flush_tlb_multi.send', nativeFlushTlbMultiSend(shouldFlushTlb)),
   step('native_flush_tlb_multi.local', function* (k, c) {
     if (c.runLocal) yield* runLocalIrqsOff(k, 'flush_tlb_func', { info: c.info! });
   }),

@@ -131,10 +131,15 @@ export const zapPteRange: StepDef<ZapCtx>[] = [
     c.reclaimed = yield* zapPteTableIfEmpty(k, c.mm, c.start!);
   }),
   step('pte_free_tlb', function* (k, c) {
-    if (c.addr !== c.end || !c.canReclaimPt || c.reclaimed == null) return;
-    yield* pteFreeTlb(k, c.reclaimed, c.start!); // mm_dec_nr_ptes()
+    const t = reclaimedTable(c);
+    if (t !== null) yield* pteFreeTlb(k, t, c.start!); // mm_dec_nr_ptes()
   }),
 ];
+
+/** The PTE table this zap_pte_range() call unlinked for PT_RECLAIM, once the whole range is done; else null. */
+export function reclaimedTable(c: ZapCtx): Pfn | null {
+  return c.addr === c.end && c.canReclaimPt && c.reclaimed != null ? c.reclaimed : null;
+}
 
 /** unmap_page_range(): zap_pte_range() over every PTE table covering [start, end). */
 export function* unmapPageRange(k: K, mm: MmId, opId: string, start: number, end: number, details?: ZapDetails) {
