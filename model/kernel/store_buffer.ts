@@ -12,7 +12,7 @@
 //      fields loadedMm / switching / isLazy are that view, and everything
 //      the CPU itself does (its user accesses, flush_tlb_func, its local
 //      should_flush_tlb, the oracle's usable rule) reads them. Other CPUs
-//      read `memory` (remoteView).
+//      read `memory` (readTso).
 //   3. A drain commits the oldest buffered store to memory (TSO: stores
 //      become visible in program order). The hardware drains at any time:
 //      the actor sb@cpuN (model/run/actors.ts) takes one drain per step.
@@ -33,7 +33,7 @@
 // Without a fence between the switcher's store and load, both may read the
 // old values and the flush is skipped.
 
-import type { Cpu, KernelState } from './state.js';
+import type { Cpu } from './state.js';
 import type { MmId } from './types.js';
 
 export const LOADED_MM_SWITCHING = 'LOADED_MM_SWITCHING';
@@ -95,9 +95,4 @@ export function fence(cpu: Cpu): void {
 export function reorderVisible(cpu: Cpu): boolean {
   const own = ownView(cpu);
   return cpu.storeBuffer.length > 0 && (own.loadedMm !== cpu.memory.loadedMm || own.isLazy !== cpu.memory.isLazy);
-}
-
-/** Every CPU's buffer empty: the state a sequentially consistent model would have. */
-export function allDrained(s: KernelState): boolean {
-  return s.cpus.every((c) => c.storeBuffer.length === 0);
 }

@@ -86,7 +86,8 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
   if (id.endsWith('.pte_changed')) cov.fault_lost_race++;
   // After the partial flush, the flushed mm's PCID is the loaded slot: an entry left there
   // is a page the INVLPGs did not name (outside the range, or between two strides), which a
-  // full flush would have dropped. PSC entries cannot be left: INVLPG drops them all.
+  // full flush would have dropped. Only leaf entries count: which PSC entries an INVLPG
+  // leaves depends on config tce (tlb.ts flushTlbOne).
   if (id === 'flush_tlb_func.flush_tlb_one_user') {
     const cpu = s.cpus[e.cpu]!;
     if (cpu.tlb.some((t) => t.slot === cpu.loadedSlot)) cov.invlpg_left_other_entry_live++;
