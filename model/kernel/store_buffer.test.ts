@@ -7,7 +7,7 @@ import { initState } from './init.js';
 import { drainOldest, fence, LOADED_MM_SWITCHING, ownView, readTso, reorderVisible, storeIsLazy, storeLoadedMm } from './store_buffer.js';
 import { mmId } from './types.js';
 import { anon, idle, madvise, proc, read, run, scenario, thread, until, write } from '../../test/build.js';
-import { go, ids, observe, pos, X } from '../../test/trace.js';
+import { go, ids, observe, X } from '../../test/trace.js';
 import { parseScenario, printScenario } from '../../reports/scenario_text.js';
 import { validateScenario } from '../run/validate.js';
 import { switchToInitMm } from './paths/switch_mm.js';

@@ -20,7 +20,7 @@
 
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { lock, mmapLock, note, ptlOf, unlock, vmaStartWrite } from '../locks.js';
-import { findTable, pteTableRanges, tableIndex } from '../pagetable.js';
+import { pteTableRanges, tableIndex } from '../pagetable.js';
 import type { Prot, MmId, Pfn } from '../types.js';
 import { protectRange, vmasTouched } from '../vma.js';
 import { gatherOf, tlbFlushPteRange } from './mmu_gather.js';

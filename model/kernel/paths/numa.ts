@@ -15,7 +15,7 @@
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { pteOffsetMapLock } from '../pte_offset_map.js';
 import { lock, mmapLock, note, ptlOf, unlock } from '../locks.js';
-import { findTable, pteTableRanges, tableIndex } from '../pagetable.js';
+import { pteTableRanges, tableIndex } from '../pagetable.js';
 import type { MmId } from '../types.js';
 import type { ChangePteCtx } from './mprotect.js';
 import type { FaultCtx } from './fault.js';
