@@ -21,6 +21,7 @@
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { lock, mmapLock, note, ptlOf, unlock, vmaStartWrite } from '../locks.js';
 import { pteTableRanges, tableIndex } from '../pagetable.js';
+import type { Mm } from '../state.js';
 import type { Prot, MmId, Pfn } from '../types.js';
 import { protectRange, vmasTouched } from '../vma.js';
 import { gatherOf, tlbFlushPteRange } from './mmu_gather.js';
@@ -49,6 +50,9 @@ export interface ChangePteCtx {
   table?: Pfn;
 }
 
+/** The range touches an msharefs VMA, whose vm_ops->mprotect refuses (-EINVAL). */
+const touchesMshare = (mm: Mm, c: MprotectCtx) => mm.vmas.some((v) => v.kind === 'mshare' && v.start < c.end && v.end > c.start);
+
 export const mprotect: StepDef<MprotectCtx>[] = [
   step('do_mprotect_pkey.mmap_write_lock', function* (k, c) {
     yield* lock(k, mmapLock(c.mm), 'w', 'do_mprotect_pkey.mmap_write_lock');
@@ -58,12 +62,12 @@ export const mprotect: StepDef<MprotectCtx>[] = [
   }),
   step('mprotect_fixup.vma_start_write', function* (k, c) {
     const mm = k.s.mms[c.mm]!;
-    if (mm.vmas.some((v) => v.kind === 'mshare' && v.start < c.end && v.end > c.start)) return; // vm_ops->mprotect refuses first
+    if (touchesMshare(mm, c)) return; // vm_ops->mprotect refuses first
     for (const v of vmasTouched(mm, c.start, c.end, true)) yield* vmaStartWrite(k, c.mm, v, 'mprotect_fixup.vma_start_write');
   }),
   step('mprotect_fixup', function* (k, c) {
     const mm = k.s.mms[c.mm]!;
-    if (mm.vmas.some((v) => v.kind === 'mshare' && v.start < c.end && v.end > c.start)) {
+    if (touchesMshare(mm, c)) {
       c.applied = c.start; // msharefs vm_ops->mprotect: -EINVAL
       c.result = 'EINVAL';
     } else {
