@@ -138,6 +138,16 @@ export function tryLockRead(k: K, name: string): boolean {
   return true;
 }
 
+/** spin_trylock(): take a free spinlock now, or fail; part of the caller's step, no lockdep order. */
+export function trySpinLock(k: K, name: string): boolean {
+  if ((k.s.locks[name]?.holders.length ?? 0) > 0) return false;
+  fence(k.s.cpus[k.cpu]!); // the trylock's cmpxchg is a LOCK RMW
+  const l = lockOf(k.s, name);
+  l.holders.push(k.self);
+  l.mode = 'w';
+  return true;
+}
+
 export function* unlock(k: K, name: string, id: string): Gen {
   release(k.s, k.self, name);
   yield { id };

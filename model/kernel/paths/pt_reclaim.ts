@@ -32,7 +32,7 @@
 // fault would be freed with the table).
 
 import { span } from '../config.js';
-import { lock, note, pmdLock, ptlOf, unlock } from '../locks.js';
+import { lock, note, pmdLock, ptlOf, release, trySpinLock, unlock } from '../locks.js';
 import { findTable, tableIndex } from '../pagetable.js';
 import type { Gen, K } from '../step.js';
 import type { MmId, Pfn } from '../types.js';
@@ -81,13 +81,9 @@ function pmdClear(k: K, mm: MmId, v: number, id: string): Pfn | null {
 export function* zapEmptyPteTable(k: K, mm: MmId, start: number): Gen<Pfn | null> {
   const pml = pmdLockptr(k, mm, start);
   if (pml === null) return null;
-  const l = (k.s.locks[pml] ??= { cls: 'pmd_lock', holders: [], mode: null });
-  if (l.holders.length > 0) return null; // spin_trylock() failed
-  l.holders.push(k.self);
-  l.mode = 'w';
+  if (!trySpinLock(k, pml)) return null; // spin_trylock() failed
   const t = pmdClear(k, mm, start, 'zap_empty_pte_table');
-  l.holders = l.holders.filter((h) => h !== k.self);
-  l.mode = null;
+  release(k.s, k.self, pml);
   yield { id: 'zap_empty_pte_table.pmd_clear' };
   return t;
 }
