@@ -11,9 +11,10 @@
 //   5. Partial flush only if f is a range and new_tlb_gen == local + 1 ==
 //      mm_tlb_gen: flush_tlb_one_user() (INVLPG) on start, start + stride,
 //      ... while below end, one stride apart (f->stride_shift); each drops
-//      that page's leaf entry and every paging-structure-cache entry of the
-//      PCID (tlb.ts), nothing else. Otherwise a full flush of the loaded
-//      PCID (flush_tlb_local()).
+//      that page's leaf entry and the paging-structure-cache entries INVLPG
+//      drops (tlb.ts flushTlbOne: those on the page's walk with AMD's TCE,
+//      every one of the PCID on Intel), nothing else. Otherwise a full
+//      flush of the loaded PCID (flush_tlb_local()).
 //   6. local_tlb_gen = mm_tlb_gen (catch up completely).
 //
 // Guarded by no-freed-frame-reachable, no-freed-table-reachable,

@@ -12,13 +12,13 @@
 //      p4d_free_tlb(), so no gather field is touched and that unlink by
 //      itself flushes nothing - the model's reading of the call chain,
 //      labelled as such in docs/fidelity.md). A PUD table with a nonzero
-//      pt_share_count is not freed
-//      (free_pud_range, v3).
+//      pt_share_count is not freed (free_pud_range, v3).
 //   3. Clear the upper entry, then pte_free_tlb() / pmd_free_tlb() /
 //      pud_free_tlb(): freed_tables, one page of range at the table's
 //      base, and cleared_pmds / _puds / _p4ds (the level of the cleared
 //      entry), so x86 flushes with that stride and the INVLPG at the base
-//      drops every PSC entry of the PCID.
+//      drops the PSC entries on the walk to it, the freed table's among
+//      them (every PSC entry of the PCID on Intel; tlb.ts).
 //   4. tlb_remove_table(): queue it; it is freed by RCU after the flush
 //      (or the batch-allocation fallback, mmu_gather.ts step 3).
 //

@@ -156,8 +156,8 @@ export const mshareUnsharePageRange: StepDef<UnshareCtx>[] = [
   }),
   // tlb_flush_p4d_range(): P's gather, cleared_p4ds and no freed_tables
   // (v3 patch 13, research/mshare.md 3.4). x86 then flushes with a P4D
-  // stride: one INVLPG at the VMA's start, which drops every PSC entry of
-  // P's PCID but the leaf entry of that one page only.
+  // stride: one INVLPG at the VMA's start, which drops the PSC entries it
+  // drops (tlb.ts flushTlbOne) but the leaf entry of that one page only.
   step('mshare_vm_op_unshare_page_range.tlb_flush_p4d_range', function* (k, c) {
     tlbFlushP4dRange(gatherOf(k), c.vma.start, c.vma.end);
   }),
