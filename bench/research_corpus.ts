@@ -7,8 +7,7 @@
 
 import { readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCorpusVariant, loadVariant } from '../model/policies/load_variant.js';
-import { PROJECT_ROOT } from '../model/source_location.js';
+import { loadCorpusVariant } from '../model/policies/load_variant.js';
 import { policyByName } from '../model/policies/registry.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
@@ -26,7 +25,7 @@ for (const f of readdirSync(DIR).filter((x) => x.endsWith('.json')).sort()) {
   const cx = loadCounterexample(path);
   // a kept mutant edited since the file was saved (the model's API moved): re-search with the
   // variant as it is now, which the new file then embeds
-  const variant = cx.variant ? await loadCorpusVariant(cx.variant).catch(() => loadVariant(join(PROJECT_ROOT, cx.variant!.file), PROJECT_ROOT)) : null;
+  const variant = cx.variant ? await loadCorpusVariant(cx.variant, { edited: true }) : null;
   const edited = cx.variant !== undefined && cx.variant !== null && variant !== null && variant.sha256 !== cx.variant.sha256;
   const policy = variant ? applyVariant(policyByName(cx.policy)!, variant.spec) : policyByName(cx.policy)!;
   const properties = checkedProperties(cx, propertyById) ?? PROPERTIES;

@@ -152,9 +152,12 @@ export async function loadEmbeddedVariant(v: EmbeddedVariant, trust: VariantTrus
 /**
  * For the project's own corpus (tests, goldens, bench): trust an embedded
  * variant only when it is byte for byte a file of this checkout's
- * variants/ folder, which holds nothing but defineVariant modules.
+ * variants/ folder, which holds nothing but defineVariant modules. With
+ * `edited` (bench/research_corpus.ts re-searching after a kept mutant was
+ * edited), the same file of variants/ is loaded as it is now, whatever the
+ * file embeds.
  */
-export async function loadCorpusVariant(v: EmbeddedVariant): Promise<LoadedVariant> {
+export async function loadCorpusVariant(v: EmbeddedVariant, opts: { edited?: boolean } = {}): Promise<LoadedVariant> {
   checkEmbeddedVariant(v, v.file);
   const local = resolve(PROJECT_ROOT, v.file);
   if (!/^variants\/[A-Za-z0-9_.+-]+\.ts$/.test(v.file)) throw new VariantLoadError(`${v.file}:0: not a file of variants/; replay it with --trust-variant`);
@@ -164,6 +167,6 @@ export async function loadCorpusVariant(v: EmbeddedVariant): Promise<LoadedVaria
   } catch {
     throw new VariantLoadError(`${v.file}:0: no such local variant`);
   }
-  if (sha256(text) !== v.sha256) throw new VariantLoadError(`${v.file}:0: the local file differs from the embedded variant`);
+  if (!opts.edited && sha256(text) !== v.sha256) throw new VariantLoadError(`${v.file}:0: the local file differs from the embedded variant`);
   return loadVariant(local, PROJECT_ROOT);
 }
