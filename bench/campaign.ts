@@ -7,10 +7,10 @@
 // the current model, since a campaign this long cannot run inside npm test.
 
 import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { main } from '../cli/main.js';
 import { MODEL_VERSION } from '../model/version.js';
+import { machine } from './machine.js';
 
 process.chdir(fileURLToPath(new URL('..', import.meta.url)));
 const [name, ...args] = process.argv.slice(2);
@@ -22,11 +22,10 @@ const out: string[] = [];
 const t = process.hrtime.bigint();
 const code = await main(args, { out: (l) => out.push(...l.split('\n')), err: (l) => process.stderr.write(`${l}\n`) });
 const s = Number((process.hrtime.bigint() - t) / 1_000_000n) / 1000;
-const cpu = cpus()[0]!;
 const header = [
   `# command: npx mshare-check ${args.join(' ')}`,
   `# model: ${MODEL_VERSION}`,
-  `# machine: ${cpus().length} x ${cpu.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+  `# machine: ${machine()}`,
   `# wall time: ${s.toFixed(0)} s, exit status ${code}`,
 ];
 writeFileSync(`docs/campaigns/${name}.txt`, [...header, ...out].join('\n') + '\n');

@@ -3,21 +3,20 @@
 // a copy. Usage: npm run bench [-- --runs N]
 
 import { readdirSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { linux } from '../model/policies/linux.js';
 import { loadVariant } from '../model/policies/load_variant.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { fuzz } from '../campaigns/fuzz.js';
 import { benchShrink } from '../campaigns/shrink_benchmark.js';
+import { machine } from './machine.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string' }, seeds: { type: 'string' } } });
 const runs = Number(values.runs ?? 5000);
 const ms = (t: bigint) => Number(t / 1_000_000n);
 
-const cpu = cpus()[0]!;
 console.log(`# mshare-check benchmark\n`);
-console.log(`machine: ${cpus().length} x ${cpu.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}\n`);
+console.log(`machine: ${machine()}\n`);
 
 let t = process.hrtime.bigint();
 const clean = fuzz({ policy: linux, seed: 'bench', runs });
