@@ -10,7 +10,7 @@ import type { Scenario } from '../model/run/scenario.js';
 import type { Property, StepEvent, Violation } from '../properties/property.js';
 import { frameStatus, lastEffect, type EffectsByStep, type Focus } from './bad_state.js';
 import { accessText, resultText, syscallText } from './step_labels.js';
-import { tableName, upperEntryName, type Effect, type Snapshot } from './trace_state.js';
+import { permSuffix, tableName, upperEntryName, type Effect, type Snapshot } from './trace_state.js';
 
 export interface Context {
   snap: Snapshot;
@@ -132,7 +132,7 @@ export function actualLines(v: Violation, f: Focus | null, ctx: Context): string
   if (f?.mm && f.vpn !== null) {
     const leaf = snap.leaves.get(`${f.mm}|${f.vpn}`);
     const change = lastEffect(steps, upTo, (x) => x.kind.startsWith('pte-') && x.mm === f.mm && x.vpn === f.vpn);
-    out.push(`${f.mm} PTE for ${vaHex(f.vpn)}: ${leaf ? `frame ${leaf.pfn}${leaf.protNone ? ' (prot none)' : leaf.writable ? '' : ' (r)'}` : 'none'}${change ? ` since ${at(change)}` : ''}.`);
+    out.push(`${f.mm} PTE for ${vaHex(f.vpn)}: ${leaf ? `frame ${leaf.pfn}${permSuffix(leaf)}` : 'none'}${change ? ` since ${at(change)}` : ''}.`);
     const unhook = lastEffect(steps, upTo, (x) => (x.kind === 'pte-clear' || x.kind === 'pte-change') && x.mm === f.mm && x.vpn === f.vpn);
     if (unhook && f.cpu !== null) out.push(sinceLine(f.cpu, { n: unhook.n, what: unhook.effect.kind === 'pte-clear' ? 'the PTE was cleared' : 'the PTE changed' }, ctx, (x) => x.vpn === f.vpn));
   }

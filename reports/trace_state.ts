@@ -58,6 +58,8 @@ export interface CpuSnap {
   ipis: { seq: number; func: string; from: string }[];
 }
 export interface LeafSnap { mm: string; vpn: number; pfn: number; writable: boolean; protNone: boolean; table: number; ghost: number }
+/** How a PTE's permission reads after its frame: nothing for rw, " (r)", " (prot none)". */
+export const permSuffix = (l: { writable: boolean; protNone: boolean }): string => (l.protNone ? ' (prot none)' : l.writable ? '' : ' (r)');
 export interface UpperSnap { mm: string; level: number; child: number }
 
 /** The TLB-visible state after one step. */
@@ -173,7 +175,7 @@ export function diff(a: Snapshot, b: Snapshot, o: DiffOptions): Effect[] {
   // Leaf entries.
   for (const [key, lb] of b.leaves) {
     const la = a.leaves.get(key);
-    const perm = lb.protNone ? ' (prot none)' : lb.writable ? '' : ' (r)';
+    const perm = permSuffix(lb);
     if (!la) out.push({ kind: 'pte-set', text: `set PTE ${vaHex(lb.vpn)} -> frame ${lb.pfn}${perm}`, mm: lb.mm, vpn: lb.vpn, pfn: lb.pfn });
     else if (la.pfn !== lb.pfn || la.writable !== lb.writable || la.protNone !== lb.protNone) {
       const to = la.pfn !== lb.pfn ? `-> frame ${lb.pfn}${perm}` : lb.protNone ? 'prot none' : lb.writable ? 'writable' : 'read-only';

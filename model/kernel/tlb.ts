@@ -102,6 +102,6 @@ export function flushEverything(cpu: Cpu): void {
  * reading).
  */
 export function invlpgbOne(s: KernelState, cpu: Cpu, slot: number, v: number, finalOnly: boolean): void {
+  if (!finalOnly) return invalidateOnFault(s, cpu, slot, v); // the leaf and the walk's PSC entries, as a #PF drops them
   cpu.tlb = cpu.tlb.filter((e) => !(e.slot === slot && e.vpn === v));
-  if (!finalOnly) cpu.psc = cpu.psc.filter((p) => !(p.slot === slot && p.prefix === tablePrefix(s.config, v, p.level)));
 }
