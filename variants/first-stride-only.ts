@@ -2,7 +2,7 @@
 // and stops, as if the loop in flush_tlb_func() (arch/x86/mm/tlb.c,
 // "while (addr < f->end) { flush_tlb_one_user(addr); addr += 1UL <<
 // f->stride_shift; }") ran once. INVLPG drops the leaf entry of that one
-// page (and every PSC entry of the PCID), so every other page of the range
+// page (and the PSC entries it drops, tlb.ts), so every other page of the range
 // keeps its translation after the flush: unmap-complete.
 import { defineVariant } from '../model/policies/variant.js';
 import type { FlushFuncCtx } from '../model/kernel/paths/flush_tlb_func.js';

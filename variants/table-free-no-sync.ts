@@ -6,22 +6,10 @@
 // Yang's 2026 series exploits, update-2026 B3); under INVLPGB with a global
 // ASID the flush is a broadcast and a GUP-fast walker reads the freed
 // table (no-freed-table-reachable).
-import { freeFrame } from '../model/kernel/frames.js';
-import type { RemoveTableCtx } from '../model/kernel/paths/mmu_gather.js';
 import { defineVariant } from '../model/policies/variant.js';
 
 export default defineVariant({
   name: 'table-free-no-sync',
   description: 'tlb_remove_table_one frees the table without tlb_remove_table_sync_one (no PT_RECLAIM)',
-  edit: (v) =>
-    v.replace('tlb_remove_table_one', function* (k, c: RemoveTableCtx) {
-      const s = k.s;
-      if (s.config.ptReclaim) {
-        s.rcu.callbacks.push({ seq: ++s.rcu.seq, tables: [c.table] });
-        yield { id: 'tlb_remove_table_one.call_rcu' };
-        return;
-      }
-      freeFrame(s, s.frames[c.table]!); // __tlb_remove_table(), no IPI first
-      yield { id: 'tlb_remove_table_one.__tlb_remove_table' };
-    }),
+  edit: (v) => v.drop('tlb_remove_table_sync_one'),
 });

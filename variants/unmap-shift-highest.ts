@@ -8,13 +8,9 @@
 // "x86/mm: Fix flush_tlb_range() when used for zapping normal PMDs"
 // (CVE-2025-22045), passed freed_tables = false for PMD-table zaps, and its
 // path (collapse_pte_mapped_thp -> pmdp_collapse_flush) is not modelled.
-import { span } from '../model/kernel/config.js';
-import { STOP_STEP } from '../model/kernel/step.js';
-import { TLB_FLUSH_ALL } from '../model/kernel/state.js';
+import { span, type Config } from '../model/kernel/config.js';
 import type { Gather } from '../model/kernel/state.js';
-import { gatherOf, resetRange } from '../model/kernel/paths/mmu_gather.js';
-import type { FlushCtx } from '../model/kernel/paths/flush_tlb_mm_range.js';
-import type { Config } from '../model/kernel/config.js';
+import { tlbFlushMmuTlbonlyStep } from '../model/kernel/paths/mmu_gather.js';
 import { defineVariant } from '../model/policies/variant.js';
 
 function highestShift(c: Config, g: Gather): number {
@@ -27,12 +23,5 @@ function highestShift(c: Config, g: Gather): number {
 export default defineVariant({
   name: 'unmap-shift-highest',
   description: 'tlb_get_unmap_shift picks the highest level cleared, so the flush stride skips pages',
-  edit: (v) =>
-    v.replace('tlb_flush_mmu_tlbonly', function* (k) {
-      const g = gatherOf(k);
-      if (!(g.freedTables || g.clearedPtes || g.clearedPmds || g.clearedPuds || g.clearedP4ds || g.unsharedTables)) return STOP_STEP;
-      const f: FlushCtx = { mm: g.mm, start: g.fullmm ? 0 : g.start, end: g.fullmm ? TLB_FLUSH_ALL : g.end, stride: highestShift(k.s.config, g), freedTables: g.freedTables };
-      yield* k.run('flush_tlb_mm_range', f);
-      resetRange(g);
-    }),
+  edit: (v) => v.replace('tlb_flush_mmu_tlbonly', tlbFlushMmuTlbonlyStep(highestShift)),
 });

@@ -42,7 +42,7 @@
 // Yang's 2026 series, not verified in mainline (update-2026 B3).
 
 import { span, type Config } from '../config.js';
-import { step, STOP_STEP, type StepDef } from '../step.js';
+import { step, STOP_STEP, type StepDef, type StepFn } from '../step.js';
 import { freeFrame, putPage } from '../frames.js';
 import type { K } from '../step.js';
 import type { FlushInfo, Gather } from '../state.js';
@@ -128,15 +128,22 @@ export const tlbGatherMmu: StepDef<GatherCtx>[] = [
   }),
 ];
 
-export const tlbFlushMmuTlbonly: StepDef<unknown>[] = [
-  step('tlb_flush_mmu_tlbonly', function* (k) {
+/**
+ * tlb_flush_mmu_tlbonly() -> x86 tlb_flush(), for a given
+ * tlb_get_unmap_shift() (variants/unmap-shift-highest.ts passes its own).
+ */
+export function tlbFlushMmuTlbonlyStep(unmapShift: (c: Config, g: Gather) => number): StepFn<unknown> {
+  return function* (k) {
     const g = gatherOf(k);
     if (!(g.freedTables || g.clearedPtes || g.clearedPmds || g.clearedPuds || g.clearedP4ds || g.unsharedTables)) return STOP_STEP;
-    // x86 tlb_flush()
-    const f: FlushCtx = { mm: g.mm, start: g.fullmm ? 0 : g.start, end: g.fullmm ? TLB_FLUSH_ALL : g.end, stride: tlbGetUnmapShift(k.s.config, g), freedTables: g.freedTables };
+    const f: FlushCtx = { mm: g.mm, start: g.fullmm ? 0 : g.start, end: g.fullmm ? TLB_FLUSH_ALL : g.end, stride: unmapShift(k.s.config, g), freedTables: g.freedTables };
     yield* k.run('flush_tlb_mm_range', f);
     resetRange(g); // __tlb_reset_range()
-  }),
+  };
+}
+
+export const tlbFlushMmuTlbonly: StepDef<unknown>[] = [
+  step('tlb_flush_mmu_tlbonly', tlbFlushMmuTlbonlyStep(tlbGetUnmapShift)),
   // tlb_flush_rmaps(): the delayed rmap removals, once no stale entry can write.
   step('tlb_flush_rmaps', function* (k) {
     const g = gatherOf(k);
@@ -202,19 +209,25 @@ export const tlbRemoveTable: StepDef<RemoveTableCtx>[] = [
     }
     yield* k.run('tlb_flush_mmu_tlbonly', {}); // tlb_table_invalidate()
   }),
+  // tlb_remove_table_one() with CONFIG_PT_RECLAIM: call_rcu(&ptdesc->pt_rcu_head)
   step('tlb_remove_table_one', function* (k, c) {
     const s = k.s;
-    if (s.config.ptReclaim) {
-      s.rcu.callbacks.push({ seq: ++s.rcu.seq, tables: [c.table] }); // __tlb_remove_table_one(): call_rcu(&ptdesc->pt_rcu_head)
-      yield { id: 'tlb_remove_table_one.call_rcu' };
-      return;
-    }
-    // tlb_remove_table_sync_one(): smp_call_function(tlb_remove_table_smp_sync, NULL, 1)
+    if (!s.config.ptReclaim) return;
+    s.rcu.callbacks.push({ seq: ++s.rcu.seq, tables: [c.table] });
+    yield { id: 'tlb_remove_table_one.call_rcu' };
+    return STOP_STEP;
+  }),
+  // otherwise tlb_remove_table_sync_one(): smp_call_function(tlb_remove_table_smp_sync, NULL, 1) ...
+  step('tlb_remove_table_sync_one', function* (k) {
+    const s = k.s;
     const info: FlushInfo = { mm: null, start: 0, end: TLB_FLUSH_ALL, stride: 1, freedTables: false, newTlbGen: 0, trimCpumask: false };
     const sent = sendIpis(k, s.cpus.filter((x) => x.id !== k.cpu).map((x) => x.id), 'tlb_remove_table_smp_sync', info);
     yield { id: 'tlb_remove_table_sync_one.smp_call_function' };
     yield* waitForIpis(k, sent, 'tlb_remove_table_sync_one.wait');
-    freeFrame(s, s.frames[c.table]!); // __tlb_remove_table()
+  }),
+  // ... and __tlb_remove_table() at once
+  step('__tlb_remove_table', function* (k, c) {
+    freeFrame(k.s, k.s.frames[c.table]!);
     yield { id: 'tlb_remove_table_one.__tlb_remove_table' };
   }),
 ];
