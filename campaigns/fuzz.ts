@@ -18,6 +18,7 @@ import type { Scenario } from '../model/run/scenario.js';
 import { shrink } from '../shrinkers/pipeline.js';
 import { opKindsFor, rawScenarioArb, resolve as resolveRaw, type OpKind, type RawScenario } from '../properties/generate/scenario_arb.js';
 import { PROPERTIES } from '../properties/registry.js';
+import { FeedbackCorpus, feedbackKeys, ROUND } from './feedback.js';
 
 export interface FuzzOptions {
   policy: Policy;
@@ -37,6 +38,8 @@ export interface FuzzOptions {
   shrinkBudgetMs?: number;
   /** Wall clock, injected so the campaign stays testable. */
   now?: () => number;
+  /** Coverage feedback (campaigns/feedback.ts): mutate runs that reached something new. On by default. */
+  feedback?: boolean;
 }
 
 export interface Finding {
@@ -71,13 +74,17 @@ export function fuzz(opts: FuzzOptions): FuzzResult {
   const t0 = now();
   const coverage = emptyCoverage();
   let steps = 0;
+  const corpus = opts.feedback === false ? null : new FeedbackCorpus();
   for (let i = 0; ; i++) {
     if (opts.runs !== undefined && i >= opts.runs) return { runs: i, steps, coverage, finding: null };
     if (opts.timeMs !== undefined && now() - t0 >= opts.timeMs) return { runs: i, steps, coverage, finding: null };
+    if (corpus && i > 0 && i % ROUND === 0) corpus.endRound();
     const runSeed = nextSeed();
-    const raw = fc.sample(arb, { seed: runSeed, numRuns: 1 })[0]!;
+    const drawn = fc.sample(arb, { seed: runSeed, numRuns: 1 })[0]!;
+    const raw = corpus ? corpus.scenarioFor(runSeed, drawn) : drawn;
     const sc = resolve(raw);
-    const r = runScenario(sc, { policy: opts.policy, properties: opts.properties ?? PROPERTIES });
+    const r = runScenario(sc, { policy: opts.policy, properties: opts.properties ?? PROPERTIES, coverageKeys: corpus !== null });
+    corpus?.offer(i, raw, feedbackKeys(r));
     steps += r.steps;
     addCoverage(coverage, r.coverage);
     opts.onRun?.(i, r);

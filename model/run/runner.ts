@@ -23,7 +23,7 @@ import { hostOf, hostRegion } from '../kernel/mshare/msharefs.js';
 import type { Policy } from '../policies/policy.js';
 import type { Check, StepEvent, Violation } from './check.js';
 import { ipiActor, rcuActor, specActor, storeBufferActor, threadActor } from './actors.js';
-import { countStep, emptyCoverage, type Coverage } from './coverage.js';
+import { countStep, COVERAGE_COUNTERS, emptyCoverage, type Coverage } from './coverage.js';
 import { ipiActor as ipiName, RCU_ACTOR, specActor as specName, storeBufferActor as sbName, type Scenario } from './scenario.js';
 import { validateScenario } from './validate.js';
 import { resetVariantBudget } from '../policies/variant_budget.js';
@@ -38,6 +38,8 @@ export interface RunOptions {
   policy: Policy;
   /** What to check after every step, in order (properties/registry.ts PROPERTIES for all). */
   properties: readonly Check[];
+  /** Record which coverage counter each step advanced, as `counter@step id` (coverage feedback, campaigns/feedback.ts). */
+  coverageKeys?: boolean;
 }
 
 export interface RunResult {
@@ -51,6 +53,8 @@ export interface RunResult {
   coverage: Coverage;
   /** The state after the last step (the one that broke a property, if any). */
   state: KernelState;
+  /** With RunOptions.coverageKeys: every `counter@step id` the run reached, in first-reached order. */
+  coverageKeys?: string[];
 }
 
 interface Actor {
@@ -180,6 +184,17 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
     return m;
   };
 
+  const keys = opts.coverageKeys ? new Set<string>() : null;
+  const seen = emptyCoverage();
+  /** Which counters the step `id` advanced: compared with the last step's counts. */
+  const noteKeys = (id: string) => {
+    for (const c of COVERAGE_COUNTERS) {
+      if (coverage[c] === seen[c]) continue;
+      seen[c] = coverage[c];
+      keys!.add(`${c}@${id}`);
+    }
+  };
+
   const result = (verdict: RunResult['verdict'], violation: Violation | null, error: string | null): RunResult => ({
     verdict,
     violation,
@@ -189,6 +204,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
     preemptions,
     coverage,
     state: s,
+    ...(keys ? { coverageKeys: [...keys] } : {}),
   });
 
   const check = (event: StepEvent, idealV: IdealVerdict | null, stalled: boolean, budgetExhausted: boolean): Violation | null => {
@@ -226,6 +242,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
       else if (y.obs?.kind === 'return') idealV = ideal.ret(y.obs.opId, y.obs.result);
       else if (y.obs?.kind === 'access') idealV = ideal.access(y.obs.mm, y.obs.vpn, y.obs.write, y.obs.value, y.obs.ok);
       countStep(coverage, s, event, (x) => (procOf.has(x) ? mmId(procOf.get(x)!) : null));
+      if (keys) noteKeys(event.id);
       const exhausted = trace.length >= config.maxSteps;
       const v = check(event, idealV, false, exhausted);
       if (v) return result('violation', v, null);

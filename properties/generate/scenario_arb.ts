@@ -9,7 +9,8 @@
 import fc from 'fast-check';
 import type { MshareKnobs } from '../../model/kernel/mshare/knobs.js';
 import { parseProt } from '../../model/kernel/types.js';
-import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Op, type Scenario, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
+import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Op, type Scenario, type ScheduleEntry, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
+import { CHOICE_POINTS, STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
 
 /** Start pages of candidate regions, for fanout 4: 16,18 share a PTE table; 20 shares the PMD; 48 is under another PUD entry. */
 const POOL = [16, 18, 20, 48];
@@ -27,7 +28,6 @@ export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
 
 const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2 };
 const PROTS = ['rw', 'r', 'none'] as const;
-export const CHOICE_POINTS = ['zap_pte_range.batch_full', 'flush_tlb_mm_range.flush_all', 'should_trim_cpumask', 'zap_pte_range.need_resched', 'tlb_remove_table.batch_alloc_fails'] as const;
 
 interface RawRegion {
   pool: number;
@@ -52,10 +52,20 @@ interface RawThread {
 export interface RawScenario {
   cpus: number;
   pcids: number;
+  /** x86 features drawn per run (config.ts): X86_FEATURE_INVLPGB and AMD's EFER.TCE; absent = the defaults. */
+  invlpgb?: boolean;
+  tce?: boolean;
+  /**
+   * Swarm testing (Groce et al., ISSTA 2012): the operation kinds this run
+   * drew its ops from, a subset of GenOptions.ops, so a run without munmap
+   * can race madvise against faults for longer. Absent = every kind.
+   */
+  swarm?: OpKind[];
   procs: RawRegion[][];
   threads: RawThread[];
   spec: { cpu: number; vas: { region: number; page: number }[] }[];
-  schedule: { actor: number; steps: number }[];
+  /** A preemption point: run `actor` for `steps` steps, or (when `until` is set) until it takes the step STEP_IDS[until]. */
+  schedule: { actor: number; steps: number; until?: number }[];
   choices: { actor: number; point: number; nth: number }[];
 }
 
@@ -79,14 +89,45 @@ function rawOp(kinds: readonly OpKind[]) {
   return fc.record({ kind, region: fc.nat(7), page: fc.nat(3), whole: fc.boolean(), prot: fc.nat(PROTS.length - 1), win: fc.boolean() });
 }
 
+/**
+ * A preemption point stops the running actor after a number of steps, or
+ * at a named step: any step id of the model (model/run/step_ids.ts), drawn
+ * uniformly, never weighted toward a race someone expects. A race such as
+ * CVE-2025-37964's needs a thread stopped exactly between two steps of
+ * switch_mm_irqs_off(); counting steps from a random start rarely lands
+ * there, naming the step does whenever that id is drawn.
+ */
+const scheduleEntry = fc.oneof(
+  { arbitrary: fc.record({ actor: fc.nat(15), steps: fc.oneof(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 40 })) }), weight: 2 },
+  { arbitrary: fc.record({ actor: fc.nat(15), steps: fc.constant(40), until: fc.nat(STEP_IDS.length - 1) }), weight: 1 },
+);
+
+/** Each kind with probability 1/2, never none (swarm testing); drawn in half of the runs. */
+function swarmArb(kinds: readonly OpKind[]): fc.Arbitrary<OpKind[] | undefined> {
+  if (kinds.length < 2) return fc.constant(undefined);
+  const subset = fc.array(fc.boolean(), { minLength: kinds.length, maxLength: kinds.length }).map((bits) => {
+    const on = kinds.filter((_, i) => bits[i]);
+    return on.length > 0 ? on : undefined;
+  });
+  return fc.option(subset, { nil: undefined, freq: 2 });
+}
+
 export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
+  return swarmArb(opts.ops).chain((swarm) => rawScenarioWith(opts, swarm));
+}
+
+function rawScenarioWith(opts: GenOptions, swarm: OpKind[] | undefined): fc.Arbitrary<RawScenario> {
+  const kinds = swarm ?? opts.ops;
   return fc.record({
-    cpus: fc.integer({ min: 2, max: 3 }),
+    cpus: fc.integer({ min: 2, max: 4 }),
     pcids: fc.integer({ min: 1, max: 3 }),
+    invlpgb: fc.boolean().chain((on) => (on ? fc.boolean() : fc.constant(false))), // on in a quarter of the runs
+    tce: fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 }),
+    swarm: fc.constant(swarm),
     procs: fc.array(fc.array(region, { minLength: 1, maxLength: 2 }), { minLength: 1, maxLength: 3 }),
-    threads: fc.array(fc.record({ proc: fc.nat(3), cpu: fc.nat(3), ops: fc.array(rawOp(opts.ops), { minLength: 1, maxLength: 7 }) }), { minLength: 1, maxLength: 5 }),
+    threads: fc.array(fc.record({ proc: fc.nat(3), cpu: fc.nat(3), ops: fc.array(rawOp(kinds), { minLength: 1, maxLength: 7 }) }), { minLength: 1, maxLength: 5 }),
     spec: fc.array(fc.record({ cpu: fc.nat(3), vas: fc.array(fc.record({ region: fc.nat(7), page: fc.nat(1) }), { maxLength: 3 }) }), { maxLength: 2 }),
-    schedule: fc.array(fc.record({ actor: fc.nat(15), steps: fc.oneof(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 40 })) }), { maxLength: 24 }),
+    schedule: fc.array(scheduleEntry, { maxLength: 24 }),
     choices: fc.array(fc.record({ actor: fc.nat(7), point: fc.nat(CHOICE_POINTS.length - 1), nth: fc.nat(2) }), { maxLength: 3 }),
   });
 }
@@ -161,11 +202,14 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
   const speculation = dedupeBy(raw.spec.map((sp) => ({ cpu: sp.cpu % raw.cpus, vas: sp.vas.map(specVa) })), (x) => x.cpu);
   const actors = [...threads.map((t) => t.name), ...Array.from({ length: raw.cpus }, (_, c) => ipiActor(c)), RCU_ACTOR, ...speculation.map((sp) => specActor(sp.cpu)), ...Array.from({ length: raw.cpus }, (_, c) => storeBufferActor(c))];
   return {
-    config: { cpus: raw.cpus, pcids: raw.pcids, frames: 96 },
+    config: { cpus: raw.cpus, pcids: raw.pcids, frames: 96, ...(raw.invlpgb ? { invlpgb: 1 } : {}), ...(raw.tce === false ? { tce: 0 } : {}) },
     setup,
     threads,
     speculation,
-    schedule: raw.schedule.map((e) => ({ actor: actors[e.actor % actors.length]!, steps: e.steps })),
+    schedule: raw.schedule.map((e): ScheduleEntry => {
+      const actor = actors[e.actor % actors.length]!;
+      return e.until === undefined ? { actor, steps: e.steps } : { actor, until: STEP_IDS[e.until % STEP_IDS.length]! };
+    }),
     choices: raw.choices.map((c) => ({ actor: threads[c.actor % threads.length]!.name, point: CHOICE_POINTS[c.point]!, nth: c.nth })),
   };
 }
