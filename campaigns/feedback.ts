@@ -17,7 +17,7 @@
 
 import seedrandom from 'seedrandom';
 import type { RunResult } from '../model/run/runner.js';
-import { mutateRaw } from '../properties/generate/mutate.js';
+import { mutateRaw, type Taken } from '../properties/generate/mutate.js';
 import type { RawScenario } from '../properties/generate/scenario_arb.js';
 
 /** Runs per round: the corpus a run mutates is the one of the rounds before it. */
@@ -36,19 +36,30 @@ export function feedbackKeys(r: RunResult): string[] {
   return keys;
 }
 
+/** The distinct step ids each actor of a run took, in first-taken order. */
+export function stepsTaken(r: RunResult): Taken {
+  const m = new Map<string, Set<string>>();
+  for (const e of r.trace) {
+    let ids = m.get(e.actor);
+    if (!ids) m.set(e.actor, (ids = new Set()));
+    ids.add(e.id);
+  }
+  return new Map([...m].map(([a, ids]) => [a, [...ids]]));
+}
+
 export class FeedbackCorpus {
   private readonly seen = new Set<string>();
-  private readonly kept: RawScenario[] = [];
+  private readonly kept: { raw: RawScenario; taken: Taken }[] = [];
   /** Reached this round, in run-index order, not yet visible to mutation. */
-  private pending: { index: number; raw: RawScenario; keys: string[] }[] = [];
+  private pending: { index: number; raw: RawScenario; keys: string[]; taken: Taken }[] = [];
 
   get size(): number {
     return this.kept.length;
   }
 
-  /** Record run `index`'s scenario and keys; it joins the corpus at the end of its round if it reached a new key. */
-  offer(index: number, raw: RawScenario, keys: readonly string[]): void {
-    this.pending.push({ index, raw, keys: [...keys] });
+  /** Record run `index`'s scenario, keys and the steps each actor took; it joins the corpus at the end of its round if it reached a new key. */
+  offer(index: number, raw: RawScenario, keys: readonly string[], taken: Taken = new Map()): void {
+    this.pending.push({ index, raw, keys: [...keys], taken });
   }
 
   /** Close the round: keep, in run-index order, each scenario that reached a key no earlier one had. */
@@ -61,7 +72,7 @@ export class FeedbackCorpus {
         this.seen.add(k);
         fresh = true;
       }
-      if (fresh) this.kept.push(p.raw);
+      if (fresh) this.kept.push({ raw: p.raw, taken: p.taken });
     }
     this.pending = [];
   }
@@ -76,6 +87,6 @@ export class FeedbackCorpus {
     const u = seedrandom(`feedback/${runSeed}`);
     if (u() >= MUTATE_SHARE) return fresh;
     const parent = this.kept[Math.floor(u() * this.kept.length)]!;
-    return mutateRaw(parent, fresh, u);
+    return mutateRaw(parent.raw, fresh, u, parent.taken);
   }
 }

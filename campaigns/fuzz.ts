@@ -18,7 +18,7 @@ import type { Scenario } from '../model/run/scenario.js';
 import { shrink } from '../shrinkers/pipeline.js';
 import { opKindsFor, rawScenarioArb, resolve as resolveRaw, type OpKind, type RawScenario } from '../properties/generate/scenario_arb.js';
 import { PROPERTIES } from '../properties/registry.js';
-import { FeedbackCorpus, feedbackKeys, ROUND } from './feedback.js';
+import { FeedbackCorpus, feedbackKeys, ROUND, stepsTaken } from './feedback.js';
 
 export interface FuzzOptions {
   policy: Policy;
@@ -84,7 +84,7 @@ export function fuzz(opts: FuzzOptions): FuzzResult {
     const raw = corpus ? corpus.scenarioFor(runSeed, drawn) : drawn;
     const sc = resolve(raw);
     const r = runScenario(sc, { policy: opts.policy, properties: opts.properties ?? PROPERTIES, coverageKeys: corpus !== null });
-    corpus?.offer(i, raw, feedbackKeys(r));
+    if (corpus) corpus.offer(i, raw, feedbackKeys(r), stepsTaken(r));
     steps += r.steps;
     addCoverage(coverage, r.coverage);
     opts.onRun?.(i, r);

@@ -4,16 +4,34 @@
 // donor). Splicing drawn parts keeps every index meaningful: resolve()
 // reads any raw scenario, so a mutant is as valid as a draw.
 
-import type { RawScenario } from './scenario_arb.js';
+import { STEP_IDS } from '../../model/run/step_ids.js';
+import { resolve, scheduleActors, type RawScenario } from './scenario_arb.js';
+
+/** What the parent's run did: the step ids each actor took. */
+export type Taken = ReadonlyMap<string, readonly string[]>;
 
 /** A number in [0, 1) from the run's own seeded generator. */
 export type Unit = () => number;
 
 const at = <T>(xs: readonly T[], u: Unit): T | undefined => (xs.length === 0 ? undefined : xs[Math.floor(u() * xs.length)]);
 
-type Mutation = (m: RawScenario, donor: RawScenario, u: Unit) => void;
+type Mutation = (m: RawScenario, donor: RawScenario, u: Unit, taken: Taken) => void;
 
 const MUTATIONS: readonly Mutation[] = [
+  // stop an actor at a step it really took in the parent's run, somewhere in the schedule: the
+  // preemption a race needs sits between two steps the run already reaches (PCT's change points,
+  // placed on executed steps rather than on step counts)
+  (m, _d, u, taken) => {
+    const sc = resolve(m);
+    const actors = scheduleActors(sc.threads, m.cpus, sc.speculation);
+    const names = actors.filter((a) => (taken.get(a)?.length ?? 0) > 0);
+    const actor = at(names, u);
+    if (actor === undefined) return;
+    const id = at(taken.get(actor)!, u)!;
+    const until = STEP_IDS.indexOf(id);
+    if (until < 0) return; // a step only a variant yields
+    m.schedule.splice(Math.floor(u() * (m.schedule.length + 1)), 0, { actor: actors.indexOf(actor), steps: 40, until });
+  },
   // a preemption point more: the step a race needs between two others
   (m, d, u) => {
     const e = at(d.schedule, u);
@@ -59,11 +77,11 @@ const MUTATIONS: readonly Mutation[] = [
   },
 ];
 
-/** `parent` with one to three parts taken from `donor`; neither input is changed. */
-export function mutateRaw(parent: RawScenario, donor: RawScenario, u: Unit): RawScenario {
+/** `parent` with one to three parts changed: taken from `donor`, or preemptions at steps `taken` says the parent's run took. Neither input is changed. */
+export function mutateRaw(parent: RawScenario, donor: RawScenario, u: Unit, taken: Taken = new Map()): RawScenario {
   const m = structuredClone(parent);
   delete m.swarm; // the ops may now come from outside the parent's subset
   const n = 1 + Math.floor(u() * 3);
-  for (let i = 0; i < n; i++) MUTATIONS[Math.floor(u() * MUTATIONS.length)]!(m, donor, u);
+  for (let i = 0; i < n; i++) MUTATIONS[Math.floor(u() * MUTATIONS.length)]!(m, donor, u, taken);
   return m;
 }

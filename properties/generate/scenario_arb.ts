@@ -200,7 +200,7 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
     return r.start + (x.page % r.pages);
   };
   const speculation = dedupeBy(raw.spec.map((sp) => ({ cpu: sp.cpu % raw.cpus, vas: sp.vas.map(specVa) })), (x) => x.cpu);
-  const actors = [...threads.map((t) => t.name), ...Array.from({ length: raw.cpus }, (_, c) => ipiActor(c)), RCU_ACTOR, ...speculation.map((sp) => specActor(sp.cpu)), ...Array.from({ length: raw.cpus }, (_, c) => storeBufferActor(c))];
+  const actors = scheduleActors(threads, raw.cpus, speculation);
   return {
     config: { cpus: raw.cpus, pcids: raw.pcids, frames: 96, ...(raw.invlpgb ? { invlpgb: 1 } : {}), ...(raw.tce === false ? { tce: 0 } : {}) },
     setup,
@@ -212,6 +212,11 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
     }),
     choices: raw.choices.map((c) => ({ actor: threads[c.actor % threads.length]!.name, point: CHOICE_POINTS[c.point]!, nth: c.nth })),
   };
+}
+
+/** The actors a raw schedule entry's index picks from, in the order resolve() uses (index modulo length). */
+export function scheduleActors(threads: readonly { name: string }[], cpus: number, speculation: readonly { cpu: number }[]): string[] {
+  return [...threads.map((t) => t.name), ...Array.from({ length: cpus }, (_, c) => ipiActor(c)), RCU_ACTOR, ...speculation.map((sp) => specActor(sp.cpu)), ...Array.from({ length: cpus }, (_, c) => storeBufferActor(c))];
 }
 
 function dedupeBy<T>(xs: T[], key: (x: T) => unknown): T[] {
