@@ -22,6 +22,7 @@ const fileRefArb = (files: string[]) =>
 const OP_KINDS: Record<Op['kind'], true> = {
   read: true, write: true, mmap: true, munmap: true, madvise: true, mprotect: true, gup: true, idle: true, flush_tlb_all: true,
   attach: true, mshare_map: true, mshare_unmap: true, get_user_pages: true, numa_scan: true, exit: true,
+  mshare_create: true, ftruncate: true, mshare_attach: true, mshare_advise: true, mshare_protect: true, close: true,
 };
 const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true };
 
@@ -38,6 +39,13 @@ const opArb = (files: string[], mshares: string[]): fc.Arbitrary<Op> =>
           fc.record({ kind: fc.constant('attach' as const), file: fc.constantFrom(...mshares), va: vpnArb }, NP),
           fc.record({ kind: fc.constant('mshare_map' as const), file: fc.constantFrom(...mshares), offset: fc.nat(100), pages: pagesArb, prot: protArb }, NP),
           fc.record({ kind: fc.constant('mshare_unmap' as const), file: fc.constantFrom(...mshares), offset: fc.nat(100), pages: pagesArb }, NP),
+          // mshare 2026: a created region gets a fresh name (a uuid), so two creates never clash
+          fc.record({ kind: fc.constant('mshare_create' as const), file: fc.uuid() }, NP),
+          fc.record({ kind: fc.constantFrom('close' as const), file: fc.constantFrom(...mshares) }, NP),
+          fc.record({ kind: fc.constant('ftruncate' as const), file: fc.constantFrom(...mshares), pages: pagesArb }, NP),
+          fc.record({ kind: fc.constant('mshare_attach' as const), file: fc.constantFrom(...mshares), va: vpnArb, offset: fc.nat(100), pages: pagesArb }, NP),
+          fc.record({ kind: fc.constant('mshare_advise' as const), file: fc.constantFrom(...mshares), offset: fc.nat(100), pages: pagesArb }, NP),
+          fc.record({ kind: fc.constant('mshare_protect' as const), file: fc.constantFrom(...mshares), offset: fc.nat(100), pages: pagesArb, prot: protArb }, NP),
         ]),
   );
 
