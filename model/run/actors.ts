@@ -276,7 +276,7 @@ function* syscall(k: K, mm: MmId, op: Syscall, opId: string): Gen {
     file: op.kind === 'mmap' ? op.file : op.kind === 'attach' || op.kind === 'mshare_map' || op.kind === 'mshare_unmap' ? op.file : null,
     pgoff: op.kind === 'mmap' ? op.pgoff : 0,
   };
-  k.s.ghost.ops[opId] = { kind: op.kind, mm: t.mm, start: t.start, end: t.end, prot: rec.prot, aliases: aliasesOf(k.s, t.mm, t.start, t.end), mappedAtInvoke: mappedAtInvoke(k.s, t.mm, t.start, t.end), zapped: [], open: true };
+  k.s.ghost.ops[opId] = { kind: rec.kind, mm: t.mm, start: t.start, end: t.end, prot: rec.prot, aliases: aliasesOf(k.s, t.mm, t.start, t.end), mappedAtInvoke: mappedAtInvoke(k.s, t.mm, t.start, t.end), zapped: [], open: true };
   yield { id: `sys_${op.kind}`, obs: { kind: 'invoke', op: rec } };
   const offset = op.kind === 'mshare_map' || op.kind === 'mshare_unmap' || op.kind === 'mshare_advise' || op.kind === 'mshare_protect' ? op.offset : 0;
   const c: Record<string, unknown> = { ...t, caller: mm, opId, prot: rec.prot, file: 'file' in op ? op.file : rec.file, pgoff: rec.pgoff, offset, pages: 'pages' in op ? op.pages : rec.pages };
