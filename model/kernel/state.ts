@@ -125,6 +125,8 @@ export interface MshareFile {
   size?: number | null;
   /** mshare 2026: processes that closed their (inherited or passed) fd. */
   closedBy?: MmId[];
+  /** mshare 2026: the list entry removed last (for the coverage counters). */
+  lastLeft?: { mm: MmId; start: number };
 }
 
 /** One PCID slot of cpu_tlbstate.ctxs[]. */

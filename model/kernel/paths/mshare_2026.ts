@@ -150,7 +150,9 @@ export const mshareSharerDel: StepDef<SharerListCtx>[] = [
     const f = k.s.mshare[c.file]!;
     const before = f.list?.length ?? 0;
     f.list = (f.list ?? []).filter((x) => !(x.mm === c.mm && x.start === c.start));
-    if (f.list.length !== before) yield { id: 'mshare_sharer_del.list_del' };
+    if (f.list.length === before) return;
+    f.lastLeft = { mm: c.mm, start: c.start };
+    yield { id: 'mshare_sharer_del.list_del' };
   }),
   step('mshare_sharer_del.spin_unlock', function* (k, c) {
     yield* unlock(k, mshareListLock(c.file), 'mshare_sharer_del.spin_unlock');
