@@ -10,14 +10,19 @@ import type { MshareKnobs } from '../model/kernel/mshare/knobs.js';
 import { MSHARE_2026_SOURCES } from '../model/policies/mshare.js';
 import type { Policy } from '../model/policies/policy.js';
 import { policyByName } from '../model/policies/registry.js';
-import { applyVariant, defineVariant } from '../model/policies/variant.js';
+import { applyVariant } from '../model/policies/variant.js';
+import joinAfterLinkVariant from '../variants/m2026-join-after-link.js';
+import leaveAtUnlinkVariant from '../variants/m2026-leave-at-unlink.js';
+import noFreedTablesVariant from '../variants/m2026-list-no-freed-tables.js';
 import { runScenario } from '../model/run/runner.js';
 import { PROPERTIES, propertyById } from '../properties/registry.js';
 import { parseScenario } from '../reports/scenario_text.js';
 
 const load = (name: string) => parseScenario(readFileSync(`test/scenarios/${name}.txt`, 'utf8'), name);
 const m2026 = policyByName('mshare-2026')!;
-const withKnobs = (knobs: Partial<MshareKnobs>): Policy => applyVariant(m2026, defineVariant({ name: Object.values(knobs).join('-'), description: 'an unsafe reading of a list knob', edit: (v) => v.knobs(knobs) }));
+const joinAfterLink = applyVariant(m2026, joinAfterLinkVariant);
+const leaveAtUnlink = applyVariant(m2026, leaveAtUnlinkVariant);
+const noFreedTables = applyVariant(m2026, noFreedTablesVariant);
 const check = (scenario: string, policy: Policy, property: string) => runScenario(load(scenario), { policy, properties: [propertyById(property)!] });
 const all = (scenario: string, policy: Policy) => runScenario(load(scenario), { policy, properties: PROPERTIES });
 
@@ -47,7 +52,7 @@ describe('mshare-2026: the policy', () => {
 
 describe('mshare-2026: list hazard 1, a sharer that links after the traversal passed it', () => {
   it('joining after the link (listJoin after-link) misses a sharer that cached the old PTE before the change: unmap-complete', () => {
-    const r = check('m2026-join-after-link', withKnobs({ listJoin: 'after-link' }), 'unmap-complete');
+    const r = check('m2026-join-after-link', joinAfterLink, 'unmap-complete');
     expect(r.violation).toMatchObject({ property: 'unmap-complete', holder: 'TLB', stepId: 'sys_mshare_advise.return' });
     expect(r.violation!.message).toMatch(/madvise of 0x40000\+1 in M\.host returned while CPU1 PCID slot \d+ \(sharer P1\) still maps 0x80000/);
   });
@@ -57,7 +62,7 @@ describe('mshare-2026: list hazard 1, a sharer that links after the traversal pa
   });
 
   it('a sharer that links only after the change holds under both readings: it never saw the old PTE', () => {
-    for (const p of [m2026, withKnobs({ listJoin: 'after-link' })]) {
+    for (const p of [m2026, joinAfterLink]) {
       const r = all('m2026-link-after-traversal', p);
       expect(r.verdict).toBe('pass');
       const ids = r.trace.map((e) => `${e.actor}:${e.id}`);
@@ -69,7 +74,7 @@ describe('mshare-2026: list hazard 1, a sharer that links after the traversal pa
 
 describe('mshare-2026: list hazard 2, a sharer that leaves the list before its own unlink flush completes', () => {
   it('leaving in the unlink hook (listLeave at-unlink) lets the owner free a page the leaving sharer still caches', () => {
-    const r = check('m2026-leave-before-flush', withKnobs({ listLeave: 'at-unlink' }), 'no-freed-frame-reachable');
+    const r = check('m2026-leave-before-flush', leaveAtUnlink, 'no-freed-frame-reachable');
     expect(r.violation).toMatchObject({ property: 'no-freed-frame-reachable', holder: 'TLB', stepId: 'remove_vma.fput' });
     expect(r.violation!.message).toMatch(/CPU1 PCID slot \d+ \(P1\) maps 0x80000 -> frame \d+, which is free/);
   });
@@ -84,7 +89,7 @@ describe('mshare-2026: list hazard 2, a sharer that leaves the list before its o
 
 describe('mshare-2026: freed tables through the list', () => {
   it("the owner's close frees the region's tables; a per-sharer flush without freed_tables skips the lazy sharer CPU (PSC)", () => {
-    const r = check('m2026-lazy-sharer-close', withKnobs({ listFreedTables: 'never' }), 'no-freed-table-reachable');
+    const r = check('m2026-lazy-sharer-close', noFreedTables, 'no-freed-table-reachable');
     expect(r.violation).toMatchObject({ property: 'no-freed-table-reachable', holder: 'PSC' });
     expect(r.violation!.message).toContain('(P1, lazy)');
   });
