@@ -100,3 +100,14 @@ describe('mshare-2026: freed tables through the list', () => {
     expect(r.trace.some((e) => e.id === 'flush_tlb_func.switch_to_init_mm')).toBe(true);
   });
 });
+
+describe("mshare-2026: a detached sharer's lazy CPU (v3's unlink flush carries no freed_tables)", () => {
+  it('leaving the list after the unlink flush is not enough: that flush skips the lazy CPU, whose PSC outlives the owner freeing the tables', () => {
+    const r = check('m2026-lazy-psc-detached-sharer', m2026, 'no-freed-table-reachable');
+    expect(r.violation).toMatchObject({ property: 'no-freed-table-reachable', holder: 'PSC', stepId: 'rcu_do_batch.__tlb_remove_table' });
+    expect(r.violation!.message).toMatch(/CPU0 PCID slot \d+ \(P0, lazy\) caches a pud table at frame \d+, which is free/);
+    // the sharer left the list before the owner's walk, which therefore flushed no sharer at all
+    const ids = r.trace.map((e) => `${e.actor}:${e.id}`);
+    expect(ids.indexOf('T4:mshare_sharer_del.list_del')).toBeLessThan(ids.indexOf('T1:sys_close'));
+  });
+});
