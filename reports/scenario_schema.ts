@@ -53,6 +53,13 @@ const OP: Schema = {
     attach: obj({ kind: kind('attach'), file: NAME, va: INDEX }),
     mshare_map: obj({ kind: kind('mshare_map'), file: NAME, offset: INDEX, pages: COUNT, prot: PROT }),
     mshare_unmap: obj({ kind: kind('mshare_unmap'), file: NAME, offset: INDEX, pages: COUNT }),
+    // mshare 2026 (model/kernel/paths/mshare_2026.ts)
+    mshare_create: obj({ kind: kind('mshare_create'), file: NAME }),
+    ftruncate: obj({ kind: kind('ftruncate'), file: NAME, pages: COUNT }),
+    mshare_attach: obj({ kind: kind('mshare_attach'), file: NAME, va: INDEX, offset: INDEX, pages: COUNT }),
+    mshare_advise: obj({ kind: kind('mshare_advise'), file: NAME, offset: INDEX, pages: COUNT }),
+    mshare_protect: obj({ kind: kind('mshare_protect'), file: NAME, offset: INDEX, pages: COUNT, prot: PROT }),
+    close: obj({ kind: kind('close'), file: NAME }),
   },
 };
 

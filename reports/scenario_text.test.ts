@@ -22,6 +22,7 @@ const fileRefArb = (files: string[]) =>
 const OP_KINDS: Record<Op['kind'], true> = {
   read: true, write: true, mmap: true, munmap: true, madvise: true, mprotect: true, gup: true, idle: true, flush_tlb_all: true,
   attach: true, mshare_map: true, mshare_unmap: true, get_user_pages: true, numa_scan: true, exit: true,
+  mshare_create: true, ftruncate: true, mshare_attach: true, mshare_advise: true, mshare_protect: true, close: true,
 };
 const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true };
 
@@ -38,6 +39,13 @@ const opArb = (files: string[], mshares: string[]): fc.Arbitrary<Op> =>
           fc.record({ kind: fc.constant('attach' as const), file: fc.constantFrom(...mshares), va: vpnArb }, NP),
           fc.record({ kind: fc.constant('mshare_map' as const), file: fc.constantFrom(...mshares), offset: fc.nat(100), pages: pagesArb, prot: protArb }, NP),
           fc.record({ kind: fc.constant('mshare_unmap' as const), file: fc.constantFrom(...mshares), offset: fc.nat(100), pages: pagesArb }, NP),
+          // mshare 2026: a created region gets a fresh name (a uuid), so two creates never clash
+          fc.record({ kind: fc.constant('mshare_create' as const), file: fc.uuid() }, NP),
+          fc.record({ kind: fc.constantFrom('close' as const), file: fc.constantFrom(...mshares) }, NP),
+          fc.record({ kind: fc.constant('ftruncate' as const), file: fc.constantFrom(...mshares), pages: pagesArb }, NP),
+          fc.record({ kind: fc.constant('mshare_attach' as const), file: fc.constantFrom(...mshares), va: vpnArb, offset: fc.nat(100), pages: pagesArb }, NP),
+          fc.record({ kind: fc.constant('mshare_advise' as const), file: fc.constantFrom(...mshares), offset: fc.nat(100), pages: pagesArb }, NP),
+          fc.record({ kind: fc.constant('mshare_protect' as const), file: fc.constantFrom(...mshares), offset: fc.nat(100), pages: pagesArb, prot: protArb }, NP),
         ]),
   );
 
@@ -172,6 +180,22 @@ describe('scenario text format', () => {
     for (const sc of scs) expect(parseScenario(printScenario(sc))).toStrictEqual(sc); // these exact scenarios round-trip
   });
 
+  it('parses and prints the mshare 2026 calls, and a region an op creates counts as declared for the others', () => {
+    const text = 'process P0\nthread T0 P0 cpu=0\n  mshare_create M\n  ftruncate M pages=64\n  mshare_attach M 0x80000 offset=0 pages=64\n  mshare_map M offset=0 pages=1 prot=rw\n  mshare_advise M offset=0 pages=1\n  mshare_protect M offset=0 pages=1 prot=r\n  close M\n';
+    const sc = parseScenario(text);
+    expect(sc.threads[0]!.ops).toEqual([
+      { kind: 'mshare_create', file: 'M' },
+      { kind: 'ftruncate', file: 'M', pages: 64 },
+      { kind: 'mshare_attach', file: 'M', va: 0x80, offset: 0, pages: 64 },
+      { kind: 'mshare_map', file: 'M', offset: 0, pages: 1, prot: { r: true, w: true } },
+      { kind: 'mshare_advise', file: 'M', offset: 0, pages: 1 },
+      { kind: 'mshare_protect', file: 'M', offset: 0, pages: 1, prot: { r: true, w: false } },
+      { kind: 'close', file: 'M' },
+    ]);
+    expect(printScenario(sc)).toContain('\n  mshare_attach M 0x80000 offset=0 pages=64\n');
+    expect(parseScenario(printScenario(sc))).toStrictEqual(sc);
+  });
+
   it('parses the documented example', () => {
     expect(parseScenario(EXAMPLE)).toStrictEqual(EXPECTED);
   });
@@ -221,6 +245,16 @@ describe('scenario text format', () => {
     ['op on undeclared file', `${P}thread T0 P0 cpu=0\n  idle\n  mmap 0x1000 pages=1 prot=r file=G pgoff=0`, 5, "undeclared file 'G'"],
     ['pgoff without file', `${P}mmap P0 0x1000 pages=1 prot=r pgoff=1`, 3, 'pgoff= without file='],
     ['bad name', 'process P@0!', 1, "bad process name 'P@0!'"],
+    // mshare 2026's calls (model/kernel/paths/mshare_2026.ts)
+    ['mshare_attach without an address', `${P}thread T0 P0 cpu=0\n  mshare_create M\n  mshare_attach M offset=0 pages=64`, 5, 'missing address'],
+    ['mshare_attach without pages', `${P}thread T0 P0 cpu=0\n  mshare_create M\n  mshare_attach M 0x80000 offset=0`, 5, 'missing pages='],
+    ['mshare_advise with a prot', `${P}thread T0 P0 cpu=0\n  mshare_create M\n  mshare_advise M offset=0 pages=1 prot=r`, 5, "unknown key 'prot'"],
+    ['mshare_protect without prot', `${P}thread T0 P0 cpu=0\n  mshare_create M\n  mshare_protect M offset=0 pages=1`, 5, 'missing prot='],
+    ['ftruncate to zero', `${P}thread T0 P0 cpu=0\n  mshare_create M\n  ftruncate M pages=0`, 5, "pages must be a positive integer, got '0'"],
+    ['close of a region no one creates', `${P}thread T0 P0 cpu=0\n  close M`, 4, "undeclared msharefs file 'M'"],
+    ['mshare_create without a name', `${P}thread T0 P0 cpu=0\n  mshare_create`, 4, 'missing mshare fd'],
+    ['mshare_create twice', `${P}thread T0 P0 cpu=0\n  mshare_create M\nthread T1 P0 cpu=1\n  mshare_create M`, 6, "duplicate file 'M' (mshare_create of a file already declared or created)"],
+    ['mshare_create of an msharefs file', `${P}msharefs M owner=P0\nthread T0 P0 cpu=0\n  mshare_create M`, 5, "duplicate file 'M' (mshare_create of a file already declared or created)"],
   ];
   it.each(cases)('rejects %s', (_what, text, line, problem) => {
     const err = (() => {

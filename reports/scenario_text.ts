@@ -57,6 +57,11 @@ function printOp(op: Op): string {
     case 'attach': return `attach ${name(op.file)} ${vaHex(op.va)}`;
     case 'mshare_map': return `mshare_map ${name(op.file)} offset=${op.offset} pages=${op.pages} prot=${protString(op.prot)}`;
     case 'mshare_unmap': return `mshare_unmap ${name(op.file)} offset=${op.offset} pages=${op.pages}`;
+    case 'mshare_create': case 'close': return `${op.kind} ${name(op.file)}`;
+    case 'ftruncate': return `ftruncate ${name(op.file)} pages=${op.pages}`;
+    case 'mshare_attach': return `mshare_attach ${name(op.file)} ${vaHex(op.va)} offset=${op.offset} pages=${op.pages}`;
+    case 'mshare_advise': return `mshare_advise ${name(op.file)} offset=${op.offset} pages=${op.pages}`;
+    case 'mshare_protect': return `mshare_protect ${name(op.file)} offset=${op.offset} pages=${op.pages} prot=${protString(op.prot)}`;
   }
 }
 
@@ -168,6 +173,25 @@ function parseOp(toks: string[], fail: Fail): Op {
       const base = { file: f, offset: a.int('offset', 0), pages: a.int('pages', 1) };
       return kind === 'mshare_map' ? { kind, ...base, prot: a.prot() } : { kind, ...base };
     }
+    // mshare 2026 (model/kernel/paths/mshare_2026.ts): the file names the region's fd
+    case 'mshare_create': case 'close': {
+      const a = args([]);
+      return { kind, file: parseName(a.positional(['mshare fd'])[0]!, 'file', fail) };
+    }
+    case 'ftruncate': {
+      const a = args(['pages']);
+      return { kind, file: parseName(a.positional(['mshare fd'])[0]!, 'file', fail), pages: a.int('pages', 1) };
+    }
+    case 'mshare_attach': {
+      const a = args(['offset', 'pages']);
+      const [f, addr] = a.positional(['mshare fd', 'address']) as [string, string];
+      return { kind, file: parseName(f, 'file', fail), va: parseAddr(addr, fail), offset: a.int('offset', 0), pages: a.int('pages', 1) };
+    }
+    case 'mshare_advise': case 'mshare_protect': {
+      const a = args(kind === 'mshare_protect' ? ['offset', 'pages', 'prot'] : ['offset', 'pages']);
+      const base = { file: parseName(a.positional(['mshare fd'])[0]!, 'file', fail), offset: a.int('offset', 0), pages: a.int('pages', 1) };
+      return kind === 'mshare_protect' ? { kind, ...base, prot: a.prot() } : { kind, ...base };
+    }
     default: return fail(`unknown op '${kind}'`);
   }
 }
@@ -181,6 +205,8 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   const mshares = new Set<string>();
   const refs: { line: number; what: 'process' | 'file' | 'msharefs file'; name: string }[] = [];
   let block: ThreadSpec | 'schedule' | null = null;
+  /** mshare 2026: regions created by an mshare_create op (once each, and not also declared by msharefs). */
+  const creates: { line: number; name: string }[] = [];
 
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = i + 1;
@@ -201,6 +227,8 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         const op = parseOp(toks, fail);
         if (op.kind === 'mmap' && op.file !== null) refs.push({ line, what: 'file', name: op.file });
         if (op.kind === 'attach' || op.kind === 'mshare_map' || op.kind === 'mshare_unmap') refs.push({ line, what: 'msharefs file', name: op.file });
+        if (op.kind === 'mshare_create') creates.push({ line, name: op.file });
+        else if (op.kind === 'ftruncate' || op.kind === 'mshare_attach' || op.kind === 'mshare_advise' || op.kind === 'mshare_protect' || op.kind === 'close') refs.push({ line, what: 'msharefs file', name: op.file });
         block.ops.push(op);
       }
       return;
@@ -293,6 +321,10 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
     }
   });
 
+  for (const c of creates) {
+    if (mshares.has(c.name) || files.has(c.name)) throw new ScenarioParseError(file, c.line, `duplicate file '${c.name}' (mshare_create of a file already declared or created)`);
+    mshares.add(c.name);
+  }
   for (const r of refs) {
     if (!(r.what === 'process' ? procs : r.what === 'file' ? files : mshares).has(r.name)) throw new ScenarioParseError(file, r.line, `undeclared ${r.what} '${r.name}'`);
   }

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { linux } from '../model/policies/linux.js';
 import type { Policy } from '../model/policies/policy.js';
 import { policyByName } from '../model/policies/registry.js';
+import { applyVariant, defineVariant } from '../model/policies/variant.js';
 import { COVERAGE_COUNTERS, type CoverageName } from '../model/run/coverage.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
@@ -236,6 +237,20 @@ const CASES: Case[] = [
     scenario: () => load('store-buffer-switching-unseen'),
     policy: linux,
     reaches: ['store_buffer_reordering'],
+  },
+  // mshare 2026's sharer list (model/kernel/paths/mshare_2026.ts; test/mshare_2026.test.ts pins the verdicts)
+  {
+    name: "a sharer joining the list while the owner's mshare_advise is open; its walk flushes both sharers",
+    scenario: () => load('m2026-join-during-change'),
+    policy: policyByName('mshare-2026')!,
+    reaches: ['sharer_list_flush', 'sharer_joined_in_host_window'],
+  },
+  {
+    name: 'a sharer leaving the list in its unlink hook, before its own flush (listLeave at-unlink)',
+    scenario: () => load('m2026-leave-before-flush'),
+    policy: applyVariant(policyByName('mshare-2026')!, defineVariant({ name: 'leave-at-unlink', description: 'listLeave at-unlink', edit: (v) => v.knobs({ listLeave: 'at-unlink' }) })),
+    unchecked: true, // no-freed-frame-reachable fails here: test/mshare_2026.test.ts pins it
+    reaches: ['sharer_left_with_live_tlb'],
   },
 ];
 

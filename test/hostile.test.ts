@@ -129,6 +129,11 @@ const CASES: [string, string[], number, RegExp][] = [
   ['an unknown op in text', ['replay', file('op.txt', 'process P0\nthread T0 P0 cpu=0\n  reed 0x10000\n')], 2, /op\.txt:3: unknown op 'reed'/],
   ['pages=-1 in text', ['replay', file('neg.txt', 'process P0\nthread T0 P0 cpu=0\n  madvise 0x10000 pages=-1\n')], 2, /neg\.txt:3: pages must be a positive integer, got '-1'/],
   ['an unknown config key in text', ['replay', file('cfg.txt', 'config hugepages=1\nprocess P0\nthread T0 P0 cpu=0\n  read 0x10000\n')], 2, /cfg\.txt:1: unknown config key 'hugepages'/],
+  // mshare 2026's calls (model/kernel/paths/mshare_2026.ts)
+  ['an mshare_attach of a region nothing creates (JSON)', ['replay', edited('m26a.json', (o) => (o.scenario.threads[0].ops = [{ kind: 'mshare_attach', file: 'N', va: 128, offset: 0, pages: 64 }]))], 2, /m26a\.json:\d+: mshare_attach of 'N', which no msharefs line or mshare_create op makes$/],
+  ['an mshare_attach without offset (JSON)', ['replay', edited('m26b.json', (o) => (o.scenario.threads[0].ops = [{ kind: 'mshare_attach', file: 'M', va: 128, pages: 64 }]))], 2, /m26b\.json:\d+: scenario\.threads\.0\.ops\.0: missing key 'offset'$/],
+  ['an mshare_create of a declared msharefs file (JSON)', ['replay', edited('m26c.json', (o) => (o.scenario.threads[0].ops = [{ kind: 'mshare_create', file: 'M' }]))], 2, /m26c\.json:\d+: mshare_create of 'M', a file already declared or created$/],
+  ['an mshare_protect without prot in text', ['replay', file('m26d.txt', 'process P0\nthread T0 P0 cpu=0\n  mshare_create M\n  mshare_protect M offset=0 pages=1\n')], 2, /m26d\.txt:4: missing prot=$/],
   ['a config above its limit in text', ['replay', file('cfg2.txt', 'config cpus=64\nprocess P0\nthread T0 P0 cpu=0\n  read 0x10000\n')], 2, /cfg2\.txt:1: config cpus=64 is above the limit of 8/],
   ['a schedule naming an unknown actor', ['replay', file('act.txt', SCEN + 'schedule\n  T9\n')], 2, /act\.txt:9: schedule names unknown actor 'T9'/],
   // flags

@@ -119,6 +119,14 @@ export interface MshareFile {
   sharers: { mm: MmId; start: number }[];
   /** Inner objects created by MSHAREFS_CREATE_MAPPING, for naming. */
   objects: number;
+  /** mshare 2026: the sharer list (one entry per window VMA), walked under its spinlock by every host-side flush. */
+  list?: { mm: MmId; start: number }[];
+  /** mshare 2026: the size set by ftruncate() (pages), or null before it. */
+  size?: number | null;
+  /** mshare 2026: processes that closed their (inherited or passed) fd. */
+  closedBy?: MmId[];
+  /** mshare 2026: the list entry removed last (for the coverage counters). */
+  lastLeft?: { mm: MmId; start: number };
 }
 
 /** One PCID slot of cpu_tlbstate.ctxs[]. */
@@ -203,7 +211,7 @@ export interface Cpu {
   memory: TsoView;
 }
 
-export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem' | 'vma_lock' | 'pmd_lock';
+export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem' | 'vma_lock' | 'pmd_lock' | 'mshare_list_lock';
 
 /** A task on an rwsem's wait list (struct rwsem_waiter). */
 export interface RwsemWaiter {

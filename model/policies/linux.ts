@@ -18,6 +18,7 @@ import { rcuDoBatch } from '../kernel/paths/rcu.js';
 import { enterLazyTlb, switchMmIrqsOff } from '../kernel/paths/switch_mm.js';
 import { zapPteRange } from '../kernel/paths/zap.js';
 import { findSharedVma } from '../kernel/paths/fault.js';
+import { mshareAdvise, mshareAttach, mshareCloseFd, mshareCreate, mshareFlushSharers, mshareFtruncate, mshareMap, mshareOwnerClose, mshareProtect, mshareSharerAdd, mshareSharerDel } from '../kernel/paths/mshare_2026.js';
 import { exitMshare, flushTlbFuncMshare, mshareInvalidateTlbs, mshareUnsharePageRange, msharefsCreateMapping, msharefsMmap, msharefsUnmap } from '../kernel/paths/mshare.js';
 import { doNumaPage, taskNumaWork } from '../kernel/paths/numa.js';
 import { getUserPages } from '../kernel/paths/gup.js';
@@ -77,5 +78,17 @@ export const linux: Policy = {
     mshare_vm_op_unshare_page_range: mshareUnsharePageRange,
     mshare_invalidate_tlbs: mshareInvalidateTlbs,
     flush_tlb_func_mshare: flushTlbFuncMshare,
+    // mshare 2026 (paths/mshare_2026.ts)
+    mshare_create: mshareCreate,
+    mshare_ftruncate: mshareFtruncate,
+    mshare_attach: mshareAttach,
+    mshare_map: mshareMap,
+    mshare_advise: mshareAdvise,
+    mshare_protect: mshareProtect,
+    mshare_owner_close: mshareOwnerClose,
+    mshare_close_fd: mshareCloseFd,
+    mshare_sharer_add: mshareSharerAdd,
+    mshare_sharer_del: mshareSharerDel,
+    mshare_flush_sharers: mshareFlushSharers,
   },
 };

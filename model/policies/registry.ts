@@ -2,10 +2,10 @@
 // variant API.
 
 import { linux } from './linux.js';
-import { MSHARE_POLICIES } from './mshare.js';
+import { MSHARE_2026, MSHARE_POLICIES } from './mshare.js';
 import type { Policy } from './policy.js';
 
-export const POLICIES: readonly Policy[] = [linux, ...MSHARE_POLICIES];
+export const POLICIES: readonly Policy[] = [linux, ...MSHARE_POLICIES, MSHARE_2026];
 
 export function policyByName(name: string): Policy | undefined {
   return POLICIES.find((p) => p.name === name);

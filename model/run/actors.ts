@@ -130,6 +130,18 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
       return yield* k.run('flush_tlb_all', {});
     case 'idle':
       return;
+    case 'mshare_create':
+    case 'ftruncate':
+    case 'close':
+      if (einval2026(k, mm, op)) {
+        yield { id: `sys_${op.kind}.einval`, final: true };
+        return;
+      }
+      // no window for the ideal memory: creating and sizing change no mapping, nor does a non-owner's close
+      if (op.kind === 'mshare_create') return yield* k.run('mshare_create', { caller: mm, file: op.file });
+      if (op.kind === 'ftruncate') return yield* k.run('mshare_ftruncate', { file: op.file, pages: op.pages });
+      if (k.s.mshare[op.file]!.owner !== mm) return yield* k.run('mshare_close_fd', { caller: mm, file: op.file });
+      return yield* syscall(k, mm, op, opId);
     default: {
       const rejected = einval(k, mm, op);
       if (rejected) {
@@ -141,7 +153,30 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
   }
 }
 
-type Syscall = Extract<Op, { kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit' }>;
+type Syscall = Extract<Op, { kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit' | 'mshare_attach' | 'mshare_advise' | 'mshare_protect' | 'close' }>;
+type Mshare2026Op = Extract<Op, { kind: 'mshare_create' | 'ftruncate' | 'close' | 'mshare_attach' | 'mshare_map' | 'mshare_advise' | 'mshare_protect' }>;
+
+/**
+ * mshare 2026 (paths/mshare_2026.ts): the checks a call makes before it
+ * changes anything. EBADF before mshare_create() or after this process's
+ * close(); no new mapping once the owner is gone; EINVAL before
+ * ftruncate() or on a second one. The model's region is one top-level
+ * entry, as v3's: ftruncate() to another size, and an attach of a part of
+ * the region (offset != 0 or size != the region's), are refused.
+ */
+function einval2026(k: K, mm: MmId, op: Mshare2026Op): boolean {
+  const knobs = k.policy.mshare;
+  if (knobs?.api !== 'syscalls') return true;
+  const f = k.s.mshare[op.file];
+  if (op.kind === 'mshare_create') return f !== undefined;
+  if (!f || f.closedBy?.includes(mm)) return true;
+  if (op.kind === 'close') return false;
+  if (op.kind === 'ftruncate') return f.size !== null || op.pages !== f.pages;
+  if (f.owner === null || f.size === null) return true;
+  if (op.offset + op.pages > f.pages) return true;
+  if (op.kind === 'mshare_attach') return op.offset !== 0 || op.pages !== f.pages || op.va % f.pages !== 0 || op.va + f.pages > vaPages(k.s.config);
+  return false;
+}
 
 /**
  * Checks a call makes on its arguments before it changes anything (and
@@ -153,15 +188,21 @@ function einval(k: K, mm: MmId, op: Syscall): boolean {
   const knobs = k.policy.mshare;
   const window = (a: number, n: number) => s.mms[mm]!.vmas.some((v) => v.kind === 'mshare' && v.start < a + n && a < v.end);
   switch (op.kind) {
+    case 'mshare_attach':
+    case 'mshare_advise':
+    case 'mshare_protect':
+    case 'close':
+      return einval2026(k, mm, op);
     case 'attach': {
       const f = s.mshare[op.file];
-      if (!knobs || !f) return true;
+      if (!knobs || !f || knobs.api === 'syscalls') return true;
       if (op.va % f.pages !== 0 || op.va + f.pages > vaPages(s.config)) return true; // msharefs_get_unmapped_area()
       if (knobs.attach === 'same-address' && op.va !== f.start) return true; // RFC v3: absolute addresses
       return knobs.owner && f.owner === null; // v3: no owner, no new mappings
     }
     case 'mshare_map':
     case 'mshare_unmap': {
+      if (op.kind === 'mshare_map' && knobs?.api === 'syscalls') return einval2026(k, mm, op);
       const f = s.mshare[op.file];
       if (!knobs || !f || op.offset + op.pages > f.pages) return true;
       return op.kind === 'mshare_unmap' && !knobs.unmapIoctl;
@@ -173,17 +214,26 @@ function einval(k: K, mm: MmId, op: Syscall): boolean {
   }
 }
 
-const PATH = { mmap: 'mmap', munmap: 'munmap', madvise: 'madvise_dontneed', mprotect: 'mprotect', attach: 'msharefs_mmap', mshare_map: 'msharefs_create_mapping', mshare_unmap: 'msharefs_unmap', exit: 'do_exit' } as const;
+const PATH = { mmap: 'mmap', munmap: 'munmap', madvise: 'madvise_dontneed', mprotect: 'mprotect', attach: 'msharefs_mmap', mshare_map: 'msharefs_create_mapping', mshare_unmap: 'msharefs_unmap', exit: 'do_exit', mshare_attach: 'mshare_attach', mshare_advise: 'mshare_advise', mshare_protect: 'mshare_protect', close: 'mshare_owner_close' } as const;
+const pathOf = (k: K, op: Syscall): string => (op.kind === 'mshare_map' && k.policy.mshare?.api === 'syscalls' ? 'mshare_map' : PATH[op.kind]);
 
 /** The range a call works on, in its own mm (a host's for the mshare ioctls). */
 function target(k: K, mm: MmId, op: Syscall): { mm: MmId; start: number; end: number } {
   switch (op.kind) {
     case 'attach':
       return { mm, start: op.va, end: op.va + k.s.mshare[op.file]!.pages };
+    case 'mshare_attach':
+      return { mm, start: op.va, end: op.va + op.pages };
     case 'mshare_map':
-    case 'mshare_unmap': {
+    case 'mshare_unmap':
+    case 'mshare_advise':
+    case 'mshare_protect': {
       const f = k.s.mshare[op.file]!;
       return { mm: f.host, start: f.start + op.offset, end: f.start + op.offset + op.pages };
+    }
+    case 'close': {
+      const f = k.s.mshare[op.file]!;
+      return { mm: f.host, start: f.start, end: f.start + f.pages };
     }
     case 'exit':
       return { mm, start: 0, end: vaPages(k.s.config) };
@@ -192,9 +242,31 @@ function target(k: K, mm: MmId, op: Syscall): { mm: MmId; start: number; end: nu
   }
 }
 
+/**
+ * What the ideal memory sees of an mshare 2026 call: the existing
+ * user-visible contract it already knows. mshare_attach is an attach of
+ * the whole region; mshare_advise and mshare_protect are madvise and
+ * mprotect on the host's range (shmem keeps its data under MADV_DONTNEED);
+ * the owner's close removes every mapping of the region, as an unmap of
+ * all of it.
+ */
+function record2026(k: K, mm: MmId, op: Extract<Op, { kind: 'mshare_attach' | 'mshare_advise' | 'mshare_protect' | 'close' }>, opId: string, t: { mm: MmId; start: number; end: number }): OpRecord {
+  switch (op.kind) {
+    case 'mshare_attach':
+      return { id: opId, kind: 'attach', mm, start: op.va, pages: op.pages, prot: null, file: op.file, pgoff: 0 };
+    case 'mshare_advise':
+      return { id: opId, kind: 'madvise', mm: t.mm, start: t.start, pages: op.pages, prot: null, file: null, pgoff: 0 };
+    case 'mshare_protect':
+      return { id: opId, kind: 'mprotect', mm: t.mm, start: t.start, pages: op.pages, prot: op.prot, file: null, pgoff: 0 };
+    case 'close':
+      return { id: opId, kind: 'mshare_unmap', mm, start: 0, pages: k.s.mshare[op.file]!.pages, prot: null, file: op.file, pgoff: 0 };
+  }
+}
+
 /** A system call's window: invoke at entry, return at exit, as the ideal memory sees it. */
 function* syscall(k: K, mm: MmId, op: Syscall, opId: string): Gen {
-  const rec: OpRecord = {
+  const t = target(k, mm, op);
+  const rec: OpRecord = op.kind === 'mshare_attach' || op.kind === 'mshare_advise' || op.kind === 'mshare_protect' || op.kind === 'close' ? record2026(k, mm, op, opId, t) : {
     id: opId,
     kind: op.kind,
     mm,
@@ -204,11 +276,11 @@ function* syscall(k: K, mm: MmId, op: Syscall, opId: string): Gen {
     file: op.kind === 'mmap' ? op.file : op.kind === 'attach' || op.kind === 'mshare_map' || op.kind === 'mshare_unmap' ? op.file : null,
     pgoff: op.kind === 'mmap' ? op.pgoff : 0,
   };
-  const t = target(k, mm, op);
-  k.s.ghost.ops[opId] = { kind: op.kind, mm: t.mm, start: t.start, end: t.end, prot: rec.prot, aliases: aliasesOf(k.s, t.mm, t.start, t.end), mappedAtInvoke: mappedAtInvoke(k.s, t.mm, t.start, t.end), zapped: [], open: true };
+  k.s.ghost.ops[opId] = { kind: rec.kind, mm: t.mm, start: t.start, end: t.end, prot: rec.prot, aliases: aliasesOf(k.s, t.mm, t.start, t.end), mappedAtInvoke: mappedAtInvoke(k.s, t.mm, t.start, t.end), zapped: [], open: true };
   yield { id: `sys_${op.kind}`, obs: { kind: 'invoke', op: rec } };
-  const c: Record<string, unknown> = { ...t, opId, prot: rec.prot, file: rec.file, pgoff: rec.pgoff, offset: op.kind === 'mshare_map' || op.kind === 'mshare_unmap' ? op.offset : 0, pages: rec.pages };
-  yield* k.run(PATH[op.kind], c);
+  const offset = op.kind === 'mshare_map' || op.kind === 'mshare_unmap' || op.kind === 'mshare_advise' || op.kind === 'mshare_protect' ? op.offset : 0;
+  const c: Record<string, unknown> = { ...t, caller: mm, opId, prot: rec.prot, file: 'file' in op ? op.file : rec.file, pgoff: rec.pgoff, offset, pages: 'pages' in op ? op.pages : rec.pages };
+  yield* k.run(pathOf(k, op), c);
   k.s.ghost.ops[opId]!.open = false;
   yield { id: `sys_${op.kind}.return`, final: true, obs: { kind: 'return', opId, result: (c.result as string | undefined) ?? 'ok' } };
 }

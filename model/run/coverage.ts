@@ -46,6 +46,14 @@ export const COVERAGE_COUNTERS = [
   'attach_or_link_in_host_window',
   'sharer_detached',
   'walker_in_host_tables_at_free',
+  // mshare 2026's sharer list (paths/mshare_2026.ts): a sharer flushed by a
+  // host-side change's list walk; a sharer joining the list while a
+  // host-side change of its region is open; a sharer leaving the list while
+  // a CPU still holds a usable TLB entry inside its window (its own flush
+  // has not removed everything yet)
+  'sharer_list_flush',
+  'sharer_joined_in_host_window',
+  'sharer_left_with_live_tlb',
 ] as const;
 
 /** The counters that matter for a policy: the CPU side, plus mshare's when it has mshare. */
@@ -104,6 +112,7 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
     if (s.cpus.some((c) => c.id !== e.cpu && mask.includes(c.id) && reorderVisible(c))) cov.store_buffer_reordering++;
   }
   countMshare(cov, s, e);
+  countSharerList(cov, s, e, mmOfActor);
 }
 
 /**
@@ -142,9 +151,24 @@ function countMshare(cov: Coverage, s: KernelState, e: StepEvent): void {
     // a GUP walk through a sharer's link that is inside the host's tables while the host frees some
     if (Object.values(s.tasks).some((t) => t.walker?.some((w) => s.frames[w.pfn]!.owner === host.host))) cov.walker_in_host_tables_at_free++;
   }
-  if (e.id === 'sys_attach' || e.id === 'find_shared_vma.set_p4d') {
+  if (e.id === 'sys_attach' || e.id === 'sys_mshare_attach' || e.id === 'find_shared_vma.set_p4d') {
     const open = Object.values(s.ghost.ops).some((o) => o.open && files.some((f) => f.host === o.mm));
     if (open) cov.attach_or_link_in_host_window++;
   }
   if (e.id === 'mshare_vm_op_unshare_page_range.p4d_clear' || e.id === 'free_pgd_range.p4d_clear') cov.sharer_detached++;
+}
+
+/** The sharer list's counters (mshare 2026): see COVERAGE_COUNTERS. */
+function countSharerList(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor: (a: string) => string | null): void {
+  if (e.id === 'mshare_flush_sharers.next') cov.sharer_list_flush++;
+  const mm = mmOfActor(e.actor);
+  if (e.id === 'mshare_sharer_add.list_add') {
+    const f = Object.values(s.mshare).find((x) => x.list?.some((l) => l.mm === mm));
+    if (f && Object.values(s.ghost.ops).some((o) => o.open && o.mm === f.host)) cov.sharer_joined_in_host_window++;
+  }
+  if (e.id === 'mshare_sharer_del.list_del') {
+    const f = Object.values(s.mshare).find((x) => x.lastLeft?.mm === mm);
+    const w = f?.lastLeft;
+    if (f && w && s.cpus.some((c) => c.tlb.some((t) => t.vpn >= w.start && t.vpn < w.start + f.pages && tlbUsableFor(s, c, t.slot) === mm))) cov.sharer_left_with_live_tlb++;
+  }
 }

@@ -90,6 +90,8 @@ export function idealFromSetup(sc: Scenario, policy: Policy): { st: IdealState; 
       pages[v] = { lp, prot: { ...it.prot }, anon: !it.file };
     }
   }
+  // mshare 2026: a region made by an mshare_create op, owned by the creating process (paths/mshare_2026.ts)
+  for (const t of sc.threads) for (const op of t.ops) if (op.kind === 'mshare_create') ms[op.file] = { host: hostOf(op.file), ...region, owner: t.proc };
   return { st, ms };
 }
 

@@ -32,7 +32,22 @@ export type Op =
   /** task_numa_work(): NUMA-hinting protection change of the whole address space. */
   | { kind: 'numa_scan' }
   /** do_exit(): exit_mshare() for an owner, then every VMA unmapped. */
-  | { kind: 'exit' };
+  | { kind: 'exit' }
+  // mshare 2026 (paths/mshare_2026.ts): `file` names the region's fd, which
+  // every process of the scenario holds (inherited or passed: the talk does
+  // not say how other processes get it). Offsets and sizes in pages.
+  /** mshare_create(O_CLOEXEC): a new region owned by the caller. */
+  | { kind: 'mshare_create'; file: string }
+  /** ftruncate(fd): the region's size, once. */
+  | { kind: 'ftruncate'; file: string; pages: number }
+  /** mshare_attach(fd, offset, size, addr): a window VMA at `va`. */
+  | { kind: 'mshare_attach'; file: string; va: number; offset: number; pages: number }
+  /** mshare_advise(fd, offset, size, MADV_DONTNEED). */
+  | { kind: 'mshare_advise'; file: string; offset: number; pages: number }
+  /** mshare_protect(fd, offset, size, prot). */
+  | { kind: 'mshare_protect'; file: string; offset: number; pages: number; prot: Prot }
+  /** close(fd): by the owner, the region goes and every other process's mappings are removed. */
+  | { kind: 'close'; file: string };
 
 export interface ThreadSpec {
   name: string;

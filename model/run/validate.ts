@@ -75,6 +75,14 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
       if (it.file !== null && (!files.has(it.file) || it.pgoff + it.pages > files.get(it.file)!)) return { near: it.file, problem: `mapping beyond the end of file '${it.file}'` };
     }
   }
+  // mshare 2026: a region an mshare_create op makes is a file of the scenario, created once
+  for (const t of sc.threads) {
+    for (const op of t.ops) {
+      if (op.kind !== 'mshare_create') continue;
+      if (mshares.has(op.file) || files.has(op.file)) return { near: t.name, problem: `mshare_create of '${op.file}', a file already declared or created` };
+      mshares.add(op.file);
+    }
+  }
   const threads = new Set<string>();
   for (const t of sc.threads) {
     if (threads.has(t.name)) return { near: t.name, problem: `duplicate thread '${t.name}'` };
@@ -85,6 +93,7 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
       if ('va' in op && !inVa(op.va, 'pages' in op ? op.pages : 1)) return { near: t.name, problem: `${op.kind} outside the ${pages}-page address space` };
       if (op.kind === 'mmap' && op.file !== null && (!files.has(op.file) || op.pgoff + op.pages > files.get(op.file)!)) return { near: t.name, problem: `mmap beyond the end of file '${op.file}'` };
       if ((op.kind === 'attach' || op.kind === 'mshare_map' || op.kind === 'mshare_unmap') && !mshares.has(op.file)) return { near: t.name, problem: `${op.kind} of undeclared msharefs file '${op.file}'` };
+      if ((op.kind === 'ftruncate' || op.kind === 'mshare_attach' || op.kind === 'mshare_advise' || op.kind === 'mshare_protect' || op.kind === 'close') && !mshares.has(op.file)) return { near: t.name, problem: `${op.kind} of '${op.file}', which no msharefs line or mshare_create op makes` };
     }
   }
   const actors = new Set([...threads, RCU_ACTOR, ...Array.from({ length: config.cpus }, (_, c) => ipiActor(c)), ...Array.from({ length: config.cpus }, (_, c) => storeBufferActor(c))]);

@@ -17,16 +17,19 @@ const POOL = [16, 18, 20, 48];
 /** Sharer windows: whole top-level entries (64 is the host's own address, as RFC v3 requires). */
 const WINDOWS = [64, 128];
 
-export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap'] as const;
+export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close'] as const;
 export type OpKind = (typeof OP_KINDS)[number];
 const MSHARE_ONLY: readonly OpKind[] = ['attach', 'mshare_map', 'mshare_unmap'];
+/** mshare 2026's system calls (model/kernel/paths/mshare_2026.ts): only where the design has them, and then no msharefs attach. */
+const SYSCALLS_ONLY: readonly OpKind[] = ['mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close'];
 
 /** Every kind a policy supports: `fuzz --policy P` without --ops generates all of them. */
 export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
-  return OP_KINDS.filter((k) => !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl)));
+  const syscalls = mshare?.api === 'syscalls';
+  return OP_KINDS.filter((k) => (SYSCALLS_ONLY.includes(k) ? syscalls : k === 'attach' && syscalls ? false : !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl))));
 }
 
-const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2 };
+const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1 };
 const PROTS = ['rw', 'r', 'none'] as const;
 
 interface RawRegion {
@@ -157,6 +160,11 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
     const r = rs[ri % rs.length]!;
     return { r, va: r.start + (page % r.pages) };
   };
+  // mshare 2026: each mshare_create op makes a new region N0, N1, ... (the setup's M is created and sized before the run, its fd inherited); the other calls pick one of them
+  let created = 0;
+  const createdNames = raw.threads.flatMap((t) => t.ops.filter((o) => o.kind === 'mshare_create').map(() => `N${created++}`));
+  const regionFiles = ['M', ...createdNames];
+  let nextCreate = 0;
   const threads: ThreadSpec[] = raw.threads.map((t, i) => {
     const p = t.proc % raw.procs.length;
     const ops: Op[] = t.ops.map((o) => {
@@ -164,11 +172,24 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
       const { r, va } = w === null ? at(p, o.region, o.page) : { r: { start: w, pages: 64 }, va: w + o.page };
       const span = o.whole ? { va: r.start, pages: r.pages } : { va, pages: 1 };
       const inRegion = { file: 'M', offset: o.page, pages: o.whole ? 2 : 1 };
+      const fd = regionFiles[o.region % regionFiles.length]!;
       switch (o.kind) {
+        case 'mshare_create':
+          return { kind: 'mshare_create', file: createdNames[nextCreate++]! };
+        case 'ftruncate':
+          return { kind: 'ftruncate', file: fd, pages: 64 };
+        case 'mshare_attach':
+          return { kind: 'mshare_attach', file: fd, va: windows[o.page % windows.length]!, offset: 0, pages: 64 };
+        case 'mshare_advise':
+          return { kind: 'mshare_advise', ...inRegion, file: fd };
+        case 'mshare_protect':
+          return { kind: 'mshare_protect', ...inRegion, file: fd, prot: parseProt(PROTS[o.prot]!)! };
+        case 'close':
+          return { kind: 'close', file: fd };
         case 'attach':
           return { kind: 'attach', file: 'M', va: windows[o.region % windows.length]! };
         case 'mshare_map':
-          return { kind: 'mshare_map', ...inRegion, prot: parseProt('rw')! };
+          return { kind: 'mshare_map', ...inRegion, file: mshare?.api === 'syscalls' ? fd : 'M', prot: parseProt('rw')! };
         case 'mshare_unmap':
           return { kind: 'mshare_unmap', ...inRegion };
         case 'get_user_pages':

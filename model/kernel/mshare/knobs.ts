@@ -12,7 +12,7 @@ export interface MshareKnobs {
   /** Where a detaching sharer's top-level entry is cleared. */
   unlinkPoint: 'none' | 'free_pgtables' | 'unmap_page_range';
   /** What a host-side TLB flush reaches (mshare_invalidate_tlbs via arch_invalidate_secondary_tlbs). */
-  hostFlush: 'host-cpumask' | 'flush_tlb_all' | 'per-sharer' | 'cpumask-union';
+  hostFlush: 'host-cpumask' | 'flush_tlb_all' | 'per-sharer' | 'cpumask-union' | 'sharer-list';
   /** Jann Horn's design: host invalidate_range_start/end passed to every sharer mm over i_mmap. */
   notifierPassThrough: boolean;
   /** madvise(MADV_DONTNEED) through a sharer VMA. */
@@ -25,4 +25,16 @@ export interface MshareKnobs {
   unmapIoctl: boolean;
   /** The creating process owns the region and its exit unmaps everything (v3). */
   owner: boolean;
+  // mshare 2026 (LWN "Revisiting mshare", 2026-05-13; paths/mshare_2026.ts).
+  // Absent in the msharefs designs.
+  /** The system-call API (mshare_create, ftruncate, mshare_attach, mshare_map, mshare_advise, mshare_protect, close) instead of msharefs. */
+  api?: 'msharefs' | 'syscalls';
+  /** When a sharer mm joins the sharer list: at mshare_attach (before any link is possible), or after find_shared_vma() linked the shared table. */
+  listJoin?: 'at-attach' | 'after-link';
+  /** When a sharer leaves the list: when its window VMA goes (remove_vma, after its unlink flush), or in the unlink hook, before that flush. */
+  listLeave?: 'after-unlink-flush' | 'at-unlink';
+  /** The per-sharer flush_tlb_mm_range()'s freed_tables: the host gather's (tables freed or unshared), or never. */
+  listFreedTables?: 'host-gather' | 'never';
+  /** Whether the list walk also calls each sharer's invalidate_range_start/end, or reaches only arch_invalidate_secondary_tlbs (via flush_tlb_mm_range). */
+  listNotifiers?: 'secondary-tlbs-only' | 'start-end';
 }

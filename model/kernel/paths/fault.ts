@@ -354,6 +354,8 @@ export const findSharedVma: StepDef<FaultCtx>[] = [
       yield { id: 'find_shared_vma.set_p4d' };
     }
     if (knobs.linkLocking === 'ptl-recheck') yield* unlock(k, pageTableLock(c.mm), 'find_shared_vma.spin_unlock');
+    // mshare 2026, listJoin 'after-link' (paths/mshare_2026.ts): P joins the sharer list only now
+    if (knobs.listJoin === 'after-link') yield* k.run('mshare_sharer_add', { mm: c.mm, file: sh.file, start: sharerWindow(s, s.mms[c.mm]!, c.vpn)!.vma.start });
     yield* unlock(k, mmapLock(sh.host), 'find_shared_vma.mmap_read_unlock');
     c.nopage = true;
     return STOP_STEP;

@@ -79,7 +79,7 @@ export interface IoctlCtx {
   result?: string;
 }
 
-function* doMunmapHost(k: Parameters<StepDef['fn']>[0], host: MmId, opId: string, start: number, end: number) {
+export function* doMunmapHost(k: Parameters<StepDef['fn']>[0], host: MmId, opId: string, start: number, end: number) {
   const m: MunmapCtx = { mm: host, opId, start, end, locked: true };
   yield* k.run('munmap', m);
 }
@@ -161,6 +161,11 @@ export const mshareUnsharePageRange: StepDef<UnshareCtx>[] = [
   step('mshare_vm_op_unshare_page_range.tlb_flush_p4d_range', function* (k, c) {
     tlbFlushP4dRange(gatherOf(k), c.vma.start, c.vma.end);
   }),
+  // mshare 2026 with listLeave 'at-unlink' (paths/mshare_2026.ts): P leaves
+  // the sharer list here, before the gather's flush at tlb_finish_mmu()
+  step('mshare_vm_op_unshare_page_range.sharer_del', function* (k, c) {
+    if (k.policy.mshare!.listLeave === 'at-unlink') yield* k.run('mshare_sharer_del', { mm: c.mm, file: c.vma.file!, start: c.vma.start });
+  }),
 ];
 
 export const mshareInvalidateTlbs: StepDef<FlushCtx>[] = [
@@ -185,6 +190,9 @@ export const mshareInvalidateTlbs: StepDef<FlushCtx>[] = [
         yield* unlock(k, iMmapRwsem(f.name), 'mshare_invalidate_tlbs.i_mmap_unlock_read');
         return;
       }
+      case 'sharer-list':
+        yield* k.run('mshare_flush_sharers', c); // mshare 2026 (paths/mshare_2026.ts)
+        return;
       case 'cpumask-union': {
         const mask = [...new Set(f.sharers.flatMap((sh) => k.s.mms[sh.mm]!.cpumask))].sort((a, b) => a - b);
         const info: FlushInfo = { mm: null, start: 0, end: TLB_FLUSH_ALL, stride: 1, freedTables: c.freedTables, newTlbGen: 0, trimCpumask: false };

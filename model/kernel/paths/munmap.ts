@@ -95,6 +95,8 @@ export const munmap: StepDef<MunmapCtx>[] = [
   step('remove_vma', function* (k, c) {
     const s = k.s;
     for (const v of c.detached!) {
+      // mshare 2026, listLeave 'after-unlink-flush': the window VMA's vm_ops->close leaves the sharer list after tlb_finish_mmu()
+      if (v.kind === 'mshare' && k.policy.mshare?.listLeave === 'after-unlink-flush') yield* k.run('mshare_sharer_del', { mm: c.mm, file: v.file!, start: v.start });
       const f = v.file === null ? null : s.files[v.file];
       if (!f?.anonymous || Object.values(s.mms).some((m) => m.vmas.some((x) => x.file === f.name))) continue;
       for (let i = 0; i < f.cache.length; i++) {
