@@ -150,24 +150,24 @@ type Syscall = Extract<Op, { kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect' | 
  */
 function einval(k: K, mm: MmId, op: Syscall): boolean {
   const s = k.s;
-  const knobs = k.policy.mshare;
+  const knobs = k.policy.mshare; // presence only: each knob's value is read through k.knob()
   const window = (a: number, n: number) => s.mms[mm]!.vmas.some((v) => v.kind === 'mshare' && v.start < a + n && a < v.end);
   switch (op.kind) {
     case 'attach': {
       const f = s.mshare[op.file];
       if (!knobs || !f) return true;
       if (op.va % f.pages !== 0 || op.va + f.pages > vaPages(s.config)) return true; // msharefs_get_unmapped_area()
-      if (knobs.attach === 'same-address' && op.va !== f.start) return true; // RFC v3: absolute addresses
-      return knobs.owner && f.owner === null; // v3: no owner, no new mappings
+      if (k.knob('attach') === 'same-address' && op.va !== f.start) return true; // RFC v3: absolute addresses
+      return f.owner === null && k.knob('owner') === true; // v3: no owner, no new mappings
     }
     case 'mshare_map':
     case 'mshare_unmap': {
       const f = s.mshare[op.file];
       if (!knobs || !f || op.offset + op.pages > f.pages) return true;
-      return op.kind === 'mshare_unmap' && !knobs.unmapIoctl;
+      return op.kind === 'mshare_unmap' && !k.knob('unmapIoctl');
     }
     case 'madvise':
-      return knobs?.madvise === 'refused' && window(op.va, op.pages);
+      return window(op.va, op.pages) && k.knob('madvise') === 'refused';
     default:
       return false;
   }

@@ -51,6 +51,8 @@ export interface RunResult {
   coverage: Coverage;
   /** The state after the last step (the one that broke a property, if any). */
   state: KernelState;
+  /** The mshare knobs the run consulted (K.knob), sorted: what a finding may depend on. */
+  knobsUsed: string[];
 }
 
 interface Actor {
@@ -101,6 +103,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
   const trace: StepEvent[] = [];
   const choices = new Set(sc.choices.map((c) => `${c.actor}|${c.point}|${c.nth}`));
   const reached = new Map<string, number>();
+  const knobsUsed = new Set<string>();
   let values = 0;
 
   const makeK = (self: string, cpu: number): K => {
@@ -114,6 +117,12 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
         const steps = opts.policy.paths[path];
         if (!steps) throw new ModelError(`policy ${opts.policy.name} has no path ${path}`);
         for (const st of steps) if ((yield* st.fn(k, c)) === 'stop') break;
+      },
+      knob(name) {
+        const knobs = opts.policy.mshare;
+        if (!knobs) return undefined;
+        knobsUsed.add(name);
+        return knobs[name];
       },
       choose(point) {
         const key = `${self}|${point}`;
@@ -189,6 +198,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
     preemptions,
     coverage,
     state: s,
+    knobsUsed: [...knobsUsed].sort(),
   });
 
   const check = (event: StepEvent, idealV: IdealVerdict | null, stalled: boolean, budgetExhausted: boolean): Violation | null => {

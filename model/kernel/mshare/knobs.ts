@@ -15,8 +15,20 @@ export interface MshareKnobs {
   hostFlush: 'host-cpumask' | 'flush_tlb_all' | 'per-sharer' | 'cpumask-union';
   /** Jann Horn's design: host invalidate_range_start/end passed to every sharer mm over i_mmap. */
   notifierPassThrough: boolean;
-  /** madvise(MADV_DONTNEED) through a sharer VMA. */
-  madvise: 'allowed' | 'refused' | 'host-lock';
+  /**
+   * madvise(MADV_DONTNEED) through a sharer VMA, i.e. what unmap_page_range()
+   * does with an msharefs VMA (paths/zap.ts unmapMshareVma):
+   *   early-return  RFC v3: unmap_page_range() returns for a shared VMA; nothing zapped.
+   *   empty-hook    v1/v2: vm_ops->unmap_page_range is an empty function; nothing zapped.
+   *   unshare-hook  v3: vm_ops->unmap_page_range = mshare_vm_op_unshare_page_range(): the
+   *                 sharer's top-level slot is unlinked and flushed; the next fault relinks.
+   *   refused       a proposal: madvise on a window VMA fails with EINVAL.
+   *   host-lock     a proposal: the zap runs on the host mm under the host's mmap_lock.
+   *   allowed       no version's code: the zap walks the sharer's link into the host's
+   *                 tables under the sharer's locks (the other reading of Anthony's Sep 2025
+   *                 remark, kept for variants and tests of lock-discipline).
+   */
+  madvise: 'early-return' | 'empty-hook' | 'unshare-hook' | 'refused' | 'host-lock' | 'allowed';
   /** get_user_pages() through a sharer VMA. */
   gup: 'allowed' | 'refused' | 'host-lock';
   /** task_numa_work() scanning a sharer VMA. */

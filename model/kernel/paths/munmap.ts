@@ -82,7 +82,7 @@ export const munmap: StepDef<MunmapCtx>[] = [
     yield* k.run('mmu_notifier_invalidate_range_start', n);
     for (const v of c.detached!) {
       if (v.kind !== 'mshare') yield* unmapPageRange(k, c.mm, c.opId, v.start, v.end);
-      else if (k.policy.mshare?.unlinkPoint === 'unmap_page_range') yield* k.run('mshare_vm_op_unshare_page_range', { mm: c.mm, vma: v });
+      else if (k.knob('unlinkPoint') === 'unmap_page_range') yield* k.run('mshare_vm_op_unshare_page_range', { mm: c.mm, vma: v });
     }
     yield* k.run('mmu_notifier_invalidate_range_end', n);
   }),
