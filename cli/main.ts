@@ -28,7 +28,7 @@ import { readInputFile } from './input.js';
 import { makeLogger } from './log.js';
 import { prepareOutDir, saveOrSpill, type Io } from './out_dir.js';
 import { savedPolicy } from './saved_policy.js';
-import { dependsOnText } from '../reports/depends_on.js';
+import { cellLabel, dependsOnText } from '../reports/depends_on.js';
 import { edited, policy } from './policy_arg.js';
 
 export type { Io };
@@ -202,9 +202,8 @@ async function cmdMatrix(args: string[], io: Io): Promise<number> {
       else {
         const pol = policies.find((x) => x.name === c.policy)!;
         for (const [i, f] of c.found.entries()) {
-          const deps = dependsOnText(pol, f.knobsUsed);
           // a finding that consulted an uncited knob is not one of the design (issue 10)
-          io.out(`  ${(i === 0 ? c.property : '').padEnd(26)} ${deps ? `DEPENDS ON${deps.slice('depends on'.length)}:` : 'FOUND'} ${f.signature} (shortest: ${f.ops} ops, ${f.steps} steps; run ${f.runIndex})`);
+          io.out(`  ${(i === 0 ? c.property : '').padEnd(26)} ${cellLabel(pol, f.knobsUsed)} ${f.signature} (shortest: ${f.ops} ops, ${f.steps} steps; run ${f.runIndex})`);
         }
       }
     },

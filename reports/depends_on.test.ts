@@ -12,7 +12,7 @@ import { runScenario } from '../model/run/runner.js';
 import { propertyById } from '../properties/registry.js';
 import { signatureOf } from '../properties/signature.js';
 import { buildCounterexample } from './counterexample.js';
-import { dependsOn, dependsOnText } from './depends_on.js';
+import { cellLabel, dependsOn, dependsOnText } from './depends_on.js';
 import { buildReport } from './report.js';
 import { renderText } from './render_text.js';
 import { parseScenario } from './scenario_text.js';
@@ -36,6 +36,7 @@ describe('depends_on.ts', () => {
     expect(r.knobsUsed).toContain('unlinkPoint');
     expect(dependsOn(v3, r.knobsUsed)).toEqual([]);
     expect(dependsOnText(v3, r.knobsUsed)).toBeNull();
+    expect(cellLabel(v3, r.knobsUsed)).toBe('FOUND');
     const rep = reportOf(v3);
     expect(rep.header.dependsOn).toBeUndefined();
     expect(renderText(rep)).not.toContain('Rests on:');
@@ -46,6 +47,7 @@ describe('depends_on.ts', () => {
     expect(r.violation).toMatchObject({ property: 'unmap-complete' });
     expect(dependsOn(v3Unknown, r.knobsUsed)).toEqual(['unlinkPoint']);
     expect(dependsOnText(v3Unknown, r.knobsUsed)).toBe('depends on unlinkPoint');
+    expect(cellLabel(v3Unknown, r.knobsUsed)).toBe('DEPENDS ON unlinkPoint:');
     const rep = reportOf(v3Unknown);
     expect(rep.header.dependsOn).toBe('depends on unlinkPoint');
     expect(renderText(rep).replace(/\s+/g, " ")).toContain("Rests on: depends on unlinkPoint: a knob this run consulted is not cited");

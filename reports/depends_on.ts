@@ -15,6 +15,12 @@ export function dependsOn(policy: Pick<Policy, 'mshare' | 'knobSources'>, knobsU
   return knobsUsed.filter((k) => isUncited(policy.knobSources?.[k as keyof MshareKnobs]));
 }
 
+/** A matrix cell's word for a signature: FOUND, or "DEPENDS ON madvise:" when the finding is not the design's. */
+export function cellLabel(policy: Pick<Policy, 'mshare' | 'knobSources'>, knobsUsed: readonly string[] | undefined): string {
+  const d = dependsOn(policy, knobsUsed ?? []);
+  return d.length ? `DEPENDS ON ${d.join(', ')}:` : 'FOUND';
+}
+
 /** The verdict's qualifier: "depends on madvise, gup", or null when the finding rests on cited knobs only. */
 export function dependsOnText(policy: Pick<Policy, 'mshare' | 'knobSources'>, knobsUsed: readonly string[] | undefined): string | null {
   const d = dependsOn(policy, knobsUsed ?? []);
