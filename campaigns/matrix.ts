@@ -22,6 +22,8 @@ export interface Signature {
   steps: number;
   scenario: Scenario;
   message: string;
+  /** The mshare knobs the shortest counterexample's run consulted (reports/depends_on.ts judges them). */
+  knobsUsed: string[];
 }
 
 export interface Cell {
@@ -69,7 +71,7 @@ export function computeMatrix(o: MatrixOptions): MatrixResult {
           break;
         }
         skip.add(f.signature);
-        cell.found.push({ signature: f.signature, runIndex: f.runIndex, runSeed: f.runSeed, seed, ops: opsOf(f.scenario), steps: f.result.steps, scenario: f.scenario, message: f.result.violation!.message });
+        cell.found.push({ signature: f.signature, runIndex: f.runIndex, runSeed: f.runSeed, seed, ops: opsOf(f.scenario), steps: f.result.steps, scenario: f.scenario, message: f.result.violation!.message, knobsUsed: f.result.knobsUsed });
         if (cell.found.length >= (o.maxSignatures ?? 4)) break;
       }
       if (last) addCoverage(cov, last);

@@ -28,6 +28,7 @@ import { readInputFile } from './input.js';
 import { makeLogger } from './log.js';
 import { prepareOutDir, saveOrSpill, type Io } from './out_dir.js';
 import { savedPolicy } from './saved_policy.js';
+import { dependsOnReplayed, dependsOnReplayedText } from '../reports/depends_on.js';
 import { edited, policy } from './policy_arg.js';
 
 export type { Io };
@@ -126,6 +127,8 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   const v = cx.verdict;
   io.out(v.result === 'model-error' ? `result: MODEL ERROR in run ${f.runIndex}: ${v.message}` : `result: VIOLATION ${v.property} in run ${f.runIndex} at step ${v.step} (${v.actor}: ${v.stepId})`);
   if (v.result === 'violation') io.out(`  ${v.message}`);
+  const deps = v.result === 'violation' ? dependsOnReplayedText(p, f.result.knobsUsed, { scenario: f.scenario, signature: f.signature, properties: only ?? PROPERTIES }) : null;
+  if (deps) io.out(`  ${deps}: a knob this run consulted is not cited from a patch or talk, so this is not a finding of ${base.name}`);
   io.out(`  signature ${f.signature}; shrunk from ${f.original.threads.reduce((n, t) => n + t.ops.length, 0)} to ${f.scenario.threads.reduce((n, t) => n + t.ops.length, 0)} operations, ${f.result.steps} steps`);
   const saved = saveOrSpill(outDir, cx, io);
   if (saved) io.out(`replay: npx mshare-check replay ${saved.path}${variant ? ` --variant ${values.variant}` : ''}`);
@@ -196,7 +199,14 @@ async function cmdMatrix(args: string[], io: Io): Promise<number> {
       }
       if (c.error) io.out(`  ${c.property.padEnd(26)} MODEL ERROR ${c.error}`);
       else if (c.found.length === 0) io.out(`  ${c.property.padEnd(26)} holds (${c.runs} runs)`);
-      else for (const [i, f] of c.found.entries()) io.out(`  ${(i === 0 ? c.property : '').padEnd(26)} FOUND ${f.signature} (shortest: ${f.ops} ops, ${f.steps} steps; run ${f.runIndex})`);
+      else {
+        const pol = policies.find((x) => x.name === c.policy)!;
+        for (const [i, f] of c.found.entries()) {
+          // a finding that consulted an uncited knob is not one of the design (issue 10)
+          const deps = dependsOnReplayed(pol, f.knobsUsed, { scenario: f.scenario, signature: f.signature, properties: [propertyById(c.property)!] });
+          io.out(`  ${(i === 0 ? c.property : '').padEnd(26)} ${deps.length ? `DEPENDS ON ${deps.join(', ')}:` : 'FOUND'} ${f.signature} (shortest: ${f.ops} ops, ${f.steps} steps; run ${f.runIndex})`);
+        }
+      }
     },
   });
   for (const p of policies) {

@@ -129,6 +129,7 @@ export function renderText(r: Report): string {
   out.push(...field('Config:', Object.entries(h.config).map(([k, v]) => `${k}=${v}`).join(' ')));
   out.push(...field('Found:', h.found));
   out.push(...field('Signature:', h.signature));
+  if (h.dependsOn) out.push(...field('Rests on:', `${h.dependsOn}: a knob this run consulted is not cited from a patch or talk (docs/policies/${h.base.name}.md), so this is not a finding of the design`));
   out.push('Replay:', ...shellLines(h.replay));
   if (!r.sameAsSaved) {
     const s = r.counterexample.verdict;

@@ -22,6 +22,7 @@ import type { Policy } from '../model/policies/policy.js';
 import { policyByName } from '../model/policies/registry.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
+import { dependsOnReplayedText } from './depends_on.js';
 import type { ThreadSpec } from '../model/run/scenario.js';
 import { MODEL_VERSION } from '../model/version.js';
 import type { Property } from '../properties/property.js';
@@ -97,6 +98,8 @@ export interface Report {
     config: Config;
     found: string;
     signature: string;
+    /** "depends on <knob>" when the replay consulted a knob not cited from a patch or talk (reports/depends_on.ts); absent otherwise. */
+    dependsOn?: string;
     replay: string;
   };
   /** The verdict of this replay, and whether it is the one the file recorded. */
@@ -194,6 +197,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
   const config = resolveConfig(sc.config);
   const rec = new Map<number, Recorded>();
   const run = runScenario(sc, { policy, properties: [recorder(rec), ...properties] });
+  const dependsOn = run.verdict === 'violation' ? dependsOnReplayedText(policy, run.knobsUsed, { scenario: sc, signature: cx.signature, properties }) : null;
   const verdict = verdictOf(run);
   const threads = new Map(sc.threads.map((t) => [t.name, t]));
 
@@ -333,6 +337,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
       config,
       found: c ? `fuzz --seed ${c.seed}, run ${c.runIndex} (run seed ${c.runSeed})` : 'written by hand',
       signature: cx.signature,
+      ...(dependsOn ? { dependsOn } : {}),
       // The embedded variant runs only when the reader says so (cli/saved_policy.ts): name a local copy of it.
       replay: `npx mshare-check replay ${shellWord(file)}${cx.variant ? ` --variant ${shellWord(cx.variant.file)}` : ''}`,
     },

@@ -60,8 +60,13 @@ describe('mshare hazards, design by design', () => {
     expect(check('hazard7-pud-freed-while-linked', pol('mshare-v3'), 'no-freed-table-reachable').verdict).toBe('pass');
   });
 
-  it("hazard 15: madvise through a sharer VMA writes the host's PTEs without the host's lock; refused in the proposal", () => {
-    const r = check('hazard15-madvise-through-sharer', pol('mshare-v3'), 'lock-discipline');
+  it("hazard 15: v3's DONTNEED runs the unlink hook, not a zap of host PTEs; a zap through the link (madvise 'allowed', no version's code) writes them without the host's lock; refused in the proposal", () => {
+    // issue 10: v3 sends MADV_DONTNEED on the window to mshare_vm_op_unshare_page_range()
+    const v3 = runScenario(load('hazard15-madvise-through-sharer'), { policy: pol('mshare-v3'), properties: PROPERTIES });
+    expect(v3.verdict).toBe('pass');
+    expect(v3.trace.map((e) => e.id)).toContain('mshare_vm_op_unshare_page_range.p4d_clear');
+    const allowed = applyVariant(pol('mshare-v3'), defineVariant({ name: 'madvise-zaps-through-link', description: "madvise: 'allowed'", edit: (v) => v.knobs({ madvise: 'allowed' }) }));
+    const r = check('hazard15-madvise-through-sharer', allowed, 'lock-discipline');
     expect(r.violation).toMatchObject({ holder: 'locks', stepId: 'zap_pte_range.clear' });
     expect(r.violation!.message).toContain('without mmap_lock:M.host');
     const proposed = runScenario(load('hazard15-madvise-through-sharer'), { policy: pol('mshare-v3-proposed'), properties: PROPERTIES });

@@ -71,6 +71,7 @@ export function drive(s: KernelState, self: string, cpu: number, path: string, c
     *run(p, cc) {
       for (const st of linux.paths[p]!) if ((yield* st.fn(k, cc)) === 'stop') break;
     },
+    knob: () => undefined,
     choose: () => false,
     nextValue: () => 0,
   };

@@ -5,7 +5,8 @@
 // (GhostOp.zapped).
 
 import { mshareOfHost } from './mshare/msharefs.js';
-import { findPte } from './pagetable.js';
+import { LEVELS } from './config.js';
+import { tableIndex } from './pagetable.js';
 import type { GhostAlias, GhostMapping, KernelState } from './state.js';
 import { tlbUsableFor } from './tlb.js';
 import type { MmId } from './types.js';
@@ -20,12 +21,29 @@ export function aliasesOf(s: KernelState, mm: MmId, start: number, end: number):
   return out;
 }
 
+/**
+ * The present PTE for `v` under the table `pgd`, walking live tables only:
+ * an upper entry into a freed table (no-freed-table-reachable's finding,
+ * reported by that property) maps nothing for the ghost, which must not
+ * crash on it when that property is not checked.
+ */
+function livePte(s: KernelState, pgd: number, v: number) {
+  let t = s.frames[pgd]!;
+  for (let l = LEVELS; l >= 1; l--) {
+    if (t.state !== 'pagetable') return null;
+    const e = t.entries![tableIndex(s.config, v, l)];
+    if (!e || l === 1) return e ?? null;
+    t = s.frames[e.pfn]!;
+  }
+  return null;
+}
+
 export function mappedAtInvoke(s: KernelState, mm: MmId, start: number, end: number): GhostMapping[] {
   const at = ++s.ghost.clock;
   const out = new Map<string, GhostMapping>();
   const m = s.mms[mm]!;
   for (let v = start; v < end; v++) {
-    const e = findPte(s, m, v)?.pte;
+    const e = livePte(s, m.pgd, v);
     if (e) out.set(`${v}:${e.ghost}`, { vpn: v, ghost: e.ghost, at });
   }
   for (const a of aliasesOf(s, mm, start, end)) {

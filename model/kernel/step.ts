@@ -95,6 +95,14 @@ export interface K {
   notes: StepNote[];
   /** Run a named path of the policy (its step list, after the variant's edits). */
   run<C>(path: string, c: C): Gen<void>;
+  /**
+   * Read one mshare design knob (undefined under a policy without mshare),
+   * recording that this run consulted it: a finding is reported as
+   * "depends on <knob>" when a consulted knob's value is not cited from a
+   * patch (issue 10; reports/depends_on.ts). Read knobs only where the
+   * value changes what the path does, so the record stays exact.
+   */
+  knob<N extends keyof MshareKnobs>(name: N): MshareKnobs[N] | undefined;
   /** A heuristic decision taken from the schedule (SPEC 4.2); false unless the schedule says otherwise. */
   choose(point: string): boolean;
   /** Monotone sequence for values written by user accesses. */

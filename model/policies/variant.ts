@@ -16,6 +16,8 @@ import { resetVariantBudget } from './variant_budget.js';
 export class VariantBuilder {
   private paths: Record<string, StepDef[]>;
   private mshare: MshareKnobs | null;
+  /** Knobs this variant set: their values are the variant's, not the base's cited ones. */
+  private edited = new Set<keyof MshareKnobs>();
 
   constructor(private readonly base: Policy) {
     this.paths = Object.fromEntries(Object.entries(base.paths).map(([k, v]) => [k, [...v]]));
@@ -79,6 +81,7 @@ export class VariantBuilder {
   knobs(patch: Partial<MshareKnobs>): this {
     if (!this.mshare) throw new VariantError(`variant of ${this.base.name}: the policy has no mshare knobs`);
     this.mshare = { ...this.mshare, ...patch };
+    for (const key of Object.keys(patch) as (keyof MshareKnobs)[]) this.edited.add(key);
     return this;
   }
 
@@ -90,7 +93,9 @@ export class VariantBuilder {
         seen.add(st.id);
       }
     }
-    return { name, date: this.base.date, description, paths: this.paths, mshare: this.mshare };
+    const sources = this.base.knobSources && { ...this.base.knobSources };
+    if (sources) for (const key of this.edited) sources[key] = { status: 'guess', cite: `variant ${name}`, note: `${key} set by the variant, not by a posted patch` };
+    return { name, date: this.base.date, description, paths: this.paths, mshare: this.mshare, ...(sources ? { knobSources: sources } : {}) };
   }
 }
 

@@ -165,8 +165,7 @@ type Mshare2026Op = Extract<Op, { kind: 'mshare_create' | 'ftruncate' | 'close' 
  * the region (offset != 0 or size != the region's), are refused.
  */
 function einval2026(k: K, mm: MmId, op: Mshare2026Op): boolean {
-  const knobs = k.policy.mshare;
-  if (knobs?.api !== 'syscalls') return true;
+  if (k.knob('api') !== 'syscalls') return true;
   const f = k.s.mshare[op.file];
   if (op.kind === 'mshare_create') return f !== undefined;
   if (!f || f.closedBy?.includes(mm)) return true;
@@ -185,7 +184,7 @@ function einval2026(k: K, mm: MmId, op: Mshare2026Op): boolean {
  */
 function einval(k: K, mm: MmId, op: Syscall): boolean {
   const s = k.s;
-  const knobs = k.policy.mshare;
+  const knobs = k.policy.mshare; // presence only: each knob's value is read through k.knob()
   const window = (a: number, n: number) => s.mms[mm]!.vmas.some((v) => v.kind === 'mshare' && v.start < a + n && a < v.end);
   switch (op.kind) {
     case 'mshare_attach':
@@ -195,27 +194,27 @@ function einval(k: K, mm: MmId, op: Syscall): boolean {
       return einval2026(k, mm, op);
     case 'attach': {
       const f = s.mshare[op.file];
-      if (!knobs || !f || knobs.api === 'syscalls') return true;
+      if (!knobs || !f || k.knob('api') === 'syscalls') return true;
       if (op.va % f.pages !== 0 || op.va + f.pages > vaPages(s.config)) return true; // msharefs_get_unmapped_area()
-      if (knobs.attach === 'same-address' && op.va !== f.start) return true; // RFC v3: absolute addresses
-      return knobs.owner && f.owner === null; // v3: no owner, no new mappings
+      if (k.knob('attach') === 'same-address' && op.va !== f.start) return true; // RFC v3: absolute addresses
+      return f.owner === null && k.knob('owner') === true; // v3: no owner, no new mappings
     }
     case 'mshare_map':
     case 'mshare_unmap': {
       if (op.kind === 'mshare_map' && knobs?.api === 'syscalls') return einval2026(k, mm, op);
       const f = s.mshare[op.file];
       if (!knobs || !f || op.offset + op.pages > f.pages) return true;
-      return op.kind === 'mshare_unmap' && !knobs.unmapIoctl;
+      return op.kind === 'mshare_unmap' && !k.knob('unmapIoctl');
     }
     case 'madvise':
-      return knobs?.madvise === 'refused' && window(op.va, op.pages);
+      return window(op.va, op.pages) && k.knob('madvise') === 'refused';
     default:
       return false;
   }
 }
 
 const PATH = { mmap: 'mmap', munmap: 'munmap', madvise: 'madvise_dontneed', mprotect: 'mprotect', attach: 'msharefs_mmap', mshare_map: 'msharefs_create_mapping', mshare_unmap: 'msharefs_unmap', exit: 'do_exit', mshare_attach: 'mshare_attach', mshare_advise: 'mshare_advise', mshare_protect: 'mshare_protect', close: 'mshare_owner_close' } as const;
-const pathOf = (k: K, op: Syscall): string => (op.kind === 'mshare_map' && k.policy.mshare?.api === 'syscalls' ? 'mshare_map' : PATH[op.kind]);
+const pathOf = (k: K, op: Syscall): string => (op.kind === 'mshare_map' && k.knob('api') === 'syscalls' ? 'mshare_map' : PATH[op.kind]);
 
 /** The range a call works on, in its own mm (a host's for the mshare ioctls). */
 function target(k: K, mm: MmId, op: Syscall): { mm: MmId; start: number; end: number } {

@@ -55,6 +55,8 @@ export interface RunResult {
   state: KernelState;
   /** With RunOptions.coverageKeys: every `counter@step id` the run reached, in first-reached order. */
   coverageKeys?: string[];
+  /** The mshare knobs the run consulted (K.knob), sorted: what a finding may depend on. */
+  knobsUsed: string[];
 }
 
 interface Actor {
@@ -107,6 +109,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
   const trace: StepEvent[] = [];
   const choices = new Set(sc.choices.map((c) => `${c.actor}|${c.point}|${c.nth}`));
   const reached = new Map<string, number>();
+  const knobsUsed = new Set<string>();
   let values = 0;
 
   const makeK = (self: string, cpu: number): K => {
@@ -120,6 +123,12 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
         const steps = opts.policy.paths[path];
         if (!steps) throw new ModelError(`policy ${opts.policy.name} has no path ${path}`);
         for (const st of steps) if ((yield* st.fn(k, c)) === 'stop') break;
+      },
+      knob(name) {
+        const knobs = opts.policy.mshare;
+        if (!knobs) return undefined;
+        knobsUsed.add(name);
+        return knobs[name];
       },
       choose(point) {
         const key = `${self}|${point}`;
@@ -206,6 +215,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
     preemptions,
     coverage,
     state: s,
+    knobsUsed: [...knobsUsed].sort(),
     ...(keys ? { coverageKeys: [...keys] } : {}),
   });
 

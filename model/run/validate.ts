@@ -83,6 +83,8 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
       mshares.add(op.file);
     }
   }
+  // the host mm of an msharefs file is task-less: no process may run in it (research/mshare.md 3.1)
+  for (const m of mshares) if (procs.has(`${m}.host`)) return { near: `${m}.host`, problem: `process '${m}.host' would run in the host mm of msharefs file '${m}', which no task ever runs` };
   const threads = new Set<string>();
   for (const t of sc.threads) {
     if (threads.has(t.name)) return { near: t.name, problem: `duplicate thread '${t.name}'` };
@@ -107,7 +109,23 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
     if (!threads.has(c.actor)) return { near: c.actor, problem: `choice for unknown thread '${c.actor}'` };
     if (!CHOICE_POINTS.includes(c.point)) return { near: c.point, problem: `unknown choice point '${c.point}'${didYouMean(c.point, CHOICE_POINTS)} (known: ${CHOICE_POINTS.join(', ')})` };
   }
-  return policy ? validateStepIds(sc, policy) : null;
+  return policy ? validateForPolicy(sc, policy) ?? validateStepIds(sc, policy) : null;
+}
+
+/**
+ * Shapes the design's kernel cannot reach (issue 10, evidence Linux can
+ * reach): an msharefs file under a design without msharefs, and, where
+ * the creating process owns the region (v3 17/22 "sched/mshare: mshare
+ * ownership"), a region that has no owner before anything ran: the owner
+ * is set at creation and cleared only by its exit.
+ */
+export function validateForPolicy(sc: Scenario, policy: Policy): ScenarioProblem | null {
+  for (const it of sc.setup) {
+    if (it.kind !== 'msharefs') continue;
+    if (!policy.mshare) return { near: it.name, problem: `msharefs file '${it.name}' under ${policy.name}, which has no msharefs` };
+    if (it.owner === null && policy.mshare.owner) return { near: it.name, problem: `msharefs file '${it.name}' has no owner, but under ${policy.name} the creating process owns the region from its creation (give owner=PROCESS)` };
+  }
+  return null;
 }
 
 /** The part of validation that needs the design: `until=` must name a step the model yields or the policy (and its variant) defines. */

@@ -16,4 +16,12 @@ export interface KnobSource {
   note?: string;
 }
 
-export type KnobSources = { readonly [K in keyof MshareKnobs]?: KnobSource };
+/**
+ * A design's citation per knob, plus `unlinkFlush`: the flush range and
+ * gather flags of the unlink, which follow from `unlinkPoint` and are not
+ * a knob of their own.
+ */
+export type KnobSources = { readonly [K in keyof MshareKnobs | 'unlinkFlush']?: KnobSource };
+
+/** A status a verdict may not rest on: a finding whose run consulted such a knob "depends on" it. */
+export const isUncited = (s: KnobSource | undefined): boolean => s === undefined || s.status === 'unknown' || s.status === 'guess';

@@ -15,8 +15,20 @@ export interface MshareKnobs {
   hostFlush: 'host-cpumask' | 'flush_tlb_all' | 'per-sharer' | 'cpumask-union' | 'sharer-list';
   /** Jann Horn's design: host invalidate_range_start/end passed to every sharer mm over i_mmap. */
   notifierPassThrough: boolean;
-  /** madvise(MADV_DONTNEED) through a sharer VMA. */
-  madvise: 'allowed' | 'refused' | 'host-lock';
+  /**
+   * madvise(MADV_DONTNEED) through a sharer VMA, i.e. what unmap_page_range()
+   * does with an msharefs VMA (paths/zap.ts unmapMshareVma):
+   *   early-return  RFC v3: unmap_page_range() returns for a shared VMA; nothing zapped.
+   *   empty-hook    v1/v2: vm_ops->unmap_page_range is an empty function; nothing zapped.
+   *   unshare-hook  v3: vm_ops->unmap_page_range = mshare_vm_op_unshare_page_range(): the
+   *                 sharer's top-level slot is unlinked and flushed; the next fault relinks.
+   *   refused       a proposal: madvise on a window VMA fails with EINVAL.
+   *   host-lock     a proposal: the zap runs on the host mm under the host's mmap_lock.
+   *   allowed       no version's code: the zap walks the sharer's link into the host's
+   *                 tables under the sharer's locks (the other reading of Anthony's Sep 2025
+   *                 remark, kept for variants and tests of lock-discipline).
+   */
+  madvise: 'early-return' | 'empty-hook' | 'unshare-hook' | 'refused' | 'host-lock' | 'allowed';
   /** get_user_pages() through a sharer VMA. */
   gup: 'allowed' | 'refused' | 'host-lock';
   /** task_numa_work() scanning a sharer VMA. */
@@ -37,4 +49,35 @@ export interface MshareKnobs {
   listFreedTables?: 'host-gather' | 'never';
   /** Whether the list walk also calls each sharer's invalidate_range_start/end, or reaches only arch_invalidate_secondary_tlbs (via flush_tlb_mm_range). */
   listNotifiers?: 'secondary-tlbs-only' | 'start-end';
+}
+
+/**
+ * Every value each knob can take, so a finding can be replayed under the
+ * other values of a knob it consulted (reports/depends_on.ts). Typed so
+ * that a value added to a knob above and not here does not compile.
+ */
+export const KNOB_VALUES: { readonly [K in keyof MshareKnobs]-?: Readonly<Record<`${NonNullable<MshareKnobs[K]>}`, true>> } = {
+  attach: { 'same-address': true, 'any-address': true },
+  linkLocking: { none: true, 'ptl-recheck': true },
+  shareCount: { true: true, false: true },
+  unlinkPoint: { none: true, free_pgtables: true, unmap_page_range: true },
+  hostFlush: { 'host-cpumask': true, flush_tlb_all: true, 'per-sharer': true, 'cpumask-union': true, 'sharer-list': true },
+  notifierPassThrough: { true: true, false: true },
+  madvise: { 'early-return': true, 'empty-hook': true, 'unshare-hook': true, refused: true, 'host-lock': true, allowed: true },
+  gup: { allowed: true, refused: true, 'host-lock': true },
+  numa: { allowed: true, skipped: true },
+  unmapIoctl: { true: true, false: true },
+  owner: { true: true, false: true },
+  api: { msharefs: true, syscalls: true },
+  listJoin: { 'at-attach': true, 'after-link': true },
+  listLeave: { 'after-unlink-flush': true, 'at-unlink': true },
+  listFreedTables: { 'host-gather': true, never: true },
+  listNotifiers: { 'secondary-tlbs-only': true, 'start-end': true },
+};
+
+/** The values of `knob` other than `current`, as the knob's own type. */
+export function otherValues<K extends keyof MshareKnobs>(knob: K, current: MshareKnobs[K]): MshareKnobs[K][] {
+  return Object.keys(KNOB_VALUES[knob])
+    .map((v) => (v === 'true' ? true : v === 'false' ? false : v) as MshareKnobs[K])
+    .filter((v) => v !== current);
 }

@@ -33,7 +33,8 @@ export interface ExitCtx {
 
 export const doExit: StepDef<ExitCtx>[] = [
   step('do_exit.exit_mshare', function* (k, c) {
-    if (k.policy.mshare?.owner) yield* k.run('exit_mshare', { mm: c.mm, opId: c.opId });
+    // the owner knob matters only to a process that created a region
+    if (Object.values(k.s.mshare).some((f) => f.owner === c.mm) && k.knob('owner')) yield* k.run('exit_mshare', { mm: c.mm, opId: c.opId });
   }),
   step('do_exit.exit_mm', function* (k, c) {
     yield* k.run('exit_mm', { mm: c.mm });

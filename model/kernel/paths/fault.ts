@@ -337,7 +337,6 @@ export const findSharedVma: StepDef<FaultCtx>[] = [
   }),
   step('find_shared_vma.link', function* (k, c) {
     const s = k.s;
-    const knobs = k.policy.mshare!;
     const sh = c.shared!;
     const host = s.frames[s.mms[sh.host]!.pgd]!.entries![tableIndex(s.config, sh.haddr, 4)]!;
     const gpgd = s.frames[s.mms[c.mm]!.pgd]!;
@@ -346,16 +345,17 @@ export const findSharedVma: StepDef<FaultCtx>[] = [
     if (linked()) return;
     // the read that saw "not linked" and the write that links are apart: another fault can link in between
     yield { id: 'find_shared_vma.p4d_differs' };
-    if (knobs.linkLocking === 'ptl-recheck') yield* lock(k, pageTableLock(c.mm), 'w', 'find_shared_vma.spin_lock');
-    if (knobs.linkLocking === 'none' || !linked()) {
-      if (knobs.shareCount) s.frames[host.pfn]!.shareCount++;
+    const linkLocking = k.knob('linkLocking');
+    if (linkLocking === 'ptl-recheck') yield* lock(k, pageTableLock(c.mm), 'w', 'find_shared_vma.spin_lock');
+    if (linkLocking === 'none' || !linked()) {
+      if (k.knob('shareCount')) s.frames[host.pfn]!.shareCount++;
       gpgd.entries![gi] = { ...host };
       note(k, 'upper-populate', c.mm, `pgd entry linked to ${sh.host}'s PUD table ${host.pfn}`);
       yield { id: 'find_shared_vma.set_p4d' };
     }
-    if (knobs.linkLocking === 'ptl-recheck') yield* unlock(k, pageTableLock(c.mm), 'find_shared_vma.spin_unlock');
+    if (linkLocking === 'ptl-recheck') yield* unlock(k, pageTableLock(c.mm), 'find_shared_vma.spin_unlock');
     // mshare 2026, listJoin 'after-link' (paths/mshare_2026.ts): P joins the sharer list only now
-    if (knobs.listJoin === 'after-link') yield* k.run('mshare_sharer_add', { mm: c.mm, file: sh.file, start: sharerWindow(s, s.mms[c.mm]!, c.vpn)!.vma.start });
+    if (k.knob('listJoin') === 'after-link') yield* k.run('mshare_sharer_add', { mm: c.mm, file: sh.file, start: sharerWindow(s, s.mms[c.mm]!, c.vpn)!.vma.start });
     yield* unlock(k, mmapLock(sh.host), 'find_shared_vma.mmap_read_unlock');
     c.nopage = true;
     return STOP_STEP;

@@ -52,7 +52,7 @@ export const freePgtables: StepDef<FreePgtablesCtx>[] = [
     }
   }),
   step('free_pgd_range.shared_pud', function* (k, c) {
-    if (k.policy.mshare?.unlinkPoint !== 'free_pgtables') return;
+    if (!c.vmas.some((v) => v.kind === 'mshare') || k.knob('unlinkPoint') !== 'free_pgtables') return;
     const s = k.s;
     const pgd = s.frames[s.mms[c.mm]!.pgd]!;
     for (const v of c.vmas) {
@@ -81,7 +81,7 @@ export const freePgtables: StepDef<FreePgtablesCtx>[] = [
         if (!e) continue;
         const t = s.frames[e.pfn]!;
         if (t.entries!.some((x) => x !== null)) continue;
-        if (level === 3 && k.policy.mshare?.shareCount && t.shareCount > 0) continue; // free_pud_range(): still shared
+        if (level === 3 && t.shareCount > 0 && k.knob('shareCount')) continue; // free_pud_range(): still shared
         parent.entries![i] = null;
         note(k, 'upper-clear', c.mm, `${LEVEL_NAME[level + 1]} entry for ${LEVEL_NAME[level]} table ${t.pfn}`);
         freeTlb(g, level, base); // pte_free_tlb() / pmd_free_tlb() / pud_free_tlb()

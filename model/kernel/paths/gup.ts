@@ -42,8 +42,8 @@ export const getUserPages: StepDef<GupSlowCtx>[] = [
     c.page = null;
     if (!vma) return;
     const w = vma.kind === 'mshare' ? sharerWindow(k.s, mm, c.vpn) : null;
-    if (w && k.policy.mshare?.gup === 'refused') c.refused = true;
-    if (w && k.policy.mshare?.gup === 'host-lock') {
+    if (w && k.knob('gup') === 'refused') c.refused = true;
+    if (w && k.knob('gup') === 'host-lock') {
       c.hostLocked = w.file.host;
       yield* lock(k, mmapLock(w.file.host), 'r', 'get_user_pages.host_mmap_read_lock_nested');
     }

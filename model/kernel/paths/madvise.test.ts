@@ -4,11 +4,18 @@
 
 import { describe, expect, it } from 'vitest';
 import { anon, idle, madvise, proc, read, run, scenario, thread, until, va as vpn, write } from '../../../test/build.js';
-import { count, expectOrder, go, ids, observe, pos, X, Y } from '../../../test/trace.js';
+import { accesses, count, expectOrder, go, ids, observe, pos, X, Y } from '../../../test/trace.js';
 import type { RunResult } from '../../run/runner.js';
 import { findTable } from '../pagetable.js';
 import type { KernelState } from '../state.js';
 import { tlbUsableFor } from '../tlb.js';
+import type { MshareKnobs } from '../mshare/knobs.js';
+import { policyByName } from '../../policies/registry.js';
+import type { Policy } from '../../policies/policy.js';
+import { applyVariant, defineVariant } from '../../policies/variant.js';
+import { runScenario } from '../../run/runner.js';
+import { PROPERTIES, propertyById } from '../../../properties/registry.js';
+import { parseScenario } from '../../../reports/scenario_text.js';
 
 const returnOf = (r: RunResult, actor: string) => r.trace.find((e) => e.actor === actor && e.id === 'sys_madvise.return')!.obs;
 
@@ -109,5 +116,83 @@ describe('madvise.ts: madvise(MADV_DONTNEED)', () => {
     expect(r.verdict).toBe('pass');
     const inCall = r.trace.filter((e) => e.actor === 'T0' && e.n > pos(r, 'T0', 'sys_madvise') && e.n < pos(r, 'T0', 'sys_madvise.return'));
     expect(inCall.some((e) => e.locks.includes('mmap_lock:P0'))).toBe(false);
+  });
+});
+
+describe('madvise.ts: MADV_DONTNEED through an msharefs window, by the madvise knob (issue 10)', () => {
+  // T0 writes through its window, advises the page away, reads it again; T1 reads through its own window meanwhile.
+  const text = `config cpus=2
+process P0
+process P1
+msharefs M owner=P0
+mshare_map M offset=0 pages=1 prot=rw
+thread T0 P0 cpu=0
+  attach M 0x40000
+  write 0x40000
+  madvise 0x40000 pages=1
+  read 0x40000
+thread T1 P1 cpu=1
+  attach M 0x80000
+  read 0x80000
+schedule
+  T0 until=user_access.walk
+  T1
+  T0
+`;
+  const sc = parseScenario(text, 'madvise-window');
+  const v3 = policyByName('mshare-v3')!;
+  const withMadvise = (madvise: MshareKnobs['madvise']) => applyVariant(v3, defineVariant({ name: `madvise-${madvise}`, description: `madvise knob ${madvise}`, edit: (v) => v.knobs({ madvise }) }));
+  // lock-discipline aside: RFC v3 and v2 link without page_table_lock (find_shared_vma), a finding of their own
+  const runOn = (p: Policy) => runScenario(sc, { policy: p, properties: PROPERTIES.filter((x) => x.id !== 'lock-discipline') });
+  const readBack = (r: RunResult) => (accesses(r, 'T0').at(-1)!.obs as { value: number; ok: boolean });
+  const written = (r: RunResult) => (accesses(r, 'T0')[0]!.obs as { value: number }).value;
+
+  it("early-return (RFC v3): unmap_page_range() returns for the shared VMA, nothing is zapped and the page keeps its data", () => {
+    const r = runOn(policyByName('mshare-rfc-v3')!);
+    expect(r.verdict).toBe('pass');
+    expect(ids(r, 'T0')).toContain('unmap_page_range.vma_is_shared');
+    expect(ids(r, 'T0')).not.toContain('zap_pte_range.clear');
+    expect(readBack(r)).toMatchObject({ ok: true, value: written(r) });
+    expect(r.knobsUsed).toContain('madvise');
+  });
+
+  it('empty-hook (v1/v2): the msharefs vm_ops->unmap_page_range does nothing, no zap and no unlink', () => {
+    const r = runOn(policyByName('mshare-v2')!);
+    expect(r.verdict).toBe('pass');
+    expect(ids(r, 'T0')).toContain('mshare_vm_op_unmap_page_range');
+    expect(ids(r, 'T0').filter((id) => id.startsWith('zap_pte_range') || id.startsWith('mshare_vm_op_unshare'))).toEqual([]);
+    expect(count(r, 'T0', 'find_shared_vma.set_p4d')).toBe(1);
+    expect(readBack(r)).toMatchObject({ ok: true, value: written(r) });
+  });
+
+  it("unshare-hook (v3): the DONTNEED unlinks the sharer's whole slot and flushes it with a P4D stride at the advised page; the next access relinks", () => {
+    const r = runOn(v3);
+    expect(r.verdict).toBe('pass');
+    expectOrder(r, ['T0', 'sys_madvise'], ['T0', 'mshare_vm_op_unshare_page_range.p4d_clear'], ['T0', 'flush_tlb_func.flush_tlb_one_user'], ['T0', 'sys_madvise.return']);
+    expect(pos(r, 'T0', 'find_shared_vma.set_p4d', 1)).toBeGreaterThan(pos(r, 'T0', 'sys_madvise.return'));
+    expect(ids(r, 'T0')).not.toContain('zap_pte_range.clear');
+    expect(count(r, 'T0', 'find_shared_vma.set_p4d')).toBe(2); // linked at the write, relinked at the read
+    expect(readBack(r)).toMatchObject({ ok: true, value: written(r) }); // the host's page was never zapped
+    expect(r.trace.filter((e) => e.id === 'mshare_vm_op_unshare_page_range.p4d_clear').map((e) => e.actor)).toEqual(['T0']); // P1 keeps its link
+    expect(r.knobsUsed).toEqual(expect.arrayContaining(['madvise', 'shareCount']));
+  });
+
+  it("allowed (no version's code; the other reading of the A6 caveat): the zap walks the sharer's link into the host's PTEs under the sharer's locks", () => {
+    const r = runScenario(sc, { policy: withMadvise('allowed'), properties: [propertyById('lock-discipline')!] });
+    expect(r.violation).toMatchObject({ property: 'lock-discipline', stepId: 'zap_pte_range.clear' });
+    expect(r.violation!.message).toContain('without mmap_lock:M.host');
+  });
+
+  it('refused (the proposal): madvise on a window fails with EINVAL before any lock', () => {
+    const r = runOn(policyByName('mshare-v3-proposed')!);
+    expect(r.verdict).toBe('pass');
+    expect(ids(r, 'T0')).toContain('sys_madvise.einval');
+    expect(ids(r, 'T0')).not.toContain('madvise.mmap_read_lock');
+  });
+
+  it("host-lock: the zap runs on the host mm under the host's mmap_lock, so the host's PTE goes and the read refaults", () => {
+    const r = runOn(withMadvise('host-lock'));
+    expect(r.verdict).toBe('pass');
+    expectOrder(r, ['T0', 'madvise.host_mmap_read_lock_nested'], ['T0', 'zap_pte_range.clear'], ['T0', 'madvise.host_mmap_read_unlock']);
   });
 });

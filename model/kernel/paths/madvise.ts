@@ -22,7 +22,13 @@
 // An msharefs window takes the per-VMA lock like any VMA (lock_vma_under_rcu
 // knows nothing of mshare; v3 bails out of the per-VMA path for faults
 // only), except in the host-lock design, which keeps the mmap_lock as its
-// fault path does.
+// fault path does. Its zap is unmap_page_range() on the window
+// (zap.ts unmapMshareVma, by the `madvise` knob): nothing zapped (RFC v3
+// early return, v1/v2 empty hook), or v3's unlink hook
+// mshare_vm_op_unshare_page_range(), which clears the sharer's top-level
+// entry and adds a P4D-stride range to this gather; tlb_finish_mmu()
+// then flushes the sharer's mm, and its next fault relinks. A refused
+// madvise fails in the syscall (actors.ts einval) before reaching here.
 
 import { step, type StepDef } from '../step.js';
 import { lock, mmapLock, release, unlock, vmaLock, vmaStartRead } from '../locks.js';
@@ -32,7 +38,7 @@ import type { Vma } from '../state.js';
 import { sharerWindow, toHost } from '../mshare/msharefs.js';
 import { findVma, vmasIn } from '../vma.js';
 import type { NotifierCtx } from './notifier.js';
-import { unmapPageRange } from './zap.js';
+import { unmapMshareVma, unmapPageRange } from './zap.js';
 
 export interface MadviseCtx {
   mm: MmId;
@@ -47,7 +53,7 @@ export interface MadviseCtx {
 export const madviseDontneed: StepDef<MadviseCtx>[] = [
   step('madvise.mmap_read_lock', function* (k, c) {
     const v = findVma(k.s.mms[c.mm]!, c.start);
-    const hostLock = v?.kind === 'mshare' && k.policy.mshare?.madvise === 'host-lock';
+    const hostLock = v?.kind === 'mshare' && k.knob('madvise') === 'host-lock';
     if (v && c.end <= v.end && !hostLock && vmaStartRead(k, c.mm, v)) {
       c.vmaLock = vmaLock(c.mm, v.start);
       yield { id: 'madvise_lock.lock_vma_under_rcu' };
@@ -59,16 +65,18 @@ export const madviseDontneed: StepDef<MadviseCtx>[] = [
     const vmas = vmasIn(k.s.mms[c.mm]!, c.start, c.end);
     // madvise_walk_vmas(): a hole in the range gives -ENOMEM, the mapped parts are still advised
     c.result = vmas.reduce((n, v) => n + (v.end - v.start), 0) === c.end - c.start ? 'ok' : 'ENOMEM';
-    const host = vmas.filter((v) => v.kind === 'mshare' && k.policy.mshare?.madvise === 'host-lock');
+    const host = vmas.filter((v) => v.kind === 'mshare' && k.knob('madvise') === 'host-lock');
     for (const v of host) yield* dontneedInHost(k, c, v);
     const own = vmas.filter((v) => !host.includes(v));
     if (own.length === 0) return;
     yield* k.run('tlb_gather_mmu', { mm: c.mm });
     for (const v of own) {
-      // an msharefs VMA with madvise allowed: the zap walks this mm's link into the host's tables
-      const n: NotifierCtx = { mm: c.mm, start: v.start, end: v.end, event: 'CLEAR' };
+      // v: the part of the VMA inside the range (vmasIn); unmap_single_vma() -> unmap_page_range()
+      const { start, end } = v;
+      const n: NotifierCtx = { mm: c.mm, start, end, event: 'CLEAR' };
       yield* k.run('mmu_notifier_invalidate_range_start', n);
-      yield* unmapPageRange(k, c.mm, c.opId, v.start, v.end, { reclaimPt: true }); // madvise_dontneed_single_vma()
+      if (v.kind === 'mshare') yield* unmapMshareVma(k, c.mm, c.opId, v, start, end, { reclaimPt: true });
+      else yield* unmapPageRange(k, c.mm, c.opId, start, end, { reclaimPt: true }); // madvise_dontneed_single_vma()
       yield* k.run('mmu_notifier_invalidate_range_end', n);
     }
     yield* k.run('tlb_finish_mmu', {});

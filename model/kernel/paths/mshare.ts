@@ -21,6 +21,7 @@
 // Guarded by unmap-complete (every sharer), no-freed-frame-reachable,
 // no-freed-table-reachable, share-count and lock-discipline.
 
+import { span } from '../config.js';
 import { readTso } from '../store_buffer.js';
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { iMmapRwsem, lock, mmapLock, note, pageTableLock, unlock, mmLockSeq } from '../locks.js';
@@ -134,6 +135,8 @@ export const exitMshare: StepDef<{ mm: MmId; opId: string }>[] = [
 export interface UnshareCtx {
   mm: MmId;
   vma: Vma;
+  /** The hook's `addr`: where the unmap starts (the VMA's start for munmap and exit; the advised start for MADV_DONTNEED). */
+  start?: number;
 }
 
 export const mshareUnsharePageRange: StepDef<UnshareCtx>[] = [
@@ -146,7 +149,7 @@ export const mshareUnsharePageRange: StepDef<UnshareCtx>[] = [
     const i = tableIndex(s.config, c.vma.start, 4);
     const e = pgd.entries![i];
     if (!e) return;
-    if (k.policy.mshare!.shareCount) s.frames[e.pfn]!.shareCount--;
+    if (k.knob('shareCount')) s.frames[e.pfn]!.shareCount--;
     pgd.entries![i] = null;
     note(k, 'upper-clear', c.mm, `pgd entry of msharefs VMA ${c.vma.file}`);
     yield { id: 'mshare_vm_op_unshare_page_range.p4d_clear' };
@@ -158,22 +161,25 @@ export const mshareUnsharePageRange: StepDef<UnshareCtx>[] = [
   // (v3 patch 13, research/mshare.md 3.4). x86 then flushes with a P4D
   // stride: one INVLPG at the VMA's start, which drops the PSC entries it
   // drops (tlb.ts flushTlbOne) but the leaf entry of that one page only.
+  // tlb_flush_p4d_range(tlb, addr, sz): from the hook's addr, which is not
+  // aligned down, so a DONTNEED's INVLPG lands at the advised page.
   step('mshare_vm_op_unshare_page_range.tlb_flush_p4d_range', function* (k, c) {
-    tlbFlushP4dRange(gatherOf(k), c.vma.start, c.vma.end);
+    const addr = c.start ?? c.vma.start;
+    tlbFlushP4dRange(gatherOf(k), addr, addr + span(k.s.config, 4));
   }),
   // mshare 2026 with listLeave 'at-unlink' (paths/mshare_2026.ts): P leaves
   // the sharer list here, before the gather's flush at tlb_finish_mmu()
   step('mshare_vm_op_unshare_page_range.sharer_del', function* (k, c) {
-    if (k.policy.mshare!.listLeave === 'at-unlink') yield* k.run('mshare_sharer_del', { mm: c.mm, file: c.vma.file!, start: c.vma.start });
+    if (k.knob('listLeave') === 'at-unlink') yield* k.run('mshare_sharer_del', { mm: c.mm, file: c.vma.file!, start: c.vma.start });
   }),
 ];
 
 export const mshareInvalidateTlbs: StepDef<FlushCtx>[] = [
   step('mshare_invalidate_tlbs', function* (k, c) {
     const f = mshareOfHost(k.s, c.mm);
-    const knobs = k.policy.mshare;
-    if (!f || !knobs) return STOP_STEP;
-    switch (knobs.hostFlush) {
+    const hostFlush = f && k.knob('hostFlush');
+    if (!f || !hostFlush) return STOP_STEP;
+    switch (hostFlush) {
       case 'host-cpumask':
         return STOP_STEP; // RFC v3: nothing reaches the sharers
       case 'flush_tlb_all':

@@ -111,7 +111,7 @@ export const mshareAttach: StepDef<Mshare2026Ctx>[] = [
     yield* unlock(k, iMmapRwsem(c.file), 'mshare_attach.i_mmap_unlock_write');
   }),
   step('mshare_attach.sharer_add', function* (k, c) {
-    if (c.result === 'ok' && k.policy.mshare!.listJoin === 'at-attach') yield* k.run('mshare_sharer_add', { mm: c.mm, file: c.file, start: c.start });
+    if (c.result === 'ok' && k.knob('listJoin') === 'at-attach') yield* k.run('mshare_sharer_add', { mm: c.mm, file: c.file, start: c.start });
   }),
   step('mshare_attach.mmap_write_unlock', function* (k, c) {
     yield* unlock(k, mmapLock(c.mm), 'mshare_attach.mmap_write_unlock');
@@ -174,19 +174,18 @@ export const mshareFlushSharers: StepDef<FlushCtx>[] = [
   }),
   step('mshare_flush_sharers', function* (k, c) {
     const f = Object.values(k.s.mshare).find((x) => x.host === c.mm)!;
-    const knobs = k.policy.mshare!;
     for (const sh of [...(f.list ?? [])]) {
       const all = c.end === TLB_FLUSH_ALL;
       const lo = all ? 0 : sh.start + (c.start - f.start);
       const hi = all ? TLB_FLUSH_ALL : sh.start + (c.end - f.start);
       yield { id: 'mshare_flush_sharers.next' };
-      if (knobs.listNotifiers === 'start-end') {
+      if (k.knob('listNotifiers') === 'start-end') {
         // no secondary MMU is modelled (notifier.ts): the calls take no step
         const n: NotifierCtx = { mm: sh.mm, start: lo, end: all ? sh.start + f.pages : hi, event: 'UNMAP' };
         yield* k.run('mmu_notifier_invalidate_range_start', n);
         yield* k.run('mmu_notifier_invalidate_range_end', n);
       }
-      const freedTables = knobs.listFreedTables === 'never' ? false : c.freedTables;
+      const freedTables = k.knob('listFreedTables') === 'never' ? false : c.freedTables;
       yield* k.run('flush_tlb_mm_range', { mm: sh.mm, start: lo, end: hi, stride: c.stride, freedTables });
     }
   }),

@@ -82,7 +82,7 @@ export const munmap: StepDef<MunmapCtx>[] = [
     yield* k.run('mmu_notifier_invalidate_range_start', n);
     for (const v of c.detached!) {
       if (v.kind !== 'mshare') yield* unmapPageRange(k, c.mm, c.opId, v.start, v.end);
-      else if (k.policy.mshare?.unlinkPoint === 'unmap_page_range') yield* k.run('mshare_vm_op_unshare_page_range', { mm: c.mm, vma: v });
+      else if (k.knob('unlinkPoint') === 'unmap_page_range') yield* k.run('mshare_vm_op_unshare_page_range', { mm: c.mm, vma: v });
     }
     yield* k.run('mmu_notifier_invalidate_range_end', n);
   }),
@@ -96,7 +96,7 @@ export const munmap: StepDef<MunmapCtx>[] = [
     const s = k.s;
     for (const v of c.detached!) {
       // mshare 2026, listLeave 'after-unlink-flush': the window VMA's vm_ops->close leaves the sharer list after tlb_finish_mmu()
-      if (v.kind === 'mshare' && k.policy.mshare?.listLeave === 'after-unlink-flush') yield* k.run('mshare_sharer_del', { mm: c.mm, file: v.file!, start: v.start });
+      if (v.kind === 'mshare' && k.knob('listLeave') === 'after-unlink-flush') yield* k.run('mshare_sharer_del', { mm: c.mm, file: v.file!, start: v.start });
       const f = v.file === null ? null : s.files[v.file];
       if (!f?.anonymous || Object.values(s.mms).some((m) => m.vmas.some((x) => x.file === f.name))) continue;
       for (let i = 0; i < f.cache.length; i++) {

@@ -29,8 +29,8 @@ function* callSubscriptions(mm: { notifiers: string[] }, op: string) {
 }
 
 function* passThrough(k: K, c: NotifierCtx, op: string) {
-  const f = k.policy.mshare?.notifierPassThrough ? mshareOfHost(k.s, c.mm) : undefined;
-  if (!f) return;
+  const f = mshareOfHost(k.s, c.mm);
+  if (!f || !k.knob('notifierPassThrough')) return;
   yield* lock(k, iMmapRwsem(f.name), 'r', `mshare_${op}.i_mmap_lock_read`);
   for (const sh of [...f.sharers]) yield* callSubscriptions(k.s.mms[sh.mm]!, op);
   yield* unlock(k, iMmapRwsem(f.name), `mshare_${op}.i_mmap_unlock_read`);

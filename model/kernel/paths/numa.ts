@@ -26,7 +26,7 @@ export const taskNumaWork: StepDef<{ mm: MmId }>[] = [
   }),
   step('change_prot_numa', function* (k, c) {
     for (const v of [...k.s.mms[c.mm]!.vmas]) {
-      if (v.kind === 'mshare' && k.policy.mshare?.numa !== 'allowed') continue; // vma_is_mshare(): skipped
+      if (v.kind === 'mshare' && k.knob('numa') !== 'allowed') continue; // vma_is_mshare(): skipped
       if (!v.prot.r) continue; // vma_is_accessible()
       yield* k.run('tlb_gather_mmu', { mm: c.mm });
       for (const [addr, end] of pteTableRanges(k.s.config, v.start, v.end)) {

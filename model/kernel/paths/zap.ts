@@ -27,13 +27,19 @@
 //
 // Guarded by lock-discipline (PTE writes need the PTL) and by the
 // mmu_gather properties for what happens after.
+//
+// An msharefs VMA (unmapMshareVma) never reaches zap_pte_range() in any
+// posted version except through the `madvise: 'allowed'` knob value:
+// unmap_page_range() returns early for it (RFC v3), calls its empty
+// vm_ops hook (v1/v2), or calls mshare_vm_op_unshare_page_range() (v3).
 
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { note, ptlOf, unlock } from '../locks.js';
 import { pteTableRanges, tableIndex } from '../pagetable.js';
 import { pteOffsetMapLock } from '../pte_offset_map.js';
 import type { K } from '../step.js';
-import type { MmId, Pfn } from '../types.js';
+import { ModelError, type MmId, type Pfn } from '../types.js';
+import type { Vma } from '../state.js';
 import { flushTlbBatchedPending } from './flush_tlb_batched_pending.js';
 import { gatherOf, tlbFlushPteRange } from './mmu_gather.js';
 import { pteFreeTlb, pteTableReclaimPossible, zapEmptyPteTable, zapPteTableIfEmpty, type ZapDetails } from './pt_reclaim.js';
@@ -139,6 +145,51 @@ export const zapPteRange: StepDef<ZapCtx>[] = [
 /** The PTE table this zap_pte_range() call unlinked for PT_RECLAIM, once the whole range is done; else null. */
 export function reclaimedTable(c: ZapCtx): Pfn | null {
   return c.addr === c.end && c.canReclaimPt && c.reclaimed != null ? c.reclaimed : null;
+}
+
+/**
+ * unmap_page_range() of [start, end) of an msharefs VMA of `mm`, by the
+ * madvise knob. Citations: model/policies/mshare_sources.ts.
+ *   RFC v3 "mm/mshare: ... unmap_page_range" (2024-09-03): __unmap_page_range()
+ *     returns at `if (vma_is_shared(vma))`; v2 12/20 keeps that check too.
+ *   v1 11/20, v2 11/20 "mm: add and use unmap_page_range vm_ops hook": unmap_page_range()
+ *     calls vma->vm_ops->unmap_page_range, and msharefs's (v2 12/20,
+ *     mshare_vm_op_unmap_page_range) is empty.
+ *   v3 13/22 "mm/mshare: prepare for page table sharing support" (2025-08-19): the hook is
+ *     mshare_vm_op_unshare_page_range(), which steps addr by P4D_SIZE from the
+ *     (unaligned) start, clears P's entry under P->page_table_lock and
+ *     tlb_flush_p4d_range(tlb, addr, P4D_SIZE): any DONTNEED in the window
+ *     unlinks the whole slot (research/update-2026.md A6).
+ */
+export function* unmapMshareVma(k: K, mm: MmId, opId: string, vma: Vma, start: number, end: number, details?: ZapDetails) {
+  switch (k.knob('madvise')) {
+    case 'early-return':
+      keptByCall(k, opId, start, end);
+      yield { id: 'unmap_page_range.vma_is_shared' };
+      return;
+    case 'empty-hook':
+      keptByCall(k, opId, start, end);
+      yield { id: 'mshare_vm_op_unmap_page_range' };
+      return;
+    case 'unshare-hook':
+      yield* k.run('mshare_vm_op_unshare_page_range', { mm, vma, start });
+      return;
+    case 'allowed':
+      yield* unmapPageRange(k, mm, opId, start, end, details); // through P's link into the host's tables
+      return;
+    default:
+      throw new ModelError(`unmap_page_range() of msharefs VMA ${vma.file} under madvise=${String(k.policy.mshare?.madvise)}`);
+  }
+}
+
+/**
+ * Ghost bookkeeping: a call whose unmap_page_range() leaves [start, end)
+ * mapped (no zap, no unlink) removed nothing there, so unmap-complete may
+ * not expect the translations it saw at invoke to be gone.
+ */
+function keptByCall(k: K, opId: string, start: number, end: number) {
+  const op = k.s.ghost.ops[opId];
+  if (op) op.mappedAtInvoke = op.mappedAtInvoke.filter((m) => m.vpn < start || m.vpn >= end);
 }
 
 /** unmap_page_range(): zap_pte_range() over every PTE table covering [start, end). */
