@@ -71,3 +71,31 @@ export function walkTables(s: KernelState, mm: MmId, v: number): { pfn: number; 
   }
   return out;
 }
+
+/** mm's link to a table: what a PSC entry of mm for (level, prefix) may cache. */
+export interface Link {
+  mm: MmId;
+  level: number;
+  prefix: number;
+  pfn: number;
+  ghost: number;
+}
+
+export const linkKey = (l: Link) => `${l.mm}|${l.level}|${l.prefix}|${l.pfn}|${l.ghost}`;
+
+/** Every link of every mm, from the page tables: the PSC entries a walk could create now. */
+export function linksOf(s: KernelState, tables = reachedTables(s)): Map<string, Link> {
+  const out = new Map<string, Link>();
+  for (const t of tables.values()) {
+    for (const r of t.by) {
+      const l = { mm: r.mm, level: t.level, prefix: Math.floor(r.base / span(s.config, t.level + 1)), pfn: t.pfn, ghost: t.ghost };
+      out.set(linkKey(l), l);
+    }
+  }
+  return out;
+}
+
+/** The operations `actor` has open (invoked, not yet returned): at most one for a thread. */
+export function openOpsOf(s: KernelState, actor: string): string[] {
+  return Object.keys(s.ghost.ops).filter((id) => s.ghost.ops[id]!.open && id.startsWith(`${actor}.`));
+}

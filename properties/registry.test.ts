@@ -18,6 +18,7 @@ describe('the property registry', () => {
       'share-count',
       'lock-discipline',
       'no-deadlock',
+      'no-stale-psc-after-unlink',
       'progress',
     ]);
   });

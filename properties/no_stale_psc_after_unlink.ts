@@ -1,0 +1,53 @@
+import { LEVEL_NAME } from '../model/kernel/pagetable.js';
+import { pscUsableFor } from '../model/kernel/tlb.js';
+import { vaHex } from '../model/kernel/types.js';
+import { span } from '../model/kernel/config.js';
+import type { Property } from './property.js';
+import { type Link, linkKey, linksOf, openOpsOf } from './reach.js';
+
+/**
+ * A link an mm loses (its upper entry onto a table goes, or an entry above
+ * it does) is charged to the operation of the actor whose step removed it:
+ * a detach (an mshare sharer's unlink), an unshare (huge_pmd_unshare()),
+ * free_pgtables(). When that operation returns, no usable
+ * paging-structure-cache entry of the mm may still cache the table at the
+ * address it lost, unless the mm links it there again. Inside the
+ * operation the entry is allowed (research/tlb-kvm.md R1: the window); a
+ * table already freed is no-freed-table-reachable's to report.
+ */
+export const noStalePscAfterUnlink: Property = {
+  id: 'no-stale-psc-after-unlink',
+  statement: 'when a call that unlinked a page table from an mm (detach, unshare, free_pgtables) returns, no usable PSC entry of that mm still caches the table where the mm no longer links it',
+  rule: 'an unlink flushes the paging-structure caches of the mm that lost the link, lazy CPUs included, before the call returns: tlb->freed_tables / unshared_tables (8ce720d5bd91, hugetlb PMD unsharing; arm64 c2ff4764e03e), mshare unlink (research/mshare.md hazards 5, 7)',
+  check({ s, event, mem }) {
+    const now = linksOf(s);
+    const prev = mem.links as Map<string, Link> | undefined;
+    mem.links = now;
+    const lost = ((mem.lost as Record<string, Link[]> | undefined) ??= {});
+    if (prev) {
+      const gone = [...prev].filter(([k]) => !now.has(k)).map(([, l]) => l);
+      if (gone.length) for (const id of openOpsOf(s, event.actor)) (lost[id] ??= []).push(...gone);
+    }
+    const o = event.obs;
+    if (o?.kind !== 'return') return null;
+    const links = lost[o.opId] ?? [];
+    delete lost[o.opId];
+    const op = s.ghost.ops[o.opId];
+    const call = op ? `${op.kind} of ${vaHex(op.start)}+${op.end - op.start} in ${op.mm}` : o.opId;
+    for (const l of links) {
+      if (now.has(linkKey(l))) continue; // linked there again
+      const f = s.frames[l.pfn]!;
+      if (f.state !== 'pagetable' || f.allocId !== l.ghost) continue; // freed: no-freed-table-reachable
+      for (const cpu of s.cpus) {
+        for (const p of cpu.psc) {
+          if (p.level !== l.level || p.prefix !== l.prefix || p.pfn !== l.pfn || p.ghost !== l.ghost) continue;
+          if (pscUsableFor(s, cpu, p.slot) !== l.mm) continue;
+          const lazy = cpu.isLazy && p.slot === cpu.loadedSlot ? ', lazy' : '';
+          const at = vaHex(l.prefix * span(s.config, l.level + 1));
+          return { holder: 'PSC', message: `${call} returned while CPU${cpu.id} PCID slot ${p.slot} (${l.mm}${lazy}) still caches the ${LEVEL_NAME[l.level]} table at frame ${l.pfn} for ${at}, which ${l.mm} no longer links there (${f.lp || 'live table'})` };
+        }
+      }
+    }
+    return null;
+  },
+};
