@@ -19,6 +19,7 @@ describe('the property registry', () => {
       'lock-discipline',
       'no-deadlock',
       'no-stale-psc-after-unlink',
+      'shared-table-flush',
       'progress',
     ]);
   });

@@ -11,6 +11,7 @@ import { protectComplete } from './protect_complete.js';
 import type { Property } from './property.js';
 import { readValue } from './read_value.js';
 import { shareCount } from './share_count.js';
+import { sharedTableFlush } from './shared_table_flush.js';
 import { unmapComplete } from './unmap_complete.js';
 
 export const PROPERTIES: readonly Property[] = [
@@ -24,6 +25,7 @@ export const PROPERTIES: readonly Property[] = [
   noDeadlock,
   // issue 10's: after the older ones, so a saved counterexample keeps its signature
   noStalePscAfterUnlink,
+  sharedTableFlush,
   progress,
 ];
 
