@@ -11,12 +11,14 @@ import type { Policy } from '../model/policies/policy.js';
 import { policyByName } from '../model/policies/registry.js';
 import { applyVariant, defineVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
+import type { CheckContext } from '../model/run/check.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { parseScenario } from '../reports/scenario_text.js';
 import { anon, munmap, proc, read, run, scenario, thread, until, write } from '../test/build.js';
 import { X } from '../test/mutant_cases.js';
 import noIpi from '../variants/no-ipi.js';
 import { noStalePscAfterUnlink } from './no_stale_psc_after_unlink.js';
+import { propertyById } from './registry.js';
 
 const check = (sc: Scenario, policy: Policy) => runScenario(sc, { policy, properties: [noStalePscAfterUnlink] });
 const pol = (name: string) => policyByName(name)!;
@@ -67,15 +69,26 @@ describe('no-stale-psc-after-unlink', () => {
     expect(r.state.cpus[0]!.psc.some((p) => p.pfn === 3)).toBe(true);
   });
 
-  it('holds on linux munmap, whose freed tables are flushed (freed_tables) before the return, and stays silent on a freed table', () => {
+  it('leaves tables munmap frees to no-freed-table-reachable: silent while they wait for RCU', () => {
     const sc = scenario({
       setup: [proc('P0'), anon('P0', X, 1)],
       threads: [thread('T0', 'P0', 0, write(X), munmap(X)), thread('T1', 'P0', 1, read(X), read(X))],
-      schedule: [until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), run('T0')],
+      schedule: [until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), until('T0', 'sys_munmap.return')],
     });
     expect(check(sc, linux).verdict).toBe('pass');
-    // without the IPI CPU1 keeps its PSC entries into the unlinked PMD/PTE tables
-    expect(check(sc, applyVariant(linux, noIpi)).violation).toMatchObject({ stepId: 'sys_munmap.return', holder: 'PSC', message: expect.stringMatching(/^munmap of 0x10000\+1 in P0 returned while CPU1 PCID slot 0 \(P0\) still caches the (pmd|pte) table at frame \d+ for 0x\w+, which P0 no longer links there/) });
+    // without the IPI CPU1 keeps PSC entries into the unlinked PMD/PTE
+    // tables, which sit in an RCU callback when munmap returns
+    let atReturn = -1; // CPU1's PSC entries into queued tables when munmap returns
+    const probe = { id: 'probe', check: ({ s, event }: CheckContext) => {
+      if (event.id !== 'sys_munmap.return') return null;
+      const queued = [...s.rcu.callbacks.flatMap((cb) => cb.tables), ...Object.values(s.tasks).flatMap((x) => x.gather?.tables ?? [])];
+      atReturn = s.cpus[1]!.psc.filter((p) => queued.includes(p.pfn)).length;
+      return null;
+    } };
+    expect(runScenario(sc, { policy: applyVariant(linux, noIpi), properties: [noStalePscAfterUnlink, probe] }).verdict).toBe('pass');
+    expect(atReturn).toBeGreaterThan(0);
+    // once RCU frees them, no-freed-table-reachable reports them
+    expect(runScenario(sc, { policy: applyVariant(linux, noIpi), properties: [propertyById('no-freed-table-reachable')!] }).violation).toMatchObject({ holder: 'PSC', stepId: 'rcu_do_batch.__tlb_remove_table' });
   });
 
   it("holds for a dormant PCID slot the unlink's tlb_gen bump made unusable", () => {

@@ -2,8 +2,14 @@ import { LEVEL_NAME } from '../model/kernel/pagetable.js';
 import { pscUsableFor } from '../model/kernel/tlb.js';
 import { vaHex } from '../model/kernel/types.js';
 import { span } from '../model/kernel/config.js';
+import type { KernelState } from '../model/kernel/state.js';
 import type { Property } from './property.js';
 import { type Link, linkKey, linksOf, openOpsOf } from './reach.js';
+
+/** A table on its way to the allocator: in an mmu_gather's batch or an RCU callback (tlb_remove_table()). */
+function queuedForFree(s: KernelState, pfn: number): boolean {
+  return Object.values(s.tasks).some((t) => t.gather?.tables.includes(pfn)) || s.rcu.callbacks.some((cb) => cb.tables.includes(pfn));
+}
 
 /**
  * A link an mm loses (its upper entry onto a table goes, or an entry above
@@ -13,11 +19,13 @@ import { type Link, linkKey, linksOf, openOpsOf } from './reach.js';
  * paging-structure-cache entry of the mm may still cache the table at the
  * address it lost, unless the mm links it there again. Inside the
  * operation the entry is allowed (research/tlb-kvm.md R1: the window); a
- * table already freed is no-freed-table-reachable's to report.
+ * table freed, or queued to be freed (free_pgtables(), PT_RECLAIM), is
+ * no-freed-table-reachable's to report when it is freed: this property is
+ * about tables that live on elsewhere (a host's, another sharer's).
  */
 export const noStalePscAfterUnlink: Property = {
   id: 'no-stale-psc-after-unlink',
-  statement: 'when a call that unlinked a page table from an mm (detach, unshare, free_pgtables) returns, no usable PSC entry of that mm still caches the table where the mm no longer links it',
+  statement: 'when a call that unlinked a page table that lives on from an mm (a detach, an unshare) returns, no usable PSC entry of that mm still caches the table where the mm no longer links it',
   rule: 'an unlink flushes the paging-structure caches of the mm that lost the link, lazy CPUs included, before the call returns: tlb->freed_tables / unshared_tables (8ce720d5bd91, hugetlb PMD unsharing; arm64 c2ff4764e03e), mshare unlink (research/mshare.md hazards 5, 7)',
   check({ s, event, mem }) {
     const now = linksOf(s);
@@ -37,7 +45,7 @@ export const noStalePscAfterUnlink: Property = {
     for (const l of links) {
       if (now.has(linkKey(l))) continue; // linked there again
       const f = s.frames[l.pfn]!;
-      if (f.state !== 'pagetable' || f.allocId !== l.ghost) continue; // freed: no-freed-table-reachable
+      if (f.state !== 'pagetable' || f.allocId !== l.ghost || queuedForFree(s, l.pfn)) continue; // freed or on its way: no-freed-table-reachable's
       for (const cpu of s.cpus) {
         for (const p of cpu.psc) {
           if (p.level !== l.level || p.prefix !== l.prefix || p.pfn !== l.pfn || p.ghost !== l.ghost) continue;
