@@ -3,11 +3,12 @@ import { pscUsableFor } from '../model/kernel/tlb.js';
 import { vaHex } from '../model/kernel/types.js';
 import { span } from '../model/kernel/config.js';
 import type { KernelState } from '../model/kernel/state.js';
+import type { Pfn } from '../model/kernel/types.js';
 import type { Property } from './property.js';
 import { type Link, linkKey, linksOf, openOpsOf } from './reach.js';
 
 /** A table on its way to the allocator: in an mmu_gather's batch or an RCU callback (tlb_remove_table()). */
-function queuedForFree(s: KernelState, pfn: number): boolean {
+function queuedForFree(s: KernelState, pfn: Pfn): boolean {
   return Object.values(s.tasks).some((t) => t.gather?.tables.includes(pfn)) || s.rcu.callbacks.some((cb) => cb.tables.includes(pfn));
 }
 

@@ -8,7 +8,7 @@
 
 import { LEVELS, span } from '../model/kernel/config.js';
 import type { Frame, KernelState } from '../model/kernel/state.js';
-import type { MmId } from '../model/kernel/types.js';
+import type { MmId, Pfn } from '../model/kernel/types.js';
 
 /** One mm's view of a table: the first page the table covers in that mm. */
 export interface Reacher {
@@ -18,7 +18,7 @@ export interface Reacher {
 
 /** A table below some PGD, with every mm that reaches it. */
 export interface ReachedTable {
-  pfn: number;
+  pfn: Pfn;
   ghost: number;
   level: number;
   by: Reacher[];
@@ -52,32 +52,12 @@ export function reachedTables(s: KernelState): Map<number, ReachedTable> {
 /** Distinct mms among a table's reachers. */
 export const mmsOf = (t: ReachedTable) => [...new Set(t.by.map((r) => r.mm))];
 
-/** The tables `mm` reaches on the walk to `v`, top-down (PUD, PMD, PTE table), as [pfn, ghost]. */
-export function walkTables(s: KernelState, mm: MmId, v: number): { pfn: number; ghost: number; level: number; base: number }[] {
-  const out: { pfn: number; ghost: number; level: number; base: number }[] = [];
-  const m = s.mms[mm];
-  if (!m) return out;
-  let t = s.frames[m.pgd]!;
-  for (let l = LEVELS; l > 1; l--) {
-    if (t.state !== 'pagetable' || !t.entries) return out;
-    const i = Math.floor(v / span(s.config, l)) % s.config.fanout;
-    const e = t.entries[i];
-    if (!e) return out;
-    const child = s.frames[e.pfn]!;
-    if (child.state !== 'pagetable' || child.allocId !== e.ghost) return out;
-    const cover = span(s.config, l);
-    out.push({ pfn: child.pfn, ghost: child.allocId, level: l - 1, base: Math.floor(v / cover) * cover });
-    t = child;
-  }
-  return out;
-}
-
 /** mm's link to a table: what a PSC entry of mm for (level, prefix) may cache. */
 export interface Link {
   mm: MmId;
   level: number;
   prefix: number;
-  pfn: number;
+  pfn: Pfn;
   ghost: number;
 }
 
