@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { allocFrame, putPage } from '../model/kernel/frames.js';
 import type { FaultCtx } from '../model/kernel/paths/fault.js';
 import type { KernelState } from '../model/kernel/state.js';
+import type { CheckContext } from '../model/run/check.js';
+import { findPte } from '../model/kernel/pagetable.js';
 import { linux } from '../model/policies/linux.js';
 import type { Policy } from '../model/policies/policy.js';
 import { applyVariant, defineVariant } from '../model/policies/variant.js';
@@ -91,5 +93,34 @@ describe('staleFrame', () => {
     expect(staleFrame(s, 0, 3)).toBe('free');
     expect(staleFrame(s, 1, 4)).toBe('reallocated as anon:b');
     expect(staleFrame(s, 1, 5)).toBeNull();
+  });
+
+  describe('a store into a freed frame with no later read', () => {
+    /** T0 wrote X on CPU0; the frame is then freed and its PTE cleared, and CPU0's slot handed to a context of no mm without a flush (a broken choose_new_asid): SPEC 5.2 calls the entry unusable, the CPU still hits it. */
+    const broken = (free: boolean) => {
+      const r = runScenario(scenario({ setup: [proc('P0'), anon('P0', X, 1)], threads: [thread('T0', 'P0', 0, write(X))] }), { policy: linux, properties: [] });
+      const s = r.state;
+      const e = s.cpus[0]!.tlb.find((x) => x.vpn === X >> 12)!;
+      s.cpus[0]!.slots[e.slot]!.ctxId = s.nextCtxId++;
+      if (free) {
+        const p = findPte(s, s.mms.P0!, X >> 12)!;
+        p.table.entries![p.table.entries!.indexOf(p.pte)] = null;
+        Object.assign(s.frames[e.pfn]!, { state: 'free', refcount: 0, mapcount: 0 });
+      }
+      s.frames[e.pfn]!.content = 77; // the store through the TLB hit
+      const event = { n: 99, actor: 'T0', cpu: 0, id: 'user_access.tlb_hit', notes: [], locks: [], obs: { kind: 'access', opId: 'T0.1', mm: 'P0', vpn: X >> 12, write: true, value: 77, ok: true } };
+      return { s, e, ctx: { s, event } as unknown as CheckContext };
+    };
+
+    it('fires at the store: the PTE is gone and the entry unusable, so nothing else holds the frame', () => {
+      const { s, e, ctx } = broken(true);
+      expect(noFreedFrameReachable.check(ctx)).toEqual({ holder: 'TLB', message: `write of 77 to 0x10000 in P0 landed in frame ${e.pfn} through CPU0 PCID slot 0, which is free` });
+      // the same state without the store: no holder left to report
+      expect(noFreedFrameReachable.check({ s, event: { ...ctx.event, obs: undefined } } as unknown as CheckContext)).toBeNull();
+    });
+
+    it('holds for a store into the live page the entry was filled for', () => {
+      expect(noFreedFrameReachable.check(broken(false).ctx)).toBeNull();
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { allEntries } from '../model/kernel/pagetable.js';
 import type { KernelState } from '../model/kernel/state.js';
-import { tlbUsableFor } from '../model/kernel/tlb.js';
+import { tlbLookup, tlbUsableFor } from '../model/kernel/tlb.js';
 import { vaHex } from '../model/kernel/types.js';
 import type { Property } from './property.js';
 
@@ -14,9 +14,19 @@ export function staleFrame(s: KernelState, pfn: number, ghost: number): string |
 
 export const noFreedFrameReachable: Property = {
   id: 'no-freed-frame-reachable',
-  statement: 'no free or reallocated data frame is reachable through a present PTE or a usable TLB entry',
+  statement: 'no free or reallocated data frame is reachable through a present PTE or a usable TLB entry, and no user store lands in one',
   rule: 'mmu_gather: unhook, invalidate, then free (include/asm-generic/tlb.h); research/tlb-kvm.md I1, I2',
-  check({ s }) {
+  check({ s, event }) {
+    // The store itself: whatever entry the CPU used, usable by SPEC 5.2 or
+    // not, the frame that took the value must be the allocation the
+    // translation was made for. A store has no later read to give it away.
+    const o = event?.obs;
+    if (o?.kind === 'access' && o.write && o.ok) {
+      const cpu = s.cpus[event.cpu]!;
+      const e = tlbLookup(cpu, o.vpn);
+      const why = e && s.frames[e.pfn]!.content === o.value ? staleFrame(s, e.pfn, e.ghost) : null;
+      if (why) return { holder: 'TLB', message: `write of ${o.value} to ${vaHex(o.vpn)} in ${o.mm} landed in frame ${e!.pfn} through CPU${cpu.id} PCID slot ${e!.slot}, which is ${why}` };
+    }
     for (const { table, index, e } of allEntries(s)) {
       if (table.level !== 1) continue;
       const why = staleFrame(s, e.pfn, e.ghost);

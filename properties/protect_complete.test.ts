@@ -10,9 +10,14 @@ import type { Policy } from '../model/policies/policy.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { anon, mprotect, proc, read, run, scenario, thread, until, write } from '../test/build.js';
+import { anon, idle, mprotect, proc, read, run, scenario, thread, until, write } from '../test/build.js';
 import { X, zapWhileCached } from '../test/mutant_cases.js';
 import noIpi from '../variants/no-ipi.js';
+import { step } from '../model/kernel/step.js';
+import { pteTableRanges } from '../model/kernel/pagetable.js';
+import { defineVariant } from '../model/policies/variant.js';
+import { policyByName } from '../model/policies/registry.js';
+import { parseScenario } from '../reports/scenario_text.js';
 import { protectComplete } from './protect_complete.js';
 
 const check = (sc: Scenario, policy: Policy) => runScenario(sc, { policy, properties: [protectComplete] });
@@ -90,5 +95,74 @@ describe('protect-complete', () => {
       expect(r.verdict, to).toBe('pass');
       expect(r.state.cpus[1]!.tlb.some((e) => e.vpn === X >> 12), to).toBe(true);
     }
+  });
+
+  describe('NUMA hinting (task_numa_work -> change_prot_numa)', () => {
+    const numaScan = { kind: 'numa_scan' as const };
+    /** change_prot_numa() whose gather forgets the PROT_NONE changes, so tlb_finish_mmu() flushes nothing (pte_needs_flush() false). */
+    const numaNoFlush = applyVariant(linux, defineVariant({
+      name: 'numa-no-flush',
+      description: 'change_prot_numa makes PTEs PROT_NONE and skips their flush',
+      edit: (v) => v.replace('change_prot_numa', function* (k, c: { mm: string }) {
+        for (const vma of [...k.s.mms[c.mm]!.vmas]) {
+          if (vma.kind === 'mshare' || !vma.prot.r) continue;
+          yield* k.run('tlb_gather_mmu', { mm: c.mm });
+          for (const [addr, end] of pteTableRanges(k.s.config, vma.start, vma.end)) yield* k.run('change_pte_range', { mm: c.mm, addr, end, prot: vma.prot, numa: true });
+          k.s.tasks[k.self]!.gather!.clearedPtes = false;
+          yield* k.run('tlb_finish_mmu', {});
+        }
+      }),
+    }));
+    /** T1 (CPU1) writes X, then T0 (CPU0) scans P0. */
+    const scan = () => scenario({
+      setup: [proc('P0'), anon('P0', X, 1)],
+      threads: [thread('T0', 'P0', 0, numaScan), thread('T1', 'P0', 1, write(X), idle)],
+      schedule: [until('T1', 'user_access.walk'), run('T0')],
+    });
+
+    it('fires when the scan drops mmap_lock while another CPU keeps a writable entry over the PROT_NONE PTE (the flush skipped)', () => {
+      expect(check(scan(), linux).verdict).toBe('pass');
+      expect(check(scan(), numaNoFlush).violation).toEqual({
+        property: 'protect-complete', holder: 'TLB', step: expect.any(Number), actor: 'T0', stepId: 'task_numa_work.mmap_read_unlock',
+        message: 'task_numa_work in P0 dropped mmap_lock after making 0x10000 PROT_NONE while CPU1 PCID slot 0 (P0) still grants rw on 0x10000',
+      });
+      expect(check(scan(), noIpiPolicy).violation).toMatchObject({ stepId: 'task_numa_work.mmap_read_unlock', message: expect.stringContaining('CPU1 PCID slot 0 (P0) still grants rw') });
+    });
+
+    it('holds inside the scan: the entry is stale from the PROT_NONE change until the flush', () => {
+      const r = runScenario({ ...scan(), schedule: [until('T1', 'user_access.walk'), until('T0', 'change_pte_range.modify_prot')] }, { policy: numaNoFlush, properties: [protectComplete] });
+      expect(r.violation?.stepId).toBe('task_numa_work.mmap_read_unlock'); // not at modify_prot
+    });
+
+    it('holds for a page the hinting fault restored and refilled before the scan dropped mmap_lock', () => {
+      // after T0's flush T1 writes X: the hinting fault restores the PTE
+      // (do_numa_page) and T1's new entry is not one the scan left behind
+      const sc = scenario({
+        setup: [proc('P0'), anon('P0', X, 1)],
+        threads: [thread('T0', 'P0', 0, numaScan), thread('T1', 'P0', 1, write(X), write(X))],
+        schedule: [until('T1', 'user_access.walk'), until('T0', 'native_flush_tlb_multi.send'), run('ipi@cpu1'), until('T0', 'tlb_finish_mmu.dec_tlb_flush_pending'), run('T1'), run('T0')],
+      });
+      const r = check(sc, linux);
+      expect(r.verdict).toBe('pass');
+      const restored = r.trace.findIndex((e) => e.id === 'do_numa_page.set_pte');
+      expect(restored).toBeGreaterThan(-1);
+      expect(restored).toBeLessThan(r.trace.findIndex((e) => e.id === 'task_numa_work.mmap_read_unlock'));
+      expect(r.state.cpus[1]!.tlb).toEqual([expect.objectContaining({ vpn: X >> 12, writable: true })]);
+    });
+
+    it("fires on a sharer whose page tables reach the host PTE another sharer's scan made PROT_NONE (RFC v3 scans msharefs VMAs)", () => {
+      // P0's scan changes the host's PTE through the shared table and
+      // flushes P0 only; P1 reaches the same PTE and keeps its entry (RFC
+      // v3 attaches at the host's address)
+      const sc = parseScenario(['config cpus=2', 'process P0', 'process P1', 'process P2', 'msharefs M owner=P2', 'mshare_map M offset=0 pages=1 prot=rw',
+        'thread T1 P1 cpu=1', '  attach M 0x40000', '  write 0x40000', '  idle',
+        'thread T0 P0 cpu=0', '  attach M 0x40000', '  read 0x40000', '  numa_scan',
+        'schedule', '  T1 until=user_access.walk', '  T0', ''].join('\n'), 'sharer-numa');
+      expect(runScenario(sc, { policy: policyByName('mshare-rfc-v3')!, properties: [protectComplete] }).violation).toMatchObject({
+        actor: 'T0', stepId: 'task_numa_work.mmap_read_unlock',
+        message: "task_numa_work in P0 dropped mmap_lock after making 0x40000 PROT_NONE while CPU1 PCID slot 0 (P1, whose page tables reach P0's PTE) still grants rw on 0x40000",
+      });
+      expect(runScenario(sc, { policy: policyByName('mshare-v3')!, properties: [protectComplete] }).verdict).toBe('pass'); // v3 skips msharefs VMAs
+    });
   });
 });

@@ -18,6 +18,8 @@ describe('the property registry', () => {
       'share-count',
       'lock-discipline',
       'no-deadlock',
+      'no-stale-psc-after-unlink',
+      'shared-table-flush',
       'progress',
     ]);
   });

@@ -5,11 +5,13 @@ import { lockDiscipline } from './lock_discipline.js';
 import { noDeadlock } from './no_deadlock.js';
 import { noFreedFrameReachable } from './no_freed_frame_reachable.js';
 import { noFreedTableReachable } from './no_freed_table_reachable.js';
+import { noStalePscAfterUnlink } from './no_stale_psc_after_unlink.js';
 import { progress } from './progress.js';
 import { protectComplete } from './protect_complete.js';
 import type { Property } from './property.js';
 import { readValue } from './read_value.js';
 import { shareCount } from './share_count.js';
+import { sharedTableFlush } from './shared_table_flush.js';
 import { unmapComplete } from './unmap_complete.js';
 
 export const PROPERTIES: readonly Property[] = [
@@ -21,6 +23,9 @@ export const PROPERTIES: readonly Property[] = [
   shareCount,
   lockDiscipline,
   noDeadlock,
+  // issue 10's: after the older ones, so a saved counterexample keeps its signature
+  noStalePscAfterUnlink,
+  sharedTableFlush,
   progress,
 ];
 

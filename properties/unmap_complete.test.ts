@@ -16,7 +16,7 @@ import { parseScenario } from '../reports/scenario_text.js';
 import { anon, file, madvise, munmap, proc, read, run, scenario, shared, thread, until, write } from '../test/build.js';
 import { X } from '../test/mutant_cases.js';
 import noIpi from '../variants/no-ipi.js';
-import { unmapComplete } from './unmap_complete.js';
+import { tableAliases, unmapComplete } from './unmap_complete.js';
 
 const check = (sc: Scenario, policy: Policy) => runScenario(sc, { policy, properties: [unmapComplete] });
 const load = (name: string) => parseScenario(readFileSync(`test/scenarios/${name}.txt`, 'utf8'), name);
@@ -136,5 +136,54 @@ describe('unmap-complete', () => {
     const ret = r.trace.find((e) => e.id === 'sys_madvise.return')!;
     expect(ret.obs).toMatchObject({ result: 'ENOMEM' });
     expect(r.trace.findIndex((e) => e.id === 'tlb_finish_mmu.dec_tlb_flush_pending' && e.actor === 'T1')).toBeGreaterThan(ret.n - 1);
+  });
+
+  it('fires on a sharer still linked but gone from i_mmap: the mms come from the page tables (hazard 6, RFC v3)', () => {
+    // P0's detach keeps its PGD entry on the host's PUD table (RFC v3); a
+    // speculative walk refills P0's TLB through it; the host-side replace
+    // flushes the host cpumask only. i_mmap no longer names P0; P0's
+    // tables still reach the range, and no longer map the page.
+    const sc = load('linked-sharer-out-of-i-mmap');
+    expect(check(sc, pol('mshare-v3')).verdict).toBe('pass');
+    const r = check(sc, pol('mshare-rfc-v3'));
+    expect(r.violation).toEqual({
+      property: 'unmap-complete', holder: 'TLB', step: 87, actor: 'T1', stepId: 'sys_mshare_map.return',
+      message: 'mshare_map of 0x40000+1 in M.host returned while CPU0 PCID slot 0 (P0, whose page tables reach the range) still maps 0x40000 -> frame 6',
+    });
+    expect(r.state.mshare.M!.sharers).toEqual([]); // i_mmap had nobody to name
+  });
+
+  it('holds for a detach: the host and the other sharers still map what the detaching sharer removed', () => {
+    // P0 and P2 both map the region; P0 detaches (v3 unlinks and flushes
+    // P0). P2 reaches the same tables and keeps its entry, which its own
+    // tables still give: nothing was removed from P2.
+    const sc = parseScenario(
+      ['config cpus=2', 'process P0', 'process P1', 'process P2', 'msharefs M owner=P1', 'mshare_map M offset=0 pages=1 prot=rw',
+        'thread T2 P2 cpu=1', '  attach M 0x80000', '  read 0x80000', '  idle',
+        'thread T0 P0 cpu=0', '  attach M 0x40000', '  read 0x40000', '  munmap 0x40000 pages=64',
+        'schedule', '  T2 until=user_access.walk', '  T0', ''].join('\n'),
+      'detach-beside-sharer',
+    );
+    const r = check(sc, pol('mshare-v3'));
+    expect(r.verdict).toBe('pass');
+    expect(r.trace.some((e) => e.id === 'sys_munmap.return')).toBe(true);
+    expect(r.state.cpus[1]!.tlb).toEqual([expect.objectContaining({ vpn: 0x80000 >> 12 })]);
+  });
+
+  it('takes a table reached from several ordinary mms as shared (hugetlb PMD sharing: one PMD table under two PUD entries)', () => {
+    const sc = scenario({
+      setup: [proc('P0'), proc('P1'), anon('P0', X, 1), anon('P1', X + 0x40000, 1)],
+      threads: [thread('T0', 'P0', 0, write(X)), thread('T1', 'P1', 1, write(X + 0x40000))],
+    });
+    const s = check(sc, linux).state;
+    expect(tableAliases(s, 'P0', X >> 12, (X >> 12) + 1)).toEqual([]);
+    // link P1's PUD entry for its range to P0's PMD table, as huge_pmd_share() does
+    const pud = (mm: string) => s.frames[s.frames[s.mms[mm]!.pgd]!.entries!.find((e) => e)!.pfn]!;
+    const i0 = pud('P0').entries!.findIndex((e) => e);
+    const i1 = pud('P1').entries!.findIndex((e) => e);
+    pud('P1').entries![i1] = { ...pud('P0').entries![i0]! };
+    const aliases = tableAliases(s, 'P0', X >> 12, (X >> 12) + 1);
+    expect(aliases).toEqual([{ mm: 'P1', start: (X >> 12) - aliases[0]!.toOp, end: (X >> 12) + 1 - aliases[0]!.toOp, toOp: aliases[0]!.toOp }]);
+    expect(aliases[0]!.start).toBe((X + 0x40000) >> 12); // P1 sees P0's page at its own address
   });
 });

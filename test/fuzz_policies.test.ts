@@ -30,12 +30,15 @@ describe('fuzzing every mshare policy within a bounded budget', () => {
     expect(MSHARE_POLICIES.reduce((n, p) => n + m.coverage[p.name]!.sharer_dormant_slot_at_host_change, 0)).toBeGreaterThan(0);
   });
 
-  it("finds the unlocked link of RFC v3 and v2 at once, and on the proposal only v3's P4D-stride unlink (model 0.5.0)", () => {
+  it("finds the unlocked link of RFC v3 and v2 at once, and on the proposal only v3's P4D-stride unlink (model 0.5.0) and its lazy-CPU skip", () => {
     const cell = (policy: string, property: string) => m.cells.find((c) => c.policy === policy && c.property === property)!;
     expect(cell('mshare-rfc-v3', 'lock-discipline').found[0]?.signature).toBe('lock-discipline|locks|find_shared_vma');
     expect(cell('mshare-v2', 'lock-discipline').found[0]?.signature).toBe('lock-discipline|locks|find_shared_vma');
     // the unlink's tlb_flush_p4d_range() flushes one page per P4D stride (docs/policies/README.md); nothing else is found
     const found = m.cells.filter((c) => c.policy === 'mshare-v3-proposed').flatMap((c) => c.found.map((f) => f.signature));
-    expect([...new Set(found)]).toEqual(['unmap-complete|TLB|sys_munmap']);
+    // and (issue 10) the same unlink's flush has no freed/unshared flag, so it skips lazy CPUs: the
+    // exiting sharer's own lazy CPU keeps its PSC entry into the host's PUD table after exit returns
+    // (no-stale-psc-after-unlink; research/update-2026.md B2, B3)
+    expect([...new Set(found)]).toEqual(['unmap-complete|TLB|sys_munmap', 'no-stale-psc-after-unlink|PSC|sys_exit']);
   });
 });

@@ -32,6 +32,13 @@ export interface CheckContext {
   stalled: boolean;
   /** True when the run used up config.maxSteps. */
   budgetExhausted: boolean;
+  /**
+   * This check's own ghost memory for this run (empty at the first step):
+   * a property that needs what happened at an earlier step (a link that
+   * went away, a shared entry that changed) keeps it here, never in the
+   * kernel state.
+   */
+  mem: Record<string, unknown>;
 }
 
 /** Who still holds the bad translation: SPEC 6 signatures use it. */

@@ -219,10 +219,11 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
     ...(keys ? { coverageKeys: [...keys] } : {}),
   });
 
+  const mems = properties.map(() => ({}) as Record<string, unknown>); // each check's ghost memory for this run
   const check = (event: StepEvent, idealV: IdealVerdict | null, stalled: boolean, budgetExhausted: boolean): Violation | null => {
     const ctx = { s, policy: opts.policy, event, ideal: idealV, blocked: blockedMap(), stalled, budgetExhausted };
-    for (const p of properties) {
-      const f = p.check(ctx);
+    for (const [i, p] of properties.entries()) {
+      const f = p.check({ ...ctx, mem: mems[i]! });
       if (f) return { ...f, property: p.id, step: event.n, actor: event.actor, stepId: event.id };
     }
     return null;

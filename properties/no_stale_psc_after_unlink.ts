@@ -1,0 +1,62 @@
+import { LEVEL_NAME } from '../model/kernel/pagetable.js';
+import { pscUsableFor } from '../model/kernel/tlb.js';
+import { vaHex } from '../model/kernel/types.js';
+import { span } from '../model/kernel/config.js';
+import type { KernelState } from '../model/kernel/state.js';
+import type { Pfn } from '../model/kernel/types.js';
+import type { Property } from './property.js';
+import { type Link, linkKey, linksOf, openOpsOf } from './reach.js';
+
+/** A table on its way to the allocator: in an mmu_gather's batch or an RCU callback (tlb_remove_table()). */
+function queuedForFree(s: KernelState, pfn: Pfn): boolean {
+  return Object.values(s.tasks).some((t) => t.gather?.tables.includes(pfn)) || s.rcu.callbacks.some((cb) => cb.tables.includes(pfn));
+}
+
+/**
+ * A link an mm loses (its upper entry onto a table goes, or an entry above
+ * it does) is charged to the operation of the actor whose step removed it:
+ * a detach (an mshare sharer's unlink), an unshare (huge_pmd_unshare()),
+ * free_pgtables(). When that operation returns, no usable
+ * paging-structure-cache entry of the mm may still cache the table at the
+ * address it lost, unless the mm links it there again. Inside the
+ * operation the entry is allowed (research/tlb-kvm.md R1: the window); a
+ * table freed, or queued to be freed (free_pgtables(), PT_RECLAIM), is
+ * no-freed-table-reachable's to report when it is freed: this property is
+ * about tables that live on elsewhere (a host's, another sharer's).
+ */
+export const noStalePscAfterUnlink: Property = {
+  id: 'no-stale-psc-after-unlink',
+  statement: 'when a call that unlinked a page table that lives on from an mm (a detach, an unshare) returns, no usable PSC entry of that mm still caches the table where the mm no longer links it',
+  rule: "an unlink flushes the paging-structure caches of the mm that lost the link, lazy CPUs included, before the call returns: arm64 flushes the walk cache when freed_tables || unshared_tables (c2ff4764e03e), x86 tlb_flush() passes freed_tables || unshared_tables so lazy CPUs get the IPI on unsharing (Lance Yang's sync-IPI series, research/update-2026.md B2, B3); mshare's unlink flushes with neither flag (B2: safe only while the table cannot be reused before a full flush)",
+  check({ s, event, mem }) {
+    const now = linksOf(s);
+    const prev = mem.links as Map<string, Link> | undefined;
+    mem.links = now;
+    const lost = ((mem.lost as Record<string, Link[]> | undefined) ??= {});
+    if (prev) {
+      const gone = [...prev].filter(([k]) => !now.has(k)).map(([, l]) => l);
+      if (gone.length) for (const id of openOpsOf(s, event.actor)) (lost[id] ??= []).push(...gone);
+    }
+    const o = event.obs;
+    if (o?.kind !== 'return') return null;
+    const links = lost[o.opId] ?? [];
+    delete lost[o.opId];
+    const op = s.ghost.ops[o.opId];
+    const call = op ? `${op.kind} of ${vaHex(op.start)}+${op.end - op.start} in ${op.mm}` : o.opId;
+    for (const l of links) {
+      if (now.has(linkKey(l))) continue; // linked there again
+      const f = s.frames[l.pfn]!;
+      if (f.state !== 'pagetable' || f.allocId !== l.ghost || queuedForFree(s, l.pfn)) continue; // freed or on its way: no-freed-table-reachable's
+      for (const cpu of s.cpus) {
+        for (const p of cpu.psc) {
+          if (p.level !== l.level || p.prefix !== l.prefix || p.pfn !== l.pfn || p.ghost !== l.ghost) continue;
+          if (pscUsableFor(s, cpu, p.slot) !== l.mm) continue;
+          const lazy = cpu.isLazy && p.slot === cpu.loadedSlot ? ', lazy' : '';
+          const at = vaHex(l.prefix * span(s.config, l.level + 1));
+          return { holder: 'PSC', message: `${call} returned while CPU${cpu.id} PCID slot ${p.slot} (${l.mm}${lazy}) still caches the ${LEVEL_NAME[l.level]} table at frame ${l.pfn} for ${at}, which ${l.mm} no longer links there (${f.lp || 'live table'})` };
+        }
+      }
+    }
+    return null;
+  },
+};
