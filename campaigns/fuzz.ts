@@ -62,10 +62,19 @@ export const runSeeds = (seed: string) => {
   return () => rng.int32() >>> 0;
 };
 
+/**
+ * The scenario of the run with seed `runSeed`: a function of the seed
+ * alone, so a run can be drawn again anywhere (campaigns/campaign.ts
+ * spreads the runs of one campaign over worker threads and machines).
+ */
+export function scenarioDrawer(policy: Policy, ops: readonly OpKind[] = opKindsFor(policy.mshare)): (runSeed: number) => Scenario {
+  const arb = rawScenarioArb({ ops, mshare: policy.mshare });
+  const resolve = (r: RawScenario) => resolveRaw(r, policy.mshare);
+  return (runSeed) => resolve(fc.sample(arb, { seed: runSeed, numRuns: 1 })[0]!);
+}
+
 export function fuzz(opts: FuzzOptions): FuzzResult {
-  const ops = opts.ops ?? opKindsFor(opts.policy.mshare);
-  const arb = rawScenarioArb({ ops, mshare: opts.policy.mshare });
-  const resolve = (r: RawScenario) => resolveRaw(r, opts.policy.mshare);
+  const draw = scenarioDrawer(opts.policy, opts.ops);
   const nextSeed = runSeeds(opts.seed);
   const now = opts.now ?? (() => 0);
   const t0 = now();
@@ -75,8 +84,7 @@ export function fuzz(opts: FuzzOptions): FuzzResult {
     if (opts.runs !== undefined && i >= opts.runs) return { runs: i, steps, coverage, finding: null };
     if (opts.timeMs !== undefined && now() - t0 >= opts.timeMs) return { runs: i, steps, coverage, finding: null };
     const runSeed = nextSeed();
-    const raw = fc.sample(arb, { seed: runSeed, numRuns: 1 })[0]!;
-    const sc = resolve(raw);
+    const sc = draw(runSeed);
     const r = runScenario(sc, { policy: opts.policy, properties: opts.properties ?? PROPERTIES });
     steps += r.steps;
     addCoverage(coverage, r.coverage);
