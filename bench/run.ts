@@ -10,6 +10,7 @@ import { applyVariant } from '../model/policies/variant.js';
 import { fuzz } from '../campaigns/fuzz.js';
 import { benchShrink } from '../campaigns/shrink_benchmark.js';
 import { machine } from './machine.js';
+import { loadavg } from 'node:os';
 
 const { values } = parseArgs({ options: { runs: { type: 'string' }, seeds: { type: 'string' } } });
 const runs = Number(values.runs ?? 5000);
@@ -58,4 +59,29 @@ for (const f of foundVariants) {
   const drawn = med(b.cases.map((c) => c.originalOps).sort((x, y) => x - y));
   const shrunk = med(b.cases.map((c) => c.shrunk.ops).sort((x, y) => x - y));
   console.log(`| ${v.spec.name} | ${b.reached}/${b.cases.length}${b.notFound.length ? ` (${b.notFound.length} seeds found nothing)` : ''} | ${med(times)} / ${times.at(-1) ?? 0} ms | ${drawn} -> ${shrunk} |`);
+}
+
+// --jobs (issue 14): the same campaign on this thread and on two worker
+// threads, measured in this one run; the results are checked equal.
+{
+  const { ctxCache, inProcess, runCampaign } = await import('../campaigns/campaign.js');
+  const { WorkerPool } = await import('../campaigns/pool.js');
+  const { opKindsFor } = await import('../properties/generate/scenario_arb.js');
+  const spec = { policy: 'linux', variant: null, properties: null, ops: opKindsFor(null), seed: 'bench-jobs', skip: [] };
+  const time = async (exec: Parameters<typeof runCampaign>[0]) => {
+    const t0 = process.hrtime.bigint();
+    const r = await runCampaign(exec, spec, { lo: 0, hi: runs });
+    return { ms: ms(process.hrtime.bigint() - t0), r: JSON.stringify({ ...r, findings: r.findings.map((f) => f.cx) }) };
+  };
+  const one = await time(inProcess(ctxCache().get));
+  const pool = new WorkerPool(2);
+  const cold = await time(pool); // includes starting the two workers (tsx, the model)
+  const warm = await time(pool);
+  pool.stop();
+  if (cold.r !== one.r || warm.r !== one.r) throw new Error('--jobs 2 gave a different result from --jobs 1');
+  console.log(`\n## --jobs 2 against --jobs 1 (linux, ${runs} runs, seed "bench-jobs"; same results)\n`);
+  console.log(`| --jobs 1 | --jobs 2 (workers started inside) | --jobs 2 (workers running) | speed-up | speed-up, workers running |`);
+  console.log(`|---|---|---|---|---|`);
+  console.log(`| ${one.ms} ms | ${cold.ms} ms | ${warm.ms} ms | ${(one.ms / cold.ms).toFixed(2)}x | ${(one.ms / warm.ms).toFixed(2)}x |`);
+  console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (other processes on the machine share its cores)`);
 }
