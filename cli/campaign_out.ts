@@ -162,6 +162,21 @@ export function shardFinding(f: Shrunk, saved: Saved | null): ShardFinding {
   return { index: f.index, signature: f.signature, file: saved ? saved.path.split(/[\\/]/).pop()! : null, originalOps: f.originalOps, ops: f.ops, steps: f.steps };
 }
 
+const count = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+const str = (x: unknown) => typeof x === 'string' && x.length <= 4096;
+
+/** What is wrong with a parsed manifest's shape (it comes from another machine), or null. */
+function manifestProblem(m: Manifest): string | null {
+  const c = m.campaign;
+  if (!c || typeof c !== 'object' || !str(c.policy) || !str(c.seed) || !count(c.runs) || !Array.isArray(c.ops) || !Array.isArray(c.skip)) return 'campaign';
+  if (!m.shard || !count(m.shard.k) || !count(m.shard.n) || m.shard.k < 1 || m.shard.k > m.shard.n) return 'shard';
+  const t = m.totals;
+  if (!t || !count(t.runs) || !count(t.steps) || typeof t.coverage !== 'object' || t.coverage === null || !Object.values(t.coverage).every(count)) return 'totals';
+  if (!Array.isArray(t.signatures) || !t.signatures.every((x) => x && str(x.signature) && count(x.count) && x.first && count(x.first.index) && count(x.first.runSeed) && typeof x.skipped === 'boolean')) return 'totals.signatures';
+  if (!Array.isArray(m.findings) || !m.findings.every((f) => f && count(f.index) && str(f.signature) && (f.file === null || (str(f.file) && /^[A-Za-z0-9_.+@-]+\.json$/.test(f.file))) && count(f.originalOps) && count(f.ops) && count(f.steps))) return 'findings (a file must be a plain .json name in the shard\'s folder)';
+  return null;
+}
+
 /** The manifests in `dirs`, checked to be the N slices of one campaign of this model. */
 export function readShards(dirs: string[]): { dir: string; m: Manifest }[] {
   const found: { dir: string; m: Manifest }[] = [];
@@ -183,7 +198,9 @@ export function readShards(dirs: string[]): { dir: string; m: Manifest }[] {
         if (e instanceof UsageError) throw e;
         throw new UsageError(`${file}:1: malformed shard manifest (${(e as Error).message.split('\n')[0]})`);
       }
-      if (m?.format !== SHARD_FORMAT || !m.campaign || !m.shard || !m.totals || !Array.isArray(m.findings)) throw new UsageError(`${file}:1: not a shard manifest (format must be "${SHARD_FORMAT}")`);
+      if (m?.format !== SHARD_FORMAT) throw new UsageError(`${file}:1: not a shard manifest (format must be "${SHARD_FORMAT}")`);
+      const problem = manifestProblem(m);
+      if (problem) throw new UsageError(`${file}:1: bad shard manifest: ${problem}`);
       if (m.modelVersion !== MODEL_VERSION) throw new UsageError(`${file}:1: from model ${printable(String(m.modelVersion))}, this is ${MODEL_VERSION}: rerun the shard`);
       found.push({ dir, m });
     }

@@ -89,6 +89,15 @@ describe('a campaign that keeps going', () => {
     const mixed = await cli('merge', s1, other, '--out', none);
     expect(mixed.code).toBe(2);
     expect(mixed.err[0]).toMatch(/a different campaign/);
+    // a manifest naming a file outside its folder
+    const evil = tmp();
+    const m2 = JSON.parse(readFileSync(join(s2, 'shard-2-of-2.mshare-campaign'), 'utf8'));
+    m2.findings = [{ ...m2.findings[0], file: '../../etc/passwd' }];
+    writeFileSync(join(evil, 'shard-2-of-2.mshare-campaign'), JSON.stringify(m2));
+    const outside = await cli('merge', s1, evil, '--out', none);
+    expect(outside.code).toBe(2);
+    expect(outside.err).toEqual([expect.stringMatching(/shard-2-of-2\.mshare-campaign:1: bad shard manifest: findings/)]);
+    expect(existsSync(none)).toBe(false);
   });
 });
 
