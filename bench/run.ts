@@ -10,6 +10,7 @@ import { applyVariant } from '../model/policies/variant.js';
 import { fuzz } from '../campaigns/fuzz.js';
 import { benchShrink } from '../campaigns/shrink_benchmark.js';
 import { machine } from './machine.js';
+import { loadavg } from 'node:os';
 
 const { values } = parseArgs({ options: { runs: { type: 'string' }, seeds: { type: 'string' } } });
 const runs = Number(values.runs ?? 5000);
@@ -61,4 +62,33 @@ for (const f of foundVariants) {
   const drawn = med(b.cases.map((c) => c.originalOps).sort((x, y) => x - y));
   const shrunk = med(b.cases.map((c) => c.shrunk.ops).sort((x, y) => x - y));
   console.log(`| ${v.spec.name} | ${b.reached}/${b.cases.length}${b.notFound.length ? ` (${b.notFound.length} seeds found nothing)` : ''} | ${med(times)} / ${times.at(-1) ?? 0} ms | ${drawn} -> ${shrunk} |`);
+}
+
+// --jobs (issue 14): the same campaign on this thread and on two worker
+// threads, measured in this one run; the results are checked equal.
+{
+  const { ctxCache, inProcess, runCampaign } = await import('../campaigns/campaign.js');
+  const { WorkerPool } = await import('../campaigns/pool.js');
+  const { opKindsFor } = await import('../properties/generate/scenario_arb.js');
+  const spec = { policy: 'linux', variant: null, properties: null, ops: opKindsFor(null), seed: 'bench-jobs', skip: [] };
+  const time = async (exec: Parameters<typeof runCampaign>[0]) => {
+    const t0 = process.hrtime.bigint();
+    const r = await runCampaign(exec, spec, { lo: 0, hi: runs });
+    return { ms: ms(process.hrtime.bigint() - t0), r: JSON.stringify({ ...r, findings: r.findings.map((f) => f.cx) }) };
+  };
+  // Each twice: the first time includes starting up (JIT warm-up; for --jobs 2 also the workers loading tsx and the model).
+  const here = inProcess(ctxCache().get);
+  const one = await time(here);
+  const oneWarm = await time(here);
+  const pool = new WorkerPool(2);
+  const cold = await time(pool);
+  const warm = await time(pool);
+  pool.stop();
+  if ([oneWarm, cold, warm].some((x) => x.r !== one.r)) throw new Error('--jobs 2 gave a different result from --jobs 1');
+  console.log(`\n## --jobs 2 against --jobs 1 (linux, ${runs} runs, seed "bench-jobs"; same results)\n`);
+  console.log(`| | --jobs 1 | --jobs 2 | speed-up |`);
+  console.log(`|---|---|---|---|`);
+  console.log(`| first campaign of the process (start-up included) | ${one.ms} ms | ${cold.ms} ms | ${(one.ms / cold.ms).toFixed(2)}x |`);
+  console.log(`| second campaign (warm) | ${oneWarm.ms} ms | ${warm.ms} ms | ${(oneWarm.ms / warm.ms).toFixed(2)}x |`);
+  console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (other processes on the machine share its cores)`);
 }

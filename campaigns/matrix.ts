@@ -1,15 +1,20 @@
 // The policy x property matrix (SPEC 6, 8): for every policy and every
 // property, a campaign that checks that property alone, so one finding
 // does not hide another. A cell says "holds" with its runs and the
-// coverage behind it, or lists the distinct signatures found, each with
-// the size of its shortest (shrunk) counterexample. Computed every time;
-// nothing here is written down in advance.
+// coverage behind it, or lists every distinct signature found with the
+// runs that showed it and the size of its shortest (shrunk)
+// counterexample. Each cell is a campaign of campaign.ts: it keeps going
+// to its budget, and runs on this thread (computeMatrix) or on the
+// workers of --jobs (computeMatrixOn) with identical results. Computed
+// every time; nothing here is written down in advance.
 
 import type { Policy } from '../model/policies/policy.js';
 import { addCoverage, emptyCoverage, type Coverage } from '../model/run/coverage.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { fuzz } from './fuzz.js';
+import { opKindsFor } from '../properties/generate/scenario_arb.js';
 import type { Property } from '../properties/property.js';
+import type { CounterexampleFile } from '../reports/counterexample.js';
+import { makeCtx, runCampaign, runCampaignSync, type CampaignResult, type CampaignSpec, type Executor, type SignatureCount } from './campaign.js';
 
 export interface Signature {
   signature: string;
@@ -17,13 +22,15 @@ export interface Signature {
   runSeed: number;
   /** The campaign seed of the cell. */
   seed: string;
+  /** Runs of the cell that showed it. */
+  count: number;
   /** Operations and steps of the shortest counterexample found. */
   ops: number;
   steps: number;
   scenario: Scenario;
   message: string;
-  /** The mshare knobs the shortest counterexample's run consulted (reports/depends_on.ts judges them). */
-  knobsUsed: string[];
+  /** The counterexample file that replays it. */
+  cx: CounterexampleFile;
 }
 
 export interface Cell {
@@ -31,12 +38,15 @@ export interface Cell {
   property: string;
   runs: number;
   found: Signature[];
+  /** Every distinct signature of the cell with its count, skipped (known) and unshrunk ones included. */
+  signatures: SignatureCount[];
   error: string | null;
 }
 
 export interface MatrixResult {
   cells: Cell[];
   coverage: Record<string, Coverage>;
+  interrupted?: boolean;
 }
 
 export interface MatrixOptions {
@@ -44,41 +54,62 @@ export interface MatrixOptions {
   properties: readonly Property[];
   seed: string;
   runsPerCell: number;
-  /** At most this many distinct signatures per cell. */
+  /** Shrink at most this many distinct signatures per cell (the others are counted); all by default. */
   maxSignatures?: number;
+  /** Known signatures per policy name: counted, not shrunk. */
+  skip?: Record<string, string[]>;
   onCell?: (c: Cell) => void;
 }
 
-const opsOf = (sc: Scenario) => sc.threads.reduce((n, t) => n + t.ops.length, 0);
+export function cellSpec(o: MatrixOptions, policy: Policy, prop: Property): CampaignSpec {
+  return { policy: policy.name, variant: null, properties: [prop.id], ops: opKindsFor(policy.mshare), seed: `${o.seed}/${policy.name}/${prop.id}`, skip: o.skip?.[policy.name] ?? [] };
+}
 
+function cellOf(policy: Policy, prop: Property, spec: CampaignSpec, r: CampaignResult): Cell {
+  const count = new Map(r.signatures.map((s) => [s.signature, s.count]));
+  const errors = r.findings.filter((f) => f.cx.verdict.result === 'model-error');
+  const found = r.findings
+    .filter((f) => f.cx.verdict.result !== 'model-error')
+    .map((f) => ({ signature: f.signature, runIndex: f.index, runSeed: f.runSeed, seed: spec.seed, count: count.get(f.signature)!, ops: f.ops, steps: f.steps, scenario: f.cx.scenario, message: f.cx.verdict.message!, cx: f.cx }));
+  return { policy: policy.name, property: prop.id, runs: r.runs, found, signatures: r.signatures, error: errors[0]?.cx.verdict.message ?? null };
+}
+
+/** On this thread, synchronously. */
 export function computeMatrix(o: MatrixOptions): MatrixResult {
   const cells: Cell[] = [];
   const coverage: Record<string, Coverage> = {};
   for (const policy of o.policies) {
     const cov = (coverage[policy.name] = emptyCoverage());
     for (const prop of o.properties) {
-      const cell: Cell = { policy: policy.name, property: prop.id, runs: 0, found: [], error: null };
-      const skip = new Set<string>();
-      const seed = `${o.seed}/${policy.name}/${prop.id}`;
-      let last: Coverage | null = null;
-      for (;;) {
-        const r = fuzz({ policy, seed, runs: o.runsPerCell, properties: [prop], skip });
-        last = r.coverage; // the last pass: every run of the cell, or those up to the last finding kept
-        const f = r.finding;
-        if (!f) break;
-        if (f.result.verdict === 'model-error') {
-          cell.error = f.result.error;
-          break;
-        }
-        skip.add(f.signature);
-        cell.found.push({ signature: f.signature, runIndex: f.runIndex, runSeed: f.runSeed, seed, ops: opsOf(f.scenario), steps: f.result.steps, scenario: f.scenario, message: f.result.violation!.message, knobsUsed: f.result.knobsUsed });
-        if (cell.found.length >= (o.maxSignatures ?? 4)) break;
-      }
-      if (last) addCoverage(cov, last);
-      cell.runs = o.runsPerCell;
+      const spec = cellSpec(o, policy, prop);
+      const r = runCampaignSync(makeCtx(spec, policy, null), 0, o.runsPerCell, o.maxSignatures);
+      addCoverage(cov, r.coverage);
+      const cell = cellOf(policy, prop, spec, r);
       o.onCell?.(cell);
       cells.push(cell);
     }
+  }
+  return { cells, coverage };
+}
+
+/** Every cell at once on `exec` (the --jobs workers), reported in cell order; policies must be the registry's. */
+export async function computeMatrixOn(exec: Executor, o: MatrixOptions & { signal?: AbortSignal }): Promise<MatrixResult> {
+  const jobs = o.policies.flatMap((policy) =>
+    o.properties.map((prop) => {
+      const spec = cellSpec(o, policy, prop);
+      return { policy, prop, spec, result: runCampaign(exec, spec, { lo: 0, hi: o.runsPerCell, signal: o.signal, shrinkLimit: o.maxSignatures }) };
+    }),
+  );
+  for (const j of jobs) j.result.catch(() => {}); // awaited below, in order
+  const cells: Cell[] = [];
+  const coverage: Record<string, Coverage> = {};
+  for (const j of jobs) {
+    const r = await j.result;
+    if (r.interrupted) return { cells, coverage, interrupted: true };
+    addCoverage((coverage[j.policy.name] ??= emptyCoverage()), r.coverage);
+    const cell = cellOf(j.policy, j.prop, j.spec, r);
+    o.onCell?.(cell);
+    cells.push(cell);
   }
   return { cells, coverage };
 }

@@ -5,7 +5,8 @@ export const COMMAND_HELP: Record<string, string> = {
   policies: `mshare-check policies
   One policy a line: name, date, description.`,
   fuzz: `mshare-check fuzz --policy P [--variant F] [--seed S] [--runs N | --time T] [--ops LIST] [--property ID]... [--out DIR]
-  Fuzz a policy; shrink and save the first violation.
+                  [--skip-known] [--skip SIG]... [--jobs N] [--shard K/N]
+  Fuzz a policy to the end of its budget; shrink and save the first run of every new signature.
   --policy P      a name from \`mshare-check policies\`
   --variant F     a variant file (TypeScript, SPEC 4.4) applied to P
   --seed S        campaign seed (default "mshare-check")
@@ -13,7 +14,14 @@ export const COMMAND_HELP: Record<string, string> = {
   --ops LIST      operation kinds to generate, comma-separated (default: all the policy supports)
   --property ID   check only this property (repeatable)
   --out DIR       where findings are saved (default: counterexamples/ in the current directory);
-                  checked and created before the first run`,
+                  checked and created before the first run
+  --skip-known    count, but do not shrink or save, the signatures saved in counterexamples/ and DIR
+                  for P (without a variant, or with this variant)
+  --skip SIG      the same for one signature (property|holder|function; repeatable)
+  --jobs N        worker threads (default: the machine's cores); results are the same for any N
+  --shard K/N     run slice K of N of the campaign's runs (needs --runs) and write a shard manifest
+                  in DIR; \`mshare-check merge\` adds the slices up
+  Ctrl-C stops: what is saved stays, the summary is printed, exit 130.`,
   replay: `mshare-check replay FILE [--policy P] [--variant F | --trust-variant] [--property ID]...
   Replay a saved counterexample (.json) or a scenario text file.
   --policy P       run under P instead of the file's policy (its embedded variant is then not run)
@@ -26,18 +34,26 @@ export const COMMAND_HELP: Record<string, string> = {
   --format         text (default, 72 columns) or json
   --variant F, --trust-variant   as for replay
   Exit status from this replay, as for replay.`,
-  matrix: `mshare-check matrix [--runs N | --budget T] [--seed S] [--policy P]... [--out DIR]
+  matrix: `mshare-check matrix [--runs N | --budget T] [--seed S] [--policy P]... [--out DIR] [--skip-known] [--jobs N]
   Every policy against every property, one property per cell; prints signatures and coverage.
   --runs N      runs per cell (default 200); --budget T a total time target (calibrated, not exact)
   --out DIR     save the shortest counterexample of each finding there (checked before the first run)
-  Exit 0 once computed, findings or not.`,
+  --skip-known  count, but do not shrink or save, each policy's signatures saved in counterexamples/ and DIR
+  --jobs N      worker threads (default: the machine's cores); results are the same for any N
+  Exit 0 once computed, findings or not; 130 on Ctrl-C.`,
+  merge: `mshare-check merge DIR... --out DIR
+  Add up the shards of one campaign (fuzz --shard K/N, each with its own --out): the findings of
+  the lowest run index are saved in --out and the summary printed, as the campaign on one machine
+  would. Refuses (exit 2) a missing, repeated, interrupted or different shard.`,
 };
 
 export const USAGE = `usage: mshare-check <command> [options]   (mshare-check <command> --help for one command)
   policies
   fuzz --policy P [--variant F] [--seed S] [--runs N | --time T] [--ops LIST] [--property ID]... [--out DIR]
+       [--skip-known] [--skip SIG]... [--jobs N] [--shard K/N]
   replay FILE [--policy P] [--variant F | --trust-variant] [--property ID]...
   report FILE [--format text|json] [--variant F | --trust-variant]
-  matrix [--runs N | --budget T] [--seed S] [--policy P]... [--out DIR]
+  matrix [--runs N | --budget T] [--seed S] [--policy P]... [--out DIR] [--skip-known] [--jobs N]
+  merge DIR... --out DIR
   --help, -h     this text; --version
-Exit status: 0 no violation, 1 a violation found or reproduced, 2 bad usage or input, 3 model or internal error.`;
+Exit status: 0 no violation, 1 a violation found or reproduced, 2 bad usage or input, 3 model or internal error,\n130 interrupted (Ctrl-C).`;

@@ -8,14 +8,19 @@ import { loadVariant, VariantLoadError, type LoadedVariant } from '../model/poli
 import type { Policy } from '../model/policies/policy.js';
 import { countersFor, type Coverage } from '../model/run/coverage.js';
 import { didYouMean } from '../model/run/nearest.js';
-import { computeMatrix } from '../campaigns/matrix.js';
+import { computeMatrixOn } from '../campaigns/matrix.js';
+import { CHUNK, ctxCache, inProcess, makeCtx, runCampaign, type CampaignSpec, type Executor } from '../campaigns/campaign.js';
+import { sharedPool } from '../campaigns/pool.js';
+import { availableParallelism } from 'node:os';
+import { join, resolve as resolvePath } from 'node:path';
+import { exitStatus, knownSignatures, manifestName, mergeTotals, printFinding, printSummary, readShards, SHARD_FORMAT, shardFinding, shardRange, writeManifest, type CampaignIdentity, type Header, type ShardFinding } from './campaign_out.js';
+import { ProgressLine } from './progress.js';
 import { PROPERTIES, propertyById } from '../properties/registry.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { validateScenario, validateStepIds } from '../model/run/validate.js';
 import { thrownAt } from '../model/source_location.js';
 import { MODEL_VERSION } from '../model/version.js';
-import { fuzz } from '../campaigns/fuzz.js';
 import { opKindsFor, type OpKind } from '../properties/generate/scenario_arb.js';
 import { buildCounterexample, checkedProperties, CounterexampleError, FORMAT_VERSION, loadCounterexample, verdictOf, type CounterexampleFile, type Verdict } from '../reports/counterexample.js';
 import { renderJson } from '../reports/render_json.js';
@@ -28,7 +33,10 @@ import { readInputFile } from './input.js';
 import { makeLogger } from './log.js';
 import { prepareOutDir, saveOrSpill, type Io } from './out_dir.js';
 import { savedPolicy } from './saved_policy.js';
-import { dependsOnReplayed, dependsOnReplayedText } from '../reports/depends_on.js';
+import { counterexampleDependsOn } from '../reports/depends_on.js';
+
+/** A matrix cell's word for a finding: FOUND, or DEPENDS ON <knob>: when it is not the design's (issue 10). */
+const foundWord = (deps: readonly string[]) => (deps.length ? `DEPENDS ON ${deps.join(', ')}:` : 'FOUND');
 import { edited, policy } from './policy_arg.js';
 
 export type { Io };
@@ -84,12 +92,65 @@ const exitOf = (v: Verdict) => (v.result === 'violation' ? 1 : v.result === 'mod
 
 const isJson = (file: string, text: string) => file.endsWith('.json') || text.trimStart().startsWith('{');
 
+/** --jobs N: default the machine's cores; 1 runs on this thread, more on worker threads (campaigns/pool.ts). */
+function executor(jobs: string | undefined, ctxs: ReturnType<typeof ctxCache>): Executor {
+  const n = jobs === undefined ? availableParallelism() : positiveInt(jobs, '--jobs');
+  if (n > 256) throw new UsageError(`--jobs must be at most 256, got '${jobs}'`);
+  return n === 1 ? inProcess(ctxs.get) : sharedPool(n);
+}
+
+/** "K/N": shard K of N, 1 <= K <= N. */
+function shardArg(v: string): { k: number; n: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v);
+  const k = Number(m?.[1]);
+  const n = Number(m?.[2]);
+  if (!m || !Number.isSafeInteger(k) || !Number.isSafeInteger(n) || n < 1 || k < 1 || k > n) throw new UsageError(`--shard must be K/N with 1 <= K <= N (e.g. 2/4), got '${v}'`);
+  return { k, n };
+}
+
+/**
+ * SIGINT while `run` is under way aborts it (a second one exits at once);
+ * outside it the default applies again.
+ */
+async function interruptible<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const onSigint = () => {
+    if (ac.signal.aborted) process.exit(130);
+    ac.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    return await run(ac.signal);
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+const FUZZ_OPTIONS = {
+  policy: { type: 'string' },
+  variant: { type: 'string' },
+  seed: { type: 'string' },
+  runs: { type: 'string' },
+  time: { type: 'string' },
+  ops: { type: 'string' },
+  out: { type: 'string' },
+  property: { type: 'string', multiple: true },
+  jobs: { type: 'string' },
+  skip: { type: 'string', multiple: true },
+  'skip-known': { type: 'boolean' },
+  shard: { type: 'string' },
+} as const;
+
 async function cmdFuzz(args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args, options: { policy: { type: 'string' }, variant: { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' }, time: { type: 'string' }, ops: { type: 'string' }, out: { type: 'string' }, property: { type: 'string', multiple: true } } });
+  const { values } = parseArgs({ args, options: FUZZ_OPTIONS });
   const only = properties(values.property);
   if (values.runs !== undefined && values.time !== undefined) throw new UsageError('give --runs or --time, not both');
   const runs = values.time === undefined ? positiveInt(values.runs ?? '1000', '--runs') : undefined;
   const timeMs = values.time === undefined ? undefined : duration(values.time, '--time');
+  const shard = values.shard === undefined ? null : shardArg(values.shard);
+  if (shard && runs === undefined) throw new UsageError('--shard needs --runs: a time budget is no fixed slice of a campaign');
+  if (shard && runs !== undefined && shard.n > runs) throw new UsageError(`--shard ${values.shard}: more shards than the ${runs} runs`);
+  for (const s of values.skip ?? []) if (s === '' || s.length > 1000 || !/^[\x20-\x7e]*$/.test(s)) throw new UsageError('--skip must be a signature (property|holder|function), printable ASCII');
   const base = policy(values.policy);
   const supported = opKindsFor(base.mshare);
   const ops = (values.ops?.split(',') ?? supported) as OpKind[];
@@ -97,42 +158,77 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   const seed = values.seed ?? 'mshare-check';
   if (seed.length > 256 || !/^[\x20-\x7e]*$/.test(seed)) throw new UsageError('--seed must be printable ASCII, at most 256 characters');
   const outDir = values.out ?? 'counterexamples';
+  const ctxs = ctxCache();
+  const exec = executor(values.jobs, ctxs);
   const { policy: p, variant } = await withVariant(base, values.variant);
   prepareOutDir(outDir); // before the first run: a finding is never lost to a bad --out
+  const known = values['skip-known'] ? knownSignatures(['counterexamples', outDir], base.name, variant?.spec.name ?? null, io.err) : [];
+  const skip = [...new Set([...known, ...(values.skip ?? [])])].sort();
+  const spec: CampaignSpec = { policy: base.name, variant: variant ? { path: resolvePath(values.variant!), sha256: variant.sha256 } : null, properties: only?.map((x) => x.id) ?? null, ops, seed, skip };
+  ctxs.seed(makeCtx(spec, p, variant));
+  const range = shard && runs !== undefined ? shardRange(shard.k, shard.n, runs) : { lo: 0, hi: runs ?? null };
   const log = makeLogger();
-  log.info({ policy: p.name, seed, runs, timeMs, ops }, 'campaign start');
+  log.info({ policy: p.name, seed, runs, timeMs, ops, jobs: exec.size, shard: values.shard, skip }, 'campaign start');
   const t0 = Date.now();
-  const r = fuzz({
-    policy: p,
-    properties: only,
-    seed,
-    runs,
-    timeMs,
-    ops,
-    now: Date.now,
-    onRun: (i) => {
-      if ((i + 1) % 1000 === 0) log.info({ runs: i + 1, elapsedMs: Date.now() - t0 }, 'progress');
-    },
-  });
-  log.info({ runs: r.runs, steps: r.steps, elapsedMs: Date.now() - t0, found: r.finding?.signature ?? null }, 'campaign end');
-  io.out(`fuzz: policy ${p.name}, seed "${seed}", ${r.runs} runs, ${r.steps} steps, ops ${ops.join(',')}`);
-  io.out('coverage:');
-  for (const l of coverageLines(r.coverage, base.mshare !== null)) io.out(l);
-  if (!r.finding) {
-    io.out(`result: no violation in ${r.runs} runs`);
-    return 0;
+  const progress = new ProgressLine(io.tty, `fuzz ${p.name}`, timeMs);
+  const say = { out: (l: string) => (progress.clear(), io.out(l)), err: (l: string) => (progress.clear(), io.err(l)) };
+  const findings: ShardFinding[] = [];
+  const r = await interruptible((signal) =>
+    runCampaign(exec, spec, {
+      ...range,
+      timeUp: () => timeMs !== undefined && Date.now() - t0 >= timeMs,
+      signal,
+      onProgress: (x) => {
+        progress.update(x);
+        if (x.done % 1000 < CHUNK) log.debug({ runs: x.done, elapsedMs: Date.now() - t0 }, 'progress');
+      },
+      onFinding: (f) => {
+        const deps = counterexampleDependsOn(p, f.cx, only ?? PROPERTIES);
+        const saved = printFinding(say, f, () => saveOrSpill(outDir, f.cx, say), values.variant ?? null, deps);
+        findings.push(shardFinding(f, saved, deps));
+      },
+    }),
+  );
+  progress.clear();
+  log.info({ runs: r.runs, steps: r.steps, elapsedMs: Date.now() - t0, signatures: r.signatures.length, interrupted: r.interrupted }, 'campaign end');
+  const header: Header = { shown: p.name, seed, ops, coverageLines: (c) => coverageLines(c, base.mshare !== null), variantArg: values.variant ?? null };
+  const shardText = shard ? `shard ${shard.k}/${shard.n} (runs ${range.lo}..${range.hi! - 1})` : undefined;
+  printSummary(io, header, r, { shard: shardText, interrupted: r.interrupted, unshrunk: r.unshrunk });
+  if (shard && !r.interrupted) {
+    const campaign: CampaignIdentity = { policy: base.name, variant: variant ? { name: variant.spec.name, sha256: variant.sha256, arg: values.variant! } : null, properties: spec.properties, ops, seed, runs: runs!, skip };
+    const file = writeManifest(outDir, { format: SHARD_FORMAT, modelVersion: MODEL_VERSION, campaign, shard, totals: { runs: r.runs, steps: r.steps, coverage: r.coverage, signatures: r.signatures }, findings });
+    io.out(`shard manifest: ${file} (combine the shards with: npx mshare-check merge DIR... --out DIR)`);
   }
-  const f = r.finding;
-  const cx = buildCounterexample({ policy: base.name, variant, campaign: { seed, runIndex: f.runIndex, runSeed: f.runSeed, ops }, signature: f.signature, scenario: f.scenario, result: f.result, properties: only?.map((x) => x.id) ?? null });
-  const v = cx.verdict;
-  io.out(v.result === 'model-error' ? `result: MODEL ERROR in run ${f.runIndex}: ${v.message}` : `result: VIOLATION ${v.property} in run ${f.runIndex} at step ${v.step} (${v.actor}: ${v.stepId})`);
-  if (v.result === 'violation') io.out(`  ${v.message}`);
-  const deps = v.result === 'violation' ? dependsOnReplayedText(p, f.result.knobsUsed, { scenario: f.scenario, signature: f.signature, properties: only ?? PROPERTIES }) : null;
-  if (deps) io.out(`  ${deps}: a knob this run consulted is not cited from a patch or talk, so this is not a finding of ${base.name}`);
-  io.out(`  signature ${f.signature}; shrunk from ${f.original.threads.reduce((n, t) => n + t.ops.length, 0)} to ${f.scenario.threads.reduce((n, t) => n + t.ops.length, 0)} operations, ${f.result.steps} steps`);
-  const saved = saveOrSpill(outDir, cx, io);
-  if (saved) io.out(`replay: npx mshare-check replay ${saved.path}${variant ? ` --variant ${values.variant}` : ''}`);
-  return v.result === 'model-error' ? 3 : 1;
+  return exitStatus(r, r.interrupted);
+}
+
+/** merge DIR... --out DIR: the shards of one campaign, as that campaign on one machine prints and saves it. */
+async function cmdMerge(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' } } });
+  if (positionals.length === 0) throw new UsageError('merge takes the shards\' out directories: merge DIR... --out DIR');
+  if (values.out === undefined) throw new UsageError('merge needs --out DIR (where the merged findings are saved)');
+  const shards = readShards(positionals);
+  const c = shards[0]!.m.campaign;
+  const base = policy(c.policy);
+  const totals = mergeTotals(shards.map((s) => s.m));
+  // Every file to copy, read and checked before anything is written.
+  const picked: { f: ShardFinding; cx: CounterexampleFile }[] = [];
+  for (const s of totals.signatures.filter((x) => !x.skipped)) {
+    const from = shards.find((sh) => sh.m.totals.signatures.some((x) => x.signature === s.signature && x.first.index === s.first.index))!;
+    const f = from.m.findings.find((x) => x.signature === s.signature && x.index === s.first.index);
+    if (!f || f.file === null) throw new UsageError(`${from.dir}: shard ${from.m.shard.k}/${from.m.shard.n} saved no file for ${printable(s.signature)} (run ${s.first.index})`);
+    const path = join(from.dir, f.file);
+    const cx = loadCounterexample(path, readInputFile(path));
+    if (cx.signature !== s.signature || cx.campaign?.runIndex !== s.first.index) throw new UsageError(`${path}: not the finding the shard manifest names (${printable(s.signature)}, run ${s.first.index})`);
+    picked.push({ f, cx });
+  }
+  prepareOutDir(values.out);
+  for (const { f, cx } of picked) {
+    printFinding(io, { ...f, cx }, () => saveOrSpill(values.out!, cx, io), c.variant?.arg ?? null, f.dependsOn);
+  }
+  const shown = c.variant ? `${base.name}+${c.variant.name}` : base.name;
+  printSummary(io, { shown, seed: c.seed, ops: c.ops, coverageLines: (cov) => coverageLines(cov, base.mshare !== null), variantArg: c.variant?.arg ?? null }, totals);
+  return exitStatus(totals);
 }
 
 const TRUST_OPTIONS = { policy: { type: 'string' }, variant: { type: 'string' }, 'trust-variant': { type: 'boolean' } } as const;
@@ -174,7 +270,7 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
 }
 
 async function cmdMatrix(args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args, options: { runs: { type: 'string' }, budget: { type: 'string' }, seed: { type: 'string' }, policy: { type: 'string', multiple: true }, out: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { runs: { type: 'string' }, budget: { type: 'string' }, seed: { type: 'string' }, policy: { type: 'string', multiple: true }, out: { type: 'string' }, jobs: { type: 'string' }, 'skip-known': { type: 'boolean' } } });
   if (values.runs !== undefined && values.budget !== undefined) throw new UsageError('give --runs or --budget, not both');
   const policies = values.policy?.map((n) => policy(n)) ?? POLICIES;
   const seed = values.seed ?? 'matrix';
@@ -183,45 +279,50 @@ async function cmdMatrix(args: string[], io: Io): Promise<number> {
     // calibrate: about 1.5 ms a run on the reference machine (docs/bench.md); a budget is a target, not a bound
     runsPerCell = Math.max(20, Math.floor(duration(values.budget, '--budget') / 1.5 / (policies.length * PROPERTIES.length)));
   }
+  const exec = executor(values.jobs, ctxCache());
   if (values.out !== undefined) prepareOutDir(values.out);
+  const skip = values['skip-known'] ? Object.fromEntries(policies.map((p) => [p.name, knownSignatures(['counterexamples', ...(values.out ? [values.out] : [])], p.name, null, io.err)])) : undefined;
   io.out(`matrix: ${policies.length} policies x ${PROPERTIES.length} properties, ${runsPerCell} runs per cell, seed "${seed}"`);
   io.out('each cell fuzzes with that property alone; signature = property|stale holder|kernel function');
+  const progress = new ProgressLine(io.tty, 'matrix');
+  const total = policies.length * PROPERTIES.length;
   let current = '';
-  const r = computeMatrix({
-    policies,
-    properties: PROPERTIES,
-    seed,
-    runsPerCell,
-    onCell: (c) => {
-      if (c.policy !== current) {
-        current = c.policy;
-        io.out(`\n${c.policy}`);
-      }
-      if (c.error) io.out(`  ${c.property.padEnd(26)} MODEL ERROR ${c.error}`);
-      else if (c.found.length === 0) io.out(`  ${c.property.padEnd(26)} holds (${c.runs} runs)`);
-      else {
-        const pol = policies.find((x) => x.name === c.policy)!;
-        for (const [i, f] of c.found.entries()) {
-          // a finding that consulted an uncited knob is not one of the design (issue 10)
-          const deps = dependsOnReplayed(pol, f.knobsUsed, { scenario: f.scenario, signature: f.signature, properties: [propertyById(c.property)!] });
-          io.out(`  ${(i === 0 ? c.property : '').padEnd(26)} ${deps.length ? `DEPENDS ON ${deps.join(', ')}:` : 'FOUND'} ${f.signature} (shortest: ${f.ops} ops, ${f.steps} steps; run ${f.runIndex})`);
+  let done = 0;
+  const r = await interruptible((signal) =>
+    computeMatrixOn(exec, {
+      policies,
+      properties: PROPERTIES,
+      seed,
+      runsPerCell,
+      skip,
+      signal,
+      onCell: (c) => {
+        progress.clear();
+        done++;
+        progress.update({ done: done * runsPerCell, total: total * runsPerCell, findings: 0, shrinking: null });
+        if (c.policy !== current) {
+          current = c.policy;
+          io.out(`\n${c.policy}`);
         }
-      }
-    },
-  });
+        const lines: string[] = [];
+        if (c.error) lines.push(`MODEL ERROR ${c.error}`);
+        const pol = policies.find((x) => x.name === c.policy)!;
+        for (const f of c.found) lines.push(`${foundWord(counterexampleDependsOn(pol, f.cx, [propertyById(c.property)!]))} ${f.signature} in ${f.count} run${f.count === 1 ? '' : 's'} (shortest: ${f.ops} ops, ${f.steps} steps; run ${f.runIndex})`);
+        for (const s of c.signatures.filter((x) => x.skipped)) lines.push(`known ${s.signature} in ${s.count} run${s.count === 1 ? '' : 's'} (skipped; first run ${s.first.index})`);
+        if (lines.length === 0) lines.push(`holds (${c.runs} runs)`);
+        for (const [i, l] of lines.entries()) io.out(`  ${(i === 0 ? c.property : '').padEnd(26)} ${l}`);
+        if (values.out !== undefined) for (const f of c.found) saveOrSpill(values.out, f.cx, io);
+      },
+    }),
+  );
+  progress.clear();
+  if (r.interrupted) {
+    io.out(`\nmatrix: interrupted (SIGINT) after ${r.cells.length} of ${total} cells`);
+    return 130;
+  }
   for (const p of policies) {
     io.out(`\ncoverage, ${p.name} (all cells):`);
     for (const l of coverageLines(r.coverage[p.name]!, p.mshare !== null)) io.out(l);
-  }
-  if (values.out !== undefined) {
-    for (const c of r.cells) {
-      for (const f of c.found) {
-        const pol = policy(c.policy);
-        const res = runScenario(f.scenario, { policy: pol, properties: [propertyById(c.property)!] });
-        const campaign = { seed: f.seed, runIndex: f.runIndex, runSeed: f.runSeed, ops: opKindsFor(pol.mshare) };
-        saveOrSpill(values.out, buildCounterexample({ policy: c.policy, variant: null, campaign, signature: f.signature, scenario: f.scenario, result: res, properties: [c.property] }), io);
-      }
-    }
   }
   return 0; // computed: findings are the matrix's content, not a failure of the command
 }
@@ -255,6 +356,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   replay: cmdReplay,
   report: cmdReport,
   matrix: cmdMatrix,
+  merge: cmdMerge,
 };
 
 export const VERSION_LINE = `mshare-check ${MODEL_VERSION} (model ${MODEL_VERSION}, counterexample format ${FORMAT_VERSION})`;

@@ -7,6 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync } from
 import { dirname, join, resolve } from 'node:path';
 import { render, saveCounterexample, type CounterexampleFile, type Saved } from '../reports/counterexample.js';
 import { UsageError } from './errors.js';
+import type { Tty } from './progress.js';
 
 /**
  * mkdir -p, one component at a time: Node's own recursive mkdirSync spins
@@ -56,6 +57,8 @@ export function prepareOutDir(dir: string): void {
 export interface Io {
   out(line: string): void;
   err(line: string): void;
+  /** stderr when it is a terminal: the campaign progress line goes there (cli/progress.ts). */
+  tty?: Tty;
 }
 
 /** Save, or say why not and print the file on stderr. Returns null when it could not be saved. */

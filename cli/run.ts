@@ -13,4 +13,5 @@ process.on('unhandledRejection', internal);
 process.exitCode = await main(process.argv.slice(2), {
   out: (l) => process.stdout.write(l + '\n'),
   err: (l) => process.stderr.write(l + '\n'),
+  tty: process.stderr.isTTY ? { write: (s) => process.stderr.write(s), get columns() { return process.stderr.columns; } } : undefined,
 });

@@ -15,6 +15,7 @@ import { otherValues, type MshareKnobs } from '../model/kernel/mshare/knobs.js';
 import type { Policy } from '../model/policies/policy.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
+import type { CounterexampleFile } from './counterexample.js';
 import type { Property } from '../properties/property.js';
 import { signatureOf } from '../properties/signature.js';
 
@@ -56,4 +57,11 @@ export function dependsOnReplayed(policy: Policy, knobsUsed: readonly string[], 
 export function dependsOnReplayedText(policy: Policy, knobsUsed: readonly string[] | undefined, evidence: Evidence): string | null {
   const d = dependsOnReplayed(policy, knobsUsed ?? [], evidence);
   return d.length ? `depends on ${d.join(', ')}` : null;
+}
+
+/** The same judgement for a saved finding: its run replayed for the knobs it consulted, then each uncited one put to the test. */
+export function counterexampleDependsOn(policy: Policy, cx: CounterexampleFile, properties: readonly Property[]): string[] {
+  if (!policy.mshare || cx.verdict.result !== 'violation') return [];
+  const r = runScenario(cx.scenario, { policy, properties });
+  return dependsOnReplayed(policy, r.knobsUsed, { scenario: cx.scenario, signature: cx.signature, properties });
 }
