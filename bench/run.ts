@@ -5,6 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { linux } from '../model/policies/linux.js';
+import { policyByName } from '../model/policies/registry.js';
 import { loadVariant } from '../model/policies/load_variant.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { fuzz } from '../campaigns/fuzz.js';
@@ -34,7 +35,7 @@ console.log(`|---|---|---|---|---|---|---|`);
 const foundVariants: string[] = [];
 for (const f of readdirSync('variants').filter((x) => x.endsWith('.ts')).sort()) {
   const v = await loadVariant(`variants/${f}`);
-  const policy = applyVariant(linux, v.spec);
+  const policy = applyVariant(policyByName(v.spec.policy ?? 'linux')!, v.spec);
   const plain = fuzz({ policy, seed: 'bench', runs: 20000, feedback: false });
   t = process.hrtime.bigint();
   let found = 0n;
@@ -56,7 +57,7 @@ console.log(`|---|---|---|---|`);
 // only the variants plain fuzzing found above: the others would spend every seed's whole budget finding nothing
 for (const f of foundVariants) {
   const v = await loadVariant(`variants/${f}`);
-  const b = benchShrink({ policy: applyVariant(linux, v.spec), seeds: Array.from({ length: seeds }, (_, i) => `bench-${i}`), runs: 20000 });
+  const b = benchShrink({ policy: applyVariant(policyByName(v.spec.policy ?? 'linux')!, v.spec), seeds: Array.from({ length: seeds }, (_, i) => `bench-${i}`), runs: 20000 });
   const times = b.cases.map((c) => Math.round(c.shrinkMs)).sort((x, y) => x - y);
   const med = (xs: number[]) => xs[Math.floor(xs.length / 2)] ?? 0;
   const drawn = med(b.cases.map((c) => c.originalOps).sort((x, y) => x - y));

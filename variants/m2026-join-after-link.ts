@@ -7,5 +7,6 @@ import { defineVariant } from '../model/policies/variant.js';
 export default defineVariant({
   name: 'm2026-join-after-link',
   description: 'mshare-2026: a sharer joins the sharer list after linking the shared table, not at mshare_attach',
+  policy: 'mshare-2026',
   edit: (v) => v.knobs({ listJoin: 'after-link' }),
 });

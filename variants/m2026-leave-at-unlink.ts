@@ -7,5 +7,6 @@ import { defineVariant } from '../model/policies/variant.js';
 export default defineVariant({
   name: 'm2026-leave-at-unlink',
   description: 'mshare-2026: a sharer leaves the sharer list in the unlink hook, before its unlink flush',
+  policy: 'mshare-2026',
   edit: (v) => v.knobs({ listLeave: 'at-unlink' }),
 });

@@ -7,5 +7,6 @@ import { defineVariant } from '../model/policies/variant.js';
 export default defineVariant({
   name: 'm2026-list-no-freed-tables',
   description: 'mshare-2026: the per-sharer flushes of the list walk never carry freed_tables',
+  policy: 'mshare-2026',
   edit: (v) => v.knobs({ listFreedTables: 'never' }),
 });

@@ -103,6 +103,8 @@ export interface VariantSpec {
   /** Name shown in reports, e.g. "linux+free-before-flush". */
   name: string;
   description: string;
+  /** The policy it is a variant of, for tools that run every kept mutant (npm run bench); linux when absent. The CLI's --policy still decides. */
+  policy?: string;
   edit(v: VariantBuilder): void;
 }
 
