@@ -18,7 +18,7 @@ export const noFreedFrameReachable: Property = {
   rule: 'mmu_gather: unhook, invalidate, then free (include/asm-generic/tlb.h); research/tlb-kvm.md I1, I2',
   check({ s }) {
     for (const { table, index, e } of allEntries(s)) {
-      if (table.level !== 1) continue;
+      if (table.level !== 1 && !e.huge) continue; // PTEs and hugetlb PMD leaves (their head frame)
       const why = staleFrame(s, e.pfn, e.ghost);
       if (why) return { holder: 'PTE', message: `PTE ${index} of ${table.owner}'s table ${table.pfn} maps frame ${e.pfn}, which is ${why}` };
     }

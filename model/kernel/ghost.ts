@@ -5,7 +5,7 @@
 // (GhostOp.zapped).
 
 import { mshareOfHost } from './mshare/msharefs.js';
-import { findPte } from './pagetable.js';
+import { findLeaf } from './pagetable.js';
 import type { GhostAlias, GhostMapping, KernelState } from './state.js';
 import { tlbUsableFor } from './tlb.js';
 import type { MmId } from './types.js';
@@ -25,7 +25,7 @@ export function mappedAtInvoke(s: KernelState, mm: MmId, start: number, end: num
   const out = new Map<string, GhostMapping>();
   const m = s.mms[mm]!;
   for (let v = start; v < end; v++) {
-    const e = findPte(s, m, v)?.pte;
+    const e = findLeaf(s, m, v)?.pte;
     if (e) out.set(`${v}:${e.ghost}`, { vpn: v, ghost: e.ghost, at });
   }
   for (const a of aliasesOf(s, mm, start, end)) {

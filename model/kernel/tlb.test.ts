@@ -115,7 +115,7 @@ describe('flushes', () => {
 
   it('a #PF drops only the TLB entry for the address, in the loaded slot', () => {
     const c = loaded();
-    dropTlbEntry(c, 5);
+    dropTlbEntry(state(), c, 5);
     expect(c.tlb).toEqual([tlb(0, 6), tlb(1, 5)]);
     expect(c.psc).toHaveLength(5);
   });

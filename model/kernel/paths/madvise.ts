@@ -33,6 +33,7 @@ import { sharerWindow, toHost } from '../mshare/msharefs.js';
 import { findVma, vmasIn } from '../vma.js';
 import type { NotifierCtx } from './notifier.js';
 import { unmapPageRange } from './zap.js';
+import { isVmHugetlbPage, unmapHugetlbVma } from './hugetlb.js';
 
 export interface MadviseCtx {
   mm: MmId;
@@ -68,7 +69,8 @@ export const madviseDontneed: StepDef<MadviseCtx>[] = [
       // an msharefs VMA with madvise allowed: the zap walks this mm's link into the host's tables
       const n: NotifierCtx = { mm: c.mm, start: v.start, end: v.end, event: 'CLEAR' };
       yield* k.run('mmu_notifier_invalidate_range_start', n);
-      yield* unmapPageRange(k, c.mm, c.opId, v.start, v.end, { reclaimPt: true }); // madvise_dontneed_single_vma()
+      if (isVmHugetlbPage(k.s, v)) yield* unmapHugetlbVma(k, c.mm, c.opId, findVma(k.s.mms[c.mm]!, v.start)!, v.start, v.end, false); // zap_page_range_single(): hugetlb_zap_begin() ..
+      else yield* unmapPageRange(k, c.mm, c.opId, v.start, v.end, { reclaimPt: true }); // madvise_dontneed_single_vma()
       yield* k.run('mmu_notifier_invalidate_range_end', n);
     }
     yield* k.run('tlb_finish_mmu', {});
