@@ -4,7 +4,7 @@
 // PMD leaf in the hardware walk and the TLB.
 
 import { describe, expect, it } from 'vitest';
-import { hugeFile, hugeMap, idle, madvise, munmap, proc, read, run, scenario, thread, until, va as vpn, write } from '../../../test/build.js';
+import { gup, hugeFile, hugeMap, idle, madvise, munmap, proc, read, run, scenario, thread, until, va as vpn, write } from '../../../test/build.js';
 import { at, expectOrder, go, ids, observe, pos } from '../../../test/trace.js';
 import { findTable, tableIndex } from '../pagetable.js';
 import type { KernelState } from '../state.js';
@@ -88,6 +88,19 @@ describe('hugetlb.ts: __unmap_hugepage_range and huge_pmd_unshare (8ce720d5bd91)
     expect(ids(r, 'T2')).toContain('tlb_flush_unshared_tables.tlb_remove_table_sync_one');
     expect(pos(r, 'T2', 'tlb_flush_unshared_tables.wait')).toBeLessThan(pos(r, 'T2', '__hugetlb_zap_end.i_mmap_unlock_write'));
     expect(r.coverage.hugetlb_last_sharer_sync_ipi).toBe(1);
+  });
+
+  it('the last sharer\'s tlb_remove_table_sync_one() waits for a GUP-fast walk that is inside the table (IRQs off on its CPU)', () => {
+    const sc = scenario({
+      setup: [hugeFile('H', 16), proc('P0'), proc('P1'), hugeMap('P0', A, 'H'), hugeMap('P1', B, 'H')],
+      threads: [thread('T0', 'P0', 0, write(A)), thread('T1', 'P1', 1, read(B), munmap(B, 16)), thread('T2', 'P0', 0, gup(A))],
+      schedule: [run('T0'), until('T1', 'user_access.walk'), until('T2', 'gup_fast_pmd_range'), run('T1'), run('T2'), run('ipi@cpu0'), run('T1')],
+    });
+    const { r, seen } = observe(sc, at('T1', 'huge_pmd_unshare.pud_clear'), (s) => s.tasks.T2!.walker?.some((w) => w.pfn === pmdOf(s, 'P0', A)!.pfn) ?? false);
+    expect(r.verdict).toBe('pass');
+    expect(seen).toEqual([true]); // the walker is in the table as P1 unshares it
+    // the sync IPI to CPU0 is held off until T2's local_irq_restore(); T1 leaves i_mmap only after
+    expectOrder(r, ['T1', 'tlb_flush_unshared_tables.tlb_remove_table_sync_one'], ['T2', 'gup_fast.local_irq_restore'], ['ipi@cpu0', 'tlb_remove_table_smp_sync'], ['T1', '__hugetlb_zap_end.i_mmap_unlock_write']);
   });
 
   it('the final unmap clears vm_private_data before the i_mmap lock goes, so huge_pmd_share() cannot take a table free_pgtables() is about to free (step 4)', () => {
