@@ -5,7 +5,9 @@
 // table's entry. x86 has no leaf-only INVLPG (INVLPGB's FINAL_ONLY is the
 // nearest, when !freed_tables); the variant gives tlb_flush_unshared_tables()
 // a leaf-only invalidation of the gather's range on every CPU holding the
-// mm's PCID (as VALE1IS broadcasts it), with no PSC invalidation.
+// mm's PCID (as VALE1IS broadcasts it), with no PSC invalidation and, as
+// arm64's broadcast TLBI has none, no tlb_gen bump (a dormant PCID slot of
+// the mm keeps its walk-cache entries usable).
 import { defineVariant } from '../model/policies/variant.js';
 import { gatherOf, resetRange } from '../model/kernel/paths/mmu_gather.js';
 import { mmOfCtx } from '../model/kernel/tlb.js';
