@@ -25,7 +25,11 @@ export function missing(n: StepNote, s: KernelState): string | null {
   const mmOrVma = (mm: string) => {
     if (!n.held.includes(mmapLock(mm as never)) && !n.held.some((l) => vmaLockMm(l) === mm)) needs.push(mmapLock(mm as never)); // named as the mmap_lock: a VMA lock of mm would do too
   };
-  if (n.kind === 'pte-write') {
+  if (n.kind === 'pte-write' && s.frames[n.table!]?.level === 2) {
+    // a hugetlb PMD leaf: huge_pte_lock() is the PMD table's split lock; the writer's own mm or VMA lock (the table may be shared)
+    if (!n.held.includes(pmdLock(n.table as never))) needs.push(pmdLock(n.table as never));
+    mmOrVma(n.mm!);
+  } else if (n.kind === 'pte-write') {
     if (!n.held.includes(ptlOf(n.table as never))) needs.push(ptlOf(n.table as never));
     mmOrVma(s.frames[n.table!]!.owner ?? n.mm!);
   }

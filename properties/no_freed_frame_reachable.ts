@@ -28,7 +28,7 @@ export const noFreedFrameReachable: Property = {
       if (why) return { holder: 'TLB', message: `write of ${o.value} to ${vaHex(o.vpn)} in ${o.mm} landed in frame ${e!.pfn} through CPU${cpu.id} PCID slot ${e!.slot}, which is ${why}` };
     }
     for (const { table, index, e } of allEntries(s)) {
-      if (table.level !== 1) continue;
+      if (table.level !== 1 && !e.huge) continue; // PTEs and hugetlb PMD leaves (their head frame)
       const why = staleFrame(s, e.pfn, e.ghost);
       if (why) return { holder: 'PTE', message: `PTE ${index} of ${table.owner}'s table ${table.pfn} maps frame ${e.pfn}, which is ${why}` };
     }

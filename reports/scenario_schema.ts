@@ -25,7 +25,7 @@ const SETUP: Schema = {
   t: 'kind',
   kinds: {
     process: obj({ kind: kind('process'), name: NAME }),
-    file: obj({ kind: kind('file'), name: NAME, pages: COUNT }),
+    file: obj({ kind: kind('file'), name: NAME, pages: COUNT }, { hugetlb: { t: 'bool' } }),
     mmap: obj({ kind: kind('mmap'), proc: NAME, start: INDEX, pages: COUNT, prot: PROT, ...FILE_ARGS }),
     msharefs: obj({ kind: kind('msharefs'), name: NAME, owner: { t: 'null-or', of: NAME } }),
     mshare_map: obj({ kind: kind('mshare_map'), file: NAME, offset: INDEX, pages: COUNT, prot: PROT }),

@@ -39,7 +39,7 @@ function fileArgs(x: { file: string | null; pgoff: number }): string {
 function printSetup(it: SetupItem): string {
   switch (it.kind) {
     case 'process': return `process ${name(it.name)}`;
-    case 'file': return `file ${name(it.name)} pages=${it.pages}`;
+    case 'file': return `file ${name(it.name)} pages=${it.pages}${it.hugetlb ? ' hugetlb=1' : ''}`;
     case 'mmap': return `mmap ${name(it.proc)} ${vaHex(it.start)} pages=${it.pages} prot=${protString(it.prot)}${fileArgs(it)}`;
     case 'msharefs': return `msharefs ${name(it.name)}${it.owner === null ? '' : ` owner=${name(it.owner)}`}`;
     case 'mshare_map': return `mshare_map ${name(it.file)} offset=${it.offset} pages=${it.pages} prot=${protString(it.prot)}`;
@@ -254,11 +254,13 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         break;
       }
       case 'file': {
-        const a = new Args(rest, ['pages'], fail);
+        const a = new Args(rest, ['pages', 'hugetlb'], fail);
         const n = parseName(a.positional(['file name'])[0]!, 'file', fail);
         if (files.has(n)) fail(`duplicate file '${n}'`);
         files.add(n);
         sc.setup.push({ kind: 'file', name: n, pages: a.int('pages', 1) });
+        if (a.has('hugetlb') && a.int('hugetlb', 0) > 1) fail('hugetlb= must be 0 or 1');
+        if (a.has('hugetlb') && a.int('hugetlb', 0) === 1) (sc.setup.at(-1) as { hugetlb?: boolean }).hugetlb = true; // a hugetlbfs file
         break;
       }
       case 'mmap': {

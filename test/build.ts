@@ -27,3 +27,8 @@ export const run = (actor: string, steps?: number): ScheduleEntry => (steps === 
 export function scenario(s: Partial<Scenario> & Pick<Scenario, 'setup' | 'threads'>): Scenario {
   return { config: {}, speculation: [], schedule: [], choices: [], ...s };
 }
+
+/** A hugetlbfs file of `pages` pages (PMD-sized folios: a multiple of 4 pages at fanout 4). */
+export const hugeFile = (name: string, pages: number): SetupItem => ({ kind: 'file', name, pages, hugetlb: true });
+/** Map the whole hugetlbfs file `f` (or `pages` of it) at byte address `addr`, MAP_SHARED, pgoff 0. */
+export const hugeMap = (p: string, addr: number, f: string, pages = 16, pr = 'rw'): SetupItem => ({ kind: 'mmap', proc: p, start: va(addr), pages, prot: prot(pr), file: f, pgoff: 0 });

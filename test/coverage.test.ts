@@ -17,7 +17,7 @@ import { COVERAGE_COUNTERS, type CoverageName } from '../model/run/coverage.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { parseScenario } from '../reports/scenario_text.js';
-import { anon, file, gup, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, write } from './build.js';
+import { anon, file, gup, hugeFile, hugeMap, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, write } from './build.js';
 import { PROPERTIES } from '../properties/registry.js';
 
 const X = 0x10000;
@@ -251,6 +251,16 @@ const CASES: Case[] = [
     policy: applyVariant(policyByName('mshare-2026')!, defineVariant({ name: 'leave-at-unlink', description: 'listLeave at-unlink', edit: (v) => v.knobs({ listLeave: 'at-unlink' }) })),
     unchecked: true, // no-freed-frame-reachable fails here: test/mshare_2026.test.ts pins it
     reaches: ['sharer_left_with_live_tlb'],
+  },
+  {
+    name: 'hugetlb: P1 shares P0\'s PMD table, then unshares it (the last sharer) while CPU1 still holds its huge TLB entry',
+    scenario: () => scenario({
+      setup: [hugeFile('H', 16), proc('P0'), proc('P1'), hugeMap('P0', 192 << 12, 'H'), hugeMap('P1', 208 << 12, 'H')],
+      threads: [thread('T0', 'P0', 0, write(192 << 12)), thread('T1', 'P1', 1, read(208 << 12), munmap(208 << 12, 16))],
+      schedule: [run('T0'), run('T1')],
+    }),
+    policy: linux,
+    reaches: ['hugetlb_pmd_shared', 'hugetlb_unshare_with_tlb_live', 'hugetlb_last_sharer_sync_ipi'],
   },
 ];
 

@@ -23,6 +23,12 @@ import munmapNoVmaStartWrite from '../variants/munmap-no-vma-start-write.js';
 import mprotectNoVmaStartWrite from '../variants/mprotect-no-vma-start-write.js';
 import cveNoFence from '../variants/cve-2025-37964-no-fence.js';
 import preFea4e317f9e7 from '../variants/pre-fea4e317f9e7.js';
+import preA4a118f2eead from '../variants/pre-a4a118f2eead.js';
+import pre8ce720d5bd91 from '../variants/pre-8ce720d5bd91.js';
+import preB3UnshareNoLazyIpi from '../variants/pre-b3-unshare-no-lazy-ipi.js';
+import unshareLeafOnlyFlush from '../variants/unshare-leaf-only-flush.js';
+import unshareFlushAfterIMmap from '../variants/unshare-flush-after-i-mmap.js';
+import { hugeFile, hugeMap } from './build.js';
 import { readFileSync } from 'node:fs';
 import { parseScenario } from '../reports/scenario_text.js';
 import { anon, file, gup, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, va, write } from './build.js';
@@ -295,5 +301,60 @@ schedule
     expect(good.verdict).toBe('pass');
     expect(good.trace.map((e) => `${e.actor} ${e.id}`)).toContain('T1 mprotect_fixup.vma_start_write');
     expect(bad.violation).toMatchObject({ property: 'protect-complete', actor: 'T1', stepId: 'sys_mprotect.return', holder: 'TLB' });
+  });
+});
+
+// hugetlb PMD table sharing (model/kernel/paths/hugetlb.ts): P0 owns the PMD
+// table of file H at HA, P1 maps the same file at HB and links it (huge_pmd_share).
+describe('hugetlb PMD unsharing: each kept mutant fails, linux holds', () => {
+  const HA = 192 << 12;
+  const HB = 208 << 12;
+  const shared2 = [hugeFile('H', 16), proc('P0'), proc('P1'), hugeMap('P0', HA, 'H'), hugeMap('P1', HB, 'H')];
+  /** CPU1 goes lazy on P1 with P1's walk cache on the shared table; P1's MADV_DONTNEED unshares it (no table freed in P1); P0 then unmaps and frees it. */
+  const lazyThenOwnerFrees = () =>
+    scenario({
+      setup: shared2,
+      threads: [thread('T0', 'P0', 0, write(HA), munmap(HA, 16)), thread('T1', 'P1', 1, read(HB), idle), thread('T2', 'P1', 0, madvise(HB, 4))],
+      schedule: [until('T0', 'user_access.walk'), run('T1'), run('T2'), run('ipi@cpu1'), run('T2'), run('T0'), run('ipi@cpu1'), run('T0'), run('rcu')],
+    });
+
+  it('pre-a4a118f2eead: an unshare records no flush range, so munmap returns with the huge TLB entry live (unmap-complete)', () => {
+    const sc = scenario({ setup: shared2, threads: [thread('T0', 'P0', 0, write(HA)), thread('T1', 'P1', 1, read(HB), munmap(HB, 16))], schedule: [run('T0'), run('T1')] });
+    const { good, bad } = both(sc, preA4a118f2eead);
+    expect(good.verdict).toBe('pass');
+    expect(bad.violation).toMatchObject({ property: 'unmap-complete', actor: 'T1', stepId: 'sys_munmap.return', holder: 'TLB' });
+  });
+
+  it('pre-b3-unshare-no-lazy-ipi: the unshare skips the lazy CPU, whose walk cache then points into the table P0 freed', () => {
+    const { good, bad } = both(lazyThenOwnerFrees(), preB3UnshareNoLazyIpi);
+    expect(good.verdict).toBe('pass');
+    expect(good.trace.some((e) => e.actor === 'ipi@cpu1' && e.id === 'flush_tlb_func.switch_to_init_mm')).toBe(true);
+    expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', actor: 'rcu', holder: 'PSC' });
+    expect(bad.violation!.message).toContain('lazy');
+  });
+
+  it('pre-8ce720d5bd91: a sync IPI per unsharer, but no unshared_tables, so the lazy CPU is not flushed either', () => {
+    const { good, bad } = both(lazyThenOwnerFrees(), pre8ce720d5bd91);
+    expect(good.verdict).toBe('pass');
+    expect(bad.trace.some((e) => e.actor === 'T2' && e.id === 'huge_pmd_unshare.tlb_remove_table_sync_one')).toBe(true);
+    expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', actor: 'rcu', holder: 'PSC' });
+  });
+
+  it('unshare-leaf-only-flush: the walk cache keeps the unshared table, and an access after munmap walks through it (read-value)', () => {
+    const sc = scenario({ setup: shared2, threads: [thread('T0', 'P0', 0, write(HA)), thread('T1', 'P1', 1, read(HB), munmap(HB, 16), read(HB))], schedule: [run('T0'), run('T1')] });
+    const { good, bad } = both(sc, unshareLeafOnlyFlush);
+    expect(good.verdict).toBe('pass');
+    expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T1', stepId: 'user_access.walk' });
+  });
+
+  it('unshare-flush-after-i-mmap: with i_mmap dropped before the flush, P0 unmaps and frees the table under CPU1\'s walk cache', () => {
+    const sc = scenario({
+      setup: shared2,
+      threads: [thread('T0', 'P0', 0, write(HA), munmap(HA, 16)), thread('T1', 'P1', 1, read(HB), munmap(HB, 16))],
+      schedule: [until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), until('T1', '__hugetlb_zap_end.hugetlb_vma_unlock_write'), run('T0'), run('ipi@cpu1'), run('T0'), run('rcu'), run('T1')],
+    });
+    const { good, bad } = both(sc, unshareFlushAfterIMmap);
+    expect(good.verdict).toBe('pass');
+    expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', actor: 'rcu', holder: 'PSC' });
   });
 });

@@ -22,6 +22,7 @@ export function allocFrame(s: KernelState, lp: string): Frame {
   f.owner = null;
   f.entries = null;
   f.shareCount = 0;
+  if (f.subpages) f.subpages = undefined; // a hugetlb folio's head, reused
   f.allocId = s.ghost.nextAllocId++;
   f.lp = lp;
   return f;

@@ -6,7 +6,7 @@
 
 import { mshareOfHost } from './mshare/msharefs.js';
 import { LEVELS } from './config.js';
-import { tableIndex } from './pagetable.js';
+import { hugeSubpage, tableIndex } from './pagetable.js';
 import type { GhostAlias, GhostMapping, KernelState } from './state.js';
 import { tlbUsableFor } from './tlb.js';
 import type { MmId } from './types.js';
@@ -32,6 +32,7 @@ function livePte(s: KernelState, pgd: number, v: number) {
   for (let l = LEVELS; l >= 1; l--) {
     if (t.state !== 'pagetable') return null;
     const e = t.entries![tableIndex(s.config, v, l)];
+    if (e?.huge) return hugeSubpage(s, e, v); // a hugetlb PMD leaf: the page's own translation
     if (!e || l === 1) return e ?? null;
     t = s.frames[e.pfn]!;
   }

@@ -3,7 +3,8 @@
 
 import type { Config } from './config.js';
 import { allocTable } from './frames.js';
-import type { Cpu, KernelState } from './state.js';
+import type { Cpu, KernelState, Vma } from './state.js';
+import { linkFileVma } from './paths/hugetlb.js';
 import { ModelError, mmId, pfn, type Vpn } from './types.js';
 import type { SetupItem } from '../run/scenario.js';
 import { createMsharefs, newInnerVma } from './mshare/msharefs.js';
@@ -40,6 +41,7 @@ export function initState(config: Config, setup: SetupItem[]): KernelState {
       }
       case 'file':
         s.files[item.name] = { name: item.name, pages: item.pages, cache: new Array(item.pages).fill(null), anonymous: false };
+        if (item.hugetlb) s.files[item.name]!.hugetlb = true;
         break;
       case 'msharefs':
         createMsharefs(s, item.name, item.owner === null ? null : mmId(item.owner));
@@ -55,7 +57,9 @@ export function initState(config: Config, setup: SetupItem[]): KernelState {
       case 'mmap': {
         const mm = s.mms[item.proc];
         if (!mm) throw new ModelError(`setup maps into unknown process ${item.proc}`);
-        mm.vmas.push({ start: item.start as Vpn, end: (item.start + item.pages) as Vpn, prot: { ...item.prot }, kind: item.file ? 'shared' : 'anon', file: item.file, pgoff: item.pgoff });
+        const v: Vma = { start: item.start as Vpn, end: (item.start + item.pages) as Vpn, prot: { ...item.prot }, kind: item.file ? 'shared' : 'anon', file: item.file, pgoff: item.pgoff };
+        mm.vmas.push(v);
+        linkFileVma(s, mm.id, v);
         mm.vmas.sort((a, b) => a.start - b.start);
         break;
       }

@@ -24,15 +24,37 @@ export function pteTableRanges(c: Config, start: number, end: number): [number, 
   return out;
 }
 
-/** The table of `level` covering `v` in `mm`, or null where an upper entry is none. */
+/** The table of `level` covering `v` in `mm`, or null where an upper entry is none or a PMD leaf (no PTE table under it). */
 export function findTable(s: KernelState, mm: Mm, v: number, level: number): Frame | null {
   let t = s.frames[mm.pgd]!;
   for (let l = LEVELS; l > level; l--) {
     const e = t.entries![tableIndex(s.config, v, l)];
-    if (!e) return null;
+    if (!e || e.huge) return null;
     t = s.frames[e.pfn]!;
   }
   return t;
+}
+
+/**
+ * The translation of page `v` a huge PMD leaf `e` gives: the subpage's
+ * frame, with the leaf's bits (A and D live in the PMD entry).
+ */
+export function hugeSubpage(s: KernelState, e: Pte, v: number): Pte {
+  const head = s.frames[e.pfn]!;
+  const p = head.subpages?.[v % span(s.config, 2)] ?? e.pfn;
+  return { ...e, pfn: p, ghost: p === e.pfn ? e.ghost : s.frames[p]!.allocId, huge: true };
+}
+
+/**
+ * The leaf that maps `v` in `mm` as the kernel's walkers see it: a PTE, or
+ * a PMD leaf's subpage (hugetlb; `pmd` is the PMD table holding it).
+ */
+export function findLeaf(s: KernelState, mm: Mm, v: number): { pte: Pte; pmd?: Frame } | null {
+  const pmd = findTable(s, mm, v, 2);
+  const e = pmd?.entries![tableIndex(s.config, v, 2)];
+  if (e?.huge) return { pte: hugeSubpage(s, e, v), pmd: pmd! };
+  const pte = findPte(s, mm, v)?.pte;
+  return pte ? { pte } : null;
 }
 
 /** pte_offset_map(): the leaf entry for `v`, with the PTE table holding it. */
@@ -43,7 +65,8 @@ export function findPte(s: KernelState, mm: Mm, v: number): { table: Frame; pte:
 }
 
 export type HwWalk =
-  | { kind: 'leaf'; pte: Pte; table: Frame }
+  /** `pte` is the entry to set A/D in; a PMD leaf's walk also gives the page's translation (`sub`) and the range's first page (`huge`). */
+  | { kind: 'leaf'; pte: Pte; table: Frame; sub?: Pte; huge?: number }
   | { kind: 'none' }
   /** The walk went through a frame that is no longer the page table it was cached as. */
   | { kind: 'garbage'; pfn: Pfn };
@@ -74,6 +97,8 @@ export function hwWalk(s: KernelState, cpu: Cpu, v: number): HwWalk {
     const e = f.entries![tableIndex(c, v, level)];
     if (!e) return { kind: 'none' };
     if (level === 1) return { kind: 'leaf', pte: e, table: f };
+    // a PMD leaf ends the walk: no PSC entry below it (the SDM caches only entries that reference a table)
+    if (level === 2 && e.huge) return { kind: 'leaf', pte: e, table: f, sub: hugeSubpage(s, e, v), huge: v - (v % span(c, 2)) };
     const prefix = tablePrefix(c, v, level - 1);
     if (!cpu.psc.some((p) => p.slot === cpu.loadedSlot && p.level === level - 1 && p.prefix === prefix)) {
       cpu.psc.push({ slot: cpu.loadedSlot, level: level - 1, prefix, pfn: e.pfn, ghost: e.ghost });

@@ -18,6 +18,11 @@ export interface Pte {
   protNone: boolean;
   /** Ghost: allocation id of the frame this entry was made for. */
   ghost: number;
+  /**
+   * A PMD leaf (_PAGE_PSE on a level-2 entry): a hugetlb folio of
+   * span(c, 2) pages; `pfn` is its head frame (Frame.subpages).
+   */
+  huge?: boolean;
 }
 
 export type FrameState = 'free' | 'data' | 'pagetable';
@@ -36,8 +41,18 @@ export interface Frame {
   entries: (Pte | null)[] | null;
   /** Folio dirty bit (moved from PTEs by zap). */
   dirty: boolean;
-  /** pt_share_count of a shared PUD table (mshare v3): sharer links to it. */
+  /**
+   * pt_share_count: the extra links to this table - a shared PUD table
+   * (mshare v3), or a hugetlb PMD table shared by huge_pmd_share() (0: not
+   * shared, ptdesc_pmd_is_shared()).
+   */
   shareCount: number;
+  /**
+   * Head frame of a hugetlb folio: its span(c, 2) pages in order (model
+   * choice: not contiguous frames; a PMD leaf maps page i of its range to
+   * subpages[i]). Each page keeps its own content and references.
+   */
+  subpages?: Pfn[];
   /** Ghost: bumped at each allocation, so a reallocated frame is told apart. */
   allocId: number;
   /** Ghost: the logical page held (data) or a description (tables). */
@@ -101,6 +116,19 @@ export interface File {
   cache: (Pfn | null)[];
   /** An anonymous shared-memory object (shmem): released with its last mapping. */
   anonymous: boolean;
+  /** A hugetlbfs file: PMD-sized folios (span(c, 2) pages), kept in the page cache for the whole run. */
+  hugetlb?: boolean;
+  /** i_mmap of a hugetlbfs file (huge_pmd_share() searches it): linked at mmap, unlinked by free_pgtables(). */
+  iMmap?: IMmapEntry[];
+}
+
+/** An entry of a hugetlbfs file's i_mmap: the VMA, and whether huge_pmd_share() may still use it (vm_private_data set). */
+export interface IMmapEntry {
+  mm: MmId;
+  start: number;
+  end: number;
+  pgoff: number;
+  shareable: boolean;
 }
 
 /**
@@ -145,6 +173,12 @@ export interface TlbEntry {
   ghost: number;
   /** Ghost: the ghost clock when it was filled. */
   filled: number;
+  /**
+   * Filled from a PMD leaf: the first page of the range one 2M-style TLB
+   * entry covers. The model keeps one TlbEntry per page of the range, all
+   * filled together; an INVLPG of any page in it drops them all (tlb.ts).
+   */
+  huge?: number;
 }
 
 /** Paging-structure-cache entry: a va prefix -> the table at `level`. */
@@ -211,7 +245,7 @@ export interface Cpu {
   memory: TsoView;
 }
 
-export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem' | 'vma_lock' | 'pmd_lock' | 'mshare_list_lock';
+export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem' | 'vma_lock' | 'pmd_lock' | 'mshare_list_lock' | 'hugetlb_vma_lock';
 
 /** A task on an rwsem's wait list (struct rwsem_waiter). */
 export interface RwsemWaiter {
@@ -247,10 +281,16 @@ export interface Gather {
   freedTables: boolean;
   /**
    * tlb->unshared_tables (8ce720d5bd91, hugetlb PMD unsharing): a shared
-   * table was unlinked, not freed. No modelled path sets it (see
-   * mmu_gather.ts); it takes part in the flush-needed test as in tlb.h.
+   * table was unlinked, not freed: tlb_unshare_pmd_ptdesc() sets it
+   * (paths/hugetlb.ts); it takes part in the flush-needed test as in tlb.h.
    */
   unsharedTables: boolean;
+  /**
+   * tlb->fully_unshared_tables (8ce720d5bd91): this gather unshared a
+   * table whose pt_share_count reached 0; tlb_flush_unshared_tables()
+   * then sends tlb_remove_table_sync_one(). Not cleared by __tlb_reset_range().
+   */
+  fullyUnsharedTables?: boolean;
   /** Pages whose PTE reference moved into the batch (__tlb_remove_folio_pages). */
   pages: Pfn[];
   /** Pages whose rmap removal waits for the flush (DELAY_RMAP, dirty file pages). */

@@ -115,7 +115,7 @@ describe('flushes', () => {
 
   it('a #PF drops only the TLB entry for the address, in the loaded slot', () => {
     const c = loaded();
-    dropTlbEntry(c, 5);
+    dropTlbEntry(state(), c, 5);
     expect(c.tlb).toEqual([tlb(0, 6), tlb(1, 5)]);
     expect(c.psc).toHaveLength(5);
   });
@@ -132,5 +132,31 @@ describe('flushes', () => {
     flushEverything(c);
     expect(c.tlb).toEqual([]);
     expect(c.psc).toEqual([]);
+  });
+});
+
+describe('huge (PMD-leaf) TLB entries', () => {
+  // one 4-page huge entry of slot 0 over pages 8..11, kept as four tagged TlbEntries; page 5 is a 4K entry
+  const huge = (vpn: number, slot = 0): TlbEntry => ({ slot, vpn, pfn: 20 + vpn, writable: true, dirty: false, ghost: 1, filled: 1, huge: 8 }) as TlbEntry;
+  const small = { slot: 0, vpn: 5, pfn: 15, writable: true, dirty: false, ghost: 1, filled: 1 } as TlbEntry;
+  const withHuge = () => cpu({ tlb: [huge(8), huge(9), huge(10), huge(11), huge(8, 1), small], psc: [] });
+
+  it('an INVLPG of any page of the range drops the whole entry, in that PCID only, Intel or AMD TCE', () => {
+    for (const tce of [0, 1]) {
+      const c = withHuge();
+      flushTlbOne({ ...state(), config: { ...DEFAULT_CONFIG, tce } } as KernelState, c, 0, 10);
+      expect(c.tlb).toEqual([huge(8, 1), small]);
+    }
+  });
+
+  it('a #PF or INVLPGB of one page of the range drops it too; an address outside leaves it', () => {
+    const c = withHuge();
+    invalidateOnFault(state(), c, 0, 12);
+    expect(c.tlb).toHaveLength(6);
+    invalidateOnFault(state(), c, 0, 11);
+    expect(c.tlb).toEqual([huge(8, 1), small]);
+    const d = withHuge();
+    invlpgbOne(state(), d, 0, 9, true);
+    expect(d.tlb).toEqual([huge(8, 1), small]);
   });
 });

@@ -18,6 +18,7 @@
 // (flushSlot) the whole PCID; __flush_tlb_all() and INVLPGB's flush-all
 // (flushEverything) every PCID.
 
+import { span } from './config.js';
 import { tablePrefix } from './pagetable.js';
 import type { Cpu, KernelState, Mm, TlbEntry } from './state.js';
 import type { MmId } from './types.js';
@@ -62,7 +63,7 @@ export function tlbLookup(cpu: Cpu, v: number): TlbEntry | undefined {
  */
 export function flushTlbOne(s: KernelState, cpu: Cpu, slot: number, v: number): void {
   if (s.config.tce) return invalidateOnFault(s, cpu, slot, v);
-  cpu.tlb = cpu.tlb.filter((e) => !(e.slot === slot && e.vpn === v));
+  cpu.tlb = cpu.tlb.filter((e) => !(e.slot === slot && covers(s, e, v)));
   cpu.psc = cpu.psc.filter((p) => p.slot !== slot);
 }
 
@@ -72,13 +73,23 @@ export function flushTlbOne(s: KernelState, cpu: Cpu, slot: number, v: number): 
  * entries that would be used to translate it, in the current PCID.
  */
 export function invalidateOnFault(s: KernelState, cpu: Cpu, slot: number, v: number): void {
-  cpu.tlb = cpu.tlb.filter((e) => !(e.slot === slot && e.vpn === v));
+  cpu.tlb = cpu.tlb.filter((e) => !(e.slot === slot && covers(s, e, v)));
   cpu.psc = cpu.psc.filter((p) => !(p.slot === slot && p.prefix === tablePrefix(s.config, v, p.level)));
 }
 
+/**
+ * A TLB entry translates `v`: its page, or any page of the PMD range a
+ * huge entry covers (the model keeps one TlbEntry per page of a huge
+ * entry, tagged with the range's first page; every invalidation of one
+ * page of the range drops all of them, as it drops the one 2M entry).
+ */
+export function covers(s: KernelState, e: TlbEntry, v: number): boolean {
+  return e.vpn === v || (e.huge !== undefined && v >= e.huge && v < e.huge + span(s.config, 2));
+}
+
 /** Drop only the TLB entry for `v` (what a #PF does for the faulting address). */
-export function dropTlbEntry(cpu: Cpu, v: number): void {
-  cpu.tlb = cpu.tlb.filter((e) => !(e.slot === cpu.loadedSlot && e.vpn === v));
+export function dropTlbEntry(s: KernelState, cpu: Cpu, v: number): void {
+  cpu.tlb = cpu.tlb.filter((e) => !(e.slot === cpu.loadedSlot && covers(s, e, v)));
 }
 
 /** A CR3 write without NOFLUSH, or INVPCID single-context: everything in `slot`. */
@@ -103,5 +114,5 @@ export function flushEverything(cpu: Cpu): void {
  */
 export function invlpgbOne(s: KernelState, cpu: Cpu, slot: number, v: number, finalOnly: boolean): void {
   if (!finalOnly) return invalidateOnFault(s, cpu, slot, v); // the leaf and the walk's PSC entries, as a #PF drops them
-  cpu.tlb = cpu.tlb.filter((e) => !(e.slot === slot && e.vpn === v));
+  cpu.tlb = cpu.tlb.filter((e) => !(e.slot === slot && covers(s, e, v)));
 }

@@ -23,6 +23,7 @@ import { exitMshare, flushTlbFuncMshare, mshareInvalidateTlbs, mshareUnsharePage
 import { doNumaPage, taskNumaWork } from '../kernel/paths/numa.js';
 import { getUserPages } from '../kernel/paths/gup.js';
 import { doExit, exitMm, exitMmap } from '../kernel/paths/exit.js';
+import { hugePmdShare, hugePteLock, hugetlbFault, tlbFlushUnsharedTables, unmapHugepageRange } from '../kernel/paths/hugetlb.js';
 import type { Policy } from './policy.js';
 
 export const linux: Policy = {
@@ -90,5 +91,11 @@ export const linux: Policy = {
     mshare_sharer_add: mshareSharerAdd,
     mshare_sharer_del: mshareSharerDel,
     mshare_flush_sharers: mshareFlushSharers,
+    // hugetlb PMD table sharing (paths/hugetlb.ts)
+    hugetlb_fault: hugetlbFault,
+    huge_pmd_share: hugePmdShare,
+    __unmap_hugepage_range: unmapHugepageRange,
+    huge_pte_lock: hugePteLock,
+    tlb_flush_unshared_tables: tlbFlushUnsharedTables,
   },
 };

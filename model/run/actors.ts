@@ -7,7 +7,8 @@ import { speculativeFill } from '../kernel/paths/access.js';
 import { readyCallback } from '../kernel/paths/rcu.js';
 import { drainOldest } from '../kernel/store_buffer.js';
 import { aliasesOf, mappedAtInvoke } from '../kernel/ghost.js';
-import { vaPages } from '../kernel/config.js';
+import { span, vaPages } from '../kernel/config.js';
+import { isVmHugetlbPage } from '../kernel/paths/hugetlb.js';
 import type { Gen, K, OpRecord } from '../kernel/step.js';
 import { mmId, type MmId } from '../kernel/types.js';
 import type { Op, ThreadSpec } from './scenario.js';
@@ -201,16 +202,41 @@ function einval(k: K, mm: MmId, op: Syscall): boolean {
     }
     case 'mshare_map':
     case 'mshare_unmap': {
-      if (op.kind === 'mshare_map' && knobs?.api === 'syscalls') return einval2026(k, mm, op);
+      if (op.kind === 'mshare_map' && k.knob('api') === 'syscalls') return einval2026(k, mm, op);
       const f = s.mshare[op.file];
       if (!knobs || !f || op.offset + op.pages > f.pages) return true;
       return op.kind === 'mshare_unmap' && !k.knob('unmapIoctl');
     }
     case 'madvise':
-      return window(op.va, op.pages) && k.knob('madvise') === 'refused';
+      return (window(op.va, op.pages) && k.knob('madvise') === 'refused') || hugetlbRefuses(k, mm, op);
+    case 'munmap':
+    case 'mprotect':
+      return hugetlbRefuses(k, mm, op);
     default:
       return false;
   }
+}
+
+/**
+ * hugetlb VMAs in [va, va + pages) (paths/hugetlb.ts): MADV_DONTNEED needs
+ * a huge-page-aligned start (madvise_dontneed_free_valid_vma(): -EINVAL);
+ * the kernel rounds the end down, the model refuses it unaligned. munmap
+ * that would split a hugetlb VMA is refused: at an unaligned address the
+ * kernel refuses too (hugetlb_vm_op_split()), at an aligned one it unshares
+ * in hugetlb_split(), which is not modelled. mprotect of a hugetlb range
+ * (hugetlb_change_protection()) is not modelled and refused.
+ */
+function hugetlbRefuses(k: K, mm: MmId, op: { kind: string; va: number; pages: number }): boolean {
+  const s = k.s;
+  const hp = span(s.config, 2);
+  const end = op.va + op.pages;
+  for (const v of s.mms[mm]!.vmas) {
+    if (!(v.start < end && op.va < v.end) || !isVmHugetlbPage(s, v)) continue;
+    if (op.kind === 'mprotect') return true;
+    if (op.kind === 'munmap' && (op.va > v.start || end < v.end)) return true;
+    if (op.kind === 'madvise' && (Math.max(op.va, v.start) % hp !== 0 || Math.min(end, v.end) % hp !== 0)) return true;
+  }
+  return false;
 }
 
 const PATH = { mmap: 'mmap', munmap: 'munmap', madvise: 'madvise_dontneed', mprotect: 'mprotect', attach: 'msharefs_mmap', mshare_map: 'msharefs_create_mapping', mshare_unmap: 'msharefs_unmap', exit: 'do_exit', mshare_attach: 'mshare_attach', mshare_advise: 'mshare_advise', mshare_protect: 'mshare_protect', close: 'mshare_owner_close' } as const;

@@ -5,9 +5,9 @@
 // variant that replaces a step cannot hide them.
 
 import { mmapLock, vmaLockMm } from '../kernel/locks.js';
-import { findPte } from '../kernel/pagetable.js';
+import { findLeaf } from '../kernel/pagetable.js';
 import { readyCallback } from '../kernel/paths/rcu.js';
-import { tlbUsableFor } from '../kernel/tlb.js';
+import { pscUsableFor, tlbUsableFor } from '../kernel/tlb.js';
 import type { KernelState } from '../kernel/state.js';
 import { reorderVisible } from '../kernel/store_buffer.js';
 import type { StepEvent } from './check.js';
@@ -39,6 +39,15 @@ export const COVERAGE_COUNTERS = [
   // buffer that memory did not show yet, so should_flush_tlb() (where it was
   // consulted) read an older value than that CPU's own view.
   'store_buffer_reordering',
+  // hugetlb PMD table sharing (paths/hugetlb.ts): huge_pmd_share() linked
+  // another mm's PMD table; huge_pmd_unshare() ran while a CPU still had a
+  // usable huge TLB entry or a PMD-table PSC entry of the unsharing mm; the
+  // last sharer's tlb_remove_table_sync_one(). (A GUP-fast walk inside the
+  // table at the unshare is not a counter: 0 in 20000 runs of the default
+  // generator; paths/hugetlb.test.ts builds it by hand.)
+  'hugetlb_pmd_shared',
+  'hugetlb_unshare_with_tlb_live',
+  'hugetlb_last_sharer_sync_ipi',
   // mshare (SPEC 6): the situations behind the review's hazards
   'host_change_with_sharer_tlb',
   'sharer_dormant_slot_at_host_change',
@@ -72,7 +81,7 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
   const id = e.id;
   const o = e.obs;
   if (o?.kind === 'access' && o.ok && id === 'user_access.tlb_hit') {
-    const pte = findPte(s, s.mms[o.mm]!, o.vpn)?.pte;
+    const pte = findLeaf(s, s.mms[o.mm]!, o.vpn)?.pte; // a PTE or a hugetlb PMD leaf's subpage
     const cpu = s.cpus[e.cpu]!;
     const tlb = cpu.tlb.find((t) => t.slot === cpu.loadedSlot && t.vpn === o.vpn);
     if (tlb && (!pte || pte.pfn !== tlb.pfn || (tlb.writable && !pte.writable))) cov.stale_access_in_window++;
@@ -111,8 +120,19 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
     const mask = s.mms[mmOfActor(e.actor) ?? '']?.cpumask ?? [];
     if (s.cpus.some((c) => c.id !== e.cpu && mask.includes(c.id) && reorderVisible(c))) cov.store_buffer_reordering++;
   }
+  countHugetlb(cov, s, e, mmOfActor);
   countMshare(cov, s, e);
   countSharerList(cov, s, e, mmOfActor);
+}
+
+function countHugetlb(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor: (a: string) => string | null): void {
+  if (e.id === 'huge_pmd_share.pud_populate') cov.hugetlb_pmd_shared++;
+  if (e.id === 'tlb_flush_unshared_tables.tlb_remove_table_sync_one') cov.hugetlb_last_sharer_sync_ipi++;
+  if (e.id !== 'huge_pmd_unshare.pud_clear') return;
+  const mm = mmOfActor(e.actor);
+  const hugeTable = (pfn: number) => s.frames[pfn]!.state === 'pagetable' && s.frames[pfn]!.level === 2 && s.frames[pfn]!.entries!.some((x) => x?.huge);
+  const live = s.cpus.some((c) => c.tlb.some((t) => t.huge !== undefined && tlbUsableFor(s, c, t.slot) === mm) || c.psc.some((p) => p.level === 2 && pscUsableFor(s, c, p.slot) === mm && hugeTable(p.pfn)));
+  if (live) cov.hugetlb_unshare_with_tlb_live++;
 }
 
 /**

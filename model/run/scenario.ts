@@ -7,7 +7,8 @@ import type { Prot } from '../kernel/types.js';
 
 export type SetupItem =
   | { kind: 'process'; name: string }
-  | { kind: 'file'; name: string; pages: number }
+  /** A shared file; `hugetlb`: on hugetlbfs, PMD-sized folios (pages a multiple of span(c, 2)). */
+  | { kind: 'file'; name: string; pages: number; hugetlb?: boolean }
   | { kind: 'mmap'; proc: string; start: number; pages: number; prot: Prot; file: string | null; pgoff: number }
   /** An msharefs file, sized to one top-level entry, with its task-less host mm and (v3) an owner. */
   | { kind: 'msharefs'; name: string; owner: string | null }

@@ -55,11 +55,19 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
   const pages = vaPages(config);
   const procs = new Set<string>();
   const files = new Map<string, number>();
+  const huge = new Set<string>();
+  const hp = span(config, 2);
+  /** A hugetlbfs mapping: whole huge pages, at a huge-page-aligned address and file offset (hugetlbfs_file_mmap(), hugetlb_get_unmapped_area()). */
+  const hugeMisaligned = (m: { file: string | null; pgoff: number; pages: number }, start: number) => m.file !== null && huge.has(m.file) && (start % hp !== 0 || m.pgoff % hp !== 0 || m.pages % hp !== 0);
   const mshares = new Set<string>();
   const inVa = (va: number, n = 1) => Number.isInteger(va) && va >= 0 && va + n <= pages;
   for (const it of sc.setup) {
     if (it.kind === 'process') procs.add(it.name);
     if (it.kind === 'file') files.set(it.name, it.pages);
+    if (it.kind === 'file' && it.hugetlb) {
+      if (it.pages % hp !== 0) return { near: it.name, problem: `hugetlbfs file '${it.name}' of ${it.pages} pages: not a multiple of the huge page (${hp} pages)` };
+      huge.add(it.name);
+    }
     if (it.kind === 'msharefs') {
       if (mshares.has(it.name) || files.has(it.name)) return { near: it.name, problem: `duplicate file '${it.name}'` };
       if (it.owner !== null && !procs.has(it.owner)) return { near: it.name, problem: `owner of '${it.name}' is undeclared process '${it.owner}'` };
@@ -73,6 +81,7 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
       if (!procs.has(it.proc)) return { near: it.proc, problem: `mmap into undeclared process '${it.proc}'` };
       if (!inVa(it.start, it.pages)) return { near: it.proc, problem: `mapping outside the ${pages}-page address space of fanout ${config.fanout}` };
       if (it.file !== null && (!files.has(it.file) || it.pgoff + it.pages > files.get(it.file)!)) return { near: it.file, problem: `mapping beyond the end of file '${it.file}'` };
+      if (hugeMisaligned(it, it.start)) return { near: it.file!, problem: `hugetlbfs mapping of '${it.file}' not aligned to the huge page (${hp} pages)` };
     }
   }
   // mshare 2026: a region an mshare_create op makes is a file of the scenario, created once
@@ -94,6 +103,7 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
     for (const op of t.ops) {
       if ('va' in op && !inVa(op.va, 'pages' in op ? op.pages : 1)) return { near: t.name, problem: `${op.kind} outside the ${pages}-page address space` };
       if (op.kind === 'mmap' && op.file !== null && (!files.has(op.file) || op.pgoff + op.pages > files.get(op.file)!)) return { near: t.name, problem: `mmap beyond the end of file '${op.file}'` };
+      if (op.kind === 'mmap' && hugeMisaligned(op, op.va)) return { near: t.name, problem: `hugetlbfs mmap of '${op.file}' not aligned to the huge page (${hp} pages)` };
       if ((op.kind === 'attach' || op.kind === 'mshare_map' || op.kind === 'mshare_unmap') && !mshares.has(op.file)) return { near: t.name, problem: `${op.kind} of undeclared msharefs file '${op.file}'` };
       if ((op.kind === 'ftruncate' || op.kind === 'mshare_attach' || op.kind === 'mshare_advise' || op.kind === 'mshare_protect' || op.kind === 'close') && !mshares.has(op.file)) return { near: t.name, problem: `${op.kind} of '${op.file}', which no msharefs line or mshare_create op makes` };
     }

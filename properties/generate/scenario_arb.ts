@@ -16,6 +16,14 @@ import { CHOICE_POINTS, STEP_IDS } from '../../model/run/step_ids.js'; // every 
 const POOL = [16, 18, 20, 48];
 /** Sharer windows: whole top-level entries (64 is the host's own address, as RFC v3 requires). */
 const WINDOWS = [64, 128];
+/**
+ * hugetlbfs mappings (mainline policies): file H of one PUD_SIZE (16 pages
+ * at fanout 4) of PMD-sized folios, mapped whole at pgoff 0 at one of two
+ * PUD-aligned addresses, so every mapping may share its PMD table with
+ * every other (paths/hugetlb.ts, vma_shareable()).
+ */
+const HUGE_POOL = [192, 208];
+const HUGE_PAGES = 16;
 
 export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close'] as const;
 export type OpKind = (typeof OP_KINDS)[number];
@@ -70,6 +78,8 @@ export interface RawScenario {
   /** A preemption point: run `actor` for `steps` steps, or (when `until` is set) until it takes the step STEP_IDS[until]. */
   schedule: { actor: number; steps: number; until?: number }[];
   choices: { actor: number; point: number; nth: number }[];
+  /** Mainline policies only: per process, 0 for no hugetlbfs mapping, else 1 + its HUGE_POOL index. */
+  huge?: number[];
 }
 
 export interface GenOptions {
@@ -77,6 +87,8 @@ export interface GenOptions {
   ops: readonly OpKind[];
   /** The mshare design under test, or null: decides the setup and the windows. */
   mshare: MshareKnobs | null;
+  /** Draw hugetlbfs mappings (paths/hugetlb.ts); default: for mainline policies (no mshare knobs). */
+  hugetlb?: boolean;
 }
 
 /**
@@ -116,7 +128,9 @@ function swarmArb(kinds: readonly OpKind[]): fc.Arbitrary<OpKind[] | undefined> 
 }
 
 export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
-  return swarmArb(opts.ops).chain((swarm) => rawScenarioWith(opts, swarm));
+  const withHuge = (base: fc.Arbitrary<RawScenario>) =>
+    !(opts.hugetlb ?? opts.mshare === null) ? base : fc.tuple(base, fc.array(fc.nat(HUGE_POOL.length), { minLength: 3, maxLength: 3 })).map(([r, huge]) => ({ ...r, huge }));
+  return swarmArb(opts.ops).chain((swarm) => withHuge(rawScenarioWith(opts, swarm)));
 }
 
 function rawScenarioWith(opts: GenOptions, swarm: OpKind[] | undefined): fc.Arbitrary<RawScenario> {
@@ -139,18 +153,25 @@ function rawScenarioWith(opts: GenOptions, swarm: OpKind[] | undefined): fc.Arbi
 export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Scenario {
   const setup: SetupItem[] = [];
   const windows = mshare?.attach === 'same-address' ? WINDOWS.slice(0, 1) : WINDOWS;
-  const regions: { start: number; pages: number }[][] = [];
+  const regions: { start: number; pages: number; huge?: boolean }[][] = [];
   const anyShared = raw.procs.some((rs) => rs.some((r) => r.shared));
   if (anyShared) setup.push({ kind: 'file', name: 'F', pages: 4 });
+  const hugeAt = (p: number) => (raw.huge?.[p] ? HUGE_POOL[raw.huge[p]! - 1]! : null);
+  if (raw.procs.some((_, p) => hugeAt(p) !== null)) setup.push({ kind: 'file', name: 'H', pages: HUGE_PAGES, hugetlb: true });
   raw.procs.forEach((rs, p) => {
     const name = `P${p}`;
     setup.push({ kind: 'process', name });
-    const mine: { start: number; pages: number }[] = [];
+    const mine: { start: number; pages: number; huge?: boolean }[] = [];
     for (const r of rs) {
       const start = POOL[r.pool]!;
       if (mine.some((m) => m.start < start + r.pages && start < m.start + m.pages)) continue;
       mine.push({ start, pages: r.pages });
       setup.push({ kind: 'mmap', proc: name, start, pages: r.pages, prot: parseProt(r.prot ? 'r' : 'rw')!, file: r.shared ? 'F' : null, pgoff: 0 });
+    }
+    const h = hugeAt(p);
+    if (h !== null) {
+      mine.push({ start: h, pages: HUGE_PAGES, huge: true });
+      setup.push({ kind: 'mmap', proc: name, start: h, pages: HUGE_PAGES, prot: parseProt('rw')!, file: 'H', pgoff: 0 });
     }
     regions.push(mine);
   });
@@ -158,7 +179,8 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
   const at = (p: number, ri: number, page: number) => {
     const rs = regions[p]!;
     const r = rs[ri % rs.length]!;
-    return { r, va: r.start + (page % r.pages) };
+    // a hugetlbfs region: one page in each of its four huge pages, at four offsets
+    return { r, va: r.start + (r.huge ? (page * 5) % r.pages : page % r.pages) };
   };
   // mshare 2026: each mshare_create op makes a new region N0, N1, ... (the setup's M is created and sized before the run, its fd inherited); the other calls pick one of them
   let created = 0;
@@ -170,7 +192,9 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
     const ops: Op[] = t.ops.map((o) => {
       const w = mshare && o.win ? windows[o.region % windows.length]! : null;
       const { r, va } = w === null ? at(p, o.region, o.page) : { r: { start: w, pages: 64 }, va: w + o.page };
-      const span = o.whole ? { va: r.start, pages: r.pages } : { va, pages: 1 };
+      // a hugetlbfs region: a whole huge page (munmap: the whole VMA, the model does not split one)
+      const hp = HUGE_PAGES / 4;
+      const span = o.whole || (r.huge && o.kind === 'munmap') ? { va: r.start, pages: r.pages } : r.huge ? { va: va - (va % hp), pages: hp } : { va, pages: 1 };
       const inRegion = { file: 'M', offset: o.page, pages: o.whole ? 2 : 1 };
       const fd = regionFiles[o.region % regionFiles.length]!;
       switch (o.kind) {
@@ -207,7 +231,7 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
         case 'mprotect':
           return { kind: 'mprotect', ...span, prot: parseProt(PROTS[o.prot]!)! };
         case 'mmap':
-          return { kind: 'mmap', va: r.start, pages: r.pages, prot: parseProt('rw')!, file: null, pgoff: 0 };
+          return { kind: 'mmap', va: r.start, pages: r.pages, prot: parseProt('rw')!, file: r.huge ? 'H' : null, pgoff: 0 };
         case 'idle':
         case 'flush_tlb_all':
           return { kind: o.kind };

@@ -14,7 +14,8 @@
 // read-value compares what it returns with the ideal memory.
 
 import { step, type StepDef } from '../step.js';
-import { hwWalk } from '../pagetable.js';
+import { span } from '../config.js';
+import { hugeSubpage, hwWalk, type HwWalk } from '../pagetable.js';
 import type { K } from '../step.js';
 import type { Cpu, Frame, KernelState, Pte } from '../state.js';
 import { dropTlbEntry, invalidateOnFault, tlbLookup } from '../tlb.js';
@@ -36,8 +37,34 @@ function touch(k: K, c: AccessCtx, f: Frame): number {
 
 /** Fill the TLB of `cpu` from the leaf entry `e` for `v` (replacing any entry for it). */
 export function fillTlb(s: KernelState, cpu: Cpu, v: number, e: Pte): void {
-  dropTlbEntry(cpu, v);
+  dropTlbEntry(s, cpu, v);
   cpu.tlb.push({ slot: cpu.loadedSlot, vpn: v as Vpn, pfn: e.pfn, writable: e.writable, dirty: e.dirty, ghost: e.ghost, filled: ++s.ghost.clock });
+}
+
+/**
+ * Fill one huge TLB entry from the PMD leaf `e` (hwWalk's `sub` for `v`,
+ * range starting at `base`): one TlbEntry per page of the range, tagged
+ * `huge`, so every page the hardware would translate through it is seen.
+ */
+export function fillHugeTlb(s: KernelState, cpu: Cpu, base: number, e: Pte): void {
+  dropTlbEntry(s, cpu, base);
+  const filled = ++s.ghost.clock;
+  for (let v = base; v < base + span(s.config, 2); v++) {
+    const sub = hugeSubpage(s, e, v);
+    cpu.tlb.push({ slot: cpu.loadedSlot, vpn: v as Vpn, pfn: sub.pfn, writable: e.writable, dirty: e.dirty, ghost: sub.ghost, filled, huge: base });
+  }
+}
+
+/** Set A (and D) in the leaf the walk found and fill the TLB from it; returns the page's frame. */
+function fillFromWalk(s: KernelState, cpu: Cpu, v: number, w: Extract<HwWalk, { kind: 'leaf' }>, write: boolean): Frame {
+  w.pte.accessed = true;
+  if (write) w.pte.dirty = true;
+  if (w.huge === undefined) {
+    fillTlb(s, cpu, v, w.pte);
+    return s.frames[w.pte.pfn]!;
+  }
+  fillHugeTlb(s, cpu, w.huge, w.pte);
+  return s.frames[w.sub!.pfn]!;
 }
 
 export const userAccess: StepDef<AccessCtx>[] = [
@@ -53,10 +80,7 @@ export const userAccess: StepDef<AccessCtx>[] = [
       if (!(hit && c.write && !hit.writable)) {
         const w = hwWalk(k.s, cpu, c.vpn);
         if (w.kind === 'leaf' && !w.pte.protNone && (!c.write || w.pte.writable)) {
-          w.pte.accessed = true;
-          if (c.write) w.pte.dirty = true;
-          fillTlb(k.s, cpu, c.vpn, w.pte);
-          const value = touch(k, c, k.s.frames[w.pte.pfn]!);
+          const value = touch(k, c, fillFromWalk(k.s, cpu, c.vpn, w, c.write));
           yield { id: 'user_access.walk', final: true, obs: { kind: 'access', opId: c.opId, mm: c.mm, vpn: c.vpn, write: c.write, value, ok: true } };
           return;
         }
@@ -80,6 +104,5 @@ export function speculativeFill(k: K, vpn: number): void {
   if (cpu.loadedMm === null) return;
   const w = hwWalk(k.s, cpu, vpn);
   if (w.kind !== 'leaf' || w.pte.protNone) return;
-  w.pte.accessed = true;
-  fillTlb(k.s, cpu, vpn, w.pte);
+  fillFromWalk(k.s, cpu, vpn, w, false);
 }

@@ -42,6 +42,7 @@ import type { Vma } from '../state.js';
 import { vaHex, type MmId, type Pfn } from '../types.js';
 import { findVma } from '../vma.js';
 import { sharerWindow, toHost } from '../mshare/msharefs.js';
+import { isVmHugetlbPage } from './hugetlb.js';
 
 export interface FaultCtx {
   mm: MmId;
@@ -72,8 +73,9 @@ export interface FaultCtx {
   done?: boolean;
 }
 
-/** handle_mm_fault(): the tables, then the PTE. */
+/** handle_mm_fault(): the tables, then the PTE; hugetlb_fault() for a hugetlb VMA (paths/hugetlb.ts). */
 function* handleMmFault(k: K, f: FaultCtx): Gen {
+  if (isVmHugetlbPage(k.s, f.vma)) return yield* k.run('hugetlb_fault', f);
   for (const level of [3, 2, 1]) {
     f.level = level;
     yield* k.run('__pte_alloc', f);

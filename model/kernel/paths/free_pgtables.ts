@@ -32,6 +32,7 @@ import { findTable, LEVEL_NAME, tableIndex } from '../pagetable.js';
 import type { Vma } from '../state.js';
 import type { MmId } from '../types.js';
 import { freeTlb, gatherOf } from './mmu_gather.js';
+import { unlinkFileVma } from './hugetlb.js';
 
 export interface FreePgtablesCtx {
   mm: MmId;
@@ -44,6 +45,14 @@ export interface FreePgtablesCtx {
 export const freePgtables: StepDef<FreePgtablesCtx>[] = [
   step('unlink_file_vma', function* (k, c) {
     for (const v of c.vmas) {
+      const hf = v.file === null ? null : k.s.files[v.file];
+      if (hf?.hugetlb) {
+        // a hugetlbfs VMA leaves i_mmap: huge_pmd_share() can no longer find it (paths/hugetlb.ts)
+        yield* lock(k, iMmapRwsem(hf.name), 'w', 'unlink_file_vma.i_mmap_lock_write');
+        unlinkFileVma(hf, c.mm, v.start);
+        yield* unlock(k, iMmapRwsem(hf.name), 'unlink_file_vma.i_mmap_unlock_write');
+        continue;
+      }
       if (v.kind !== 'mshare') continue;
       const f = k.s.mshare[v.file!]!;
       yield* lock(k, iMmapRwsem(f.name), 'w', 'unlink_file_vma.i_mmap_lock_write');
@@ -78,7 +87,7 @@ export const freePgtables: StepDef<FreePgtablesCtx>[] = [
         if (!parent) continue;
         const i = tableIndex(s.config, base, level + 1);
         const e = parent.entries![i];
-        if (!e) continue;
+        if (!e || e.huge) continue; // a PMD leaf is no table
         const t = s.frames[e.pfn]!;
         if (t.entries!.some((x) => x !== null)) continue;
         if (level === 3 && t.shareCount > 0 && k.knob('shareCount')) continue; // free_pud_range(): still shared

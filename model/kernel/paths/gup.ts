@@ -16,9 +16,9 @@ import { LEVELS } from '../config.js';
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { pteOffsetMapLock } from '../pte_offset_map.js';
 import { getPage, putPage } from '../frames.js';
-import { lock, mmapLock, ptlOf, unlock } from '../locks.js';
+import { lock, mmapLock, pmdLock, ptlOf, unlock } from '../locks.js';
 import { sharerWindow } from '../mshare/msharefs.js';
-import { LEVEL_NAME, tableIndex } from '../pagetable.js';
+import { hugeSubpage, LEVEL_NAME, tableIndex } from '../pagetable.js';
 import type { MmId, Pfn } from '../types.js';
 import { findVma } from '../vma.js';
 
@@ -58,6 +58,19 @@ export const getUserPages: StepDef<GupSlowCtx>[] = [
       const e = table.state === 'pagetable' ? table.entries![tableIndex(s.config, c.vpn, level)] : null;
       yield { id: `follow_${LEVEL_NAME[level]}_mask` };
       if (!e) return;
+      if (e.huge) {
+        // follow_huge_pmd() (hugetlb): under the PMD table's lock, the subpage of the folio
+        yield* lock(k, pmdLock(table.pfn), 'w', 'follow_huge_pmd.pmd_lock');
+        const now = table.entries![tableIndex(s.config, c.vpn, 2)];
+        if (now?.huge) {
+          const sub = hugeSubpage(s, now, c.vpn);
+          getPage(s, sub.pfn); // try_grab_folio(FOLL_PIN)
+          c.page = sub.pfn;
+        }
+        yield { id: 'follow_huge_pmd.try_grab_folio' };
+        yield* unlock(k, pmdLock(table.pfn), 'follow_huge_pmd.spin_unlock');
+        return;
+      }
       table = s.frames[e.pfn]!;
     }
     // follow_page_pte(): pte_offset_map_lock() maps the table afresh, under RCU, and rechecks the PMD

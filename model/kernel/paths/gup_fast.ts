@@ -25,7 +25,7 @@
 import { LEVELS } from '../config.js';
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { putPage } from '../frames.js';
-import { LEVEL_NAME, tableIndex } from '../pagetable.js';
+import { hugeSubpage, LEVEL_NAME, tableIndex } from '../pagetable.js';
 import type { KernelState, Pte } from '../state.js';
 import type { MmId, Pfn } from '../types.js';
 
@@ -39,6 +39,8 @@ export interface GupCtx {
   /** The PMD entry's value as read in step 2, and the PMD table holding it. */
   pmd?: Pte;
   pmdTable?: Pfn;
+  /** The leaf was a PMD leaf (gup_fast_pmd_leaf(), hugetlb): only the PMD entry is rechecked. */
+  huge?: boolean;
   page?: Pfn | null;
 }
 
@@ -75,6 +77,11 @@ export const gupFast: StepDef<GupCtx>[] = [
       if (level === 2) {
         c.pmd = { ...e }; // pmd_t pmd = pmdp_get_lockless(pmdp)
         c.pmdTable = table.pfn;
+        if (e.huge) {
+          c.pte = hugeSubpage(s, e, c.vpn); // gup_fast_pmd_leaf(): the subpage of the folio
+          c.huge = true;
+          return;
+        }
       }
       if (level === 1) {
         c.pte = { ...e }; // ptep_get_lockless(): a value, not the slot
@@ -96,7 +103,7 @@ export const gupFast: StepDef<GupCtx>[] = [
   step('gup_fast.recheck', function* (k, c) {
     if (c.page === null) return;
     const pmdChanged = !pteValSame(entryNow(k.s, c.pmdTable!, c.vpn, 2), c.pmd);
-    const pteChanged = !pteValSame(entryNow(k.s, c.table!, c.vpn, 1), c.pte);
+    const pteChanged = !c.huge && !pteValSame(entryNow(k.s, c.table!, c.vpn, 1), c.pte); // a PMD leaf: pmd_val(orig) != pmd_val(*pmdp) only
     if (pmdChanged || pteChanged) {
       putPage(k.s, c.page!); // gup_put_folio()
       c.page = null;

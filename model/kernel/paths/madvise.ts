@@ -39,6 +39,7 @@ import { sharerWindow, toHost } from '../mshare/msharefs.js';
 import { findVma, vmasIn } from '../vma.js';
 import type { NotifierCtx } from './notifier.js';
 import { unmapMshareVma, unmapPageRange } from './zap.js';
+import { isVmHugetlbPage, unmapHugetlbVma } from './hugetlb.js';
 
 export interface MadviseCtx {
   mm: MmId;
@@ -76,6 +77,7 @@ export const madviseDontneed: StepDef<MadviseCtx>[] = [
       const n: NotifierCtx = { mm: c.mm, start, end, event: 'CLEAR' };
       yield* k.run('mmu_notifier_invalidate_range_start', n);
       if (v.kind === 'mshare') yield* unmapMshareVma(k, c.mm, c.opId, v, start, end, { reclaimPt: true });
+      else if (isVmHugetlbPage(k.s, v)) yield* unmapHugetlbVma(k, c.mm, c.opId, findVma(k.s.mms[c.mm]!, v.start)!, start, end, false); // zap_page_range_single(): hugetlb_zap_begin() ..
       else yield* unmapPageRange(k, c.mm, c.opId, start, end, { reclaimPt: true }); // madvise_dontneed_single_vma()
       yield* k.run('mmu_notifier_invalidate_range_end', n);
     }

@@ -7,6 +7,8 @@
 import { step, type StepDef } from '../step.js';
 import { lock, mmapLock, mmLockSeq, unlock } from '../locks.js';
 import type { MmId, Prot, Vpn } from '../types.js';
+import type { Vma } from '../state.js';
+import { linkFileVma } from './hugetlb.js';
 
 export interface MmapCtx {
   mm: MmId;
@@ -27,7 +29,9 @@ export const mmap: StepDef<MmapCtx>[] = [
     if (mm.vmas.some((v) => v.start < c.end && v.end > c.start)) {
       c.result = 'EEXIST';
     } else {
-      mm.vmas.push({ start: c.start as Vpn, end: c.end as Vpn, prot: { ...c.prot }, kind: c.file ? 'shared' : 'anon', file: c.file, pgoff: c.pgoff, vmLockSeq: mmLockSeq(k.s, c.mm) });
+      const v: Vma = { start: c.start as Vpn, end: c.end as Vpn, prot: { ...c.prot }, kind: c.file ? 'shared' : 'anon', file: c.file, pgoff: c.pgoff, vmLockSeq: mmLockSeq(k.s, c.mm) };
+      mm.vmas.push(v);
+      linkFileVma(k.s, c.mm, v); // vma_link_file(): a hugetlbfs VMA enters i_mmap
       mm.vmas.sort((a, b) => a.start - b.start);
       c.result = 'ok';
     }

@@ -35,11 +35,11 @@
 // no-freed-table-reachable for a GUP-fast walker when the flush before it
 // sent no IPI (INVLPGB broadcast; an IPI flush already waited for it).
 //
-// unshared_tables: no modelled path sets it. mshare v3's unlink uses
-// tlb_flush_p4d_range() (cleared_p4ds only, mshare.ts); hugetlb PMD
-// unsharing (tlb_unshare_pmd_ptdesc) is not modelled. x86 tlb_flush()
-// passes freed_tables alone: "freed_tables || unshared_tables" is Lance
-// Yang's 2026 series, not verified in mainline (update-2026 B3).
+// unshared_tables: set only by hugetlb PMD unsharing
+// (tlb_unshare_pmd_ptdesc(), paths/hugetlb.ts); mshare v3's unlink uses
+// tlb_flush_p4d_range() (cleared_p4ds only, mshare.ts). x86 tlb_flush()
+// passes freed_tables || unshared_tables (x86FreedArg): Lance Yang's 2026
+// series, in mm-unstable, mainline merge not verified (update-2026 B3).
 
 import { span, type Config } from '../config.js';
 import { step, STOP_STEP, type StepDef, type StepFn } from '../step.js';
@@ -132,15 +132,24 @@ export const tlbGatherMmu: StepDef<GatherCtx>[] = [
  * tlb_flush_mmu_tlbonly() -> x86 tlb_flush(), for a given
  * tlb_get_unmap_shift() (variants/unmap-shift-highest.ts passes its own).
  */
-export function tlbFlushMmuTlbonlyStep(unmapShift: (c: Config, g: Gather) => number): StepFn<unknown> {
+export function tlbFlushMmuTlbonlyStep(unmapShift: (c: Config, g: Gather) => number, tablesArg: (g: Gather) => boolean = x86FreedArg): StepFn<unknown> {
   return function* (k) {
     const g = gatherOf(k);
     if (!(g.freedTables || g.clearedPtes || g.clearedPmds || g.clearedPuds || g.clearedP4ds || g.unsharedTables)) return STOP_STEP;
-    const f: FlushCtx = { mm: g.mm, start: g.fullmm ? 0 : g.start, end: g.fullmm ? TLB_FLUSH_ALL : g.end, stride: unmapShift(k.s.config, g), freedTables: g.freedTables };
+    const f: FlushCtx = { mm: g.mm, start: g.fullmm ? 0 : g.start, end: g.fullmm ? TLB_FLUSH_ALL : g.end, stride: unmapShift(k.s.config, g), freedTables: tablesArg(g) };
     yield* k.run('flush_tlb_mm_range', f);
     resetRange(g); // __tlb_reset_range()
   };
 }
+
+/**
+ * x86 tlb_flush()'s last argument to flush_tlb_mm_range():
+ * freed_tables || unshared_tables, so lazy CPUs are IPIed at a hugetlb
+ * PMD unshare too (Lance Yang, "x86/tlb: skip redundant sync IPIs for
+ * native TLB flush", v7 2026-03, mm-unstable; update-2026 B3).
+ * variants/pre-b3-unshare-no-lazy-ipi.ts passes freed_tables alone.
+ */
+export const x86FreedArg = (g: Gather): boolean => g.freedTables || g.unsharedTables;
 
 export const tlbFlushMmuTlbonly: StepDef<unknown>[] = [
   step('tlb_flush_mmu_tlbonly', tlbFlushMmuTlbonlyStep(tlbGetUnmapShift)),

@@ -28,6 +28,7 @@ import type { MmId } from '../types.js';
 import { detachRange, vmasTouched } from '../vma.js';
 import type { NotifierCtx } from './notifier.js';
 import { unmapPageRange } from './zap.js';
+import { isVmHugetlbPage, unmapHugetlbVma } from './hugetlb.js';
 
 export interface MunmapCtx {
   mm: MmId;
@@ -81,7 +82,8 @@ export const munmap: StepDef<MunmapCtx>[] = [
     const n: NotifierCtx = { mm: c.mm, start: c.start, end: c.end, event: 'UNMAP' };
     yield* k.run('mmu_notifier_invalidate_range_start', n);
     for (const v of c.detached!) {
-      if (v.kind !== 'mshare') yield* unmapPageRange(k, c.mm, c.opId, v.start, v.end);
+      if (isVmHugetlbPage(k.s, v)) yield* unmapHugetlbVma(k, c.mm, c.opId, v, v.start, v.end, true); // __hugetlb_zap_begin() .. __hugetlb_zap_end()
+      else if (v.kind !== 'mshare') yield* unmapPageRange(k, c.mm, c.opId, v.start, v.end);
       else if (k.knob('unlinkPoint') === 'unmap_page_range') yield* k.run('mshare_vm_op_unshare_page_range', { mm: c.mm, vma: v });
     }
     yield* k.run('mmu_notifier_invalidate_range_end', n);

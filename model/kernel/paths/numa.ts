@@ -19,6 +19,7 @@ import { pteTableRanges, tableIndex } from '../pagetable.js';
 import type { MmId } from '../types.js';
 import type { ChangePteCtx } from './mprotect.js';
 import type { FaultCtx } from './fault.js';
+import { isVmHugetlbPage } from './hugetlb.js';
 
 export const taskNumaWork: StepDef<{ mm: MmId }>[] = [
   step('task_numa_work.mmap_read_lock', function* (k, c) {
@@ -27,6 +28,7 @@ export const taskNumaWork: StepDef<{ mm: MmId }>[] = [
   step('change_prot_numa', function* (k, c) {
     for (const v of [...k.s.mms[c.mm]!.vmas]) {
       if (v.kind === 'mshare' && k.knob('numa') !== 'allowed') continue; // vma_is_mshare(): skipped
+      if (isVmHugetlbPage(k.s, v)) continue; // task_numa_work(): is_vm_hugetlb_page() VMAs are skipped
       if (!v.prot.r) continue; // vma_is_accessible()
       yield* k.run('tlb_gather_mmu', { mm: c.mm });
       for (const [addr, end] of pteTableRanges(k.s.config, v.start, v.end)) {
