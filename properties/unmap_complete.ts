@@ -1,6 +1,6 @@
 import { span } from '../model/kernel/config.js';
 import { aliasesOf } from '../model/kernel/ghost.js';
-import { findPte } from '../model/kernel/pagetable.js';
+import { findLeaf } from '../model/kernel/pagetable.js';
 import { tlbUsableFor } from '../model/kernel/tlb.js';
 import { vaHex } from '../model/kernel/types.js';
 import { findVma } from '../model/kernel/vma.js';
@@ -79,7 +79,7 @@ export const unmapComplete: Property = {
           if (e.vpn < a.start || e.vpn >= a.end || tlbUsableFor(s, cpu, e.slot) !== a.mm) continue;
           const v = e.vpn + a.toOp;
           if (!removed.some((m) => m.vpn === v && m.ghost === e.ghost && e.filled < m.at)) continue;
-          if (byTables && findPte(s, s.mms[a.mm]!, e.vpn)?.pte?.ghost === e.ghost) continue; // its tables still map it: not removed from this mm
+          if (byTables && findLeaf(s, s.mms[a.mm]!, e.vpn)?.pte.ghost === e.ghost) continue; // its tables still map it: not removed from this mm
           const who = a.mm === op.mm ? '' : byTables ? ` (${a.mm}, whose page tables reach the range)` : ` (sharer ${a.mm})`;
           return { holder: 'TLB' as const, message: `${op.kind} of ${vaHex(op.start)}+${op.end - op.start} in ${op.mm} returned while CPU${cpu.id} PCID slot ${e.slot}${who} still maps ${vaHex(e.vpn)} -> frame ${e.pfn}` };
         }

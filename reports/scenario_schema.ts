@@ -4,7 +4,7 @@
 // scenario text parser builds the same shape; both then pass
 // model/run/validate.ts for what depends on the configuration.
 
-import { DEFAULT_CONFIG } from '../model/kernel/config.js';
+import { CONFIG_FLAGS, DEFAULT_CONFIG } from '../model/kernel/config.js';
 import { SCENARIO_LIMITS } from '../model/run/validate.js';
 import { NAME as TEXT_NAME } from './scenario_text.js';
 import type { Schema } from './schema.js';
@@ -12,6 +12,8 @@ import type { Schema } from './schema.js';
 /** The names the scenario text accepts (reports/scenario_text.ts), so every file prints as text. */
 const NAME: Schema = { t: 'str', max: 64, pattern: TEXT_NAME, what: 'a name (letters, digits, _ . @ : -)' };
 const COUNT: Schema = { t: 'int', min: 1 };
+/** A config switch (invlpgb, ptReclaim, tce): 0 or 1; resolveConfig() refuses anything else. */
+const FLAG: Schema = { t: 'int', min: 0 };
 const INDEX: Schema = { t: 'int', min: 0 };
 /** Free text from a file is echoed to terminals: printable ASCII only, so it carries no escape sequences. */
 const TEXT = (max: number): Schema => ({ t: 'str', max, pattern: /^[\x20-\x7e]*$/, what: 'printable ASCII text' });
@@ -69,7 +71,7 @@ export const SCENARIO_SCHEMA: Schema = obj(
     threads: { t: 'arr', max: SCENARIO_LIMITS.threads, of: obj({ name: NAME, proc: NAME, cpu: INDEX, ops: { t: 'arr', of: OP, max: SCENARIO_LIMITS.opsPerThread } }) },
   },
   {
-    config: obj({}, Object.fromEntries(Object.keys(DEFAULT_CONFIG).map((k) => [k, COUNT]))),
+    config: obj({}, Object.fromEntries(Object.keys(DEFAULT_CONFIG).map((k) => [k, CONFIG_FLAGS.includes(k as keyof typeof DEFAULT_CONFIG) ? FLAG : COUNT]))),
     speculation: { t: 'arr', max: 64, of: obj({ cpu: INDEX, vas: { t: 'arr', of: INDEX, max: SCENARIO_LIMITS.speculativeWalks } }) },
     schedule: { t: 'arr', max: SCENARIO_LIMITS.scheduleEntries, of: obj({ actor: NAME }, { steps: COUNT, until: NAME }) },
     choices: { t: 'arr', max: SCENARIO_LIMITS.choices, of: obj({ actor: NAME, point: NAME, nth: INDEX }) },

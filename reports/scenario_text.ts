@@ -4,7 +4,7 @@
 // holds page numbers. parseScenario(printScenario(x)) deep-equals x for every
 // valid scenario, and printing is canonical, so saved counterexamples diff well.
 
-import { DEFAULT_CONFIG, type Config } from '../model/kernel/config.js';
+import { CONFIG_FLAGS, DEFAULT_CONFIG, type Config } from '../model/kernel/config.js';
 import { PAGE_SHIFT, parseProt, protString, vaHex, type Prot } from '../model/kernel/types.js';
 import type { Op, Scenario, ScheduleEntry, SetupItem, ThreadSpec } from '../model/run/scenario.js';
 
@@ -242,7 +242,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         a.positional([]);
         for (const k of a.keys() as (keyof Config)[]) {
           if (sc.config[k] !== undefined) fail(`duplicate config key '${k}'`);
-          sc.config[k] = a.int(k, 1);
+          sc.config[k] = a.int(k, CONFIG_FLAGS.includes(k) ? 0 : 1); // a switch may be 0; resolveConfig() checks 0 or 1
         }
         break;
       }

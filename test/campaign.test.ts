@@ -4,9 +4,9 @@
 // signature on a policy with a known finding, SIGINT mid-campaign, and
 // one-line errors (exit 2) for bad flags.
 //
-// Budget: mshare-v3 + variants/free-before-flush.ts, seed "kg-3", 40 runs:
-// the policy's known lock-discipline finding shows first (run 11), then
-// the variant's own no-freed-frame-reachable (run 13), a few seconds a
+// Budget: mshare-v3 + variants/free-before-flush.ts, seed "kg-4", 40 runs:
+// the policy's known unmap-complete finding (v3's P4D-stride unlink) shows first (run 16), then
+// the variant's own no-freed-frame-reachable (run 18), a few seconds a
 // campaign.
 
 import { spawn } from 'node:child_process';
@@ -32,9 +32,9 @@ async function cli(...argv: string[]) {
 const files = (dir: string) => Object.fromEntries(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
 const cxFiles = (dir: string) => Object.fromEntries(Object.entries(files(dir)).filter(([f]) => f.endsWith('.json')));
 
-const CAMPAIGN = ['fuzz', '--policy', 'mshare-v3', '--variant', 'variants/free-before-flush.ts', '--runs', '40', '--seed', 'kg-3'];
+const CAMPAIGN = ['fuzz', '--policy', 'mshare-v3', '--variant', 'variants/free-before-flush.ts', '--runs', '40', '--seed', 'kg-4'];
 const VARIANT_SIG = 'no-freed-frame-reachable|TLB|tlb_batch_pages_flush';
-const KNOWN_SIG = 'lock-discipline|locks|zap_pte_range'; // counterexamples/mshare-v3-lock-discipline-76bb0cc3c4d6.json
+const KNOWN_SIG = 'unmap-complete|TLB|sys_munmap'; // counterexamples/mshare-v3-unmap-complete-5aa7a48ab7b3.json (v3's P4D-stride unlink)
 
 describe('a campaign that keeps going', () => {
   const one = tmp();
@@ -43,7 +43,7 @@ describe('a campaign that keeps going', () => {
   it('shrinks and saves every new signature, lists each with its count, and goes on to its budget', async () => {
     const r = await single;
     expect(r.code).toBe(1);
-    expect(r.out).toContain('fuzz: policy mshare-v3+free-before-flush, seed "kg-3", 40 runs');
+    expect(r.out).toContain('fuzz: policy mshare-v3+free-before-flush, seed "kg-4", 40 runs');
     const listed = r.out.split('\n').filter((l) => /^ {2}\S+\|\S+\|\S+ +\d+ runs?, first run \d+/.test(l));
     expect(listed.map((l) => l.trim().split(/\s+/)[0])).toEqual(expect.arrayContaining([VARIANT_SIG, KNOWN_SIG]));
     const saved = Object.values(cxFiles(one)).map((t) => JSON.parse(t).signature);

@@ -329,22 +329,28 @@ describe('hugetlb PMD unsharing: each kept mutant fails, linux holds', () => {
     const { good, bad } = both(lazyThenOwnerFrees(), preB3UnshareNoLazyIpi);
     expect(good.verdict).toBe('pass');
     expect(good.trace.some((e) => e.actor === 'ipi@cpu1' && e.id === 'flush_tlb_func.switch_to_init_mm')).toBe(true);
-    expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', actor: 'rcu', holder: 'PSC' });
-    expect(bad.violation!.message).toContain('lazy');
+    // no-stale-psc-after-unlink sees it first: T2's DONTNEED returns with the lazy CPU's walk cache on the unshared table
+    expect(bad.violation).toMatchObject({ property: 'no-stale-psc-after-unlink', actor: 'T2', holder: 'PSC' });
+    const freed = both(lazyThenOwnerFrees(), preB3UnshareNoLazyIpi, 'no-freed-table-reachable');
+    expect(freed.bad.violation).toMatchObject({ property: 'no-freed-table-reachable', actor: 'rcu', holder: 'PSC' });
+    expect(freed.bad.violation!.message).toContain('lazy');
   });
 
   it('pre-8ce720d5bd91: a sync IPI per unsharer, but no unshared_tables, so the lazy CPU is not flushed either', () => {
     const { good, bad } = both(lazyThenOwnerFrees(), pre8ce720d5bd91);
     expect(good.verdict).toBe('pass');
     expect(bad.trace.some((e) => e.actor === 'T2' && e.id === 'huge_pmd_unshare.tlb_remove_table_sync_one')).toBe(true);
-    expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', actor: 'rcu', holder: 'PSC' });
+    expect(bad.violation).toMatchObject({ property: 'no-stale-psc-after-unlink', actor: 'T2', holder: 'PSC' });
+    expect(both(lazyThenOwnerFrees(), pre8ce720d5bd91, 'no-freed-table-reachable').bad.violation).toMatchObject({ property: 'no-freed-table-reachable', actor: 'rcu', holder: 'PSC' });
   });
 
   it('unshare-leaf-only-flush: the walk cache keeps the unshared table, and an access after munmap walks through it (read-value)', () => {
     const sc = scenario({ setup: shared2, threads: [thread('T0', 'P0', 0, write(HA)), thread('T1', 'P1', 1, read(HB), munmap(HB, 16), read(HB))], schedule: [run('T0'), run('T1')] });
     const { good, bad } = both(sc, unshareLeafOnlyFlush);
     expect(good.verdict).toBe('pass');
-    expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T1', stepId: 'user_access.walk' });
+    // munmap returns with the walk cache on the table P1 no longer links (no-stale-psc-after-unlink), and the next access reads through it
+    expect(bad.violation).toMatchObject({ property: 'no-stale-psc-after-unlink', actor: 'T1', stepId: 'sys_munmap.return', holder: 'PSC' });
+    expect(both(sc, unshareLeafOnlyFlush, 'read-value').bad.violation).toMatchObject({ property: 'read-value', actor: 'T1', stepId: 'user_access.walk' });
   });
 
   it('unshare-flush-after-i-mmap: with i_mmap dropped before the flush, P0 unmaps and frees the table under CPU1\'s walk cache', () => {
