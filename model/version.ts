@@ -10,4 +10,11 @@
 // makes whole-table regions and the tlb_remove_table fallback.
 // 0.5.1: a sharer's window VMA and an msharefs inner VMA are linked
 // write-locked (per-VMA locks), as mmap_region() links every new VMA.
-export const MODEL_VERSION = '0.5.1';
+// 0.6.0 (issue 10): madvise on a window as each version's unmap_page_range()
+// does it; knobs read through K.knob; mshare-2026 (system calls, sharer
+// list); hugetlb PMD table sharing in mainline (PMD leaves, huge TLB
+// entries, 8ce720d5bd91's unshare); properties no-stale-psc-after-unlink
+// and shared-table-flush, unmap-complete from the page tables, NUMA in
+// protect-complete, stores into freed frames. Issue 14: the generator
+// draws swarm subsets, stops at named steps, 2-4 CPUs, INVLPGB and TCE.
+export const MODEL_VERSION = '0.6.0';
