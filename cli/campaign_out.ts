@@ -4,7 +4,7 @@
 // that `merge` adds up into the summary of the campaign run on one machine.
 
 import { KNOB_VALUES } from '../model/kernel/mshare/knobs.js';
-import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CampaignResult, Shrunk, SignatureCount } from '../campaigns/campaign.js';
 import type { Coverage } from '../model/run/coverage.js';

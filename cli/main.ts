@@ -13,7 +13,7 @@ import { CHUNK, ctxCache, inProcess, makeCtx, runCampaign, type CampaignSpec, ty
 import { sharedPool } from '../campaigns/pool.js';
 import { availableParallelism } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
-import { exitStatus, knownSignatures, manifestName, mergeTotals, printFinding, printSummary, readShards, SHARD_FORMAT, shardFinding, shardRange, writeManifest, type CampaignIdentity, type Header, type ShardFinding } from './campaign_out.js';
+import { exitStatus, knownSignatures, mergeTotals, printFinding, printSummary, readShards, SHARD_FORMAT, shardFinding, shardRange, writeManifest, type CampaignIdentity, type Header, type ShardFinding } from './campaign_out.js';
 import { ProgressLine } from './progress.js';
 import { PROPERTIES, propertyById } from '../properties/registry.js';
 import { runScenario } from '../model/run/runner.js';
@@ -22,7 +22,7 @@ import { validateScenario, validateStepIds } from '../model/run/validate.js';
 import { thrownAt } from '../model/source_location.js';
 import { MODEL_VERSION } from '../model/version.js';
 import { opKindsFor, type OpKind } from '../properties/generate/scenario_arb.js';
-import { buildCounterexample, checkedProperties, CounterexampleError, FORMAT_VERSION, loadCounterexample, verdictOf, type CounterexampleFile, type Verdict } from '../reports/counterexample.js';
+import { checkedProperties, CounterexampleError, FORMAT_VERSION, loadCounterexample, verdictOf, type CounterexampleFile, type Verdict } from '../reports/counterexample.js';
 import { renderJson } from '../reports/render_json.js';
 import { renderText } from '../reports/render_text.js';
 import { buildReport } from '../reports/report.js';

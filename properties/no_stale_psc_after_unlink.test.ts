@@ -14,7 +14,7 @@ import { runScenario } from '../model/run/runner.js';
 import type { CheckContext } from '../model/run/check.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { parseScenario } from '../reports/scenario_text.js';
-import { anon, munmap, proc, read, run, scenario, thread, until, write } from '../test/build.js';
+import { anon, munmap, proc, read, scenario, thread, until, write } from '../test/build.js';
 import { X } from '../test/mutant_cases.js';
 import noIpi from '../variants/no-ipi.js';
 import { noStalePscAfterUnlink } from './no_stale_psc_after_unlink.js';

@@ -13,7 +13,6 @@ import type { Scenario } from '../model/run/scenario.js';
 import { anon, idle, mprotect, proc, read, run, scenario, thread, until, write } from '../test/build.js';
 import { X, zapWhileCached } from '../test/mutant_cases.js';
 import noIpi from '../variants/no-ipi.js';
-import { step } from '../model/kernel/step.js';
 import { pteTableRanges } from '../model/kernel/pagetable.js';
 import { defineVariant } from '../model/policies/variant.js';
 import { policyByName } from '../model/policies/registry.js';

@@ -10,11 +10,10 @@
 // freed_tables = false: lazy CPUs of the unsharer were not IPIed. The extra
 // IPIs are a performance matter; the lazy CPUs are what the model can see.
 import { defineVariant } from '../model/policies/variant.js';
-import { pmdIsShared, type UnmapHugeCtx } from '../model/kernel/paths/hugetlb.js';
+import { nextPud, pmdIsShared, pudClearShared, type UnmapHugeCtx } from '../model/kernel/paths/hugetlb.js';
 import { sendIpis, waitForIpis } from '../model/kernel/paths/flush_tlb_mm_range.js';
 import { gatherOf, widen } from '../model/kernel/paths/mmu_gather.js';
-import { note, pmdLock, unlock } from '../model/kernel/locks.js';
-import { findTable, tableIndex } from '../model/kernel/pagetable.js';
+import { pmdLock, unlock } from '../model/kernel/locks.js';
 import { span } from '../model/kernel/config.js';
 import { TLB_FLUSH_ALL, type FlushInfo } from '../model/kernel/state.js';
 import { STOP_STEP } from '../model/kernel/step.js';
@@ -30,9 +29,7 @@ export default defineVariant({
         const s = k.s;
         const t = s.frames[c.table!]!;
         if (!pmdIsShared(t)) return;
-        const pud = findTable(s, s.mms[c.mm]!, c.addr!, 3)!;
-        pud.entries![tableIndex(s.config, c.addr!, 3)] = null; // pud_clear()
-        note(k, 'upper-clear', c.mm, `pud entry of shared PMD table ${t.pfn}`);
+        pudClearShared(k, c, t);
         yield { id: 'huge_pmd_unshare.pud_clear' };
         // tlb_remove_table_sync_one(), with the PMD lock held (IRQs on)
         const info: FlushInfo = { mm: null, start: 0, end: TLB_FLUSH_ALL, stride: 1, freedTables: false, newTlbGen: 0, trimCpumask: false };
@@ -46,7 +43,7 @@ export default defineVariant({
         widen(g, b, b + span(s.config, 3)); // tlb_flush_pmd_range(tlb, address & PUD_MASK, PUD_SIZE)
         g.clearedPmds = true;
         c.forceFlush = true;
-        c.addr = b + span(s.config, 3);
+        c.addr = nextPud(s, c.addr!);
         return STOP_STEP;
       })
       // if (force_flush) tlb_flush_mmu_tlbonly(tlb): before __hugetlb_zap_end() drops i_mmap_rwsem

@@ -6,10 +6,8 @@
 // other entry of the range was cleared nothing was flushed: the unsharer's
 // TLB keeps the huge entries after munmap()/MADV_DONTNEED returned.
 import { defineVariant } from '../model/policies/variant.js';
-import { pmdIsShared, type UnmapHugeCtx } from '../model/kernel/paths/hugetlb.js';
-import { note, pmdLock, unlock } from '../model/kernel/locks.js';
-import { findTable, tableIndex } from '../model/kernel/pagetable.js';
-import { span } from '../model/kernel/config.js';
+import { nextPud, pmdIsShared, pudClearShared, type UnmapHugeCtx } from '../model/kernel/paths/hugetlb.js';
+import { pmdLock, unlock } from '../model/kernel/locks.js';
 import { STOP_STEP } from '../model/kernel/step.js';
 
 export default defineVariant({
@@ -17,16 +15,13 @@ export default defineVariant({
   description: 'huge_pmd_unshare clears the PUD entry and drops pt_share_count but records no flush range (before a4a118f2eead)',
   edit: (v) =>
     v.replace('huge_pmd_unshare', function* (k, c: UnmapHugeCtx) {
-      const s = k.s;
-      const t = s.frames[c.table!]!;
+      const t = k.s.frames[c.table!]!;
       if (!pmdIsShared(t)) return;
-      const pud = findTable(s, s.mms[c.mm]!, c.addr!, 3)!;
-      pud.entries![tableIndex(s.config, c.addr!, 3)] = null; // pud_clear()
-      note(k, 'upper-clear', c.mm, `pud entry of shared PMD table ${t.pfn}`);
+      pudClearShared(k, c, t);
       t.shareCount--; // no tlb_flush_pmd_range(), no unshared_tables
       yield { id: 'huge_pmd_unshare.pud_clear' };
       yield* unlock(k, pmdLock(t.pfn), 'huge_pmd_unshare.spin_unlock');
-      c.addr = c.addr! - (c.addr! % span(s.config, 3)) + span(s.config, 3);
+      c.addr = nextPud(k.s, c.addr!);
       return STOP_STEP;
     }),
 });

@@ -280,7 +280,6 @@ export const unmapHugepageRange: StepDef<UnmapHugeCtx>[] = [
   }),
   step('__unmap_hugepage_range', function* (k, c) {
     const s = k.s;
-    const hp = span(s.config, 2);
     for (c.addr = hpageBase(s, c.start); c.addr < c.end; ) {
       const t = findTable(s, s.mms[c.mm]!, c.addr, 2); // hugetlb_walk()
       if (!t) {
@@ -306,22 +305,29 @@ export const unmapHugepageRange: StepDef<UnmapHugeCtx>[] = [
   }),
 ];
 
+/** huge_pmd_unshare()'s pud_clear() of this mm's link to the shared PMD table `t` (kept mutants record the unshare differently). */
+export function pudClearShared(k: K, c: UnmapHugeCtx, t: Frame): void {
+  const pud = findTable(k.s, k.s.mms[c.mm]!, c.addr!, 3)!;
+  pud.entries![tableIndex(k.s.config, c.addr!, 3)] = null;
+  note(k, 'upper-clear', c.mm, `pud entry of shared PMD table ${t.pfn}`);
+}
+
+/** The first address of the next PUD: where __unmap_hugepage_range() goes on after an unshare. */
+export const nextPud = (s: KernelState, addr: number) => pudBase(s, addr) + span(s.config, 3);
+
 /** One huge page of __unmap_hugepage_range(), under huge_pte_lock(). */
 export const hugePteLock: StepDef<UnmapHugeCtx>[] = [
   step('huge_pte_lock', function* (k, c) {
     yield* lock(k, pmdLock(c.table!), 'w', 'huge_pte_lock');
   }),
   step('huge_pmd_unshare', function* (k, c) {
-    const s = k.s;
-    const t = s.frames[c.table!]!;
+    const t = k.s.frames[c.table!]!;
     if (!pmdIsShared(t)) return;
-    const pud = findTable(s, s.mms[c.mm]!, c.addr!, 3)!;
-    pud.entries![tableIndex(s.config, c.addr!, 3)] = null; // pud_clear()
-    note(k, 'upper-clear', c.mm, `pud entry of shared PMD table ${t.pfn}`);
+    pudClearShared(k, c, t);
     tlbUnsharePmdPtdesc(k, t, c.addr!);
     yield { id: 'huge_pmd_unshare.pud_clear' };
     yield* unlock(k, pmdLock(t.pfn), 'huge_pmd_unshare.spin_unlock');
-    c.addr = pudBase(s, c.addr!) + span(s.config, 3); // continue with the next PUD
+    c.addr = nextPud(k.s, c.addr!);
     return STOP_STEP;
   }),
   step('huge_ptep_get_and_clear', function* (k, c) {
