@@ -231,7 +231,7 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
         case 'mprotect':
           return { kind: 'mprotect', ...span, prot: parseProt(PROTS[o.prot]!)! };
         case 'mmap':
-          return { kind: 'mmap', va: r.start, pages: r.pages, prot: parseProt('rw')!, file: r.huge ? 'H' : null, pgoff: 0 };
+          return { kind: 'mmap', va: r.start, pages: r.pages, prot: parseProt('rw')!, file: null, pgoff: 0 }; // hugetlb VMAs come from the setup only (validate.ts)
         case 'idle':
         case 'flush_tlb_all':
           return { kind: o.kind };
