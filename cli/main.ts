@@ -2,6 +2,7 @@
 // violation found or reproduced, 2 bad usage or input (one line naming the
 // file, line and problem), 3 model error or internal error (never 1).
 
+import { setMaxListeners } from 'node:events';
 import { parseArgs } from 'node:util';
 import { POLICIES } from '../model/policies/registry.js';
 import { loadVariant, VariantLoadError, type LoadedVariant } from '../model/policies/load_variant.js';
@@ -114,6 +115,7 @@ function shardArg(v: string): { k: number; n: number } {
  */
 async function interruptible<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ac = new AbortController();
+  setMaxListeners(0, ac.signal); // matrix: every cell's campaign in flight listens on the one signal
   const onSigint = () => {
     if (ac.signal.aborted) process.exit(130);
     ac.abort();

@@ -71,7 +71,7 @@ describe('mshare hazards, design by design', () => {
     expect(r.violation!.message).toContain('without mmap_lock:M.host');
     const proposed = runScenario(load('hazard15-madvise-through-sharer'), { policy: pol('mshare-v3-proposed'), properties: PROPERTIES });
     expect(proposed.verdict).toBe('pass');
-    expect(proposed.trace.some((e) => e.id === 'sys_madvise.einval')).toBe(true);
+    expect(proposed.trace.some((e) => e.id === 'sys_madvise.return' && e.obs?.kind === 'return' && e.obs.result === 'EINVAL')).toBe(true);
   });
 
   it('hazard 16: get_user_pages walks host tables freed under it; taking the host lock holds', () => {

@@ -22,6 +22,8 @@ export interface IdealMshare {
   start: number;
   pages: number;
   owner: string | null;
+  /** The design refuses madvise() on a range touching a window VMA (EINVAL): part of its user-visible contract. */
+  madviseRefused?: boolean;
 }
 
 export interface IdealState {
@@ -104,6 +106,7 @@ export function applyOp(st: IdealState, op: OpRecord, ms: Record<string, IdealMs
       for (let v = op.start; v < end; v++) delete pages[v];
       return 'ok';
     case 'madvise': {
+      if (wins.some((w) => ms[w.file]!.madviseRefused)) return 'EINVAL'; // the design refuses madvise on a window VMA
       // MADV_DONTNEED: private anonymous pages read back as zero; shared (file, shmem) pages keep their data.
       let hole = false;
       for (let v = op.start; v < end; v++) {

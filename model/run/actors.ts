@@ -186,7 +186,6 @@ function einval2026(k: K, mm: MmId, op: Mshare2026Op): boolean {
 function einval(k: K, mm: MmId, op: Syscall): boolean {
   const s = k.s;
   const knobs = k.policy.mshare; // presence only: each knob's value is read through k.knob()
-  const window = (a: number, n: number) => s.mms[mm]!.vmas.some((v) => v.kind === 'mshare' && v.start < a + n && a < v.end);
   switch (op.kind) {
     case 'mshare_attach':
     case 'mshare_advise':
@@ -208,7 +207,7 @@ function einval(k: K, mm: MmId, op: Syscall): boolean {
       return op.kind === 'mshare_unmap' && !k.knob('unmapIoctl');
     }
     case 'madvise':
-      return (window(op.va, op.pages) && k.knob('madvise') === 'refused') || hugetlbRefuses(k, mm, op);
+      return hugetlbRefuses(k, mm, op); // a design that refuses madvise on a window does so under the lock (madvise.ts)
     case 'munmap':
     case 'mprotect':
       return hugetlbRefuses(k, mm, op);

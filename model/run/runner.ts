@@ -78,9 +78,10 @@ export function idealFromSetup(sc: Scenario, policy: Policy): { st: IdealState; 
   const st: IdealState = { maps: {}, contents: {}, windows: {} };
   const ms: Record<string, IdealMshare> = {};
   const region = hostRegion(resolveConfig(sc.config));
+  const contract = policy.mshare?.madvise === 'refused' ? { madviseRefused: true } : {};
   for (const it of sc.setup) {
     if (it.kind === 'process') st.maps[it.name] ??= {};
-    if (it.kind === 'msharefs') ms[it.name] = { host: hostOf(it.name), ...region, owner: policy.mshare?.owner ? it.owner : null };
+    if (it.kind === 'msharefs') ms[it.name] = { host: hostOf(it.name), ...region, owner: policy.mshare?.owner ? it.owner : null, ...contract };
     if (it.kind === 'mshare_map') {
       const host = (st.maps[ms[it.file]!.host] ??= {});
       for (let i = 0; i < it.pages; i++) host[region.start + it.offset + i] = { lp: `shm:setup:${it.file}:${it.offset + i}`, prot: { ...it.prot }, anon: false };
@@ -93,7 +94,7 @@ export function idealFromSetup(sc: Scenario, policy: Policy): { st: IdealState; 
     }
   }
   // mshare 2026: a region made by an mshare_create op, owned by the creating process (paths/mshare_2026.ts)
-  for (const t of sc.threads) for (const op of t.ops) if (op.kind === 'mshare_create') ms[op.file] = { host: hostOf(op.file), ...region, owner: t.proc };
+  for (const t of sc.threads) for (const op of t.ops) if (op.kind === 'mshare_create') ms[op.file] = { host: hostOf(op.file), ...region, owner: t.proc, ...contract };
   return { st, ms };
 }
 

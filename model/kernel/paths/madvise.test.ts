@@ -183,11 +183,12 @@ schedule
     expect(r.violation!.message).toContain('without mmap_lock:M.host');
   });
 
-  it('refused (the proposal): madvise on a window fails with EINVAL before any lock', () => {
+  it('refused (the proposal): madvise on a window fails with EINVAL, decided under the lock where the VMAs are stable', () => {
     const r = runOn(policyByName('mshare-v3-proposed')!);
     expect(r.verdict).toBe('pass');
-    expect(ids(r, 'T0')).toContain('sys_madvise.einval');
-    expect(ids(r, 'T0')).not.toContain('madvise.mmap_read_lock');
+    expect(ids(r, 'T0')).not.toContain('tlb_gather_mmu');
+    const ret = r.trace.find((e) => e.actor === 'T0' && e.obs?.kind === 'return' && e.id === 'sys_madvise.return');
+    expect(ret?.obs).toMatchObject({ result: 'EINVAL' });
   });
 
   it("host-lock: the zap runs on the host mm under the host's mmap_lock, so the host's PTE goes and the read refaults", () => {

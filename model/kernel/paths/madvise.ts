@@ -66,6 +66,12 @@ export const madviseDontneed: StepDef<MadviseCtx>[] = [
     const vmas = vmasIn(k.s.mms[c.mm]!, c.start, c.end);
     // madvise_walk_vmas(): a hole in the range gives -ENOMEM, the mapped parts are still advised
     c.result = vmas.reduce((n, v) => n + (v.end - v.start), 0) === c.end - c.start ? 'ok' : 'ENOMEM';
+    // mshare-v3-proposed: madvise on a range touching a window VMA fails, decided here under the lock, where
+    // the VMAs are stable (an attach may have made the window after the call entered)
+    if (vmas.some((v) => v.kind === 'mshare') && k.knob('madvise') === 'refused') {
+      c.result = 'EINVAL';
+      return;
+    }
     const host = vmas.filter((v) => v.kind === 'mshare' && k.knob('madvise') === 'host-lock');
     for (const v of host) yield* dontneedInHost(k, c, v);
     const own = vmas.filter((v) => !host.includes(v));
