@@ -67,7 +67,7 @@ describe('the report of each saved counterexample', () => {
    * different bad state; every file of the corpus is one of these, and a
    * new kind fails here until the checks below learn what its report says.
    */
-  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken' | 'value the reference forbids';
+  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken' | 'value the reference forbids' | 'shared table not flushed' | 'PSC entry outlives its link';
   const kindOf = (cx: CounterexampleFile): Kind => {
     const { property, holder } = cx.verdict;
     if (property === 'no-freed-frame-reachable' && holder === 'TLB') return 'stale TLB entry';
@@ -76,12 +76,14 @@ describe('the report of each saved counterexample', () => {
     if (property === 'unmap-complete' && holder === 'TLB') return 'unmap not complete';
     if (property === 'lock-discipline') return 'lock rule broken';
     if (property === 'read-value' && holder === 'ideal') return 'value the reference forbids';
+    if (property === 'shared-table-flush' && holder === 'TLB') return 'shared table not flushed';
+    if (property === 'no-stale-psc-after-unlink' && holder === 'PSC') return 'PSC entry outlives its link';
     throw new Error(`no report checks for ${property} (${holder}): add a kind`);
   };
 
   it('has a counterexample of every kind of finding the report checks', () => {
     const kinds = new Set(files.map((f) => kindOf(loadCounterexample(join(DIR, f)))));
-    expect([...kinds].sort()).toEqual(['lock rule broken', 'stale PSC entry', 'stale TLB entry', 'stale upper entry', 'unmap not complete', 'value the reference forbids']);
+    expect([...kinds].sort()).toEqual(['PSC entry outlives its link', 'lock rule broken', 'shared table not flushed', 'stale PSC entry', 'stale TLB entry', 'stale upper entry', 'unmap not complete', 'value the reference forbids']);
   });
 
   for (const f of files) {
@@ -162,6 +164,24 @@ describe('the report of each saved counterexample', () => {
             const table = `${level!.toUpperCase()} table`;
             expect(actual).toMatch(new RegExp(`CPU${cpu} PCID slot ${slot} \\(.*\\): paging-structure cache entry for the ${table} at frame ${frame}, cached at step \\d+`));
             expect(actual).toContain(`${table} frame ${frame}: free since step`);
+            expect(actual).toMatch(/\S+'s P[GUM]D entry \d+, which pointed at it, was cleared at step \d+/);
+            break;
+          }
+          case 'shared table not flushed': {
+            // "zap_pte_range.clear (step 57) changed entry 0 of the shared pte table 4; frame 5 is free while CPU0 PCID slot 0 (...) still maps 0x40000 -> frame 5"
+            const [, step, cpu, slot, va, frame] = /\(step (\d+)\) changed entry .*CPU(\d+) PCID slot (\d+) .*maps (0x[0-9a-f]+) -> frame (\d+)/.exec(v.message)!;
+            expect(report.focus).toMatchObject({ holder: 'TLB', cpu: Number(cpu), slot: Number(slot), pfn: Number(frame) });
+            expect(actual).toMatch(new RegExp(`CPU${cpu} PCID slot ${slot} \\(.*\\): TLB entry ${va} -> frame ${frame} \\(rw?\\), filled at step \\d+`));
+            expect(actual).toMatch(new RegExp(`Frame ${frame}: (free since step|still allocated)`));
+            expect(actual).toContain(`since step ${step}`); // the change the message names is in the actual state
+            break;
+          }
+          case 'PSC entry outlives its link': {
+            // "munmap of 0x40000+64 in P0 returned while CPU0 PCID slot 0 (P0) still caches the pud table at frame 2 for 0x40000, which P0 no longer links there"
+            const [, cpu, slot, level, frame] = /CPU(\d+) PCID slot (\d+) .*caches the (\w+) table at frame (\d+)/.exec(v.message)!;
+            expect(report.focus).toMatchObject({ holder: 'PSC', cpu: Number(cpu), slot: Number(slot), table: Number(frame) });
+            const table = `${level!.toUpperCase()} table`;
+            expect(actual).toMatch(new RegExp(`CPU${cpu} PCID slot ${slot} \\(.*\\): paging-structure cache entry for the ${table} at frame ${frame}, cached at step \\d+`));
             expect(actual).toMatch(/\S+'s P[GUM]D entry \d+, which pointed at it, was cleared at step \d+/);
             break;
           }
