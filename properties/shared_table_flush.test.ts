@@ -80,7 +80,7 @@ describe('shared-table-flush', () => {
       Object.assign(e1, { pfn: page.pfn, ghost: page.ghost });
       return { s, pte, j, page };
     };
-    const at = (s: KernelState, mem: Record<string, unknown>, n: number) => sharedTableFlush.check({ s, mem, event: { n, actor: 'T0', cpu: 0, id: `hand.${n}`, notes: [], locks: [] } } as unknown as CheckContext);
+    const at = (s: KernelState, mem: Record<string, unknown>, n: number) => sharedTableFlush.check({ s, mem, stepCache: new Map(), event: { n, actor: 'T0', cpu: 0, id: `hand.${n}`, notes: [], locks: [] } } as unknown as CheckContext);
     /** P0 clears the PTE, flushes its own CPU only, and frees the page. */
     const clearAndFree = (s: KernelState, pte: ReturnType<typeof shared>['pte'], j: number, pfn: number) => {
       pte.entries![j] = null;

@@ -4,7 +4,7 @@ import type { KernelState, Pte } from '../model/kernel/state.js';
 import { pscUsableFor, tlbUsableFor } from '../model/kernel/tlb.js';
 import { vaHex } from '../model/kernel/types.js';
 import type { Property } from './property.js';
-import { mmsOf, type Reacher, reachedTables } from './reach.js';
+import { mmsOf, type Reacher, reachedTablesAt } from './reach.js';
 
 /** A shared table as the previous step left it. */
 interface Snap {
@@ -53,8 +53,8 @@ export const sharedTableFlush: Property = {
   id: 'shared-table-flush',
   statement: 'when an entry of a page table reached from several mms changes, each mm that reached it is flushed of the old page or table before that frame is freed or reused',
   rule: 'a host-side change must reach every mm that maps the shared table (research/mshare.md hazards 1, 3, 7); hugetlb PMD unsharing flushes every sharer before the table can be freed (8ce720d5bd91)',
-  check({ s, event, mem }) {
-    const tables = reachedTables(s);
+  check({ s, event, mem, stepCache }) {
+    const tables = reachedTablesAt({ s, stepCache });
     const prev = mem.snap as Map<number, Snap> | undefined;
     const owed = ((mem.owed as Owed[] | undefined) ??= []);
     if (prev) {

@@ -39,6 +39,12 @@ export interface CheckContext {
    * kernel state.
    */
   mem: Record<string, unknown>;
+  /**
+   * Shared by every check of this step and dropped after it (the state does
+   * not change between two checks of one step): what several properties
+   * derive from the whole state, computed once (properties/reach.ts).
+   */
+  stepCache: Map<unknown, unknown>;
 }
 
 /** Who still holds the bad translation: SPEC 6 signatures use it. */

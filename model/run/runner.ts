@@ -222,7 +222,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): RunResult {
 
   const mems = properties.map(() => ({}) as Record<string, unknown>); // each check's ghost memory for this run
   const check = (event: StepEvent, idealV: IdealVerdict | null, stalled: boolean, budgetExhausted: boolean): Violation | null => {
-    const ctx = { s, policy: opts.policy, event, ideal: idealV, blocked: blockedMap(), stalled, budgetExhausted };
+    const ctx = { s, policy: opts.policy, event, ideal: idealV, blocked: blockedMap(), stalled, budgetExhausted, stepCache: new Map<unknown, unknown>() };
     for (const [i, p] of properties.entries()) {
       const f = p.check({ ...ctx, mem: mems[i]! });
       if (f) return { ...f, property: p.id, step: event.n, actor: event.actor, stepId: event.id };
