@@ -41,6 +41,20 @@ export function newInnerVma(s: KernelState, f: MshareFile, offset: number, pages
   return { start: start as Vpn, end: (start + pages) as Vpn, prot: { ...prot }, kind: 'shared', file: name, pgoff: 0 };
 }
 
+/**
+ * A sharer's window VMA onto region `file` at [start, end), linked
+ * write-locked as __mmap_new_vma() links every new VMA; EEXIST over any
+ * existing VMA. msharefs_mmap() (ioctl designs) and mshare_attach() (2026)
+ * make the same VMA.
+ */
+export function insertWindowVma(s: KernelState, mm: MmId, file: string, start: number, end: number, vmLockSeq: number): 'ok' | 'EEXIST' {
+  const m = s.mms[mm]!;
+  if (m.vmas.some((v) => v.start < end && v.end > start)) return 'EEXIST';
+  m.vmas.push({ start: start as Vpn, end: end as Vpn, prot: { r: true, w: true }, kind: 'mshare', file, pgoff: 0, vmLockSeq });
+  m.vmas.sort((a, b) => a.start - b.start);
+  return 'ok';
+}
+
 /** The sharer VMA of `mm` covering `v`, with its msharefs file. */
 export function sharerWindow(s: KernelState, mm: Mm, v: number): { vma: Vma; file: MshareFile } | null {
   const vma = mm.vmas.find((x) => x.kind === 'mshare' && x.start <= v && v < x.end);

@@ -25,12 +25,12 @@ import { span } from '../config.js';
 import { readTso } from '../store_buffer.js';
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { iMmapRwsem, lock, mmapLock, note, pageTableLock, unlock, mmLockSeq } from '../locks.js';
-import { mshareOfHost, newInnerVma } from '../mshare/msharefs.js';
+import { insertWindowVma, mshareOfHost, newInnerVma } from '../mshare/msharefs.js';
 import { tableIndex } from '../pagetable.js';
 import type { FlushInfo, Vma } from '../state.js';
 import { TLB_FLUSH_ALL } from '../state.js';
 import { flushSlot } from '../tlb.js';
-import type { MmId, Prot, Vpn } from '../types.js';
+import type { MmId, Prot } from '../types.js';
 import { ipisAcked, runLocalIrqsOff, sendIpis, waitForIpis, type FlushCtx } from './flush_tlb_mm_range.js';
 import { gatherOf, tlbFlushP4dRange } from './mmu_gather.js';
 import type { MunmapCtx } from './munmap.js';
@@ -50,14 +50,7 @@ export const msharefsMmap: StepDef<AttachCtx>[] = [
     yield* lock(k, mmapLock(c.mm), 'w', 'msharefs_mmap.mmap_write_lock');
   }),
   step('msharefs_mmap', function* (k, c) {
-    const mm = k.s.mms[c.mm]!;
-    if (mm.vmas.some((v) => v.start < c.end && v.end > c.start)) {
-      c.result = 'EEXIST';
-    } else {
-      mm.vmas.push({ start: c.start as Vpn, end: c.end as Vpn, prot: { r: true, w: true }, kind: 'mshare', file: c.file, pgoff: 0, vmLockSeq: mmLockSeq(k.s, c.mm) }); // __mmap_new_vma(): linked write-locked
-      mm.vmas.sort((a, b) => a.start - b.start);
-      c.result = 'ok';
-    }
+    c.result = insertWindowVma(k.s, c.mm, c.file, c.start, c.end, mmLockSeq(k.s, c.mm));
     yield { id: 'msharefs_mmap.vma_link' };
   }),
   step('vma_link_file', function* (k, c) {

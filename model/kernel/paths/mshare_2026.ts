@@ -47,9 +47,9 @@
 
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { iMmapRwsem, lock, mmapLock, mmLockSeq, mshareListLock, unlock } from '../locks.js';
-import { createMsharefs, newInnerVma } from '../mshare/msharefs.js';
+import { createMsharefs, insertWindowVma, newInnerVma } from '../mshare/msharefs.js';
 import { TLB_FLUSH_ALL } from '../state.js';
-import type { MmId, Prot, Vpn } from '../types.js';
+import type { MmId, Prot } from '../types.js';
 import type { FlushCtx } from './flush_tlb_mm_range.js';
 import { doMunmapHost } from './mshare.js';
 import type { NotifierCtx } from './notifier.js';
@@ -94,15 +94,8 @@ export const mshareAttach: StepDef<Mshare2026Ctx>[] = [
     yield* lock(k, mmapLock(c.mm), 'w', 'mshare_attach.mmap_write_lock');
   }),
   step('mshare_attach.window_vma', function* (k, c) {
-    const mm = k.s.mms[c.mm]!;
-    if (mm.vmas.some((v) => v.start < c.end && v.end > c.start)) {
-      c.result = 'EEXIST';
-      return;
-    }
-    mm.vmas.push({ start: c.start as Vpn, end: c.end as Vpn, prot: { r: true, w: true }, kind: 'mshare', file: c.file, pgoff: 0, vmLockSeq: mmLockSeq(k.s, c.mm) });
-    mm.vmas.sort((a, b) => a.start - b.start);
-    c.result = 'ok';
-    yield { id: 'mshare_attach.window_vma' };
+    c.result = insertWindowVma(k.s, c.mm, c.file, c.start, c.end, mmLockSeq(k.s, c.mm));
+    if (c.result === 'ok') yield { id: 'mshare_attach.window_vma' };
   }),
   step('mshare_attach.vma_link_file', function* (k, c) {
     if (c.result !== 'ok') return;
