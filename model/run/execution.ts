@@ -1,0 +1,261 @@
+// One execution of a scenario, advanced one actor at a time by whoever
+// drives it: the runner (runner.ts) by the scenario's schedule, the
+// explorer (campaigns/explore/) by systematic choice. An execution owns
+// the kernel state, the actors (generators over it), the ideal memory
+// fed by their observations and each check's ghost memory, and it checks
+// every property after every step it takes.
+//
+// An actor's position is more than the kernel state: a path's locals
+// live in its ctx object `c`, shared by the path's steps (step.ts), and
+// the generator itself. `frames` exposes the ctx objects of the paths an
+// actor is inside, and `history` the step ids it took, so the explorer
+// can tell two executions apart that the kernel state alone would merge.
+
+import { resolveConfig, type Config } from '../kernel/config.js';
+import { initState } from '../kernel/init.js';
+import { heldBy } from '../kernel/locks.js';
+import type { KernelState } from '../kernel/state.js';
+import type { Gen, K, WaitFor, Yield } from '../kernel/step.js';
+import { ModelError, mmId } from '../kernel/types.js';
+import { IdealMemory, type IdealVerdict } from '../ideal/ideal.js';
+import type { Check, StepEvent, Violation } from './check.js';
+import { ipiActor, rcuActor, specActor, storeBufferActor, threadActor } from './actors.js';
+import { countStep, COVERAGE_COUNTERS, emptyCoverage, type Coverage } from './coverage.js';
+import { ipiActor as ipiName, RCU_ACTOR, specActor as specName, storeBufferActor as sbName, type Scenario } from './scenario.js';
+import { validateScenario } from './validate.js';
+import { resetVariantBudget } from '../policies/variant_budget.js';
+import { thrownAt } from '../source_location.js';
+import type { Policy } from '../policies/policy.js';
+import { idealFromSetup } from './ideal_setup.js';
+
+/** A scenario that does not fit its configuration or setup: bad input, never run. */
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+}
+
+export interface RunOptions {
+  policy: Policy;
+  /** What to check after every step, in order (properties/registry.ts PROPERTIES for all). */
+  properties: readonly Check[];
+  /** Record which coverage counter each step advanced, as `counter@step id` (coverage feedback, campaigns/feedback.ts). */
+  coverageKeys?: boolean;
+}
+
+export interface RunResult {
+  verdict: 'pass' | 'violation' | 'model-error';
+  violation: Violation | null;
+  /** A model error (exit 3): the model's own bookkeeping broke, not the kernel. */
+  error: string | null;
+  trace: StepEvent[];
+  steps: number;
+  preemptions: number;
+  coverage: Coverage;
+  /** The state after the last step (the one that broke a property, if any). */
+  state: KernelState;
+  /** With RunOptions.coverageKeys: every `counter@step id` the run reached, in first-reached order. */
+  coverageKeys?: string[];
+  /** The mshare knobs the run consulted (K.knob), sorted: what a finding may depend on. */
+  knobsUsed: string[];
+}
+
+export interface Actor {
+  name: string;
+  kind: 'thread' | 'ipi' | 'rcu' | 'spec' | 'sb';
+  cpu: number;
+  k: K;
+  gen: Gen;
+  pending: Yield | null;
+  done: boolean;
+  /** The ctx objects of the paths the actor is inside, outermost first (K.run). */
+  frames: { path: string; c: unknown }[];
+  /** The ids of the steps it took, in order. */
+  history: string[];
+}
+
+/** What one advance of an actor did: a step (checked), or nothing because it blocked or ended. */
+export type Advance =
+  | { kind: 'step'; event: StepEvent; violation: Violation | null; exhausted: boolean }
+  | { kind: 'blocked' }
+  | { kind: 'done' };
+
+/** A throw inside a step, as the model error it is (exit 3): the model's code or a variant's, never the kernel's. */
+export function modelErrorOf(e: unknown): string {
+  if (e instanceof ModelError) return e.message;
+  const where = thrownAt(e);
+  return `${(e as Error).name}: ${(e as Error).message}${where ? ` (${where})` : ''}`;
+}
+
+export class Execution {
+  readonly config: Config;
+  readonly s: KernelState;
+  readonly ideal: IdealMemory;
+  readonly actors: Actor[] = [];
+  readonly byName: Map<string, Actor>;
+  readonly trace: StepEvent[] = [];
+  readonly coverage: Coverage = emptyCoverage();
+  /** Each check's ghost memory for this run, by position in `properties`. */
+  readonly mems: Record<string, unknown>[];
+  /** How often each actor reached each choice point (`actor|point`). */
+  readonly reached = new Map<string, number>();
+  values = 0;
+  private readonly properties: readonly Check[];
+  private readonly policy: Policy;
+  private readonly choices: Set<string>;
+  private readonly knobsUsed = new Set<string>();
+  private readonly procOf: Map<string, string>;
+  private readonly keys: Set<string> | null;
+  private readonly seen = emptyCoverage();
+
+  constructor(sc: Scenario, opts: RunOptions) {
+    const problem = validateScenario(sc, opts.policy);
+    if (problem) throw new ScenarioError(problem.problem);
+    this.policy = opts.policy;
+    this.properties = opts.properties;
+    this.config = resolveConfig(sc.config);
+    this.s = initState(this.config, sc.setup);
+    const init = idealFromSetup(sc, opts.policy);
+    this.ideal = new IdealMemory(init.st, init.ms);
+    this.choices = new Set(sc.choices.map((c) => `${c.actor}|${c.point}|${c.nth}`));
+    this.keys = opts.coverageKeys ? new Set<string>() : null;
+    this.mems = this.properties.map(() => ({}));
+    const s = this.s;
+    for (const t of sc.threads) {
+      s.tasks[t.name] = { mm: mmId(t.proc), gather: null, walker: null, exitPending: t.ops.some((o) => o.kind === 'exit'), dead: false };
+      this.add(t.name, 'thread', t.cpu, (k) => threadActor(k, t));
+    }
+    for (let c = 0; c < this.config.cpus; c++) this.add(ipiName(c), 'ipi', c, ipiActor);
+    this.add(RCU_ACTOR, 'rcu', 0, rcuActor);
+    for (const sp of sc.speculation) this.add(specName(sp.cpu), 'spec', sp.cpu, (k) => specActor(k, sp.vas));
+    for (let c = 0; c < this.config.cpus; c++) this.add(sbName(c), 'sb', c, storeBufferActor);
+    this.byName = new Map(this.actors.map((a) => [a.name, a]));
+    this.procOf = new Map(sc.threads.map((t) => [t.name, t.proc]));
+  }
+
+  private add(name: string, kind: Actor['kind'], cpu: number, body: (k: K) => Gen) {
+    const frames: Actor['frames'] = [];
+    const k = this.makeK(name, cpu, frames);
+    this.actors.push({ name, kind, cpu, k, gen: body(k), pending: null, done: false, frames, history: [] });
+  }
+
+  private makeK(self: string, cpu: number, frames: Actor['frames']): K {
+    const x = this;
+    const policy = this.policy;
+    const k: K = {
+      s: this.s,
+      self,
+      cpu,
+      policy,
+      notes: [],
+      *run(path, c) {
+        const steps = policy.paths[path];
+        if (!steps) throw new ModelError(`policy ${policy.name} has no path ${path}`);
+        frames.push({ path, c });
+        for (const st of steps) if ((yield* st.fn(k, c)) === 'stop') break;
+        frames.pop();
+      },
+      knob(name) {
+        const knobs = policy.mshare;
+        if (!knobs) return undefined;
+        x.knobsUsed.add(name);
+        return knobs[name];
+      },
+      choose(point) {
+        const key = `${self}|${point}`;
+        const nth = x.reached.get(key) ?? 0;
+        x.reached.set(key, nth + 1);
+        return x.choices.has(`${key}|${nth}`);
+      },
+      nextValue: () => ++x.values,
+    };
+    return k;
+  }
+
+  /** May take a step now: not ended, not blocked, and no interrupt handler owns its CPU (threads). */
+  runnable(a: Actor): boolean {
+    if (a.done) return false;
+    // an interrupt handler runs on the CPU: no thread of that CPU, in a call or about to enter one, runs beside it
+    if (a.kind === 'thread' && this.s.cpus[a.cpu]!.inIrq !== null) return false;
+    return !a.pending?.wait || a.pending.wait();
+  }
+
+  /** Actors blocked on a resource, for no-deadlock. */
+  blockedMap(): Map<string, WaitFor> {
+    const m = new Map<string, WaitFor>();
+    for (const a of this.actors) if (!a.done && a.pending?.wait && a.pending.waitFor && !a.pending.wait()) m.set(a.name, a.pending.waitFor);
+    return m;
+  }
+
+  /**
+   * Resume `a` once: it takes a step (fed to the ideal memory, counted
+   * and checked), or yields a wait (blocked, no step), or ends. Throws
+   * what a step throws: the driver reports it as a model error.
+   */
+  advance(a: Actor): Advance {
+    resetVariantBudget(); // a variant's loops are bounded per step, not by the clock
+    const r = a.gen.next();
+    if (r.done) {
+      a.done = true;
+      return { kind: 'done' };
+    }
+    const y = r.value;
+    if (y.wait) {
+      a.pending = y; // blocked: no step was taken
+      return { kind: 'blocked' };
+    }
+    a.pending = null;
+    a.history.push(y.id);
+    const trace = this.trace;
+    const event: StepEvent = { n: trace.length + 1, actor: a.name, cpu: a.cpu, id: y.id, notes: a.k.notes, locks: heldBy(this.s, a.name) };
+    if (y.obs) event.obs = structuredClone(y.obs);
+    a.k.notes = [];
+    trace.push(event);
+    let idealV: IdealVerdict | null = null;
+    if (y.obs?.kind === 'invoke') this.ideal.invoke(y.obs.op);
+    else if (y.obs?.kind === 'return') idealV = this.ideal.ret(y.obs.opId, y.obs.result);
+    else if (y.obs?.kind === 'access') idealV = this.ideal.access(y.obs.mm, y.obs.vpn, y.obs.write, y.obs.value, y.obs.ok);
+    countStep(this.coverage, this.s, event, (n) => (this.procOf.has(n) ? mmId(this.procOf.get(n)!) : null));
+    if (this.keys) this.noteKeys(event.id);
+    const exhausted = trace.length >= this.config.maxSteps;
+    return { kind: 'step', event, violation: this.check(event, idealV, false, exhausted), exhausted };
+  }
+
+  /** At the end of a run with threads unfinished: progress and no-deadlock judge the stall. */
+  stalledCheck(): Violation | null {
+    if (!this.actors.some((a) => a.kind === 'thread' && !a.done)) return null;
+    const last = this.trace[this.trace.length - 1] ?? { n: 0, actor: '-', cpu: 0, id: 'start', notes: [], locks: [] };
+    return this.check({ ...last, notes: [], obs: undefined as never }, null, true, false);
+  }
+
+  result(verdict: RunResult['verdict'], violation: Violation | null, error: string | null, preemptions: number): RunResult {
+    return {
+      verdict,
+      violation,
+      error,
+      trace: this.trace,
+      steps: this.trace.length,
+      preemptions,
+      coverage: this.coverage,
+      state: this.s,
+      knobsUsed: [...this.knobsUsed].sort(),
+      ...(this.keys ? { coverageKeys: [...this.keys] } : {}),
+    };
+  }
+
+  /** Which counters the step `id` advanced: compared with the last step's counts. */
+  private noteKeys(id: string) {
+    for (const c of COVERAGE_COUNTERS) {
+      if (this.coverage[c] === this.seen[c]) continue;
+      this.seen[c] = this.coverage[c];
+      this.keys!.add(`${c}@${id}`);
+    }
+  }
+
+  private check(event: StepEvent, idealV: IdealVerdict | null, stalled: boolean, budgetExhausted: boolean): Violation | null {
+    const ctx = { s: this.s, policy: this.policy, event, ideal: idealV, blocked: this.blockedMap(), stalled, budgetExhausted, stepCache: new Map<unknown, unknown>() };
+    for (const [i, p] of this.properties.entries()) {
+      const f = p.check({ ...ctx, mem: this.mems[i]! });
+      if (f) return { ...f, property: p.id, step: event.n, actor: event.actor, stepId: event.id };
+    }
+    return null;
+  }
+}
