@@ -201,6 +201,11 @@ export class IdealMemory {
     return this.cands.length;
   }
 
+  /** Everything the reference holds (the explorer's state key): the candidate states and the open calls. */
+  snapshot(): unknown {
+    return { cands: this.cands, open: this.open };
+  }
+
   invoke(op: OpRecord): void {
     this.open.push(op);
   }

@@ -1,0 +1,229 @@
+// Systematic exploration of one scenario's interleavings (issue 13):
+// every schedule of its actors (threads, IPI handlers, RCU, speculative
+// walks, store buffers: hardware actors are choices like threads), by
+// increasing preemption count, then by increasing number of steps.
+//
+//   1. Iterative preemption bounding (CHESS): a preemption is a switch
+//      away from an actor that could still take a step; switching when
+//      it blocked or ended is free. Nodes are expanded in order of
+//      (preemptions, steps), so bound b is complete before any node of
+//      bound b + 1 runs, and the first violation found is the shortest
+//      in preemptions, then in steps.
+//   2. State caching (state_key.ts): a node whose key was reached before
+//      with no more preemptions and steps is not expanded again. This
+//      merges the interleavings of independent steps, the reduction a
+//      sleep set would make, without needing read sets the model does
+//      not record.
+//   3. Executions are not copied (actors are generators): a node is
+//      reached again by replaying its path from the start, every step
+//      checked as in any run, so a path that replays differently is a
+//      model error (nondeterminism), never a silent miss.
+//   4. A violation comes back as a scenario whose schedule is the path
+//      (one entry per run of steps of one actor), replayed by the runner
+//      before it is reported: it saves and replays like any finding.
+
+import { Execution, modelErrorOf, type Actor, type RunOptions, type RunResult } from '../../model/run/execution.js';
+import { runScenario } from '../../model/run/runner.js';
+import type { Scenario, ScheduleEntry } from '../../model/run/scenario.js';
+import type { Violation } from '../../model/run/check.js';
+import { stateKey } from './state_key.js';
+
+export interface ExploreOptions extends RunOptions {
+  /** Most preemptions a schedule may have (default 3). */
+  bound?: number;
+  /** Most distinct states (nodes) to expand before giving up (default 200000). */
+  maxStates?: number;
+  /** false: no state caching, every schedule within the bound (for checking the cache). */
+  cache?: boolean;
+}
+
+export interface BoundStats {
+  bound: number;
+  /** Distinct states expanded up to and including this bound. */
+  states: number;
+  /** Complete schedules (executions that ended) up to this bound. */
+  schedules: number;
+}
+
+export interface ExploreResult {
+  verdict: 'violation' | 'clean' | 'budget' | 'model-error';
+  /** clean: every schedule with at most this many preemptions was explored. */
+  bound: number;
+  /** The shortest counterexample: the scenario with the path as its schedule, and the runner's replay of it. */
+  found: { scenario: Scenario; result: RunResult; preemptions: number; steps: number } | null;
+  error: string | null;
+  states: number;
+  schedules: number;
+  /** Steps executed, replays included. */
+  transitions: number;
+  /** Nodes not expanded because their state was reached before. */
+  merged: number;
+  perBound: BoundStats[];
+}
+
+interface Node {
+  path: string[];
+  p: number;
+  last: string | null;
+  /** The execution that reached this node, kept (up to MAX_LIVE at once) so expanding it needs no replay. */
+  x?: Execution;
+}
+
+/** Executions kept alive in the queue; the others are replayed from their path when expanded. */
+const MAX_LIVE = 4096;
+
+export const DEFAULT_EXPLORE_BOUND = 3;
+export const DEFAULT_MAX_STATES = 200_000;
+
+/** One step of `a`: resume it until it takes a step, blocks, or ends. */
+function stepActor(x: Execution, a: Actor) {
+  for (;;) {
+    if (!x.runnable(a)) return null;
+    const r = x.advance(a);
+    if (r.kind === 'step') return r;
+    if (r.kind === 'done') return null;
+  }
+}
+
+/** The schedule that makes the runner take exactly `path`: one entry per run of one actor's steps. */
+export function scheduleOf(path: readonly string[]): ScheduleEntry[] {
+  const out: ScheduleEntry[] = [];
+  for (const a of path) {
+    const e = out[out.length - 1];
+    if (e && e.actor === a) e.steps!++;
+    else out.push({ actor: a, steps: 1 });
+  }
+  return out;
+}
+
+export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
+  const bound = opts.bound ?? DEFAULT_EXPLORE_BOUND;
+  const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
+  const base: Scenario = { ...sc, schedule: [] };
+  const run: RunOptions = { policy: opts.policy, properties: opts.properties };
+  const best = new Map<string, number>(); // key -> p * 2^20 + steps, the least seen
+  // buckets[p][d]: nodes with p preemptions and d steps, expanded in (p, d) order
+  const buckets: Node[][][] = [];
+  const push = (n: Node) => ((buckets[n.p] ??= [])[n.path.length] ??= []).push(n);
+  let live = 0;
+  const stats = { states: 0, schedules: 0, transitions: 0, merged: 0 };
+  const perBound: BoundStats[] = [];
+  let found: { path: string[]; p: number; v: Violation } | null = null;
+  const better = (p: number, d: number) => !found || p < found.p || (p === found.p && d < found.path.length);
+
+  const replay = (path: readonly string[]): Execution => {
+    const x = new Execution(base, run);
+    for (const name of path) {
+      const r = stepActor(x, x.byName.get(name)!);
+      stats.transitions++;
+      if (!r) throw new Error(`explore: replay diverged at ${name} (the model is not deterministic here)`);
+    }
+    return x;
+  };
+
+  /** A child reached by a step: report it, or queue it unless its state was reached as cheaply before. */
+  const child = (x: Execution, r: NonNullable<ReturnType<typeof stepActor>>, path: string[], p: number, last: string) => {
+    stats.transitions++;
+    if (r.violation) {
+      if (better(p, path.length)) found = { path, p, v: r.violation };
+      return;
+    }
+    if (r.exhausted) {
+      stats.schedules++;
+      return;
+    }
+    if (opts.cache !== false) {
+      const key = stateKey(x, last);
+      const cost = p * 2 ** 20 + path.length;
+      const seen = best.get(key);
+      if (seen !== undefined && seen <= cost) {
+        stats.merged++;
+        return;
+      }
+      best.set(key, cost);
+    }
+    const keep = live < MAX_LIVE;
+    if (keep) live++;
+    push({ path, p, last, ...(keep ? { x } : {}) });
+  };
+
+  /**
+   * Expand a node: the actor that stepped last first (free), then every
+   * other runnable actor (a preemption if the last one could step). An
+   * actor that blocks or ends without a step leaves the execution as it
+   * was, so the next candidate tries the same one; a step uses it up and
+   * the next candidate replays the path. A node where no actor can step
+   * ends a schedule, and progress and no-deadlock judge it.
+   */
+  const expand = (n: Node) => {
+    let y: Execution | null = n.x ?? replay(n.path);
+    if (n.x) {
+      live--;
+      delete n.x;
+    }
+    const runnable = y.actors.filter((a) => y!.runnable(a)).map((a) => a.name);
+    const order = n.last !== null && runnable.includes(n.last) ? [n.last, ...runnable.filter((a) => a !== n.last)] : runnable;
+    let lastEnabled = false;
+    let stepped = false;
+    let cut = false;
+    for (const name of order) {
+      const p = n.p + (name !== n.last && lastEnabled ? 1 : 0);
+      if (p > bound) {
+        cut = true;
+        continue;
+      }
+      y ??= replay(n.path);
+      const r = stepActor(y, y.byName.get(name)!);
+      if (!r) continue;
+      if (name === n.last) lastEnabled = true;
+      stepped = true;
+      child(y, r, [...n.path, name], p, name);
+      y = null;
+    }
+    if (stepped || cut) return;
+    stats.schedules++;
+    const v = y!.stalledCheck();
+    if (v && better(n.p, n.path.length)) found = { path: n.path, p: n.p, v };
+  };
+
+  let verdict: ExploreResult['verdict'] = 'clean';
+  let error: string | null = null;
+  let complete = -1;
+  try {
+    push({ path: [], p: 0, last: null });
+    outer: for (let p = 0; p <= bound; p++) {
+      const levels = buckets[p] ?? [];
+      for (let d = 0; d < levels.length; d++) {
+        const q = levels[d];
+        if (!q) continue;
+        // nodes at (p, d) lead to violations at (p, d) or later: none beats one found at or before it
+        if (found && (found.p < p || (found.p === p && found.path.length <= d))) break outer;
+        for (let i = 0; i < q.length; i++) {
+          if (stats.states >= maxStates) {
+            verdict = 'budget';
+            break outer;
+          }
+          stats.states++;
+          expand(q[i]!);
+        }
+        levels[d] = []; // expanded: free the paths
+      }
+      if (found && found.p <= p) break;
+      complete = p;
+      perBound.push({ bound: p, states: stats.states, schedules: stats.schedules });
+    }
+  } catch (e) {
+    verdict = 'model-error';
+    error = modelErrorOf(e);
+  }
+  const f = found as { path: string[]; p: number; v: Violation } | null;
+  if (verdict !== 'model-error' && f) {
+    const scenario: Scenario = { ...sc, schedule: scheduleOf(f.path) };
+    const result = runScenario(scenario, run);
+    if (result.violation?.property !== f.v.property || result.violation.step !== f.path.length || result.violation.stepId !== f.v.stepId) {
+      return { verdict: 'model-error', bound: complete, found: null, error: `explore: the runner does not reproduce the explored path (${f.v.property} at step ${f.path.length}; replay: ${result.verdict} ${result.violation?.property ?? ''} at ${result.violation?.step ?? result.steps})`, ...stats, perBound };
+    }
+    return { verdict: 'violation', bound: f.p, found: { scenario, result, preemptions: f.p, steps: f.path.length }, error: null, ...stats, perBound };
+  }
+  return { verdict, bound: complete, found: null, error, ...stats, perBound };
+}
