@@ -35,6 +35,9 @@ import { makeLogger } from './log.js';
 import { prepareOutDir, saveOrSpill, type Io } from './out_dir.js';
 import { savedPolicy } from './saved_policy.js';
 import { counterexampleDependsOn } from '../reports/depends_on.js';
+import { DEFAULT_EXPLORE_BOUND, DEFAULT_MAX_STATES, explore } from '../campaigns/explore/explore.js';
+import { buildCounterexample } from '../reports/counterexample.js';
+import { signatureOf } from '../properties/signature.js';
 
 /** A matrix cell's word for a finding: FOUND, or DEPENDS ON <knob>: when it is not the design's (issue 10). */
 const foundWord = (deps: readonly string[]) => (deps.length ? `DEPENDS ON ${deps.join(', ')}:` : 'FOUND');
@@ -329,6 +332,85 @@ async function cmdMatrix(args: string[], io: Io): Promise<number> {
   return 0; // computed: findings are the matrix's content, not a failure of the command
 }
 
+/**
+ * explore FILE: every interleaving of the file's operations within a
+ * preemption bound (campaigns/explore/). The file's own schedule is not
+ * used. stdout is the same bytes for the same input; the time goes to
+ * stderr and the log.
+ */
+async function cmdExplore(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...TRUST_OPTIONS, property: { type: 'string', multiple: true }, bound: { type: 'string' }, 'max-states': { type: 'string' }, 'no-cache': { type: 'boolean' }, out: { type: 'string' } },
+  });
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new UsageError('explore takes one FILE');
+  const only = properties(values.property);
+  if (values.variant !== undefined && values['trust-variant']) throw new UsageError('give --variant or --trust-variant, not both');
+  const bound = values.bound === undefined ? DEFAULT_EXPLORE_BOUND : /^\d+$/.test(values.bound) && Number(values.bound) <= 50 ? Number(values.bound) : usage(`--bound must be an integer from 0 to 50, got '${values.bound}'`);
+  const maxStates = values['max-states'] === undefined ? DEFAULT_MAX_STATES : positiveInt(values['max-states'], '--max-states');
+  const text = readInputFile(file);
+  let sc: Scenario;
+  let p: Policy;
+  let base: Policy;
+  let variant: LoadedVariant | null = null;
+  let saved: CounterexampleFile | null = null;
+  if (isJson(file, text)) {
+    saved = loadCounterexample(file, text);
+    sc = saved.scenario;
+    checkScenario(sc, file, text);
+    p = await savedPolicy(saved, file, text, values, io.err);
+    base = policy(values.policy ?? saved.policy);
+    // what the saved finding records as its variant: the one that ran
+    if (values.variant !== undefined) variant = await loadVariant(values.variant);
+    else if (values['trust-variant'] && saved.variant) variant = { spec: { name: saved.variant.name }, file: saved.variant.file, sha256: saved.variant.sha256, source: saved.variant.source } as LoadedVariant;
+    checkScenario(sc, file, text, p);
+  } else {
+    sc = parseScenario(text, file);
+    checkScenario(sc, file, text);
+    if (values['trust-variant']) throw new UsageError(`${file}: a scenario text file embeds no variant (--trust-variant is for .json counterexamples)`);
+    base = policy(values.policy ?? 'linux');
+    ({ policy: p, variant } = await withVariant(base, values.variant));
+    checkScenario(sc, file, text, p);
+  }
+  const checks = only ?? (saved ? checkedProperties(saved, propertyById) : undefined) ?? PROPERTIES;
+  const outDir = values.out ?? 'counterexamples';
+  prepareOutDir(outDir); // before exploring: a finding is never lost to a bad --out
+  const actors = sc.threads.length;
+  io.out(`explore: ${printable(file)} under ${p.name}: ${actors} thread${actors === 1 ? '' : 's'}, ${sc.threads.reduce((n, t) => n + t.ops.length, 0)} ops; preemption bound ${bound}, state cache ${values['no-cache'] ? 'off' : 'on'}${sc.schedule?.length ? ' (the file\'s schedule is not used)' : ''}`);
+  const log = makeLogger();
+  const t0 = Date.now();
+  const r = explore(sc, { policy: p, properties: checks, bound, maxStates, cache: !values['no-cache'] });
+  const ms = Date.now() - t0;
+  log.info({ file, policy: p.name, bound, verdict: r.verdict, states: r.states, schedules: r.schedules, transitions: r.transitions, elapsedMs: ms }, 'explore end');
+  for (const b of r.perBound) io.out(`  bound ${b.bound}: ${b.states} states, ${b.schedules} complete schedules (cumulative)`);
+  io.out(`  ${r.states} states expanded, ${r.schedules} complete schedules, ${r.transitions} steps run (replays included), ${r.merged} merged by the state cache`);
+  io.err(`explore: ${(ms / 1000).toFixed(1)} s, ${Math.round(r.states / Math.max(ms / 1000, 0.001))} states/s`);
+  if (r.verdict === 'model-error') {
+    io.out(`MODEL ERROR: ${printable(r.error ?? '')}`);
+    return 3;
+  }
+  if (r.verdict === 'violation') {
+    const f = r.found!;
+    const v = f.result.violation!;
+    io.out(`VIOLATION ${v.property} at step ${v.step} (${v.actor}: ${v.stepId}) with ${f.preemptions} preemption${f.preemptions === 1 ? '' : 's'}: the shortest in preemptions, then steps`);
+    io.out(`  ${printable(v.message)}`);
+    const cx = buildCounterexample({ policy: base.name, variant, campaign: null, signature: signatureOf(f.result)!, scenario: f.scenario, result: f.result, properties: only?.map((x) => x.id) ?? saved?.properties ?? null });
+    const deps = counterexampleDependsOn(p, cx, checks);
+    if (deps.length) io.out(`  depends on ${deps.join(', ')}: an uncited knob decides it (docs/policies/)`);
+    const s = saveOrSpill(outDir, cx, io);
+    if (s) io.out(`  replay: npx mshare-check replay ${s.path}${cx.variant ? ' --variant ' + (values.variant ?? '<the variant file>') : ''}`);
+    return 1;
+  }
+  if (r.verdict === 'budget') {
+    io.out(`NOT COMPLETE: stopped at --max-states ${maxStates}; ${r.bound >= 0 ? `no violation within bound ${r.bound}` : 'not even bound 0 was finished'}`);
+    return 0;
+  }
+  io.out(`no violation within bound ${r.bound}: every schedule with at most ${r.bound} preemption${r.bound === 1 ? '' : 's'} was explored`);
+  return 0;
+}
+
 /** The report replays the file under its policy and variant, for the whole trace and state (reports/report.ts). */
 async function cmdReport(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...TRUST_OPTIONS, format: { type: 'string' } } });
@@ -359,6 +441,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   report: cmdReport,
   matrix: cmdMatrix,
   merge: cmdMerge,
+  explore: cmdExplore,
 };
 
 export const VERSION_LINE = `mshare-check ${MODEL_VERSION} (model ${MODEL_VERSION}, counterexample format ${FORMAT_VERSION})`;

@@ -67,6 +67,8 @@ interface Node {
   last: string | null;
   /** The execution that reached this node, kept (up to MAX_LIVE at once) so expanding it needs no replay. */
   x?: Execution;
+  /** A deferred preemption: `p` already counts it; step every runnable actor but `last`. */
+  preempt?: true;
 }
 
 /** Executions kept alive in the queue; the others are replayed from their path when expanded. */
@@ -108,7 +110,8 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
   let live = 0;
   const stats = { states: 0, schedules: 0, transitions: 0, merged: 0 };
   const perBound: BoundStats[] = [];
-  let found: { path: string[]; p: number; v: Violation } | null = null;
+  type Found = { path: string[]; p: number; v: Violation };
+  let found = null as Found | null; // assigned in closures: not narrowed to null
   const better = (p: number, d: number) => !found || p < found.p || (p === found.p && d < found.path.length);
 
   const replay = (path: readonly string[]): Execution => {
@@ -148,12 +151,17 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
   };
 
   /**
-   * Expand a node: the actor that stepped last first (free), then every
-   * other runnable actor (a preemption if the last one could step). An
-   * actor that blocks or ends without a step leaves the execution as it
-   * was, so the next candidate tries the same one; a step uses it up and
-   * the next candidate replays the path. A node where no actor can step
-   * ends a schedule, and progress and no-deadlock judge it.
+   * Expand a node. Without a preemption: the actor that stepped last, or,
+   * when it cannot step (blocked, ended, or no step yet), every runnable
+   * actor. An actor that blocks or ends without a step leaves the
+   * execution as it was, so the next candidate tries the same one; a step
+   * uses it up and the next candidate replays the path. A node where no
+   * actor can step ends a schedule: progress and no-deadlock judge it.
+   * Switching away from a last actor that could step is a preemption: its
+   * children cost one more, so they are not made now but deferred to
+   * bucket (p + 1, d), expanded (by `preempt`) only once every node of
+   * fewer preemptions is done. A search that finds a violation at bound b
+   * then never runs a step of bound b + 1.
    */
   const expand = (n: Node) => {
     let y: Execution | null = n.x ?? replay(n.path);
@@ -162,28 +170,44 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
       delete n.x;
     }
     const runnable = y.actors.filter((a) => y!.runnable(a)).map((a) => a.name);
-    const order = n.last !== null && runnable.includes(n.last) ? [n.last, ...runnable.filter((a) => a !== n.last)] : runnable;
-    let lastEnabled = false;
-    let stepped = false;
-    let cut = false;
-    for (const name of order) {
-      const p = n.p + (name !== n.last && lastEnabled ? 1 : 0);
-      if (p > bound) {
-        cut = true;
-        continue;
+    if (n.last !== null && runnable.includes(n.last)) {
+      const r = stepActor(y, y.byName.get(n.last)!);
+      if (r) {
+        child(y, r, [...n.path, n.last], n.p, n.last);
+        if (runnable.length === 1) return;
+        if (n.p + 1 > bound) return; // cut: schedules beyond the bound
+        push({ path: n.path, p: n.p + 1, last: n.last, preempt: true });
+        return;
       }
+    }
+    let stepped = false;
+    for (const name of runnable) {
+      if (name === n.last) continue; // it could not step: tried above
       y ??= replay(n.path);
       const r = stepActor(y, y.byName.get(name)!);
       if (!r) continue;
-      if (name === n.last) lastEnabled = true;
       stepped = true;
-      child(y, r, [...n.path, name], p, name);
+      child(y, r, [...n.path, name], n.p, name);
       y = null;
     }
-    if (stepped || cut) return;
+    if (stepped) return;
     stats.schedules++;
     const v = y!.stalledCheck();
     if (v && better(n.p, n.path.length)) found = { path: n.path, p: n.p, v };
+  };
+
+  /** The deferred preemptions of a node: every runnable actor but the last one, which could step. */
+  const preempt = (n: Node) => {
+    let y: Execution | null = replay(n.path);
+    const runnable = y.actors.filter((a) => y!.runnable(a)).map((a) => a.name);
+    for (const name of runnable) {
+      if (name === n.last) continue;
+      y ??= replay(n.path);
+      const r = stepActor(y, y.byName.get(name)!);
+      if (!r) continue;
+      child(y, r, [...n.path, name], n.p, name);
+      y = null;
+    }
   };
 
   let verdict: ExploreResult['verdict'] = 'clean';
@@ -203,8 +227,12 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
             verdict = 'budget';
             break outer;
           }
-          stats.states++;
-          expand(q[i]!);
+          const n = q[i]!;
+          if (n.preempt) preempt(n);
+          else {
+            stats.states++;
+            expand(n);
+          }
         }
         levels[d] = []; // expanded: free the paths
       }
@@ -216,7 +244,7 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
     verdict = 'model-error';
     error = modelErrorOf(e);
   }
-  const f = found as { path: string[]; p: number; v: Violation } | null;
+  const f = found;
   if (verdict !== 'model-error' && f) {
     const scenario: Scenario = { ...sc, schedule: scheduleOf(f.path) };
     const result = runScenario(scenario, run);
