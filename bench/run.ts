@@ -93,3 +93,9 @@ for (const f of foundVariants) {
   console.log(`| second campaign (warm) | ${oneWarm.ms} ms | ${warm.ms} ms | ${(oneWarm.ms / warm.ms).toFixed(2)}x |`);
   console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (other processes on the machine share its cores)`);
 }
+
+// The systematic explorer (issue 13): beside SPIN, and on every saved
+// counterexample's operations (bench/explore.ts; the large scope is
+// opt-in there: npx tsx bench/explore.ts --part large).
+console.log('');
+await (await import('./explore.js')).benchExplore(['spin', 'saved']);

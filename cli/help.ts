@@ -41,6 +41,19 @@ export const COMMAND_HELP: Record<string, string> = {
   --skip-known  count, but do not shrink or save, each policy's signatures saved in counterexamples/ and DIR
   --jobs N      worker threads (default: the machine's cores); results are the same for any N
   Exit 0 once computed, findings or not; 130 on Ctrl-C.`,
+  explore: `mshare-check explore FILE [--policy P] [--variant F | --trust-variant] [--property ID]... [--bound B]
+                  [--max-states N] [--time T] [--no-cache] [--out DIR]
+  Every interleaving of a scenario's operations (a scenario text file, or a saved counterexample's
+  operations; its schedule is not used), by increasing preemptions, then steps. Threads and hardware
+  actors (IPI handlers, RCU, speculative walks, store buffers) are all scheduling choices.
+  --bound B       most preemptions per schedule (default 3); a clean result covers every schedule within B
+  --max-states N  stop after N distinct states (default 200000): "NOT COMPLETE", with the last bound finished
+  --time T        stop after T of wall-clock time (30s, 10m) in the same way; stdout then depends on the machine
+  --no-cache      no state caching: every schedule within the bound (slower; checks the cache)
+  --property ID   check only this property (repeatable; default: the file's, else all)
+  --out DIR       where the shortest counterexample is saved (default: counterexamples/)
+  --policy P, --variant F, --trust-variant   as for replay (a text file runs under linux by default)
+  Exit 1 with the shortest counterexample saved, 0 with "no violation within bound B"; the time is on stderr.`,
   merge: `mshare-check merge DIR... --out DIR
   Add up the shards of one campaign (fuzz --shard K/N, each with its own --out): the findings of
   the lowest run index are saved in --out and the summary printed, as the campaign on one machine
@@ -55,5 +68,7 @@ export const USAGE = `usage: mshare-check <command> [options]   (mshare-check <c
   report FILE [--format text|json] [--variant F | --trust-variant]
   matrix [--runs N | --budget T] [--seed S] [--policy P]... [--out DIR] [--skip-known] [--jobs N]
   merge DIR... --out DIR
+  explore FILE [--policy P] [--variant F | --trust-variant] [--property ID]... [--bound B] [--max-states N]
+          [--time T] [--no-cache] [--out DIR]
   --help, -h     this text; --version
 Exit status: 0 no violation, 1 a violation found or reproduced, 2 bad usage or input, 3 model or internal error,\n130 interrupted (Ctrl-C).`;

@@ -342,7 +342,7 @@ async function cmdExplore(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...TRUST_OPTIONS, property: { type: 'string', multiple: true }, bound: { type: 'string' }, 'max-states': { type: 'string' }, 'no-cache': { type: 'boolean' }, out: { type: 'string' } },
+    options: { ...TRUST_OPTIONS, property: { type: 'string', multiple: true }, bound: { type: 'string' }, 'max-states': { type: 'string' }, time: { type: 'string' }, 'no-cache': { type: 'boolean' }, out: { type: 'string' } },
   });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError('explore takes one FILE');
@@ -350,6 +350,7 @@ async function cmdExplore(args: string[], io: Io): Promise<number> {
   if (values.variant !== undefined && values['trust-variant']) throw new UsageError('give --variant or --trust-variant, not both');
   const bound = values.bound === undefined ? DEFAULT_EXPLORE_BOUND : /^\d+$/.test(values.bound) && Number(values.bound) <= 50 ? Number(values.bound) : usage(`--bound must be an integer from 0 to 50, got '${values.bound}'`);
   const maxStates = values['max-states'] === undefined ? DEFAULT_MAX_STATES : positiveInt(values['max-states'], '--max-states');
+  const timeMs = values.time === undefined ? undefined : duration(values.time, '--time');
   const text = readInputFile(file);
   let sc: Scenario;
   let p: Policy;
@@ -381,7 +382,7 @@ async function cmdExplore(args: string[], io: Io): Promise<number> {
   io.out(`explore: ${printable(file)} under ${p.name}: ${actors} thread${actors === 1 ? '' : 's'}, ${sc.threads.reduce((n, t) => n + t.ops.length, 0)} ops; preemption bound ${bound}, state cache ${values['no-cache'] ? 'off' : 'on'}${sc.schedule?.length ? ' (the file\'s schedule is not used)' : ''}`);
   const log = makeLogger();
   const t0 = Date.now();
-  const r = explore(sc, { policy: p, properties: checks, bound, maxStates, cache: !values['no-cache'] });
+  const r = explore(sc, { policy: p, properties: checks, bound, maxStates, cache: !values['no-cache'], timeUp: () => timeMs !== undefined && Date.now() - t0 >= timeMs });
   const ms = Date.now() - t0;
   log.info({ file, policy: p.name, bound, verdict: r.verdict, states: r.states, schedules: r.schedules, transitions: r.transitions, elapsedMs: ms }, 'explore end');
   for (const b of r.perBound) io.out(`  bound ${b.bound}: ${b.states} states, ${b.schedules} complete schedules (cumulative)`);
@@ -404,7 +405,8 @@ async function cmdExplore(args: string[], io: Io): Promise<number> {
     return 1;
   }
   if (r.verdict === 'budget') {
-    io.out(`NOT COMPLETE: stopped at --max-states ${maxStates}; ${r.bound >= 0 ? `no violation within bound ${r.bound}` : 'not even bound 0 was finished'}`);
+    const why = r.states >= maxStates ? `--max-states ${maxStates}` : `--time ${values.time}`;
+    io.out(`NOT COMPLETE: stopped at ${why}; ${r.bound >= 0 ? `no violation within bound ${r.bound}, the last bound finished` : 'bound 0 was not finished'}`);
     return 0;
   }
   io.out(`no violation within bound ${r.bound}: every schedule with at most ${r.bound} preemption${r.bound === 1 ? '' : 's'} was explored`);

@@ -113,3 +113,36 @@ describe('mshare-check', () => {
     expect(r.out).toMatch(/MODEL ERROR .*TypeError: boom \(test\/fixtures\/variant-throws-at-run\.ts:\d+\)/);
   });
 });
+
+describe('mshare-check explore', () => {
+  it('proves a scenario clean within its bound, with the same bytes on stdout each time', async () => {
+    const a = await cli('explore', 'test/scenarios/zap-while-cached.txt', '--bound', '0', '--out', tmp());
+    const b = await cli('explore', 'test/scenarios/zap-while-cached.txt', '--bound', '0', '--out', tmp());
+    expect(a.code).toBe(0);
+    expect(a.out).toContain('no violation within bound 0: every schedule with at most 0 preemptions was explored');
+    expect(a.out).toMatch(/bound 0: \d+ states, \d+ complete schedules/);
+    expect(b.out).toBe(a.out);
+    expect(a.err.join('\n')).toMatch(/explore: [\d.]+ s/); // the time goes to stderr only
+  });
+
+  it('finds a variant\'s race, saves it, and the saved file replays to the same violation', async () => {
+    const dir = tmp();
+    const r = await cli('explore', 'test/scenarios/zap-while-cached.txt', '--variant', 'variants/free-before-flush.ts', '--bound', '1', '--out', dir);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/VIOLATION no-freed-frame-reachable at step \d+ \(T0: [\w.]+\) with 0 preemptions/);
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(1);
+    const again = await cli('replay', join(dir, files[0]!), '--variant', 'variants/free-before-flush.ts');
+    expect(again.code).toBe(1);
+    expect(again.out).toContain('verdict: same as saved');
+  });
+
+  it('refuses a bad bound or a missing file with one line and exit 2', async () => {
+    const bad = await cli('explore', 'test/scenarios/zap-while-cached.txt', '--bound', 'x');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toEqual(["mshare-check: --bound must be an integer from 0 to 50, got 'x'"]);
+    const none = await cli('explore', 'no/such/file.txt');
+    expect(none.code).toBe(2);
+    expect(none.err).toHaveLength(1);
+  });
+});

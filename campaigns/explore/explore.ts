@@ -35,6 +35,8 @@ export interface ExploreOptions extends RunOptions {
   maxStates?: number;
   /** false: no state caching, every schedule within the bound (for checking the cache). */
   cache?: boolean;
+  /** Asked between nodes: true stops the search as the state budget does (a wall-clock budget; never consulted by the model). */
+  timeUp?: () => boolean;
 }
 
 export interface BoundStats {
@@ -223,7 +225,7 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
         // nodes at (p, d) lead to violations at (p, d) or later: none beats one found at or before it
         if (found && (found.p < p || (found.p === p && found.path.length <= d))) break outer;
         for (let i = 0; i < q.length; i++) {
-          if (stats.states >= maxStates) {
+          if (stats.states >= maxStates || (stats.states % 64 === 0 && opts.timeUp?.())) {
             verdict = 'budget';
             break outer;
           }

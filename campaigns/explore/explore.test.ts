@@ -1,0 +1,141 @@
+// The explorer against what it claims: it finds a kept mutant's race with
+// the fewest preemptions and then steps (checked against a naive
+// enumeration of schedules), the state cache changes no answer, a found
+// schedule replays in the runner, a holding scenario is clean within its
+// bound, and the same input gives the same result.
+
+import { describe, expect, it } from 'vitest';
+import { linux } from '../../model/policies/linux.js';
+import type { Policy } from '../../model/policies/policy.js';
+import { applyVariant } from '../../model/policies/variant.js';
+import { Execution } from '../../model/run/execution.js';
+import { runScenario } from '../../model/run/runner.js';
+import type { Scenario } from '../../model/run/scenario.js';
+import { PROPERTIES } from '../../properties/registry.js';
+import { reusedFrameRead, zapWhileCached } from '../../test/mutant_cases.js';
+import freeBeforeFlush from '../../variants/free-before-flush.js';
+import noIpi from '../../variants/no-ipi.js';
+import { explore, scheduleOf } from './explore.js';
+
+const opts = (policy: Policy, bound: number, cache = true) => ({ policy, properties: PROPERTIES, bound, cache });
+
+/**
+ * The shortest violating schedule by brute force: every path of at most
+ * `maxDepth` steps with at most `bound` preemptions, each replayed from
+ * the start in a fresh execution (no caching, no deferral, nothing shared
+ * with explore.ts but the execution itself).
+ */
+function naiveShortest(sc: Scenario, policy: Policy, bound: number, maxDepth: number): { p: number; steps: number } | null {
+  let best: { p: number; steps: number } | null = null;
+  const fresh = (path: string[]) => {
+    const x = new Execution({ ...sc, schedule: [] }, { policy, properties: PROPERTIES });
+    for (const name of path) {
+      const a = x.byName.get(name)!;
+      for (;;) {
+        const r = x.advance(a);
+        if (r.kind === 'step') break;
+        if (!x.runnable(a)) throw new Error('replay diverged');
+      }
+    }
+    return x;
+  };
+  /** Try one step of `name` after `path`: its violation, or null; undefined when it cannot step. */
+  const tryStep = (path: string[], name: string) => {
+    const x = fresh(path);
+    const a = x.byName.get(name)!;
+    for (;;) {
+      if (!x.runnable(a)) return undefined;
+      const r = x.advance(a);
+      if (r.kind === 'step') return { violation: r.violation, exhausted: r.exhausted };
+      if (r.kind === 'done') return undefined;
+    }
+  };
+  const walk = (path: string[], p: number, last: string | null) => {
+    if (path.length >= maxDepth) return;
+    const x = fresh(path);
+    const names = x.actors.filter((a) => x.runnable(a)).map((a) => a.name);
+    const lastSteps = last !== null && names.includes(last) && tryStep(path, last) !== undefined;
+    for (const name of names) {
+      const cost = p + (lastSteps && name !== last ? 1 : 0);
+      if (cost > bound) continue;
+      const r = tryStep(path, name);
+      if (r === undefined) continue;
+      const d = path.length + 1;
+      if (r.violation) {
+        if (!best || cost < best.p || (cost === best.p && d < best.steps)) best = { p: cost, steps: d };
+        continue;
+      }
+      if (!r.exhausted) walk([...path, name], cost, name);
+    }
+  };
+  walk([], 0, null);
+  return best;
+}
+
+describe('explore', () => {
+  it('writes a path as the schedule that replays it: one entry per run of one actor', () => {
+    expect(scheduleOf(['T0', 'T0', 'T1', 'rcu', 'rcu', 'T0'])).toEqual([
+      { actor: 'T0', steps: 2 },
+      { actor: 'T1', steps: 1 },
+      { actor: 'rcu', steps: 2 },
+      { actor: 'T0', steps: 1 },
+    ]);
+  });
+
+  it.each([
+    ['free-before-flush', freeBeforeFlush, zapWhileCached()],
+    ['no-ipi', noIpi, zapWhileCached()],
+  ])('finds kept mutant %s with the fewest preemptions, then steps, as brute force does', (_name, spec, sc) => {
+    const policy = applyVariant(linux, spec);
+    const r = explore(sc, opts(policy, 1));
+    expect(r.verdict).toBe('violation');
+    const f = r.found!;
+    // the runner replays the saved schedule to the same violation
+    const again = runScenario(f.scenario, { policy, properties: PROPERTIES });
+    expect(again.violation).toMatchObject({ property: f.result.violation!.property, step: f.steps, stepId: f.result.violation!.stepId });
+    // nothing shorter exists within the bound (brute force up to one step less), and the hand schedule is not shorter
+    expect(naiveShortest(sc, policy, f.preemptions, f.steps - 1)).toBeNull();
+    expect(naiveShortest(sc, policy, f.preemptions, f.steps)).toEqual({ p: f.preemptions, steps: f.steps });
+    const hand = runScenario(sc, { policy, properties: PROPERTIES });
+    expect(hand.violation!.step).toBeGreaterThanOrEqual(f.steps);
+    // and on linux the same operations hold within the same bound
+    expect(explore(sc, opts(linux, 0)).verdict).toBe('clean');
+  });
+
+  it('gives the same answer with the state cache and without it, and the cache merges states', () => {
+    for (const [policy, sc] of [
+      [applyVariant(linux, freeBeforeFlush), reusedFrameRead()],
+      [linux, reusedFrameRead()],
+    ] as const) {
+      const on = explore(sc, opts(policy, 0));
+      const off = explore(sc, opts(policy, 0, false));
+      expect(on.verdict).toBe(off.verdict);
+      expect(on.found && { p: on.found.preemptions, s: on.found.steps, v: on.found.result.violation!.stepId }).toEqual(off.found && { p: off.found.preemptions, s: off.found.steps, v: off.found.result.violation!.stepId });
+      expect(off.merged).toBe(0);
+      if (on.verdict === 'clean') expect(on.merged).toBeGreaterThan(0);
+    }
+  });
+
+  it('proves linux clean within bound 1 on a zap racing a cached read, every bound counted', () => {
+    const r = explore(zapWhileCached(), opts(linux, 1));
+    expect(r.verdict).toBe('clean');
+    expect(r.bound).toBe(1);
+    expect(r.perBound.map((b) => b.bound)).toEqual([0, 1]);
+    expect(r.perBound[1]!.states).toBeGreaterThan(r.perBound[0]!.states);
+    expect(r.schedules).toBeGreaterThan(1);
+  });
+
+  it('is deterministic: the same scenario gives the same counterexample and counts', () => {
+    const policy = applyVariant(linux, freeBeforeFlush);
+    const a = explore(reusedFrameRead(), opts(policy, 1));
+    const b = explore(reusedFrameRead(), opts(policy, 1));
+    expect(JSON.stringify({ ...a, found: a.found?.scenario })).toBe(JSON.stringify({ ...b, found: b.found?.scenario }));
+  });
+
+  it('says when its state budget ran out, and how far it got', () => {
+    const r = explore(reusedFrameRead(), { ...opts(linux, 2), maxStates: 50 });
+    expect(r.verdict).toBe('budget');
+    expect(r.states).toBe(50);
+    expect(r.bound).toBe(-1);
+  });
+});
