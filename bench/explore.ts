@@ -2,7 +2,7 @@
 // side with SPIN on the peer model's scope, and on every saved
 // counterexample's operations. Measured, never asserted.
 //
-//   npx tsx bench/explore.ts [--part spin,saved,large] [--large-time 10m]
+//   npx tsx bench/explore.ts [--part spin,saved,holding,large] [--large-time 10m]
 //
 // `spin` (Debian package spin) and a C compiler are optional: without
 // them the SPIN columns say so. The large scope (3 sharers, 3 pages,
@@ -114,6 +114,25 @@ async function savedPart() {
   console.log('');
 }
 
+/** linux on the hand-written scenarios it holds on: how far explore proves it within a time budget each. */
+async function holdingPart(limitMs: number) {
+  const { reusedFrameRead, zapWhileCached } = await import('../test/mutant_cases.js');
+  const files = ['zap-while-cached', 'store-buffer-switching-unseen', 'cve-2025-37964-switch-back'];
+  const cases: [string, Scenario][] = [
+    ...files.map((f): [string, Scenario] => [`test/scenarios/${f}.txt`, parseScenario(readFileSync(`test/scenarios/${f}.txt`, 'utf8'), f)]),
+    ['test/mutant_cases.ts reusedFrameRead', reusedFrameRead()],
+    ['test/mutant_cases.ts zapWhileCached (madvise)', zapWhileCached()],
+  ];
+  console.log(`## linux on hand-written holding scenarios: clean within which bound (bound 2, at most ${secs(limitMs)} s each)\n`);
+  console.log('| scenario | result | states | complete schedules | time |');
+  console.log('|---|---|---|---|---|');
+  for (const [name, sc] of cases) {
+    const { r, ms } = timed(sc, policyByName('linux')!, PROPERTIES, 2, limitMs);
+    console.log(`| ${name} | ${outcome(r)} | ${r.states} | ${r.schedules} | ${secs(ms)} s |`);
+  }
+  console.log('');
+}
+
 function largePart(limitMs: number) {
   // 3 sharers on their own CPUs, 3 pages, 4 data frames; the owner maps over each page in turn
   const text = `config cpus=4 frames=16
@@ -143,6 +162,7 @@ thread T3 P3 cpu=3
 export async function benchExplore(parts: readonly string[], largeMs = 600_000): Promise<void> {
   if (parts.includes('spin')) spinPart();
   if (parts.includes('saved')) await savedPart();
+  if (parts.includes('holding')) await holdingPart(120_000);
   if (parts.includes('large')) largePart(largeMs);
 }
 

@@ -98,4 +98,4 @@ for (const f of foundVariants) {
 // counterexample's operations (bench/explore.ts; the large scope is
 // opt-in there: npx tsx bench/explore.ts --part large).
 console.log('');
-await (await import('./explore.js')).benchExplore(['spin', 'saved']);
+await (await import('./explore.js')).benchExplore(['spin', 'saved', 'holding']);
