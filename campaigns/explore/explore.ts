@@ -65,6 +65,8 @@ export interface ExploreResult {
 
 interface Node {
   path: string[];
+  /** The step id each entry of `path` took: a replay that takes another is a model error (nondeterminism). */
+  ids: string[];
   p: number;
   last: string | null;
   /** The execution that reached this node, kept (up to MAX_LIVE at once) so expanding it needs no replay. */
@@ -116,18 +118,20 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
   let found = null as Found | null; // assigned in closures: not narrowed to null
   const better = (p: number, d: number) => !found || p < found.p || (p === found.p && d < found.path.length);
 
-  const replay = (path: readonly string[]): Execution => {
+  const replay = (n: Node): Execution => {
     const x = new Execution(base, run);
-    for (const name of path) {
+    for (const [i, name] of n.path.entries()) {
       const r = stepActor(x, x.byName.get(name)!);
       stats.transitions++;
-      if (!r) throw new Error(`explore: replay diverged at ${name} (the model is not deterministic here)`);
+      if (r?.event.id !== n.ids[i]) throw new Error(`explore: replay diverged at step ${i + 1}: ${name} took ${r ? r.event.id : 'no step'}, the explored path ${n.ids[i]} (the model is not deterministic here)`);
     }
     return x;
   };
 
   /** A child reached by a step: report it, or queue it unless its state was reached as cheaply before. */
-  const child = (x: Execution, r: NonNullable<ReturnType<typeof stepActor>>, path: string[], p: number, last: string) => {
+  const child = (x: Execution, r: NonNullable<ReturnType<typeof stepActor>>, parent: Node, p: number, last: string) => {
+    const path = [...parent.path, last];
+    const ids = [...parent.ids, r.event.id];
     stats.transitions++;
     if (r.violation) {
       if (better(p, path.length)) found = { path, p, v: r.violation };
@@ -149,7 +153,7 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
     }
     const keep = live < MAX_LIVE;
     if (keep) live++;
-    push({ path, p, last, ...(keep ? { x } : {}) });
+    push({ path, ids, p, last, ...(keep ? { x } : {}) });
   };
 
   /**
@@ -166,7 +170,7 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
    * then never runs a step of bound b + 1.
    */
   const expand = (n: Node) => {
-    let y: Execution | null = n.x ?? replay(n.path);
+    let y: Execution | null = n.x ?? replay(n);
     if (n.x) {
       live--;
       delete n.x;
@@ -175,21 +179,21 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
     if (n.last !== null && runnable.includes(n.last)) {
       const r = stepActor(y, y.byName.get(n.last)!);
       if (r) {
-        child(y, r, [...n.path, n.last], n.p, n.last);
+        child(y, r, n, n.p, n.last);
         if (runnable.length === 1) return;
         if (n.p + 1 > bound) return; // cut: schedules beyond the bound
-        push({ path: n.path, p: n.p + 1, last: n.last, preempt: true });
+        push({ path: n.path, ids: n.ids, p: n.p + 1, last: n.last, preempt: true });
         return;
       }
     }
     let stepped = false;
     for (const name of runnable) {
       if (name === n.last) continue; // it could not step: tried above
-      y ??= replay(n.path);
+      y ??= replay(n);
       const r = stepActor(y, y.byName.get(name)!);
       if (!r) continue;
       stepped = true;
-      child(y, r, [...n.path, name], n.p, name);
+      child(y, r, n, n.p, name);
       y = null;
     }
     if (stepped) return;
@@ -200,14 +204,14 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
 
   /** The deferred preemptions of a node: every runnable actor but the last one, which could step. */
   const preempt = (n: Node) => {
-    let y: Execution | null = replay(n.path);
+    let y: Execution | null = replay(n);
     const runnable = y.actors.filter((a) => y!.runnable(a)).map((a) => a.name);
     for (const name of runnable) {
       if (name === n.last) continue;
-      y ??= replay(n.path);
+      y ??= replay(n);
       const r = stepActor(y, y.byName.get(name)!);
       if (!r) continue;
-      child(y, r, [...n.path, name], n.p, name);
+      child(y, r, n, n.p, name);
       y = null;
     }
   };
@@ -216,7 +220,7 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
   let error: string | null = null;
   let complete = -1;
   try {
-    push({ path: [], p: 0, last: null });
+    push({ path: [], ids: [], p: 0, last: null });
     outer: for (let p = 0; p <= bound; p++) {
       const levels = buckets[p] ?? [];
       for (let d = 0; d < levels.length; d++) {

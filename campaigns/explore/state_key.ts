@@ -20,7 +20,7 @@ import type { Execution } from '../../model/run/execution.js';
  * Written out by hand: a JSON.stringify replacer that rebuilds every
  * object was most of the explorer's time.
  */
-function canon(v: unknown): string {
+export function canon(v: unknown): string {
   switch (typeof v) {
     case 'string':
       return JSON.stringify(v);

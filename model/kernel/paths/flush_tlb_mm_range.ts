@@ -122,7 +122,12 @@ export function* runLocalIrqsOff(k: K, path: string, c: unknown) {
     cpu.irqOffSeq = k.s.rcu.seq;
   }
   yield* k.run(path, c);
-  cpu.irqsOff = was;
+  if (was) return;
+  // local_irq_restore() is a step of its own: the csd_lock_wait() that
+  // follows may block, and a blocked actor has done nothing since its
+  // last step (step.ts), so IRQs must be on before that wait begins.
+  cpu.irqsOff = false;
+  yield { id: 'smp_call_function_many_cond.local_irq_restore' };
 }
 
 /**

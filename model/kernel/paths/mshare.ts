@@ -31,7 +31,7 @@ import type { FlushInfo, Vma } from '../state.js';
 import { TLB_FLUSH_ALL } from '../state.js';
 import { flushSlot } from '../tlb.js';
 import type { MmId, Prot } from '../types.js';
-import { ipisAcked, runLocalIrqsOff, sendIpis, waitForIpis, type FlushCtx } from './flush_tlb_mm_range.js';
+import { runLocalIrqsOff, sendIpis, waitForIpis, type FlushCtx } from './flush_tlb_mm_range.js';
 import { gatherOf, tlbFlushP4dRange } from './mmu_gather.js';
 import type { MunmapCtx } from './munmap.js';
 import { switchToInitMm } from './switch_mm.js';
@@ -199,7 +199,9 @@ export const mshareInvalidateTlbs: StepDef<FlushCtx>[] = [
         const sent = sendIpis(k, targets, 'flush_tlb_func_mshare', info);
         if (sent.length) yield { id: 'mshare_invalidate_tlbs.flush_tlb_multi' };
         if (mask.includes(k.cpu)) yield* runLocalIrqsOff(k, 'flush_tlb_func_mshare', { info });
-        if (!ipisAcked(k.s, sent)) yield* waitForIpis(k, sent, 'mshare_invalidate_tlbs.wait');
+        // csd_lock_wait() on every target: its step is taken whether or not the IPIs were already
+        // handled, so the step sequence does not depend on when the scheduler first tried this actor
+        yield* waitForIpis(k, sent, 'mshare_invalidate_tlbs.wait');
         return;
       }
     }
