@@ -17,4 +17,8 @@
 // and shared-table-flush, unmap-complete from the page tables, NUMA in
 // protect-complete, stores into freed frames. Issue 14: the generator
 // draws swarm subsets, stops at named steps, 2-4 CPUs, INVLPGB and TCE.
-export const MODEL_VERSION = '0.6.0';
+// 0.7.0 (issue 13): no step's existence depends on when the scheduler
+// first tried its actor (the explorer's replays found two): the local
+// flush's local_irq_restore is a step before csd_lock_wait(), and
+// cpumask-union's mshare_invalidate_tlbs always takes its wait step.
+export const MODEL_VERSION = '0.7.0';

@@ -208,6 +208,7 @@ export const STEP_IDS: readonly string[] = [
   'remove_vma.fput',
   'rwsem_down_read_slowpath.queue',
   'rwsem_down_write_slowpath.queue',
+  'smp_call_function_many_cond.local_irq_restore',
   'switch_mm_irqs_off.clear_lazy',
   'switch_mm_irqs_off.cpumask_set_cpu',
   'switch_mm_irqs_off.lazy_catch_up',

@@ -42,7 +42,7 @@ describe('numa.ts: NUMA hinting', () => {
     expect(t0.slice(t0.indexOf('task_numa_work.mmap_read_lock'), t0.indexOf('task_numa_work.mmap_read_unlock') + 1)).toEqual([
       'task_numa_work.mmap_read_lock', 'tlb_gather_mmu.inc_tlb_flush_pending', 'change_pte_range.pte_offset_map_lock', 'change_pte_range.modify_prot',
       'change_pte_range.pte_unmap_unlock', 'flush_tlb_mm_range.inc_mm_tlb_gen', 'flush_tlb_func.check', 'flush_tlb_func.flush_tlb_one_user',
-      'flush_tlb_func.catch_up', 'tlb_finish_mmu.dec_tlb_flush_pending', 'task_numa_work.mmap_read_unlock',
+      'flush_tlb_func.catch_up', 'smp_call_function_many_cond.local_irq_restore', 'tlb_finish_mmu.dec_tlb_flush_pending', 'task_numa_work.mmap_read_unlock',
     ]); // one gather: the PROT_NONE VMA at FAR is not accessible and is skipped
     expect(ids(r, 'ipi@cpu1')).toEqual([]); // CPU1 runs P1: not in P0's cpumask
     expect(r.trace.find((e) => e.id === 'change_pte_range.modify_prot')!.locks).toEqual(['mmap_lock:P0', expect.stringMatching(/^ptl:\d+$/)]);
