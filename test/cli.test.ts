@@ -146,6 +146,15 @@ describe('mshare-check', () => {
       expect(missing.out).toContain('CHANGED  unmap-complete|TLB|sys_munmap must show, and no run of 30 showed it');
     });
 
+    it('fails with exit 3 when the new signature is a model error', async () => {
+      const d = tmp();
+      const f = join(d, 'checks.json');
+      writeFileSync(f, JSON.stringify({ format: 'mshare-check/checks', version: 1, checks: [{ name: 'throws', policy: 'linux', variant: relative(d, resolve('test/fixtures/variant-throws-at-run.ts')), seed: 'patch', runs: 20, expect: {} }] }));
+      const r = await cli('check', f, '--out', tmp(), '--jobs', '1');
+      expect(r.code).toBe(3);
+      expect(r.out).toMatch(/NEW {6}model-error\|.*boom.*the file expects: not a property/);
+    });
+
     it('gives the same verdict and files for --jobs 1 and --jobs 2', async () => {
       const f = checksFile([{ name: 'my-patch', expect: {} }]);
       const [a, b] = [tmp(), tmp()];
