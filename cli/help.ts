@@ -58,6 +58,15 @@ export const COMMAND_HELP: Record<string, string> = {
   Add up the shards of one campaign (fuzz --shard K/N, each with its own --out): the findings of
   the lowest run index are saved in --out and the summary printed, as the campaign on one machine
   would. Refuses (exit 2) a missing, repeated, interrupted or different shard.`,
+  check: `mshare-check check [FILE] [--check NAME]... [--out DIR] [--jobs N]
+  Run every check of a checks file (default checks.json): each fuzzes its policy and variant
+  within its runs and seed, and compares the signatures with the verdict the file expects per
+  property ("holds", a list of known signatures, or { "shows": [...] } that must show).
+  --check NAME  run only this check (repeatable)
+  --out DIR     where new findings are saved (default: check-out/ in the current directory)
+  --jobs N      worker threads (default: the machine's cores); results are the same for any N
+  Exit 0 when every check passes; 1 when a check shows a new signature or a required one is
+  missing (each new one saved, with its report command); 2 bad file; 3 model error; 130 Ctrl-C.`,
 };
 
 export const USAGE = `usage: mshare-check <command> [options]   (mshare-check <command> --help for one command)
@@ -70,5 +79,6 @@ export const USAGE = `usage: mshare-check <command> [options]   (mshare-check <c
   merge DIR... --out DIR
   explore FILE [--policy P] [--variant F | --trust-variant] [--property ID]... [--bound B] [--max-states N]
           [--time T] [--no-cache] [--out DIR]
+  check [FILE] [--check NAME]... [--out DIR] [--jobs N]
   --help, -h     this text; --version
 Exit status: 0 no violation, 1 a violation found or reproduced, 2 bad usage or input, 3 model or internal error,\n130 interrupted (Ctrl-C).`;

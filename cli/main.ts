@@ -38,6 +38,7 @@ import { counterexampleDependsOn } from '../reports/depends_on.js';
 import { DEFAULT_EXPLORE_BOUND, DEFAULT_MAX_STATES, explore } from '../campaigns/explore/explore.js';
 import { buildCounterexample } from '../reports/counterexample.js';
 import { signatureOf } from '../properties/signature.js';
+import { cmdCheck } from './check.js';
 
 /** A matrix cell's word for a finding: FOUND, or DEPENDS ON <knob>: when it is not the design's (issue 10). */
 const foundWord = (deps: readonly string[]) => (deps.length ? `DEPENDS ON ${deps.join(', ')}:` : 'FOUND');
@@ -444,6 +445,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   matrix: cmdMatrix,
   merge: cmdMerge,
   explore: cmdExplore,
+  check: (args, io) => cmdCheck(args, io, executor, ctxCache(), interruptible),
 };
 
 export const VERSION_LINE = `mshare-check ${MODEL_VERSION} (model ${MODEL_VERSION}, counterexample format ${FORMAT_VERSION})`;

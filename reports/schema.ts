@@ -13,7 +13,9 @@ export type Schema =
   | { t: 'arr'; of: Schema; max: number }
   | { t: 'obj'; req: Record<string, Schema>; opt?: Record<string, Schema>; check?: (o: Record<string, unknown>) => string | null }
   /** Objects told apart by their `kind`. */
-  | { t: 'kind'; kinds: Record<string, Schema & { t: 'obj' }> };
+  | { t: 'kind'; kinds: Record<string, Schema & { t: 'obj' }> }
+  /** One of several shapes, told apart by JSON type (a string, an array, an object); `what` names them all. */
+  | { t: 'one-of'; of: Schema[]; what: string };
 
 export interface SchemaProblem {
   path: string;
@@ -23,6 +25,25 @@ export interface SchemaProblem {
 const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v === 'string' ? 'a string' : typeof v);
 const join = (path: string, k: string | number) => (path === '' ? String(k) : `${path}.${k}`);
 const show = (v: unknown) => JSON.stringify(v)!.slice(0, 40);
+
+/** The JSON type a schema accepts (as typeName() spells it), to pick the alternative of a one-of. */
+function typeOfSchema(s: Schema): string {
+  switch (s.t) {
+    case 'int':
+      return 'number';
+    case 'str':
+    case 'enum':
+      return 'a string';
+    case 'const':
+      return typeof s.value === 'number' ? 'number' : 'a string';
+    case 'bool':
+      return 'boolean';
+    case 'arr':
+      return 'an array';
+    default:
+      return 'an object';
+  }
+}
 
 export function checkSchema(v: unknown, s: Schema, path = ''): SchemaProblem | null {
   const bad = (problem: string) => ({ path, problem: `${path || 'the file'}: ${problem}` });
@@ -77,6 +98,17 @@ export function checkSchema(v: unknown, s: Schema, path = ''): SchemaProblem | n
         return bad(`unknown kind ${show(kind)} (known: ${Object.keys(s.kinds).join(', ')})`);
       }
       return checkSchema(v, s.kinds[kind]!, path);
+    }
+    case 'one-of': {
+      const shaped = s.of.filter((alt) => typeName(v) === typeOfSchema(alt));
+      if (shaped.length === 0) return bad(`must be ${s.what}, got ${typeName(v)}`);
+      let first: SchemaProblem | null = null;
+      for (const alt of shaped) {
+        const p = checkSchema(v, alt, path);
+        if (!p) return null;
+        first ??= p;
+      }
+      return first;
     }
   }
 }

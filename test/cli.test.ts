@@ -4,7 +4,7 @@
 
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../cli/main.js';
 
@@ -89,6 +89,8 @@ describe('mshare-check', () => {
       ['a variant naming an unknown step', ['fuzz', '--policy', 'linux', '--variant', 'test/fixtures/variant-unknown-step.ts', '--out', out], /variant-unknown-step\.ts:1: .*no step 'tlb_finish_mmu\.no_such_step'/],
       ['a missing variant', ['fuzz', '--policy', 'linux', '--variant', 'variants/none.ts', '--out', out], /variants\/none\.ts:0: no such variant file/],
       ['an unknown command', ['frob'], /unknown command 'frob'/],
+      ['a malformed checks file', ['check', bad('k.json', '{\n  "format": "mshare-check/checks",\n  "version": 1,\n  "checks": [ { "name": "a" } ]\n}\n'), '--out', out], /k\.json:4: checks\.0: missing key 'policy'/],
+      ['a check that is not in the file', ['check', 'checks.json', '--check', 'nope', '--out', out], /^mshare-check: checks\.json: no check named 'nope'/],
     ];
     // What a command could write to: --out, the default --out (the corpus), the variants and the inputs.
     const watched = () => Object.fromEntries([out, dir, 'counterexamples', 'variants', 'test/fixtures'].flatMap((d) => readdirSync(d).map((f) => [join(d, f), readFileSync(join(d, f), 'utf8')])));
@@ -104,6 +106,63 @@ describe('mshare-check', () => {
         expect(readFileSync(keep, 'utf8')).toBe('{"precious": true}\n');
       });
     }
+  });
+
+  describe('check: the verdicts a patch must keep (issue 14 item 5)', () => {
+    // A checks file in a folder of its own, naming a kept mutant of variants/ by a path relative to it.
+    const checksFile = (checks: object[]) => {
+      const d = tmp();
+      const f = join(d, 'checks.json');
+      const variant = relative(d, resolve('variants/free-before-flush.ts'));
+      writeFileSync(f, JSON.stringify({ format: 'mshare-check/checks', version: 1, checks: checks.map((c) => ({ policy: 'linux', variant, seed: 'patch', runs: 30, ...c })) }, null, 2));
+      return f;
+    };
+    const FREE = 'no-freed-frame-reachable|TLB|tlb_batch_pages_flush';
+
+    it('fails on a broken variant, saves the new signature and prints the report command that replays it', async () => {
+      const out = tmp();
+      const r = await cli('check', checksFile([{ name: 'my-patch', expect: {} }]), '--out', out, '--jobs', '1');
+      expect(r.code).toBe(1);
+      expect(r.out).toContain('check my-patch: linux+free-before-flush, seed "patch", 30 runs');
+      expect(r.out).toContain(`NEW      ${FREE} (`);
+      expect(r.out).toContain('the file expects: holds');
+      expect(r.out).toContain('result: 1 of 1 check failed (my-patch)');
+      const [, file, variant] = /report: npx mshare-check report (\S+) --variant (\S+)/.exec(r.out)!;
+      expect(readdirSync(out).map((f) => join(out, f))).toContain(file);
+      expect(r.out).toContain(`counterexample: ${file}`);
+      const report = await cli('report', file!, '--variant', variant!);
+      expect(report.code).toBe(1);
+      expect(report.out).toContain(`Signature: ${FREE}`);
+    });
+
+    it('passes once the signature is recorded as known, and fails when one that must show does not', async () => {
+      const out = tmp();
+      const known = await cli('check', checksFile([{ name: 'known', expect: { 'no-freed-frame-reachable': [FREE] } }]), '--out', out, '--jobs', '1');
+      expect(known.code).toBe(0);
+      expect(known.out).toMatch(new RegExp(`known +${FREE.replaceAll('|', '\\|')} \\(\\d+ runs?, first run \\d+\\)`));
+      expect(readdirSync(out)).toEqual([]); // known: counted, never shrunk or saved
+      const missing = await cli('check', checksFile([{ name: 'gone', expect: { 'no-freed-frame-reachable': [FREE], 'unmap-complete': { shows: ['unmap-complete|TLB|sys_munmap'] } } }]), '--out', out, '--jobs', '1');
+      expect(missing.code).toBe(1);
+      expect(missing.out).toContain('CHANGED  unmap-complete|TLB|sys_munmap must show, and no run of 30 showed it');
+    });
+
+    it('fails with exit 3 when the new signature is a model error', async () => {
+      const d = tmp();
+      const f = join(d, 'checks.json');
+      writeFileSync(f, JSON.stringify({ format: 'mshare-check/checks', version: 1, checks: [{ name: 'throws', policy: 'linux', variant: relative(d, resolve('test/fixtures/variant-throws-at-run.ts')), seed: 'patch', runs: 20, expect: {} }] }));
+      const r = await cli('check', f, '--out', tmp(), '--jobs', '1');
+      expect(r.code).toBe(3);
+      expect(r.out).toMatch(/NEW {6}model-error\|.*boom.*the file expects: not a property/);
+    });
+
+    it('gives the same verdict and files for --jobs 1 and --jobs 2', async () => {
+      const f = checksFile([{ name: 'my-patch', expect: {} }]);
+      const [a, b] = [tmp(), tmp()];
+      const r1 = await cli('check', f, '--out', a, '--jobs', '1');
+      const r2 = await cli('check', f, '--out', b, '--jobs', '2');
+      expect(r1.out.replaceAll(a, 'OUT')).toBe(r2.out.replaceAll(b, 'OUT'));
+      expect(readdirSync(a)).toEqual(readdirSync(b));
+    });
   });
 
   it('reports a variant that throws while running as a model error (exit 3)', async () => {

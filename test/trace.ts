@@ -73,6 +73,7 @@ export function drive(s: KernelState, self: string, cpu: number, path: string, c
     },
     knob: () => undefined,
     choose: () => false,
+    decide: (_p, v) => v,
     nextValue: () => 0,
   };
   const out: string[] = [];

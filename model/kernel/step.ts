@@ -8,6 +8,7 @@
 // Convention: a waiting yield comes right after a step ends, so a blocked
 // actor has done nothing since its last step.
 
+import type { Decision } from './decisions.js';
 import type { MshareKnobs } from './mshare/knobs.js';
 import type { KernelState } from './state.js';
 import type { ActorName, MmId, Prot } from './types.js';
@@ -83,6 +84,8 @@ export interface PathTable {
   name: string;
   paths: Record<string, StepDef[]>;
   mshare: MshareKnobs | null;
+  /** A variant's overrides of named decision points (decisions.ts); none in a registry policy. */
+  decisions?: Readonly<Record<string, Decision>>;
 }
 
 /** The context a step runs in: the state, who acts, the policy's paths. */
@@ -105,6 +108,11 @@ export interface K {
   knob<N extends keyof MshareKnobs>(name: N): MshareKnobs[N] | undefined;
   /** A heuristic decision taken from the schedule (SPEC 4.2); false unless the schedule says otherwise. */
   choose(point: string): boolean;
+  /**
+   * A named condition of the kernel's code (decisions.ts): `value` as the
+   * kernel computes it, unless the policy's variant overrides the point.
+   */
+  decide(point: string, value: boolean, args?: Readonly<Record<string, unknown>>): boolean;
   /** Monotone sequence for values written by user accesses. */
   nextValue(): number;
 }

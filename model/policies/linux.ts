@@ -24,6 +24,7 @@ import { doNumaPage, taskNumaWork } from '../kernel/paths/numa.js';
 import { getUserPages } from '../kernel/paths/gup.js';
 import { doExit, exitMm, exitMmap } from '../kernel/paths/exit.js';
 import { hugePmdShare, hugePteLock, hugetlbFault, tlbFlushUnsharedTables, unmapHugepageRange } from '../kernel/paths/hugetlb.js';
+import { syscallExitToUserMode } from '../kernel/paths/exit_to_user_mode.js';
 import type { Policy } from './policy.js';
 
 export const linux: Policy = {
@@ -32,6 +33,7 @@ export const linux: Policy = {
   description: 'mainline x86-64 (v6.19 .. 7.x), no mshare: lazy TLB, PCID, per-VMA locks, PT_RECLAIM, RCU table freeing',
   mshare: null,
   paths: {
+    syscall_exit_to_user_mode: syscallExitToUserMode,
     user_access: userAccess,
     do_user_addr_fault: doUserAddrFault,
     __pte_alloc: ptAlloc,

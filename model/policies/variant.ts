@@ -9,7 +9,9 @@
 export class VariantError extends Error {
   override name = 'VariantError';
 }
+import { DECISION_IDS, type Decision } from '../kernel/decisions.js';
 import type { MshareKnobs } from '../kernel/mshare/knobs.js';
+import { didYouMean } from '../run/nearest.js';
 import { stepIndex, type Policy, type StepDef, type StepFn } from './policy.js';
 import { resetVariantBudget } from './variant_budget.js';
 
@@ -18,10 +20,23 @@ export class VariantBuilder {
   private mshare: MshareKnobs | null;
   /** Knobs this variant set: their values are the variant's, not the base's cited ones. */
   private edited = new Set<keyof MshareKnobs>();
+  private decisions: Record<string, Decision>;
 
   constructor(private readonly base: Policy) {
     this.paths = Object.fromEntries(Object.entries(base.paths).map(([k, v]) => [k, [...v]]));
     this.mshare = base.mshare && { ...base.mshare };
+    this.decisions = { ...base.decisions };
+  }
+
+  /**
+   * Override a named decision point (model/kernel/decisions.ts): `fn` gets
+   * the kernel's value of the condition and returns the variant's, so a
+   * patch that changes one condition does not copy the step around it.
+   */
+  decide(id: string, fn: Decision): this {
+    if (!DECISION_IDS.has(id)) throw new VariantError(`variant of ${this.base.name}: no decision point '${id}'${didYouMean(id, [...DECISION_IDS])} (known: ${[...DECISION_IDS].join(', ')})`);
+    this.decisions[id] = fn;
+    return this;
   }
 
   private locate(id: string): { path: string; i: number } {
@@ -95,7 +110,8 @@ export class VariantBuilder {
     }
     const sources = this.base.knobSources && { ...this.base.knobSources };
     if (sources) for (const key of this.edited) sources[key] = { status: 'guess', cite: `variant ${name}`, note: `${key} set by the variant, not by a posted patch` };
-    return { name, date: this.base.date, description, paths: this.paths, mshare: this.mshare, ...(sources ? { knobSources: sources } : {}) };
+    const decisions = Object.keys(this.decisions).length ? { decisions: this.decisions } : {};
+    return { name, date: this.base.date, description, paths: this.paths, mshare: this.mshare, ...decisions, ...(sources ? { knobSources: sources } : {}) };
   }
 }
 

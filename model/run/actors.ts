@@ -305,6 +305,8 @@ function* syscall(k: K, mm: MmId, op: Syscall, opId: string): Gen {
   const offset = op.kind === 'mshare_map' || op.kind === 'mshare_unmap' || op.kind === 'mshare_advise' || op.kind === 'mshare_protect' ? op.offset : 0;
   const c: Record<string, unknown> = { ...t, caller: mm, opId, prot: rec.prot, file: 'file' in op ? op.file : rec.file, pgoff: rec.pgoff, offset, pages: 'pages' in op ? op.pages : rec.pages };
   yield* k.run(pathOf(k, op), c);
+  c.syscall = op.kind;
+  yield* k.run('syscall_exit_to_user_mode', c); // the edit point after the call's return (paths/exit_to_user_mode.ts)
   k.s.ghost.ops[opId]!.open = false;
   yield { id: `sys_${op.kind}.return`, final: true, obs: { kind: 'return', opId, result: (c.result as string | undefined) ?? 'ok' } };
 }

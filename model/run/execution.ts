@@ -165,6 +165,10 @@ export class Execution {
         x.reached.set(key, nth + 1);
         return x.choices.has(`${key}|${nth}`);
       },
+      decide(point, value, args) {
+        const d = policy.decisions?.[point];
+        return d ? d(k, value, args ?? {}) : value;
+      },
       nextValue: () => ++x.values,
     };
     return k;

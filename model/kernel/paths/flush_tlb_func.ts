@@ -64,7 +64,8 @@ export const flushTlbFunc: StepDef<FlushFuncCtx>[] = [
   step('flush_tlb_func.flush', function* (k, c) {
     const cpu = k.s.cpus[k.cpu]!;
     if (c.partial) {
-      for (let v = c.info.start; v < c.info.end; v += c.info.stride) flushTlbOne(k.s, cpu, cpu.loadedSlot, v); // flush_tlb_one_user()
+      const { start, end, stride } = c.info;
+      for (let v = start; k.decide('flush_tlb_func.next_stride', v < end, { addr: v, start, end, stride }); v += stride) flushTlbOne(k.s, cpu, cpu.loadedSlot, v); // flush_tlb_one_user()
     } else {
       flushSlot(cpu, cpu.loadedSlot); // flush_tlb_local()
     }

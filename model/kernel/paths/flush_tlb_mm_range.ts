@@ -79,11 +79,12 @@ export interface FlushCtx {
  * words are read in this one step, one of the executions TSO allows
  * (smp_rmb() keeps is_lazy at least as new as loaded_mm; fea4e317f9e7).
  */
-export function shouldFlushTlb(s: KernelState, cpu: Cpu, info: FlushInfo, reader: number): boolean {
+export function shouldFlushTlb(s: KernelState, cpu: Cpu, info: FlushInfo, reader: number, k?: Pick<K, 'decide'>): boolean {
   const seen = readTso(reader, cpu);
   if (seen.isLazy) return false;
   if (info.mm === null) return true;
-  if (seen.loadedMm === LOADED_MM_SWITCHING) return true; // fea4e317f9e7
+  const switching = seen.loadedMm === LOADED_MM_SWITCHING; // fea4e317f9e7
+  if (k ? k.decide('should_flush_tlb.loaded_mm_switching', switching, { cpu: cpu.id }) : switching) return true;
   if (seen.loadedMm === info.mm) return true;
   return info.trimCpumask;
 }
@@ -136,7 +137,7 @@ export function* runLocalIrqsOff(k: K, path: string, c: unknown) {
  * picks; the local CPU runs flush_tlb_func() itself by the same test.
  * Variants of the test (variants/pre-fea4e317f9e7.ts) reuse the rest.
  */
-export function nativeFlushTlbMultiSend(should: (s: KernelState, cpu: Cpu, info: FlushInfo, reader: number) => boolean): StepFn<FlushCtx> {
+export function nativeFlushTlbMultiSend(should: (s: KernelState, cpu: Cpu, info: FlushInfo, reader: number, k?: Pick<K, 'decide'>) => boolean): StepFn<FlushCtx> {
   return function* (k, c) {
     if (c.broadcast) return;
     const mm = k.s.mms[c.mm]!;
@@ -148,9 +149,10 @@ export function nativeFlushTlbMultiSend(should: (s: KernelState, cpu: Cpu, info:
       c.runLocal = me.loadedMm === c.mm;
       return;
     }
-    const targets = info.freedTables ? others : others.filter((x) => should(k.s, k.s.cpus[x]!, info, k.cpu));
+    const all = k.decide('native_flush_tlb_multi.freed_tables', info.freedTables);
+    const targets = all ? others : others.filter((x) => should(k.s, k.s.cpus[x]!, info, k.cpu, k));
     c.sent = sendIpis(k, targets, 'flush_tlb_func', info);
-    c.runLocal = mm.cpumask.includes(k.cpu) && (info.freedTables || should(k.s, me, info, k.cpu));
+    c.runLocal = mm.cpumask.includes(k.cpu) && (all || should(k.s, me, info, k.cpu, k));
     yield { id: 'native_flush_tlb_multi.send' };
   };
 }

@@ -1,0 +1,49 @@
+// Named decision points (issue 14 item 3): a condition inside a step that
+// a variant can override without copying the step (VariantBuilder.decide).
+// The step computes the kernel's value and asks k.decide(id, value, args);
+// under a policy without an override the value is used as is, so a
+// decision point changes no trace. Each point is a condition the kernel
+// source has, named "kernel_function.what" like a step id; a variant that
+// wants a condition the kernel does not have still replaces the step.
+//
+// Where each is asked:
+//   should_flush_tlb.loaded_mm_switching   paths/flush_tlb_mm_range.ts, shouldFlushTlb()
+//   native_flush_tlb_multi.freed_tables    paths/flush_tlb_mm_range.ts, nativeFlushTlbMultiSend()
+//   flush_tlb_func.next_stride             paths/flush_tlb_func.ts, step flush_tlb_func.flush
+
+import type { K } from './step.js';
+
+export interface DecisionPoint {
+  id: string;
+  /** The condition as the kernel writes it, and where. */
+  condition: string;
+  source: string;
+  /** What the override's `args` hold. */
+  args: string;
+}
+
+export const DECISION_POINTS: readonly DecisionPoint[] = [
+  {
+    id: 'should_flush_tlb.loaded_mm_switching',
+    condition: 'if (loaded_mm == LOADED_MM_SWITCHING) return true;',
+    source: 'arch/x86/mm/tlb.c should_flush_tlb(), added by fea4e317f9e7',
+    args: '{ cpu: the target CPU id }',
+  },
+  {
+    id: 'native_flush_tlb_multi.freed_tables',
+    condition: 'if (info->freed_tables || mm_in_asid_transition(info->mm)) on_each_cpu_mask(...) (lazy CPUs included; otherwise on_each_cpu_cond_mask(should_flush_tlb, ...))',
+    source: 'arch/x86/mm/tlb.c native_flush_tlb_multi(), since 2ff6ddf19c0e',
+    args: '{}',
+  },
+  {
+    id: 'flush_tlb_func.next_stride',
+    condition: 'while (addr < f->end) { flush_tlb_one_user(addr); addr += 1UL << f->stride_shift; }',
+    source: 'arch/x86/mm/tlb.c flush_tlb_func(), the partial flush loop',
+    args: '{ addr: the next page to flush, start, end, stride }',
+  },
+];
+
+export const DECISION_IDS: ReadonlySet<string> = new Set(DECISION_POINTS.map((d) => d.id));
+
+/** A variant's override: the kernel's value in, the variant's out. */
+export type Decision = (k: K, value: boolean, args: Readonly<Record<string, unknown>>) => boolean;
