@@ -1,4 +1,4 @@
-import { allEntries } from '../model/kernel/pagetable.js';
+import { firstEntry } from '../model/kernel/pagetable.js';
 import type { KernelState } from '../model/kernel/state.js';
 import { tlbLookup, tlbUsableFor } from '../model/kernel/tlb.js';
 import { vaHex } from '../model/kernel/types.js';
@@ -27,11 +27,12 @@ export const noFreedFrameReachable: Property = {
       const why = e && s.frames[e.pfn]!.content === o.value ? staleFrame(s, e.pfn, e.ghost) : null;
       if (why) return { holder: 'TLB', message: `write of ${o.value} to ${vaHex(o.vpn)} in ${o.mm} landed in frame ${e!.pfn} through CPU${cpu.id} PCID slot ${e!.slot}, which is ${why}` };
     }
-    for (const { table, index, e } of allEntries(s)) {
-      if (table.level !== 1 && !e.huge) continue; // PTEs and hugetlb PMD leaves (their head frame)
+    const pte = firstEntry(s, (table, index, e) => {
+      if (table.level !== 1 && !e.huge) return null; // PTEs and hugetlb PMD leaves (their head frame)
       const why = staleFrame(s, e.pfn, e.ghost);
-      if (why) return { holder: 'PTE', message: `PTE ${index} of ${table.owner}'s table ${table.pfn} maps frame ${e.pfn}, which is ${why}` };
-    }
+      return why ? { holder: 'PTE' as const, message: `PTE ${index} of ${table.owner}'s table ${table.pfn} maps frame ${e.pfn}, which is ${why}` } : null;
+    });
+    if (pte) return pte;
     for (const cpu of s.cpus) {
       for (const e of cpu.tlb) {
         const mm = tlbUsableFor(s, cpu, e.slot);

@@ -1,4 +1,4 @@
-import { allEntries, LEVEL_NAME } from '../model/kernel/pagetable.js';
+import { firstEntry, LEVEL_NAME } from '../model/kernel/pagetable.js';
 import type { KernelState } from '../model/kernel/state.js';
 import { pscUsableFor } from '../model/kernel/tlb.js';
 import type { Property } from './property.js';
@@ -15,11 +15,12 @@ export const noFreedTableReachable: Property = {
   statement: 'no freed page-table frame is referenced by a live upper-level entry, a usable PSC entry or a walker in progress',
   rule: 'pte_free_tlb + tlb_remove_table: flush with freed_tables (lazy CPUs too), free after an RCU grace period; commit 2ff6ddf19c0e',
   check({ s }) {
-    for (const { table, index, e } of allEntries(s)) {
-      if (table.level === 1 || e.huge) continue; // PTEs and PMD leaves map data, not tables
+    const upper = firstEntry(s, (table, index, e) => {
+      if (table.level === 1 || e.huge) return null; // PTEs and PMD leaves map data, not tables
       const why = staleTable(s, e.pfn, e.ghost);
-      if (why) return { holder: 'upper entry', message: `${LEVEL_NAME[table.level]} entry ${index} of ${table.owner} points to table ${e.pfn}, which is ${why}` };
-    }
+      return why ? { holder: 'upper entry' as const, message: `${LEVEL_NAME[table.level]} entry ${index} of ${table.owner} points to table ${e.pfn}, which is ${why}` } : null;
+    });
+    if (upper) return upper;
     for (const cpu of s.cpus) {
       for (const p of cpu.psc) {
         const mm = pscUsableFor(s, cpu, p.slot);
