@@ -9,7 +9,7 @@
 // Usage: npx tsx bench/steps_per_sec.ts [--runs N] [--rounds R] [--seed S]
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -24,8 +24,15 @@ const here = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Where each tree keeps its fuzz campaign (moved from properties/ to campaigns/ after 0.4.0). */
 const fuzzModule = (tree: string) => [join(tree, 'campaigns/fuzz.ts'), join(tree, 'properties/fuzz.ts')].find((p) => existsSync(p))!;
 
-/** A child process: `tree`'s fuzz over `runs` runs of seed `seed` on linux; prints `steps ms`. */
-function measure(tree: string, seed: string, runs: number): { steps: number; ms: number } {
+/** One child process's figures: steps checked, wall-clock and CPU milliseconds of the measured campaign. */
+interface Sample {
+  steps: number;
+  ms: number;
+  cpuMs: number;
+}
+
+/** A child process: `tree`'s fuzz over `runs` runs of seed `seed` on linux; prints `steps ms cpuMs`. */
+function measure(tree: string, seed: string, runs: number): Sample {
   const fuzzUrl = pathToFileURL(fuzzModule(tree)).href.replace(/\.ts$/, '.js');
   const linuxUrl = pathToFileURL(join(tree, 'model/policies/linux.ts')).href.replace(/\.ts$/, '.js');
   const code = [
@@ -34,14 +41,16 @@ function measure(tree: string, seed: string, runs: number): { steps: number; ms:
     // a short warm-up (JIT) on another seed, not counted
     `fuzz({ policy: linux, seed: 'warm-up', runs: ${Math.max(1, Math.floor(runs / 10))} });`,
     `const t = process.hrtime.bigint();`,
+    `const c0 = process.cpuUsage();`,
     `const r = fuzz({ policy: linux, seed: ${JSON.stringify(seed)}, runs: ${runs} });`,
     `const ms = Number(process.hrtime.bigint() - t) / 1e6;`,
+    `const c = process.cpuUsage(c0);`,
     `if (r.finding) throw new Error('linux broke a property: ' + r.finding.signature);`,
-    `console.log(r.steps + ' ' + ms);`,
+    `console.log(r.steps + ' ' + ms + ' ' + (c.user + c.system) / 1000);`,
   ].join('\n');
   const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: tree, encoding: 'utf8', maxBuffer: 1 << 20 });
-  const [steps, ms] = out.trim().split('\n').at(-1)!.split(' ').map(Number);
-  return { steps: steps!, ms: ms! };
+  const [steps, ms, cpuMs] = out.trim().split('\n').at(-1)!.split(' ').map(Number);
+  return { steps: steps!, ms: ms!, cpuMs: cpuMs! };
 }
 
 /** A checkout of the 0.4.0 commit beside this repository (a detached git worktree), or null. */
@@ -62,37 +71,66 @@ export function baselineTree(dir?: string): string | null {
 
 function linkModules(tree: string, top: string): string {
   const nm = join(tree, 'node_modules');
-  if (!existsSync(nm)) symlinkSync(resolve(join(top, 'node_modules')), nm);
+  if (!existsSync(nm)) symlinkSync(realpathSync(join(top, 'node_modules')), nm);
   return tree;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** Steps/s of this tree and of 0.4.0 (null when unavailable), medians over `rounds` alternating runs. */
-export function stepsPerSec(opts: { runs: number; rounds: number; seed: string; log?: (line: string) => void }) {
+/** Checked steps per wall-clock and per CPU second: medians over the rounds. */
+export interface Rate {
+  wall: number;
+  cpu: number;
+  steps: number;
+}
+
+export interface StepsPerSec {
+  current: Rate;
+  /** null: 0.4.0 baseline not available. */
+  baseline: Rate | null;
+  ratio: { wall: number; cpu: number } | null;
+}
+
+const rate = (xs: Sample[]): Rate => ({ wall: median(xs.map((x) => (x.steps * 1000) / x.ms)), cpu: median(xs.map((x) => (x.steps * 1000) / x.cpuMs)), steps: xs[0]!.steps });
+
+/**
+ * Steps/s of this tree and of 0.4.0, `rounds` child processes each,
+ * alternating. Wall-clock is what a user waits; CPU time is less moved by
+ * other processes on a shared machine: both are reported.
+ */
+export function stepsPerSec(opts: { runs: number; rounds: number; seed: string; log?: (line: string) => void }): StepsPerSec {
   const log = opts.log ?? (() => {});
   const base = baselineTree();
-  const now: number[] = [];
-  const old: number[] = [];
-  let steps = { now: 0, old: 0 };
+  const now: Sample[] = [];
+  const old: Sample[] = [];
+  const line = (who: string, x: Sample) => `${who}: ${Math.round((x.steps * 1000) / x.ms)} steps/s wall, ${Math.round((x.steps * 1000) / x.cpuMs)} per CPU s (${x.steps} steps, ${Math.round(x.ms)} ms)`;
   for (let i = 0; i < opts.rounds; i++) {
-    const a = measure(here, opts.seed, opts.runs);
-    now.push((a.steps * 1000) / a.ms);
-    steps.now = a.steps;
-    log(`round ${i + 1}: this tree ${Math.round(now.at(-1)!)} steps/s (${a.steps} steps, ${Math.round(a.ms)} ms)`);
+    now.push(measure(here, opts.seed, opts.runs));
+    log(line(`round ${i + 1}, this tree`, now.at(-1)!));
     if (!base) continue;
     try {
-      const b = measure(base, opts.seed, opts.runs);
-      old.push((b.steps * 1000) / b.ms);
-      steps.old = b.steps;
-      log(`round ${i + 1}: 0.4.0     ${Math.round(old.at(-1)!)} steps/s (${b.steps} steps, ${Math.round(b.ms)} ms)`);
+      old.push(measure(base, opts.seed, opts.runs));
+      log(line(`round ${i + 1}, 0.4.0    `, old.at(-1)!));
     } catch {
+      old.length = 0;
       break;
     }
   }
-  const cur = median(now);
-  const ref = old.length === opts.rounds ? median(old) : null;
-  return { current: cur, baseline: ref, ratio: ref ? cur / ref : null, steps, samples: { now, old } };
+  const current = rate(now);
+  const baseline = old.length === opts.rounds ? rate(old) : null;
+  return { current, baseline, ratio: baseline ? { wall: current.wall / baseline.wall, cpu: current.cpu / baseline.cpu } : null };
+}
+
+/** The Markdown table of a measurement, as npm run bench prints it. */
+export function stepsTable(r: StepsPerSec, runs: number, rounds: number, seed: string): string {
+  const out = [`## checked steps/s against model 0.4.0 (linux, ${runs} runs, seed "${seed}", median of ${rounds} child processes each, alternating)\n`];
+  out.push('| model | checked steps/s (wall) | per CPU second | steps |');
+  out.push('|---|---|---|---|');
+  out.push(`| this tree | ${Math.round(r.current.wall)} | ${Math.round(r.current.cpu)} | ${r.current.steps} |`);
+  if (!r.baseline || !r.ratio) return [...out, '', '0.4.0 baseline not available'].join('\n');
+  out.push(`| 0.4.0 (${BASELINE_COMMIT}) | ${Math.round(r.baseline.wall)} | ${Math.round(r.baseline.cpu)} | ${r.baseline.steps} |`);
+  out.push(`| ratio | ${r.ratio.wall.toFixed(2)}x | ${r.ratio.cpu.toFixed(2)}x | |`);
+  return out.join('\n');
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -102,10 +140,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const seed = values.seed ?? 'bench';
   console.log(`machine: ${machine()}\n`);
   const r = stepsPerSec({ runs, rounds, seed, log: (l) => console.log(l) });
-  console.log(`\n## checked steps/s, linux, ${runs} runs (seed "${seed}"), median of ${rounds} alternating child processes\n`);
-  console.log(`| model | checked steps/s | steps |`);
-  console.log(`|---|---|---|`);
-  console.log(`| this tree | ${Math.round(r.current)} | ${r.steps.now} |`);
-  if (r.baseline === null) console.log('\n0.4.0 baseline not available');
-  else console.log(`| 0.4.0 (${BASELINE_COMMIT}) | ${Math.round(r.baseline)} | ${r.steps.old} |\n\nratio: ${r.ratio!.toFixed(2)}x`);
+  console.log(`\n${stepsTable(r, runs, rounds, seed)}`);
 }
