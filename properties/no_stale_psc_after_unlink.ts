@@ -36,7 +36,8 @@ export const noStalePscAfterUnlinkWith = (reach: Reach): Property => ({
     mem.links = now;
     const lost = ((mem.lost as Record<string, Link[]> | undefined) ??= {});
     if (prev && prev !== now) { // the same map: no link changed since the last step
-      const gone = [...prev].filter(([k]) => !now.has(k)).map(([, l]) => l);
+      const gone: Link[] = [];
+      for (const [k, l] of prev) if (!now.has(k)) gone.push(l);
       if (gone.length) for (const id of openOpsOf(s, event.actor)) (lost[id] ??= []).push(...gone);
     }
     const o = event.obs;

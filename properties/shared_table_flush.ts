@@ -56,13 +56,13 @@ export const sharedTableFlushWith = (reach: Reach): Property => ({
   statement: 'when an entry of a page table reached from several mms changes, each mm that reached it is flushed of the old page or table before that frame is freed or reused',
   rule: 'a host-side change must reach every mm that maps the shared table (research/mshare.md hazards 1, 3, 7); hugetlb PMD unsharing flushes every sharer before the table can be freed (8ce720d5bd91)',
   check({ s, event, mem, stepCache }) {
-    const tables = reach({ s, stepCache }).tables;
+    const { tables, contents } = reach({ s, stepCache });
     const prev = mem.snap as Map<number, Snap> | undefined;
     const owed = ((mem.owed as Owed[] | undefined) ??= []);
-    // The same tables map as at the last step: no frame and no entry changed
+    // The same contents as at the last step: no frame and no entry changed
     // since (reach_cache.ts), so no shared entry did and the snapshot holds.
-    if (mem.tables !== tables) {
-      mem.tables = tables;
+    if (mem.contents !== contents) {
+      mem.contents = contents;
       if (prev) {
         for (const [pfn, t] of prev) {
           const f = s.frames[pfn]!;

@@ -257,8 +257,8 @@ export class IdealMemory {
       for (const p of ways) {
         if (write) {
           expected.add('write allowed');
-          const st = clone(c.st);
-          st.contents[p.lp] = value;
+          // a write changes contents only: maps and windows are shared (no candidate's state is changed once made)
+          const st = { maps: c.st.maps, contents: { ...c.st.contents, [p.lp]: value }, windows: c.st.windows };
           next.push({ ...c, st });
         } else {
           const v = c.st.contents[p.lp] ?? 0;
@@ -272,6 +272,10 @@ export class IdealMemory {
 
   private narrow(next: Candidate[], expected: string[]): IdealVerdict {
     if (next.length === 0) return { ok: false, expected };
+    if (next.length === 1) {
+      this.cands = next; // nothing to merge
+      return { ok: true, expected };
+    }
     const byKey = new Map<string, Candidate>();
     for (const c of next) byKey.set(this.key(c), c);
     this.cands = [...byKey.values()];

@@ -27,6 +27,7 @@ import { resetVariantBudget } from '../policies/variant_budget.js';
 import { thrownAt } from '../source_location.js';
 import type { Policy } from '../policies/policy.js';
 import { idealFromSetup } from './ideal_setup.js';
+import { plainClone } from './plain_clone.js';
 
 /** A scenario that does not fit its configuration or setup: bad input, never run. */
 export class ScenarioError extends Error {
@@ -207,7 +208,7 @@ export class Execution {
     a.history.push(y.id);
     const trace = this.trace;
     const event: StepEvent = { n: trace.length + 1, actor: a.name, cpu: a.cpu, id: y.id, notes: a.k.notes, locks: heldBy(this.s, a.name) };
-    if (y.obs) event.obs = structuredClone(y.obs);
+    if (y.obs) event.obs = plainClone(y.obs);
     a.k.notes = [];
     trace.push(event);
     let idealV: IdealVerdict | null = null;
