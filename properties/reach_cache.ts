@@ -33,7 +33,7 @@ export type TablesKey = (s: KernelState, out: number[]) => number;
 
 const STATE_CODE = { free: 0, data: 1, pagetable: 2 } as const;
 
-/** Everything in the frames: what reachedTables() reads, and every PTE and data frame. */
+/** Everything in the frames the entry scans read: what reachedTables() reads, every PTE (its frame, allocation, huge bit) and data frame. */
 export const tablesKey: TablesKey = (s, out) => {
   let n = 0;
   const frames = s.frames;
@@ -53,6 +53,7 @@ export const tablesKey: TablesKey = (s, out) => {
       const e = es[i];
       out[n++] = e ? e.pfn : -1;
       out[n++] = e ? e.ghost : -1;
+      out[n++] = e ? (e.huge ? 1 : 0) : -1;
     }
   }
   for (const id in s.mms) out[n++] = s.mms[id]!.pgd;
