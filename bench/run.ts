@@ -1,6 +1,7 @@
 // npm run bench: speed of the checker, measured, never asserted (SPEC 10).
 // Prints a Markdown table with the machine it ran on; docs/bench.md keeps
-// a copy. Usage: npm run bench [-- --runs N]
+// a copy. Usage: npm run bench [-- --runs N] [--steps-only]
+// --steps-only: the first two tables (checked steps/s, and against 0.4.0).
 
 import { readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -11,9 +12,10 @@ import { applyVariant } from '../model/policies/variant.js';
 import { fuzz } from '../campaigns/fuzz.js';
 import { benchShrink } from '../campaigns/shrink_benchmark.js';
 import { machine } from './machine.js';
+import { stepsPerSec, stepsTable } from './steps_per_sec.js';
 import { loadavg } from 'node:os';
 
-const { values } = parseArgs({ options: { runs: { type: 'string' }, seeds: { type: 'string' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string' }, seeds: { type: 'string' }, 'steps-only': { type: 'boolean' } } });
 const runs = Number(values.runs ?? 5000);
 const ms = (t: bigint) => Number(t / 1_000_000n);
 
@@ -27,6 +29,15 @@ console.log(`## linux, ${runs} runs (seed "bench")\n`);
 console.log(`| runs/s | checked steps/s | steps/run | heap MiB |`);
 console.log(`|---|---|---|---|`);
 console.log(`| ${Math.round((runs * 1000) / dt)} | ${Math.round((clean.steps * 1000) / dt)} | ${(clean.steps / runs).toFixed(1)} | ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} |\n`);
+
+// Issue 13: the same workload on model 0.4.0's own tree (a git worktree of
+// its commit), in child processes alternating with this tree's; 2000 runs
+// each (at most --runs), three rounds.
+{
+  const n = Math.min(runs, 2000);
+  console.log(`${stepsTable(stepsPerSec({ runs: n, rounds: 3, seed: 'bench' }), n, 3, 'bench')}\n`);
+}
+if (values['steps-only']) process.exit(0);
 
 console.log(`## time to the first violation, per kept mutant (seed "bench", up to 20000 runs)\n`);
 console.log('Each mutant twice: drawn scenarios only (what CLI campaigns run), and with coverage feedback (campaigns/feedback.ts, opt-in).\n');

@@ -251,7 +251,7 @@ describe('lock-discipline: lock-class order', () => {
   // diamond or a cycle away from the first class, so no scenario pins
   // how the search walks them.
   const order = (lockOrder: Record<string, string[]>) =>
-    lockDiscipline.check({ s: { ghost: { lockOrder } } as unknown as KernelState, event: { notes: [] } } as unknown as CheckContext);
+    lockDiscipline.check({ s: { ghost: { lockOrder } } as unknown as KernelState, event: { notes: [] }, mem: {} } as unknown as CheckContext);
 
   it('does not call a diamond an inversion (two paths to one class)', () => {
     expect(order({ mmap_lock: ['page_table_lock', 'ptl'], page_table_lock: ['ptl'], i_mmap_rwsem: ['ptl'] })).toBeNull();

@@ -36,6 +36,7 @@ export const noDeadlock: Property = {
   statement: 'no cycle in the wait-for graph, and never a state where no actor can run but a thread has not finished',
   rule: 'lock waits and synchronous IPIs (csd_lock_wait) against IRQs-off spinning',
   check({ s, blocked, stalled }) {
+    if (blocked.size === 0 && !stalled) return null; // no wait-for edge, no stall
     const edges = new Map<string, string[]>();
     for (const [a, w] of blocked) edges.set(a, waitsOn(s, a, w).filter((b) => blocked.has(b)));
     // depth-first over every edge: a lock wait needs all holders gone, so a cycle through any of them deadlocks

@@ -109,14 +109,14 @@ describe('staleFrame', () => {
       }
       s.frames[e.pfn]!.content = 77; // the store through the TLB hit
       const event = { n: 99, actor: 'T0', cpu: 0, id: 'user_access.tlb_hit', notes: [], locks: [], obs: { kind: 'access', opId: 'T0.1', mm: 'P0', vpn: X >> 12, write: true, value: 77, ok: true } };
-      return { s, e, ctx: { s, event } as unknown as CheckContext };
+      return { s, e, ctx: { s, event, mem: {}, stepCache: new Map() } as unknown as CheckContext };
     };
 
     it('fires at the store: the PTE is gone and the entry unusable, so nothing else holds the frame', () => {
       const { s, e, ctx } = broken(true);
       expect(noFreedFrameReachable.check(ctx)).toEqual({ holder: 'TLB', message: `write of 77 to 0x10000 in P0 landed in frame ${e.pfn} through CPU0 PCID slot 0, which is free` });
       // the same state without the store: no holder left to report
-      expect(noFreedFrameReachable.check({ s, event: { ...ctx.event, obs: undefined } } as unknown as CheckContext)).toBeNull();
+      expect(noFreedFrameReachable.check({ s, event: { ...ctx.event, obs: undefined }, mem: {}, stepCache: new Map() } as unknown as CheckContext)).toBeNull();
     });
 
     it('holds for a store into the live page the entry was filled for', () => {

@@ -102,7 +102,7 @@ describe('no-freed-table-reachable', () => {
     const mm = r.state.mms[mmId('P0')]!;
     cpu.slots[1] = { ctxId: mm.ctxId, tlbGen: mm.tlbGen };
     for (const p of cpu.psc) p.slot = 1;
-    expect(noFreedTableReachable.check({ s: r.state } as unknown as CheckContext)?.message).toBe('CPU1 PCID slot 1 (P0) caches a pud table at frame 1, which is free');
+    expect(noFreedTableReachable.check({ s: r.state, mem: {}, stepCache: new Map() } as unknown as CheckContext)?.message).toBe('CPU1 PCID slot 1 (P0) caches a pud table at frame 1, which is free');
   });
 
   it('fires on a lockless walker in tables freed under it (get_user_pages through a sharer, hazard 16)', () => {

@@ -5,7 +5,8 @@ import { span } from '../model/kernel/config.js';
 import type { KernelState } from '../model/kernel/state.js';
 import type { Pfn } from '../model/kernel/types.js';
 import type { Property } from './property.js';
-import { type Link, linkKey, linksOf, openOpsOf, reachedTablesAt } from './reach.js';
+import { type Link, linkKey, openOpsOf } from './reach.js';
+import { type Reach, reachAt } from './reach_cache.js';
 
 /** A table on its way to the allocator: in an mmu_gather's batch or an RCU callback (tlb_remove_table()). */
 function queuedForFree(s: KernelState, pfn: Pfn): boolean {
@@ -24,17 +25,19 @@ function queuedForFree(s: KernelState, pfn: Pfn): boolean {
  * no-freed-table-reachable's to report when it is freed: this property is
  * about tables that live on elsewhere (a host's, another sharer's).
  */
-export const noStalePscAfterUnlink: Property = {
+/** The property over `reach` (reach_cache.ts): the registry's is incremental, tests also run it over the full reference. */
+export const noStalePscAfterUnlinkWith = (reach: Reach): Property => ({
   id: 'no-stale-psc-after-unlink',
   statement: 'when a call that unlinked a page table that lives on from an mm (a detach, an unshare) returns, no usable PSC entry of that mm still caches the table where the mm no longer links it',
   rule: "an unlink flushes the paging-structure caches of the mm that lost the link, lazy CPUs included, before the call returns: arm64 flushes the walk cache when freed_tables || unshared_tables (c2ff4764e03e), x86 tlb_flush() passes freed_tables || unshared_tables so lazy CPUs get the IPI on unsharing (Lance Yang's sync-IPI series, research/update-2026.md B2, B3); mshare's unlink flushes with neither flag (B2: safe only while the table cannot be reused before a full flush)",
   check({ s, event, mem, stepCache }) {
-    const now = linksOf(s, reachedTablesAt({ s, stepCache }));
+    const now = reach({ s, stepCache }).links();
     const prev = mem.links as Map<string, Link> | undefined;
     mem.links = now;
     const lost = ((mem.lost as Record<string, Link[]> | undefined) ??= {});
-    if (prev) {
-      const gone = [...prev].filter(([k]) => !now.has(k)).map(([, l]) => l);
+    if (prev && prev !== now) { // the same map: no link changed since the last step
+      const gone: Link[] = [];
+      for (const [k, l] of prev) if (!now.has(k)) gone.push(l);
       if (gone.length) for (const id of openOpsOf(s, event.actor)) (lost[id] ??= []).push(...gone);
     }
     const o = event.obs;
@@ -59,4 +62,6 @@ export const noStalePscAfterUnlink: Property = {
     }
     return null;
   },
-};
+});
+
+export const noStalePscAfterUnlink: Property = noStalePscAfterUnlinkWith(reachAt);

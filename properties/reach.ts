@@ -49,13 +49,6 @@ export function reachedTables(s: KernelState): Map<number, ReachedTable> {
   return out;
 }
 
-/** reachedTables() of this step's state, computed once for every check of the step. */
-export function reachedTablesAt(ctx: { s: KernelState; stepCache: Map<unknown, unknown> }): Map<number, ReachedTable> {
-  let t = ctx.stepCache.get(reachedTables) as Map<number, ReachedTable> | undefined;
-  if (!t) ctx.stepCache.set(reachedTables, (t = reachedTables(ctx.s)));
-  return t;
-}
-
 /** Distinct mms among a table's reachers. */
 export const mmsOf = (t: ReachedTable) => [...new Set(t.by.map((r) => r.mm))];
 

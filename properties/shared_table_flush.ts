@@ -4,7 +4,8 @@ import type { KernelState, Pte } from '../model/kernel/state.js';
 import { pscUsableFor, tlbUsableFor } from '../model/kernel/tlb.js';
 import { vaHex } from '../model/kernel/types.js';
 import type { Property } from './property.js';
-import { mmsOf, type Reacher, reachedTablesAt } from './reach.js';
+import { mmsOf, type Reacher } from './reach.js';
+import { type Reach, reachAt } from './reach_cache.js';
 
 /** A shared table as the previous step left it. */
 interface Snap {
@@ -49,39 +50,45 @@ function subtree(s: KernelState, pfn: number, ghost: number, base: number, out: 
  * the frame leaves its old allocation; inside the change's window the
  * entries are allowed.
  */
-export const sharedTableFlush: Property = {
+/** The property over `reach` (reach_cache.ts): the registry's is incremental, tests also run it over the full reference. */
+export const sharedTableFlushWith = (reach: Reach): Property => ({
   id: 'shared-table-flush',
   statement: 'when an entry of a page table reached from several mms changes, each mm that reached it is flushed of the old page or table before that frame is freed or reused',
   rule: 'a host-side change must reach every mm that maps the shared table (research/mshare.md hazards 1, 3, 7); hugetlb PMD unsharing flushes every sharer before the table can be freed (8ce720d5bd91)',
   check({ s, event, mem, stepCache }) {
-    const tables = reachedTablesAt({ s, stepCache });
+    const { tables, contents } = reach({ s, stepCache });
     const prev = mem.snap as Map<number, Snap> | undefined;
     const owed = ((mem.owed as Owed[] | undefined) ??= []);
-    if (prev) {
-      for (const [pfn, t] of prev) {
-        const f = s.frames[pfn]!;
-        const live = f.state === 'pagetable' && f.allocId === t.ghost;
-        t.entries.forEach((old, i) => {
-          if (!old) return;
-          const cur = live ? f.entries![i] : null;
-          if (cur && cur.pfn === old.pfn && cur.ghost === old.ghost) return;
-          const mms = t.by.map((r) => ({ mm: r.mm, va: r.base + i * span(s.config, t.level) }));
-          const at = { table: pfn, tableLevel: t.level, index: i, n: event.n, stepId: event.id, mms };
-          if (t.level === 1) owed.push({ pfn: old.pfn, ghost: old.ghost, level: 0, ...at });
-          else {
-            const below: { pfn: number; ghost: number; level: number; base: number }[] = [];
-            subtree(s, old.pfn, old.ghost, 0, below);
-            for (const b of below) owed.push({ pfn: b.pfn, ghost: b.ghost, level: b.level, ...at, mms: mms.map((m) => ({ mm: m.mm, va: m.va + b.base })) });
-          }
-        });
+    // The same contents as at the last step: no frame and no entry changed
+    // since (reach_cache.ts), so no shared entry did and the snapshot holds.
+    if (mem.contents !== contents) {
+      mem.contents = contents;
+      if (prev) {
+        for (const [pfn, t] of prev) {
+          const f = s.frames[pfn]!;
+          const live = f.state === 'pagetable' && f.allocId === t.ghost;
+          t.entries.forEach((old, i) => {
+            if (!old) return;
+            const cur = live ? f.entries![i] : null;
+            if (cur && cur.pfn === old.pfn && cur.ghost === old.ghost) return;
+            const mms = t.by.map((r) => ({ mm: r.mm, va: r.base + i * span(s.config, t.level) }));
+            const at = { table: pfn, tableLevel: t.level, index: i, n: event.n, stepId: event.id, mms };
+            if (t.level === 1) owed.push({ pfn: old.pfn, ghost: old.ghost, level: 0, ...at });
+            else {
+              const below: { pfn: number; ghost: number; level: number; base: number }[] = [];
+              subtree(s, old.pfn, old.ghost, 0, below);
+              for (const b of below) owed.push({ pfn: b.pfn, ghost: b.ghost, level: b.level, ...at, mms: mms.map((m) => ({ mm: m.mm, va: m.va + b.base })) });
+            }
+          });
+        }
       }
+      const snap = new Map<number, Snap>();
+      for (const t of tables.values()) {
+        if (mmsOf(t).length < 2) continue;
+        snap.set(t.pfn, { ghost: t.ghost, level: t.level, by: t.by, entries: s.frames[t.pfn]!.entries!.map((e) => (e ? { ...e } : null)) });
+      }
+      mem.snap = snap;
     }
-    const snap = new Map<number, Snap>();
-    for (const t of tables.values()) {
-      if (mmsOf(t).length < 2) continue;
-      snap.set(t.pfn, { ghost: t.ghost, level: t.level, by: t.by, entries: s.frames[t.pfn]!.entries!.map((e) => (e ? { ...e } : null)) });
-    }
-    mem.snap = snap;
     for (let k = owed.length - 1; k >= 0; k--) {
       const o = owed[k]!;
       const f = s.frames[o.pfn]!;
@@ -107,4 +114,6 @@ export const sharedTableFlush: Property = {
     }
     return null;
   },
-};
+});
+
+export const sharedTableFlush: Property = sharedTableFlushWith(reachAt);

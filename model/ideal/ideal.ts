@@ -185,6 +185,14 @@ function linearize(c: Candidate, op: OpRecord, ms: Record<string, IdealMshare>):
 export class IdealMemory {
   private cands: Candidate[];
   private open: OpRecord[] = [];
+  /**
+   * Candidates are never changed once made, and linearize() and key() are
+   * functions of them: each is computed once per candidate (and call), not
+   * again at every observation that keeps the candidate. The sets and their
+   * order are the ones a fresh computation gives.
+   */
+  private readonly linearized = new WeakMap<Candidate, Map<OpRecord, Candidate>>();
+  private readonly keys = new WeakMap<Candidate, string>();
 
   constructor(
     initial: IdealState,
@@ -220,7 +228,7 @@ export class IdealMemory {
     const seen: string[] = [];
     const next: Candidate[] = [];
     for (const c0 of cands) {
-      const c = c0.lin.includes(opId) ? c0 : linearize(c0, op, this.ms);
+      const c = c0.lin.includes(opId) ? c0 : this.linearize(c0, op);
       const r = c.results[opId]!;
       seen.push(r);
       if (r !== result) continue;
@@ -249,8 +257,8 @@ export class IdealMemory {
       for (const p of ways) {
         if (write) {
           expected.add('write allowed');
-          const st = clone(c.st);
-          st.contents[p.lp] = value;
+          // a write changes contents only: maps and windows are shared (no candidate's state is changed once made)
+          const st = { maps: c.st.maps, contents: { ...c.st.contents, [p.lp]: value }, windows: c.st.windows };
           next.push({ ...c, st });
         } else {
           const v = c.st.contents[p.lp] ?? 0;
@@ -264,10 +272,28 @@ export class IdealMemory {
 
   private narrow(next: Candidate[], expected: string[]): IdealVerdict {
     if (next.length === 0) return { ok: false, expected };
+    if (next.length === 1) {
+      this.cands = next; // nothing to merge
+      return { ok: true, expected };
+    }
     const byKey = new Map<string, Candidate>();
-    for (const c of next) byKey.set(key(c), c);
+    for (const c of next) byKey.set(this.key(c), c);
     this.cands = [...byKey.values()];
     return { ok: true, expected };
+  }
+
+  private linearize(c: Candidate, op: OpRecord): Candidate {
+    let byOp = this.linearized.get(c);
+    if (!byOp) this.linearized.set(c, (byOp = new Map()));
+    let out = byOp.get(op);
+    if (!out) byOp.set(op, (out = linearize(c, op, this.ms)));
+    return out;
+  }
+
+  private key(c: Candidate): string {
+    let k = this.keys.get(c);
+    if (k === undefined) this.keys.set(c, (k = key(c)));
+    return k;
   }
 
   /** Every candidate extended by linearizing any sequence of its not-yet-linearized open calls. */
@@ -275,7 +301,7 @@ export class IdealMemory {
     const out: Candidate[] = [];
     const go = (c: Candidate) => {
       out.push(c);
-      for (const op of this.open) if (!c.lin.includes(op.id)) go(linearize(c, op, this.ms));
+      for (const op of this.open) if (!c.lin.includes(op.id)) go(this.linearize(c, op));
     };
     for (const c of this.cands) go(c);
     return out;

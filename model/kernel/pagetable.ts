@@ -108,13 +108,24 @@ export function hwWalk(s: KernelState, cpu: Cpu, v: number): HwWalk {
   return { kind: 'none' };
 }
 
-/** Every present entry of every page-table page, with where it sits. */
-export function* allEntries(s: KernelState): Generator<{ table: Frame; index: number; e: Pte }> {
-  for (const f of s.frames) {
-    if (f.state !== 'pagetable') continue;
-    for (let i = 0; i < f.entries!.length; i++) {
-      const e = f.entries![i];
-      if (e) yield { table: f, index: i, e };
+/**
+ * Every present entry of every page-table page, in frame then index
+ * order, given to `f` until it returns something: the first non-null
+ * answer. A plain loop (no generator, no object per entry): the
+ * properties run it after every step.
+ */
+export function firstEntry<T>(s: KernelState, f: (table: Frame, index: number, e: Pte) => T | null): T | null {
+  const frames = s.frames;
+  for (let p = 0; p < frames.length; p++) {
+    const table = frames[p]!;
+    if (table.state !== 'pagetable') continue;
+    const es = table.entries!;
+    for (let i = 0; i < es.length; i++) {
+      const e = es[i];
+      if (!e) continue;
+      const r = f(table, i, e);
+      if (r !== null) return r;
     }
   }
+  return null;
 }

@@ -18,7 +18,7 @@ import type { KernelState } from '../kernel/state.js';
 import type { Gen, K, WaitFor, Yield } from '../kernel/step.js';
 import { ModelError, mmId } from '../kernel/types.js';
 import { IdealMemory, type IdealVerdict } from '../ideal/ideal.js';
-import type { Check, StepEvent, Violation } from './check.js';
+import type { Check, CheckContext, StepEvent, Violation } from './check.js';
 import { ipiActor, rcuActor, specActor, storeBufferActor, threadActor } from './actors.js';
 import { countStep, COVERAGE_COUNTERS, emptyCoverage, type Coverage } from './coverage.js';
 import { ipiActor as ipiName, RCU_ACTOR, specActor as specName, storeBufferActor as sbName, type Scenario } from './scenario.js';
@@ -27,6 +27,7 @@ import { resetVariantBudget } from '../policies/variant_budget.js';
 import { thrownAt } from '../source_location.js';
 import type { Policy } from '../policies/policy.js';
 import { idealFromSetup } from './ideal_setup.js';
+import { plainClone } from './plain_clone.js';
 
 /** A scenario that does not fit its configuration or setup: bad input, never run. */
 export class ScenarioError extends Error {
@@ -105,6 +106,7 @@ export class Execution {
   private readonly procOf: Map<string, string>;
   private readonly keys: Set<string> | null;
   private readonly seen = emptyCoverage();
+  private readonly stepCache = new Map<unknown, unknown>();
 
   constructor(sc: Scenario, opts: RunOptions) {
     const problem = validateScenario(sc, opts.policy);
@@ -210,7 +212,7 @@ export class Execution {
     a.history.push(y.id);
     const trace = this.trace;
     const event: StepEvent = { n: trace.length + 1, actor: a.name, cpu: a.cpu, id: y.id, notes: a.k.notes, locks: heldBy(this.s, a.name) };
-    if (y.obs) event.obs = structuredClone(y.obs);
+    if (y.obs) event.obs = plainClone(y.obs);
     a.k.notes = [];
     trace.push(event);
     let idealV: IdealVerdict | null = null;
@@ -255,9 +257,31 @@ export class Execution {
   }
 
   private check(event: StepEvent, idealV: IdealVerdict | null, stalled: boolean, budgetExhausted: boolean): Violation | null {
-    const ctx = { s: this.s, policy: this.policy, event, ideal: idealV, blocked: this.blockedMap(), stalled, budgetExhausted, stepCache: new Map<unknown, unknown>() };
-    for (const [i, p] of this.properties.entries()) {
-      const f = p.check({ ...ctx, mem: this.mems[i]! });
+    // One context for every check of the step (only `mem` differs between
+    // them), its blocked map built when a check first reads it, and one
+    // step cache emptied per step: a step allocates no context per check.
+    const stepCache = this.stepCache;
+    stepCache.clear();
+    const x = this;
+    let blocked: Map<string, WaitFor> | null = null;
+    const ctx: CheckContext = {
+      s: this.s,
+      policy: this.policy,
+      event,
+      ideal: idealV,
+      get blocked() {
+        return (blocked ??= x.blockedMap());
+      },
+      stalled,
+      budgetExhausted,
+      mem: {},
+      stepCache,
+    };
+    const props = this.properties;
+    for (let i = 0; i < props.length; i++) {
+      const p = props[i]!;
+      ctx.mem = this.mems[i]!;
+      const f = p.check(ctx);
       if (f) return { ...f, property: p.id, step: event.n, actor: event.actor, stepId: event.id };
     }
     return null;

@@ -141,10 +141,18 @@ export function validateForPolicy(sc: Scenario, policy: Policy): ScenarioProblem
   return null;
 }
 
+const knownByPolicy = new WeakMap<Policy, Set<string>>();
+/** The step ids `until=` may name under `policy`: a function of the policy, made once per policy. */
+function knownSteps(policy: Policy): Set<string> {
+  let k = knownByPolicy.get(policy);
+  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...stepIndex(policy).keys()])));
+  return k;
+}
+
 /** The part of validation that needs the design: `until=` must name a step the model yields or the policy (and its variant) defines. */
 export function validateStepIds(sc: Scenario, policy: Policy): ScenarioProblem | null {
   if (!sc.schedule.some((e) => e.until !== undefined)) return null;
-  const known = new Set([...STEP_IDS, ...stepIndex(policy).keys()]);
+  const known = knownSteps(policy);
   for (const e of sc.schedule) {
     if (e.until !== undefined && !known.has(e.until)) return { near: `until=${e.until}`, problem: `until=${e.until} names no step of ${policy.name}${didYouMean(e.until, known)}` };
   }
