@@ -33,12 +33,15 @@ import { actualLines, expectedLines } from './expected_actual.js';
 import { printScenario } from './scenario_text.js';
 import { accessText, callPath, opText, resultText, runLabel, syscallText } from './step_labels.js';
 import { foldRepeats } from './fold_repeats.js';
+import { lanesOf, type Lane } from './lanes.js';
+import { stateView, type OpenWindow, type StateView } from './state_view.js';
 import { diff, recorder, snapshot, type Effect, type Recorded, type Snapshot } from './trace_state.js';
 
 export const REPORT_FORMAT = 'mshare-check/report';
-export const REPORT_VERSION = 1;
+// 2: lanes and states (the HTML report's swimlanes and step cursor), actor kind 'sb'.
+export const REPORT_VERSION = 2;
 
-export type ActorKind = 'thread' | 'ipi' | 'rcu' | 'spec' | 'other';
+export type ActorKind = 'thread' | 'ipi' | 'rcu' | 'spec' | 'sb' | 'other';
 
 export interface ReportActor {
   name: string;
@@ -122,7 +125,11 @@ export interface Report {
   expected: string[];
   actual: string[];
   actors: ReportActor[];
+  /** Swimlanes: one per CPU, one per hardware actor (lanes.ts). */
+  lanes: Lane[];
   steps: ReportStep[];
+  /** The state after each step, states[0] the initial one (state_view.ts). */
+  states: StateView[];
   diagram: DiagramItem[];
   scenario: { text: string; replay: string };
   provenance: string;
@@ -145,6 +152,7 @@ function actorOf(name: string, cpu: number, threads: Map<string, ThreadSpec>): R
   if (t) return { name, kind: 'thread', cpu: t.cpu, proc: t.proc };
   if (name.startsWith('ipi@')) return { name, kind: 'ipi', cpu, proc: null };
   if (name.startsWith('spec@')) return { name, kind: 'spec', cpu, proc: null };
+  if (name.startsWith('sb@')) return { name, kind: 'sb', cpu, proc: null };
   if (name === 'rcu') return { name, kind: 'rcu', cpu: null, proc: null };
   return { name, kind: 'other', cpu, proc: null };
 }
@@ -211,6 +219,9 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
   const opIndex = new Map<string, number>();
   const specCount = new Map<string, number>();
   const byStep: EffectsByStep = [];
+  // Operation windows [invoke, return] open after each step (index 0: none).
+  const open = new Map<string, OpenWindow>();
+  const windowsAfter: OpenWindow[][] = [[]];
   const steps: ReportStep[] = run.trace.map((ev) => {
     const a = actors.get(ev.actor) ?? actorOf(ev.actor, ev.cpu, threads);
     actors.set(ev.actor, a);
@@ -225,6 +236,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     let call = callPath(ev.id);
     if (o?.kind === 'invoke') {
       ops.set(o.op.id, o.op);
+      open.set(ev.actor, { actor: ev.actor, op: op ? opText(op) : syscallText(o.op), since: ev.n });
       call = [syscallText(o.op)];
     } else if (o?.kind === 'return') call = [`${ops.get(o.opId)?.kind ?? 'syscall'}() = ${resultText(o.result)}`];
     else if (o?.kind === 'access' && /^user_access\.(walk|tlb_hit)$/.test(ev.id)) call = [accessText(o, ev.id.endsWith('walk') ? 'walk' : 'TLB hit')];
@@ -236,6 +248,8 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
       const va = sc.speculation.find((x) => `spec@cpu${x.cpu}` === ev.actor)?.vas[i];
       call = [`speculative walk${va === undefined ? '' : ` ${vaHex(va)}`}`];
     }
+    if (o?.kind === 'return') open.delete(ev.actor);
+    windowsAfter.push([...open.values()]);
     if (a.kind === 'thread' && COMPLETES.test(ev.id)) opIndex.set(ev.actor, (opIndex.get(ev.actor) ?? 0) + 1);
     return {
       n: ev.n,
@@ -349,7 +363,9 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     expected,
     actual,
     actors: [...actors.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    lanes: lanesOf([...actors.values()], config.cpus),
     steps,
+    states: Array.from({ length: steps.length + 1 }, (_, n) => stateView(n, snapAt(n), windowsAfter[n] ?? [])),
     diagram,
     scenario: {
       text: printScenario(sc),
