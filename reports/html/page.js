@@ -1,6 +1,6 @@
 // The script of the HTML report (render_html.ts inlines it; the page's
 // Content-Security-Policy allows this script and nothing else). It reads
-// the report from the <script type="application/json"> block and builds
+// the report from the JSON data block (id report-data) and builds
 // every element with createElement and textContent: no string from the
 // counterexample is ever parsed as HTML. Plain browser JavaScript, no
 // dependencies, no network.
@@ -57,7 +57,12 @@
     h('p', { id: 'verdict', class: r.verdict.result === 'violation' ? 'bad' : 'ok' },
       'Verdict of this replay: ' + r.verdict.result + (v ? ' ' + v.property + ' at step ' + v.step + ' (' + v.actor + ', ' + v.stepId + ')' : ''),
       r.sameAsSaved ? ' (as saved)' : ' (CHANGED since the file was saved)'),
-    h('pre', { id: 'text-header' }, textHeader),
+    h('dl', { id: 'facts' },
+      h('dt', null, 'File'), h('dd', { 'data-field': 'file' }, r.header.file),
+      h('dt', null, 'Policy'), h('dd', { 'data-field': 'policy' }, r.header.policy + (r.header.variant ? ' (variant ' + r.header.variant.file + ')' : '')),
+      h('dt', null, 'Found'), h('dd', { 'data-field': 'found' }, r.header.found),
+      h('dt', null, 'Signature'), h('dd', { 'data-field': 'signature' }, r.header.signature)),
+    h('details', { open: '' }, h('summary', null, 'Header of the text report'), h('pre', { id: 'text-header' }, textHeader)),
     h('p', { class: 'replay' }, 'Replay: ', h('code', { id: 'replay' }, r.header.replay), ' ', copyButton('copy', r.header.replay))));
 
   // --- Expected against actual.
