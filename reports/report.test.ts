@@ -336,6 +336,13 @@ describe('folding rounds of a race diagram that repeat', () => {
     const twoActors = ababab.slice(0, 6).map((d, i) => ({ ...d, actor: i % 2 ? 'T1' : 'T0' }));
     expect(foldRepeats(twoActors, sig, null)).toEqual(twoActors);
   });
+
+  it('never folds the step that decides the race', () => {
+    expect(shape(foldRepeats(ababab, sig, null))).toContainEqual([3, 6, { entries: 2, times: 2 }]);
+    const kept = foldRepeats(ababab, sig, null, [4]);
+    expect(kept.some((d) => d.repeats)).toBe(false);
+    expect(shape(kept)).toContainEqual([4, 4, null]);
+  });
 });
 
 describe('npm run goldens', () => {

@@ -33,6 +33,7 @@ import { actualLines, expectedLines } from './expected_actual.js';
 import { printScenario } from './scenario_text.js';
 import { accessText, callPath, opText, resultText, runLabel, syscallText } from './step_labels.js';
 import { foldRepeats } from './fold_repeats.js';
+import { FLUSH_DECIDED, flushNote, flushTracer } from './flush_trace.js';
 import { lanesOf, type Lane } from './lanes.js';
 import { stateView, type OpenWindow, type StateView } from './state_view.js';
 import { diff, recorder, snapshot, type Effect, type Recorded, type Snapshot } from './trace_state.js';
@@ -66,6 +67,8 @@ export interface ReportStep {
   locks: string[];
   /** The reference's verdict on the step's observation: what it allowed. */
   reference: string[] | null;
+  /** The flush the step decides or starts: range, stride, kind, tables (flush_trace.ts); null when none. */
+  flush: string | null;
   /** Shown on a line of its own in the text report (the others are collapsed). */
   shown: boolean;
 }
@@ -118,6 +121,8 @@ export interface Report {
     cpu: number | null;
     stepId: string;
     message: string;
+    /** The last flush decided before the violation in the mm it is about: the step that decides the race, never folded or collapsed. */
+    decidedBy: number | null;
   } | null;
   focus: Focus | null;
   /** The bad state, bracketed at the violating step in the column of `cpu`. */
@@ -204,7 +209,8 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
   const sc = cx.scenario;
   const config = resolveConfig(sc.config);
   const rec = new Map<number, Recorded>();
-  const run = runScenario(sc, { policy, properties: [recorder(rec), ...properties] });
+  const traced = flushTracer(policy);
+  const run = runScenario(sc, { policy: traced.policy, properties: [recorder(rec), traced.property, ...properties] });
   const dependsOn = run.verdict === 'violation' ? dependsOnReplayedText(policy, run.knobsUsed, { scenario: sc, signature: cx.signature, properties }) : null;
   const verdict = verdictOf(run);
   const threads = new Map(sc.threads.map((t) => [t.name, t]));
@@ -261,6 +267,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
       effects: effects.map((e) => e.text),
       locks: formatLocks(snapAt(ev.n), ev.actor, manyMms),
       reference: rec.get(ev.n)?.ideal?.expected ?? null,
+      flush: flushNote(ev.id, traced.flushes.get(ev.n), config),
       shown: false,
     };
   });
@@ -281,8 +288,13 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     const [a, b] = [rawLocks(s.n - 1, s.actor), rawLocks(s.n, s.actor)];
     return [...a.filter((x) => !b.includes(x)), ...b.filter((x) => !a.includes(x))].some((x) => named.has(x));
   };
+  // The step that decides the race: the last flush before the violation, in the focus's mm when one flushed it.
+  const flushesBefore = v ? steps.filter((s) => s.flush !== null && s.n < v.step) : [];
+  const inFocusMm = flushesBefore.filter((s) => s.id !== FLUSH_DECIDED || traced.flushes.get(s.n)?.mm === focus?.mm);
+  const decidedBy = (inFocusMm.at(-1) ?? flushesBefore.at(-1))?.n ?? null;
   const keep = (i: number) => {
     const s = steps[i]!;
+    if (s.n === decidedBy) return true;
     const kind = actors.get(s.actor)!.kind;
     if (s.n === v?.step || KEEP_ID.test(s.id) || kind === 'ipi' || kind === 'spec' || kind === 'rcu') return true;
     if (named.size > 0 && touchesNamed(s)) return true;
@@ -302,7 +314,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     const s = steps[i]!;
     if (keep(i)) {
       s.shown = true;
-      const notes = byStep[i]!.effects.filter((e) => s.n === v?.step || relevant(e, focus)).map((e) => e.text);
+      const notes = [...(s.flush ? [s.flush] : []), ...byStep[i]!.effects.filter((e) => s.n === v?.step || relevant(e, focus)).map((e) => e.text)];
       raw.push(withLocks({ from: s.n, to: s.n, actor: s.actor, cpu: s.cpu, call: s.call, notes }));
       i++;
       continue;
@@ -320,7 +332,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     i = j + 1;
   }
   const drawnAs = (d: DiagramItem) => JSON.stringify([d.actor, d.cpu, d.call, d.notes, d.locks, steps.slice(d.from - 1, d.to).map((x) => x.id)]);
-  const diagram = foldRepeats(raw, drawnAs, v?.step ?? null);
+  const diagram = foldRepeats(raw, drawnAs, v?.step ?? null, decidedBy === null ? [] : [decidedBy]);
   for (const d of diagram) if (d.repeats) for (let n = d.from; n <= d.to; n++) steps[n - 1]!.shown = false;
 
   // 4. Expected against actual.
@@ -357,7 +369,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     },
     verdict,
     sameAsSaved,
-    violation: v && { property: v.property, statement: prop?.statement ?? '', rule: prop?.rule ?? '', holder: v.holder, step: v.step, actor: v.actor, cpu: actors.get(v.actor)?.cpu ?? null, stepId: v.stepId, message: v.message },
+    violation: v && { property: v.property, statement: prop?.statement ?? '', rule: prop?.rule ?? '', holder: v.holder, step: v.step, actor: v.actor, cpu: actors.get(v.actor)?.cpu ?? null, stepId: v.stepId, message: v.message, decidedBy },
     focus,
     bad,
     expected,

@@ -91,11 +91,12 @@
     var li = laneOf[s.actor];
     r.lanes.forEach(function (l, i) {
       if (i !== li) { tr.appendChild(h('td', { class: 'idle' })); return; }
-      var box = h('div', { class: 'step' + (s.n === decided ? ' violation' : ''), 'data-n': s.n, 'data-lane': l.id, 'data-actor': s.actor, 'data-step-id': s.id },
+      var box = h('div', { class: 'step' + (s.n === decided ? ' violation' : '') + (v && s.n === v.decidedBy ? ' decisive' : ''), 'data-n': s.n, 'data-lane': l.id, 'data-actor': s.actor, 'data-step-id': s.id },
         l.actors.length > 1 ? h('span', { class: 'actor' }, s.actor + ' ') : null,
         h('span', { class: 'call' }, s.call[0]),
         s.call.length > 1 ? h('span', { class: 'sub' }, ' ' + s.call.slice(1).join(' ')) : null,
         s.locks.length ? h('div', { class: 'locks' }, '{' + s.locks.join(', ') + '}') : null,
+        s.flush ? h('div', { class: 'flush' }, s.flush) : null,
         s.effects.length ? h('ul', { class: 'effects' }, s.effects.map(function (e) { return h('li', null, e); })) : null,
         s.n === decided && r.bad ? h('div', { class: 'bad-note' }, '[' + r.bad.note + ']') : null,
         s.n === decided ? h('div', { class: 'bad-note' }, v.property + ': ' + v.message) : null);
