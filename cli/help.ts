@@ -8,7 +8,7 @@ export const COMMAND_HELP: Record<string, string> = {
                   [--skip-known] [--skip SIG]... [--jobs N] [--shard K/N]
   Fuzz a policy to the end of its budget; shrink and save the first run of every new signature.
   --policy P      a name from \`mshare-check policies\`
-  --variant F     a variant file (TypeScript, SPEC 4.4) applied to P
+  --variant F     a variant file (TypeScript, like those in variants/) applied to P
   --seed S        campaign seed (default "mshare-check")
   --runs N        run budget (default 1000); --time T a wall-clock budget (30s, 5m)
   --ops LIST      operation kinds to generate, comma-separated (default: all the policy supports)

@@ -75,7 +75,7 @@ function cycle(order: Record<string, string[]>): string[] | null {
 export const lockDiscipline: Property = {
   id: 'lock-discipline',
   statement: 'page-table writes hold the locks of the rule table; no sleeping in atomic context; no lock-class inversion',
-  rule: 'split PTE/PMD locks, mmap_lock and per-VMA locks (Documentation/mm/process_addrs.rst), might_sleep(), lockdep',
+  rule: 'split PTE/PMD locks, mmap_lock and per-VMA locks (Documentation/mm/process_addrs.rst), might_sleep(), lockdep; docs/kernel-facts.md F8',
   check({ s, event }) {
     for (const n of event.notes) {
       const m = missing(n, s);
