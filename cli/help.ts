@@ -8,7 +8,7 @@ export const COMMAND_HELP: Record<string, string> = {
                   [--skip-known] [--skip SIG]... [--jobs N] [--shard K/N]
   Fuzz a policy to the end of its budget; shrink and save the first run of every new signature.
   --policy P      a name from \`mshare-check policies\`
-  --variant F     a variant file (TypeScript, SPEC 4.4) applied to P
+  --variant F     a variant file (TypeScript, like those in variants/) applied to P
   --seed S        campaign seed (default "mshare-check")
   --runs N        run budget (default 1000); --time T a wall-clock budget (30s, 5m)
   --ops LIST      operation kinds to generate, comma-separated (default: all the policy supports)
@@ -29,9 +29,11 @@ export const COMMAND_HELP: Record<string, string> = {
   --trust-variant  run the TypeScript variant embedded in FILE (it is code: read it first)
   --property ID    check only this property (repeatable; default: those the file was checked against)
   Exit 1 if a violation reproduces, 0 if none; "verdict: CHANGED" when it differs from the saved one.`,
-  report: `mshare-check report FILE [--format text|json] [--variant F | --trust-variant]
+  report: `mshare-check report FILE [--format text|json|html] [--out F] [--variant F | --trust-variant]
   Replay a saved counterexample and print the report for a mailing-list reply.
-  --format         text (default, 72 columns) or json
+  --format         text (default, 72 columns), json (every step and state), or html (one
+                   self-contained page: swimlanes, a step cursor and the state at each step)
+  --out F          write the report to file F instead of stdout (F is replaced)
   --variant F, --trust-variant   as for replay
   Exit status from this replay, as for replay.`,
   matrix: `mshare-check matrix [--runs N | --budget T] [--seed S] [--policy P]... [--out DIR] [--skip-known] [--jobs N]
@@ -74,7 +76,7 @@ export const USAGE = `usage: mshare-check <command> [options]   (mshare-check <c
   fuzz --policy P [--variant F] [--seed S] [--runs N | --time T] [--ops LIST] [--property ID]... [--out DIR]
        [--skip-known] [--skip SIG]... [--jobs N] [--shard K/N]
   replay FILE [--policy P] [--variant F | --trust-variant] [--property ID]...
-  report FILE [--format text|json] [--variant F | --trust-variant]
+  report FILE [--format text|json|html] [--out F] [--variant F | --trust-variant]
   matrix [--runs N | --budget T] [--seed S] [--policy P]... [--out DIR] [--skip-known] [--jobs N]
   merge DIR... --out DIR
   explore FILE [--policy P] [--variant F | --trust-variant] [--property ID]... [--bound B] [--max-states N]

@@ -3,6 +3,7 @@
 // file, line and problem), 3 model error or internal error (never 1).
 
 import { setMaxListeners } from 'node:events';
+import { statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { POLICIES } from '../model/policies/registry.js';
 import { loadVariant, VariantLoadError, type LoadedVariant } from '../model/policies/load_variant.js';
@@ -24,6 +25,7 @@ import { thrownAt } from '../model/source_location.js';
 import { MODEL_VERSION } from '../model/version.js';
 import { opKindsFor, type OpKind } from '../properties/generate/scenario_arb.js';
 import { checkedProperties, CounterexampleError, FORMAT_VERSION, loadCounterexample, verdictOf, type CounterexampleFile, type Verdict } from '../reports/counterexample.js';
+import { renderHtml } from '../reports/render_html.js';
 import { renderJson } from '../reports/render_json.js';
 import { renderText } from '../reports/render_text.js';
 import { buildReport } from '../reports/report.js';
@@ -414,14 +416,30 @@ async function cmdExplore(args: string[], io: Io): Promise<number> {
   return 0;
 }
 
+/** --out F of report: a file, never a directory or the counterexample it reports on (checked before the replay). */
+function checkReportOut(out: string, file: string) {
+  if (out === '') throw new UsageError('--out needs a file name');
+  const st = (() => {
+    try {
+      return statSync(out);
+    } catch {
+      return null;
+    }
+  })();
+  if (st?.isDirectory()) throw new UsageError(`--out ${out}: is a directory (give a file name)`);
+  if (resolvePath(out) === resolvePath(file)) throw new UsageError(`--out ${out}: is the counterexample itself`);
+}
+
 /** The report replays the file under its policy and variant, for the whole trace and state (reports/report.ts). */
 async function cmdReport(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...TRUST_OPTIONS, format: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...TRUST_OPTIONS, format: { type: 'string' }, out: { type: 'string' } } });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError('report takes one FILE');
   const format = values.format ?? 'text';
-  if (format !== 'text' && format !== 'json') throw new UsageError(`unknown --format '${format}' (text or json)`);
+  if (format !== 'text' && format !== 'json' && format !== 'html') throw new UsageError(`unknown --format '${printable(format)}' (text, json or html)`);
   if (values.variant !== undefined && values['trust-variant']) throw new UsageError('give --variant or --trust-variant, not both');
+  const out = values.out;
+  if (out !== undefined) checkReportOut(out, file);
   const text = readInputFile(file);
   const cx = loadCounterexample(file, text);
   checkScenario(cx.scenario, file, text);
@@ -429,7 +447,16 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   const p = await savedPolicy(cx, file, text, values, io.err);
   checkScenario(cx.scenario, file, text, p);
   const report = buildReport(cx, file, p, checkedProperties(cx, propertyById));
-  io.out((format === 'json' ? renderJson(report) : renderText(report)).trimEnd());
+  const rendered = format === 'json' ? renderJson(report) : format === 'html' ? renderHtml(report) : renderText(report);
+  if (out === undefined) io.out(rendered.trimEnd());
+  else {
+    try {
+      writeFileSync(out, rendered);
+    } catch (e) {
+      throw new UsageError(`${out}: cannot write the report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    io.err(`report: wrote ${out}`);
+  }
   return exitOf(report.verdict); // this replay's verdict, not the one the file claims
 }
 

@@ -99,7 +99,7 @@ export function sameOrder(order: Record<string, string[]>, flat: string[] | unde
 export const lockDisciplineWith = (same: (order: Record<string, string[]>, flat: string[] | undefined) => boolean): Property => ({
   id: 'lock-discipline',
   statement: 'page-table writes hold the locks of the rule table; no sleeping in atomic context; no lock-class inversion',
-  rule: 'split PTE/PMD locks, mmap_lock and per-VMA locks (Documentation/mm/process_addrs.rst), might_sleep(), lockdep',
+  rule: 'split PTE/PMD locks, mmap_lock and per-VMA locks (Documentation/mm/process_addrs.rst), might_sleep(), lockdep; docs/kernel-facts.md F8',
   check({ s, event, mem }) {
     for (const n of event.notes) {
       const m = missing(n, s);

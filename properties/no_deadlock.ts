@@ -34,7 +34,7 @@ function describe(w: WaitFor): string {
 export const noDeadlock: Property = {
   id: 'no-deadlock',
   statement: 'no cycle in the wait-for graph, and never a state where no actor can run but a thread has not finished',
-  rule: 'lock waits and synchronous IPIs (csd_lock_wait) against IRQs-off spinning',
+  rule: 'lock waits and synchronous IPIs (csd_lock_wait()) against IRQs-off spinning; docs/kernel-facts.md F6',
   check({ s, blocked, stalled }) {
     if (blocked.size === 0 && !stalled) return null; // no wait-for edge, no stall
     const edges = new Map<string, string[]>();

@@ -17,7 +17,7 @@ export function staleFrame(s: KernelState, pfn: number, ghost: number): string |
 export const noFreedFrameReachableWith = (reach: Reach): Property => ({
   id: 'no-freed-frame-reachable',
   statement: 'no free or reallocated data frame is reachable through a present PTE or a usable TLB entry, and no user store lands in one',
-  rule: 'mmu_gather: unhook, invalidate, then free (include/asm-generic/tlb.h); research/tlb-kvm.md I1, I2',
+  rule: 'mmu_gather: unhook, invalidate, then free (include/asm-generic/tlb.h, tlb_finish_mmu()); docs/kernel-facts.md F1',
   check({ s, event, mem, stepCache }) {
     // The store itself: whatever entry the CPU used, usable by SPEC 5.2 or
     // not, the frame that took the value must be the allocation the

@@ -15,7 +15,7 @@ function staleTable(s: KernelState, pfn: number, ghost: number): string | null {
 export const noFreedTableReachableWith = (reach: Reach): Property => ({
   id: 'no-freed-table-reachable',
   statement: 'no freed page-table frame is referenced by a live upper-level entry, a usable PSC entry or a walker in progress',
-  rule: 'pte_free_tlb + tlb_remove_table: flush with freed_tables (lazy CPUs too), free after an RCU grace period; commit 2ff6ddf19c0e',
+  rule: 'pte_free_tlb() + tlb_remove_table(): flush with freed_tables (lazy CPUs too), free after an RCU grace period; commit 2ff6ddf19c0e; docs/kernel-facts.md F2',
   check({ s, mem, stepCache }) {
     // the frames and entries as at the last scan, which found nothing: nothing now
     const { contents } = reach({ s, stepCache });

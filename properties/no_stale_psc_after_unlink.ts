@@ -29,7 +29,7 @@ function queuedForFree(s: KernelState, pfn: Pfn): boolean {
 export const noStalePscAfterUnlinkWith = (reach: Reach): Property => ({
   id: 'no-stale-psc-after-unlink',
   statement: 'when a call that unlinked a page table that lives on from an mm (a detach, an unshare) returns, no usable PSC entry of that mm still caches the table where the mm no longer links it',
-  rule: "an unlink flushes the paging-structure caches of the mm that lost the link, lazy CPUs included, before the call returns: arm64 flushes the walk cache when freed_tables || unshared_tables (c2ff4764e03e), x86 tlb_flush() passes freed_tables || unshared_tables so lazy CPUs get the IPI on unsharing (Lance Yang's sync-IPI series, research/update-2026.md B2, B3); mshare's unlink flushes with neither flag (B2: safe only while the table cannot be reused before a full flush)",
+  rule: "an unlink flushes the paging-structure caches of the mm that lost the link, lazy CPUs included, before the call returns: arm64 flushes the walk cache when freed_tables || unshared_tables (c2ff4764e03e), x86 tlb_flush() passes freed_tables || unshared_tables so lazy CPUs get the IPI on unsharing (tlb_flush(), Lance Yang's sync-IPI series; docs/kernel-facts.md F5); mshare's unlink flushes with neither flag (safe only while the table cannot be reused before a full flush)",
   check({ s, event, mem, stepCache }) {
     const now = reach({ s, stepCache }).links();
     const prev = mem.links as Map<string, Link> | undefined;

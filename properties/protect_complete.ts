@@ -61,7 +61,7 @@ function numaComplete(s: KernelState, event: StepEvent, mem: Record<string, unkn
 export const protectComplete: Property = {
   id: 'protect-complete',
   statement: 'when mprotect returns, every usable TLB entry for the range grants no more than the new protection; when a NUMA scan drops mmap_lock, no usable TLB entry of any mm reaching a PTE it made PROT_NONE still translates it',
-  rule: 'change_pte_range records downgrades and present -> PROT_NONE (pte_needs_flush), tlb_finish_mmu flushes them before mprotect returns and before task_numa_work drops mmap_lock; research/tlb-kvm.md I4',
+  rule: 'change_pte_range() records downgrades and present -> PROT_NONE (pte_needs_flush()), tlb_finish_mmu() flushes them before mprotect returns and before task_numa_work() drops mmap_lock; docs/kernel-facts.md F4',
   check({ s, event, mem }) {
     const numa = numaComplete(s, event, mem);
     if (numa) return numa;

@@ -4,7 +4,7 @@ import type { Property } from './property.js';
 export const readValue: Property = {
   id: 'read-value',
   statement: 'every user access returns a value (or a fault) that the ideal memory allows, and every call result agrees with it',
-  rule: 'linearizability against the ideal memory of SPEC 5.1',
+  rule: 'an access sees what the calls before it left, or what the window of a call in flight allows (do_vmi_munmap(), mprotect_fixup(), do_mmap()): linearizability against the reference memory of docs/kernel-facts.md R1',
   check({ event, ideal }) {
     if (!ideal || ideal.ok) return null;
     const o = event.obs!;

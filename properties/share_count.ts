@@ -9,7 +9,7 @@ import type { Property } from './property.js';
 export const shareCount: Property = {
   id: 'share-count',
   statement: "where a design keeps pt_share_count, it equals the number of sharer links whenever the sharers' page_table_lock is free",
-  rule: 'find_shared_vma() increments and mshare_vm_op_unshare_page_range() decrements under P->page_table_lock (research/mshare.md 7)',
+  rule: 'find_shared_vma() increments and mshare_vm_op_unshare_page_range() decrements under P->page_table_lock (docs/mshare-hazards.md 7)',
   check({ s, policy }) {
     if (!policy.mshare?.shareCount) return null;
     for (const [name, l] of Object.entries(s.locks)) {

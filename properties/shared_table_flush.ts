@@ -54,7 +54,7 @@ function subtree(s: KernelState, pfn: number, ghost: number, base: number, out: 
 export const sharedTableFlushWith = (reach: Reach): Property => ({
   id: 'shared-table-flush',
   statement: 'when an entry of a page table reached from several mms changes, each mm that reached it is flushed of the old page or table before that frame is freed or reused',
-  rule: 'a host-side change must reach every mm that maps the shared table (research/mshare.md hazards 1, 3, 7); hugetlb PMD unsharing flushes every sharer before the table can be freed (8ce720d5bd91)',
+  rule: 'a host-side change must reach every mm that maps the shared table (docs/mshare-hazards.md 1, 3, 7); hugetlb PMD unsharing flushes every sharer before the table can be freed (commit 8ce720d5bd91)',
   check({ s, event, mem, stepCache }) {
     const { tables, contents } = reach({ s, stepCache });
     const prev = mem.snap as Map<number, Snap> | undefined;

@@ -53,7 +53,7 @@ export function tableAliases(s: KernelState, mm: string, start: number, end: num
 export const unmapComplete: Property = {
   id: 'unmap-complete',
   statement: 'when munmap, MADV_DONTNEED, an mshare unmap or a detach returns, no usable TLB entry of an affected process still holds a translation it removed; the affected processes include every mm whose page tables reached the range, in i_mmap or not',
-  rule: 'tlb_finish_mmu flushes before the syscall returns, nested gathers flush the whole mm (commit 99baac21e458); a host-side change must reach every sharer (research/mshare.md hazard 1), also one still linked but gone from i_mmap (hazard 6); research/tlb-kvm.md I3',
+  rule: 'tlb_finish_mmu() flushes before the syscall returns, nested gathers flush the whole mm (commit 99baac21e458); a host-side change must reach every sharer, also one still linked but gone from i_mmap (docs/mshare-hazards.md 1, 6); docs/kernel-facts.md F3',
   check({ s, event, mem }) {
     const o = event.obs;
     // The mms the page tables link to the range when the call begins: kept until it returns.

@@ -140,7 +140,10 @@ export function renderText(r: Report): string {
   const v = r.violation;
   if (v) {
     const who = v.cpu === null ? v.actor : `${v.actor} on CPU${v.cpu}`;
-    out.push(...wrap(`Violation: ${v.property} at step ${v.step} (${who}, ${v.stepId}):`, WIDTH, 2), ...wrap(`  ${v.message}`, WIDTH, 4), '');
+    out.push(...wrap(`Violation: ${v.property} at step ${v.step} (${who}, ${v.stepId}):`, WIDTH, 2), ...wrap(`  ${v.message}`, WIDTH, 4));
+    const d = v.decidedBy === null ? undefined : r.steps[v.decidedBy - 1];
+    if (d?.flush) out.push(...wrap(`Last flush before it: step ${d.n} (${d.actor}), ${d.flush}`, WIDTH, 2));
+    out.push('');
   } else if (r.verdict.result === 'model-error') {
     out.push(...wrap(`Model error: ${r.verdict.message}`, WIDTH, 2), '');
   }

@@ -18,6 +18,7 @@ import type { Property } from '../properties/property.js';
 import { propertyById } from '../properties/registry.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { mprotect } from '../test/build.js';
+import { pageData } from '../test/hostile_report.js';
 import { doubleUnlock, faultNeverMaps, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from '../test/mutant_cases.js';
 import freeBeforeFlush from '../variants/free-before-flush.js';
 import noIpi from '../variants/no-ipi.js';
@@ -223,7 +224,8 @@ describe('the report of each saved counterexample', () => {
       it('renders complete, versioned JSON that holds the replayable file', () => {
         const j = JSON.parse(renderJson(report)) as Report;
         expect(j.format).toBe('mshare-check/report');
-        expect(j.version).toBe(1);
+        expect(j.version).toBe(2);
+        expect(j.states).toHaveLength(j.steps.length + 1);
         expect(j.steps).toHaveLength(cx.steps.length);
         expect(j.counterexample).toEqual(JSON.parse(readFileSync(path, 'utf8')));
         expect(j.diagram.length).toBeLessThan(j.steps.length);
@@ -334,6 +336,13 @@ describe('folding rounds of a race diagram that repeat', () => {
     const twoActors = ababab.slice(0, 6).map((d, i) => ({ ...d, actor: i % 2 ? 'T1' : 'T0' }));
     expect(foldRepeats(twoActors, sig, null)).toEqual(twoActors);
   });
+
+  it('never folds the step that decides the race', () => {
+    expect(shape(foldRepeats(ababab, sig, null))).toContainEqual([3, 6, { entries: 2, times: 2 }]);
+    const kept = foldRepeats(ababab, sig, null, [4]);
+    expect(kept.some((d) => d.repeats)).toBe(false);
+    expect(shape(kept)).toContainEqual([4, 4, null]);
+  });
 });
 
 describe('npm run goldens', () => {
@@ -398,9 +407,29 @@ describe('mshare-check report', () => {
     expect(JSON.parse(r.out).format).toBe('mshare-check/report');
   });
 
-  it('rejects an unknown format with exit 2', async () => {
-    const r = await cli('report', file, '--format', 'html', ...mine);
+  it('rejects an unknown format with one error line and exit 2', async () => {
+    const r = await cli('report', file, '--format', 'pdf', ...mine);
     expect(r.code).toBe(2);
-    expect(r.err[0]).toMatch(/unknown --format 'html'/);
+    expect(r.err).toEqual(["mshare-check: unknown --format 'pdf' (text, json or html)"]);
+    expect(r.out).toBe('');
+  });
+
+  it('writes the HTML report to --out, built from the JSON report', async () => {
+    const out = join(tmp(), 'r.html');
+    const r = await cli('report', file, '--format', 'html', '--out', out, ...mine);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err.at(-1)).toBe(`report: wrote ${out}`);
+    const html = readFileSync(out, 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    const json = await cli('report', file, '--format', 'json', ...mine);
+    expect(pageData(html).report).toEqual(JSON.parse(json.out));
+  });
+
+  it('writes the text report to --out as it prints it', async () => {
+    const out = join(tmp(), 'r.txt');
+    const [w, p] = [await cli('report', file, '--out', out, ...mine), await cli('report', file, ...mine)];
+    expect(w.code).toBe(1);
+    expect(readFileSync(out, 'utf8')).toBe(`${p.out}\n`);
   });
 });

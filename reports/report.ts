@@ -33,12 +33,16 @@ import { actualLines, expectedLines } from './expected_actual.js';
 import { printScenario } from './scenario_text.js';
 import { accessText, callPath, opText, resultText, runLabel, syscallText } from './step_labels.js';
 import { foldRepeats } from './fold_repeats.js';
+import { FLUSH_DECIDED, flushNote, flushTracer } from './flush_trace.js';
+import { lanesOf, type Lane } from './lanes.js';
+import { stateView, type OpenWindow, type StateView } from './state_view.js';
 import { diff, recorder, snapshot, type Effect, type Recorded, type Snapshot } from './trace_state.js';
 
 export const REPORT_FORMAT = 'mshare-check/report';
-export const REPORT_VERSION = 1;
+// 2: lanes and states (the HTML report's swimlanes and step cursor), actor kind 'sb'.
+export const REPORT_VERSION = 2;
 
-export type ActorKind = 'thread' | 'ipi' | 'rcu' | 'spec' | 'other';
+export type ActorKind = 'thread' | 'ipi' | 'rcu' | 'spec' | 'sb' | 'other';
 
 export interface ReportActor {
   name: string;
@@ -63,6 +67,8 @@ export interface ReportStep {
   locks: string[];
   /** The reference's verdict on the step's observation: what it allowed. */
   reference: string[] | null;
+  /** The flush the step decides or starts: range, stride, kind, tables (flush_trace.ts); null when none. */
+  flush: string | null;
   /** Shown on a line of its own in the text report (the others are collapsed). */
   shown: boolean;
 }
@@ -115,6 +121,8 @@ export interface Report {
     cpu: number | null;
     stepId: string;
     message: string;
+    /** The last flush decided before the violation in the mm it is about: the step that decides the race, never folded or collapsed. */
+    decidedBy: number | null;
   } | null;
   focus: Focus | null;
   /** The bad state, bracketed at the violating step in the column of `cpu`. */
@@ -122,7 +130,11 @@ export interface Report {
   expected: string[];
   actual: string[];
   actors: ReportActor[];
+  /** Swimlanes: one per CPU, one per hardware actor (lanes.ts). */
+  lanes: Lane[];
   steps: ReportStep[];
+  /** The state after each step, states[0] the initial one (state_view.ts). */
+  states: StateView[];
   diagram: DiagramItem[];
   scenario: { text: string; replay: string };
   provenance: string;
@@ -145,6 +157,7 @@ function actorOf(name: string, cpu: number, threads: Map<string, ThreadSpec>): R
   if (t) return { name, kind: 'thread', cpu: t.cpu, proc: t.proc };
   if (name.startsWith('ipi@')) return { name, kind: 'ipi', cpu, proc: null };
   if (name.startsWith('spec@')) return { name, kind: 'spec', cpu, proc: null };
+  if (name.startsWith('sb@')) return { name, kind: 'sb', cpu, proc: null };
   if (name === 'rcu') return { name, kind: 'rcu', cpu: null, proc: null };
   return { name, kind: 'other', cpu, proc: null };
 }
@@ -196,7 +209,8 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
   const sc = cx.scenario;
   const config = resolveConfig(sc.config);
   const rec = new Map<number, Recorded>();
-  const run = runScenario(sc, { policy, properties: [recorder(rec), ...properties] });
+  const traced = flushTracer(policy);
+  const run = runScenario(sc, { policy: traced.policy, properties: [recorder(rec), traced.property, ...properties] });
   const dependsOn = run.verdict === 'violation' ? dependsOnReplayedText(policy, run.knobsUsed, { scenario: sc, signature: cx.signature, properties }) : null;
   const verdict = verdictOf(run);
   const threads = new Map(sc.threads.map((t) => [t.name, t]));
@@ -211,6 +225,9 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
   const opIndex = new Map<string, number>();
   const specCount = new Map<string, number>();
   const byStep: EffectsByStep = [];
+  // Operation windows [invoke, return] open after each step (index 0: none).
+  const open = new Map<string, OpenWindow>();
+  const windowsAfter: OpenWindow[][] = [[]];
   const steps: ReportStep[] = run.trace.map((ev) => {
     const a = actors.get(ev.actor) ?? actorOf(ev.actor, ev.cpu, threads);
     actors.set(ev.actor, a);
@@ -225,6 +242,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     let call = callPath(ev.id);
     if (o?.kind === 'invoke') {
       ops.set(o.op.id, o.op);
+      open.set(ev.actor, { actor: ev.actor, op: op ? opText(op) : syscallText(o.op), since: ev.n });
       call = [syscallText(o.op)];
     } else if (o?.kind === 'return') call = [`${ops.get(o.opId)?.kind ?? 'syscall'}() = ${resultText(o.result)}`];
     else if (o?.kind === 'access' && /^user_access\.(walk|tlb_hit)$/.test(ev.id)) call = [accessText(o, ev.id.endsWith('walk') ? 'walk' : 'TLB hit')];
@@ -236,6 +254,8 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
       const va = sc.speculation.find((x) => `spec@cpu${x.cpu}` === ev.actor)?.vas[i];
       call = [`speculative walk${va === undefined ? '' : ` ${vaHex(va)}`}`];
     }
+    if (o?.kind === 'return') open.delete(ev.actor);
+    windowsAfter.push([...open.values()]);
     if (a.kind === 'thread' && COMPLETES.test(ev.id)) opIndex.set(ev.actor, (opIndex.get(ev.actor) ?? 0) + 1);
     return {
       n: ev.n,
@@ -247,6 +267,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
       effects: effects.map((e) => e.text),
       locks: formatLocks(snapAt(ev.n), ev.actor, manyMms),
       reference: rec.get(ev.n)?.ideal?.expected ?? null,
+      flush: flushNote(ev.id, traced.flushes.get(ev.n), config),
       shown: false,
     };
   });
@@ -267,8 +288,13 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     const [a, b] = [rawLocks(s.n - 1, s.actor), rawLocks(s.n, s.actor)];
     return [...a.filter((x) => !b.includes(x)), ...b.filter((x) => !a.includes(x))].some((x) => named.has(x));
   };
+  // The step that decides the race: the last flush before the violation, in the focus's mm when one flushed it.
+  const flushesBefore = v ? steps.filter((s) => s.flush !== null && s.n < v.step) : [];
+  const inFocusMm = flushesBefore.filter((s) => s.id !== FLUSH_DECIDED || traced.flushes.get(s.n)?.mm === focus?.mm);
+  const decidedBy = (inFocusMm.at(-1) ?? flushesBefore.at(-1))?.n ?? null;
   const keep = (i: number) => {
     const s = steps[i]!;
+    if (s.n === decidedBy) return true;
     const kind = actors.get(s.actor)!.kind;
     if (s.n === v?.step || KEEP_ID.test(s.id) || kind === 'ipi' || kind === 'spec' || kind === 'rcu') return true;
     if (named.size > 0 && touchesNamed(s)) return true;
@@ -288,7 +314,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     const s = steps[i]!;
     if (keep(i)) {
       s.shown = true;
-      const notes = byStep[i]!.effects.filter((e) => s.n === v?.step || relevant(e, focus)).map((e) => e.text);
+      const notes = [...(s.flush ? [s.flush] : []), ...byStep[i]!.effects.filter((e) => s.n === v?.step || relevant(e, focus)).map((e) => e.text)];
       raw.push(withLocks({ from: s.n, to: s.n, actor: s.actor, cpu: s.cpu, call: s.call, notes }));
       i++;
       continue;
@@ -306,7 +332,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     i = j + 1;
   }
   const drawnAs = (d: DiagramItem) => JSON.stringify([d.actor, d.cpu, d.call, d.notes, d.locks, steps.slice(d.from - 1, d.to).map((x) => x.id)]);
-  const diagram = foldRepeats(raw, drawnAs, v?.step ?? null);
+  const diagram = foldRepeats(raw, drawnAs, v?.step ?? null, decidedBy === null ? [] : [decidedBy]);
   for (const d of diagram) if (d.repeats) for (let n = d.from; n <= d.to; n++) steps[n - 1]!.shown = false;
 
   // 4. Expected against actual.
@@ -343,13 +369,15 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     },
     verdict,
     sameAsSaved,
-    violation: v && { property: v.property, statement: prop?.statement ?? '', rule: prop?.rule ?? '', holder: v.holder, step: v.step, actor: v.actor, cpu: actors.get(v.actor)?.cpu ?? null, stepId: v.stepId, message: v.message },
+    violation: v && { property: v.property, statement: prop?.statement ?? '', rule: prop?.rule ?? '', holder: v.holder, step: v.step, actor: v.actor, cpu: actors.get(v.actor)?.cpu ?? null, stepId: v.stepId, message: v.message, decidedBy },
     focus,
     bad,
     expected,
     actual,
     actors: [...actors.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    lanes: lanesOf([...actors.values()], config.cpus),
     steps,
+    states: Array.from({ length: steps.length + 1 }, (_, n) => stateView(n, snapAt(n), windowsAfter[n] ?? [])),
     diagram,
     scenario: {
       text: printScenario(sc),

@@ -76,16 +76,21 @@ export interface Snapshot {
   rcuQueued: number;
   /** Tasks' open mmu_gathers: actor -> pages queued for freeing. */
   gathers: Record<string, number[]>;
+  /** Page-table frame -> the mms whose walk from their PGD reaches it (more than one: a shared table). */
+  reach: Map<number, string[]>;
 }
 
 export function snapshot(s: KernelState): Snapshot {
   const leaves = new Map<string, LeafSnap>();
   const uppers = new Map<string, UpperSnap>();
+  const reach = new Map<number, string[]>();
   for (const mm of Object.values(s.mms)) {
     // Walk from the PGD rather than by table owner: a shared table (mshare) is reached from every mm that links it.
     const walk = (table: number, level: number, base: number, depth: number) => {
       const f = s.frames[table];
       if (!f || f.state !== 'pagetable' || !f.entries || depth > LEVELS) return;
+      const r = reach.get(table) ?? reach.set(table, []).get(table)!;
+      if (!r.includes(mm.id)) r.push(mm.id);
       f.entries.forEach((e, i) => {
         if (!e) return;
         const v = base + i * span(s.config, level);
@@ -118,6 +123,7 @@ export function snapshot(s: KernelState): Snapshot {
     locks: Object.fromEntries(Object.entries(s.locks).map(([n, l]) => [n, { mode: l.mode, holders: [...l.holders] }])),
     rcuQueued: s.rcu.callbacks.reduce((n, cb) => n + cb.tables.length, 0),
     gathers: Object.fromEntries(Object.entries(s.tasks).filter(([, t]) => t.gather).map(([a, t]) => [a, [...t.gather!.pages]])),
+    reach,
   };
 }
 

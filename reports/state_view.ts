@@ -1,0 +1,104 @@
+// The state as of one step, as the HTML report's cursor shows it and the
+// JSON report carries it (Report.states): plain strings and numbers, no
+// Maps, so that JSON.stringify keeps all of it and the page needs no model
+// code. Built from the recorder's snapshot (trace_state.ts) and from the
+// operation windows open at that step (a system call between its
+// invoke and its return, SPEC 5.1).
+//
+// What a reviewer asks of a state: which mm maps which page (page tables,
+// and which tables are reached from several mms), what each CPU caches
+// per PCID slot (TLB and paging-structure caches), which CPUs are in
+// mm_cpumask and at which tlb_gen, who holds which lock, and which
+// operations are in flight.
+
+import { vaHex } from '../model/kernel/types.js';
+import { permSuffix, tableName, type Snapshot } from './trace_state.js';
+
+export interface SlotView {
+  slot: number;
+  mm: string | null;
+  tlbGen: number;
+  /** The slot CR3 points at (the loaded PCID). */
+  loaded: boolean;
+  tlb: string[];
+  psc: string[];
+}
+
+export interface CpuView {
+  cpu: number;
+  /** "P0", "init_mm", with " (lazy)" when the CPU is lazy. */
+  cr3: string;
+  lazy: boolean;
+  /** x86-TSO: stores not yet visible to other CPUs (model/kernel/store_buffer.ts). */
+  storeBuffer: string[];
+  /** IPIs queued for the CPU: "flush_tlb_func from T0". */
+  ipis: string[];
+  slots: SlotView[];
+}
+
+export interface MmView {
+  mm: string;
+  tlbGen: number;
+  cpumask: number[];
+  vmas: string[];
+  /** Present PTEs reached from the mm's PGD: "0x10000 -> frame 4 (r), PTE table 9". */
+  ptes: string[];
+}
+
+export interface TableView {
+  frame: number;
+  table: string;
+  /** The mms whose page-table walk reaches it; two or more: a shared table. */
+  sharers: string[];
+}
+
+export interface OpenWindow {
+  actor: string;
+  op: string;
+  /** The step that invoked it. */
+  since: number;
+}
+
+export interface StateView {
+  /** After this step; 0 is the initial state. */
+  step: number;
+  mms: MmView[];
+  tables: TableView[];
+  cpus: CpuView[];
+  /** "mmap_lock:P0 (write) held by T0". */
+  locks: string[];
+  windows: string[];
+  /** Page tables queued for freeing after an RCU grace period. */
+  rcuQueued: number;
+  /** Frames free after the step. */
+  freeFrames: number[];
+}
+
+export function stateView(step: number, snap: Snapshot, windows: readonly OpenWindow[]): StateView {
+  const leavesOf = (mm: string) =>
+    [...snap.leaves.values()].filter((l) => l.mm === mm).sort((a, b) => a.vpn - b.vpn).map((l) => `${vaHex(l.vpn)} -> frame ${l.pfn}${permSuffix(l)}, PTE table ${l.table}`);
+  return {
+    step,
+    mms: Object.entries(snap.mms).map(([mm, m]) => ({ mm, tlbGen: m.tlbGen, cpumask: [...m.cpumask].sort((a, b) => a - b), vmas: m.vmas.map((v) => v.text), ptes: leavesOf(mm) })),
+    tables: [...snap.reach.entries()].sort(([a], [b]) => a - b).map(([frame, sharers]) => ({ frame, table: tableName(snap.frames[frame]?.level ?? 0), sharers: [...sharers] })),
+    cpus: snap.cpus.map((c, cpu) => ({
+      cpu,
+      cr3: c.loadedMm ?? 'init_mm',
+      lazy: c.isLazy,
+      storeBuffer: [...c.storeBuffer],
+      ipis: c.ipis.map((i) => `${i.func} from ${i.from}`),
+      slots: c.slots.map((sl, slot) => ({
+        slot,
+        mm: sl.mm,
+        tlbGen: sl.tlbGen,
+        loaded: c.loadedMm !== null && c.loadedSlot === slot,
+        tlb: c.tlb.filter((e) => e.slot === slot).map((e) => `${vaHex(e.vpn)} -> frame ${e.pfn}${e.writable ? '' : ' (r)'}`),
+        psc: c.psc.filter((e) => e.slot === slot).map((e) => `${tableName(e.level)} frame ${e.pfn}`),
+      })),
+    })),
+    locks: Object.entries(snap.locks).filter(([, l]) => l.holders.length > 0).map(([n, l]) => `${n}${l.mode ? ` (${l.mode})` : ''} held by ${l.holders.join(', ')}`),
+    windows: windows.map((w) => `${w.actor}: ${w.op} (since step ${w.since})`),
+    rcuQueued: snap.rcuQueued,
+    freeFrames: snap.frames.flatMap((f, pfn) => (f.state === 'free' ? [pfn] : [])),
+  };
+}
