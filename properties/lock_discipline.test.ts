@@ -189,7 +189,7 @@ describe('lock-discipline: atomic context', () => {
           }),
     });
     expect(check(zapWhileCached(), broken(flushIrqsOff)).violation).toEqual({
-      property: 'lock-discipline', holder: 'locks', step: 53, actor: 'T0', stepId: 'native_flush_tlb_multi.wait',
+      property: 'lock-discipline', holder: 'locks', step: 54, actor: 'T0', stepId: 'native_flush_tlb_multi.wait',
       message: 'T0: synchronous IPI (native_flush_tlb_multi.wait) with IRQs off',
     });
   });

@@ -29,7 +29,7 @@ describe('no-deadlock', () => {
     // taken, the lock never released (why GUP-fast takes no locks).
     expect(check(gupPtlDeadlock(), linux).verdict).toBe('pass');
     expect(check(gupPtlDeadlock(), applyVariant(linux, gupFastTakesPtl)).violation).toEqual({
-      property: 'no-deadlock', holder: 'scheduler', step: 46, actor: 'T0', stepId: 'flush_tlb_func.catch_up',
+      property: 'no-deadlock', holder: 'scheduler', step: 47, actor: 'T0', stepId: 'smp_call_function_many_cond.local_irq_restore',
       message: 'deadlock: T0 waits for IPI completion on CPU1; T1 waits for ptl:3',
     });
   });
@@ -47,7 +47,7 @@ describe('no-deadlock', () => {
     });
     expect(check(sc, linux).verdict).toBe('pass');
     expect(check(sc, keepsMmapLock).violation).toEqual({
-      property: 'no-deadlock', holder: 'scheduler', step: 47, actor: 'T0', stepId: 'do_vmi_munmap.mmap_write_lock',
+      property: 'no-deadlock', holder: 'scheduler', step: 48, actor: 'T0', stepId: 'do_vmi_munmap.mmap_write_lock',
       message: 'deadlock: T0 waits for vma_lock:P0:0x10000; T1 waits for CPU0',
     });
   });
@@ -62,7 +62,7 @@ describe('no-deadlock', () => {
     });
     expect(check(sc, linux).verdict).toBe('pass');
     expect(check(sc, keepsMmapLock).violation).toEqual({
-      property: 'no-deadlock', holder: 'scheduler', step: 50, actor: 'T1', stepId: 'do_vmi_munmap.mmap_write_lock',
+      property: 'no-deadlock', holder: 'scheduler', step: 51, actor: 'T1', stepId: 'do_vmi_munmap.mmap_write_lock',
       message: 'stall: no actor can run; T1 waits for vma_lock:P0:0x10000',
     });
   });

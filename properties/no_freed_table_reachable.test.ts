@@ -58,7 +58,7 @@ describe('no-freed-table-reachable', () => {
   it('fires when an upper entry still links a freed table (mshare v2 frees the shared PUD table)', () => {
     expect(check(load('hazard7-pud-freed-while-linked'), pol('mshare-v3')).verdict).toBe('pass');
     expect(check(load('hazard7-pud-freed-while-linked'), pol('mshare-v2')).violation).toEqual({
-      property: 'no-freed-table-reachable', holder: 'upper entry', step: 75, actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table',
+      property: 'no-freed-table-reachable', holder: 'upper entry', step: 76, actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table',
       message: 'pgd entry 1 of P0 points to table 3, which is free',
     });
   });
@@ -77,7 +77,7 @@ describe('no-freed-table-reachable', () => {
     const sc = munmapWhileWalked(read(X));
     expect(check(sc, linux).verdict).toBe('pass');
     expect(check(sc, applyVariant(linux, noIpi)).violation).toEqual({
-      property: 'no-freed-table-reachable', holder: 'PSC', step: 59, actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table',
+      property: 'no-freed-table-reachable', holder: 'PSC', step: 60, actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table',
       message: 'CPU1 PCID slot 0 (P0) caches a pud table at frame 1, which is free',
     });
   });
@@ -86,7 +86,7 @@ describe('no-freed-table-reachable', () => {
     const sc = scenario({ ...munmapWhileWalked(idle), schedule: [until('T0', 'user_access.walk'), run('T1'), run('T0')] });
     expect(check(sc, linux).verdict).toBe('pass');
     expect(check(sc, applyVariant(linux, skipLazy)).violation).toEqual({
-      property: 'no-freed-table-reachable', holder: 'PSC', step: 60, actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table',
+      property: 'no-freed-table-reachable', holder: 'PSC', step: 61, actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table',
       message: 'CPU1 PCID slot 0 (P0, lazy) caches a pud table at frame 1, which is free',
     });
   });
@@ -108,7 +108,7 @@ describe('no-freed-table-reachable', () => {
   it('fires on a lockless walker in tables freed under it (get_user_pages through a sharer, hazard 16)', () => {
     expect(check(load('hazard16-gup-walker'), pol('mshare-v3-proposed')).verdict).toBe('pass');
     expect(check(load('hazard16-gup-walker'), pol('mshare-v3')).violation).toEqual({
-      property: 'no-freed-table-reachable', holder: 'walker', step: 79, actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table',
+      property: 'no-freed-table-reachable', holder: 'walker', step: 80, actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table',
       message: 'T0 is walking table 4 locklessly, which is free',
     });
   });

@@ -27,7 +27,7 @@ describe('protect-complete', () => {
     const sc = zapWhileCached(mprotect(X, 1, 'r'));
     expect(check(sc, linux).verdict).toBe('pass');
     expect(check(sc, noIpiPolicy).violation).toEqual({
-      property: 'protect-complete', holder: 'TLB', step: 51, actor: 'T0', stepId: 'sys_mprotect.return',
+      property: 'protect-complete', holder: 'TLB', step: 52, actor: 'T0', stepId: 'sys_mprotect.return',
       message: 'mprotect(0x10000, 1, r) in P0 returned while CPU1 PCID slot 0 still grants rw on 0x10000',
     });
   });

@@ -40,7 +40,7 @@ describe('read-value: accesses', () => {
     });
     expect(check(sc, linux).verdict).toBe('pass');
     expect(check(sc, applyVariant(linux, noIpi)).violation).toEqual({
-      property: 'read-value', holder: 'ideal', step: 52, actor: 'T1', stepId: 'user_access.tlb_hit',
+      property: 'read-value', holder: 'ideal', step: 53, actor: 'T1', stepId: 'user_access.tlb_hit',
       message: 'write of 0x10000 in P0 gave write of 3; the reference allows SIGSEGV',
     });
   });
@@ -78,7 +78,7 @@ describe('read-value: call results', () => {
     });
     expect(check(zapWhileCached(), linux).verdict).toBe('pass');
     expect(check(zapWhileCached(), applyVariant(linux, enomem)).violation).toEqual({
-      property: 'read-value', holder: 'ideal', step: 56, actor: 'T0', stepId: 'sys_madvise.return',
+      property: 'read-value', holder: 'ideal', step: 57, actor: 'T0', stepId: 'sys_madvise.return',
       message: 'T0.1 returned ENOMEM; the reference allows ok',
     });
   });

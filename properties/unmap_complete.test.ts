@@ -36,7 +36,7 @@ describe('unmap-complete', () => {
     // a shared file page stays in the page cache: only the stale entry is wrong
     expect(check(fileZap(), linux).verdict).toBe('pass');
     expect(check(fileZap(), noIpiPolicy).violation).toEqual({
-      property: 'unmap-complete', holder: 'TLB', step: 47, actor: 'T0', stepId: 'sys_madvise.return',
+      property: 'unmap-complete', holder: 'TLB', step: 48, actor: 'T0', stepId: 'sys_madvise.return',
       message: 'madvise of 0x10000+1 in P0 returned while CPU1 PCID slot 0 still maps 0x10000 -> frame 4',
     });
   });
@@ -49,7 +49,7 @@ describe('unmap-complete', () => {
     });
     expect(check(sc, linux).verdict).toBe('pass');
     expect(check(sc, noIpiPolicy).violation).toEqual({
-      property: 'unmap-complete', holder: 'TLB', step: 57, actor: 'T0', stepId: 'sys_munmap.return',
+      property: 'unmap-complete', holder: 'TLB', step: 58, actor: 'T0', stepId: 'sys_munmap.return',
       message: 'munmap of 0x10000+1 in P0 returned while CPU1 PCID slot 0 still maps 0x10000 -> frame 4',
     });
   });
@@ -147,7 +147,7 @@ describe('unmap-complete', () => {
     expect(check(sc, pol('mshare-v3')).verdict).toBe('pass');
     const r = check(sc, pol('mshare-rfc-v3'));
     expect(r.violation).toEqual({
-      property: 'unmap-complete', holder: 'TLB', step: 87, actor: 'T1', stepId: 'sys_mshare_map.return',
+      property: 'unmap-complete', holder: 'TLB', step: 88, actor: 'T1', stepId: 'sys_mshare_map.return',
       message: 'mshare_map of 0x40000+1 in M.host returned while CPU0 PCID slot 0 (P0, whose page tables reach the range) still maps 0x40000 -> frame 6',
     });
     expect(r.state.mshare.M!.sharers).toEqual([]); // i_mmap had nobody to name
