@@ -44,6 +44,7 @@ const OP: Schema = {
     write: at('write'),
     gup: at('gup'),
     get_user_pages: at('get_user_pages'),
+    reclaim: at('reclaim'),
     mmap: obj({ kind: kind('mmap'), va: INDEX, pages: COUNT, prot: PROT, ...FILE_ARGS }),
     munmap: range('munmap'),
     madvise: range('madvise'),

@@ -54,6 +54,7 @@ function printOp(op: Op): string {
     case 'mprotect': return `mprotect ${vaHex(op.va)} pages=${op.pages} prot=${protString(op.prot)}`;
     case 'idle': case 'flush_tlb_all': case 'numa_scan': case 'exit': return op.kind;
     case 'get_user_pages': return `get_user_pages ${vaHex(op.va)}`;
+    case 'reclaim': return `reclaim ${vaHex(op.va)}`;
     case 'attach': return `attach ${name(op.file)} ${vaHex(op.va)}`;
     case 'mshare_map': return `mshare_map ${name(op.file)} offset=${op.offset} pages=${op.pages} prot=${protString(op.prot)}`;
     case 'mshare_unmap': return `mshare_unmap ${name(op.file)} offset=${op.offset} pages=${op.pages}`;
@@ -161,7 +162,7 @@ function parseOp(toks: string[], fail: Fail): Op {
     case 'munmap': case 'madvise': { const a = args(['pages']); return { kind, va: va(a), pages: a.int('pages', 1) }; }
     case 'mprotect': { const a = args(['pages', 'prot']); return { kind, va: va(a), pages: a.int('pages', 1), prot: a.prot() }; }
     case 'idle': case 'flush_tlb_all': case 'numa_scan': case 'exit': args([]).positional([]); return { kind };
-    case 'get_user_pages': { const a = args([]); return { kind, va: va(a) }; }
+    case 'get_user_pages': case 'reclaim': { const a = args([]); return { kind, va: va(a) }; }
     case 'attach': {
       const a = args([]);
       const [f, addr] = a.positional(['msharefs file', 'address']) as [string, string];

@@ -104,7 +104,7 @@ export interface Mm {
    * mm->tlb_flush_batched: the pending and flushed halves of the atomic
    * (mm/rmap.c). Reclaim's deferred unmap flush bumps `pending`
    * (set_tlb_ubc_flush_pending); flush_tlb_batched_pending() flushes the mm
-   * when they differ. Nothing in the model bumps it yet.
+   * when they differ (paths/tlbbatch.ts, paths/flush_tlb_batched_pending.ts).
    */
   tlbFlushBatched: { pending: number; flushed: number };
 }
@@ -316,6 +316,11 @@ export interface Task {
   exitPending: boolean;
   /** The thread has gone through exit_mm(): it no longer holds an mm_users reference. */
   dead: boolean;
+  /**
+   * current->tlb_ubc (struct tlbflush_unmap_batch): reclaim's deferred
+   * flush (paths/tlbbatch.ts). Absent until the task first reclaims.
+   */
+  tlbUbc?: { cpumask: number[]; flushRequired: boolean; writable: boolean };
 }
 
 /** Ghost state: only the oracle reads it. */

@@ -24,6 +24,9 @@ import { doNumaPage, taskNumaWork } from '../kernel/paths/numa.js';
 import { getUserPages } from '../kernel/paths/gup.js';
 import { doExit, exitMm, exitMmap } from '../kernel/paths/exit.js';
 import { hugePmdShare, hugePteLock, hugetlbFault, tlbFlushUnsharedTables, unmapHugepageRange } from '../kernel/paths/hugetlb.js';
+import { shrinkFolioList } from '../kernel/paths/reclaim.js';
+import { tryToUnmapFlush } from '../kernel/paths/tlbbatch.js';
+import { tryToUnmapOne } from '../kernel/paths/try_to_unmap_one.js';
 import type { Policy } from './policy.js';
 
 export const linux: Policy = {
@@ -70,6 +73,10 @@ export const linux: Policy = {
     exit_mm: exitMm,
     exit_mmap: exitMmap,
     mmu_notifier_release: mmuNotifierRelease,
+    // reclaim (paths/reclaim.ts, try_to_unmap_one.ts, tlbbatch.ts)
+    shrink_folio_list: shrinkFolioList,
+    try_to_unmap_one: tryToUnmapOne,
+    try_to_unmap_flush: tryToUnmapFlush,
     // mshare: reached only under a policy with mshare knobs
     find_shared_vma: findSharedVma,
     msharefs_mmap: msharefsMmap,

@@ -127,6 +127,8 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
       return yield* k.run('get_user_pages', { mm, vpn: op.va });
     case 'numa_scan':
       return yield* k.run('task_numa_work', { mm });
+    case 'reclaim':
+      return yield* k.run('shrink_folio_list', { mm, vpn: op.va }); // direct reclaim in this task (paths/reclaim.ts)
     case 'flush_tlb_all':
       return yield* k.run('flush_tlb_all', {});
     case 'idle':

@@ -32,6 +32,12 @@ export type Op =
   | { kind: 'get_user_pages'; va: number }
   /** task_numa_work(): NUMA-hinting protection change of the whole address space. */
   | { kind: 'numa_scan' }
+  /**
+   * Direct reclaim in this thread (try_to_free_pages() -> shrink_folio_list()):
+   * reclaim the page-cache folio of the regular file mapped at `va` of the
+   * thread's process, from every mm that maps it (paths/reclaim.ts).
+   */
+  | { kind: 'reclaim'; va: number }
   /** do_exit(): exit_mshare() for an owner, then every VMA unmapped. */
   | { kind: 'exit' }
   // mshare 2026 (paths/mshare_2026.ts): `file` names the region's fd, which
