@@ -48,6 +48,16 @@ export const COVERAGE_COUNTERS = [
   'hugetlb_pmd_shared',
   'hugetlb_unshare_with_tlb_live',
   'hugetlb_last_sharer_sync_ipi',
+  // reclaim (paths/reclaim.ts, tlbbatch.ts): a PTE cleared with its flush
+  // deferred (set_tlb_ubc_flush_pending); a user access hitting a TLB entry
+  // whose PTE reclaim cleared while that deferred flush is still pending
+  // (the batched-flush window); flush_tlb_batched_pending() finding the
+  // mm's batch unflushed and flushing it (3ea277194daa); a folio freed
+  // after the batch flush
+  'reclaim_deferred_flush',
+  'reclaim_batched_flush_window',
+  'flush_batched_pending_catch_up',
+  'reclaim_folio_freed',
   // mshare (SPEC 6): the situations behind the review's hazards
   'host_change_with_sharer_tlb',
   'sharer_dormant_slot_at_host_change',
@@ -121,8 +131,21 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
     if (s.cpus.some((c) => c.id !== e.cpu && mask.includes(c.id) && reorderVisible(c))) cov.store_buffer_reordering++;
   }
   countHugetlb(cov, s, e, mmOfActor);
+  countReclaim(cov, s, e);
   countMshare(cov, s, e);
   countSharerList(cov, s, e, mmOfActor);
+}
+
+function countReclaim(cov: Coverage, s: KernelState, e: StepEvent): void {
+  if (e.id === 'set_tlb_ubc_flush_pending') cov.reclaim_deferred_flush++;
+  if (e.id === 'flush_tlb_batched_pending.atomic_cmpxchg') cov.flush_batched_pending_catch_up++;
+  if (e.id === 'free_unref_folios') cov.reclaim_folio_freed++;
+  const o = e.obs;
+  if (o?.kind === 'access' && o.ok && e.id === 'user_access.tlb_hit') {
+    const pending = Object.values(s.tasks).some((t) => t.tlbUbc?.flushRequired && t.tlbUbc.cpumask.includes(e.cpu));
+    const pte = findLeaf(s, s.mms[o.mm]!, o.vpn)?.pte;
+    if (pending && !pte) cov.reclaim_batched_flush_window++;
+  }
 }
 
 function countHugetlb(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor: (a: string) => string | null): void {

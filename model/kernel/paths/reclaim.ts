@@ -111,7 +111,7 @@ export const shrinkFolioList: StepDef<ReclaimCtx>[] = [
     c.freeFolios!.push(c.folio!);
     yield { id: '__remove_mapping' };
   }),
-  step('try_to_unmap_flush', function* (k) {
+  step('shrink_folio_list.try_to_unmap_flush', function* (k) {
     yield* k.run('try_to_unmap_flush', { dirtyOnly: false });
   }),
   step('free_unref_folios', function* (k, c) {
