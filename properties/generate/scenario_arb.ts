@@ -25,19 +25,19 @@ const WINDOWS = [64, 128];
 const HUGE_POOL = [192, 208];
 const HUGE_PAGES = 16;
 
-export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close'] as const;
+export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close', 'reclaim'] as const;
 export type OpKind = (typeof OP_KINDS)[number];
 const MSHARE_ONLY: readonly OpKind[] = ['attach', 'mshare_map', 'mshare_unmap'];
 /** mshare 2026's system calls (model/kernel/paths/mshare_2026.ts): only where the design has them, and then no msharefs attach. */
 const SYSCALLS_ONLY: readonly OpKind[] = ['mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close'];
 
-/** Every kind a policy supports: `fuzz --policy P` without --ops generates all of them. */
+/** Every kind a policy supports: `fuzz --policy P` without --ops generates all of them (reclaim: mainline policies only, paths/reclaim.ts). */
 export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
   const syscalls = mshare?.api === 'syscalls';
-  return OP_KINDS.filter((k) => (SYSCALLS_ONLY.includes(k) ? syscalls : k === 'attach' && syscalls ? false : !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl))));
+  return OP_KINDS.filter((k) => (k === 'reclaim' ? mshare === null : SYSCALLS_ONLY.includes(k) ? syscalls : k === 'attach' && syscalls ? false : !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl))));
 }
 
-const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1 };
+const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1, reclaim: 2 };
 const PROTS = ['rw', 'r', 'none'] as const;
 
 interface RawRegion {
@@ -218,6 +218,9 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
           return { kind: 'mshare_unmap', ...inRegion };
         case 'get_user_pages':
           return { kind: 'get_user_pages', va };
+        case 'reclaim':
+          return { kind: 'reclaim', va }; // does nothing unless a shared-file region (F) is there
+
         case 'numa_scan':
         case 'exit':
           return { kind: o.kind };
