@@ -31,6 +31,7 @@ import unshareFlushAfterIMmap from '../variants/unshare-flush-after-i-mmap.js';
 import { hugeFile, hugeMap } from './build.js';
 import pre3ea277194daa from '../variants/pre-3ea277194daa.js';
 import reclaimFreeBeforeBatchFlush from '../variants/reclaim-free-before-batch-flush.js';
+import relockNoBatchedFlush from '../variants/relock-no-batched-flush.js';
 import { readFileSync } from 'node:fs';
 import { parseScenario } from '../reports/scenario_text.js';
 import { anon, file, gup, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, va, write } from './build.js';
@@ -381,5 +382,12 @@ describe('reclaim mutants (paths/reclaim.ts, tlbbatch.ts)', () => {
     const { good, bad } = both(scenarioFile('reclaim-batched-flush-window.txt'), reclaimFreeBeforeBatchFlush);
     expect(good.verdict).toBe('pass');
     expect(bad.violation).toMatchObject({ property: 'no-freed-frame-reachable', actor: 'T0', stepId: 'free_unref_folios', holder: 'TLB' });
+  });
+
+  it('relock-no-batched-flush (the 383c4613c67c pattern): a zap retry skips flush_tlb_batched_pending and madvise returns with a stale entry', () => {
+    const { good, bad } = both(scenarioFile('reclaim-vs-zap-relock-383c4613c67c.txt'), relockNoBatchedFlush);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.flush_batched_pending_catch_up).toBe(1);
+    expect(bad.violation).toMatchObject({ property: 'unmap-complete', actor: 'T2', stepId: 'sys_madvise.return', holder: 'TLB' });
   });
 });
