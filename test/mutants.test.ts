@@ -32,6 +32,7 @@ import { hugeFile, hugeMap } from './build.js';
 import pre3ea277194daa from '../variants/pre-3ea277194daa.js';
 import reclaimFreeBeforeBatchFlush from '../variants/reclaim-free-before-batch-flush.js';
 import relockNoBatchedFlush from '../variants/relock-no-batched-flush.js';
+import tlbbatchNoTlbGen from '../variants/tlbbatch-no-tlb-gen.js';
 import { readFileSync } from 'node:fs';
 import { parseScenario } from '../reports/scenario_text.js';
 import { anon, file, gup, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, va, write } from './build.js';
@@ -389,5 +390,12 @@ describe('reclaim mutants (paths/reclaim.ts, tlbbatch.ts)', () => {
     expect(good.verdict).toBe('pass');
     expect(good.coverage.flush_batched_pending_catch_up).toBe(1);
     expect(bad.violation).toMatchObject({ property: 'unmap-complete', actor: 'T2', stepId: 'sys_madvise.return', holder: 'TLB' });
+  });
+
+  it('tlbbatch-no-tlb-gen: without inc_mm_tlb_gen the batch flush flushes nothing and the folio is freed while mapped', () => {
+    const { good, bad } = both(scenarioFile('reclaim-lazy-cpu-catch-up.txt'), tlbbatchNoTlbGen);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.lazy_return_catch_up).toBe(1);
+    expect(bad.violation).toMatchObject({ property: 'no-freed-frame-reachable', actor: 'T0', stepId: 'free_unref_folios', holder: 'TLB' });
   });
 });

@@ -102,4 +102,14 @@ schedule
     expect(r.trace.some((e) => e.id === 'flush_tlb_mm_range.inc_mm_tlb_gen')).toBe(true);
     expect(r.coverage.reclaim_folio_freed).toBe(1);
   });
+
+  it('skips a lazy CPU in the batch flush and lets it catch up by tlb_gen at switch-in', () => {
+    const r = runScenario(load('reclaim-lazy-cpu-catch-up.txt'), { policy: linux, properties: PROPERTIES });
+    expect(r.violation).toBeNull();
+    expect(r.trace.some((e) => e.actor === 'ipi@cpu1')).toBe(false); // no IPI to the lazy CPU
+    expect(r.coverage.lazy_return_catch_up).toBe(1);
+    expect(r.coverage.reclaim_folio_freed).toBe(1);
+    const last = r.trace.filter((e) => e.actor === 'T1' && e.obs?.kind === 'access').at(-1)!;
+    expect(last.obs).toMatchObject({ value: 0, ok: true });
+  });
 });

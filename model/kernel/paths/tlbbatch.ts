@@ -58,12 +58,14 @@ export function pteAccessible(k: K, mm: MmId, pte: Pte): boolean {
 }
 
 /** Step 2: set_tlb_ubc_flush_pending() with arch_tlbbatch_add_pending(); one step. */
-export function* setTlbUbcFlushPending(k: K, mm: MmId, pteval: Pte) {
+export function* setTlbUbcFlushPending(k: K, mm: MmId, pteval: Pte, incTlbGen = true) {
   if (!pteAccessible(k, mm, pteval)) return;
   const m = k.s.mms[mm]!;
   const ubc = tlbUbcOf(k);
-  m.tlbGen++; // inc_mm_tlb_gen()
-  fence(k.s.cpus[k.cpu]!); // atomic64_inc_return() is a LOCK RMW
+  if (incTlbGen) {
+    m.tlbGen++; // inc_mm_tlb_gen()
+    fence(k.s.cpus[k.cpu]!); // atomic64_inc_return() is a LOCK RMW
+  }
   ubc.cpumask = [...new Set([...ubc.cpumask, ...m.cpumask])].sort((a, b) => a - b); // cpumask_or()
   // mmu_notifier_arch_invalidate_secondary_tlbs(mm, 0, -1UL): no secondary TLB on the CPU tables under linux
   ubc.flushRequired = true;

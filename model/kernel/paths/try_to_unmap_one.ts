@@ -28,6 +28,7 @@ import { tableIndex } from '../pagetable.js';
 import { putPage } from '../frames.js';
 import { pteOffsetMapLock } from '../pte_offset_map.js';
 import type { MmId, Pfn } from '../types.js';
+import type { Pte } from '../state.js';
 import type { FlushCtx } from './flush_tlb_mm_range.js';
 import { pteAccessible, setTlbUbcFlushPending, shouldDeferFlush } from './tlbbatch.js';
 
@@ -37,6 +38,8 @@ export interface TryToUnmapOneCtx {
   folio: Pfn;
   table?: Pfn;
   flushNow?: boolean;
+  /** The PTE get_and_clear_ptes() returned (for this folio). */
+  pteval?: Pte;
 }
 
 export const tryToUnmapOne: StepDef<TryToUnmapOneCtx>[] = [
@@ -64,8 +67,11 @@ export const tryToUnmapOne: StepDef<TryToUnmapOneCtx>[] = [
     f.mapcount--; // folio_remove_rmap_pte()
     putPage(s, c.folio); // folio_put(): the isolation and page-cache references keep it allocated
     c.flushNow = !shouldDeferFlush(k, c.mm) && pteAccessible(k, c.mm, e);
+    c.pteval = e;
     yield { id: 'try_to_unmap_one.get_and_clear_ptes' };
-    if (!c.flushNow) yield* setTlbUbcFlushPending(k, c.mm, e);
+  }),
+  step('try_to_unmap_one.set_tlb_ubc_flush_pending', function* (k, c) {
+    if (c.pteval && !c.flushNow) yield* setTlbUbcFlushPending(k, c.mm, c.pteval);
   }),
   // flush_tlb_range(vma, address, end_addr): nothing deferred, flush before the PTL goes
   step('try_to_unmap_one.flush_tlb_range', function* (k, c) {
