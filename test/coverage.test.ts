@@ -36,6 +36,18 @@ interface Case {
 
 const CASES: Case[] = [
   {
+    name: "reclaim's batched-flush window: a stale read before try_to_unmap_flush(), the folio freed after it",
+    scenario: () => load('reclaim-batched-flush-window'),
+    policy: linux,
+    reaches: ['reclaim_deferred_flush', 'reclaim_batched_flush_window', 'reclaim_folio_freed'],
+  },
+  {
+    name: "mprotect catching up with reclaim's pending batch (flush_tlb_batched_pending, 3ea277194daa)",
+    scenario: () => load('reclaim-vs-mprotect-3ea277194daa'),
+    policy: linux,
+    reaches: ['flush_batched_pending_catch_up'],
+  },
+  {
     name: 'an access through a stale entry inside an open munmap window (R1)',
     scenario: () => scenario({
       setup: [proc('P0'), anon('P0', X, 1)],
