@@ -76,7 +76,12 @@ export const COVERAGE_COUNTERS = [
 ] as const;
 
 /** The counters that matter for a policy: the CPU side, plus mshare's when it has mshare. */
-export const countersFor = (mshare: boolean): readonly CoverageName[] => (mshare ? COVERAGE_COUNTERS : COVERAGE_COUNTERS.slice(0, COVERAGE_COUNTERS.indexOf('host_change_with_sharer_tlb')));
+/** The counters only a reclaim op advances: reclaim is opt-in (properties/generate/scenario_arb.ts opKindsFor). */
+export const RECLAIM_COUNTERS: readonly string[] = ['reclaim_deferred_flush', 'reclaim_batched_flush_window', 'flush_batched_pending_catch_up', 'reclaim_folio_freed'];
+
+/** The counters a campaign reports: mshare's only for mshare policies, reclaim's only when it generates reclaim. */
+export const countersFor = (mshare: boolean, reclaim = false): readonly CoverageName[] =>
+  (mshare ? COVERAGE_COUNTERS : COVERAGE_COUNTERS.slice(0, COVERAGE_COUNTERS.indexOf('host_change_with_sharer_tlb'))).filter((c) => reclaim || !RECLAIM_COUNTERS.includes(c));
 
 export type CoverageName = (typeof COVERAGE_COUNTERS)[number];
 export type Coverage = Record<CoverageName, number>;
