@@ -294,6 +294,36 @@ export const STEP_IDS: readonly string[] = [
   'zap_pte_table_if_empty.spin_unlock',
 ];
 
+/**
+ * The step ids of KVM's paths (paths/kvm_*.ts) that are not step names of
+ * their own. Kept apart from STEP_IDS so that adding KVM left every raw
+ * scenario the generator draws resolving as before (an until= index is
+ * taken modulo STEP_IDS.length): until= may name them, the generator's
+ * drawn until= does not.
+ */
+export const KVM_STEP_IDS: readonly string[] = [
+  'guest_access.ept_violation',
+  'guest_access.tdp_walk',
+  'guest_access.tlb_hit',
+  'hva_to_pfn.unpin',
+  'is_page_fault_stale.retry',
+  'kvm_handle_hva_range.kvm_mmu_lock',
+  'kvm_handle_hva_range.kvm_mmu_unlock',
+  'kvm_make_all_cpus_request.kick',
+  'kvm_mmu_notifier_invalidate_range_end.kvm_mmu_lock',
+  'kvm_mmu_notifier_invalidate_range_end.kvm_mmu_unlock',
+  'kvm_mmu_notifier_release.kvm_mmu_lock',
+  'kvm_mmu_notifier_release.kvm_mmu_unlock',
+  'kvm_tdp_mmu_map.read_lock',
+  'kvm_tdp_mmu_map.read_unlock',
+  'kvm_vcpu_flush_tlb_all',
+  'kvm_vcpu_run.efault',
+  'kvm_vcpu_run.vmexit',
+  'vcpu_enter_guest.cancel_injection',
+  'vcpu_enter_guest.in_guest_mode',
+  'vmx_vcpu_run.kick_exit',
+];
+
 /** The heuristic decisions a schedule's choice lines can force (SPEC 4.2), by the kernel function that takes them. */
 export const CHOICE_POINTS: readonly string[] = [
   'flush_tlb_mm_range.flush_all', // the full-flush ceiling (flush_tlb_mm_range)
