@@ -58,7 +58,7 @@ export function initState(config: Config, setup: SetupItem[]): KernelState {
       case 'vm': {
         const mm = s.mms[item.proc];
         if (!mm) throw new ModelError(`setup creates a VM in unknown process ${item.proc}`);
-        s.kvm ??= { vms: {}, vcpus: {}, guestTlb: {}, openStarts: [], unmatchedEnds: 0 };
+        s.kvm ??= { vms: {}, vcpus: {}, guestTlb: {}, openStarts: [], unmatchedEnds: 0, faultsInFlight: [] };
         s.kvm.vms[item.name] = { name: item.name, mm: mm.id, memslots: item.memslots.map((m) => ({ ...m })), sptes: {}, mmuInvalidateSeq: 0, mmuInvalidateInProgress: 0, mmuInvalidateRange: null, mnActiveInvalidateCount: 0, released: false, rangeAt: {} };
         mm.notifiers.push(kvmSubscription(item.name)); // kvm_init_mmu_notifier() -> mmu_notifier_register(): mm_take_all_locks() is not modelled (before the run)
         break;

@@ -48,6 +48,16 @@ export const COVERAGE_COUNTERS = [
   'hugetlb_pmd_shared',
   'hugetlb_unshare_with_tlb_live',
   'hugetlb_last_sharer_sync_ipi',
+  // KVM (paths/kvm_*.ts): a TDP fault retried by mmu_invalidate_retry_gfn();
+  // an invalidate_range_start that began while a TDP fault was between its
+  // seq sample and mmu_lock's release; a KVM_REQ_TLB_FLUSH that had to kick
+  // a vCPU in guest mode; a start that zapped SPTEs; a request made while
+  // the vCPU still held guest-TLB entries (they survive until it is handled)
+  'kvm_fault_retried',
+  'kvm_fault_racing_invalidate_start',
+  'kvm_flush_kicked_guest_mode',
+  'kvm_spte_zapped_in_start',
+  'kvm_guest_tlb_until_request',
   // mshare (SPEC 6): the situations behind the review's hazards
   'host_change_with_sharer_tlb',
   'sharer_dormant_slot_at_host_change',
@@ -121,6 +131,7 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
     if (s.cpus.some((c) => c.id !== e.cpu && mask.includes(c.id) && reorderVisible(c))) cov.store_buffer_reordering++;
   }
   countHugetlb(cov, s, e, mmOfActor);
+  countKvm(cov, s, e);
   countMshare(cov, s, e);
   countSharerList(cov, s, e, mmOfActor);
 }
@@ -149,6 +160,19 @@ function countLocks(cov: Coverage, s: KernelState, e: StepEvent): void {
   if (e.id === 'rwsem_down_read_slowpath.queue') {
     const l = Object.values(s.locks).find((x) => x.waiters?.some((w) => w.actor === e.actor && w.mode === 'r'));
     if (l && l.holders.length > 0 && l.mode === 'r') cov.rwsem_reader_held_off_by_writer++;
+  }
+}
+
+function countKvm(cov: Coverage, s: KernelState, e: StepEvent): void {
+  const kvm = s.kvm;
+  if (!kvm) return;
+  if (e.id === 'is_page_fault_stale.retry') cov.kvm_fault_retried++;
+  if (e.id === 'kvm_mmu_invalidate_begin' && kvm.faultsInFlight.length > 0) cov.kvm_fault_racing_invalidate_start++;
+  if (e.id === 'kvm_make_all_cpus_request.kick') cov.kvm_flush_kicked_guest_mode++;
+  if (e.id === 'tdp_mmu_zap_leafs') cov.kvm_spte_zapped_in_start++;
+  if (e.id === 'kvm_make_all_cpus_request.kvm_make_request') {
+    const pending = (n: string) => kvm.vcpus[n]!.requests.includes('KVM_REQ_TLB_FLUSH');
+    if (Object.values(kvm.guestTlb).some((es) => es.some((x) => pending(x.vcpu)))) cov.kvm_guest_tlb_until_request++;
   }
 }
 

@@ -80,6 +80,12 @@ export interface RawScenario {
   choices: { actor: number; point: number; nth: number }[];
   /** Mainline policies only: per process, 0 for no hugetlbfs mapping, else 1 + its HUGE_POOL index. */
   huge?: number[];
+  /**
+   * Mainline policies only, in some runs: a VM of P0 whose memslots cover
+   * P0's regions (gfns in region order), and vCPU threads of P0 that make
+   * guest accesses (gfn: an index modulo the memslot pages).
+   */
+  kvm?: { vcpus: { cpu: number; ops: { write: boolean; gfn: number }[] }[] };
 }
 
 export interface GenOptions {
@@ -89,6 +95,8 @@ export interface GenOptions {
   mshare: MshareKnobs | null;
   /** Draw hugetlbfs mappings (paths/hugetlb.ts); default: for mainline policies (no mshare knobs). */
   hugetlb?: boolean;
+  /** Draw a VM with vCPUs in some runs (paths/kvm_*.ts); default: for mainline policies. */
+  kvm?: boolean;
 }
 
 /**
@@ -130,8 +138,16 @@ function swarmArb(kinds: readonly OpKind[]): fc.Arbitrary<OpKind[] | undefined> 
 export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   const withHuge = (base: fc.Arbitrary<RawScenario>) =>
     !(opts.hugetlb ?? opts.mshare === null) ? base : fc.tuple(base, fc.array(fc.nat(HUGE_POOL.length), { minLength: 3, maxLength: 3 })).map(([r, huge]) => ({ ...r, huge }));
-  return swarmArb(opts.ops).chain((swarm) => withHuge(rawScenarioWith(opts, swarm)));
+  // drawn after everything else, so a run without a VM is the run drawn before KVM was modelled
+  const withKvm = (base: fc.Arbitrary<RawScenario>) => (!(opts.kvm ?? opts.mshare === null) ? base : fc.tuple(base, kvmArb).map(([r, kvm]) => (kvm ? { ...r, kvm } : r)));
+  return swarmArb(opts.ops).chain((swarm) => withKvm(withHuge(rawScenarioWith(opts, swarm))));
 }
+
+/** A VM in a third of the runs: one to three vCPUs, each one to six guest accesses. */
+const kvmArb = fc.option(
+  fc.record({ vcpus: fc.array(fc.record({ cpu: fc.nat(3), ops: fc.array(fc.record({ write: fc.boolean(), gfn: fc.nat(7) }), { minLength: 1, maxLength: 6 }) }), { minLength: 1, maxLength: 3 }) }),
+  { nil: undefined, freq: 2 },
+);
 
 function rawScenarioWith(opts: GenOptions, swarm: OpKind[] | undefined): fc.Arbitrary<RawScenario> {
   const kinds = swarm ?? opts.ops;
@@ -239,6 +255,20 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
     });
     return { name: `T${i}`, proc: `P${p}`, cpu: t.cpu % raw.cpus, ops };
   });
+  if (raw.kvm) {
+    // VM V0 of P0: one memslot per region of P0 (hugetlbfs ones too), gfns in region order
+    const memslots: { gfn: number; hva: number; pages: number }[] = [];
+    for (const r of regions[0]!) memslots.push({ gfn: memslots.reduce((n, m) => n + m.pages, 0), hva: r.start, pages: r.pages });
+    const total = memslots.reduce((n, m) => n + m.pages, 0);
+    setup.push({ kind: 'vm', name: 'V0', proc: 'P0', memslots });
+    const cpus = new Set<number>();
+    for (const v of raw.kvm.vcpus) {
+      const cpu = v.cpu % raw.cpus;
+      if (cpus.has(cpu)) continue; // one vCPU of V0 per CPU (validate.ts)
+      cpus.add(cpu);
+      threads.push({ name: `T${threads.length}`, proc: 'P0', cpu, ops: v.ops.map((o): Op => ({ kind: o.write ? 'guest_write' : 'guest_read', vm: 'V0', gfn: o.gfn % total })) });
+    }
+  }
   const all = regions.flat();
   const specVa = (x: { region: number; page: number }) => {
     const r = all[x.region % all.length]!;

@@ -88,6 +88,8 @@ export interface KvmState {
    */
   openStarts: { actor: string; mm: MmId }[];
   unmatchedEnds: number;
+  /** Ghost (coverage): the vCPU threads inside a TDP fault, from the seq sample to mmu_lock's release. */
+  faultsInFlight: string[];
 }
 
 /** The subscription name of a VM on its mm's notifier list. */

@@ -26,7 +26,7 @@
 import { putPage } from '../frames.js';
 import { kvmMmuLock, lock, unlock } from '../locks.js';
 import { inInvalidation, type Vm } from '../kvm/state.js';
-import { step, STOP_STEP, type StepDef } from '../step.js';
+import { step, STOP_STEP, type K, type StepDef } from '../step.js';
 import type { MmId, Pfn } from '../types.js';
 import type { FaultCtx } from './fault.js';
 import type { GupSlowCtx } from './gup.js';
@@ -51,9 +51,15 @@ export function mmuInvalidateRetryGfn(vm: Vm, mmuSeq: number, gfn: number): bool
   return vm.mmuInvalidateSeq !== mmuSeq;
 }
 
+const outOfFault = (k: K) => {
+  const kvm = k.s.kvm!;
+  kvm.faultsInFlight = kvm.faultsInFlight.filter((a) => a !== k.self);
+};
+
 export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
   step('kvm_mmu_faultin_pfn.mmu_invalidate_seq', function* (k, c) {
     c.mmuSeq = k.s.kvm!.vms[c.vm]!.mmuInvalidateSeq; // smp_rmb()
+    k.s.kvm!.faultsInFlight.push(k.self); // ghost, for coverage
     yield { id: 'kvm_mmu_faultin_pfn.mmu_invalidate_seq' };
   }),
   step('hva_to_pfn', function* (k, c) {
@@ -62,6 +68,7 @@ export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
       yield* k.run('get_user_pages', g);
       if (g.refused) {
         c.result = 'efault'; // the design refuses GUP through an msharefs VMA
+        outOfFault(k);
         return STOP_STEP;
       }
       if (g.page && (!c.write || g.writable)) {
@@ -78,6 +85,7 @@ export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
       yield* k.run('do_user_addr_fault', f);
       if (f.segv) {
         c.result = 'efault';
+        outOfFault(k);
         return STOP_STEP;
       }
     }
@@ -104,6 +112,7 @@ export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
     yield { id: 'kvm_release_faultin_page' };
   }),
   step('kvm_tdp_mmu_map.read_unlock', function* (k, c) {
+    outOfFault(k);
     yield* unlock(k, kvmMmuLock(c.vm), 'kvm_tdp_mmu_map.read_unlock');
   }),
 ];

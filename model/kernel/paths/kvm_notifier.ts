@@ -82,7 +82,7 @@ export const kvmMmuNotifierInvalidateRangeStart: StepDef<KvmInvalidateCtx>[] = [
       for (let g = r.start; g < r.end; g++) vm.rangeAt[g] ??= k.s.ghost.clock;
       if (zapGfnRange(vm, r.start, r.end)) c.flush = true;
     }
-    yield { id: 'kvm_mmu_unmap_gfn_range' };
+    yield { id: c.flush ? 'tdp_mmu_zap_leafs' : 'kvm_mmu_unmap_gfn_range' };
   }),
   step('kvm_handle_hva_range.flush_on_ret', function* (k, c) {
     if (c.flush) yield* k.run('kvm_flush_remote_tlbs', { vm: c.vm });

@@ -21,11 +21,13 @@
 //      entry for the gfn goes (as a #PF drops it), VM-exit, mode
 //      OUTSIDE_GUEST_MODE, kvm_tdp_page_fault() (paths/kvm_mmu.ts), then
 //      back to 1 - whether the fault installed the SPTE or asked for a
-//      retry. -EFAULT (hva_to_pfn() failed) ends the KVM_RUN.
+//      retry (a retry inside an open invalidation of the gfn waits for its
+//      end: the real vCPU spins). -EFAULT (hva_to_pfn() failed) ends the
+//      KVM_RUN.
 //   4. The VM-exit that ends this KVM_RUN: mode OUTSIDE_GUEST_MODE.
 
 import { step, STOP_STEP, type Gen, type K, type StepDef } from '../step.js';
-import { gfnToHva, type GuestTlbEntry, type Vcpu } from '../kvm/state.js';
+import { gfnToHva, inInvalidation, type GuestTlbEntry, type Vcpu } from '../kvm/state.js';
 import type { MmId } from '../types.js';
 import type { KvmFaultCtx } from './kvm_mmu.js';
 
@@ -112,6 +114,13 @@ export const kvmVcpuRun: StepDef<KvmRunCtx>[] = [
       if (f.result === 'efault') {
         yield { id: 'kvm_vcpu_run.efault', final: true }; // -EFAULT to the VMM (observed where GUP's fault decided it)
         return STOP_STEP;
+      }
+      if (f.result === 'retry' && inInvalidation(vm, c.gfn)) {
+        // RET_PF_RETRY: the vCPU re-enters and faults again until the invalidation ends; the
+        // spinning changes nothing another actor sees, so the model waits for its end instead
+        // (d02c357e5bfa makes the real loop skip the fault-in in this case too)
+        yield { id: 'kvm_vcpu_run.retry', wait: () => !inInvalidation(vm, c.gfn) || vm.released };
+        yield { id: 'kvm_vcpu_run.retry' };
       }
       yield* k.run('vcpu_enter_guest', c);
     }
