@@ -43,6 +43,8 @@ export interface Vcpu {
   vm: string;
   cpu: number;
   mode: VcpuMode;
+  /** The CPU runs guest code: from VM-entry (past vcpu_enter_guest()'s re-check) to the next VM-exit. */
+  inGuest: boolean;
   /** vcpu->requests: only KVM_REQ_TLB_FLUSH is modelled. */
   requests: string[];
   /** A kick IPI (kvm_vcpu_kick()) the vCPU has not acknowledged yet: the sender waits for it. */
@@ -117,12 +119,13 @@ export const inInvalidation = (vm: Vm, gfn: number): boolean => vm.mmuInvalidate
 
 /**
  * A guest TLB entry the CPU may use (SPEC 5.2): its vCPU is alive, and no
- * KVM_REQ_TLB_FLUSH is pending for it while it is outside guest mode (it
- * will flush before it enters). A vCPU still in guest mode with a request
- * pending uses its entries until the kick makes it exit.
+ * KVM_REQ_TLB_FLUSH is pending for it unless it is running guest code (a
+ * vCPU outside the guest, or past the mode store but before the re-check,
+ * flushes before it enters). A vCPU in the guest with a request pending
+ * uses its entries until the kick makes it exit.
  */
 export function guestTlbUsable(s: { kvm?: KvmState; tasks: Record<string, { dead: boolean }> }, e: GuestTlbEntry): boolean {
   const v = s.kvm?.vcpus[e.vcpu];
   if (!v || s.tasks[v.thread]?.dead) return false;
-  return !(v.requests.includes('KVM_REQ_TLB_FLUSH') && v.mode !== 'IN_GUEST_MODE');
+  return !v.requests.includes('KVM_REQ_TLB_FLUSH') || v.inGuest;
 }

@@ -42,12 +42,13 @@ export interface KvmRunCtx {
 /** kvm_vm_ioctl_create_vcpu() at the thread's first KVM_RUN: pinned to its CPU. */
 export function vcpuOf(k: K, vm: string): Vcpu {
   const kvm = k.s.kvm!;
-  return (kvm.vcpus[k.self] ??= { thread: k.self, vm, cpu: k.cpu, mode: 'OUTSIDE_GUEST_MODE', requests: [], kicked: false });
+  return (kvm.vcpus[k.self] ??= { thread: k.self, vm, cpu: k.cpu, mode: 'OUTSIDE_GUEST_MODE', inGuest: false, requests: [], kicked: false });
 }
 
 /** The mode store of a VM-exit; the kick IPI is taken (and acknowledged) once interrupts are on again. */
 function vmExit(v: Vcpu): void {
   v.mode = 'OUTSIDE_GUEST_MODE';
+  v.inGuest = false;
   v.kicked = false;
 }
 
@@ -60,6 +61,8 @@ export const vcpuEnterGuest: StepDef<KvmRunCtx>[] = [
       v.requests = v.requests.filter((r) => r !== 'KVM_REQ_TLB_FLUSH');
       k.s.kvm!.guestTlb[k.cpu] = guestTlbOf(k).filter((e) => e.vcpu !== k.self); // kvm_vcpu_flush_tlb_all(): INVEPT
       yield { id: 'kvm_vcpu_flush_tlb_all' };
+    } else {
+      yield { id: 'vcpu_enter_guest.kvm_check_request' }; // nothing pending: a request made from here on is seen only by the re-check
     }
   }),
   step('vcpu_enter_guest.in_guest_mode', function* (k, c) {
@@ -68,7 +71,11 @@ export const vcpuEnterGuest: StepDef<KvmRunCtx>[] = [
   }),
   step('vcpu_enter_guest.kvm_request_pending', function* (k, c) {
     const v = vcpuOf(k, c.vm);
-    if (v.requests.length === 0 && !v.kicked) return;
+    if (v.requests.length === 0 && !v.kicked) {
+      v.inGuest = true; // VM-entry
+      yield { id: 'vcpu_enter_guest.vmenter' };
+      return;
+    }
     vmExit(v); // cancel_injection: the entry is abandoned, the loop services the request
     yield { id: 'vcpu_enter_guest.cancel_injection' };
     return yield* k.run('vcpu_enter_guest', c);
