@@ -345,6 +345,7 @@ export const KVM_STEP_IDS: readonly string[] = [
   'vcpu_enter_guest.kvm_check_request',
   'vcpu_enter_guest.kvm_request_pending',
   'vcpu_enter_guest.vmenter',
+  'vmx_vcpu_run.guest_runs',
   'vmx_vcpu_run.kick_exit',
 ];
 

@@ -24,7 +24,8 @@
 //      retry (a retry inside an open invalidation of the gfn waits for its
 //      end: the real vCPU spins). -EFAULT (hva_to_pfn() failed) ends the
 //      KVM_RUN.
-//   4. The VM-exit that ends this KVM_RUN: mode OUTSIDE_GUEST_MODE.
+//   4. The guest runs on for a step (a kick takes it out), then the
+//      VM-exit that ends this KVM_RUN: mode OUTSIDE_GUEST_MODE.
 
 import { step, STOP_STEP, type Gen, type K, type StepDef } from '../step.js';
 import { gfnToHva, inInvalidation, type GuestTlbEntry, type Vcpu } from '../kvm/state.js';
@@ -131,6 +132,16 @@ export const kvmVcpuRun: StepDef<KvmRunCtx>[] = [
       }
       yield* k.run('vcpu_enter_guest', c);
     }
+  }),
+  // the guest runs on after its access (one step, in which a kick can take it out) before the exit that ends KVM_RUN
+  step('vmx_vcpu_run.guest_runs', function* (k, c) {
+    const v = vcpuOf(k, c.vm);
+    if (v.kicked) {
+      vmExit(v);
+      yield { id: 'vmx_vcpu_run.kick_exit' };
+      return;
+    }
+    yield { id: 'vmx_vcpu_run.guest_runs' };
   }),
   step('kvm_vcpu_run.vmexit', function* (k, c) {
     vmExit(vcpuOf(k, c.vm));
