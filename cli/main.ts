@@ -71,8 +71,8 @@ function positiveInt(v: string, flag: string): number {
 
 const properties = (ids: string[] | undefined) => ids?.map((id) => propertyById(id) ?? usage(`unknown property '${id}'${didYouMean(id, PROPERTIES.map((p) => p.id))} (known: ${PROPERTIES.map((p) => p.id).join(', ')})`));
 
-export function coverageLines(c: Coverage, mshare = false, reclaim = false): string[] {
-  const names = countersFor(mshare, reclaim);
+export function coverageLines(c: Coverage, mshare = false, ops: readonly string[] = []): string[] {
+  const names = countersFor(mshare, ops);
   const lines = names.map((k) => `  ${k.padEnd(35)} ${c[k]}`);
   const zero = names.filter((k) => c[k] === 0);
   if (zero.length) lines.push(`  not reached: ${zero.join(', ')}`);
@@ -196,7 +196,7 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   );
   progress.clear();
   log.info({ runs: r.runs, steps: r.steps, elapsedMs: Date.now() - t0, signatures: r.signatures.length, interrupted: r.interrupted }, 'campaign end');
-  const header: Header = { shown: p.name, seed, ops, coverageLines: (c) => coverageLines(c, base.mshare !== null, ops.includes('reclaim')), variantArg: values.variant ?? null };
+  const header: Header = { shown: p.name, seed, ops, coverageLines: (c) => coverageLines(c, base.mshare !== null, ops), variantArg: values.variant ?? null };
   const shardText = shard ? `shard ${shard.k}/${shard.n} (runs ${range.lo}..${range.hi! - 1})` : undefined;
   printSummary(io, header, r, { shard: shardText, interrupted: r.interrupted, unshrunk: r.unshrunk });
   if (shard && !r.interrupted) {

@@ -5,6 +5,7 @@
 import type { Config } from './config.js';
 import type { ActorName, MmId, Pfn, Prot, Vpn } from './types.js';
 import type { BufferedStore, TsoView } from './store_buffer.js';
+import type { KvmState } from './kvm/state.js';
 
 /** One entry of a page-table page at any level; `null` is pte_none. */
 export interface Pte {
@@ -245,7 +246,7 @@ export interface Cpu {
   memory: TsoView;
 }
 
-export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem' | 'vma_lock' | 'pmd_lock' | 'mshare_list_lock' | 'hugetlb_vma_lock';
+export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem' | 'vma_lock' | 'pmd_lock' | 'mshare_list_lock' | 'hugetlb_vma_lock' | 'kvm_mmu_lock';
 
 /** A task on an rwsem's wait list (struct rwsem_waiter). */
 export interface RwsemWaiter {
@@ -380,5 +381,7 @@ export interface KernelState {
   ipiSeq: number;
   /** State a variant adds of its own, under its namespace (SPEC 4.4). */
   ext: Record<string, unknown>;
+  /** KVM (model/kernel/kvm/state.ts): absent unless the setup creates a VM, so runs without one keep their state bytes. */
+  kvm?: KvmState;
   ghost: Ghost;
 }

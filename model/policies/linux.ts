@@ -27,6 +27,10 @@ import { hugePmdShare, hugePteLock, hugetlbFault, tlbFlushUnsharedTables, unmapH
 import { shrinkFolioList } from '../kernel/paths/reclaim.js';
 import { tryToUnmapFlush } from '../kernel/paths/tlbbatch.js';
 import { tryToUnmapOne } from '../kernel/paths/try_to_unmap_one.js';
+import { kvmTdpPageFault } from '../kernel/paths/kvm_mmu.js';
+import { kvmFlushRemoteTlbs } from '../kernel/paths/kvm_flush.js';
+import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from '../kernel/paths/kvm_notifier.js';
+import { kvmVcpuRun, vcpuEnterGuest } from '../kernel/paths/kvm_vcpu_run.js';
 import type { Policy } from './policy.js';
 
 export const linux: Policy = {
@@ -104,5 +108,13 @@ export const linux: Policy = {
     __unmap_hugepage_range: unmapHugepageRange,
     huge_pte_lock: hugePteLock,
     tlb_flush_unshared_tables: tlbFlushUnsharedTables,
+    // KVM's secondary MMU (paths/kvm_*.ts): reached only when the setup creates a VM
+    kvm_vcpu_run: kvmVcpuRun,
+    vcpu_enter_guest: vcpuEnterGuest,
+    kvm_tdp_page_fault: kvmTdpPageFault,
+    kvm_flush_remote_tlbs: kvmFlushRemoteTlbs,
+    kvm_mmu_notifier_invalidate_range_start: kvmMmuNotifierInvalidateRangeStart,
+    kvm_mmu_notifier_invalidate_range_end: kvmMmuNotifierInvalidateRangeEnd,
+    kvm_mmu_notifier_release: kvmMmuNotifierRelease,
   },
 };

@@ -121,6 +121,9 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
     case 'read':
     case 'write':
       return yield* k.run('user_access', { mm, opId, vpn: op.va, write: op.kind === 'write' });
+    case 'guest_read':
+    case 'guest_write':
+      return yield* k.run('kvm_vcpu_run', { vm: op.vm, mm, gfn: op.gfn, write: op.kind === 'guest_write', opId });
     case 'gup':
       return yield* k.run('gup_fast', { mm, vpn: op.va });
     case 'get_user_pages':

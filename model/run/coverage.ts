@@ -58,6 +58,16 @@ export const COVERAGE_COUNTERS = [
   'reclaim_batched_flush_window',
   'flush_batched_pending_catch_up',
   'reclaim_folio_freed',
+  // KVM (paths/kvm_*.ts): a TDP fault retried by mmu_invalidate_retry_gfn();
+  // an invalidate_range_start that began while a TDP fault was between its
+  // seq sample and mmu_lock's release; a KVM_REQ_TLB_FLUSH that had to kick
+  // a vCPU in guest mode; a start that zapped SPTEs; a request made while
+  // the vCPU still held guest-TLB entries (they survive until it is handled)
+  'kvm_fault_retried',
+  'kvm_fault_racing_invalidate_start',
+  'kvm_flush_kicked_guest_mode',
+  'kvm_spte_zapped_in_start',
+  'kvm_guest_tlb_until_request',
   // mshare (SPEC 6): the situations behind the review's hazards
   'host_change_with_sharer_tlb',
   'sharer_dormant_slot_at_host_change',
@@ -76,12 +86,20 @@ export const COVERAGE_COUNTERS = [
 ] as const;
 
 /** The counters that matter for a policy: the CPU side, plus mshare's when it has mshare. */
-/** The counters only a reclaim op advances: reclaim is opt-in (properties/generate/scenario_arb.ts opKindsFor). */
-export const RECLAIM_COUNTERS: readonly string[] = ['reclaim_deferred_flush', 'reclaim_batched_flush_window', 'flush_batched_pending_catch_up', 'reclaim_folio_freed'];
+/**
+ * Counters only an opt-in kind of `--ops` advances (properties/generate/
+ * scenario_arb.ts opKindsFor): `reclaim`, and `vm` (a VM with vCPUs).
+ */
+export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm', readonly string[]>> = {
+  reclaim: ['reclaim_deferred_flush', 'reclaim_batched_flush_window', 'flush_batched_pending_catch_up', 'reclaim_folio_freed'],
+  vm: ['kvm_fault_retried', 'kvm_fault_racing_invalidate_start', 'kvm_flush_kicked_guest_mode', 'kvm_spte_zapped_in_start', 'kvm_guest_tlb_until_request'],
+};
 
-/** The counters a campaign reports: mshare's only for mshare policies, reclaim's only when it generates reclaim. */
-export const countersFor = (mshare: boolean, reclaim = false): readonly CoverageName[] =>
-  (mshare ? COVERAGE_COUNTERS : COVERAGE_COUNTERS.slice(0, COVERAGE_COUNTERS.indexOf('host_change_with_sharer_tlb'))).filter((c) => reclaim || !RECLAIM_COUNTERS.includes(c));
+/** The counters a campaign reports: mshare's only for mshare policies, an opt-in kind's only when `ops` has it. */
+export const countersFor = (mshare: boolean, ops: readonly string[] = []): readonly CoverageName[] =>
+  (mshare ? COVERAGE_COUNTERS : COVERAGE_COUNTERS.slice(0, COVERAGE_COUNTERS.indexOf('host_change_with_sharer_tlb'))).filter(
+    (c) => !Object.entries(OPT_IN_COUNTERS).some(([op, cs]) => cs.includes(c) && !ops.includes(op)),
+  );
 
 export type CoverageName = (typeof COVERAGE_COUNTERS)[number];
 export type Coverage = Record<CoverageName, number>;
@@ -137,6 +155,7 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
   }
   countHugetlb(cov, s, e, mmOfActor);
   countReclaim(cov, s, e);
+  countKvm(cov, s, e);
   countMshare(cov, s, e);
   countSharerList(cov, s, e, mmOfActor);
 }
@@ -177,6 +196,19 @@ function countLocks(cov: Coverage, s: KernelState, e: StepEvent): void {
   if (e.id === 'rwsem_down_read_slowpath.queue') {
     const l = Object.values(s.locks).find((x) => x.waiters?.some((w) => w.actor === e.actor && w.mode === 'r'));
     if (l && l.holders.length > 0 && l.mode === 'r') cov.rwsem_reader_held_off_by_writer++;
+  }
+}
+
+function countKvm(cov: Coverage, s: KernelState, e: StepEvent): void {
+  const kvm = s.kvm;
+  if (!kvm) return;
+  if (e.id === 'is_page_fault_stale.retry') cov.kvm_fault_retried++;
+  if (e.id === 'kvm_mmu_invalidate_begin' && kvm.faultsInFlight.length > 0) cov.kvm_fault_racing_invalidate_start++;
+  if (e.id === 'kvm_make_all_cpus_request.kick') cov.kvm_flush_kicked_guest_mode++;
+  if (e.id === 'tdp_mmu_zap_leafs') cov.kvm_spte_zapped_in_start++;
+  if (e.id === 'kvm_make_all_cpus_request.kvm_make_request') {
+    const pending = (n: string) => kvm.vcpus[n]!.requests.includes('KVM_REQ_TLB_FLUSH');
+    if (Object.values(kvm.guestTlb).some((es) => es.some((x) => pending(x.vcpu)))) cov.kvm_guest_tlb_until_request++;
   }
 }
 

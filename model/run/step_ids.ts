@@ -313,6 +313,61 @@ export const STEP_IDS: readonly string[] = [
   'zap_pte_table_if_empty.spin_unlock',
 ];
 
+/**
+ * The step ids of KVM's paths (paths/kvm_*.ts) that are not step names of
+ * their own. Kept apart from STEP_IDS so that adding KVM left every raw
+ * scenario the generator draws resolving as before (an until= index is
+ * taken modulo STEP_IDS.length): until= may name them, the generator's
+ * drawn until= does not.
+ */
+export const KVM_STEP_IDS: readonly string[] = [
+  'guest_access',
+  'guest_access.ept_violation',
+  'guest_access.tdp_walk',
+  'guest_access.tlb_hit',
+  'hva_to_pfn',
+  'hva_to_pfn.unpin',
+  'is_page_fault_stale',
+  'is_page_fault_stale.retry',
+  'kvm_arch_flush_shadow_all',
+  'kvm_handle_hva_range.flush_on_ret',
+  'kvm_handle_hva_range.kvm_mmu_lock',
+  'kvm_handle_hva_range.kvm_mmu_unlock',
+  'kvm_make_all_cpus_request.kick',
+  'kvm_make_all_cpus_request.kvm_make_request',
+  'kvm_make_all_cpus_request.kvm_request_needs_ipi',
+  'kvm_make_all_cpus_request.wait',
+  'kvm_mmu_faultin_pfn.mmu_invalidate_seq',
+  'kvm_mmu_invalidate_begin',
+  'kvm_mmu_invalidate_end',
+  'kvm_mmu_notifier_invalidate_range_end',
+  'kvm_mmu_notifier_invalidate_range_end.kvm_mmu_lock',
+  'kvm_mmu_notifier_invalidate_range_end.kvm_mmu_unlock',
+  'kvm_mmu_notifier_invalidate_range_end.mn_active_invalidate_count',
+  'kvm_mmu_notifier_invalidate_range_start',
+  'kvm_mmu_notifier_release.kvm_mmu_lock',
+  'kvm_mmu_notifier_release.kvm_mmu_unlock',
+  'kvm_mmu_unmap_gfn_range',
+  'kvm_release_faultin_page',
+  'kvm_tdp_mmu_map.read_lock',
+  'kvm_tdp_mmu_map.read_unlock',
+  'kvm_vcpu_flush_tlb_all',
+  'kvm_vcpu_run.efault',
+  'kvm_vcpu_run.retry',
+  'kvm_vcpu_run.vcpu_enter_guest',
+  'kvm_vcpu_run.vmexit',
+  'mn_hlist_release',
+  'tdp_mmu_map_handle_target_level',
+  'tdp_mmu_zap_leafs',
+  'vcpu_enter_guest.cancel_injection',
+  'vcpu_enter_guest.in_guest_mode',
+  'vcpu_enter_guest.kvm_check_request',
+  'vcpu_enter_guest.kvm_request_pending',
+  'vcpu_enter_guest.vmenter',
+  'vmx_vcpu_run.guest_runs',
+  'vmx_vcpu_run.kick_exit',
+];
+
 /** The heuristic decisions a schedule's choice lines can force (SPEC 4.2), by the kernel function that takes them. */
 export const CHOICE_POINTS: readonly string[] = [
   'flush_tlb_mm_range.flush_all', // the full-flush ceiling (flush_tlb_mm_range)
