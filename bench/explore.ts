@@ -190,7 +190,7 @@ export async function benchExplore(parts: readonly string[], largeMs = 600_000):
   if (parts.includes('spin')) spinPart();
   if (parts.includes('saved')) await savedPart();
   if (parts.includes('holding')) await holdingPart(120_000);
-  if (parts.includes('unreached')) await unreachedPart(300_000);
+  if (parts.includes('unreached')) await unreachedPart(240_000);
   if (parts.includes('large')) largePart(largeMs);
 }
 

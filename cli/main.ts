@@ -23,7 +23,7 @@ import type { Scenario } from '../model/run/scenario.js';
 import { validateScenario, validateStepIds } from '../model/run/validate.js';
 import { thrownAt } from '../model/source_location.js';
 import { MODEL_VERSION } from '../model/version.js';
-import { opKindsFor, type OpKind } from '../properties/generate/scenario_arb.js';
+import { opKindsAccepted, opKindsFor, type OpKind } from '../properties/generate/scenario_arb.js';
 import { checkedProperties, CounterexampleError, FORMAT_VERSION, loadCounterexample, verdictOf, type CounterexampleFile, type Verdict } from '../reports/counterexample.js';
 import { renderHtml } from '../reports/render_html.js';
 import { renderJson } from '../reports/render_json.js';
@@ -74,8 +74,8 @@ function positiveInt(v: string, flag: string): number {
 
 const properties = (ids: string[] | undefined) => ids?.map((id) => propertyById(id) ?? usage(`unknown property '${id}'${didYouMean(id, PROPERTIES.map((p) => p.id))} (known: ${PROPERTIES.map((p) => p.id).join(', ')})`));
 
-export function coverageLines(c: Coverage, mshare = false): string[] {
-  const names = countersFor(mshare);
+export function coverageLines(c: Coverage, mshare = false, ops: readonly string[] = []): string[] {
+  const names = countersFor(mshare, ops);
   const lines = names.map((k) => `  ${k.padEnd(35)} ${c[k]}`);
   const zero = names.filter((k) => c[k] === 0);
   if (zero.length) lines.push(`  not reached: ${zero.join(', ')}`);
@@ -160,8 +160,8 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   if (shard && runs !== undefined && shard.n > runs) throw new UsageError(`--shard ${values.shard}: more shards than the ${runs} runs`);
   for (const s of values.skip ?? []) if (s === '' || s.length > 1000 || !/^[\x20-\x7e]*$/.test(s)) throw new UsageError('--skip must be a signature (property|holder|function), printable ASCII');
   const base = policy(values.policy);
-  const supported = opKindsFor(base.mshare);
-  const ops = (values.ops?.split(',') ?? supported) as OpKind[];
+  const supported = opKindsAccepted(base.mshare);
+  const ops = (values.ops?.split(',') ?? opKindsFor(base.mshare)) as OpKind[];
   for (const o of ops) if (!supported.includes(o)) throw new UsageError(`unknown op '${o}' in --ops for ${base.name}${didYouMean(o, supported)} (known: ${supported.join(', ')})`);
   const seed = values.seed ?? 'mshare-check';
   if (seed.length > 256 || !/^[\x20-\x7e]*$/.test(seed)) throw new UsageError('--seed must be printable ASCII, at most 256 characters');
@@ -199,7 +199,7 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   );
   progress.clear();
   log.info({ runs: r.runs, steps: r.steps, elapsedMs: Date.now() - t0, signatures: r.signatures.length, interrupted: r.interrupted }, 'campaign end');
-  const header: Header = { shown: p.name, seed, ops, coverageLines: (c) => coverageLines(c, base.mshare !== null), variantArg: values.variant ?? null };
+  const header: Header = { shown: p.name, seed, ops, coverageLines: (c) => coverageLines(c, base.mshare !== null, ops), variantArg: values.variant ?? null };
   const shardText = shard ? `shard ${shard.k}/${shard.n} (runs ${range.lo}..${range.hi! - 1})` : undefined;
   printSummary(io, header, r, { shard: shardText, interrupted: r.interrupted, unshrunk: r.unshrunk });
   if (shard && !r.interrupted) {

@@ -13,6 +13,9 @@ import { readValue } from './read_value.js';
 import { shareCount } from './share_count.js';
 import { sharedTableFlush } from './shared_table_flush.js';
 import { unmapComplete } from './unmap_complete.js';
+import { secondarySubset } from './secondary_subset.js';
+import { noSpteInWindow } from './no_spte_in_window.js';
+import { notifierBalance } from './notifier_balance.js';
 
 export const PROPERTIES: readonly Property[] = [
   noFreedFrameReachable,
@@ -26,6 +29,10 @@ export const PROPERTIES: readonly Property[] = [
   // issue 10's: after the older ones, so a saved counterexample keeps its signature
   noStalePscAfterUnlink,
   sharedTableFlush,
+  // issue 11's (KVM): they look only at KVM state, absent from runs without a VM
+  secondarySubset,
+  noSpteInWindow,
+  notifierBalance,
   progress,
 ];
 

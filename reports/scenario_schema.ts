@@ -31,6 +31,8 @@ const SETUP: Schema = {
     mmap: obj({ kind: kind('mmap'), proc: NAME, start: INDEX, pages: COUNT, prot: PROT, ...FILE_ARGS }),
     msharefs: obj({ kind: kind('msharefs'), name: NAME, owner: { t: 'null-or', of: NAME } }),
     mshare_map: obj({ kind: kind('mshare_map'), file: NAME, offset: INDEX, pages: COUNT, prot: PROT }),
+    // KVM (model/kernel/kvm/state.ts): memslots gfn -> hva (pages) in the process's mm
+    vm: obj({ kind: kind('vm'), name: NAME, proc: NAME, memslots: { t: 'arr', max: 64, of: obj({ gfn: INDEX, hva: INDEX, pages: COUNT }) } }),
   },
 };
 
@@ -44,6 +46,7 @@ const OP: Schema = {
     write: at('write'),
     gup: at('gup'),
     get_user_pages: at('get_user_pages'),
+    reclaim: at('reclaim'),
     mmap: obj({ kind: kind('mmap'), va: INDEX, pages: COUNT, prot: PROT, ...FILE_ARGS }),
     munmap: range('munmap'),
     madvise: range('madvise'),
@@ -62,6 +65,8 @@ const OP: Schema = {
     mshare_advise: obj({ kind: kind('mshare_advise'), file: NAME, offset: INDEX, pages: COUNT }),
     mshare_protect: obj({ kind: kind('mshare_protect'), file: NAME, offset: INDEX, pages: COUNT, prot: PROT }),
     close: obj({ kind: kind('close'), file: NAME }),
+    guest_read: obj({ kind: kind('guest_read'), vm: NAME, gfn: INDEX }),
+    guest_write: obj({ kind: kind('guest_write'), vm: NAME, gfn: INDEX }),
   },
 };
 

@@ -21,14 +21,16 @@ const fileRefArb = (files: string[]) =>
 /** Every op kind; a kind added to Op fails tsc here until it is listed, and the check below until it is generated. */
 const OP_KINDS: Record<Op['kind'], true> = {
   read: true, write: true, mmap: true, munmap: true, madvise: true, mprotect: true, gup: true, idle: true, flush_tlb_all: true,
-  attach: true, mshare_map: true, mshare_unmap: true, get_user_pages: true, numa_scan: true, exit: true,
+  attach: true, mshare_map: true, mshare_unmap: true, get_user_pages: true, numa_scan: true, exit: true, reclaim: true,
   mshare_create: true, ftruncate: true, mshare_attach: true, mshare_advise: true, mshare_protect: true, close: true,
+  guest_read: true, guest_write: true,
 };
-const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true };
+const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true, vm: true };
 
-const opArb = (files: string[], mshares: string[]): fc.Arbitrary<Op> =>
+const opArb = (files: string[], mshares: string[], vms: string[] = []): fc.Arbitrary<Op> =>
   fc.oneof(
-    fc.record({ kind: fc.constantFrom('read' as const, 'write' as const, 'gup' as const, 'get_user_pages' as const), va: vpnArb }, NP),
+    ...(vms.length === 0 ? [] : [fc.record({ kind: fc.constantFrom('guest_read' as const, 'guest_write' as const), vm: fc.constantFrom(...vms), gfn: fc.nat(1000) }, NP)]),
+    fc.record({ kind: fc.constantFrom('read' as const, 'write' as const, 'gup' as const, 'get_user_pages' as const, 'reclaim' as const), va: vpnArb }, NP),
     fc.tuple(vpnArb, pagesArb, protArb, fileRefArb(files)).map(([va, pages, prot, f]): Op => ({ kind: 'mmap', va, pages, prot, ...f })),
     fc.record({ kind: fc.constantFrom('munmap' as const, 'madvise' as const), va: vpnArb, pages: pagesArb }, NP),
     fc.record({ kind: fc.constant('mprotect' as const), va: vpnArb, pages: pagesArb, prot: protArb }, NP),
@@ -54,7 +56,7 @@ const opArb = (files: string[], mshares: string[]): fc.Arbitrary<Op> =>
  * declarations it uses: an mmap its process and file, an msharefs file its
  * owner (or none), an mshare_map its msharefs file.
  */
-const setupArb = (procs: string[], files: string[], mshares: string[]): fc.Arbitrary<SetupItem[]> =>
+const setupArb = (procs: string[], files: string[], mshares: string[], vms: string[] = []): fc.Arbitrary<SetupItem[]> =>
   fc.tuple(
     fc.shuffledSubarray(
       [
@@ -68,7 +70,8 @@ const setupArb = (procs: string[], files: string[], mshares: string[]): fc.Arbit
     fc.array(fc.nat(), { minLength: mshares.length, maxLength: mshares.length }),
     fc.array(fc.tuple(fc.constantFrom(...procs), vpnArb, pagesArb, protArb, fileRefArb(files), fc.nat()), { maxLength: 4 }),
     mshares.length === 0 ? fc.constant([]) : fc.array(fc.tuple(fc.constantFrom(...mshares), fc.nat(100), pagesArb, protArb, fc.nat()), { maxLength: 3 }),
-  ).map(([decls, filePages, owners, mmaps, maps]) => {
+    fc.array(fc.tuple(fc.constantFrom(...procs), fc.array(fc.record({ gfn: fc.nat(1000), hva: vpnArb, pages: pagesArb }, NP), { minLength: 1, maxLength: 3 }), fc.nat()), { minLength: vms.length, maxLength: vms.length }),
+  ).map(([decls, filePages, owners, mmaps, maps, vmItems]) => {
     const setup = decls.map((d, i): SetupItem => {
       if (d.kind === 'file') return { ...d, pages: filePages[files.indexOf(d.name)]! };
       if (d.kind !== 'msharefs') return d;
@@ -81,25 +84,26 @@ const setupArb = (procs: string[], files: string[], mshares: string[]): fc.Arbit
     const insertAfter = (min: number, r: number, it: SetupItem) => setup.splice(min + (r % (setup.length - min + 1)), 0, it);
     for (const [proc, start, pages, prot, f, r] of mmaps) insertAfter(Math.max(at('process', proc), at('file', f.file)) + 1, r, { kind: 'mmap', proc, start, pages, prot, ...f });
     for (const [file, offset, pages, prot, r] of maps) insertAfter(at('msharefs', file) + 1, r, { kind: 'mshare_map', file, offset, pages, prot });
+    vmItems.forEach(([proc, memslots, r], i) => insertAfter(at('process', proc) + 1, r, { kind: 'vm', name: vms[i]!, proc, memslots }));
     return setup;
   });
 
 // Files and msharefs files share one namespace: a name is one or the other.
 const scenarioArb: fc.Arbitrary<Scenario> = fc
-  .tuple(fc.uniqueArray(nameArb, { minLength: 1, maxLength: 3 }), fc.uniqueArray(nameArb, { maxLength: 4 }), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }))
-  .map(([procs, names, isMshare]) => [procs, names.filter((_, i) => !isMshare[i]), names.filter((_, i) => isMshare[i])] as const)
-  .chain(([procs, files, mshares]) =>
+  .tuple(fc.uniqueArray(nameArb, { minLength: 1, maxLength: 3 }), fc.uniqueArray(nameArb, { maxLength: 4 }), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), fc.nat(2))
+  .map(([procs, names, isMshare, nvm]) => [procs, names.filter((_, i) => !isMshare[i]), names.filter((_, i) => isMshare[i]), Array.from({ length: nvm }, (_, i) => `V${i}`)] as const)
+  .chain(([procs, files, mshares, vms]) =>
     fc.record({
       config: fc.record(
         { fanout: posArb, frames: posArb, cpus: posArb, pcids: posArb, flushCeiling: posArb, maxSteps: posArb },
         { requiredKeys: [], noNullPrototype: true },
       ),
-      setup: setupArb(procs, files, mshares),
+      setup: setupArb(procs, files, mshares, [...vms]),
       threads: fc
         .uniqueArray(nameArb, { maxLength: 3 })
         .chain((names) =>
           fc.tuple(...names.map((name) => fc.record({
-            name: fc.constant(name), proc: fc.constantFrom(...procs), cpu: fc.nat(8), ops: fc.array(opArb(files, mshares), { maxLength: 5 }),
+            name: fc.constant(name), proc: fc.constantFrom(...procs), cpu: fc.nat(8), ops: fc.array(opArb(files, mshares, [...vms]), { maxLength: 5 }),
           }, NP))),
         ),
       speculation: fc.array(fc.record({ cpu: fc.nat(8), vas: fc.array(vpnArb, { maxLength: 3 }) }, NP), { maxLength: 3 }),

@@ -43,17 +43,20 @@ function printSetup(it: SetupItem): string {
     case 'mmap': return `mmap ${name(it.proc)} ${vaHex(it.start)} pages=${it.pages} prot=${protString(it.prot)}${fileArgs(it)}`;
     case 'msharefs': return `msharefs ${name(it.name)}${it.owner === null ? '' : ` owner=${name(it.owner)}`}`;
     case 'mshare_map': return `mshare_map ${name(it.file)} offset=${it.offset} pages=${it.pages} prot=${protString(it.prot)}`;
+    case 'vm': return `vm ${name(it.name)} ${name(it.proc)} slots=${it.memslots.map((m) => `${m.gfn}@${vaHex(m.hva)}+${m.pages}`).join(',')}`;
   }
 }
 
 function printOp(op: Op): string {
   switch (op.kind) {
     case 'read': case 'write': case 'gup': return `${op.kind} ${vaHex(op.va)}`;
+    case 'guest_read': case 'guest_write': return `${op.kind} ${name(op.vm)} gfn=${op.gfn}`;
     case 'mmap': return `mmap ${vaHex(op.va)} pages=${op.pages} prot=${protString(op.prot)}${fileArgs(op)}`;
     case 'munmap': case 'madvise': return `${op.kind} ${vaHex(op.va)} pages=${op.pages}`;
     case 'mprotect': return `mprotect ${vaHex(op.va)} pages=${op.pages} prot=${protString(op.prot)}`;
     case 'idle': case 'flush_tlb_all': case 'numa_scan': case 'exit': return op.kind;
     case 'get_user_pages': return `get_user_pages ${vaHex(op.va)}`;
+    case 'reclaim': return `reclaim ${vaHex(op.va)}`;
     case 'attach': return `attach ${name(op.file)} ${vaHex(op.va)}`;
     case 'mshare_map': return `mshare_map ${name(op.file)} offset=${op.offset} pages=${op.pages} prot=${protString(op.prot)}`;
     case 'mshare_unmap': return `mshare_unmap ${name(op.file)} offset=${op.offset} pages=${op.pages}`;
@@ -154,6 +157,10 @@ function parseOp(toks: string[], fail: Fail): Op {
   const va = (a: Args) => parseAddr(a.positional(['address'])[0]!, fail);
   switch (kind) {
     case 'read': case 'write': case 'gup': { const a = args([]); return { kind, va: va(a) }; }
+    case 'guest_read': case 'guest_write': {
+      const a = args(['gfn']);
+      return { kind, vm: parseName(a.positional(['vm name'])[0]!, 'vm', fail), gfn: a.int('gfn', 0) };
+    }
     case 'mmap': {
       const a = args(['pages', 'prot', 'file', 'pgoff']);
       return { kind, va: va(a), pages: a.int('pages', 1), prot: a.prot(), ...a.file() };
@@ -161,7 +168,7 @@ function parseOp(toks: string[], fail: Fail): Op {
     case 'munmap': case 'madvise': { const a = args(['pages']); return { kind, va: va(a), pages: a.int('pages', 1) }; }
     case 'mprotect': { const a = args(['pages', 'prot']); return { kind, va: va(a), pages: a.int('pages', 1), prot: a.prot() }; }
     case 'idle': case 'flush_tlb_all': case 'numa_scan': case 'exit': args([]).positional([]); return { kind };
-    case 'get_user_pages': { const a = args([]); return { kind, va: va(a) }; }
+    case 'get_user_pages': case 'reclaim': { const a = args([]); return { kind, va: va(a) }; }
     case 'attach': {
       const a = args([]);
       const [f, addr] = a.positional(['msharefs file', 'address']) as [string, string];
@@ -203,7 +210,8 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   const threadNames = new Set<string>();
   // Threads and ops may name processes and files declared further down.
   const mshares = new Set<string>();
-  const refs: { line: number; what: 'process' | 'file' | 'msharefs file'; name: string }[] = [];
+  const refs: { line: number; what: 'process' | 'file' | 'msharefs file' | 'vm'; name: string }[] = [];
+  const vms = new Set<string>();
   let block: ThreadSpec | 'schedule' | null = null;
   /** mshare 2026: regions created by an mshare_create op (once each, and not also declared by msharefs). */
   const creates: { line: number; name: string }[] = [];
@@ -227,6 +235,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         const op = parseOp(toks, fail);
         if (op.kind === 'mmap' && op.file !== null) refs.push({ line, what: 'file', name: op.file });
         if (op.kind === 'attach' || op.kind === 'mshare_map' || op.kind === 'mshare_unmap') refs.push({ line, what: 'msharefs file', name: op.file });
+        if (op.kind === 'guest_read' || op.kind === 'guest_write') refs.push({ line, what: 'vm', name: op.vm });
         if (op.kind === 'mshare_create') creates.push({ line, name: op.file });
         else if (op.kind === 'ftruncate' || op.kind === 'mshare_attach' || op.kind === 'mshare_advise' || op.kind === 'mshare_protect' || op.kind === 'close') refs.push({ line, what: 'msharefs file', name: op.file });
         block.ops.push(op);
@@ -292,6 +301,25 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         sc.setup.push({ kind: 'mshare_map', file: f, offset: a.int('offset', 0), pages: a.int('pages', 1), prot: a.prot() });
         break;
       }
+      case 'vm': {
+        const a = new Args(rest, ['slots'], fail);
+        const [n, p] = a.positional(['vm name', 'process name']) as [string, string];
+        const vm = parseName(n, 'vm', fail);
+        const proc = parseName(p, 'process', fail);
+        if (vms.has(vm)) fail(`duplicate vm '${vm}'`);
+        if (!procs.has(proc)) fail(`undeclared process '${proc}'`);
+        vms.add(vm);
+        const memslots = a.str('slots').split(',').map((t) => {
+          const m = /^([0-9]+)@(0x[0-9a-fA-F]+)\+([0-9]+)$/.exec(t);
+          if (!m) return fail(`bad memslot '${t}' (expected GFN@0xHVA+PAGES)`);
+          const gfn = Number(m[1]);
+          const pages = Number(m[3]);
+          if (!Number.isSafeInteger(gfn) || !Number.isSafeInteger(pages) || pages < 1) fail(`bad memslot '${t}' (gfn and pages must be integers, pages positive)`);
+          return { gfn, hva: parseAddr(m[2]!, fail), pages };
+        });
+        sc.setup.push({ kind: 'vm', name: vm, proc, memslots });
+        break;
+      }
       case 'thread': {
         const a = new Args(rest, ['cpu'], fail);
         const [n, p] = a.positional(['thread name', 'process name']) as [string, string];
@@ -328,7 +356,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
     mshares.add(c.name);
   }
   for (const r of refs) {
-    if (!(r.what === 'process' ? procs : r.what === 'file' ? files : mshares).has(r.name)) throw new ScenarioParseError(file, r.line, `undeclared ${r.what} '${r.name}'`);
+    if (!(r.what === 'process' ? procs : r.what === 'file' ? files : r.what === 'vm' ? vms : mshares).has(r.name)) throw new ScenarioParseError(file, r.line, `undeclared ${r.what} '${r.name}'`);
   }
   return sc;
 }

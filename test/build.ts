@@ -32,3 +32,8 @@ export function scenario(s: Partial<Scenario> & Pick<Scenario, 'setup' | 'thread
 export const hugeFile = (name: string, pages: number): SetupItem => ({ kind: 'file', name, pages, hugetlb: true });
 /** Map the whole hugetlbfs file `f` (or `pages` of it) at byte address `addr`, MAP_SHARED, pgoff 0. */
 export const hugeMap = (p: string, addr: number, f: string, pages = 16, pr = 'rw'): SetupItem => ({ kind: 'mmap', proc: p, start: va(addr), pages, prot: prot(pr), file: f, pgoff: 0 });
+
+/** A VM of process `p` with one memslot: gfns [gfn, gfn + pages) backed by the process's memory at byte address `addr`. */
+export const vm = (name: string, p: string, gfn: number, addr: number, pages = 1): SetupItem => ({ kind: 'vm', name, proc: p, memslots: [{ gfn, hva: va(addr), pages }] });
+export const guestRead = (v: string, gfn: number): Op => ({ kind: 'guest_read', vm: v, gfn });
+export const guestWrite = (v: string, gfn: number): Op => ({ kind: 'guest_write', vm: v, gfn });

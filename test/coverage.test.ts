@@ -17,7 +17,7 @@ import { COVERAGE_COUNTERS, type CoverageName } from '../model/run/coverage.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { parseScenario } from '../reports/scenario_text.js';
-import { anon, file, gup, hugeFile, hugeMap, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, write } from './build.js';
+import { anon, file, gup, guestRead, guestWrite, hugeFile, hugeMap, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, vm, write } from './build.js';
 import { PROPERTIES } from '../properties/registry.js';
 
 const X = 0x10000;
@@ -35,6 +35,18 @@ interface Case {
 }
 
 const CASES: Case[] = [
+  {
+    name: "reclaim's batched-flush window: a stale read before try_to_unmap_flush(), the folio freed after it",
+    scenario: () => load('reclaim-batched-flush-window'),
+    policy: linux,
+    reaches: ['reclaim_deferred_flush', 'reclaim_batched_flush_window', 'reclaim_folio_freed'],
+  },
+  {
+    name: "mprotect catching up with reclaim's pending batch (flush_tlb_batched_pending, 3ea277194daa)",
+    scenario: () => load('reclaim-vs-mprotect-3ea277194daa'),
+    policy: linux,
+    reaches: ['flush_batched_pending_catch_up'],
+  },
   {
     name: 'an access through a stale entry inside an open munmap window (R1)',
     scenario: () => scenario({
@@ -261,6 +273,27 @@ const CASES: Case[] = [
     }),
     policy: linux,
     reaches: ['hugetlb_pmd_shared', 'hugetlb_unshare_with_tlb_live', 'hugetlb_last_sharer_sync_ipi'],
+  },
+  // KVM (model/kernel/paths/kvm_*.ts; test/kvm.test.ts pins the verdicts)
+  {
+    name: "KVM: T1's MADV_DONTNEED zaps T0's SPTE and kicks T0 out of the guest, whose guest TLB still holds the page",
+    scenario: () => scenario({
+      setup: [proc('P0'), anon('P0', X, 1), vm('V0', 'P0', 0, X)],
+      threads: [thread('T0', 'P0', 0, guestWrite('V0', 0), guestRead('V0', 0)), thread('T1', 'P0', 1, write(X), madvise(X))],
+      schedule: [until('T1', 'user_access.walk'), until('T0', 'kvm_vcpu_run.vmexit'), until('T0', 'vcpu_enter_guest.vmenter'), run('T1')],
+    }),
+    policy: linux,
+    reaches: ['kvm_spte_zapped_in_start', 'kvm_flush_kicked_guest_mode', 'kvm_guest_tlb_until_request'],
+  },
+  {
+    name: 'KVM: a TDP fault between its seq sample and mmu_lock when the invalidation begins, then retried',
+    scenario: () => scenario({
+      setup: [proc('P0'), anon('P0', X, 1), vm('V0', 'P0', 0, X)],
+      threads: [thread('T0', 'P0', 0, guestRead('V0', 0)), thread('T1', 'P0', 1, write(X), madvise(X))],
+      schedule: [until('T1', 'user_access.walk'), until('T0', 'get_user_pages.mmap_read_unlock'), run('T1'), run('T0')],
+    }),
+    policy: linux,
+    reaches: ['kvm_fault_racing_invalidate_start', 'kvm_fault_retried'],
   },
 ];
 

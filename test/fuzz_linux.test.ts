@@ -4,7 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { linux } from '../model/policies/linux.js';
-import { countersFor } from '../model/run/coverage.js';
+import { countersFor, OPT_IN_COUNTERS } from '../model/run/coverage.js';
+import { opKindsFor } from '../properties/generate/scenario_arb.js';
 import { fuzz } from '../campaigns/fuzz.js';
 
 describe('fuzzing linux', () => {
@@ -13,5 +14,15 @@ describe('fuzzing linux', () => {
     expect(r.finding?.result.violation ?? r.finding?.result.error ?? null).toBeNull();
     expect(r.runs).toBe(3000);
     for (const c of countersFor(false)) expect(r.coverage[c], c).toBeGreaterThan(0);
+  });
+
+  it('reaches the reclaim counters when reclaim is generated (opt-in: docs/findings/reclaim-refault-stale-read.md)', () => {
+    const r = fuzz({ policy: linux, seed: 'npm-test', runs: 1500, ops: [...opKindsFor(null), 'reclaim'], properties: [] });
+    for (const c of OPT_IN_COUNTERS.reclaim) expect(r.coverage[c as keyof typeof r.coverage], c).toBeGreaterThan(0);
+  });
+
+  it('reaches the KVM counters when VMs are generated (opt-in: docs/kvm.md)', () => {
+    const r = fuzz({ policy: linux, seed: 'npm-test', runs: 1500, ops: [...opKindsFor(null), 'vm'], properties: [] });
+    for (const c of OPT_IN_COUNTERS.vm) expect(r.coverage[c as keyof typeof r.coverage], c).toBeGreaterThan(0);
   });
 });

@@ -3,7 +3,9 @@
 // reports/report.test.ts (each kind of finding renders).
 
 import { putPage } from '../model/kernel/frames.js';
-import { lock, ptlOf } from '../model/kernel/locks.js';
+import { kvmMmuLock, lock, ptlOf, unlock } from '../model/kernel/locks.js';
+import type { MmId } from '../model/kernel/types.js';
+import { unmapPageRange } from '../model/kernel/paths/zap.js';
 import { findTable } from '../model/kernel/pagetable.js';
 import type { FaultCtx } from '../model/kernel/paths/fault.js';
 import type { GupCtx } from '../model/kernel/paths/gup_fast.js';
@@ -113,3 +115,31 @@ export const globalAsidUnmap = (invlpgb: number) =>
     ],
     choices: [{ actor: 'T0', point: 'consider_global_asid', nth: 0 }],
   });
+
+/** Breaks notifier-balance: kvm_mmu_invalidate_end() bumps the seq but leaves mmu_invalidate_in_progress up. */
+export const invalidateEndNoDec = defineVariant({
+  name: 'kvm-invalidate-end-no-dec',
+  description: 'kvm_mmu_invalidate_end() forgets mmu_invalidate_in_progress--',
+  edit: (v) =>
+    v.replace('kvm_mmu_invalidate_end', function* (k, c: { vm: string; ranges?: unknown[] }) {
+      if (c.ranges!.length === 0) return;
+      k.s.kvm!.vms[c.vm]!.mmuInvalidateSeq++;
+      yield { id: 'kvm_mmu_invalidate_end' };
+      yield* unlock(k, kvmMmuLock(c.vm), 'kvm_mmu_notifier_invalidate_range_end.kvm_mmu_unlock');
+    }),
+});
+
+/** Breaks notifier-balance: unmap_vmas() calls invalidate_range_start and zaps, but never _end. */
+export const munmapNoNotifierEnd = defineVariant({
+  name: 'munmap-no-notifier-end',
+  description: 'unmap_vmas() never calls mmu_notifier_invalidate_range_end',
+  edit: (v) =>
+    v.replace('unmap_vmas', function* (k, c: { mm: MmId; start: number; end: number; opId: string; detached: { start: number; end: number }[] }) {
+      yield* k.run('mmu_notifier_invalidate_range_start', { mm: c.mm, start: c.start, end: c.end, event: 'UNMAP' });
+      for (const vma of c.detached) yield* unmapPageRange(k, c.mm, c.opId, vma.start, vma.end);
+    }),
+});
+
+/** Clean on linux: a vCPU reads gfn 0 of a memslot over X before anything faulted X in. */
+export const guestMmFault = (): Scenario =>
+  scenario({ setup: [proc('P0'), anon('P0', X, 1), { kind: 'vm', name: 'V0', proc: 'P0', memslots: [{ gfn: 0, hva: X >> 12, pages: 1 }] }], threads: [thread('T0', 'P0', 0, { kind: 'guest_read', vm: 'V0', gfn: 0 })] });

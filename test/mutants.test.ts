@@ -29,6 +29,10 @@ import preB3UnshareNoLazyIpi from '../variants/pre-b3-unshare-no-lazy-ipi.js';
 import unshareLeafOnlyFlush from '../variants/unshare-leaf-only-flush.js';
 import unshareFlushAfterIMmap from '../variants/unshare-flush-after-i-mmap.js';
 import { hugeFile, hugeMap } from './build.js';
+import pre3ea277194daa from '../variants/pre-3ea277194daa.js';
+import reclaimFreeBeforeBatchFlush from '../variants/reclaim-free-before-batch-flush.js';
+import relockNoBatchedFlush from '../variants/relock-no-batched-flush.js';
+import tlbbatchNoTlbGen from '../variants/tlbbatch-no-tlb-gen.js';
 import { readFileSync } from 'node:fs';
 import { parseScenario } from '../reports/scenario_text.js';
 import { anon, file, gup, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, va, write } from './build.js';
@@ -362,5 +366,36 @@ describe('hugetlb PMD unsharing: each kept mutant fails, linux holds', () => {
     const { good, bad } = both(sc, unshareFlushAfterIMmap);
     expect(good.verdict).toBe('pass');
     expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', actor: 'rcu', holder: 'PSC' });
+  });
+});
+
+describe('reclaim mutants (paths/reclaim.ts, tlbbatch.ts)', () => {
+  const scenarioFile = (f: string) => parseScenario(readFileSync(new URL(`./scenarios/${f}`, import.meta.url), 'utf8'));
+
+  it('pre-3ea277194daa: mprotect skips flush_tlb_batched_pending and returns with a writable entry left by reclaim', () => {
+    const { good, bad } = both(scenarioFile('reclaim-vs-mprotect-3ea277194daa.txt'), pre3ea277194daa);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.flush_batched_pending_catch_up).toBe(1);
+    expect(bad.violation).toMatchObject({ property: 'protect-complete', actor: 'T2', stepId: 'sys_mprotect.return', holder: 'TLB' });
+  });
+
+  it('reclaim-free-before-batch-flush: the folio is freed while another CPU still maps it through the batch', () => {
+    const { good, bad } = both(scenarioFile('reclaim-batched-flush-window.txt'), reclaimFreeBeforeBatchFlush);
+    expect(good.verdict).toBe('pass');
+    expect(bad.violation).toMatchObject({ property: 'no-freed-frame-reachable', actor: 'T0', stepId: 'free_unref_folios', holder: 'TLB' });
+  });
+
+  it('relock-no-batched-flush (the 383c4613c67c pattern): a zap retry skips flush_tlb_batched_pending and madvise returns with a stale entry', () => {
+    const { good, bad } = both(scenarioFile('reclaim-vs-zap-relock-383c4613c67c.txt'), relockNoBatchedFlush);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.flush_batched_pending_catch_up).toBe(1);
+    expect(bad.violation).toMatchObject({ property: 'unmap-complete', actor: 'T2', stepId: 'sys_madvise.return', holder: 'TLB' });
+  });
+
+  it('tlbbatch-no-tlb-gen: without inc_mm_tlb_gen the batch flush flushes nothing and the folio is freed while mapped', () => {
+    const { good, bad } = both(scenarioFile('reclaim-lazy-cpu-catch-up.txt'), tlbbatchNoTlbGen);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.lazy_return_catch_up).toBe(1);
+    expect(bad.violation).toMatchObject({ property: 'no-freed-frame-reachable', actor: 'T0', stepId: 'free_unref_folios', holder: 'TLB' });
   });
 });

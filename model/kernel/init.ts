@@ -8,6 +8,7 @@ import { linkFileVma } from './paths/hugetlb.js';
 import { ModelError, mmId, pfn, type Vpn } from './types.js';
 import type { SetupItem } from '../run/scenario.js';
 import { createMsharefs, newInnerVma } from './mshare/msharefs.js';
+import { kvmSubscription } from './kvm/state.js';
 
 export function initState(config: Config, setup: SetupItem[]): KernelState {
   const s: KernelState = {
@@ -52,6 +53,14 @@ export function initState(config: Config, setup: SetupItem[]): KernelState {
         const host = s.mms[f.host]!;
         host.vmas.push(newInnerVma(s, f, item.offset, item.pages, item.prot));
         host.vmas.sort((a, b) => a.start - b.start);
+        break;
+      }
+      case 'vm': {
+        const mm = s.mms[item.proc];
+        if (!mm) throw new ModelError(`setup creates a VM in unknown process ${item.proc}`);
+        s.kvm ??= { vms: {}, vcpus: {}, guestTlb: {}, openStarts: [], unmatchedEnds: 0, faultsInFlight: [] };
+        s.kvm.vms[item.name] = { name: item.name, mm: mm.id, memslots: item.memslots.map((m) => ({ ...m })), sptes: {}, mmuInvalidateSeq: 0, mmuInvalidateInProgress: 0, mmuInvalidateRange: null, mnActiveInvalidateCount: 0, released: false, rangeAt: {} };
+        mm.notifiers.push(kvmSubscription(item.name)); // kvm_init_mmu_notifier() -> mmu_notifier_register(): mm_take_all_locks() is not modelled (before the run)
         break;
       }
       case 'mmap': {

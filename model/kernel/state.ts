@@ -5,6 +5,7 @@
 import type { Config } from './config.js';
 import type { ActorName, MmId, Pfn, Prot, Vpn } from './types.js';
 import type { BufferedStore, TsoView } from './store_buffer.js';
+import type { KvmState } from './kvm/state.js';
 
 /** One entry of a page-table page at any level; `null` is pte_none. */
 export interface Pte {
@@ -104,7 +105,7 @@ export interface Mm {
    * mm->tlb_flush_batched: the pending and flushed halves of the atomic
    * (mm/rmap.c). Reclaim's deferred unmap flush bumps `pending`
    * (set_tlb_ubc_flush_pending); flush_tlb_batched_pending() flushes the mm
-   * when they differ. Nothing in the model bumps it yet.
+   * when they differ (paths/tlbbatch.ts, paths/flush_tlb_batched_pending.ts).
    */
   tlbFlushBatched: { pending: number; flushed: number };
 }
@@ -245,7 +246,7 @@ export interface Cpu {
   memory: TsoView;
 }
 
-export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem' | 'vma_lock' | 'pmd_lock' | 'mshare_list_lock' | 'hugetlb_vma_lock';
+export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem' | 'vma_lock' | 'pmd_lock' | 'mshare_list_lock' | 'hugetlb_vma_lock' | 'kvm_mmu_lock';
 
 /** A task on an rwsem's wait list (struct rwsem_waiter). */
 export interface RwsemWaiter {
@@ -316,6 +317,11 @@ export interface Task {
   exitPending: boolean;
   /** The thread has gone through exit_mm(): it no longer holds an mm_users reference. */
   dead: boolean;
+  /**
+   * current->tlb_ubc (struct tlbflush_unmap_batch): reclaim's deferred
+   * flush (paths/tlbbatch.ts). Absent until the task first reclaims.
+   */
+  tlbUbc?: { cpumask: number[]; flushRequired: boolean; writable: boolean };
 }
 
 /** Ghost state: only the oracle reads it. */
@@ -375,5 +381,7 @@ export interface KernelState {
   ipiSeq: number;
   /** State a variant adds of its own, under its namespace (SPEC 4.4). */
   ext: Record<string, unknown>;
+  /** KVM (model/kernel/kvm/state.ts): absent unless the setup creates a VM, so runs without one keep their state bytes. */
+  kvm?: KvmState;
   ghost: Ghost;
 }

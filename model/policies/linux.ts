@@ -25,6 +25,13 @@ import { getUserPages } from '../kernel/paths/gup.js';
 import { doExit, exitMm, exitMmap } from '../kernel/paths/exit.js';
 import { hugePmdShare, hugePteLock, hugetlbFault, tlbFlushUnsharedTables, unmapHugepageRange } from '../kernel/paths/hugetlb.js';
 import { syscallExitToUserMode } from '../kernel/paths/exit_to_user_mode.js';
+import { shrinkFolioList } from '../kernel/paths/reclaim.js';
+import { tryToUnmapFlush } from '../kernel/paths/tlbbatch.js';
+import { tryToUnmapOne } from '../kernel/paths/try_to_unmap_one.js';
+import { kvmTdpPageFault } from '../kernel/paths/kvm_mmu.js';
+import { kvmFlushRemoteTlbs } from '../kernel/paths/kvm_flush.js';
+import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from '../kernel/paths/kvm_notifier.js';
+import { kvmVcpuRun, vcpuEnterGuest } from '../kernel/paths/kvm_vcpu_run.js';
 import type { Policy } from './policy.js';
 
 export const linux: Policy = {
@@ -72,6 +79,10 @@ export const linux: Policy = {
     exit_mm: exitMm,
     exit_mmap: exitMmap,
     mmu_notifier_release: mmuNotifierRelease,
+    // reclaim (paths/reclaim.ts, try_to_unmap_one.ts, tlbbatch.ts)
+    shrink_folio_list: shrinkFolioList,
+    try_to_unmap_one: tryToUnmapOne,
+    try_to_unmap_flush: tryToUnmapFlush,
     // mshare: reached only under a policy with mshare knobs
     find_shared_vma: findSharedVma,
     msharefs_mmap: msharefsMmap,
@@ -99,5 +110,13 @@ export const linux: Policy = {
     __unmap_hugepage_range: unmapHugepageRange,
     huge_pte_lock: hugePteLock,
     tlb_flush_unshared_tables: tlbFlushUnsharedTables,
+    // KVM's secondary MMU (paths/kvm_*.ts): reached only when the setup creates a VM
+    kvm_vcpu_run: kvmVcpuRun,
+    vcpu_enter_guest: vcpuEnterGuest,
+    kvm_tdp_page_fault: kvmTdpPageFault,
+    kvm_flush_remote_tlbs: kvmFlushRemoteTlbs,
+    kvm_mmu_notifier_invalidate_range_start: kvmMmuNotifierInvalidateRangeStart,
+    kvm_mmu_notifier_invalidate_range_end: kvmMmuNotifierInvalidateRangeEnd,
+    kvm_mmu_notifier_release: kvmMmuNotifierRelease,
   },
 };

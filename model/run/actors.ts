@@ -121,12 +121,17 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
     case 'read':
     case 'write':
       return yield* k.run('user_access', { mm, opId, vpn: op.va, write: op.kind === 'write' });
+    case 'guest_read':
+    case 'guest_write':
+      return yield* k.run('kvm_vcpu_run', { vm: op.vm, mm, gfn: op.gfn, write: op.kind === 'guest_write', opId });
     case 'gup':
       return yield* k.run('gup_fast', { mm, vpn: op.va });
     case 'get_user_pages':
       return yield* k.run('get_user_pages', { mm, vpn: op.va });
     case 'numa_scan':
       return yield* k.run('task_numa_work', { mm });
+    case 'reclaim':
+      return yield* k.run('shrink_folio_list', { mm, vpn: op.va }); // direct reclaim in this task (paths/reclaim.ts)
     case 'flush_tlb_all':
       return yield* k.run('flush_tlb_all', {});
     case 'idle':

@@ -48,6 +48,26 @@ export const COVERAGE_COUNTERS = [
   'hugetlb_pmd_shared',
   'hugetlb_unshare_with_tlb_live',
   'hugetlb_last_sharer_sync_ipi',
+  // reclaim (paths/reclaim.ts, tlbbatch.ts): a PTE cleared with its flush
+  // deferred (set_tlb_ubc_flush_pending); a user access hitting a TLB entry
+  // whose PTE reclaim cleared while that deferred flush is still pending
+  // (the batched-flush window); flush_tlb_batched_pending() finding the
+  // mm's batch unflushed and flushing it (3ea277194daa); a folio freed
+  // after the batch flush
+  'reclaim_deferred_flush',
+  'reclaim_batched_flush_window',
+  'flush_batched_pending_catch_up',
+  'reclaim_folio_freed',
+  // KVM (paths/kvm_*.ts): a TDP fault retried by mmu_invalidate_retry_gfn();
+  // an invalidate_range_start that began while a TDP fault was between its
+  // seq sample and mmu_lock's release; a KVM_REQ_TLB_FLUSH that had to kick
+  // a vCPU in guest mode; a start that zapped SPTEs; a request made while
+  // the vCPU still held guest-TLB entries (they survive until it is handled)
+  'kvm_fault_retried',
+  'kvm_fault_racing_invalidate_start',
+  'kvm_flush_kicked_guest_mode',
+  'kvm_spte_zapped_in_start',
+  'kvm_guest_tlb_until_request',
   // mshare (SPEC 6): the situations behind the review's hazards
   'host_change_with_sharer_tlb',
   'sharer_dormant_slot_at_host_change',
@@ -66,7 +86,20 @@ export const COVERAGE_COUNTERS = [
 ] as const;
 
 /** The counters that matter for a policy: the CPU side, plus mshare's when it has mshare. */
-export const countersFor = (mshare: boolean): readonly CoverageName[] => (mshare ? COVERAGE_COUNTERS : COVERAGE_COUNTERS.slice(0, COVERAGE_COUNTERS.indexOf('host_change_with_sharer_tlb')));
+/**
+ * Counters only an opt-in kind of `--ops` advances (properties/generate/
+ * scenario_arb.ts opKindsFor): `reclaim`, and `vm` (a VM with vCPUs).
+ */
+export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm', readonly string[]>> = {
+  reclaim: ['reclaim_deferred_flush', 'reclaim_batched_flush_window', 'flush_batched_pending_catch_up', 'reclaim_folio_freed'],
+  vm: ['kvm_fault_retried', 'kvm_fault_racing_invalidate_start', 'kvm_flush_kicked_guest_mode', 'kvm_spte_zapped_in_start', 'kvm_guest_tlb_until_request'],
+};
+
+/** The counters a campaign reports: mshare's only for mshare policies, an opt-in kind's only when `ops` has it. */
+export const countersFor = (mshare: boolean, ops: readonly string[] = []): readonly CoverageName[] =>
+  (mshare ? COVERAGE_COUNTERS : COVERAGE_COUNTERS.slice(0, COVERAGE_COUNTERS.indexOf('host_change_with_sharer_tlb'))).filter(
+    (c) => !Object.entries(OPT_IN_COUNTERS).some(([op, cs]) => cs.includes(c) && !ops.includes(op)),
+  );
 
 export type CoverageName = (typeof COVERAGE_COUNTERS)[number];
 export type Coverage = Record<CoverageName, number>;
@@ -121,8 +154,22 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
     if (s.cpus.some((c) => c.id !== e.cpu && mask.includes(c.id) && reorderVisible(c))) cov.store_buffer_reordering++;
   }
   countHugetlb(cov, s, e, mmOfActor);
+  countReclaim(cov, s, e);
+  countKvm(cov, s, e);
   countMshare(cov, s, e);
   countSharerList(cov, s, e, mmOfActor);
+}
+
+function countReclaim(cov: Coverage, s: KernelState, e: StepEvent): void {
+  if (e.id === 'set_tlb_ubc_flush_pending') cov.reclaim_deferred_flush++;
+  if (e.id === 'flush_tlb_batched_pending.atomic_cmpxchg') cov.flush_batched_pending_catch_up++;
+  if (e.id === 'free_unref_folios') cov.reclaim_folio_freed++;
+  const o = e.obs;
+  if (o?.kind === 'access' && o.ok && e.id === 'user_access.tlb_hit') {
+    const pending = Object.values(s.tasks).some((t) => t.tlbUbc?.flushRequired && t.tlbUbc.cpumask.includes(e.cpu));
+    const pte = findLeaf(s, s.mms[o.mm]!, o.vpn)?.pte;
+    if (pending && !pte) cov.reclaim_batched_flush_window++;
+  }
 }
 
 function countHugetlb(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor: (a: string) => string | null): void {
@@ -149,6 +196,19 @@ function countLocks(cov: Coverage, s: KernelState, e: StepEvent): void {
   if (e.id === 'rwsem_down_read_slowpath.queue') {
     const l = Object.values(s.locks).find((x) => x.waiters?.some((w) => w.actor === e.actor && w.mode === 'r'));
     if (l && l.holders.length > 0 && l.mode === 'r') cov.rwsem_reader_held_off_by_writer++;
+  }
+}
+
+function countKvm(cov: Coverage, s: KernelState, e: StepEvent): void {
+  const kvm = s.kvm;
+  if (!kvm) return;
+  if (e.id === 'is_page_fault_stale.retry') cov.kvm_fault_retried++;
+  if (e.id === 'kvm_mmu_invalidate_begin' && kvm.faultsInFlight.length > 0) cov.kvm_fault_racing_invalidate_start++;
+  if (e.id === 'kvm_make_all_cpus_request.kick') cov.kvm_flush_kicked_guest_mode++;
+  if (e.id === 'tdp_mmu_zap_leafs') cov.kvm_spte_zapped_in_start++;
+  if (e.id === 'kvm_make_all_cpus_request.kvm_make_request') {
+    const pending = (n: string) => kvm.vcpus[n]!.requests.includes('KVM_REQ_TLB_FLUSH');
+    if (Object.values(kvm.guestTlb).some((es) => es.some((x) => pending(x.vcpu)))) cov.kvm_guest_tlb_until_request++;
   }
 }
 

@@ -13,10 +13,18 @@ export type SetupItem =
   /** An msharefs file, sized to one top-level entry, with its task-less host mm and (v3) an owner. */
   | { kind: 'msharefs'; name: string; owner: string | null }
   /** MSHAREFS_CREATE_MAPPING before the run: anonymous shared memory at `offset` pages into the region. */
-  | { kind: 'mshare_map'; file: string; offset: number; pages: number; prot: Prot };
+  | { kind: 'mshare_map'; file: string; offset: number; pages: number; prot: Prot }
+  /**
+   * A VM created by process `proc` (KVM_CREATE_VM: its MMU notifier is
+   * registered on the process's mm before the run), with memslots mapping
+   * gfns to pages of that mm (KVM_SET_USER_MEMORY_REGION).
+   */
+  | { kind: 'vm'; name: string; proc: string; memslots: { gfn: number; hva: number; pages: number }[] };
 
 export type Op =
   | { kind: 'read' | 'write'; va: number }
+  /** One KVM_RUN of the thread's vCPU of `vm` in which the guest reads or writes guest frame `gfn`. */
+  | { kind: 'guest_read' | 'guest_write'; vm: string; gfn: number }
   | { kind: 'mmap'; va: number; pages: number; prot: Prot; file: string | null; pgoff: number }
   | { kind: 'munmap' | 'madvise'; va: number; pages: number }
   | { kind: 'mprotect'; va: number; pages: number; prot: Prot }
@@ -32,6 +40,12 @@ export type Op =
   | { kind: 'get_user_pages'; va: number }
   /** task_numa_work(): NUMA-hinting protection change of the whole address space. */
   | { kind: 'numa_scan' }
+  /**
+   * Direct reclaim in this thread (try_to_free_pages() -> shrink_folio_list()):
+   * reclaim the page-cache folio of the regular file mapped at `va` of the
+   * thread's process, from every mm that maps it (paths/reclaim.ts).
+   */
+  | { kind: 'reclaim'; va: number }
   /** do_exit(): exit_mshare() for an owner, then every VMA unmapped. */
   | { kind: 'exit' }
   // mshare 2026 (paths/mshare_2026.ts): `file` names the region's fd, which

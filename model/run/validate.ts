@@ -5,7 +5,7 @@ import { resolveConfig, span, vaPages } from '../kernel/config.js';
 import { stepIndex, type Policy } from '../policies/policy.js';
 import { didYouMean } from './nearest.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Scenario } from './scenario.js';
-import { CHOICE_POINTS, STEP_IDS } from './step_ids.js';
+import { CHOICE_POINTS, KVM_STEP_IDS, STEP_IDS } from './step_ids.js';
 
 /**
  * Sizes beyond any race worth replaying, refused before anything is
@@ -60,6 +60,7 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
   /** A hugetlbfs mapping: whole huge pages, at a huge-page-aligned address and file offset (hugetlbfs_file_mmap(), hugetlb_get_unmapped_area()). */
   const hugeMisaligned = (m: { file: string | null; pgoff: number; pages: number }, start: number) => m.file !== null && huge.has(m.file) && (start % hp !== 0 || m.pgoff % hp !== 0 || m.pages % hp !== 0);
   const mshares = new Set<string>();
+  const vms = new Map<string, Extract<Scenario['setup'][number], { kind: 'vm' }>>();
   const inVa = (va: number, n = 1) => Number.isInteger(va) && va >= 0 && va + n <= pages;
   for (const it of sc.setup) {
     if (it.kind === 'process') procs.add(it.name);
@@ -76,6 +77,16 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
     if (it.kind === 'mshare_map') {
       if (!mshares.has(it.file)) return { near: it.file, problem: `mshare_map into undeclared msharefs file '${it.file}'` };
       if (it.offset + it.pages > span(config, 4)) return { near: it.file, problem: `mshare_map beyond the one-entry region of '${it.file}'` };
+    }
+    if (it.kind === 'vm') {
+      if (vms.has(it.name)) return { near: it.name, problem: `duplicate vm '${it.name}'` };
+      if (!procs.has(it.proc)) return { near: it.name, problem: `vm '${it.name}' in undeclared process '${it.proc}'` };
+      if (it.memslots.length === 0) return { near: it.name, problem: `vm '${it.name}' has no memslot` };
+      for (const [i, m] of it.memslots.entries()) {
+        if (!inVa(m.hva, m.pages) || !Number.isInteger(m.gfn) || m.gfn < 0) return { near: it.name, problem: `memslot ${i} of vm '${it.name}' outside the ${pages}-page address space` };
+        if (it.memslots.some((o, j) => j < i && o.gfn < m.gfn + m.pages && m.gfn < o.gfn + o.pages)) return { near: it.name, problem: `memslots of vm '${it.name}' overlap in gfn` };
+      }
+      vms.set(it.name, it);
     }
     if (it.kind === 'mmap') {
       if (!procs.has(it.proc)) return { near: it.proc, problem: `mmap into undeclared process '${it.proc}'` };
@@ -101,6 +112,16 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
     if (!procs.has(t.proc)) return { near: t.name, problem: `thread '${t.name}' of undeclared process '${t.proc}'` };
     if (!(t.cpu >= 0 && t.cpu < config.cpus)) return { near: t.name, problem: `thread '${t.name}' on cpu ${t.cpu}, but config has ${config.cpus} CPUs` };
     for (const op of t.ops) {
+      if (op.kind === 'guest_read' || op.kind === 'guest_write') {
+        const vm = vms.get(op.vm);
+        if (!vm) return { near: t.name, problem: `${op.kind} in undeclared vm '${op.vm}'` };
+        if (vm.proc !== t.proc) return { near: t.name, problem: `thread '${t.name}' of process '${t.proc}' runs a vCPU of vm '${op.vm}', which process '${vm.proc}' created` };
+        if (!vm.memslots.some((m) => op.gfn >= m.gfn && op.gfn < m.gfn + m.pages)) return { near: t.name, problem: `${op.kind} of gfn ${op.gfn}, in no memslot of vm '${op.vm}' (MMIO is not modelled)` };
+        const vcpus = sc.threads.filter((o) => o.cpu === t.cpu && o.ops.some((x) => (x.kind === 'guest_read' || x.kind === 'guest_write') && x.vm === op.vm));
+        if (vcpus.length > 1) return { near: t.name, problem: `threads '${vcpus[0]!.name}' and '${vcpus[1]!.name}' both run vCPUs of vm '${op.vm}' on cpu ${t.cpu}: vCPUs are pinned one per CPU per VM` };
+        const vmsOfThread = new Set(t.ops.flatMap((x) => (x.kind === 'guest_read' || x.kind === 'guest_write' ? [x.vm] : [])));
+        if (vmsOfThread.size > 1) return { near: t.name, problem: `thread '${t.name}' runs vCPUs of two VMs` };
+      }
       if ('va' in op && !inVa(op.va, 'pages' in op ? op.pages : 1)) return { near: t.name, problem: `${op.kind} outside the ${pages}-page address space` };
       if (op.kind === 'mmap' && op.file !== null && (!files.has(op.file) || op.pgoff + op.pages > files.get(op.file)!)) return { near: t.name, problem: `mmap beyond the end of file '${op.file}'` };
       // a hugetlb VMA exists from setup or not at all: the model refuses mprotect, a splitting munmap and an
@@ -145,7 +166,7 @@ const knownByPolicy = new WeakMap<Policy, Set<string>>();
 /** The step ids `until=` may name under `policy`: a function of the policy, made once per policy. */
 function knownSteps(policy: Policy): Set<string> {
   let k = knownByPolicy.get(policy);
-  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...stepIndex(policy).keys()])));
+  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...stepIndex(policy).keys()])));
   return k;
 }
 

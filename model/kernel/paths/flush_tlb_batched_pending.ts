@@ -15,7 +15,7 @@
 // cannot leave a stale entry behind once this path returns (commit
 // 3ea277194daa, "mm, mprotect: flush TLB if potentially racing with a
 // parallel reclaim leaving stale TLB entries"). Guarded by unmap-complete
-// and protect-complete once the reclaim path sets the halves apart.
+// and protect-complete: reclaim sets the halves apart (tlbbatch.ts step 2).
 
 import type { K } from '../step.js';
 import { TLB_FLUSH_ALL } from '../state.js';
@@ -29,4 +29,5 @@ export function* flushTlbBatchedPending(k: K, mm: MmId) {
   const f: FlushCtx = { mm, start: 0, end: TLB_FLUSH_ALL, stride: 1, freedTables: true }; // step 2: flush_tlb_mm(), flush_tlb_mm_range(mm, 0, TLB_FLUSH_ALL, 0, true)
   yield* k.run('flush_tlb_mm_range', f);
   if (b.pending === pending) b.flushed = pending; // step 3: atomic_cmpxchg()
+  yield { id: 'flush_tlb_batched_pending.atomic_cmpxchg' };
 }

@@ -28,6 +28,9 @@ import { flushEverything, flushSlot, flushTlbOne } from '../tlb.js';
 import { switchToInitMm } from './switch_mm.js';
 import { fence } from '../store_buffer.js';
 
+/** flush_tlb_info.new_tlb_gen of arch_tlbbatch_flush(): no generation to compare against (tlbbatch.ts). */
+const TLB_GENERATION_INVALID = 0;
+
 export interface FlushFuncCtx {
   info: FlushInfo;
   partial?: boolean;
@@ -57,7 +60,7 @@ export const flushTlbFunc: StepDef<FlushFuncCtx>[] = [
     const local = cpu.slots[cpu.loadedSlot]!.tlbGen;
     const mmGen = k.s.mms[cpu.loadedMm]!.tlbGen;
     yield { id: 'flush_tlb_func.check' };
-    if (f.newTlbGen <= local || mmGen === local) return STOP_STEP; // step 4
+    if ((f.newTlbGen !== TLB_GENERATION_INVALID && f.newTlbGen <= local) || mmGen === local) return STOP_STEP; // step 4 (a reclaim batch flush carries TLB_GENERATION_INVALID)
     c.partial = f.end !== TLB_FLUSH_ALL && f.newTlbGen === local + 1 && f.newTlbGen === mmGen; // step 5
     c.mmTlbGen = mmGen;
   }),

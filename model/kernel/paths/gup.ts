@@ -30,6 +30,10 @@ export interface GupSlowCtx {
   refused?: boolean;
   table?: Pfn;
   page?: Pfn | null;
+  /** The PTE the page was taken from allowed writes (KVM's hva_to_pfn() maps writable only then). */
+  writable?: boolean;
+  /** The caller keeps the pin (KVM's hva_to_pfn(): kvm_release_faultin_page() drops it later). */
+  keepPin?: boolean;
 }
 
 export const getUserPages: StepDef<GupSlowCtx>[] = [
@@ -66,6 +70,7 @@ export const getUserPages: StepDef<GupSlowCtx>[] = [
           const sub = hugeSubpage(s, now, c.vpn);
           getPage(s, sub.pfn); // try_grab_folio(FOLL_PIN)
           c.page = sub.pfn;
+          c.writable = now.writable;
         }
         yield { id: 'follow_huge_pmd.try_grab_folio' };
         yield* unlock(k, pmdLock(table.pfn), 'follow_huge_pmd.spin_unlock');
@@ -83,6 +88,7 @@ export const getUserPages: StepDef<GupSlowCtx>[] = [
     if (e && !e.protNone && s.frames[e.pfn]!.state === 'data') {
       getPage(s, e.pfn); // try_grab_folio(FOLL_PIN)
       c.page = e.pfn;
+      c.writable = e.writable;
     }
     yield { id: 'follow_page_pte.try_grab_folio' };
     yield* unlock(k, ptlOf(c.table), 'follow_page_pte.pte_unmap_unlock');
@@ -93,7 +99,7 @@ export const getUserPages: StepDef<GupSlowCtx>[] = [
     yield* unlock(k, mmapLock(c.mm), 'get_user_pages.mmap_read_unlock');
   }),
   step('get_user_pages.unpin_user_page', function* (k, c) {
-    if (!c.page) return STOP_STEP;
+    if (!c.page || c.keepPin) return STOP_STEP;
     putPage(k.s, c.page);
     yield { id: 'get_user_pages.unpin_user_page' };
   }),

@@ -35,6 +35,7 @@ import { lock, mmapLock, release, unlock, vmaLock, vmaStartRead } from '../locks
 import type { MmId } from '../types.js';
 import type { K } from '../step.js';
 import type { Vma } from '../state.js';
+import { span, type Config } from '../config.js';
 import { sharerWindow, toHost } from '../mshare/msharefs.js';
 import { findVma, vmasIn } from '../vma.js';
 import type { NotifierCtx } from './notifier.js';
@@ -80,7 +81,9 @@ export const madviseDontneed: StepDef<MadviseCtx>[] = [
     for (const v of own) {
       // v: the part of the VMA inside the range (vmasIn); unmap_single_vma() -> unmap_page_range()
       const { start, end } = v;
-      const n: NotifierCtx = { mm: c.mm, start, end, event: 'CLEAR' };
+      const huge = isVmHugetlbPage(k.s, v) ? findVma(k.s.mms[c.mm]!, v.start)! : null;
+      // zap_page_range_single() -> hugetlb_zap_begin(): the notifier range covers every PUD a shared PMD table may be unshared in
+      const n: NotifierCtx = { mm: c.mm, ...(huge ? adjustRangeIfPmdSharingPossible(k.s.config, huge, start, end) : { start, end }), event: 'CLEAR' };
       yield* k.run('mmu_notifier_invalidate_range_start', n);
       if (v.kind === 'mshare') yield* unmapMshareVma(k, c.mm, c.opId, v, start, end, { reclaimPt: true });
       else if (isVmHugetlbPage(k.s, v)) yield* unmapHugetlbVma(k, c.mm, c.opId, findVma(k.s.mms[c.mm]!, v.start)!, start, end, false); // zap_page_range_single(): hugetlb_zap_begin() ..
@@ -98,6 +101,20 @@ export const madviseDontneed: StepDef<MadviseCtx>[] = [
     yield* unlock(k, mmapLock(c.mm), 'madvise.mmap_read_unlock');
   }),
 ];
+
+/**
+ * adjust_range_if_pmd_sharing_possible() (mm/hugetlb.c): a MAP_SHARED
+ * hugetlb VMA spanning a whole PUD-aligned range may have its PMD table
+ * shared, and huge_pmd_unshare() then clears the whole PUD entry: widen
+ * [start, end) to PUD alignment inside that range.
+ */
+export function adjustRangeIfPmdSharingPossible(cfg: Config, vma: Vma, start: number, end: number): { start: number; end: number } {
+  const pud = span(cfg, 3);
+  const vStart = Math.ceil(vma.start / pud) * pud;
+  const vEnd = Math.floor(vma.end / pud) * pud;
+  if (!(vEnd > vStart) || end <= vStart || start >= vEnd) return { start, end };
+  return { start: start > vStart ? Math.floor(start / pud) * pud : start, end: end < vEnd ? Math.ceil(end / pud) * pud : end };
+}
 
 /** The design where madvise through a sharer VMA takes the host's lock and zaps with the host's mmu_gather. */
 function* dontneedInHost(k: K, c: MadviseCtx, v: Vma) {

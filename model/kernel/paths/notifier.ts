@@ -2,14 +2,17 @@
 // at the points the kernel calls them. Start runs while the pages are
 // still mapped, before any PTE in the range changes; end runs after the
 // PTE changes and may run after pages were already freed by a forced
-// flush. Each subscription is called in turn; with no secondary MMU
-// registered (until KVM is modelled) they do nothing and take no step.
+// flush. Each subscription of the mm is called in turn (mn_hlist_*()):
+// KVM's (paths/kvm_notifier.ts, one per VM whose memslots point into the
+// mm). With no subscription they do nothing and take no step.
 //
 // mshare pass-through (Jann Horn's design, research/mshare.md 5): a call on
 // a host mm is passed to every sharer mm found in the msharefs inode's
 // i_mmap, walked under i_mmap_rwsem (read), as unmap_mapping_range_tree()
-// does. Only its calls and locking are modelled: no sharer has a
-// subscription to reach until KVM is.
+// does, with the host range translated into the sharer's window.
+//
+// Ghost (notifier-balance): every start delivered to a subscription is
+// recorded against its caller until the matching end.
 
 import { step, type StepDef } from '../step.js';
 import { iMmapRwsem, lock, unlock } from '../locks.js';
@@ -24,28 +27,45 @@ export interface NotifierCtx {
   event: 'UNMAP' | 'CLEAR' | 'PROTECTION_VMA';
 }
 
-function* callSubscriptions(mm: { notifiers: string[] }, op: string) {
-  for (const n of mm.notifiers) throw new ModelError(`notifier ${n}.${op} is not modelled yet`);
+type Op = 'invalidate_range_start' | 'invalidate_range_end' | 'release';
+
+function* callSubscriptions(k: K, mm: MmId, op: Op, start: number, end: number) {
+  const m = k.s.mms[mm]!;
+  if (m.notifiers.length === 0) return;
+  const kvm = k.s.kvm;
+  if (kvm && op === 'invalidate_range_start') kvm.openStarts.push({ actor: k.self, mm });
+  for (const n of [...m.notifiers]) {
+    if (!n.startsWith('kvm:')) throw new ModelError(`notifier ${n}.${op} is not modelled`);
+    const vm = n.slice(4);
+    if (op === 'release') yield* k.run('kvm_mmu_notifier_release', { vm, mm });
+    else yield* k.run(`kvm_mmu_notifier_${op}`, { vm, start, end });
+  }
+  if (kvm && op === 'invalidate_range_end') {
+    // the start is closed once every subscription's end has run
+    const i = kvm.openStarts.findIndex((o) => o.actor === k.self && o.mm === mm);
+    if (i < 0) kvm.unmatchedEnds++;
+    else kvm.openStarts.splice(i, 1);
+  }
 }
 
-function* passThrough(k: K, c: NotifierCtx, op: string) {
+function* passThrough(k: K, c: NotifierCtx, op: Op) {
   const f = mshareOfHost(k.s, c.mm);
   if (!f || !k.knob('notifierPassThrough')) return;
   yield* lock(k, iMmapRwsem(f.name), 'r', `mshare_${op}.i_mmap_lock_read`);
-  for (const sh of [...f.sharers]) yield* callSubscriptions(k.s.mms[sh.mm]!, op);
+  for (const sh of [...f.sharers]) yield* callSubscriptions(k, sh.mm, op, sh.start + (c.start - f.start), sh.start + (c.end - f.start));
   yield* unlock(k, iMmapRwsem(f.name), `mshare_${op}.i_mmap_unlock_read`);
 }
 
 export const mmuNotifierInvalidateRangeStart: StepDef<NotifierCtx>[] = [
   step('mmu_notifier_invalidate_range_start', function* (k, c) {
-    yield* callSubscriptions(k.s.mms[c.mm]!, 'invalidate_range_start');
+    yield* callSubscriptions(k, c.mm, 'invalidate_range_start', c.start, c.end);
     yield* passThrough(k, c, 'invalidate_range_start');
   }),
 ];
 
 export const mmuNotifierInvalidateRangeEnd: StepDef<NotifierCtx>[] = [
   step('mmu_notifier_invalidate_range_end', function* (k, c) {
-    yield* callSubscriptions(k.s.mms[c.mm]!, 'invalidate_range_end');
+    yield* callSubscriptions(k, c.mm, 'invalidate_range_end', c.start, c.end);
     yield* passThrough(k, c, 'invalidate_range_end');
   }),
 ];
@@ -56,6 +76,6 @@ export const mmuNotifierInvalidateRangeEnd: StepDef<NotifierCtx>[] = [
  */
 export const mmuNotifierRelease: StepDef<{ mm: MmId }>[] = [
   step('mmu_notifier_release', function* (k, c) {
-    yield* callSubscriptions(k.s.mms[c.mm]!, 'release');
+    yield* callSubscriptions(k, c.mm, 'release', 0, 0);
   }),
 ];

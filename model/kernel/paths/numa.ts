@@ -4,8 +4,10 @@
 //   1. mmap_read_lock(); for each VMA (an msharefs VMA only if the design
 //      scans it): tlb_gather_mmu(), change_protection(MM_CP_PROT_NUMA)
 //      makes present PTEs PROT_NONE through this mm's tables (for an
-//      msharefs VMA: the host's shared tables), tlb_finish_mmu() flushes
-//      this mm only.
+//      msharefs VMA: the host's shared tables) between
+//      mmu_notifier_invalidate_range_start() and _end() (change_pud_range(),
+//      MMU_NOTIFY_PROTECTION_VMA: KVM zaps the range), tlb_finish_mmu()
+//      flushes this mm only.
 //   2. A later access takes a hinting fault: do_numa_page() restores the
 //      PTE under the PTL (no migration is modelled).
 //
@@ -20,6 +22,7 @@ import type { MmId } from '../types.js';
 import type { ChangePteCtx } from './mprotect.js';
 import type { FaultCtx } from './fault.js';
 import { isVmHugetlbPage } from './hugetlb.js';
+import type { NotifierCtx } from './notifier.js';
 
 export const taskNumaWork: StepDef<{ mm: MmId }>[] = [
   step('task_numa_work.mmap_read_lock', function* (k, c) {
@@ -31,10 +34,14 @@ export const taskNumaWork: StepDef<{ mm: MmId }>[] = [
       if (isVmHugetlbPage(k.s, v)) continue; // task_numa_work(): is_vm_hugetlb_page() VMAs are skipped
       if (!v.prot.r) continue; // vma_is_accessible()
       yield* k.run('tlb_gather_mmu', { mm: c.mm });
+      // change_pud_range(): mmu_notifier_invalidate_range_start(MMU_NOTIFY_PROTECTION_VMA) around the walk, as for mprotect
+      const n: NotifierCtx = { mm: c.mm, start: v.start, end: v.end, event: 'PROTECTION_VMA' };
+      yield* k.run('mmu_notifier_invalidate_range_start', n);
       for (const [addr, end] of pteTableRanges(k.s.config, v.start, v.end)) {
         const t: ChangePteCtx = { mm: c.mm, addr, end, prot: v.prot, numa: true };
         yield* k.run('change_pte_range', t);
       }
+      yield* k.run('mmu_notifier_invalidate_range_end', n);
       yield* k.run('tlb_finish_mmu', {});
     }
   }),

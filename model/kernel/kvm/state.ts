@@ -1,0 +1,131 @@
+// KVM's state (SPEC 4.1, research/tlb-kvm.md 1 and 5): VMs with memslots
+// in the VMM process's mm, the TDP (EPT/NPT) mappings of each VM, vCPUs
+// with their guest mode and request bits, and a guest TLB per CPU.
+//
+// Model choices (docs/kvm.md):
+// - The TDP table is a flat SPTE map gfn -> (pfn, writable), not a table
+//   hierarchy in frames: KVM's own table pages (freed through RCU by
+//   tdp_mmu_free_sp_rcu_callback()) are not modelled. An SPTE holds no
+//   reference on its frame (acb66dd051d0): it is a non-owning pointer.
+// - The guest runs with paging off: a guest access names a gfn, and the
+//   guest TLB caches gfn -> pfn (the guest-physical mappings EPT tags by
+//   EP4TA). Entries are tagged by VM and vCPU: vCPUs are pinned to the CPU
+//   of their thread, so the flush KVM does when a vCPU moves to another CPU
+//   (vmx_vcpu_load_vmcs()) never arises.
+// - A vCPU is a thread of the VMM process; a guest operation is one
+//   KVM_RUN: enter, access, exit (model/kernel/kvm/vcpu_run.ts).
+
+import type { MmId, Pfn } from '../types.js';
+
+/** struct kvm_memory_slot: `pages` gfns from base_gfn, backed by the VMM's memory at userspace_addr (page numbers). */
+export interface Memslot {
+  gfn: number;
+  hva: number;
+  pages: number;
+}
+
+/** A leaf SPTE: the guest frame's host pfn and whether the guest may write it. */
+export interface Spte {
+  pfn: Pfn;
+  writable: boolean;
+  /** Ghost: allocation id of the frame when the SPTE was installed. */
+  ghost: number;
+  /** Ghost: the clock at install (no-spte-in-window). */
+  at: number;
+}
+
+export type VcpuMode = 'OUTSIDE_GUEST_MODE' | 'IN_GUEST_MODE';
+
+/** struct kvm_vcpu, as far as the MMU goes. */
+export interface Vcpu {
+  /** The thread that runs KVM_RUN for it. */
+  thread: string;
+  vm: string;
+  cpu: number;
+  mode: VcpuMode;
+  /** The CPU runs guest code: from VM-entry (past vcpu_enter_guest()'s re-check) to the next VM-exit. */
+  inGuest: boolean;
+  /** vcpu->requests: only KVM_REQ_TLB_FLUSH is modelled. */
+  requests: string[];
+  /** A kick IPI (kvm_vcpu_kick()) the vCPU has not acknowledged yet: the sender waits for it. */
+  kicked: boolean;
+}
+
+/** A guest TLB entry: gfn -> pfn as the CPU cached it from the SPTE, for one vCPU. */
+export interface GuestTlbEntry {
+  vcpu: string;
+  gfn: number;
+  pfn: Pfn;
+  writable: boolean;
+  ghost: number;
+}
+
+export interface Vm {
+  name: string;
+  /** The VMM process whose mm the memslots point into (kvm->mm). */
+  mm: MmId;
+  memslots: Memslot[];
+  sptes: Record<number, Spte>;
+  /** kvm->mmu_invalidate_seq, _in_progress, and [range_start, range_end) in gfns (null: INVALID_GPA). */
+  mmuInvalidateSeq: number;
+  mmuInvalidateInProgress: number;
+  mmuInvalidateRange: { start: number; end: number } | null;
+  /** kvm->mn_active_invalidate_count. */
+  mnActiveInvalidateCount: number;
+  /** The MMU notifier was released (exit_mmap()): no more SPTEs are made. */
+  released: boolean;
+  /** Ghost: clock when each gfn joined the open invalidation range (no-spte-in-window). */
+  rangeAt: Record<number, number>;
+}
+
+export interface KvmState {
+  vms: Record<string, Vm>;
+  vcpus: Record<string, Vcpu>;
+  /** The guest TLB of each CPU. */
+  guestTlb: Record<number, GuestTlbEntry[]>;
+  /**
+   * Ghost (notifier-balance): the mmu_notifier_invalidate_range_start()
+   * calls delivered to subscriptions and not yet ended, by caller and mm;
+   * and the ends that found no start.
+   */
+  openStarts: { actor: string; mm: MmId }[];
+  unmatchedEnds: number;
+  /** Ghost (coverage): the vCPU threads inside a TDP fault, from the seq sample to mmu_lock's release. */
+  faultsInFlight: string[];
+}
+
+/** The subscription name of a VM on its mm's notifier list. */
+export const kvmSubscription = (vm: string) => `kvm:${vm}`;
+
+/** __gfn_to_hva_memslot(): the hva of `gfn`, or null outside every memslot. */
+export function gfnToHva(vm: Vm, gfn: number): number | null {
+  const m = vm.memslots.find((x) => gfn >= x.gfn && gfn < x.gfn + x.pages);
+  return m ? m.hva + (gfn - m.gfn) : null;
+}
+
+/** The gfn ranges of `vm` whose hvas overlap [start, end) (kvm_handle_hva_range()'s memslot walk). */
+export function hvaToGfnRanges(vm: Vm, start: number, end: number): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  for (const m of vm.memslots) {
+    const s = Math.max(start, m.hva);
+    const e = Math.min(end, m.hva + m.pages);
+    if (s < e) out.push({ start: m.gfn + (s - m.hva), end: m.gfn + (e - m.hva) });
+  }
+  return out;
+}
+
+/** The gfn lies in the open invalidation range (mmu_invalidate_in_progress and the range). */
+export const inInvalidation = (vm: Vm, gfn: number): boolean => vm.mmuInvalidateInProgress > 0 && vm.mmuInvalidateRange !== null && gfn >= vm.mmuInvalidateRange.start && gfn < vm.mmuInvalidateRange.end;
+
+/**
+ * A guest TLB entry the CPU may use (SPEC 5.2): its vCPU is alive, and no
+ * KVM_REQ_TLB_FLUSH is pending for it unless it is running guest code (a
+ * vCPU outside the guest, or past the mode store but before the re-check,
+ * flushes before it enters). A vCPU in the guest with a request pending
+ * uses its entries until the kick makes it exit.
+ */
+export function guestTlbUsable(s: { kvm?: KvmState; tasks: Record<string, { dead: boolean }> }, e: GuestTlbEntry): boolean {
+  const v = s.kvm?.vcpus[e.vcpu];
+  if (!v || s.tasks[v.thread]?.dead) return false;
+  return !v.requests.includes('KVM_REQ_TLB_FLUSH') || v.inGuest;
+}

@@ -1,0 +1,118 @@
+// The TDP page fault (arch/x86/kvm/mmu/mmu.c kvm_tdp_page_fault() ->
+// direct_page_fault() / kvm_tdp_mmu_page_fault(); kvm_mmu_faultin_pfn();
+// virt/kvm/kvm_main.c hva_to_pfn(); tdp_mmu.c kvm_tdp_mmu_map()):
+//
+//   1. kvm_mmu_faultin_pfn(): fault->mmu_seq = kvm->mmu_invalidate_seq,
+//      then smp_rmb(): the snapshot comes before the pfn is looked up, so
+//      an invalidation that ends after the lookup changes the seq.
+//   2. hva_to_pfn() in the VMM's mm: get_user_pages (paths/gup.ts), which
+//      faults the page in (handle_mm_fault() through the user fault path)
+//      and retries; the page comes back pinned. A write fault needs a
+//      writable PTE; a read fault maps writable when the PTE allows it
+//      (hva_to_pfn_slow()'s opportunistic upgrade). A fault that finds no
+//      VMA or no permission is -EFAULT.
+//   3. read_lock(&kvm->mmu_lock) (the TDP MMU faults under the read lock).
+//   4. is_page_fault_stale() -> mmu_invalidate_retry_gfn(): retry if an
+//      invalidation is in progress and the gfn is in its range, or if
+//      mmu_invalidate_seq moved since 1. Guarded by no-spte-in-window and
+//      secondary-subset.
+//   5. Otherwise install the SPTE (tdp_mmu_map_handle_target_level()); it
+//      holds no reference on the page.
+//   6. kvm_release_faultin_page() under mmu_lock: unpin the page (the
+//      retry case too); the SPTE, if any, is now a non-owning pointer that
+//      only the notifier keeps from dangling (no-freed-frame-reachable).
+//   7. read_unlock(&kvm->mmu_lock).
+
+import { putPage } from '../frames.js';
+import { kvmMmuLock, lock, unlock } from '../locks.js';
+import { inInvalidation, type Vm } from '../kvm/state.js';
+import { step, STOP_STEP, type K, type StepDef } from '../step.js';
+import type { MmId, Pfn } from '../types.js';
+import type { FaultCtx } from './fault.js';
+import type { GupSlowCtx } from './gup.js';
+
+export interface KvmFaultCtx {
+  vm: string;
+  mm: MmId;
+  gfn: number;
+  hva: number;
+  write: boolean;
+  opId: string;
+  mmuSeq?: number;
+  pfn?: Pfn;
+  writable?: boolean;
+  /** ok: an SPTE was installed; retry: is_page_fault_stale(); efault: hva_to_pfn() failed. */
+  result?: 'ok' | 'retry' | 'efault';
+}
+
+/** mmu_invalidate_retry_gfn() (include/linux/kvm_host.h). */
+export function mmuInvalidateRetryGfn(vm: Vm, mmuSeq: number, gfn: number): boolean {
+  if (inInvalidation(vm, gfn)) return true;
+  return vm.mmuInvalidateSeq !== mmuSeq;
+}
+
+const outOfFault = (k: K) => {
+  const kvm = k.s.kvm!;
+  kvm.faultsInFlight = kvm.faultsInFlight.filter((a) => a !== k.self);
+};
+
+export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
+  step('kvm_mmu_faultin_pfn.mmu_invalidate_seq', function* (k, c) {
+    c.mmuSeq = k.s.kvm!.vms[c.vm]!.mmuInvalidateSeq; // smp_rmb()
+    k.s.kvm!.faultsInFlight.push(k.self); // ghost, for coverage
+    yield { id: 'kvm_mmu_faultin_pfn.mmu_invalidate_seq' };
+  }),
+  step('hva_to_pfn', function* (k, c) {
+    for (;;) {
+      const g: GupSlowCtx = { mm: c.mm, vpn: c.hva, keepPin: true };
+      yield* k.run('get_user_pages', g);
+      if (g.refused) {
+        c.result = 'efault'; // the design refuses GUP through an msharefs VMA
+        outOfFault(k);
+        return STOP_STEP;
+      }
+      if (g.page && (!c.write || g.writable)) {
+        c.pfn = g.page;
+        c.writable = g.writable === true;
+        return;
+      }
+      if (g.page) {
+        putPage(k.s, g.page); // a read-only PTE for a write fault: unpin, fault for write, look again
+        yield { id: 'hva_to_pfn.unpin' };
+      }
+      // faultin_page() -> handle_mm_fault(), as the user fault path does it
+      const f: FaultCtx = { mm: c.mm, vpn: c.hva, write: c.write, opId: c.opId };
+      yield* k.run('do_user_addr_fault', f);
+      if (f.segv) {
+        c.result = 'efault';
+        outOfFault(k);
+        return STOP_STEP;
+      }
+    }
+  }),
+  step('kvm_tdp_mmu_map.read_lock', function* (k, c) {
+    yield* lock(k, kvmMmuLock(c.vm), 'r', 'kvm_tdp_mmu_map.read_lock');
+  }),
+  step('is_page_fault_stale', function* (k, c) {
+    const vm = k.s.kvm!.vms[c.vm]!;
+    if (vm.released || mmuInvalidateRetryGfn(vm, c.mmuSeq!, c.gfn)) {
+      c.result = 'retry';
+      yield { id: 'is_page_fault_stale.retry' };
+    }
+  }),
+  step('tdp_mmu_map_handle_target_level', function* (k, c) {
+    if (c.result === 'retry') return;
+    const vm = k.s.kvm!.vms[c.vm]!;
+    vm.sptes[c.gfn] = { pfn: c.pfn!, writable: c.write || c.writable!, ghost: k.s.frames[c.pfn!]!.allocId, at: ++k.s.ghost.clock };
+    c.result = 'ok';
+    yield { id: 'tdp_mmu_map_handle_target_level' };
+  }),
+  step('kvm_release_faultin_page', function* (k, c) {
+    putPage(k.s, c.pfn!); // dirty-marking of a writable mapping is not modelled
+    yield { id: 'kvm_release_faultin_page' };
+  }),
+  step('kvm_tdp_mmu_map.read_unlock', function* (k, c) {
+    outOfFault(k);
+    yield* unlock(k, kvmMmuLock(c.vm), 'kvm_tdp_mmu_map.read_unlock');
+  }),
+];

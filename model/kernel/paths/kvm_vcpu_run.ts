@@ -1,0 +1,150 @@
+// One KVM_RUN of a vCPU that makes one guest access (virt/kvm/kvm_main.c
+// kvm_vcpu_ioctl(); arch/x86/kvm/x86.c vcpu_enter_guest(); the access as
+// the hardware performs it under EPT):
+//
+//   1. vcpu_enter_guest(): service the pending requests first
+//      (KVM_REQ_TLB_FLUSH -> kvm_vcpu_flush_tlb_all(): INVEPT, the vCPU's
+//      guest TLB entries go); then `vcpu->mode = IN_GUEST_MODE` with
+//      smp_store_release() and smp_mb__after_srcu_read_unlock(); then
+//      re-check the requests (kvm_request_pending()) and cancel the entry
+//      if any arrived: mode back to OUTSIDE_GUEST_MODE, go to 1. Paired
+//      with kvm_make_all_cpus_request() (paths/kvm_flush.ts), which sets
+//      the request bit before it reads the mode: either the requester sees
+//      IN_GUEST_MODE and kicks, or the vCPU sees the request. Guarded by
+//      no-freed-frame-reachable and secondary-subset (guest TLB).
+//   2. The guest access: a guest-TLB hit with the needed permission, or a
+//      TDP walk of the SPTE that fills the guest TLB, one step each. A kick
+//      pending first makes the vCPU exit (external-interrupt VM-exit), ack
+//      it, and go to 1. Guarded by read-value (the access is checked
+//      against the ideal memory at the hva the memslot maps).
+//   3. No SPTE, or a write through a read-only one: EPT violation. The
+//      entry for the gfn goes (as a #PF drops it), VM-exit, mode
+//      OUTSIDE_GUEST_MODE, kvm_tdp_page_fault() (paths/kvm_mmu.ts), then
+//      back to 1 - whether the fault installed the SPTE or asked for a
+//      retry (a retry inside an open invalidation of the gfn waits for its
+//      end: the real vCPU spins). -EFAULT (hva_to_pfn() failed) ends the
+//      KVM_RUN.
+//   4. The guest runs on for a step (a kick takes it out), then the
+//      VM-exit that ends this KVM_RUN: mode OUTSIDE_GUEST_MODE.
+
+import { step, STOP_STEP, type Gen, type K, type StepDef } from '../step.js';
+import { gfnToHva, inInvalidation, type GuestTlbEntry, type Vcpu } from '../kvm/state.js';
+import type { MmId } from '../types.js';
+import type { KvmFaultCtx } from './kvm_mmu.js';
+
+export interface KvmRunCtx {
+  vm: string;
+  mm: MmId;
+  gfn: number;
+  write: boolean;
+  opId: string;
+}
+
+/** kvm_vm_ioctl_create_vcpu() at the thread's first KVM_RUN: pinned to its CPU. */
+export function vcpuOf(k: K, vm: string): Vcpu {
+  const kvm = k.s.kvm!;
+  return (kvm.vcpus[k.self] ??= { thread: k.self, vm, cpu: k.cpu, mode: 'OUTSIDE_GUEST_MODE', inGuest: false, requests: [], kicked: false });
+}
+
+/** The mode store of a VM-exit; the kick IPI is taken (and acknowledged) once interrupts are on again. */
+function vmExit(v: Vcpu): void {
+  v.mode = 'OUTSIDE_GUEST_MODE';
+  v.inGuest = false;
+  v.kicked = false;
+}
+
+const guestTlbOf = (k: K): GuestTlbEntry[] => (k.s.kvm!.guestTlb[k.cpu] ??= []);
+
+export const vcpuEnterGuest: StepDef<KvmRunCtx>[] = [
+  step('vcpu_enter_guest.kvm_check_request', function* (k, c) {
+    const v = vcpuOf(k, c.vm);
+    if (v.requests.includes('KVM_REQ_TLB_FLUSH')) {
+      v.requests = v.requests.filter((r) => r !== 'KVM_REQ_TLB_FLUSH');
+      k.s.kvm!.guestTlb[k.cpu] = guestTlbOf(k).filter((e) => e.vcpu !== k.self); // kvm_vcpu_flush_tlb_all(): INVEPT
+      yield { id: 'kvm_vcpu_flush_tlb_all' };
+    } else {
+      yield { id: 'vcpu_enter_guest.kvm_check_request' }; // nothing pending: a request made from here on is seen only by the re-check
+    }
+  }),
+  step('vcpu_enter_guest.in_guest_mode', function* (k, c) {
+    vcpuOf(k, c.vm).mode = 'IN_GUEST_MODE'; // smp_store_release(); smp_mb__after_srcu_read_unlock()
+    yield { id: 'vcpu_enter_guest.in_guest_mode' };
+  }),
+  step('vcpu_enter_guest.kvm_request_pending', function* (k, c) {
+    const v = vcpuOf(k, c.vm);
+    if (v.requests.length === 0 && !v.kicked) {
+      v.inGuest = true; // VM-entry
+      yield { id: 'vcpu_enter_guest.vmenter' };
+      return;
+    }
+    vmExit(v); // cancel_injection: the entry is abandoned, the loop services the request
+    yield { id: 'vcpu_enter_guest.cancel_injection' };
+    return yield* k.run('vcpu_enter_guest', c);
+  }),
+];
+
+function* access(k: K, c: KvmRunCtx, e: { pfn: number }, id: string, hva: number): Gen {
+  const f = k.s.frames[e.pfn]!;
+  if (c.write) f.content = k.nextValue();
+  yield { id, obs: { kind: 'access', opId: c.opId, mm: c.mm, vpn: hva, write: c.write, value: f.content, ok: true, guest: { vm: c.vm, gfn: c.gfn } } };
+}
+
+export const kvmVcpuRun: StepDef<KvmRunCtx>[] = [
+  step('kvm_vcpu_run.vcpu_enter_guest', function* (k, c) {
+    yield* k.run('vcpu_enter_guest', c);
+  }),
+  step('guest_access', function* (k, c) {
+    const vm = k.s.kvm!.vms[c.vm]!;
+    const hva = gfnToHva(vm, c.gfn)!;
+    for (;;) {
+      const v = vcpuOf(k, c.vm);
+      if (v.kicked) {
+        vmExit(v); // EXIT_REASON_EXTERNAL_INTERRUPT: the kick IPI is handled and acknowledged
+        yield { id: 'vmx_vcpu_run.kick_exit' };
+        yield* k.run('vcpu_enter_guest', c);
+        continue;
+      }
+      const tlb = guestTlbOf(k);
+      const hit = tlb.find((e) => e.vcpu === k.self && e.gfn === c.gfn);
+      if (hit && (!c.write || hit.writable)) return yield* access(k, c, hit, 'guest_access.tlb_hit', hva);
+      const spte = vm.sptes[c.gfn];
+      if (spte && (!c.write || spte.writable)) {
+        k.s.kvm!.guestTlb[k.cpu] = tlb.filter((e) => !(e.vcpu === k.self && e.gfn === c.gfn));
+        k.s.kvm!.guestTlb[k.cpu]!.push({ vcpu: k.self, gfn: c.gfn, pfn: spte.pfn, writable: spte.writable, ghost: spte.ghost });
+        return yield* access(k, c, spte, 'guest_access.tdp_walk', hva);
+      }
+      // EPT violation: the faulting translation is not cached (as SDM 4.10.4.1 for #PF), VM-exit
+      k.s.kvm!.guestTlb[k.cpu] = tlb.filter((e) => !(e.vcpu === k.self && e.gfn === c.gfn));
+      vmExit(v);
+      yield { id: 'guest_access.ept_violation' };
+      const f: KvmFaultCtx = { vm: c.vm, mm: c.mm, gfn: c.gfn, hva, write: c.write, opId: c.opId };
+      yield* k.run('kvm_tdp_page_fault', f);
+      if (f.result === 'efault') {
+        yield { id: 'kvm_vcpu_run.efault', final: true }; // -EFAULT to the VMM (observed where GUP's fault decided it)
+        return STOP_STEP;
+      }
+      if (f.result === 'retry' && inInvalidation(vm, c.gfn)) {
+        // RET_PF_RETRY: the vCPU re-enters and faults again until the invalidation ends; the
+        // spinning changes nothing another actor sees, so the model waits for its end instead
+        // (d02c357e5bfa makes the real loop skip the fault-in in this case too)
+        yield { id: 'kvm_vcpu_run.retry', wait: () => !inInvalidation(vm, c.gfn) || vm.released };
+        yield { id: 'kvm_vcpu_run.retry' };
+      }
+      yield* k.run('vcpu_enter_guest', c);
+    }
+  }),
+  // the guest runs on after its access (one step, in which a kick can take it out) before the exit that ends KVM_RUN
+  step('vmx_vcpu_run.guest_runs', function* (k, c) {
+    const v = vcpuOf(k, c.vm);
+    if (v.kicked) {
+      vmExit(v);
+      yield { id: 'vmx_vcpu_run.kick_exit' };
+      return;
+    }
+    yield { id: 'vmx_vcpu_run.guest_runs' };
+  }),
+  step('kvm_vcpu_run.vmexit', function* (k, c) {
+    vmExit(vcpuOf(k, c.vm));
+    yield { id: 'kvm_vcpu_run.vmexit', final: true };
+  }),
+];

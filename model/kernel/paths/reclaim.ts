@@ -1,0 +1,122 @@
+// Reclaim of one page-cache folio: shrink_folio_list() (mm/vmscan.c) as
+// direct reclaim runs it in the allocating task (try_to_free_pages() ->
+// shrink_node() -> shrink_folio_list(); kswapd runs the same function), on
+// the folio of a regular file's page cache that the caller's address names
+// (`reclaim ADDR`; isolate_lru_folios() picking that folio):
+//
+//   1. isolate: take the isolation reference (folio_isolate_lru()).
+//   2. try_to_unmap(folio, TTU_BATCH_FLUSH) -> rmap_walk_file(): under
+//      i_mmap_rwsem (read), try_to_unmap_one() for every VMA of every mm
+//      that maps the folio's index (try_to_unmap_one.ts).
+//   3. folio_mapped() still (a fault mapped it again meanwhile): keep it
+//      (activate_locked).
+//   4. folio_test_dirty(): a file folio is never written back by reclaim
+//      since 6b0dfabb3555 ("fs: Remove aops->writepage"); it is activated
+//      (activate_locked, with PG_reclaim) and the flusher writes it back.
+//      So the data of a dirty folio stays in the page cache and
+//      try_to_unmap_flush_dirty() / pageout() are never reached for file
+//      folios (they are for shmem and anon, which need swap: not modelled).
+//   5. __remove_mapping(): under the i_pages lock, folio_ref_freeze(folio,
+//      1 + isolation): fails if anyone else holds a reference (a GUP pin, a
+//      fault that just took one); else delete it from the page cache. The
+//      frozen folio is not freed yet: it goes on free_folios.
+//   6. try_to_unmap_flush() (tlbbatch.ts step 3): the batched flush of
+//      every PTE step 2 cleared.
+//   7. free_unref_folios(&free_folios): only now is the frame reused.
+//      Kept folios go back on the LRU (putback: drop the isolation ref).
+//
+// Between step 2 and step 6 another CPU may still read (or write, through
+// a dirty entry) the folio through its TLB: allowed, the folio is still
+// allocated and, if written, dirty and kept. A clean folio holds what the
+// file holds, so a refault after step 5 reads the same data from "disk"
+// (a new zeroed frame: the model's files read as zero until written).
+// Guarded by no-freed-frame-reachable (step 7 before 6) and read-value.
+// Anonymous and shmem folios (swap) and hugetlb folios are not reclaimed:
+// `reclaim` on them does nothing (docs/fidelity.md).
+
+import { step, STOP_STEP, type StepDef } from '../step.js';
+import { iMmapRwsem, lock, unlock } from '../locks.js';
+import { freeFrame, getPage, putPage } from '../frames.js';
+import type { MmId, Pfn } from '../types.js';
+import type { TryToUnmapOneCtx } from './try_to_unmap_one.js';
+
+export interface ReclaimCtx {
+  /** The caller's mm and the address naming the folio. */
+  mm: MmId;
+  vpn: number;
+  file?: string;
+  index?: number;
+  folio?: Pfn;
+  /** free_folios: frozen by __remove_mapping(), freed after the batch flush. */
+  freeFolios?: Pfn[];
+  keep?: boolean;
+}
+
+/** The page-cache folio `vpn` of `mm` names, if it is one reclaim may take (a regular file's). */
+function folioAt(k: Parameters<StepDef['fn']>[0], mm: MmId, vpn: number): { file: string; index: number; folio: Pfn } | null {
+  const v = k.s.mms[mm]?.vmas.find((x) => vpn >= x.start && vpn < x.end);
+  if (!v || v.kind !== 'shared' || !v.file) return null;
+  const f = k.s.files[v.file];
+  if (!f || f.anonymous || f.hugetlb) return null;
+  const index = v.pgoff + (vpn - v.start);
+  const folio = f.cache[index];
+  return folio === null || folio === undefined ? null : { file: f.name, index, folio };
+}
+
+export const shrinkFolioList: StepDef<ReclaimCtx>[] = [
+  step('shrink_folio_list.isolate', function* (k, c) {
+    const found = folioAt(k, c.mm, c.vpn);
+    if (!found) {
+      yield { id: 'shrink_folio_list.nothing_to_reclaim' };
+      return STOP_STEP;
+    }
+    Object.assign(c, found);
+    c.freeFolios = [];
+    getPage(k.s, c.folio!); // folio_isolate_lru(): the isolation reference
+    yield { id: 'shrink_folio_list.isolate' };
+  }),
+  // try_to_unmap() -> rmap_walk_file()
+  step('try_to_unmap.rmap_walk_file', function* (k, c) {
+    yield* lock(k, iMmapRwsem(c.file!), 'r', 'rmap_walk_file.i_mmap_lock_read');
+    // vma_interval_tree_foreach(): the VMAs of i_mmap covering the index, in mm order
+    const vmas: TryToUnmapOneCtx[] = [];
+    for (const m of Object.values(k.s.mms).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+      for (const v of m.vmas) {
+        if (v.kind !== 'shared' || v.file !== c.file || c.index! < v.pgoff || c.index! >= v.pgoff + (v.end - v.start)) continue;
+        vmas.push({ mm: m.id, vpn: v.start + (c.index! - v.pgoff), folio: c.folio! });
+      }
+    }
+    for (const u of vmas) {
+      if (k.s.frames[c.folio!]!.mapcount === 0) break; // rmap_walk's done(): folio_not_mapped()
+      yield* k.run('try_to_unmap_one', u);
+    }
+    yield* unlock(k, iMmapRwsem(c.file!), 'rmap_walk_file.i_mmap_unlock_read');
+  }),
+  step('shrink_folio_list.folio_mapped', function* (k, c) {
+    const f = k.s.frames[c.folio!]!;
+    if (f.mapcount > 0) c.keep = true; // activate_locked: mapped again meanwhile
+    else if (f.dirty) c.keep = true; // activate_locked, folio_set_reclaim(): the flusher writes it back (6b0dfabb3555)
+    if (c.keep) yield { id: 'shrink_folio_list.activate_locked' };
+  }),
+  step('__remove_mapping', function* (k, c) {
+    if (c.keep) return;
+    const f = k.s.frames[c.folio!]!;
+    if (f.refcount !== 2) {
+      c.keep = true; // folio_ref_freeze() failed: someone else holds a reference
+      yield { id: '__remove_mapping.ref_freeze_failed' };
+      return;
+    }
+    f.refcount = 0; // folio_ref_freeze(folio, 2): the page-cache and isolation references
+    k.s.files[c.file!]!.cache[c.index!] = null; // __filemap_remove_folio()
+    c.freeFolios!.push(c.folio!);
+    yield { id: '__remove_mapping' };
+  }),
+  step('shrink_folio_list.try_to_unmap_flush', function* (k) {
+    yield* k.run('try_to_unmap_flush', { dirtyOnly: false });
+  }),
+  step('free_unref_folios', function* (k, c) {
+    for (const p of c.freeFolios!) freeFrame(k.s, k.s.frames[p]!);
+    if (c.keep) putPage(k.s, c.folio!); // folio_putback_lru(): drop the isolation reference
+    yield { id: c.freeFolios!.length > 0 ? 'free_unref_folios' : 'shrink_folio_list.putback' };
+  }),
+];

@@ -1,0 +1,90 @@
+// try_to_unmap_one() (mm/rmap.c) for one VMA mapping a file folio, from
+// rmap_walk_file() under i_mmap_rwsem (read), with TTU_BATCH_FLUSH as
+// shrink_folio_list() passes it:
+//
+//   1. mmu_notifier_range_init(MMU_NOTIFY_CLEAR, the page's range in this
+//      VMA); mmu_notifier_invalidate_range_start(), before any PTE changes.
+//   2. page_vma_mapped_walk(): map_pte() takes the PTE table's PTL
+//      (pte_offset_map_lock, pte_offset_map.ts); not mapped here (none, or
+//      another folio): nothing to do.
+//   3. Under the PTL: get_and_clear_ptes(); if should_defer_flush(),
+//      set_tlb_ubc_flush_pending() (tlbbatch.ts step 2), else
+//      flush_tlb_range() when pte_accessible() (a full flush_tlb_mm_range()
+//      of the page, before the PTL goes). Then folio_mark_dirty() if the PTE
+//      was dirty, folio_remove_rmap_pte(), folio_put() (the mapping's
+//      reference). A file PTE becomes none (no swap entry).
+//   4. page_vma_mapped_walk_done(): unlock the PTL.
+//   5. mmu_notifier_invalidate_range_end().
+//
+// Step 3's deferred flush leaves the TLB entries of other CPUs usable until
+// try_to_unmap_flush() (reclaim.ts step 6); the folio stays allocated until
+// then. Guarded by no-freed-frame-reachable and read-value (the refaulted
+// page must read what the folio held), and lock-discipline (PTE writes
+// under the PTL).
+
+import { step, STOP_STEP, type StepDef } from '../step.js';
+import { note, ptlOf, unlock } from '../locks.js';
+import { tableIndex } from '../pagetable.js';
+import { putPage } from '../frames.js';
+import { pteOffsetMapLock } from '../pte_offset_map.js';
+import type { MmId, Pfn } from '../types.js';
+import type { Pte } from '../state.js';
+import type { FlushCtx } from './flush_tlb_mm_range.js';
+import { pteAccessible, setTlbUbcFlushPending, shouldDeferFlush } from './tlbbatch.js';
+
+export interface TryToUnmapOneCtx {
+  mm: MmId;
+  vpn: number;
+  folio: Pfn;
+  table?: Pfn;
+  flushNow?: boolean;
+  /** The PTE get_and_clear_ptes() returned (for this folio). */
+  pteval?: Pte;
+}
+
+export const tryToUnmapOne: StepDef<TryToUnmapOneCtx>[] = [
+  step('try_to_unmap_one.mmu_notifier_invalidate_range_start', function* (k, c) {
+    yield* k.run('mmu_notifier_invalidate_range_start', { mm: c.mm, start: c.vpn, end: c.vpn + 1, event: 'CLEAR' });
+  }),
+  step('try_to_unmap_one.page_vma_mapped_walk', function* (k, c) {
+    const t = yield* pteOffsetMapLock(k, c.mm, c.vpn, 'page_vma_mapped_walk.pte_offset_map_lock');
+    c.table = t ?? undefined;
+  }),
+  step('try_to_unmap_one.get_and_clear_ptes', function* (k, c) {
+    if (c.table === undefined) return;
+    const s = k.s;
+    const t = s.frames[c.table]!;
+    const i = tableIndex(s.config, c.vpn, 1);
+    const e = t.entries![i];
+    if (!e || e.pfn !== c.folio || e.huge) {
+      yield { id: 'page_vma_mapped_walk.not_mapped' };
+      return;
+    }
+    t.entries![i] = null; // get_and_clear_ptes()
+    note(k, 'pte-write', c.mm, `pte ${c.vpn}`, t.pfn);
+    const f = s.frames[c.folio]!;
+    if (e.dirty) f.dirty = true; // folio_mark_dirty()
+    f.mapcount--; // folio_remove_rmap_pte()
+    putPage(s, c.folio); // folio_put(): the isolation and page-cache references keep it allocated
+    c.flushNow = !shouldDeferFlush(k, c.mm) && pteAccessible(k, c.mm, e);
+    c.pteval = e;
+    yield { id: 'try_to_unmap_one.get_and_clear_ptes' };
+  }),
+  step('try_to_unmap_one.set_tlb_ubc_flush_pending', function* (k, c) {
+    if (c.pteval && !c.flushNow) yield* setTlbUbcFlushPending(k, c.mm, c.pteval);
+  }),
+  // flush_tlb_range(vma, address, end_addr): nothing deferred, flush before the PTL goes
+  step('try_to_unmap_one.flush_tlb_range', function* (k, c) {
+    if (!c.flushNow) return;
+    const f: FlushCtx = { mm: c.mm, start: c.vpn, end: c.vpn + 1, stride: 1, freedTables: false };
+    yield* k.run('flush_tlb_mm_range', f);
+  }),
+  step('try_to_unmap_one.page_vma_mapped_walk_done', function* (k, c) {
+    if (c.table === undefined) return;
+    yield* unlock(k, ptlOf(c.table), 'page_vma_mapped_walk_done.pte_unmap_unlock');
+  }),
+  step('try_to_unmap_one.mmu_notifier_invalidate_range_end', function* (k, c) {
+    yield* k.run('mmu_notifier_invalidate_range_end', { mm: c.mm, start: c.vpn, end: c.vpn + 1, event: 'CLEAR' });
+    return STOP_STEP;
+  }),
+];

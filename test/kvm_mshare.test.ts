@@ -1,0 +1,45 @@
+// KVM over an mshare window (issue 11 item 6, hazard 4): a VM whose
+// memslot covers a sharer's window; a host-side change of the region
+// must reach KVM through the notifier (paths/notifier.ts pass-through,
+// knob notifierPassThrough). Each design's verdict is computed here.
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { policyByName } from '../model/policies/registry.js';
+import { runScenario } from '../model/run/runner.js';
+import { propertyById } from '../properties/registry.js';
+import { parseScenario } from '../reports/scenario_text.js';
+
+const load = (name: string) => parseScenario(readFileSync(`test/scenarios/${name}.txt`, 'utf8'), name);
+// the KVM properties and the ideal memory (lock-discipline would stop mshare-v2 earlier, at its attach: hazard 2)
+const KVM_PROPS = ['no-freed-frame-reachable', 'secondary-subset', 'read-value', 'no-spte-in-window', 'notifier-balance'].map((x) => propertyById(x)!);
+const run = (scenario: string, policy: string) => runScenario(load(scenario), { policy: policyByName(policy)!, properties: KVM_PROPS });
+
+describe('hazard 4: KVM over an mshare window', () => {
+  for (const p of ['mshare-v2', 'mshare-v3', 'mshare-v3-cpumask-union', 'mshare-v3-per-sharer-flush']) {
+    it(`${p}: the host-side unmap never reaches KVM, the SPTE outlives the host PTE`, () => {
+      const r = run('hazard4-kvm-over-window', p);
+      expect(r.violation).toMatchObject({ property: 'secondary-subset', actor: 'T1', stepId: 'zap_pte_range.clear', holder: 'SPTE' });
+      expect(r.trace.some((e) => e.id === 'tdp_mmu_zap_leafs')).toBe(false);
+    });
+  }
+
+  it('mshare-v3-proposed: start/end passed through i_mmap reach P0\'s KVM, which zaps, and the guest refaults', () => {
+    const r = run('hazard4-kvm-over-window', 'mshare-v3-proposed');
+    expect(r.verdict).toBe('pass');
+    const ids = r.trace.map((e) => e.id);
+    expect(ids).toContain('mshare_invalidate_range_start.i_mmap_lock_read');
+    expect(ids).toContain('tdp_mmu_zap_leafs');
+  });
+
+  it('mshare-2026: mshare_advise(MADV_DONTNEED) on the host never reaches the sharer\'s KVM', () => {
+    const r = run('hazard4-kvm-over-window-2026', 'mshare-2026');
+    expect(r.violation).toMatchObject({ property: 'secondary-subset', stepId: 'zap_pte_range.clear', holder: 'SPTE' });
+  });
+
+  it('mshare-rfc-v3: not computed by this scenario (no MSHAREFS_UNMAP ioctl: the host-side change is refused)', () => {
+    const r = run('hazard4-kvm-over-window-same-address', 'mshare-rfc-v3');
+    expect(r.verdict).toBe('pass');
+    expect(r.trace.map((e) => e.id)).toContain('sys_mshare_unmap.einval');
+  });
+});
