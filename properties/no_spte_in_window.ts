@@ -9,7 +9,7 @@ import type { Property } from './property.js';
 export const noSpteInWindow: Property = {
   id: 'no-spte-in-window',
   statement: 'no SPTE is installed for a gfn while an invalidation covering it is in progress',
-  rule: 'kvm_mmu_invalidate_begin() .. kvm_mmu_invalidate_end() and mmu_invalidate_retry_gfn() (virt/kvm/kvm_main.c); research/tlb-kvm.md I5',
+  rule: 'kvm_mmu_invalidate_begin() .. kvm_mmu_invalidate_end() (virt/kvm/kvm_main.c) and mmu_invalidate_retry_gfn() (include/linux/kvm_host.h); docs/kvm.md',
   check({ s }) {
     if (!s.kvm) return null;
     for (const vm of Object.values(s.kvm.vms)) {

@@ -9,7 +9,7 @@ import type { Property } from './property.js';
 export const notifierBalance: Property = {
   id: 'notifier-balance',
   statement: 'invalidate_range_start and _end pair up within each operation, and mmu_invalidate_in_progress stays between zero and the starts open on the VM\'s mm',
-  rule: 'mmu_notifier_invalidate_range_start()/_end() are paired (include/linux/mmu_notifier.h); kvm_mmu_invalidate_begin()/_end(); research/tlb-kvm.md I14',
+  rule: 'mmu_notifier_invalidate_range_start() and mmu_notifier_invalidate_range_end() are paired (include/linux/mmu_notifier.h), as are kvm_mmu_invalidate_begin() and kvm_mmu_invalidate_end(); docs/kvm.md',
   check({ s, event }) {
     const kvm = s.kvm;
     if (!kvm) return null;

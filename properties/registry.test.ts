@@ -20,6 +20,9 @@ describe('the property registry', () => {
       'no-deadlock',
       'no-stale-psc-after-unlink',
       'shared-table-flush',
+      'secondary-subset',
+      'no-spte-in-window',
+      'notifier-balance',
       'progress',
     ]);
   });

@@ -30,6 +30,11 @@ export const KNOWN_FUNCTIONS: Readonly<Record<string, string>> = {
   mprotect_fixup: 'mm/mprotect.c',
   do_mmap: 'mm/mmap.c',
   tlb_flush: 'arch/x86/include/asm/tlb.h',
+  mmu_notifier_invalidate_range_start: 'include/linux/mmu_notifier.h',
+  mmu_notifier_invalidate_range_end: 'include/linux/mmu_notifier.h',
+  kvm_mmu_invalidate_begin: 'virt/kvm/kvm_main.c',
+  kvm_mmu_invalidate_end: 'virt/kvm/kvm_main.c',
+  mmu_invalidate_retry_gfn: 'include/linux/kvm_host.h',
   find_shared_vma: 'mshare RFC v3 8/10 "mm/mshare: prepare for page table sharing support" (2024-09-03)',
   mshare_vm_op_unshare_page_range: 'mshare v3 (2025-08-20, lore 20250820010415.699353-1-anthony.yznaga@oracle.com)',
 };
