@@ -21,4 +21,8 @@
 // first tried its actor (the explorer's replays found two): the local
 // flush's local_irq_restore is a step before csd_lock_wait(), and
 // cpumask-union's mshare_invalidate_tlbs always takes its wait step.
+// Also (issue 11) KVM: VMs, memslots, TDP faults, notifier subscriptions,
+// guest TLBs, and three properties; (issue 12) reclaim of clean file
+// folios with the batched flush. Both opt-in in the generator (--ops vm,
+// --ops reclaim); runs without them keep their traces.
 export const MODEL_VERSION = '0.7.0';
