@@ -23,14 +23,8 @@ const TEXTS: [string, string][] = [
 /** A reference to something a reader of the repository does not have. */
 const OUTSIDE = /\.\.\/shared|\bshared\/research|\bresearch\/[A-Za-z0-9_-]+\.md|\bSPEC( section)? \d|\/work\/|testing-anchors\.md|aesthetics\.md/;
 
-/**
- * Known exceptions, each with its reason. The knob table of
- * docs/policies/mshare-rfc-v3.md is generated from the knob sources in
- * model/policies/mshare.ts (reports/knob_table.test.ts pins it), which
- * this change does not touch: two sources there still name the research
- * notes. The test fails once they are gone, so that the list shrinks.
- */
-const EXCEPTIONS = ['absolute addresses (research/mshare.md 2.3)', 'no guest lock and no recheck (research/mshare.md 3.3)'];
+/** Known exceptions, each with its reason: none left (the last two, knob sources naming the research notes, now cite only their patch). */
+const EXCEPTIONS: string[] = [];
 
 describe('shipped text', () => {
   for (const [name, text] of TEXTS) {
@@ -45,10 +39,6 @@ describe('shipped text', () => {
     expect(statSync('docs/report-html.png').size).toBeGreaterThan(10_000);
   });
 
-  it('still needs each known exception', () => {
-    const all = TEXTS.map(([, t]) => t).join('\n');
-    for (const x of EXCEPTIONS) expect(all).toContain(x);
-  });
 
   it('quotes only repository paths that exist', () => {
     const missing: string[] = [];

@@ -40,8 +40,8 @@ const RFC_V3: MshareKnobs = {
 };
 
 const RFC_V3_SOURCES: KnobSources = {
-  attach: patch(`${RFC} 7/10 "mm/mshare: Add mmap support", 2024-09-03`, 'msharefs_mmap', 'vm_start must equal the start fixed by MSHAREFS_SET_SIZE: absolute addresses (research/mshare.md 2.3)'),
-  linkLocking: patch(`${RFC} 8/10 "mm/mshare: prepare for page table sharing support", 2024-09-03`, 'find_shared_vma', 'set_pgd(guest, *host) with no guest lock and no recheck (research/mshare.md 3.3)'),
+  attach: patch(`${RFC} 7/10 "mm/mshare: Add mmap support", 2024-09-03`, 'msharefs_mmap', 'vm_start must equal the start fixed by MSHAREFS_SET_SIZE: absolute addresses'),
+  linkLocking: patch(`${RFC} 8/10 "mm/mshare: prepare for page table sharing support", 2024-09-03`, 'find_shared_vma', 'set_pgd(guest, *host) with no guest lock and no recheck'),
   shareCount: patch(`${RFC} 00/10 series, 2024-09-03`, 'free_pgd_range', 'no pt_share_count before v3 12/22'),
   unlinkPoint: patch(`${RFC} 8/10 "mm/mshare: prepare for page table sharing support", 2024-09-03`, 'free_pgtables', 'shared VMAs skipped; the cover letter: tables "not unlinked from a process when an mshare region is explicitly unmapped which is bug to be addressed" (3.4)'),
   unlinkFlush: patch(`${RFC} 8/10, 2024-09-03`, 'free_pgtables', 'no unlink, so no unlink flush'),
