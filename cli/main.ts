@@ -35,7 +35,7 @@ import { COMMAND_HELP, USAGE } from './help.js';
 import { readInputFile } from './input.js';
 import { makeLogger } from './log.js';
 import { prepareOutDir, saveOrSpill, type Io } from './out_dir.js';
-import { savedPolicy } from './saved_policy.js';
+import { savedPolicy, type TrustFlags } from './saved_policy.js';
 import { counterexampleDependsOn } from '../reports/depends_on.js';
 import { DEFAULT_EXPLORE_BOUND, DEFAULT_MAX_STATES, explore } from '../campaigns/explore/explore.js';
 import { buildCounterexample } from '../reports/counterexample.js';
@@ -241,29 +241,41 @@ async function cmdMerge(args: string[], io: Io): Promise<number> {
 
 const TRUST_OPTIONS = { policy: { type: 'string' }, variant: { type: 'string' }, 'trust-variant': { type: 'boolean' } } as const;
 
+/**
+ * A scenario to run, from a scenario text file or a saved counterexample
+ * (whose embedded variant runs only as savedPolicy() allows), checked
+ * against the policy it runs under. With `recordVariant`, `variant` is the
+ * variant that runs, as a finding made from it records it.
+ */
+async function scenarioInput(file: string, values: TrustFlags, note: (line: string) => void, recordVariant = false): Promise<{ text: string; sc: Scenario; p: Policy; base: Policy; variant: LoadedVariant | null; saved: CounterexampleFile | null }> {
+  if (values.variant !== undefined && values['trust-variant']) throw new UsageError('give --variant or --trust-variant, not both');
+  const text = readInputFile(file);
+  if (isJson(file, text)) {
+    const saved = loadCounterexample(file, text);
+    const sc = saved.scenario;
+    checkScenario(sc, file, text);
+    const p = await savedPolicy(saved, file, text, values, note);
+    let variant: LoadedVariant | null = null;
+    if (recordVariant && values.variant !== undefined) variant = await loadVariant(values.variant);
+    else if (recordVariant && values['trust-variant'] && saved.variant) variant = { spec: { name: saved.variant.name }, file: saved.variant.file, sha256: saved.variant.sha256, source: saved.variant.source } as LoadedVariant;
+    checkScenario(sc, file, text, p);
+    return { text, sc, p, base: policy(values.policy ?? saved.policy), variant, saved };
+  }
+  const sc = parseScenario(text, file);
+  checkScenario(sc, file, text);
+  if (values['trust-variant']) throw new UsageError(`${file}: a scenario text file embeds no variant (--trust-variant is for .json counterexamples)`);
+  const base = policy(values.policy ?? 'linux');
+  const { policy: p, variant } = await withVariant(base, values.variant);
+  checkScenario(sc, file, text, p);
+  return { text, sc, p, base, variant, saved: null };
+}
+
 async function cmdReplay(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...TRUST_OPTIONS, property: { type: 'string', multiple: true } } });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError('replay takes one FILE');
   const only = properties(values.property);
-  if (values.variant !== undefined && values['trust-variant']) throw new UsageError('give --variant or --trust-variant, not both');
-  const text = readInputFile(file);
-  let sc: Scenario;
-  let p: Policy;
-  let saved: CounterexampleFile | null = null;
-  if (isJson(file, text)) {
-    saved = loadCounterexample(file, text);
-    sc = saved.scenario;
-    checkScenario(sc, file, text);
-    p = await savedPolicy(saved, file, text, values, io.out);
-    checkScenario(sc, file, text, p);
-  } else {
-    sc = parseScenario(text, file);
-    checkScenario(sc, file, text);
-    if (values['trust-variant']) throw new UsageError(`${file}: a scenario text file embeds no variant (--trust-variant is for .json counterexamples)`);
-    p = (await withVariant(policy(values.policy ?? 'linux'), values.variant)).policy;
-    checkScenario(sc, file, text, p);
-  }
+  const { sc, p, saved } = await scenarioInput(file, values, io.out);
   const r = runScenario(sc, { policy: p, properties: only ?? (saved ? checkedProperties(saved, propertyById) : undefined) ?? PROPERTIES });
   const v = verdictOf(r);
   io.out(`replay: ${printable(file)} under ${p.name}: ${r.steps} steps`);
@@ -350,34 +362,10 @@ async function cmdExplore(args: string[], io: Io): Promise<number> {
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError('explore takes one FILE');
   const only = properties(values.property);
-  if (values.variant !== undefined && values['trust-variant']) throw new UsageError('give --variant or --trust-variant, not both');
   const bound = values.bound === undefined ? DEFAULT_EXPLORE_BOUND : /^\d+$/.test(values.bound) && Number(values.bound) <= 50 ? Number(values.bound) : usage(`--bound must be an integer from 0 to 50, got '${values.bound}'`);
   const maxStates = values['max-states'] === undefined ? DEFAULT_MAX_STATES : positiveInt(values['max-states'], '--max-states');
   const timeMs = values.time === undefined ? undefined : duration(values.time, '--time');
-  const text = readInputFile(file);
-  let sc: Scenario;
-  let p: Policy;
-  let base: Policy;
-  let variant: LoadedVariant | null = null;
-  let saved: CounterexampleFile | null = null;
-  if (isJson(file, text)) {
-    saved = loadCounterexample(file, text);
-    sc = saved.scenario;
-    checkScenario(sc, file, text);
-    p = await savedPolicy(saved, file, text, values, io.err);
-    base = policy(values.policy ?? saved.policy);
-    // what the saved finding records as its variant: the one that ran
-    if (values.variant !== undefined) variant = await loadVariant(values.variant);
-    else if (values['trust-variant'] && saved.variant) variant = { spec: { name: saved.variant.name }, file: saved.variant.file, sha256: saved.variant.sha256, source: saved.variant.source } as LoadedVariant;
-    checkScenario(sc, file, text, p);
-  } else {
-    sc = parseScenario(text, file);
-    checkScenario(sc, file, text);
-    if (values['trust-variant']) throw new UsageError(`${file}: a scenario text file embeds no variant (--trust-variant is for .json counterexamples)`);
-    base = policy(values.policy ?? 'linux');
-    ({ policy: p, variant } = await withVariant(base, values.variant));
-    checkScenario(sc, file, text, p);
-  }
+  const { sc, p, base, variant, saved } = await scenarioInput(file, values, io.err, true);
   const checks = only ?? (saved ? checkedProperties(saved, propertyById) : undefined) ?? PROPERTIES;
   const outDir = values.out ?? 'counterexamples';
   prepareOutDir(outDir); // before exploring: a finding is never lost to a bad --out
