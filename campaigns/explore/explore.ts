@@ -11,13 +11,16 @@
 //      in preemptions, then in steps.
 //   2. State caching (state_key.ts): a node whose key was reached before
 //      with no more preemptions and steps is not expanded again. This
-//      merges the interleavings of independent steps, the reduction a
-//      sleep set would make, without needing read sets the model does
-//      not record.
+//      merges interleavings of independent steps that end in the same
+//      state, without the read sets a sleep set or DPOR would need (the
+//      model does not record them). It merges less than those would: the
+//      key includes allocation ids and each actor's step history, so two
+//      orders that allocate frames differently stay apart.
 //   3. Executions are not copied (actors are generators): a node is
 //      reached again by replaying its path from the start, every step
-//      checked as in any run, so a path that replays differently is a
-//      model error (nondeterminism), never a silent miss.
+//      checked as in any run and its step id compared with the one the
+//      path took, so a path that replays differently is a model error
+//      (nondeterminism), never a silent miss.
 //   4. A violation comes back as a scenario whose schedule is the path
 //      (one entry per run of steps of one actor), replayed by the runner
 //      before it is reported: it saves and replays like any finding.
