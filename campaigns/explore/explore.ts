@@ -94,6 +94,8 @@ function stepActor(x: Execution, a: Actor) {
   }
 }
 
+const runnableNames = (x: Execution) => x.actors.filter((a) => x.runnable(a)).map((a) => a.name);
+
 /** The schedule that makes the runner take exactly `path`: one entry per run of one actor's steps. */
 export function scheduleOf(path: readonly string[]): ScheduleEntry[] {
   const out: ScheduleEntry[] = [];
@@ -160,6 +162,27 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
   };
 
   /**
+   * One child per actor in `names` but `n.last`, at `n`'s cost: each on
+   * `y` until a step uses it up, then on a replay of `n`'s path (an actor
+   * that blocks or ends leaves the execution as it was). Returns null if
+   * some actor stepped, else the untouched execution (no actor can step).
+   */
+  const stepOthers = (n: Node, y: Execution, names: readonly string[]): Execution | null => {
+    let x: Execution | null = y;
+    let stepped = false;
+    for (const name of names) {
+      if (name === n.last) continue;
+      x ??= replay(n);
+      const r = stepActor(x, x.byName.get(name)!);
+      if (!r) continue;
+      stepped = true;
+      child(x, r, n, n.p, name);
+      x = null;
+    }
+    return stepped ? null : x;
+  };
+
+  /**
    * Expand a node. Without a preemption: the actor that stepped last, or,
    * when it cannot step (blocked, ended, or no step yet), every runnable
    * actor. An actor that blocks or ends without a step leaves the
@@ -173,12 +196,12 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
    * then never runs a step of bound b + 1.
    */
   const expand = (n: Node) => {
-    let y: Execution | null = n.x ?? replay(n);
+    const y = n.x ?? replay(n);
     if (n.x) {
       live--;
       delete n.x;
     }
-    const runnable = y.actors.filter((a) => y!.runnable(a)).map((a) => a.name);
+    const runnable = runnableNames(y);
     if (n.last !== null && runnable.includes(n.last)) {
       const r = stepActor(y, y.byName.get(n.last)!);
       if (r) {
@@ -189,34 +212,18 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
         return;
       }
     }
-    let stepped = false;
-    for (const name of runnable) {
-      if (name === n.last) continue; // it could not step: tried above
-      y ??= replay(n);
-      const r = stepActor(y, y.byName.get(name)!);
-      if (!r) continue;
-      stepped = true;
-      child(y, r, n, n.p, name);
-      y = null;
-    }
-    if (stepped) return;
+    // the last actor could not step (tried above): switching is free
+    const rest = stepOthers(n, y, runnable);
+    if (rest === null) return;
     stats.schedules++;
-    const v = y!.stalledCheck();
+    const v = rest.stalledCheck();
     if (v && better(n.p, n.path.length)) found = { path: n.path, p: n.p, v };
   };
 
   /** The deferred preemptions of a node: every runnable actor but the last one, which could step. */
   const preempt = (n: Node) => {
-    let y: Execution | null = replay(n);
-    const runnable = y.actors.filter((a) => y!.runnable(a)).map((a) => a.name);
-    for (const name of runnable) {
-      if (name === n.last) continue;
-      y ??= replay(n);
-      const r = stepActor(y, y.byName.get(name)!);
-      if (!r) continue;
-      child(y, r, n, n.p, name);
-      y = null;
-    }
+    const y = replay(n);
+    stepOthers(n, y, runnableNames(y));
   };
 
   let verdict: ExploreResult['verdict'] = 'clean';
