@@ -162,6 +162,7 @@ async function unreachedPart(limitMs: number) {
 
 function largePart(limitMs: number) {
   // 3 sharers on their own CPUs, 3 pages, 4 data frames; the owner maps over each page in turn
+  const page = (i: number) => `0x${(0x40000 + 0x1000 * (i % 3)).toString(16)}`;
   const text = `config cpus=4 frames=16
 process P0
 process P1
@@ -169,12 +170,12 @@ process P2
 process P3
 msharefs M owner=P3
 mshare_map M offset=0 pages=3 prot=rw
-${[0, 1, 2].map((i) => `thread T${i} P${i} cpu=${i}\n  attach M 0x40000\n  read ${0x40000 + 0x1000 * i}\n  read ${0x40000 + 0x1000 * ((i + 1) % 3)}\n  read ${0x40000 + 0x1000 * i}`).join('\n')}
+${[0, 1, 2].map((i) => `thread T${i} P${i} cpu=${i}\n  attach M 0x40000\n  read ${page(i)}\n  read ${page(i + 1)}\n  read ${page(i)}`).join('\n')}
 thread T3 P3 cpu=3
   mshare_map M offset=0 pages=1 prot=rw
   mshare_map M offset=1 pages=1 prot=rw
   mshare_map M offset=2 pages=1 prot=rw
-`.replace(/read (\d+)/g, (_m, n) => `read 0x${Number(n).toString(16)}`);
+`;
   const sc = parseScenario(text, 'large scope');
   console.log(`## the scope SPIN could not finish (3 sharers x 3 pages x 4 frames), ${secs(limitMs)} s budget\n`);
   console.log('| design | result | states | complete schedules | time |');
