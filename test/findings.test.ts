@@ -8,7 +8,7 @@ import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import { loadCounterexample } from '../reports/counterexample.js';
 import { PROPERTIES } from '../properties/registry.js';
-import flushBeforeRemoveMapping from '../variants/reclaim-flush-before-remove-mapping.js';
+import flushBeforeRemoveMapping from '../patches/reclaim-flush-before-remove-mapping.js';
 
 describe('docs/findings/reclaim-refault-stale-read.md', () => {
   const cx = loadCounterexample('docs/findings/linux-read-value-34a78abf032a.json');
