@@ -91,21 +91,25 @@ export interface ChunkResult {
   coverage: Coverage;
   /** Every run of the chunk with a signature, in index order, skipped ones included (they are counted). */
   hits: Hit[];
+  /** Under a variant: which of its edits (PathTable.edits) some run of the chunk executed, ascending. */
+  editsRun?: number[];
 }
 
 export function runChunk(ctx: Ctx, from: number, to: number): ChunkResult {
   const coverage = emptyCoverage();
   const hits: Hit[] = [];
+  const edits = new Set<number>();
   let steps = 0;
   for (let i = from; i < to; i++) {
     const runSeed = seedOf(ctx, i);
     const r = runScenario(ctx.draw(runSeed), { policy: ctx.policy, properties: ctx.properties ?? PROPERTIES });
     steps += r.steps;
     addCoverage(coverage, r.coverage);
+    for (const e of r.editsRun ?? []) edits.add(e);
     const signature = signatureOf(r);
     if (signature !== null) hits.push({ index: i, runSeed, signature });
   }
-  return { from, to, steps, coverage, hits };
+  return { from, to, steps, coverage, hits, ...(ctx.policy.edits ? { editsRun: [...edits].sort((a, b) => a - b) } : {}) };
 }
 
 /** A new signature's first run, shrunk, as the counterexample file that replays it. */
@@ -155,6 +159,8 @@ export class Tally {
   prefix: number;
   steps = 0;
   coverage = emptyCoverage();
+  /** A variant's edits executed by some folded run (ChunkResult.editsRun). */
+  readonly editsRun = new Set<number>();
   readonly signatures = new Map<string, SignatureCount>();
   private readonly waiting = new Map<number, ChunkResult>();
 
@@ -171,6 +177,7 @@ export class Tally {
       this.prefix = next.to;
       this.steps += next.steps;
       addCoverage(this.coverage, next.coverage);
+      for (const e of next.editsRun ?? []) this.editsRun.add(e);
       for (const h of next.hits) {
         const seen = this.signatures.get(h.signature);
         if (seen) {
@@ -199,6 +206,8 @@ export interface CampaignResult {
   runs: number;
   steps: number;
   coverage: Coverage;
+  /** Under a variant: the numbers of its edits that some run executed, ascending (the rest never ran: printSummary says so). */
+  editsRun?: number[];
   signatures: SignatureCount[];
   /** The new signatures' first runs, shrunk, in run order. */
   findings: Shrunk[];
@@ -260,7 +269,7 @@ export function runCampaign(exec: Executor, spec: CampaignSpec, o: CampaignOptio
       o.signal?.removeEventListener('abort', onAbort);
       if (failure !== null && !interrupted) return reject(failure);
       const done = new Set(findings.map((f) => f.index));
-      resolve({ runs: tally.runs, steps: tally.steps, coverage: tally.coverage, signatures: tally.list(), findings, unshrunk: settled.filter((h) => !done.has(h.index)), interrupted });
+      resolve({ runs: tally.runs, steps: tally.steps, coverage: tally.coverage, ...editsOf(tally, spec.variant !== null), signatures: tally.list(), findings, unshrunk: settled.filter((h) => !done.has(h.index)), interrupted });
     };
     const onAbort = () => {
       exec.stop();
@@ -330,8 +339,10 @@ export function runCampaignSync(ctx: Ctx, lo: number, hi: number, shrinkLimit = 
       else unshrunk.push(h);
     }
   }
-  return { runs: tally.runs, steps: tally.steps, coverage: tally.coverage, signatures: tally.list(), findings, unshrunk, interrupted: false };
+  return { runs: tally.runs, steps: tally.steps, coverage: tally.coverage, ...editsOf(tally, ctx.policy.edits !== undefined), signatures: tally.list(), findings, unshrunk, interrupted: false };
 }
+
+const editsOf = (t: Tally, variant: boolean): Pick<CampaignResult, 'editsRun'> => (variant ? { editsRun: [...t.editsRun].sort((a, b) => a - b) } : {});
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 

@@ -54,4 +54,12 @@ describe('judge: the verdict of a check from its campaign', () => {
     const v = judge(check({ 'unmap-complete': { shows: [MUNMAP] } }), 'linux', result([], true));
     expect(v).toMatchObject({ ok: false, interrupted: true, missing: [] });
   });
+
+  it('fails a check whose variant edit no run executed: the campaign never ran the patch (rule 4)', () => {
+    const edits = ['replace kvm_make_all_cpus_request.wait', 'drop tlb_finish_mmu.flush'];
+    const v = judge(check({}), 'linux+x', { ...result([]), editsRun: [1] }, edits);
+    expect(v).toMatchObject({ ok: false, neverRun: ['replace kvm_make_all_cpus_request.wait'] });
+    expect(judge(check({}), 'linux+x', { ...result([]), editsRun: [0, 1] }, edits).ok).toBe(true);
+    expect(judge(check({}), 'linux+x', { ...result([], true), editsRun: [] }, edits).neverRun).toEqual([]); // interrupted: no claim
+  });
 });

@@ -8,7 +8,9 @@
 //      run was shrunk and handed to onFinding (saved by the caller);
 //   2. a signature a { "shows": [...] } expectation requires that no run
 //      showed is a changed verdict: the check fails;
-//   3. a signature of a plain known list that no run showed is noted only.
+//   3. a signature of a plain known list that no run showed is noted only;
+//   4. an edit of the check's variant that no run executed fails the check:
+//      the campaign never ran the patch, so its "holds" would say nothing.
 // Under a run budget the campaign is deterministic (campaign.ts), so the
 // same checks file gives the same verdict on any machine and any --jobs.
 
@@ -39,6 +41,8 @@ export interface CheckVerdict {
   missing: string[];
   /** Rule 3: known signatures no run showed; noted only. */
   unseen: string[];
+  /** Rule 4: the variant's edits no run executed (PathTable.edits); the build fails. */
+  neverRun: string[];
   /** One of the new signatures is a model error (exit 3, not 1). */
   modelError: boolean;
   interrupted: boolean;
@@ -53,7 +57,7 @@ export function knownOf(check: Check): string[] {
 const expectationText = (e: Check['expect'][string] | undefined) => (e === undefined ? 'not a property' : e === 'holds' ? 'holds' : `${e.mustShow ? 'shows' : 'known'} ${e.known.join(', ')}`);
 
 /** The verdict of a check from its campaign's result (rules 1-3 above). */
-export function judge(check: Check, shown: string, r: Pick<CampaignResult, 'runs' | 'steps' | 'signatures' | 'interrupted'>): CheckVerdict {
+export function judge(check: Check, shown: string, r: Pick<CampaignResult, 'runs' | 'steps' | 'signatures' | 'interrupted' | 'editsRun'>, edits: readonly string[] = []): CheckVerdict {
   const seen = new Set(r.signatures.map((s) => s.signature));
   const unexpected = r.signatures
     .filter((s) => {
@@ -64,6 +68,8 @@ export function judge(check: Check, shown: string, r: Pick<CampaignResult, 'runs
   const listed = Object.values(check.expect).filter((e) => e !== 'holds');
   const missing = r.interrupted ? [] : listed.filter((e) => e.mustShow).flatMap((e) => e.known.filter((s) => !seen.has(s)));
   const unseen = r.interrupted ? [] : listed.filter((e) => !e.mustShow).flatMap((e) => e.known.filter((s) => !seen.has(s)));
+  const ran = new Set(r.editsRun ?? []);
+  const neverRun = r.interrupted ? [] : edits.filter((_, i) => !ran.has(i));
   return {
     check,
     shown,
@@ -73,9 +79,10 @@ export function judge(check: Check, shown: string, r: Pick<CampaignResult, 'runs
     unexpected,
     missing,
     unseen,
+    neverRun,
     modelError: unexpected.some((u) => u.count.signature.startsWith('model-error|')),
     interrupted: r.interrupted,
-    ok: !r.interrupted && unexpected.length === 0 && missing.length === 0,
+    ok: !r.interrupted && unexpected.length === 0 && missing.length === 0 && neverRun.length === 0,
   };
 }
 
@@ -116,5 +123,5 @@ export async function runCheck(check: Check, o: RunCheckOptions): Promise<CheckV
   const { spec, ctx, shown } = await checkSpec(check);
   o.seedCtx(ctx);
   const r = await runCampaign(o.exec, spec, { lo: 0, hi: check.runs, signal: o.signal, onFinding: o.onFinding });
-  return judge(check, shown, r);
+  return judge(check, shown, r, ctx.policy.edits?.map((e) => e.text));
 }

@@ -21,7 +21,7 @@ import type { Io } from './out_dir.js';
 export interface CampaignIdentity {
   policy: string;
   /** The variant's name and hash, and the --variant argument as given (for the replay line). */
-  variant: { name: string; sha256: string; arg: string } | null;
+  variant: { name: string; sha256: string; arg: string; edits?: string[] } | null;
   properties: string[] | null;
   ops: string[];
   seed: string;
@@ -36,6 +36,8 @@ export interface Header {
   ops: string[];
   coverageLines: (c: Coverage) => string[];
   variantArg: string | null;
+  /** The variant's edits as written (PathTable.edits), to name those no run executed. */
+  edits?: readonly string[];
 }
 
 /** One finding, as soon as it is shrunk: the lines the CLI printed for its single finding before issue 14. */
@@ -57,6 +59,8 @@ export interface Totals {
   runs: number;
   steps: number;
   coverage: Coverage;
+  /** Under a variant: the numbers of its edits some run executed (CampaignResult.editsRun). */
+  editsRun?: number[];
   signatures: SignatureCount[];
 }
 
@@ -65,6 +69,7 @@ export function printSummary(io: Io, h: Header, t: Totals, extra: { shard?: stri
   io.out(`fuzz: policy ${h.shown}, seed "${h.seed}", ${extra.shard ? `${extra.shard}, ` : ''}${t.runs} runs, ${t.steps} steps, ops ${h.ops.join(',')}`);
   io.out('coverage:');
   for (const l of h.coverageLines(t.coverage)) io.out(l);
+  if (h.edits && t.editsRun) for (const l of editLines(h.edits, t.editsRun, t.runs)) io.out(l);
   const fresh = t.signatures.filter((s) => !s.skipped);
   const known = t.signatures.filter((s) => s.skipped);
   if (t.signatures.length > 0) {
@@ -81,6 +86,18 @@ export function printSummary(io: Io, h: Header, t: Totals, extra: { shard?: stri
   else if (t.signatures.length === 0) io.out(`result: no violation in ${t.runs} runs`);
   else if (fresh.length === 0) io.out(`result: no new violation in ${t.runs} runs${skipped}`);
   else io.out(`result: ${plural(fresh.length, 'new signature')} in ${t.runs} runs${skipped}`);
+}
+
+/**
+ * A variant's edits that no run executed (issue 14): a patch whose change
+ * never ran was not tested by the campaign, whatever its result says.
+ */
+export function editLines(edits: readonly string[], run: readonly number[], runs: number): string[] {
+  if (edits.length === 0) return [];
+  const done = new Set(run);
+  const never = edits.filter((_, i) => !done.has(i));
+  if (never.length === 0) return [`variant edits: all ${edits.length} executed`];
+  return [`variant edits never executed in ${runs} runs (this campaign did not test them):`, ...never.map((e) => `  ${printable(e)}`)];
 }
 
 /** 130 when interrupted, else 3 for a new model error, 1 for a new violation, 0 for none. */
@@ -174,9 +191,11 @@ const str = (x: unknown) => typeof x === 'string' && x.length <= 4096;
 function manifestProblem(m: Manifest): string | null {
   const c = m.campaign;
   if (!c || typeof c !== 'object' || !str(c.policy) || !str(c.seed) || !count(c.runs) || !Array.isArray(c.ops) || !Array.isArray(c.skip)) return 'campaign';
+  if (c.variant && c.variant.edits !== undefined && (!Array.isArray(c.variant.edits) || !c.variant.edits.every(str))) return 'campaign.variant.edits';
   if (!m.shard || !count(m.shard.k) || !count(m.shard.n) || m.shard.k < 1 || m.shard.k > m.shard.n) return 'shard';
   const t = m.totals;
   if (!t || !count(t.runs) || !count(t.steps) || typeof t.coverage !== 'object' || t.coverage === null || !Object.values(t.coverage).every(count)) return 'totals';
+  if (t.editsRun !== undefined && (!Array.isArray(t.editsRun) || !t.editsRun.every(count))) return 'totals.editsRun';
   if (!Array.isArray(t.signatures) || !t.signatures.every((x) => x && str(x.signature) && count(x.count) && x.first && count(x.first.index) && count(x.first.runSeed) && typeof x.skipped === 'boolean')) return 'totals.signatures';
   if (!Array.isArray(m.findings) || !m.findings.every((f) => f && count(f.index) && str(f.signature) && (f.file === null || (str(f.file) && /^[A-Za-z0-9_.+@-]+\.json$/.test(f.file))) && count(f.originalOps) && count(f.ops) && count(f.steps) && Array.isArray(f.dependsOn) && f.dependsOn.every((k: unknown) => typeof k === 'string' && k in KNOB_VALUES))) return 'findings (a file must be a plain .json name in the shard\'s folder)';
   return null;
@@ -238,10 +257,12 @@ export function mergeTotals(ms: Manifest[]): Totals {
       }
     }
   }
+  const edits = ms.every((m) => m.totals.editsRun) ? { editsRun: [...new Set(ms.flatMap((m) => m.totals.editsRun!))].sort((a, b) => a - b) } : {};
   return {
     runs: ms.reduce((n, m) => n + m.totals.runs, 0),
     steps: ms.reduce((n, m) => n + m.totals.steps, 0),
     coverage,
+    ...edits,
     signatures: [...sigs.values()].sort((a, b) => a.first.index - b.first.index),
   };
 }

@@ -41,6 +41,7 @@ export function verdictLines(v: CheckVerdict, saved: ReadonlyMap<string, string>
   }
   for (const s of v.missing) out.push(`  CHANGED  ${printable(s)} must show, and no run of ${v.runs} showed it`);
   for (const s of v.unseen) out.push(`  unseen   ${printable(s)} (known, not required: fixed, or not reached within the budget)`);
+  for (const e of v.neverRun) out.push(`  NOT RUN  ${printable(e)}: no run of ${v.runs} executed this edit, so the check did not test it (more runs, or --ops that reach it)`);
   const held = Object.entries(c.expect).filter(([p, e]) => e === 'holds' && !v.signatures.some((s) => s.signature.startsWith(`${p}|`)));
   out.push(`  holds    ${held.length === Object.keys(c.expect).length ? 'every property' : held.map(([p]) => p).join(', ')}`);
   return out;

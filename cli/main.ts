@@ -199,12 +199,13 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   );
   progress.clear();
   log.info({ runs: r.runs, steps: r.steps, elapsedMs: Date.now() - t0, signatures: r.signatures.length, interrupted: r.interrupted }, 'campaign end');
-  const header: Header = { shown: p.name, seed, ops, coverageLines: (c) => coverageLines(c, base.mshare !== null, ops), variantArg: values.variant ?? null };
+  const edits = p.edits?.map((e) => e.text);
+  const header: Header = { shown: p.name, seed, ops, coverageLines: (c) => coverageLines(c, base.mshare !== null, ops), variantArg: values.variant ?? null, ...(edits ? { edits } : {}) };
   const shardText = shard ? `shard ${shard.k}/${shard.n} (runs ${range.lo}..${range.hi! - 1})` : undefined;
   printSummary(io, header, r, { shard: shardText, interrupted: r.interrupted, unshrunk: r.unshrunk });
   if (shard && !r.interrupted) {
-    const campaign: CampaignIdentity = { policy: base.name, variant: variant ? { name: variant.spec.name, sha256: variant.sha256, arg: values.variant! } : null, properties: spec.properties, ops, seed, runs: runs!, skip };
-    const file = writeManifest(outDir, { format: SHARD_FORMAT, modelVersion: MODEL_VERSION, campaign, shard, totals: { runs: r.runs, steps: r.steps, coverage: r.coverage, signatures: r.signatures }, findings });
+    const campaign: CampaignIdentity = { policy: base.name, variant: variant ? { name: variant.spec.name, sha256: variant.sha256, arg: values.variant!, ...(edits ? { edits } : {}) } : null, properties: spec.properties, ops, seed, runs: runs!, skip };
+    const file = writeManifest(outDir, { format: SHARD_FORMAT, modelVersion: MODEL_VERSION, campaign, shard, totals: { runs: r.runs, steps: r.steps, coverage: r.coverage, ...(r.editsRun ? { editsRun: r.editsRun } : {}), signatures: r.signatures }, findings });
     io.out(`shard manifest: ${file} (combine the shards with: npx mshare-check merge DIR... --out DIR)`);
   }
   return exitStatus(r, r.interrupted);
@@ -235,7 +236,7 @@ async function cmdMerge(args: string[], io: Io): Promise<number> {
     printFinding(io, { ...f, cx }, () => saveOrSpill(values.out!, cx, io), c.variant?.arg ?? null, f.dependsOn);
   }
   const shown = c.variant ? `${base.name}+${c.variant.name}` : base.name;
-  printSummary(io, { shown, seed: c.seed, ops: c.ops, coverageLines: (cov) => coverageLines(cov, base.mshare !== null), variantArg: c.variant?.arg ?? null }, totals);
+  printSummary(io, { shown, seed: c.seed, ops: c.ops, coverageLines: (cov) => coverageLines(cov, base.mshare !== null), variantArg: c.variant?.arg ?? null, ...(c.variant?.edits ? { edits: c.variant.edits } : {}) }, totals);
   return exitStatus(totals);
 }
 

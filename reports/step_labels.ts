@@ -34,6 +34,9 @@ export const isPoint = (sub: string) => POINTS.has(sub) || !/_/.test(sub);
 const KERNEL_NAME: Record<string, string> = { madvise: 'do_madvise' };
 
 export function callPath(id: string): string[] {
+  // a step a variant inserted ("variant:id", model/policies/variant.ts): the variant's, not a kernel function
+  const colon = id.indexOf(':');
+  if (colon > 0 && !id.slice(0, colon).includes('.')) return [`[added by variant ${id.slice(0, colon)}] ${id.slice(colon + 1)}`];
   const fn = fnOf(id);
   const sub = subOf(id);
   const head = `${KERNEL_NAME[fn] ?? fn}()`;
@@ -89,6 +92,8 @@ const GROUPS: [RegExp, string][] = [
 ];
 
 export function groupOf(id: string): string {
+  const colon = id.indexOf(':');
+  if (colon > 0 && !id.slice(0, colon).includes('.')) return `[added by variant ${id.slice(0, colon)}]`;
   const fn = fnOf(id);
   for (const [re, name] of GROUPS) if (re.test(fn)) return name;
   return `${fn}()`;

@@ -50,6 +50,15 @@ describe('a campaign that keeps going', () => {
     expect(saved.sort()).toEqual(listed.map((l) => l.trim().split(/\s+/)[0]).sort()); // one file per signature
     expect(r.out.match(/^found: /gm)).toHaveLength(listed.length);
     expect(r.out).toMatch(/^result: \d+ new signatures in 40 runs$/m);
+    expect(r.out).toContain('\nvariant edits: all 1 executed\n'); // the move of tlb_finish_mmu.free ran
+  });
+
+  it("names the variant's edits that no run executed: a KVM mutant fuzzed without VMs tested nothing", async () => {
+    const r = await cli('fuzz', '--policy', 'linux', '--variant', 'variants/kvm-tlb-flush-no-wait.ts', '--runs', '20', '--seed', 'edits', '--jobs', '1', '--out', tmp());
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('variant edits never executed in 20 runs (this campaign did not test them):\n  replace kvm_make_all_cpus_request.wait\n');
+    const withVms = await cli('fuzz', '--policy', 'linux', '--variant', 'variants/kvm-tlb-flush-no-wait.ts', '--ops', 'read,write,madvise,vm', '--runs', '20', '--seed', 'edits', '--jobs', '1', '--out', tmp());
+    expect(withVms.out).not.toContain('never executed');
   });
 
   it('gives byte-identical files and output for --jobs 1 and --jobs 2', async () => {

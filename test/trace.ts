@@ -75,6 +75,9 @@ export function drive(s: KernelState, self: string, cpu: number, path: string, c
     choose: () => false,
     decide: (_p, v) => v,
     nextValue: () => 0,
+    within: () => false,
+    depth: () => 0,
+    noteEdit: () => {},
   };
   const out: string[] = [];
   const g = k.run(path, c);

@@ -15,7 +15,7 @@ const P0 = mmId('P0');
 const M = mmapLock(P0);
 const fresh = (): KernelState =>
   initState(resolveConfig({}), [{ kind: 'process', name: 'P0' }, { kind: 'mmap', proc: 'P0', start: 16, pages: 2, prot: { r: true, w: true }, file: null, pgoff: 0 }]);
-const kOf = (s: KernelState, self: string): K => ({ s, self, cpu: 0, policy: linux, notes: [], *run() {}, knob: () => undefined, choose: () => false, decide: (_p, v) => v, nextValue: () => 0 });
+const kOf = (s: KernelState, self: string): K => ({ s, self, cpu: 0, policy: linux, notes: [], *run() {}, knob: () => undefined, choose: () => false, decide: (_p, v) => v, nextValue: () => 0, within: () => false, depth: () => 0, noteEdit: () => {} });
 
 /** One actor's generator, run until it blocks or ends; `ids` are the steps it took. */
 class Actor {

@@ -86,6 +86,19 @@ export interface PathTable {
   mshare: MshareKnobs | null;
   /** A variant's overrides of named decision points (decisions.ts); none in a registry policy. */
   decisions?: Readonly<Record<string, Decision>>;
+  /** A variant's edits, in the order written, and when each counts as executed (model/policies/variant.ts). */
+  edits?: readonly VariantEdit[];
+}
+
+/**
+ * One edit of a variant, as the never-executed report names it. `on` says
+ * what executing it means: its own step ran (`step`: the step calls
+ * K.noteEdit), the path that held a dropped step ran (`path`), the
+ * overridden decision point was asked (`decision`), the knob was read (`knob`).
+ */
+export interface VariantEdit {
+  text: string;
+  on: { kind: 'step' } | { kind: 'path'; path: string } | { kind: 'decision'; id: string } | { kind: 'knob'; name: string };
 }
 
 /** The context a step runs in: the state, who acts, the policy's paths. */
@@ -115,5 +128,11 @@ export interface K {
   decide(point: string, value: boolean, args?: Readonly<Record<string, unknown>>): boolean;
   /** Monotone sequence for values written by user accesses. */
   nextValue(): number;
+  /** The actor is inside path `path` now (a per-call-site edit's test: VariantBuilder's `within`). */
+  within(path: string): boolean;
+  /** How many paths the actor is inside now (a variant's inserted step tells its own yields from a nested path's). */
+  depth(): number;
+  /** A variant's edit number `i` (PathTable.edits) executed in this run. */
+  noteEdit(i: number): void;
 }
 

@@ -57,6 +57,8 @@ export interface RunResult {
   coverageKeys?: string[];
   /** The mshare knobs the run consulted (K.knob), sorted: what a finding may depend on. */
   knobsUsed: string[];
+  /** Under a variant: the numbers of its edits (PathTable.edits) that executed, ascending. */
+  editsRun?: number[];
 }
 
 export interface Actor {
@@ -103,6 +105,9 @@ export class Execution {
   private readonly policy: Policy;
   private readonly choices: Set<string>;
   private readonly knobsUsed = new Set<string>();
+  private readonly editsRun = new Set<number>();
+  /** A variant's edits that count as executed when a path runs, a decision is asked or a knob read (VariantEdit.on). */
+  private readonly editsOn = new Map<string, number[]>();
   private readonly procOf: Map<string, string>;
   private readonly keys: Set<string> | null;
   private readonly seen = emptyCoverage();
@@ -112,6 +117,11 @@ export class Execution {
     const problem = validateScenario(sc, opts.policy);
     if (problem) throw new ScenarioError(problem.problem);
     this.policy = opts.policy;
+    opts.policy.edits?.forEach((e, i) => {
+      if (e.on.kind === 'step') return;
+      const key = `${e.on.kind}|${e.on.kind === 'path' ? e.on.path : e.on.kind === 'decision' ? e.on.id : e.on.name}`;
+      this.editsOn.set(key, [...(this.editsOn.get(key) ?? []), i]);
+    });
     this.properties = opts.properties;
     this.config = resolveConfig(sc.config);
     this.s = initState(this.config, sc.setup);
@@ -152,6 +162,7 @@ export class Execution {
         const steps = policy.paths[path];
         if (!steps) throw new ModelError(`policy ${policy.name} has no path ${path}`);
         frames.push({ path, c });
+        x.noteEditsOn(`path|${path}`);
         for (const st of steps) if ((yield* st.fn(k, c)) === 'stop') break;
         frames.pop();
       },
@@ -159,6 +170,7 @@ export class Execution {
         const knobs = policy.mshare;
         if (!knobs) return undefined;
         x.knobsUsed.add(name);
+        x.noteEditsOn(`knob|${name}`);
         return knobs[name];
       },
       choose(point) {
@@ -169,11 +181,21 @@ export class Execution {
       },
       decide(point, value, args) {
         const d = policy.decisions?.[point];
-        return d ? d(k, value, args ?? {}) : value;
+        if (!d) return value;
+        x.noteEditsOn(`decision|${point}`);
+        return d(k, value, args ?? {});
       },
       nextValue: () => ++x.values,
+      within: (path) => frames.some((f) => f.path === path),
+      depth: () => frames.length,
+      noteEdit: (i) => void x.editsRun.add(i),
     };
     return k;
+  }
+
+  private noteEditsOn(key: string) {
+    if (this.editsOn.size === 0) return;
+    for (const i of this.editsOn.get(key) ?? []) this.editsRun.add(i);
   }
 
   /** May take a step now: not ended, not blocked, and no interrupt handler owns its CPU (threads). */
@@ -243,6 +265,7 @@ export class Execution {
       coverage: this.coverage,
       state: this.s,
       knobsUsed: [...this.knobsUsed].sort(),
+      ...(this.policy.edits ? { editsRun: [...this.editsRun].sort((a, b) => a - b) } : {}),
       ...(this.keys ? { coverageKeys: [...this.keys] } : {}),
     };
   }
