@@ -84,15 +84,25 @@ const MAX_LIVE = 4096;
 export const DEFAULT_EXPLORE_BOUND = 3;
 export const DEFAULT_MAX_STATES = 200_000;
 
-/** One step of `a`: resume it until it takes a step, blocks, or ends. */
+/**
+ * One step of `a`: resume it until it takes a step, blocks, or ends.
+ * 'touched' when it was resumed but took no step: it blocked or ended.
+ * Its code up to the wait (or the end) ran, reading the state of this
+ * moment, and no step records that, so the execution is no longer what
+ * its path replays to: the caller must not take another step on it.
+ */
 function stepActor(x: Execution, a: Actor) {
+  let resumed = false;
   for (;;) {
-    if (!x.runnable(a)) return null;
+    if (!x.runnable(a)) return resumed ? ('touched' as const) : null;
     const r = x.advance(a);
+    resumed = true;
     if (r.kind === 'step') return r;
-    if (r.kind === 'done') return null;
+    if (r.kind === 'done') return 'touched' as const;
   }
 }
+
+type Stepped = Exclude<ReturnType<typeof stepActor>, null | 'touched'>;
 
 const runnableNames = (x: Execution) => x.actors.filter((a) => x.runnable(a)).map((a) => a.name);
 
@@ -126,7 +136,8 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
   const replay = (n: Node): Execution => {
     const x = new Execution(base, run);
     for (const [i, name] of n.path.entries()) {
-      const r = stepActor(x, x.byName.get(name)!);
+      const got = stepActor(x, x.byName.get(name)!);
+      const r = got === 'touched' ? null : got;
       stats.transitions++;
       if (r?.event.id !== n.ids[i]) throw new Error(`explore: replay diverged at step ${i + 1}: ${name} took ${r ? r.event.id : 'no step'}, the explored path ${n.ids[i]} (the model is not deterministic here)`);
     }
@@ -134,7 +145,7 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
   };
 
   /** A child reached by a step: report it, or queue it unless its state was reached as cheaply before. */
-  const child = (x: Execution, r: NonNullable<ReturnType<typeof stepActor>>, parent: Node, p: number, last: string) => {
+  const child = (x: Execution, r: Stepped, parent: Node, p: number, last: string) => {
     const path = [...parent.path, last];
     const ids = [...parent.ids, r.event.id];
     stats.transitions++;
@@ -163,18 +174,33 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
 
   /**
    * One child per actor in `names` but `n.last`, at `n`'s cost: each on
-   * `y` until a step uses it up, then on a replay of `n`'s path (an actor
-   * that blocks or ends leaves the execution as it was). Returns null if
-   * some actor stepped, else the untouched execution (no actor can step).
+   * `y` until a step uses it up, then on a replay of `n`'s path. An actor
+   * that blocks or ends touches the execution (stepActor): it stays good
+   * for trying the others and for judging a stall, but a step taken on it
+   * is taken again on a clean replay, so every child's execution is the
+   * one its path replays to. Returns null if some actor stepped, else the
+   * execution where every actor was tried and none could step.
    */
-  const stepOthers = (n: Node, y: Execution, names: readonly string[]): Execution | null => {
+  const stepOthers = (n: Node, y: Execution, names: readonly string[], touched = false): Execution | null => {
     let x: Execution | null = y;
     let stepped = false;
     for (const name of names) {
       if (name === n.last) continue;
-      x ??= replay(n);
-      const r = stepActor(x, x.byName.get(name)!);
-      if (!r) continue;
+      if (x === null) {
+        x = replay(n);
+        touched = false;
+      }
+      let r = stepActor(x, x.byName.get(name)!);
+      if (r === null) continue;
+      if (r === 'touched') {
+        touched = true;
+        continue;
+      }
+      if (touched) {
+        x = replay(n);
+        r = stepActor(x, x.byName.get(name)!);
+        if (r === null || r === 'touched') throw new Error(`explore: ${name} stepped only after another actor was tried (the model is not deterministic here)`);
+      }
       stepped = true;
       child(x, r, n, n.p, name);
       x = null;
@@ -202,9 +228,11 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
       delete n.x;
     }
     const runnable = runnableNames(y);
+    let touched = false;
     if (n.last !== null && runnable.includes(n.last)) {
       const r = stepActor(y, y.byName.get(n.last)!);
-      if (r) {
+      if (r === 'touched') touched = true;
+      else if (r) {
         child(y, r, n, n.p, n.last);
         if (runnable.length === 1) return;
         if (n.p + 1 > bound) return; // cut: schedules beyond the bound
@@ -213,7 +241,7 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
       }
     }
     // the last actor could not step (tried above): switching is free
-    const rest = stepOthers(n, y, runnable);
+    const rest = stepOthers(n, y, runnable, touched);
     if (rest === null) return;
     stats.schedules++;
     const v = rest.stalledCheck();
