@@ -82,6 +82,12 @@ function vcpuSinceLine(vcpu: string, from: { n: number; what: string }, ctx: Con
   return `${vcpu} since ${from.what} at step ${from.n}: ${uniq.length ? uniq.join(', ') : 'no KVM_REQ_TLB_FLUSH, no kick, no guest-TLB flush'}.`;
 }
 
+/** The last step of `actor` with id `id` before step `before`, effects or not. */
+function lastStepOf(ctx: Context, before: number, actor: string, id: string) {
+  for (let i = Math.min(before, ctx.steps.length) - 1; i >= 0; i--) if (ctx.steps[i]!.actor === actor && ctx.steps[i]!.id === id) return ctx.steps[i]!;
+  return null;
+}
+
 /** Expected against actual's "Actual" for an SPTE or guest-TLB finding. */
 export function kvmActualLines(v: Violation, f: Focus, ctx: Context): string[] {
   const { snap, steps, upTo } = ctx;
@@ -110,6 +116,13 @@ export function kvmActualLines(v: Violation, f: Focus, ctx: Context): string[] {
   } else if (vm) out.push(`gfn ${gfn} of ${f.vm} is outside every memslot.`);
   // 4. The frame.
   out.push(frameStatus(snap, steps, upTo, f.pfn!, f.ghost, false).long);
+  // 5s. An SPTE: when the fault that installed it sampled mmu_invalidate_seq, and how the VM's counters moved until then.
+  if (f.holder === 'SPTE' && spteChange) {
+    const sample = lastStepOf(ctx, spteChange.n, spteChange.actor, 'kvm_mmu_faultin_pfn.mmu_invalidate_seq');
+    if (sample) out.push(`${spteChange.actor}'s fault sampled mmu_invalidate_seq at ${at(sample)}.`);
+    const moves = steps.slice(0, upTo).flatMap((s) => s.effects.filter((e) => e.kind === 'mmu-invalidate' && e.vm === f.vm).map((e) => `${e.text.slice(f.vm!.length + 1)} at step ${s.n} (${s.actor})`));
+    out.push(`${f.vm}'s invalidations up to step ${v.step}: ${moves.length ? moves.join('; ') : 'none'}.`);
+  }
   // 5. What reached the vCPU since its SPTE went.
   const zap = lastEffect(steps, upTo, (e: Effect) => e.kind === 'spte-zap' && e.vm === f.vm && e.gfn === gfn);
   if (f.holder === 'guest TLB' && zap) out.push(vcpuSinceLine(f.vcpu!, { n: zap.n, what: 'the SPTE was zapped' }, ctx));
