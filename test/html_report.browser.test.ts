@@ -21,7 +21,7 @@ import { renderHtml } from '../reports/render_html.js';
 import { renderJson } from '../reports/render_json.js';
 import { buildReport, policyFor, type Report } from '../reports/report.js';
 import type { StateView } from '../reports/state_view.js';
-import { HOSTILE, hostileCounterexample } from './hostile_report.js';
+import { HOSTILE, HOSTILE_VM, hostileCounterexample, hostileKvmReport, KVM_FILE } from './hostile_report.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/html-report/', import.meta.url));
 
@@ -37,7 +37,7 @@ const CASES: Case[] = [
   saved('linux+no-ipi-no-freed-table-reachable-ce6fa59043eb.json', 'linux'),
   saved('mshare-v3-cpumask-union-shared-table-flush-57f1e7adbf83.json', 'mshare'),
   saved('mshare-2026-unmap-complete-8b781a2268f4.json', 'mshare'),
-  saved('linux+pre-a835429cda91-zap-no-flush-secondary-subset-4ff1eab4ea2f.json', 'kvm'),
+  saved(KVM_FILE, 'kvm'),
   { name: 'hostile', family: 'mshare', cx: hostileCounterexample, file: HOSTILE.file },
 ];
 
@@ -247,4 +247,34 @@ describe('the HTML report in a browser', () => {
       await page.close();
     }, 60_000);
   }
+  it('draws the secondary-MMU panel and the vCPU lane as text: markup in a VM name is shown, never run', async () => {
+    const cx = loadCounterexample(join(CORPUS_DIR, KVM_FILE));
+    const report = hostileKvmReport(buildReport(cx, `counterexamples/${KVM_FILE}`, await policyFor(cx)));
+    const path = join(ARTIFACTS, 'hostile-kvm.html');
+    writeFileSync(path, renderHtml(report));
+    const url = pathToFileURL(path).href;
+    const page = await browser.newPage();
+    const requests: string[] = [];
+    const errors: string[] = [];
+    await page.setRequestInterception(true);
+    page.on('request', (req) => {
+      if (req.url() === url && req.isNavigationRequest()) return void req.continue();
+      requests.push(req.url());
+      void req.abort();
+    });
+    page.on('pageerror', (e) => errors.push((e as Error).message));
+    await page.goto(url);
+    await page.waitForSelector('html[data-ready]', { timeout: 10_000 });
+    // The cursor starts on the violating step: the panel names the VM, its vCPU and the marked guest-TLB entry, all as text.
+    expect(await page.$$eval('#state .vm h4', (els) => els.map((e) => e.textContent))).toEqual([`${HOSTILE_VM} (memory of P0)`]);
+    expect((await panelFields(page)).vcpus).toEqual([`T3 (${HOSTILE_VM}, CPU0): OUTSIDE_GUEST_MODE; requests: none`]);
+    expect(await focusItems(page)).toEqual([['cpu0.guest_tlb', `T3 (${HOSTILE_VM}): gfn 0 -> frame 4`]]);
+    expect(await page.$eval('#timeline th.lane[data-lane="vcpu-T3"]', (t) => t.textContent)).toBe(`T3 (P0): vCPU of ${HOSTILE_VM} on CPU0`);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.$$eval('script', (x) => x.map((e) => e.getAttribute('type') ?? 'js'))).toEqual(['application/json', 'js']);
+    expect(await page.$$('img, svg, iframe, object, embed, link, base, form')).toHaveLength(0);
+    expect(requests).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 });
