@@ -5,8 +5,9 @@
 // The report replays a counterexample with one extra, silent property
 // first in the list: it never fires, it only snapshots the TLB-visible
 // state after every step (TLBs and paging-structure caches per PCID
-// slot, PTEs and upper entries, frames, IPIs, tlb_gen, VMAs, locks).
-// Consecutive snapshots are diffed into effects. Nothing in the model
+// slot, PTEs and upper entries, frames, IPIs, tlb_gen, VMAs, locks; with
+// a VM, the secondary MMU too: kvm_trace.ts). Consecutive snapshots are
+// diffed into effects. Nothing in the model
 // changes for it, and the verdict is the same as without it.
 
 import { LEVELS, span } from '../model/kernel/config.js';
