@@ -23,17 +23,21 @@ export interface Focus {
   ghost: number | null;
   /** TLB entries: the ghost clock of the fill. */
   filled: number | null;
+  /** An SPTE or guest-TLB entry (kvm_bad_state.ts): its VM, guest frame and vCPU; absent for the primary MMU's holders. */
+  vm?: string;
+  gfn?: number;
+  vcpu?: string;
 }
 
 const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** `token` occurs in `msg` as a whole word ("frame 4" is not in "frame 40"). */
-const has = (msg: string, token: string) => new RegExp(`(^|[^0-9A-Za-z])${esc(token)}($|[^0-9A-Za-z])`).test(msg);
+export const has = (msg: string, token: string) => new RegExp(`(^|[^0-9A-Za-z])${esc(token)}($|[^0-9A-Za-z])`).test(msg);
 const lastNumber = (msg: string, re: RegExp) => {
   const all = [...msg.matchAll(re)];
   return all.length ? Number(all[all.length - 1]![1]) : null;
 };
 
-const blank = (holder: string): Focus => ({ holder, cpu: null, slot: null, mm: null, vpn: null, pfn: null, table: null, level: null, ghost: null, filled: null });
+export const blank = (holder: string): Focus => ({ holder, cpu: null, slot: null, mm: null, vpn: null, pfn: null, table: null, level: null, ghost: null, filled: null });
 
 /** Find the entry the violation is about in the state after its step. */
 export function locateFocus(v: Violation, ev: StepEvent | undefined, snap: Snapshot): Focus | null {

@@ -5,10 +5,11 @@
 // is test/html_report.browser.test.ts.
 
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hostileCounterexample, HOSTILE, pageData } from '../test/hostile_report.js';
+import { hostileCounterexample, HOSTILE, HOSTILE_VM, KVM_FILE, pageData } from '../test/hostile_report.js';
 import { loadCounterexample } from './counterexample.js';
 import { corpusFiles, CORPUS_DIR } from './goldens.js';
 import { escapeHtml, renderHtml, scriptJson } from './render_html.js';
@@ -57,7 +58,15 @@ describe('the HTML report', () => {
     expect(data.report.header.found).toContain(HOSTILE.seed);
   });
 
-  it('allows only its own script and style, by hash, and no fetch of any kind', async () => {
+  it('never gets markup into the secondary-MMU panel from a file: a VM name with markup is refused on load', () => {
+    const cx = JSON.parse(readFileSync(join(CORPUS_DIR, KVM_FILE), 'utf8')) as { scenario: { setup: { kind: string; name?: string }[] } };
+    cx.scenario.setup.find((x) => x.kind === 'vm')!.name = HOSTILE_VM;
+    const file = join(mkdtempSync(join(tmpdir(), 'mshare-html-')), 'vm.json');
+    writeFileSync(file, JSON.stringify(cx, null, 2));
+    expect(() => loadCounterexample(file)).toThrow(/scenario\.setup\.\d+\.name.*a name \(letters, digits/);
+  });
+
+    it('allows only its own script and style, by hash, and no fetch of any kind', async () => {
     const cx = loadCounterexample(join(CORPUS_DIR, corpusFiles()[0]!));
     const html = renderHtml(buildReport(cx, 'x.json', await policyFor(cx)));
     const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)![1]!.replaceAll('&#39;', "'");

@@ -17,12 +17,14 @@ import { runScenario } from '../model/run/runner.js';
 import type { Property } from '../properties/property.js';
 import { propertyById } from '../properties/registry.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { mprotect } from '../test/build.js';
+import { mprotect, run, until } from '../test/build.js';
 import { pageData } from '../test/hostile_report.js';
-import { doubleUnlock, faultNeverMaps, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from '../test/mutant_cases.js';
+import { doubleUnlock, faultNeverMaps, guestAndZap, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from '../test/mutant_cases.js';
 import freeBeforeFlush from '../variants/free-before-flush.js';
 import noIpi from '../variants/no-ipi.js';
 import preFea4e317f9e7 from '../variants/pre-fea4e317f9e7.js';
+import zapNoFlush from '../variants/pre-a835429cda91-zap-no-flush.js';
+import preE930bffe95e1 from '../variants/pre-e930bffe95e1-no-retry.js';
 import { corpusFiles, goldenFiles, goldenName, lineDiff, readGolden } from './goldens.js';
 import { checkedProperties, buildCounterexample, loadCounterexample, verdictOf, type CounterexampleFile } from './counterexample.js';
 import { renderJson } from './render_json.js';
@@ -68,7 +70,7 @@ describe('the report of each saved counterexample', () => {
    * different bad state; every file of the corpus is one of these, and a
    * new kind fails here until the checks below learn what its report says.
    */
-  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken' | 'value the reference forbids' | 'shared table not flushed' | 'PSC entry outlives its link';
+  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken' | 'value the reference forbids' | 'shared table not flushed' | 'PSC entry outlives its link' | 'guest TLB beyond the primary';
   const kindOf = (cx: CounterexampleFile): Kind => {
     const { property, holder } = cx.verdict;
     if (property === 'no-freed-frame-reachable' && holder === 'TLB') return 'stale TLB entry';
@@ -79,12 +81,13 @@ describe('the report of each saved counterexample', () => {
     if (property === 'read-value' && holder === 'ideal') return 'value the reference forbids';
     if (property === 'shared-table-flush' && holder === 'TLB') return 'shared table not flushed';
     if (property === 'no-stale-psc-after-unlink' && holder === 'PSC') return 'PSC entry outlives its link';
+    if (property === 'secondary-subset' && holder === 'guest TLB') return 'guest TLB beyond the primary';
     throw new Error(`no report checks for ${property} (${holder}): add a kind`);
   };
 
   it('has a counterexample of every kind of finding the report checks', () => {
     const kinds = new Set(files.map((f) => kindOf(loadCounterexample(join(DIR, f)))));
-    expect([...kinds].sort()).toEqual(['PSC entry outlives its link', 'lock rule broken', 'shared table not flushed', 'stale PSC entry', 'stale TLB entry', 'stale upper entry', 'unmap not complete', 'value the reference forbids']);
+    expect([...kinds].sort()).toEqual(['PSC entry outlives its link', 'guest TLB beyond the primary', 'lock rule broken', 'shared table not flushed', 'stale PSC entry', 'stale TLB entry', 'stale upper entry', 'unmap not complete', 'value the reference forbids']);
   });
 
   for (const f of files) {
@@ -127,9 +130,9 @@ describe('the report of each saved counterexample', () => {
         checkPartition(report);
         const shown = new Set(report.steps.filter((s) => s.shown).map((s) => s.n));
         expect(shown.has(cx.verdict.step!)).toBe(true);
-        // every free, flush, IPI and call entry or return has its own line
-        const must = report.steps.filter((s) => s.effects.some((e) => /^(free |IPI )/.test(e)) || /^sys_|flush_tlb_mm_range|native_flush_tlb_multi/.test(s.id));
-        expect(must.length, 'a race has a call, a free, a flush or an IPI').toBeGreaterThan(0);
+        // every free, flush, IPI and call entry or return has its own line, and so has every SPTE installed or zapped and every guest-TLB fill
+        const must = report.steps.filter((s) => s.effects.some((e) => /^(free |IPI |set \S+ SPTE |zap \S+ SPTE |CPU\d+ guest TLB \(\S+, \S+\): gfn )/.test(e)) || /^sys_|flush_tlb_mm_range|native_flush_tlb_multi/.test(s.id));
+        expect(must.length, 'a race has a call, a free, a flush, an IPI or an SPTE').toBeGreaterThan(0);
         for (const s of must) expect(shown.has(s.n), `${s.n} ${s.id}`).toBe(true);
         // ... and so has every step that the actual state names
         const named = [...report.actual.join(' ').matchAll(/\bstep (\d+)/g)].map((m) => Number(m[1]));
@@ -203,6 +206,28 @@ describe('the report of each saved counterexample', () => {
             expect(actual).toMatch(new RegExp(`${kind} ${va} = ${value} \\((walk|TLB hit)\\) at step ${v.step}`));
             expect(text).toContain(`At step ${v.step} the reference allows: ${allowed}.`);
             expect(text).toContain(`Reference memory for ${mm} ${va}:`);
+            break;
+          }
+          case 'guest TLB beyond the primary': {
+            // "CPU0's guest TLB (T3, V0) maps gfn 0 -> frame 4 writable, but the primary PTE of 0x10000 in P0 is not present"
+            const [, cpu, vcpu, vm, gfn, frame, writable, va, mm, why] = /^CPU(\d+)'s guest TLB \((\S+), (\S+)\) maps gfn (\d+) -> frame (\d+)( writable)?, but the primary PTE of (0x[0-9a-f]+) in (\S+) (is not present|maps frame \d+|is read-only)$/.exec(v.message)!;
+            expect(report.focus).toMatchObject({ holder: 'guest TLB', cpu: Number(cpu), vcpu, vm, gfn: Number(gfn), pfn: Number(frame), mm });
+            expect(report.bad!.note).toMatch(new RegExp(`^CPU${cpu} guest TLB \\(${vcpu}\\) still maps gfn ${gfn} -> frame ${frame}\\b`));
+            expect(actual).toMatch(new RegExp(`CPU${cpu} guest TLB \\(${vcpu}, vCPU of ${vm}\\): gfn ${gfn} -> frame ${frame} \\(${writable ? 'rw' : 'r'}\\), filled at step \\d+ \\(${vcpu}, guest_access\\.tdp_walk\\)`));
+            // the SPTE it was filled from is gone (the zap that forgot the flush), and the primary PTE is what the message says it is
+            expect(actual).toMatch(new RegExp(`${vm} SPTE for gfn ${gfn}: none since step \\d+ \\(\\S+, tdp_mmu_zap_leafs\\)`));
+            const pte = new RegExp(`${mm} PTE for ${va} \\(gfn ${gfn} of ${vm}\\): (.*?)(?: since step \\d+ \\(.*?\\))?\\.(?: |$)`).exec(actual)?.[1];
+            expect(pte, 'the primary PTE of the gfn').toBeDefined();
+            if (why === 'is not present') expect(pte).toMatch(/^(none|frame \d+ \(prot none\))$/);
+            else if (why === 'is read-only') expect(pte).toMatch(/ \(r\)$/);
+            else expect(pte).toBe(`frame ${/\d+/.exec(why!)![0]}`);
+            expect(actual).toMatch(new RegExp(`Frame ${frame}: (free since step|freed and reallocated|still allocated)`));
+            expect(actual).toMatch(new RegExp(`${vcpu} since the SPTE was zapped at step \\d+: `));
+            // the state panel of the violating step holds the entry and no SPTE for the gfn; the vCPU has its own lane
+            const st = report.states[v.step]!.kvm!;
+            expect(st.guestTlb[Number(cpu)]!.entries).toContain(`${vcpu} (${vm}): gfn ${gfn} -> frame ${frame}${writable ? '' : ' (r)'}`);
+            expect(st.vms.find((x) => x.vm === vm)!.sptes.filter((x) => x.startsWith(`gfn ${gfn} `))).toEqual([]);
+            expect(report.lanes.filter((l) => l.actors.includes(vcpu!))).toEqual([expect.objectContaining({ id: `vcpu-${vcpu}`, kind: 'vcpu', cpu: Number(cpu) })]);
             break;
           }
           case 'lock rule broken': {
@@ -307,6 +332,49 @@ describe('reports of other kinds of finding', () => {
     expect(r.diagram.at(-1)).toMatchObject({ from: 300, to: 300 });
     expect(r.steps.filter((s) => s.shown).every((s) => s.n < fold.from || s.n > fold.to)).toBe(true);
     expect(text.split('\n').length).toBeLessThan(80);
+  });
+
+  it('secondary-subset (SPTE): the stale SPTE, when its fault sampled the seq, and the invalidation it missed', () => {
+    const sc = guestAndZap([until('T0', 'get_user_pages.mmap_read_unlock'), run('T1'), run('T0')]);
+    const { r, text } = report(sc, applyVariant(linux, preE930bffe95e1), [propertyById('secondary-subset')!]);
+    expect(r.violation).toMatchObject({ property: 'secondary-subset', holder: 'SPTE', stepId: 'tdp_mmu_map_handle_target_level' });
+    expect(r.focus).toMatchObject({ holder: 'SPTE', vm: 'V0', gfn: 0, mm: 'P0', vpn: X >> 12 });
+    expect(r.bad!.note).toBe(`V0 SPTE still maps gfn 0 -> frame ${r.focus!.pfn}`);
+    expect(text).toContain(`[V0 SPTE still maps gfn 0`);
+    const actual = r.actual.join(' ');
+    expect(actual).toMatch(new RegExp(`^V0 SPTE for gfn 0: frame ${r.focus!.pfn} \\(rw\\), installed at step ${r.violation!.step} \\(T0, tdp_mmu_map_handle_target_level\\)\\.`));
+    expect(actual).toMatch(/P0 PTE for 0x10000 \(gfn 0 of V0\): none since step \d+ \(T1, zap_pte_range\.clear\)/);
+    // the sample comes before the invalidation's end, which bumped the seq: the retry check (e930bffe95e1) is what was missing
+    const sampled = Number(/T0's fault sampled mmu_invalidate_seq at step (\d+)/.exec(actual)![1]);
+    const ended = Number(/mmu_invalidate_seq 0 -> 1, mmu_invalidate_in_progress 1 -> 0, range none at step (\d+) \(T1\)/.exec(actual)![1]);
+    expect(sampled).toBeLessThan(ended);
+    expect(ended).toBeLessThan(r.violation!.step);
+    expect(r.states[r.violation!.step]!.kvm!.vms[0]!.sptes).toEqual([`gfn 0 -> frame ${r.focus!.pfn} (hva 0x10000)`]);
+  });
+
+  it('no-spte-in-window: the SPTE installed while mmu_invalidate_in_progress is raised over its gfn', () => {
+    const sc = guestAndZap([until('T1', 'kvm_handle_hva_range.kvm_mmu_unlock'), run('T0'), run('T1')]);
+    const { r } = report(sc, applyVariant(linux, preE930bffe95e1), [propertyById('no-spte-in-window')!]);
+    expect(r.violation).toMatchObject({ property: 'no-spte-in-window', holder: 'SPTE' });
+    expect(r.focus).toMatchObject({ holder: 'SPTE', vm: 'V0', gfn: 0 });
+    expect(r.actual.at(-1)).toBe(`Now (step ${r.violation!.step}): V0 mmu_invalidate_seq 0, mmu_invalidate_in_progress 1, range gfn 0-0.`);
+    expect(r.states[r.violation!.step]!.kvm!.vms[0]).toMatchObject({ mmuInvalidateInProgress: 1, mmuInvalidateRange: 'gfn 0-0' });
+  });
+
+  it('no-freed-frame-reachable (guest TLB): the entry, its zapped SPTE, the freed frame, and no request ever reached the vCPU', () => {
+    const sc = guestAndZap([until('T0', 'kvm_vcpu_run.vmexit'), run('T1'), run('T0')]);
+    const { r, text } = report(sc, applyVariant(linux, zapNoFlush), [propertyById('no-freed-frame-reachable')!]);
+    expect(r.violation).toMatchObject({ property: 'no-freed-frame-reachable', holder: 'guest TLB' });
+    const pfn = r.focus!.pfn!;
+    expect(r.focus).toMatchObject({ holder: 'guest TLB', cpu: 0, vcpu: 'T0', vm: 'V0', gfn: 0 });
+    expect(r.bad!.note).toBe(`CPU0 guest TLB (T0) still maps gfn 0 -> frame ${pfn}, which is free`);
+    expect(text).toContain('CPU0 guest TLB (T0, vCPU of V0): gfn 0');
+    const actual = r.actual.join(' ');
+    expect(actual).toMatch(new RegExp(`Frame ${pfn}: free since step ${r.violation!.step} \\(T1, tlb_batch_pages_flush\\)`));
+    expect(actual).toMatch(/T0 since the SPTE was zapped at step \d+: (?!.*KVM_REQ_TLB_FLUSH)/);
+    // T0 is a vCPU: its own lane beside CPU0, and not in CPU0's
+    expect(r.lanes.map((l) => [l.id, l.actors])).toContainEqual(['vcpu-T0', ['T0']]);
+    expect(r.lanes.find((l) => l.id === 'cpu0')!.actors).not.toContain('T0');
   });
 
   it('a model error and a clean run render without a violation section', () => {

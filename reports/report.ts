@@ -29,9 +29,10 @@ import type { Property } from '../properties/property.js';
 import { PROPERTIES, propertyById } from '../properties/registry.js';
 import { checkedProperties, CounterexampleError, verdictOf, type CounterexampleFile, type Verdict } from './counterexample.js';
 import { badNote, locateFocus, type EffectsByStep, type Focus } from './bad_state.js';
+import { KVM_HOLDERS, kvmActualLines, kvmBadNote, locateKvmFocus } from './kvm_bad_state.js';
 import { actualLines, expectedLines } from './expected_actual.js';
 import { printScenario } from './scenario_text.js';
-import { accessText, callPath, opText, resultText, runLabel, syscallText } from './step_labels.js';
+import { accessText, callPath, guestAccessText, opText, resultText, runLabel, syscallText } from './step_labels.js';
 import { foldRepeats } from './fold_repeats.js';
 import { FLUSH_DECIDED, flushNote, flushTracer } from './flush_trace.js';
 import { lanesOf, type Lane } from './lanes.js';
@@ -50,6 +51,8 @@ export interface ReportActor {
   /** The CPU column it is drawn in; null for rcu (a side note). */
   cpu: number | null;
   proc: string | null;
+  /** A thread that runs a vCPU (its ops include guest accesses): the VM; absent for every other actor. */
+  vcpu?: string;
 }
 
 export interface ReportStep {
@@ -154,7 +157,8 @@ export const shellWord = (w: string) => (/^[A-Za-z0-9_./+@:=,-]+$/.test(w) ? w :
 
 function actorOf(name: string, cpu: number, threads: Map<string, ThreadSpec>): ReportActor {
   const t = threads.get(name);
-  if (t) return { name, kind: 'thread', cpu: t.cpu, proc: t.proc };
+  const guest = t?.ops.find((o) => o.kind === 'guest_read' || o.kind === 'guest_write');
+  if (t) return { name, kind: 'thread', cpu: t.cpu, proc: t.proc, ...(guest && 'vm' in guest ? { vcpu: guest.vm } : {}) };
   if (name.startsWith('ipi@')) return { name, kind: 'ipi', cpu, proc: null };
   if (name.startsWith('spec@')) return { name, kind: 'spec', cpu, proc: null };
   if (name.startsWith('sb@')) return { name, kind: 'sb', cpu, proc: null };
@@ -164,8 +168,10 @@ function actorOf(name: string, cpu: number, threads: Map<string, ThreadSpec>): R
 
 /** Steps kept by what they are: calls, accesses, walks, flushes, frees, IPIs, lazy mode. */
 const KEEP_ID = /^(sys_|user_access\.|hw\.|enter_lazy_tlb$|csd_unlock$|native_flush_tlb_multi\.|flush_tlb_mm_range\.|flush_tlb_func\.(flush|switch)|flush_tlb_all|do_flush_tlb_all|tlb_gather_mmu|tlb_finish_mmu\.dec|tlb_batch_pages_flush|tlb_table_flush|rcu_do_batch)/;
+/** KVM's steps kept by what they are: VM-entry and exits, guest accesses, the notifier's start and end, SPTE zaps and installs, remote flushes and kicks (paths/kvm_*.ts). */
+const KEEP_KVM_ID = /^(vcpu_enter_guest\.(vmenter|cancel_injection)|kvm_vcpu_flush_tlb_all|guest_access\.|vmx_vcpu_run\.kick_exit|kvm_vcpu_run\.(vmexit|efault)|kvm_mmu_notifier_invalidate_range_start$|kvm_mmu_invalidate_(begin|end)$|tdp_mmu_zap_leafs$|tdp_mmu_map_handle_target_level$|is_page_fault_stale\.retry|kvm_arch_flush_shadow_all$|kvm_make_all_cpus_request\.(kvm_make_request|kick|wait))/;
 /** Steps that end a thread's operation. */
-const COMPLETES = /^(sys_\w+\.return|user_access\.(walk|tlb_hit|sigsegv)|exit_to_user_mode|enter_lazy_tlb)$/;
+const COMPLETES = /^(sys_\w+\.return|user_access\.(walk|tlb_hit|sigsegv)|exit_to_user_mode|enter_lazy_tlb|kvm_vcpu_run\.(vmexit|efault))$/;
 
 /** Does an effect matter to the race around `f`? */
 export function relevant(e: Effect, f: Focus | null): boolean {
@@ -189,6 +195,13 @@ export function relevant(e: Effect, f: Focus | null): boolean {
       return f?.vpn != null && e.mm === f.mm && f.vpn >= e.vpn! && f.vpn < e.end!;
     case 'slot': case 'cr3': case 'cpumask':
       return false;
+    // The secondary MMU: the focus's SPTE or guest-TLB entry, its vCPU, its VM's invalidation.
+    case 'spte-set': case 'spte-zap': case 'spte-change': case 'gtlb-fill': case 'gtlb-drop':
+      return f?.vm != null && e.vm === f.vm && e.gfn === f.gfn;
+    case 'vcpu-mode': case 'kvm-request': case 'kvm-kick':
+      return f?.vm != null && e.vm === f.vm && (f.vcpu == null || e.vcpu === f.vcpu);
+    case 'mmu-invalidate':
+      return f?.vm != null && e.vm === f.vm;
   }
 }
 
@@ -246,6 +259,8 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
       call = [syscallText(o.op)];
     } else if (o?.kind === 'return') call = [`${ops.get(o.opId)?.kind ?? 'syscall'}() = ${resultText(o.result)}`];
     else if (o?.kind === 'access' && /^user_access\.(walk|tlb_hit)$/.test(ev.id)) call = [accessText(o, ev.id.endsWith('walk') ? 'walk' : 'TLB hit')];
+    else if (o?.kind === 'access' && o.guest && /^guest_access\.(tdp_walk|tlb_hit)$/.test(ev.id)) call = [guestAccessText(o, ev.id.endsWith('tdp_walk') ? 'TDP walk' : 'guest TLB hit')];
+    else if (ev.id === 'guest_access.ept_violation' && op) call = [`EPT violation on ${opText(op)}`];
     else if (ev.id === 'user_access.page_fault' && op) call = [`#PF on ${opText(op)}`];
     else if (ev.id === 'user_access.sigsegv' && op) call = [`SIGSEGV on ${opText(op)}`];
     else if (ev.id === 'hw.speculative_walk') {
@@ -276,9 +291,10 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
   const v = run.violation;
   const last = snapAt(v?.step ?? run.trace.length);
   const vEvent = v ? run.trace[v.step - 1] : undefined;
-  const focus = v ? locateFocus(v, vEvent, last) : null;
+  const focus = v ? (KVM_HOLDERS.includes(v.holder) ? locateKvmFocus(v, last) : locateFocus(v, vEvent, last)) : null;
   const prop = v ? propertyById(v.property) : undefined;
-  const bad = v ? { cpu: focus?.cpu ?? actors.get(v.actor)?.cpu ?? null, note: focus ? badNote(focus, v.property, last, byStep, v.step, v.message) : v.message } : null;
+  const note = (f: Focus, w: NonNullable<typeof v>) => (f.vm !== undefined ? kvmBadNote(f, last, byStep, w.step) : badNote(f, w.property, last, byStep, w.step, w.message));
+  const bad = v ? { cpu: focus?.cpu ?? actors.get(v.actor)?.cpu ?? null, note: focus ? note(focus, v) : v.message } : null;
 
   // 3. Which steps to show, and the collapsed runs between them.
   // Lock findings name their locks ("without ptl:3", "waits for mmap_lock:P0"): keep the steps that take or drop those.
@@ -296,7 +312,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     const s = steps[i]!;
     if (s.n === decidedBy) return true;
     const kind = actors.get(s.actor)!.kind;
-    if (s.n === v?.step || KEEP_ID.test(s.id) || kind === 'ipi' || kind === 'spec' || kind === 'rcu') return true;
+    if (s.n === v?.step || KEEP_ID.test(s.id) || KEEP_KVM_ID.test(s.id) || kind === 'ipi' || kind === 'spec' || kind === 'rcu') return true;
     if (named.size > 0 && touchesNamed(s)) return true;
     return byStep[i]!.effects.some((e) => relevant(e, focus));
   };
@@ -338,7 +354,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
   // 4. Expected against actual.
   const ctx = { snap: last, steps: byStep, trace: run.trace, upTo: v?.step ?? steps.length, scenario: sc, ops, event: vEvent, ideal: v ? rec.get(v.step)?.ideal ?? null : null };
   const expected = v ? expectedLines(v, prop, focus, ctx) : [];
-  const actual = v ? actualLines(v, focus, ctx) : [];
+  const actual = v ? (focus?.vm !== undefined ? kvmActualLines(v, focus, ctx) : actualLines(v, focus, ctx)) : [];
 
   const variant = cx.variant ? { name: cx.variant.name, file: cx.variant.file, sha256: cx.variant.sha256, description: policy.description } : null;
   const base = policyByName(cx.policy);

@@ -65,6 +65,49 @@ thread T0 P0 cpu=0
   });
 });
 
+describe('the secondary MMU in the state after each step', () => {
+  const r = reportOf(`# mshare-check scenario v1
+config cpus=2 pcids=1
+process P0
+mmap P0 0x10000 pages=1 prot=rw
+vm V0 P0 slots=0@0x10000+1
+thread T0 P0 cpu=0
+  guest_write V0 gfn=0
+thread T1 P0 cpu=1
+  madvise 0x10000 pages=1
+`);
+  const at = (id: string) => r.states[r.steps.find((s) => s.id === id)!.n]!;
+
+  it('shows the SPTE the fault installs and the guest-TLB entry the TDP walk fills, tagged by vCPU and VM', () => {
+    expect(r.states[0]!.kvm).toEqual({ vms: [expect.objectContaining({ vm: 'V0', mm: 'P0', memslots: ['gfn 0-0 -> hva 0x10000'], sptes: [], mmuInvalidateSeq: 0, mmuInvalidateInProgress: 0, mmuInvalidateRange: 'none' })], vcpus: [], guestTlb: [{ cpu: 0, entries: [] }, { cpu: 1, entries: [] }] });
+    expect(at('tdp_mmu_map_handle_target_level').kvm!.vms[0]!.sptes).toEqual([expect.stringMatching(/^gfn 0 -> frame \d+ \(hva 0x10000\)$/)]);
+    const walk = at('guest_access.tdp_walk').kvm!;
+    expect(walk.guestTlb[0]!.entries).toEqual([expect.stringMatching(/^T0 \(V0\): gfn 0 -> frame \d+$/)]);
+    expect(walk.vcpus).toEqual([{ vcpu: 'T0', vm: 'V0', cpu: 0, mode: 'IN_GUEST_MODE', inGuest: true, requests: [], kicked: false }]);
+  });
+
+  it('shows the invalidation open over the gfn, the zap, and the flush request the zap leaves for the vCPU', () => {
+    const begin = at('kvm_mmu_invalidate_begin').kvm!.vms[0]!;
+    expect(begin).toMatchObject({ mmuInvalidateInProgress: 1 });
+    const zap = at('tdp_mmu_zap_leafs').kvm!;
+    expect(zap.vms[0]).toMatchObject({ sptes: [], mmuInvalidateRange: 'gfn 0-0' });
+    const req = at('kvm_make_all_cpus_request.kvm_make_request').kvm!;
+    expect(req.vcpus[0]!.requests).toEqual(['KVM_REQ_TLB_FLUSH']);
+    expect(at('kvm_mmu_invalidate_end').kvm!.vms[0]).toMatchObject({ mmuInvalidateSeq: 1, mmuInvalidateInProgress: 0, mmuInvalidateRange: 'none' });
+  });
+
+  it('is absent from the states of a run without a VM', () => {
+    const plain = reportOf(`# mshare-check scenario v1
+process P0
+mmap P0 0x10000 pages=1 prot=rw
+thread T0 P0 cpu=0
+  write 0x10000
+`);
+    expect(plain.states.filter((st) => 'kvm' in st)).toEqual([]);
+    expect(plain.actors.filter((a) => 'vcpu' in a)).toEqual([]);
+  });
+});
+
 describe('swimlanes', () => {
   it('gives each CPU a lane, and each hardware actor its own beside its CPU; rcu last', () => {
     const lanes = lanesOf(
@@ -90,5 +133,22 @@ describe('swimlanes', () => {
     ]);
     expect(lanes[0]!.title).toBe('CPU0: T0 (P0), T2 (P1)');
     expect(lanes[4]!.title).toBe('sb@cpu1: store buffer');
+  });
+
+  it('gives a vCPU thread its own lane beside its CPU, before the CPU\'s hardware actors', () => {
+    const lanes = lanesOf(
+      [
+        { name: 'ipi@cpu0', kind: 'ipi', cpu: 0, proc: null },
+        { name: 'T0', kind: 'thread', cpu: 0, proc: 'P0' },
+        { name: 'T3', kind: 'thread', cpu: 0, proc: 'P0', vcpu: 'V0' },
+      ],
+      1,
+    );
+    expect(lanes.map((l) => [l.id, l.kind, l.actors])).toEqual([
+      ['cpu0', 'cpu', ['T0']],
+      ['vcpu-T3', 'vcpu', ['T3']],
+      ['ipi@cpu0', 'ipi', ['ipi@cpu0']],
+    ]);
+    expect(lanes[1]!.title).toBe('T3 (P0): vCPU of V0 on CPU0');
   });
 });

@@ -9,9 +9,13 @@
 // and which tables are reached from several mms), what each CPU caches
 // per PCID slot (TLB and paging-structure caches), which CPUs are in
 // mm_cpumask and at which tlb_gen, who holds which lock, and which
-// operations are in flight.
+// operations are in flight. With a VM, the secondary MMU too: each VM's
+// SPTEs and invalidation counters, each vCPU's mode and requests, and the
+// guest TLB of each CPU (absent without a VM, so those states are as
+// they were before KVM).
 
 import { vaHex } from '../model/kernel/types.js';
+import { hvaOf, rangeText, type KvmSnap } from './kvm_trace.js';
 import { permSuffix, tableName, type Snapshot } from './trace_state.js';
 
 export interface SlotView {
@@ -59,6 +63,42 @@ export interface OpenWindow {
   since: number;
 }
 
+export interface VmView {
+  vm: string;
+  /** The VMM process's mm the memslots point into. */
+  mm: string;
+  /** "gfn 0-3 -> hva 0x10000". */
+  memslots: string[];
+  /** Leaf SPTEs: "gfn 0 -> frame 4 (hva 0x10000)", " (r)" when read-only. */
+  sptes: string[];
+  mmuInvalidateSeq: number;
+  mmuInvalidateInProgress: number;
+  /** "gfn 0-0", or "none" (INVALID_GPA). */
+  mmuInvalidateRange: string;
+  /** kvm_mmu_notifier_release() ran: the notifier is unlinked. */
+  released: boolean;
+}
+
+export interface VcpuView {
+  vcpu: string;
+  vm: string;
+  cpu: number;
+  mode: 'IN_GUEST_MODE' | 'OUTSIDE_GUEST_MODE';
+  /** Between VM-entry and the next VM-exit: the CPU runs guest code on its guest TLB. */
+  inGuest: boolean;
+  /** vcpu->requests: "KVM_REQ_TLB_FLUSH". */
+  requests: string[];
+  /** A kick IPI sent and not yet taken. */
+  kicked: boolean;
+}
+
+export interface KvmView {
+  vms: VmView[];
+  vcpus: VcpuView[];
+  /** Per CPU, its guest-TLB entries tagged by vCPU and VM: "T3 (V0): gfn 0 -> frame 4". */
+  guestTlb: { cpu: number; entries: string[] }[];
+}
+
 export interface StateView {
   /** After this step; 0 is the initial state. */
   step: number;
@@ -72,6 +112,8 @@ export interface StateView {
   rcuQueued: number;
   /** Frames free after the step. */
   freeFrames: number[];
+  /** The secondary MMU; absent when the run has no VM. */
+  kvm?: KvmView;
 }
 
 export function stateView(step: number, snap: Snapshot, windows: readonly OpenWindow[]): StateView {
@@ -100,5 +142,24 @@ export function stateView(step: number, snap: Snapshot, windows: readonly OpenWi
     windows: windows.map((w) => `${w.actor}: ${w.op} (since step ${w.since})`),
     rcuQueued: snap.rcuQueued,
     freeFrames: snap.frames.flatMap((f, pfn) => (f.state === 'free' ? [pfn] : [])),
+    ...(snap.kvm ? { kvm: kvmView(snap.kvm, snap.cpus.length) } : {}),
+  };
+}
+
+function kvmView(k: KvmSnap, cpus: number): KvmView {
+  const hva = (h: number | null) => (h === null ? 'outside every memslot' : `hva ${vaHex(h)}`);
+  return {
+    vms: k.vms.map((vm) => ({
+      vm: vm.name,
+      mm: vm.mm,
+      memslots: vm.memslots.map((m) => `gfn ${m.gfn}-${m.gfn + m.pages - 1} -> hva ${vaHex(m.hva)}`),
+      sptes: vm.sptes.map((e) => `gfn ${e.gfn} -> frame ${e.pfn}${e.writable ? '' : ' (r)'} (${hva(hvaOf(vm, e.gfn))})`),
+      mmuInvalidateSeq: vm.mmuInvalidateSeq,
+      mmuInvalidateInProgress: vm.mmuInvalidateInProgress,
+      mmuInvalidateRange: rangeText(vm.mmuInvalidateRange),
+      released: vm.released,
+    })),
+    vcpus: k.vcpus.map((v) => ({ vcpu: v.name, vm: v.vm, cpu: v.cpu, mode: v.mode, inGuest: v.inGuest, requests: [...v.requests], kicked: v.kicked })),
+    guestTlb: Array.from({ length: cpus }, (_, cpu) => ({ cpu, entries: k.guestTlb.filter((e) => e.cpu === cpu).map((e) => `${e.vcpu} (${e.vm}): gfn ${e.gfn} -> frame ${e.pfn}${e.writable ? '' : ' (r)'}`) })),
   };
 }

@@ -64,8 +64,10 @@ export const resultText = (r: string) => ERRNO[r] ?? (/^E[A-Z]+$/.test(r) ? `-${
 
 /** An operation of a thread, as the scenario names it: "read 0x10000", "munmap 0x10000". */
 export function opText(op: Op): string {
-  const o = op as { kind: string; va?: number; pages?: number; file?: string | null };
+  const o = op as { kind: string; va?: number; pages?: number; file?: string | null; vm?: string; gfn?: number };
   const parts = [o.kind];
+  if (typeof o.vm === 'string') parts.push(o.vm);
+  if (typeof o.gfn === 'number') parts.push(`gfn ${o.gfn}`);
   if (typeof o.va === 'number') parts.push(vaHex(o.va));
   if (typeof o.pages === 'number' && o.pages > 1) parts.push(`pages=${o.pages}`);
   if (typeof o.file === 'string') parts.push(o.file);
@@ -76,6 +78,12 @@ export function opText(op: Op): string {
 export function accessText(o: Extract<Observation, { kind: 'access' }>, how: string): string {
   if (!o.ok) return `${o.write ? 'write to' : 'read of'} ${vaHex(o.vpn)}: SIGSEGV`;
   return o.write ? `write ${o.value} to ${vaHex(o.vpn)} (${how})` : `read ${vaHex(o.vpn)} = ${o.value} (${how})`;
+}
+
+/** A guest access (model/kernel/paths/kvm_vcpu_run.ts 2): "guest write 5 to gfn 0 of V0 (TDP walk)". */
+export function guestAccessText(o: Extract<Observation, { kind: 'access' }>, how: string): string {
+  const g = o.guest!;
+  return o.write ? `guest write ${o.value} to gfn ${g.gfn} of ${g.vm} (${how})` : `guest read gfn ${g.gfn} of ${g.vm} = ${o.value} (${how})`;
 }
 
 /** Function groups a collapsed run of uninteresting steps is named after. */

@@ -5,8 +5,9 @@
 // The report replays a counterexample with one extra, silent property
 // first in the list: it never fires, it only snapshots the TLB-visible
 // state after every step (TLBs and paging-structure caches per PCID
-// slot, PTEs and upper entries, frames, IPIs, tlb_gen, VMAs, locks).
-// Consecutive snapshots are diffed into effects. Nothing in the model
+// slot, PTEs and upper entries, frames, IPIs, tlb_gen, VMAs, locks; with
+// a VM, the secondary MMU too: kvm_trace.ts). Consecutive snapshots are
+// diffed into effects. Nothing in the model
 // changes for it, and the verdict is the same as without it.
 
 import { LEVELS, span } from '../model/kernel/config.js';
@@ -15,6 +16,7 @@ import type { FrameState, KernelState } from '../model/kernel/state.js';
 import { mmOfCtx } from '../model/kernel/tlb.js';
 import { protString, vaHex } from '../model/kernel/types.js';
 import type { Property } from '../properties/property.js';
+import { diffKvm, snapshotKvm, type KvmEffectKind, type KvmSnap } from './kvm_trace.js';
 
 export type EffectKind =
   | 'pte-set' | 'pte-clear' | 'pte-change'
@@ -23,7 +25,8 @@ export type EffectKind =
   | 'frame-alloc' | 'frame-free'
   | 'ipi-send' | 'ipi-done'
   | 'tlb-gen' | 'slot' | 'slot-gen' | 'cr3' | 'lazy' | 'cpumask'
-  | 'vma' | 'call-rcu';
+  | 'vma' | 'call-rcu'
+  | KvmEffectKind;
 
 /** One change a step made, with the keys the report matches against the violation. */
 export interface Effect {
@@ -41,6 +44,10 @@ export interface Effect {
   /** upper-set / upper-clear: the entry, as `${table}|${index}` (the key of Snapshot.uppers), and its table's level. */
   entry?: string;
   level?: number;
+  /** The secondary MMU's effects (kvm_trace.ts): the VM, the guest frame, the vCPU. */
+  vm?: string;
+  gfn?: number;
+  vcpu?: string;
 }
 
 export interface TlbSnap { slot: number; vpn: number; pfn: number; writable: boolean; filled: number; ghost: number; mm: string | null }
@@ -78,6 +85,8 @@ export interface Snapshot {
   gathers: Record<string, number[]>;
   /** Page-table frame -> the mms whose walk from their PGD reaches it (more than one: a shared table). */
   reach: Map<number, string[]>;
+  /** The secondary MMU (kvm_trace.ts); absent when the run has no VM. */
+  kvm?: KvmSnap;
 }
 
 export function snapshot(s: KernelState): Snapshot {
@@ -124,6 +133,7 @@ export function snapshot(s: KernelState): Snapshot {
     rcuQueued: s.rcu.callbacks.reduce((n, cb) => n + cb.tables.length, 0),
     gathers: Object.fromEntries(Object.entries(s.tasks).filter(([, t]) => t.gather).map(([a, t]) => [a, [...t.gather!.pages]])),
     reach,
+    ...(s.kvm ? { kvm: snapshotKvm(s) } : {}),
   };
 }
 
@@ -252,5 +262,6 @@ export function diff(a: Snapshot, b: Snapshot, o: DiffOptions): Effect[] {
     for (const v of mb.vmas) if (!has(ma.vmas, v)) out.push({ kind: 'vma', text: `VMA ${v.text}`, mm, vpn: v.start, end: v.end });
   }
   if (b.rcuQueued > a.rcuQueued) out.push({ kind: 'call-rcu', text: `call_rcu(): ${b.rcuQueued - a.rcuQueued} table${b.rcuQueued - a.rcuQueued === 1 ? '' : 's'} queued` });
+  out.push(...diffKvm(a.kvm, b.kvm));
   return out;
 }

@@ -21,13 +21,13 @@ import { renderHtml } from '../reports/render_html.js';
 import { renderJson } from '../reports/render_json.js';
 import { buildReport, policyFor, type Report } from '../reports/report.js';
 import type { StateView } from '../reports/state_view.js';
-import { HOSTILE, hostileCounterexample } from './hostile_report.js';
+import { HOSTILE, HOSTILE_VM, hostileCounterexample, hostileKvmReport, KVM_FILE } from './hostile_report.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/html-report/', import.meta.url));
 
 interface Case {
   name: string;
-  family: 'linux' | 'mshare';
+  family: 'linux' | 'mshare' | 'kvm';
   cx: () => CounterexampleFile;
   file: string;
 }
@@ -37,6 +37,7 @@ const CASES: Case[] = [
   saved('linux+no-ipi-no-freed-table-reachable-ce6fa59043eb.json', 'linux'),
   saved('mshare-v3-cpumask-union-shared-table-flush-57f1e7adbf83.json', 'mshare'),
   saved('mshare-2026-unmap-complete-8b781a2268f4.json', 'mshare'),
+  saved(KVM_FILE, 'kvm'),
   { name: 'hostile', family: 'mshare', cx: hostileCounterexample, file: HOSTILE.file },
 ];
 
@@ -48,6 +49,15 @@ function expectedFields(st: StateView): Record<string, string[]> {
     f[`mm.${m.mm}.cpumask`] = [`mm_cpumask {${m.cpumask.map((c) => `CPU${c}`).join(', ')}}`];
     f[`mm.${m.mm}.vmas`] = m.vmas;
     f[`mm.${m.mm}.ptes`] = m.ptes;
+  }
+  if (st.kvm) {
+    for (const vm of st.kvm.vms) {
+      f[`vm.${vm.vm}.mmu_invalidate`] = [`mmu_invalidate_seq ${vm.mmuInvalidateSeq}, mmu_invalidate_in_progress ${vm.mmuInvalidateInProgress}, range ${vm.mmuInvalidateRange}`];
+      f[`vm.${vm.vm}.memslots`] = vm.memslots;
+      f[`vm.${vm.vm}.sptes`] = vm.sptes;
+    }
+    f.vcpus = st.kvm.vcpus.map((v) => `${v.vcpu} (${v.vm}, CPU${v.cpu}): ${v.mode}${v.inGuest ? ', in the guest' : ''}; requests: ${v.requests.join(', ') || 'none'}${v.kicked ? '; kicked' : ''}`);
+    for (const g of st.kvm.guestTlb) f[`cpu${g.cpu}.guest_tlb`] = g.entries;
   }
   for (const c of st.cpus) {
     for (const s of c.slots) {
@@ -77,8 +87,59 @@ async function checkPanel(page: Page, report: Report, n: number) {
   expect(await page.$eval('#timeline', (t) => t.getAttribute('data-cursor'))).toBe(String(n));
   expect(await page.$eval('#state-title', (t) => t.getAttribute('data-step'))).toBe(String(n));
   const shown = await panelFields(page);
-  for (const [field, items] of Object.entries(expectedFields(report.states[n]!))) expect(shown[field], `step ${n}: ${field}`).toEqual(items);
+  const expected = expectedFields(report.states[n]!);
+  for (const [field, items] of Object.entries(expected)) expect(shown[field], `step ${n}: ${field}`).toEqual(items);
+  // The secondary MMU's fields are there exactly when the run has a VM.
+  const kvmFields = (fs: object) => Object.keys(fs).filter((k) => /^(vm\.|vcpus$|cpu\d+\.guest_tlb$)/.test(k)).sort();
+  expect(kvmFields(shown), `step ${n}: secondary-MMU fields`).toEqual(kvmFields(expected));
   if (n > 0) expect(await page.$$eval('tr.cursor', (rows) => rows.map((r) => r.getAttribute('data-n')))).toEqual([String(n)]);
+}
+
+/** The marked entries of the state panel, by field. */
+const focusItems = (page: Page) => page.$$eval('#state li.focus', (lis) => lis.map((li) => [li.closest('[data-field]')!.getAttribute('data-field'), li.textContent]));
+
+/**
+ * A KVM finding: each vCPU thread in its own lane; the cursor, moved by
+ * keyboard from the initial state to the violating step, shows the
+ * guest-TLB entry or SPTE the violation is about, marked, in the panel;
+ * and before the step that filled it the panel does not show it.
+ */
+async function checkKvm(page: Page, json: Report) {
+  const f = json.focus!;
+  expect(f.vm, 'the violation is about a secondary-MMU entry').toBeDefined();
+  for (const a of json.actors.filter((x) => x.vcpu !== undefined)) {
+    expect(await page.$eval(`#timeline th.lane[data-lane="vcpu-${a.name}"]`, (t) => t.textContent)).toBe(`${a.name} (${a.proc}): vCPU of ${a.vcpu} on CPU${a.cpu}`);
+    const lanes = await page.$$eval(`#timeline .step[data-actor="${a.name}"]`, (els) => [...new Set(els.map((e) => e.getAttribute('data-lane')))]);
+    expect(lanes).toEqual([`vcpu-${a.name}`]);
+  }
+  const [field, entry] = f.holder === 'guest TLB' ? [`cpu${f.cpu}.guest_tlb`, `${f.vcpu} (${f.vm}): gfn ${f.gfn} -> frame ${f.pfn}`] : [`vm.${f.vm}.sptes`, `gfn ${f.gfn} -> frame ${f.pfn}`];
+  const holds = (n: number) => {
+    const st = json.states[n]!.kvm!;
+    const items = f.holder === 'guest TLB' ? st.guestTlb[f.cpu!]!.entries : st.vms.find((x) => x.vm === f.vm)!.sptes;
+    return items.filter((x) => x === entry || x.startsWith(`${entry} `));
+  };
+  const v = json.violation!;
+  const first = json.states.findIndex((_, n) => n > 0 && holds(n).length > 0 && holds(n - 1).length === 0 && json.states.slice(n, v.step + 1).every((__, i) => holds(n + i).length > 0));
+  expect(first, 'the step that made the entry').toBeGreaterThan(0);
+  await page.focus('#timeline');
+  await page.keyboard.press('Home');
+  await checkPanel(page, json, 0);
+  expect(await focusItems(page)).toEqual([]);
+  for (let n = 1; n <= v.step; n++) {
+    await page.keyboard.press('ArrowDown');
+    if (n === first - 1 || n === first || n === v.step) {
+      await checkPanel(page, json, n);
+      expect(await focusItems(page), `step ${n}`).toEqual(n < first ? [] : holds(n).map((x) => [field, x]));
+    }
+  }
+  // At the violating step: the entry is marked, and it is the one the actual state names.
+  const marked = await focusItems(page);
+  expect(marked).toHaveLength(1);
+  expect(json.actual[0]).toContain(`gfn ${f.gfn} -> frame ${f.pfn}`);
+  if (f.holder === 'guest TLB') {
+    // the SPTE it was filled from is gone from the panel: the guest TLB is beyond the secondary MMU, which is beyond the primary
+    expect((await panelFields(page))[`vm.${f.vm}.sptes`]!.filter((x) => x.startsWith(`gfn ${f.gfn} `))).toEqual([]);
+  }
 }
 
 describe('the HTML report in a browser', () => {
@@ -92,7 +153,7 @@ describe('the HTML report in a browser', () => {
   });
 
   it('covers each policy family', () => {
-    expect(new Set(CASES.map((c) => c.family))).toEqual(new Set(['linux', 'mshare']));
+    expect(new Set(CASES.map((c) => c.family))).toEqual(new Set(['linux', 'mshare', 'kvm']));
   });
 
   for (const c of CASES) {
@@ -177,6 +238,7 @@ describe('the HTML report in a browser', () => {
       expect(await page.$$eval('script', (s) => s.map((x) => x.getAttribute('type') ?? 'js'))).toEqual(['application/json', 'js']);
       expect(await page.$$('img, svg, iframe, object, embed, link, base, form')).toHaveLength(0);
       expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+      if (c.family === 'kvm') await checkKvm(page, json);
       if (c.name === 'hostile') {
         expect(await page.$eval('[data-field=found]', (e) => e.textContent)).toContain(HOSTILE.seed);
         expect(await page.$eval('[data-field=signature]', (e) => e.textContent)).toBe(HOSTILE.signature);
@@ -185,4 +247,34 @@ describe('the HTML report in a browser', () => {
       await page.close();
     }, 60_000);
   }
+  it('draws the secondary-MMU panel and the vCPU lane as text: markup in a VM name is shown, never run', async () => {
+    const cx = loadCounterexample(join(CORPUS_DIR, KVM_FILE));
+    const report = hostileKvmReport(buildReport(cx, `counterexamples/${KVM_FILE}`, await policyFor(cx)));
+    const path = join(ARTIFACTS, 'hostile-kvm.html');
+    writeFileSync(path, renderHtml(report));
+    const url = pathToFileURL(path).href;
+    const page = await browser.newPage();
+    const requests: string[] = [];
+    const errors: string[] = [];
+    await page.setRequestInterception(true);
+    page.on('request', (req) => {
+      if (req.url() === url && req.isNavigationRequest()) return void req.continue();
+      requests.push(req.url());
+      void req.abort();
+    });
+    page.on('pageerror', (e) => errors.push((e as Error).message));
+    await page.goto(url);
+    await page.waitForSelector('html[data-ready]', { timeout: 10_000 });
+    // The cursor starts on the violating step: the panel names the VM, its vCPU and the marked guest-TLB entry, all as text.
+    expect(await page.$$eval('#state .vm h4', (els) => els.map((e) => e.textContent))).toEqual([`${HOSTILE_VM} (memory of P0)`]);
+    expect((await panelFields(page)).vcpus).toEqual([`T3 (${HOSTILE_VM}, CPU0): OUTSIDE_GUEST_MODE; requests: none`]);
+    expect(await focusItems(page)).toEqual([['cpu0.guest_tlb', `T3 (${HOSTILE_VM}): gfn 0 -> frame 4`]]);
+    expect(await page.$eval('#timeline th.lane[data-lane="vcpu-T3"]', (t) => t.textContent)).toBe(`T3 (P0): vCPU of ${HOSTILE_VM} on CPU0`);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.$$eval('script', (x) => x.map((e) => e.getAttribute('type') ?? 'js'))).toEqual(['application/json', 'js']);
+    expect(await page.$$('img, svg, iframe, object, embed, link, base, form')).toHaveLength(0);
+    expect(requests).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 });

@@ -14,20 +14,12 @@ import flushNoWait from '../variants/kvm-tlb-flush-no-wait.js';
 import noRecheck from '../variants/kvm-enter-no-request-recheck.js';
 import seqAfterGup from '../variants/kvm-mmu-seq-after-gup.js';
 import { anon, guestRead, guestWrite, madvise, proc, run, scenario, thread, until, vm, write } from './build.js';
-import { guestMmFault, invalidateEndNoDec, munmapNoNotifierEnd, X } from './mutant_cases.js';
+import { guestAndZap, guestMmFault, invalidateEndNoDec, munmapNoNotifierEnd, X } from './mutant_cases.js';
 
 function both(sc: Scenario, spec: VariantSpec, only?: string) {
   const properties = only ? [propertyById(only)!] : PROPERTIES;
   return { good: runScenario(sc, { policy: linux, properties }), bad: runScenario(sc, { policy: applyVariant(linux, spec), properties }) };
 }
-
-/** T0, a vCPU of V0 (gfn 0 -> X), writes then reads gfn 0; T1 on CPU1 zaps X with MADV_DONTNEED, placed by `schedule`. */
-const guestAndZap = (schedule: Scenario['schedule']): Scenario =>
-  scenario({
-    setup: [proc('P0'), anon('P0', X, 1), vm('V0', 'P0', 0, X)],
-    threads: [thread('T0', 'P0', 0, guestWrite('V0', 0), guestRead('V0', 0)), thread('T1', 'P0', 1, write(X), madvise(X))],
-    schedule: [until('T1', 'user_access.walk'), ...schedule],
-  });
 
 describe('KVM on linux', () => {
   it('a guest write is seen by the VMM and a read after MADV_DONTNEED reads zero through a new SPTE', () => {

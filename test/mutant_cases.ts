@@ -12,7 +12,7 @@ import type { GupCtx } from '../model/kernel/paths/gup_fast.js';
 import { linux } from '../model/policies/linux.js';
 import { defineVariant } from '../model/policies/variant.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { anon, gup, madvise, munmap, proc, read, run, scenario, thread, until, write } from './build.js';
+import { anon, gup, guestRead, guestWrite, madvise, munmap, proc, read, run, scenario, thread, until, vm, write } from './build.js';
 
 /** The address every scenario here maps, faults in and zaps. */
 export const X = 0x10000;
@@ -37,6 +37,14 @@ export const reusedFrameRead = (): Scenario =>
     setup: [proc('P0'), anon('P0', X, 2)],
     threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, read(X), read(X)), thread('T2', 'P0', 2, write(X + 0x1000))],
     schedule: [until('T0', 'user_access.walk'), until('T1', 'user_access.walk'), until('T0', 'tlb_batch_pages_flush'), run('T2'), run('T1')],
+  });
+
+/** Scenario, clean on linux: T0, a vCPU of V0 (gfn 0 -> X), writes then reads gfn 0; T1 on CPU1 zaps X with MADV_DONTNEED, placed by `schedule` (test/kvm.test.ts, and the KVM findings' reports in reports/report.test.ts). */
+export const guestAndZap = (schedule: Scenario['schedule']): Scenario =>
+  scenario({
+    setup: [proc('P0'), anon('P0', X, 1), vm('V0', 'P0', 0, X)],
+    threads: [thread('T0', 'P0', 0, guestWrite('V0', 0), guestRead('V0', 0)), thread('T1', 'P0', 1, write(X), madvise(X))],
+    schedule: [until('T1', 'user_access.walk'), ...schedule],
   });
 
 /** Breaks lock-discipline: zap_pte_range maps the PTE table without the PTL, so the PTE clear runs without it. */

@@ -23,9 +23,14 @@
     else if (typeof c === 'string' || typeof c === 'number') el.appendChild(document.createTextNode(String(c)));
     else el.appendChild(c);
   }
-  function list(field, items, empty) {
+  /** A list field; `focus(item)` marks the entry the violation is about. */
+  function list(field, items, empty, focus) {
     if (!items.length) return h('p', { class: 'empty', 'data-field': field }, empty || 'none');
-    return h('ul', { 'data-field': field }, items.map(function (x) { return h('li', null, x); }));
+    return h('ul', { 'data-field': field }, items.map(function (x) { return h('li', { class: focus && focus(x) ? 'focus' : null }, x); }));
+  }
+  /** An item that is `entry`, or `entry` followed by its annotations ("gfn 0 -> frame 4" is not "gfn 0 -> frame 40"). */
+  function isEntry(entry) {
+    return function (x) { return x === entry || x.indexOf(entry + ' ') === 0; };
   }
 
   function copyButton(label, text) {
@@ -147,8 +152,34 @@
         c.ipis.length ? h('p', null, 'IPIs pending: ', list('cpu' + c.cpu + '.ipis', c.ipis)) : null,
         c.storeBuffer.length ? h('p', null, 'store buffer (sb@cpu' + c.cpu + '): ', list('cpu' + c.cpu + '.sb', c.storeBuffer)) : null));
     });
+    if (st.kvm) out.push.apply(out, kvmPanel(st.kvm));
     out.push(h('p', { 'data-field': 'rcu' }, 'Page tables waiting for an RCU grace period: ' + st.rcuQueued));
     out.push(h('p', { 'data-field': 'free' }, 'Free frames: ' + (st.freeFrames.join(' ') || 'none')));
+    return out;
+  }
+
+  // The secondary MMU (present only when the run has a VM): per VM its invalidation counters, memslots and
+  // SPTEs; each vCPU's mode and requests; the guest TLB of each CPU. The SPTE or guest-TLB entry the violation
+  // is about is marked wherever it is present.
+  var kf = r.focus && r.focus.vm !== undefined ? r.focus : null;
+  function kvmPanel(k) {
+    var out = [h('h3', null, 'Secondary MMU (KVM): SPTEs, vCPUs, guest TLBs')];
+    k.vms.forEach(function (vm) {
+      var spteFocus = kf && kf.holder === 'SPTE' && kf.vm === vm.vm ? isEntry('gfn ' + kf.gfn + ' -> frame ' + kf.pfn) : null;
+      out.push(h('div', { class: 'vm', 'data-vm': vm.vm },
+        h('h4', null, vm.vm + ' (memory of ' + vm.mm + ')' + (vm.released ? ', notifier released' : '')),
+        h('p', { 'data-field': 'vm.' + vm.vm + '.mmu_invalidate' }, 'mmu_invalidate_seq ' + vm.mmuInvalidateSeq + ', mmu_invalidate_in_progress ' + vm.mmuInvalidateInProgress + ', range ' + vm.mmuInvalidateRange),
+        h('h5', null, 'memslots'), list('vm.' + vm.vm + '.memslots', vm.memslots),
+        h('h5', null, 'SPTEs (gfn -> frame)'), list('vm.' + vm.vm + '.sptes', vm.sptes, 'none', spteFocus)));
+    });
+    out.push(h('h4', null, 'vCPUs'), list('vcpus', k.vcpus.map(function (v) {
+      return v.vcpu + ' (' + v.vm + ', CPU' + v.cpu + '): ' + v.mode + (v.inGuest ? ', in the guest' : '') + '; requests: ' + (v.requests.join(', ') || 'none') + (v.kicked ? '; kicked' : '');
+    }), 'none yet (created at the first KVM_RUN)'));
+    out.push(h('h4', null, 'Guest TLB per CPU (tagged by vCPU and VM)'));
+    k.guestTlb.forEach(function (g) {
+      var tlbFocus = kf && kf.holder === 'guest TLB' && kf.cpu === g.cpu ? isEntry(kf.vcpu + ' (' + kf.vm + '): gfn ' + kf.gfn + ' -> frame ' + kf.pfn) : null;
+      out.push(h('div', { class: 'guest-tlb', 'data-cpu': g.cpu }, h('h5', null, 'CPU' + g.cpu), list('cpu' + g.cpu + '.guest_tlb', g.entries, '-', tlbFocus)));
+    });
     return out;
   }
 

@@ -1,0 +1,136 @@
+// The bad state of a secondary-MMU finding (properties/secondary_subset.ts,
+// no_freed_frame_reachable.ts, no_spte_in_window.ts): the SPTE or the
+// guest-TLB entry the message names, found in the state after the
+// violating step, and what a reviewer needs beside it. As for the primary
+// MMU (bad_state.ts), the message only picks the entry; every fact printed
+// comes from the recorded states:
+//
+//   1. the entry: CPU, vCPU and VM, gfn -> frame, permission, and the
+//      step that filled it (a TDP walk) or installed it (the fault);
+//   2. the SPTE behind a guest-TLB entry: when it was zapped, if it was
+//      (kvm_mmu_notifier_invalidate_range_start() step 3);
+//   3. the VMM's primary PTE for the gfn's hva and the step that changed it;
+//   4. the frame: free, reallocated or still in use;
+//   5. what reached the vCPU since the zap: KVM_REQ_TLB_FLUSH, the kick,
+//      VM-exits, a guest-TLB flush (kvm_flush_remote_tlbs() steps 1-3);
+//   6. the vCPU's mode and requests and the VM's mmu_invalidate_* now.
+
+import { vaHex } from '../model/kernel/types.js';
+import type { Violation } from '../properties/property.js';
+import { blank, frameStatus, has, lastEffect, type EffectsByStep, type Focus } from './bad_state.js';
+import type { Context } from './expected_actual.js';
+import { hvaOf, rangeText, type GuestTlbSnap, type KvmSnap } from './kvm_trace.js';
+import { permSuffix, type Effect, type Snapshot } from './trace_state.js';
+
+/** The holders a secondary-MMU property reports. */
+export const KVM_HOLDERS = ['guest TLB', 'SPTE'];
+
+/** The SPTE or guest-TLB entry `v` is about, in the state after its step. */
+export function locateKvmFocus(v: Violation, snap: Snapshot): Focus | null {
+  const kvm = snap.kvm;
+  if (!kvm) return null;
+  const msg = v.message;
+  const vmOf = (name: string) => kvm.vms.find((x) => x.name === name);
+  if (v.holder === 'guest TLB') {
+    let best: { score: number; e: GuestTlbSnap } | null = null;
+    for (const e of kvm.guestTlb) {
+      if (!has(msg, `CPU${e.cpu}'s guest TLB`) || !has(msg, `gfn ${e.gfn}`) || !has(msg, `frame ${e.pfn}`)) continue;
+      const score = (has(msg, e.vcpu) ? 2 : 0) + (has(msg, e.vm) ? 1 : 0);
+      if (!best || score > best.score) best = { score, e };
+    }
+    if (!best) return null;
+    const e = best.e;
+    const vm = vmOf(e.vm);
+    return { ...blank('guest TLB'), cpu: e.cpu, mm: vm?.mm ?? null, vpn: vm ? hvaOf(vm, e.gfn) : null, pfn: e.pfn, ghost: e.ghost, vm: e.vm, gfn: e.gfn, vcpu: e.vcpu };
+  }
+  if (v.holder === 'SPTE') {
+    for (const vm of kvm.vms) {
+      for (const e of vm.sptes) {
+        if (has(msg, `${vm.name}'s SPTE for gfn ${e.gfn}`) && has(msg, `frame ${e.pfn}`)) return { ...blank('SPTE'), mm: vm.mm, vpn: hvaOf(vm, e.gfn), pfn: e.pfn, ghost: e.ghost, vm: vm.name, gfn: e.gfn };
+      }
+    }
+  }
+  return null;
+}
+
+const guestEntry = (kvm: KvmSnap | undefined, f: Focus) => kvm?.guestTlb.find((e) => e.cpu === f.cpu && e.vcpu === f.vcpu && e.gfn === f.gfn && e.pfn === f.pfn && e.ghost === f.ghost);
+const spteOf = (kvm: KvmSnap | undefined, vm: string, gfn: number) => kvm?.vms.find((x) => x.name === vm)?.sptes.find((e) => e.gfn === gfn);
+
+/** The bracketed bad state at the violating step: "CPU0 guest TLB (T3) still maps gfn 0 -> frame 4". */
+export function kvmBadNote(f: Focus, snap: Snapshot, steps: EffectsByStep, upTo: number): string {
+  const st = frameStatus(snap, steps, upTo, f.pfn!, f.ghost, false);
+  const tail = `gfn ${f.gfn} -> frame ${f.pfn}${st.stale ? `, ${st.short}` : ''}`;
+  return f.holder === 'guest TLB' ? `CPU${f.cpu} guest TLB (${f.vcpu}) still maps ${tail}` : `${f.vm} SPTE still maps ${tail}`;
+}
+
+const at = (x: { n: number; actor: string; id: string }) => `step ${x.n} (${x.actor}, ${x.id})`;
+const rw = (writable: boolean) => (writable ? 'rw' : 'r');
+
+/** What reached the vCPU after `from`: requests made and serviced, kicks, VM-entries and exits, its guest-TLB entries dropped. */
+function vcpuSinceLine(vcpu: string, from: { n: number; what: string }, ctx: Context): string {
+  const events: string[] = [];
+  for (const s of ctx.steps.slice(from.n, ctx.upTo)) {
+    for (const e of s.effects) {
+      if (e.vcpu !== vcpu) continue;
+      if (e.kind === 'kvm-request') events.push(`${e.text.includes('pending') ? 'KVM_REQ_TLB_FLUSH made' : 'KVM_REQ_TLB_FLUSH serviced'} at step ${s.n}`);
+      else if (e.kind === 'kvm-kick') events.push(`${e.text.startsWith('kick') ? 'kicked' : 'took the kick'} at step ${s.n}`);
+      else if (e.kind === 'vcpu-mode' && /VM-(entry|exit)$/.test(e.text)) events.push(`${e.text.slice(vcpu.length + 1)} at step ${s.n}`);
+      else if (e.kind === 'gtlb-drop') events.push(`guest TLB flushed at step ${s.n}`);
+    }
+  }
+  const uniq = [...new Set(events)];
+  return `${vcpu} since ${from.what} at step ${from.n}: ${uniq.length ? uniq.join(', ') : 'no KVM_REQ_TLB_FLUSH, no kick, no guest-TLB flush'}.`;
+}
+
+/** The last step of `actor` with id `id` before step `before`, effects or not. */
+function lastStepOf(ctx: Context, before: number, actor: string, id: string) {
+  for (let i = Math.min(before, ctx.steps.length) - 1; i >= 0; i--) if (ctx.steps[i]!.actor === actor && ctx.steps[i]!.id === id) return ctx.steps[i]!;
+  return null;
+}
+
+/** Expected against actual's "Actual" for an SPTE or guest-TLB finding. */
+export function kvmActualLines(v: Violation, f: Focus, ctx: Context): string[] {
+  const { snap, steps, upTo } = ctx;
+  const kvm = snap.kvm;
+  const out: string[] = [];
+  const vm = kvm?.vms.find((x) => x.name === f.vm);
+  const gfn = f.gfn!;
+  const spteChange = lastEffect(steps, upTo, (e) => e.kind.startsWith('spte-') && e.vm === f.vm && e.gfn === gfn);
+  // 1. The entry.
+  if (f.holder === 'guest TLB') {
+    const e = guestEntry(kvm, f);
+    const fill = lastEffect(steps, upTo, (x) => x.kind === 'gtlb-fill' && x.cpu === f.cpu && x.vcpu === f.vcpu && x.gfn === gfn && x.pfn === f.pfn);
+    out.push(`CPU${f.cpu} guest TLB (${f.vcpu}, vCPU of ${f.vm}): gfn ${gfn} -> frame ${f.pfn} (${rw(e?.writable ?? false)})${fill ? `, filled at ${at(fill)}` : ''}.`);
+    // 2. The SPTE it was filled from.
+    const spte = spteOf(kvm, f.vm!, gfn);
+    out.push(`${f.vm} SPTE for gfn ${gfn}: ${spte ? `frame ${spte.pfn} (${rw(spte.writable)})` : 'none'}${spteChange ? ` since ${at(spteChange)}` : ''}.`);
+  } else {
+    const spte = spteOf(kvm, f.vm!, gfn);
+    out.push(`${f.vm} SPTE for gfn ${gfn}: frame ${f.pfn} (${rw(spte?.writable ?? false)})${spteChange?.effect.kind === 'spte-set' || spteChange?.effect.kind === 'spte-change' ? `, installed at ${at(spteChange)}` : ''}.`);
+  }
+  // 3. The primary PTE the secondary MMU must mirror.
+  if (f.mm && f.vpn !== null) {
+    const leaf = snap.leaves.get(`${f.mm}|${f.vpn}`);
+    const change = lastEffect(steps, upTo, (x) => x.kind.startsWith('pte-') && x.mm === f.mm && x.vpn === f.vpn);
+    out.push(`${f.mm} PTE for ${vaHex(f.vpn)} (gfn ${gfn} of ${f.vm}): ${leaf ? `frame ${leaf.pfn}${permSuffix(leaf)}` : 'none'}${change ? ` since ${at(change)}` : ''}.`);
+  } else if (vm) out.push(`gfn ${gfn} of ${f.vm} is outside every memslot.`);
+  // 4. The frame.
+  out.push(frameStatus(snap, steps, upTo, f.pfn!, f.ghost, false).long);
+  // 5s. An SPTE: when the fault that installed it sampled mmu_invalidate_seq, and how the VM's counters moved until then.
+  if (f.holder === 'SPTE' && spteChange) {
+    const sample = lastStepOf(ctx, spteChange.n, spteChange.actor, 'kvm_mmu_faultin_pfn.mmu_invalidate_seq');
+    if (sample) out.push(`${spteChange.actor}'s fault sampled mmu_invalidate_seq at ${at(sample)}.`);
+    const moves = steps.slice(0, upTo).flatMap((s) => s.effects.filter((e) => e.kind === 'mmu-invalidate' && e.vm === f.vm).map((e) => `${e.text.slice(f.vm!.length + 1)} at step ${s.n} (${s.actor})`));
+    out.push(`${f.vm}'s invalidations up to step ${v.step}: ${moves.length ? moves.join('; ') : 'none'}.`);
+  }
+  // 5. What reached the vCPU since its SPTE went.
+  const zap = lastEffect(steps, upTo, (e: Effect) => e.kind === 'spte-zap' && e.vm === f.vm && e.gfn === gfn);
+  if (f.holder === 'guest TLB' && zap) out.push(vcpuSinceLine(f.vcpu!, { n: zap.n, what: 'the SPTE was zapped' }, ctx));
+  // 6. The vCPU and the VM now.
+  const now: string[] = [];
+  const vc = kvm?.vcpus.find((x) => x.name === f.vcpu);
+  if (vc) now.push(`${vc.name} ${vc.mode}${vc.inGuest ? ', in the guest' : ''}, ${vc.requests.length ? `${vc.requests.join(', ')} pending` : 'no request pending'}${vc.kicked ? ', kicked' : ''}`);
+  if (vm) now.push(`${vm.name} mmu_invalidate_seq ${vm.mmuInvalidateSeq}, mmu_invalidate_in_progress ${vm.mmuInvalidateInProgress}, range ${rangeText(vm.mmuInvalidateRange)}`);
+  if (now.length) out.push(`Now (step ${v.step}): ${now.join('; ')}.`);
+  return out;
+}
