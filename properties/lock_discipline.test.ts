@@ -139,7 +139,7 @@ describe('lock-discipline: atomic context', () => {
         }),
     });
     expect(check(zapWhileCached(), broken(sleepsUnderPtl)).violation).toEqual({
-      property: 'lock-discipline', holder: 'locks', step: 41, actor: 'T0', stepId: 'zap_pte_range.mmap_read_lock',
+      property: 'lock-discipline', holder: 'locks', step: 41, actor: 'T0', stepId: 'zap-sleeps-under-ptl:zap_pte_range.mmap_read_lock', // named under the variant that inserted it
       message: 'T0: might_sleep (mmap_lock:P0) in atomic context holding ptl:3',
     });
   });
@@ -160,7 +160,7 @@ describe('lock-discipline: atomic context', () => {
     });
     expect(check(sc, linux).verdict).toBe('pass');
     expect(check(sc, broken(gupSleeps)).violation).toEqual({
-      property: 'lock-discipline', holder: 'locks', step: 31, actor: 'T0', stepId: 'gup_fast.mmap_read_lock',
+      property: 'lock-discipline', holder: 'locks', step: 31, actor: 'T0', stepId: 'gup-fast-sleeps:gup_fast.mmap_read_lock',
       message: 'T0: might_sleep (mmap_lock:P0) in atomic context with IRQs off',
     });
   });
@@ -239,7 +239,7 @@ describe('lock-discipline: lock-class order', () => {
     });
     const r = check(zapWhileCached(), broken(inverted));
     expect(r.violation).toEqual({
-      property: 'lock-discipline', holder: 'locks', step: 47, actor: 'T0', stepId: 'zap_pte_range.page_table_lock',
+      property: 'lock-discipline', holder: 'locks', step: 47, actor: 'T0', stepId: 'ptl-page-table-lock-inversion:zap_pte_range.page_table_lock',
       message: 'lock-class inversion page_table_lock -> ptl -> page_table_lock',
     });
     // the order recorded before that step had no cycle: the first edge alone is fine

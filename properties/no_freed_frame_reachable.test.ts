@@ -44,7 +44,7 @@ describe('no-freed-frame-reachable', () => {
   it('fires when a present PTE maps a freed page', () => {
     expect(check(zapWhileCached(), linux).verdict).toBe('pass');
     expect(check(zapWhileCached(), putAfterSetPte(false)).violation).toEqual({
-      property: 'no-freed-frame-reachable', holder: 'PTE', step: 27, actor: 'T0', stepId: 'do_anonymous_page.put_page',
+      property: 'no-freed-frame-reachable', holder: 'PTE', step: 27, actor: 'T0', stepId: 'fault-frees-mapped-page:do_anonymous_page.put_page', // named under the variant that inserted it
       message: "PTE 0 of P0's table 3 maps frame 4, which is free",
     });
   });
@@ -53,7 +53,7 @@ describe('no-freed-frame-reachable', () => {
     // The allocator hands the freed frame straight back (LIFO free list):
     // the PTE now maps someone else's page.
     expect(check(zapWhileCached(), putAfterSetPte(true)).violation).toMatchObject({
-      holder: 'PTE', actor: 'T0', stepId: 'do_anonymous_page.put_page',
+      holder: 'PTE', actor: 'T0', stepId: 'fault-frees-and-reuses-mapped-page:do_anonymous_page.put_page',
       message: "PTE 0 of P0's table 3 maps frame 4, which is reallocated as anon:P0:reused",
     });
   });

@@ -65,11 +65,11 @@ describe('no-freed-table-reachable', () => {
 
   it('fires when an upper entry links a frame reallocated as data or as another table', () => {
     expect(check(zapWhileCached(), relinkedTable('data')).violation).toEqual({
-      property: 'no-freed-table-reachable', holder: 'upper entry', step: 12, actor: 'T0', stepId: '__pte_alloc.free_linked',
+      property: 'no-freed-table-reachable', holder: 'upper entry', step: 12, actor: 'T0', stepId: 'pte-alloc-frees-linked-table-data:__pte_alloc.free_linked', // named under the variant that inserted it
       message: 'pgd entry 0 of P0 points to table 1, which is reallocated as anon:P0:reused',
     });
     expect(check(zapWhileCached(), relinkedTable('table')).violation).toMatchObject({
-      stepId: '__pte_alloc.free_linked', message: 'pgd entry 0 of P0 points to table 1, which is reallocated as pt:P0:L1',
+      stepId: 'pte-alloc-frees-linked-table-table:__pte_alloc.free_linked', message: 'pgd entry 0 of P0 points to table 1, which is reallocated as pt:P0:L1',
     });
   });
 
@@ -86,7 +86,7 @@ describe('no-freed-table-reachable', () => {
     const sc = scenario({ ...munmapWhileWalked(idle), schedule: [until('T0', 'user_access.walk'), run('T1'), run('T0')] });
     expect(check(sc, linux).verdict).toBe('pass');
     expect(check(sc, applyVariant(linux, skipLazy)).violation).toEqual({
-      property: 'no-freed-table-reachable', holder: 'PSC', step: 61, actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table',
+      property: 'no-freed-table-reachable', holder: 'PSC', step: 62, actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table', // 62 since the mutant answers the freed_tables decision point: native_flush_tlb_multi.send is a step even with no IPI sent
       message: 'CPU1 PCID slot 0 (P0, lazy) caches a pud table at frame 1, which is free',
     });
   });
