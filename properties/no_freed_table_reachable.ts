@@ -37,8 +37,10 @@ export const noFreedTableReachableWith = (reach: Reach): Property => ({
         }
       }
     }
-    for (const [actor, t] of Object.entries(s.tasks)) {
-      for (const w of t.walker ?? []) {
+    for (const actor in s.tasks) {
+      const walker = s.tasks[actor]!.walker; // for-in: the order of Object.entries, without its arrays
+      if (!walker) continue;
+      for (const w of walker) {
         const why = staleTable(s, w.pfn, w.ghost);
         if (why) return { holder: 'walker', message: `${actor} is walking table ${w.pfn} locklessly, which is ${why}` };
       }
