@@ -28,10 +28,11 @@ export const noFreedTableReachableWith = (reach: Reach): Property => ({
     mem.clean = contents;
     for (const cpu of s.cpus) {
       for (const p of cpu.psc) {
-        const mm = pscUsableFor(s, cpu, p.slot);
-        if (!mm) continue;
+        // the first entry both stale and usable; the cheap test first (both read the state only)
         const why = staleTable(s, p.pfn, p.ghost);
-        if (why) {
+        if (!why) continue;
+        const mm = pscUsableFor(s, cpu, p.slot);
+        if (mm) {
           const lazy = cpu.isLazy && p.slot === cpu.loadedSlot ? ', lazy' : '';
           return { holder: 'PSC', message: `CPU${cpu.id} PCID slot ${p.slot} (${mm}${lazy}) caches a ${LEVEL_NAME[p.level]} table at frame ${p.pfn}, which is ${why}` };
         }
