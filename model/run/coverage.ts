@@ -215,8 +215,13 @@ function countKvm(cov: Coverage, s: KernelState, e: StepEvent): void {
 }
 
 function countMshare(cov: Coverage, s: KernelState, e: StepEvent): void {
+  let any = false;
+  for (const _ in s.mshare) {
+    any = true; // every step looks: no array for the common case of no region
+    break;
+  }
+  if (!any) return;
   const files = Object.values(s.mshare);
-  if (files.length === 0) return;
   const gatherMm = s.tasks[e.actor]?.gather?.mm;
   const host = files.find((f) => f.host === gatherMm);
   const sharerMms = (f: (typeof files)[number]) => new Set(f.sharers.map((x) => x.mm));
