@@ -162,7 +162,7 @@ export class Execution {
         const steps = policy.paths[path];
         if (!steps) throw new ModelError(`policy ${policy.name} has no path ${path}`);
         frames.push({ path, c });
-        for (let i = 0; i < steps.length; i++) if ((yield* steps[i]!.fn(k, c)) === 'stop') break;
+        for (const st of steps) if ((yield* st.fn(k, c)) === 'stop') break;
         frames.pop();
       },
       knob(name) {
