@@ -49,10 +49,11 @@ export const noFreedFrameReachableWith = (reach: Reach): Property => ({
     mem.clean = contents;
     for (const cpu of s.cpus) {
       for (const e of cpu.tlb) {
-        const mm = tlbUsableFor(s, cpu, e.slot);
-        if (!mm) continue;
+        // the first entry both stale and usable; the cheap test first (both read the state only)
         const why = staleFrame(s, e.pfn, e.ghost);
-        if (why) return { holder: 'TLB', message: `CPU${cpu.id} PCID slot ${e.slot} (${mm}) maps ${vaHex(e.vpn)} -> frame ${e.pfn}, which is ${why}` };
+        if (!why) continue;
+        const mm = tlbUsableFor(s, cpu, e.slot);
+        if (mm) return { holder: 'TLB', message: `CPU${cpu.id} PCID slot ${e.slot} (${mm}) maps ${vaHex(e.vpn)} -> frame ${e.pfn}, which is ${why}` };
       }
     }
     return s.kvm ? secondaryReach(s) : null;

@@ -28,17 +28,20 @@ export const noFreedTableReachableWith = (reach: Reach): Property => ({
     mem.clean = contents;
     for (const cpu of s.cpus) {
       for (const p of cpu.psc) {
-        const mm = pscUsableFor(s, cpu, p.slot);
-        if (!mm) continue;
+        // the first entry both stale and usable; the cheap test first (both read the state only)
         const why = staleTable(s, p.pfn, p.ghost);
-        if (why) {
+        if (!why) continue;
+        const mm = pscUsableFor(s, cpu, p.slot);
+        if (mm) {
           const lazy = cpu.isLazy && p.slot === cpu.loadedSlot ? ', lazy' : '';
           return { holder: 'PSC', message: `CPU${cpu.id} PCID slot ${p.slot} (${mm}${lazy}) caches a ${LEVEL_NAME[p.level]} table at frame ${p.pfn}, which is ${why}` };
         }
       }
     }
-    for (const [actor, t] of Object.entries(s.tasks)) {
-      for (const w of t.walker ?? []) {
+    for (const actor in s.tasks) {
+      const walker = s.tasks[actor]!.walker; // for-in: the order of Object.entries, without its arrays
+      if (!walker) continue;
+      for (const w of walker) {
         const why = staleTable(s, w.pfn, w.ghost);
         if (why) return { holder: 'walker', message: `${actor} is walking table ${w.pfn} locklessly, which is ${why}` };
       }

@@ -40,7 +40,7 @@ export const tablesKey: TablesKey = (s, out) => {
   out[n++] = frames.length;
   for (let p = 0; p < frames.length; p++) {
     const f = frames[p]!;
-    out[n++] = STATE_CODE[f.state];
+    out[n++] = f.state === 'free' ? STATE_CODE.free : f.state === 'data' ? STATE_CODE.data : STATE_CODE.pagetable; // not a keyed load per frame
     out[n++] = f.allocId;
     out[n++] = f.level;
     const es = f.entries;

@@ -61,11 +61,14 @@ export interface IdealVerdict {
   expected: string[];
 }
 
-const clone = (st: IdealState): IdealState => ({
-  maps: Object.fromEntries(Object.entries(st.maps).map(([m, pages]) => [m, { ...pages }])),
-  contents: { ...st.contents },
-  windows: Object.fromEntries(Object.entries(st.windows).map(([m, w]) => [m, [...w]])),
-});
+/** A copy one level deep (pages and windows are replaced, never changed); for-in keeps Object.entries' key order. */
+function clone(st: IdealState): IdealState {
+  const maps: IdealState['maps'] = {};
+  for (const m in st.maps) maps[m] = { ...st.maps[m] };
+  const windows: IdealState['windows'] = {};
+  for (const m in st.windows) windows[m] = [...st.windows[m]!];
+  return { maps, contents: { ...st.contents }, windows };
+}
 
 /** What `mm` sees at `vpn`: its own page, or the host's page through an msharefs window. */
 export function resolve(st: IdealState, ms: Record<string, IdealMshare>, mm: string, vpn: number): IdealPage | undefined {
@@ -149,8 +152,12 @@ export function applyOp(st: IdealState, op: OpRecord, ms: Record<string, IdealMs
 /** Every (mm, vpn) -> page any process can see, for diffing a linearization. */
 function view(st: IdealState, ms: Record<string, IdealMshare>): Map<string, IdealPage> {
   const out = new Map<string, IdealPage>();
-  for (const [mm, pages] of Object.entries(st.maps)) for (const [v, p] of Object.entries(pages)) out.set(`${mm}|${v}`, p);
-  for (const [mm, ws] of Object.entries(st.windows)) {
+  for (const mm in st.maps) {
+    const pages = st.maps[mm]!;
+    for (const v in pages) out.set(`${mm}|${v}`, pages[v]!);
+  }
+  for (const mm in st.windows) {
+    const ws = st.windows[mm]!;
     for (const w of ws) {
       const r = ms[w.file]!;
       for (let i = 0; i < r.pages; i++) {
@@ -162,16 +169,35 @@ function view(st: IdealState, ms: Record<string, IdealMshare>): Map<string, Idea
   return out;
 }
 
+/**
+ * A state is never changed once it is a candidate's (a write makes a new
+ * one; linearize() changes its own copy before any candidate holds it), so
+ * what is derived from it alone is computed once per state: its view and
+ * its serialization, which the candidates made from it by ret() and by
+ * reads share.
+ */
+const views = new WeakMap<IdealState, Map<string, IdealPage>>();
+const stJson = new WeakMap<IdealState, string>();
+
+function viewOf(st: IdealState, ms: Record<string, IdealMshare>): Map<string, IdealPage> {
+  let v = views.get(st);
+  if (!v) views.set(st, (v = view(st, ms)));
+  return v;
+}
+
+/** JSON.stringify([c.st, [...c.lin].sort(), c.results, c.shadows]), the state's part computed once per state. */
 function key(c: Candidate): string {
-  return JSON.stringify([c.st, [...c.lin].sort(), c.results, c.shadows]);
+  let st = stJson.get(c.st);
+  if (st === undefined) stJson.set(c.st, (st = JSON.stringify(c.st)));
+  return `[${st},${JSON.stringify([...c.lin].sort())},${JSON.stringify(c.results)},${JSON.stringify(c.shadows)}]`;
 }
 
 /** Linearize `op` in `c`: a new candidate with its effect and the shadows of every translation it took away. */
 function linearize(c: Candidate, op: OpRecord, ms: Record<string, IdealMshare>): Candidate {
-  const before = view(c.st, ms);
+  const before = viewOf(c.st, ms);
   const st = clone(c.st);
   const r = applyOp(st, op, ms);
-  const after = view(st, ms);
+  const after = viewOf(st, ms); // st is final from here on
   const shadows = [...c.shadows];
   for (const [key, page] of before) {
     const now = after.get(key);

@@ -74,7 +74,7 @@ export function vmaLockMm(name: string): MmId | null {
 export function heldBy(s: KernelState, actor: ActorName): string[] {
   const out: string[] = [];
   for (const name in s.locks) if (s.locks[name]!.holders.includes(actor)) out.push(name);
-  return out.sort();
+  return out.length > 1 ? out.sort() : out; // sort() allocates a work array even for one element
 }
 
 export function holdsSpinlock(s: KernelState, actor: ActorName): boolean {

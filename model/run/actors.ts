@@ -47,7 +47,14 @@ export function* threadActor(k: K, spec: ThreadSpec): Gen {
   }
   // In user mode after its last operation, the thread lives on until its
   // process exits; it only matters while a sibling may still call exit.
-  const siblingMayExit = () => Object.entries(s.tasks).some(([n, t]) => n !== k.self && t.mm === mm && t.exitPending && !t.dead);
+  // polled while the thread waits (Execution.runnable): a loop, no entry arrays
+  const siblingMayExit = () => {
+    for (const n in s.tasks) {
+      const t = s.tasks[n]!;
+      if (n !== k.self && t.mm === mm && t.exitPending && !t.dead) return true;
+    }
+    return false;
+  };
   if (!s.mms[mm]!.exiting && siblingMayExit()) yield { id: 'user_mode', wait: () => s.mms[mm]!.exiting || !siblingMayExit() };
   if (s.mms[mm]!.exiting) yield* killed(k, mm);
 }
@@ -87,7 +94,13 @@ function* groupExit(k: K, mm: MmId): Gen<boolean> {
   if (s.mms[mm]!.exiting) return false;
   s.mms[mm]!.exiting = true;
   yield { id: 'do_group_exit' };
-  const alive = () => Object.entries(s.tasks).some(([n, t]) => n !== k.self && t.mm === mm && !t.dead);
+  const alive = () => {
+    for (const n in s.tasks) {
+      const t = s.tasks[n]!;
+      if (n !== k.self && t.mm === mm && !t.dead) return true;
+    }
+    return false;
+  };
   // not a resource wait: no waitFor, so it is never an edge of the deadlock graph
   if (alive()) yield { id: 'do_group_exit.wait', wait: () => !alive() };
   return true;

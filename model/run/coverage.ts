@@ -104,7 +104,9 @@ export const countersFor = (mshare: boolean, ops: readonly string[] = []): reado
 export type CoverageName = (typeof COVERAGE_COUNTERS)[number];
 export type Coverage = Record<CoverageName, number>;
 
-export const emptyCoverage = (): Coverage => Object.fromEntries(COVERAGE_COUNTERS.map((c) => [c, 0])) as Coverage;
+const ZERO_COVERAGE: Readonly<Coverage> = Object.freeze(Object.fromEntries(COVERAGE_COUNTERS.map((c) => [c, 0])) as Coverage);
+/** Every counter at 0, in COVERAGE_COUNTERS order (a copy of one frozen template: two per run). */
+export const emptyCoverage = (): Coverage => ({ ...ZERO_COVERAGE });
 
 export function addCoverage(into: Coverage, from: Coverage): void {
   for (const c of COVERAGE_COUNTERS) into[c] += from[c];
@@ -213,8 +215,13 @@ function countKvm(cov: Coverage, s: KernelState, e: StepEvent): void {
 }
 
 function countMshare(cov: Coverage, s: KernelState, e: StepEvent): void {
+  let any = false;
+  for (const _ in s.mshare) {
+    any = true; // every step looks: no array for the common case of no region
+    break;
+  }
+  if (!any) return;
   const files = Object.values(s.mshare);
-  if (files.length === 0) return;
   const gatherMm = s.tasks[e.actor]?.gather?.mm;
   const host = files.find((f) => f.host === gatherMm);
   const sharerMms = (f: (typeof files)[number]) => new Set(f.sharers.map((x) => x.mm));

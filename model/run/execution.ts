@@ -81,6 +81,14 @@ export type Advance =
   | { kind: 'blocked' }
   | { kind: 'done' };
 
+/** The blocked map of a step where no actor waits on a resource (frozen: a check only reads it). */
+const NONE_BLOCKED: Map<string, WaitFor> = new Map();
+for (const m of ['set', 'delete', 'clear'] as const) {
+  (NONE_BLOCKED as unknown as Record<string, unknown>)[m] = () => {
+    throw new ModelError(`the empty blocked map is shared: ${m}() on it`);
+  };
+}
+
 /** A throw inside a step, as the model error it is (exit 3): the model's code or a variant's, never the kernel's. */
 export function modelErrorOf(e: unknown): string {
   if (e instanceof ModelError) return e.message;
@@ -112,6 +120,8 @@ export class Execution {
   private readonly keys: Set<string> | null;
   private readonly seen = emptyCoverage();
   private readonly stepCache = new Map<unknown, unknown>();
+  private ctx: CheckContext | null = null;
+  private blockedNow: Map<string, WaitFor> | null = null;
 
   constructor(sc: Scenario, opts: RunOptions) {
     const problem = validateScenario(sc, opts.policy);
@@ -208,9 +218,9 @@ export class Execution {
 
   /** Actors blocked on a resource, for no-deadlock. */
   blockedMap(): Map<string, WaitFor> {
-    const m = new Map<string, WaitFor>();
-    for (const a of this.actors) if (!a.done && a.pending?.wait && a.pending.waitFor && !a.pending.wait()) m.set(a.name, a.pending.waitFor);
-    return m;
+    let m: Map<string, WaitFor> | null = null;
+    for (const a of this.actors) if (!a.done && a.pending?.wait && a.pending.waitFor && !a.pending.wait()) (m ??= new Map()).set(a.name, a.pending.waitFor);
+    return m ?? NONE_BLOCKED; // most steps: no one waits on a resource, and nothing to allocate
   }
 
   /**
@@ -279,27 +289,35 @@ export class Execution {
     }
   }
 
-  private check(event: StepEvent, idealV: IdealVerdict | null, stalled: boolean, budgetExhausted: boolean): Violation | null {
-    // One context for every check of the step (only `mem` differs between
-    // them), its blocked map built when a check first reads it, and one
-    // step cache emptied per step: a step allocates no context per check.
-    const stepCache = this.stepCache;
-    stepCache.clear();
+  /** The execution's one check context (an object literal: a spread of it, as tests make, reads `blocked` too). */
+  private makeContext(): CheckContext {
     const x = this;
-    let blocked: Map<string, WaitFor> | null = null;
-    const ctx: CheckContext = {
+    return {
       s: this.s,
       policy: this.policy,
-      event,
-      ideal: idealV,
+      event: null as unknown as StepEvent,
+      ideal: null,
       get blocked() {
-        return (blocked ??= x.blockedMap());
+        return (x.blockedNow ??= x.blockedMap());
       },
-      stalled,
-      budgetExhausted,
+      stalled: false,
+      budgetExhausted: false,
       mem: {},
-      stepCache,
+      stepCache: this.stepCache,
     };
+  }
+
+  private check(event: StepEvent, idealV: IdealVerdict | null, stalled: boolean, budgetExhausted: boolean): Violation | null {
+    // One context for every check of every step (only `mem` differs
+    // between the checks of a step), and one step cache emptied per step:
+    // a step allocates no context.
+    const ctx = (this.ctx ??= this.makeContext());
+    this.blockedNow = null;
+    this.stepCache.clear();
+    ctx.event = event;
+    ctx.ideal = idealV;
+    ctx.stalled = stalled;
+    ctx.budgetExhausted = budgetExhausted;
     const props = this.properties;
     for (let i = 0; i < props.length; i++) {
       const p = props[i]!;
