@@ -70,6 +70,27 @@ function expectedFields(st: StateView): Record<string, string[]> {
 }
 
 /** The state panel's fields: a list's items, or a paragraph's text; an empty list shows as a "none"/"-" paragraph. */
+/**
+ * A page for the report `html`, written to `path`: every request but the
+ * page's own navigation is recorded and aborted, and page errors are
+ * recorded, so a test can check that nothing left the page and nothing threw.
+ */
+async function openIsolated(browser: Browser, path: string, html: string) {
+  writeFileSync(path, html);
+  const url = pathToFileURL(path).href;
+  const page = await browser.newPage();
+  const requests: string[] = [];
+  const errors: string[] = [];
+  await page.setRequestInterception(true);
+  page.on('request', (req) => {
+    if (req.url() === url && req.isNavigationRequest()) return void req.continue();
+    requests.push(req.url());
+    void req.abort();
+  });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${(e as Error).message}`));
+  return { page, url, requests, errors };
+}
+
 async function panelFields(page: Page): Promise<Record<string, string[]>> {
   return page.$$eval('#state [data-field]', (els) =>
     Object.fromEntries(
@@ -161,20 +182,7 @@ describe('the HTML report in a browser', () => {
       const cx = c.cx();
       const report = buildReport(cx, c.file, await policyFor(cx));
       const json = JSON.parse(renderJson(report)) as Report;
-      const path = join(ARTIFACTS, `${c.name}.html`);
-      writeFileSync(path, renderHtml(report));
-      const url = pathToFileURL(path).href;
-
-      const page = await browser.newPage();
-      const requests: string[] = [];
-      const errors: string[] = [];
-      await page.setRequestInterception(true);
-      page.on('request', (req) => {
-        if (req.url() === url && req.isNavigationRequest()) return void req.continue();
-        requests.push(req.url());
-        void req.abort();
-      });
-      page.on('pageerror', (e) => errors.push(`pageerror: ${(e as Error).message}`));
+      const { page, url, requests, errors } = await openIsolated(browser, join(ARTIFACTS, `${c.name}.html`), renderHtml(report));
       page.on('console', (m) => {
         if (m.type() === 'error' || m.type() === 'warn') errors.push(`console ${m.type()}: ${m.text()}`);
       });
@@ -250,19 +258,7 @@ describe('the HTML report in a browser', () => {
   it('draws the secondary-MMU panel and the vCPU lane as text: markup in a VM name is shown, never run', async () => {
     const cx = loadCounterexample(join(CORPUS_DIR, KVM_FILE));
     const report = hostileKvmReport(buildReport(cx, `counterexamples/${KVM_FILE}`, await policyFor(cx)));
-    const path = join(ARTIFACTS, 'hostile-kvm.html');
-    writeFileSync(path, renderHtml(report));
-    const url = pathToFileURL(path).href;
-    const page = await browser.newPage();
-    const requests: string[] = [];
-    const errors: string[] = [];
-    await page.setRequestInterception(true);
-    page.on('request', (req) => {
-      if (req.url() === url && req.isNavigationRequest()) return void req.continue();
-      requests.push(req.url());
-      void req.abort();
-    });
-    page.on('pageerror', (e) => errors.push((e as Error).message));
+    const { page, url, requests, errors } = await openIsolated(browser, join(ARTIFACTS, 'hostile-kvm.html'), renderHtml(report));
     await page.goto(url);
     await page.waitForSelector('html[data-ready]', { timeout: 10_000 });
     // The cursor starts on the violating step: the panel names the VM, its vCPU and the marked guest-TLB entry, all as text.
