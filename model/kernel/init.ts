@@ -2,7 +2,7 @@
 // processes with their PGD, files, and the setup's VMAs.
 
 import type { Config } from './config.js';
-import { allocTable } from './frames.js';
+import { allocFrame, allocTable } from './frames.js';
 import type { Cpu, KernelState, Vma } from './state.js';
 import { linkFileVma } from './paths/hugetlb.js';
 import { ModelError, mmId, pfn, type Vpn } from './types.js';
@@ -63,6 +63,9 @@ export function initState(config: Config, setup: SetupItem[]): KernelState {
         mm.notifiers.push(kvmSubscription(item.name)); // kvm_init_mmu_notifier() -> mmu_notifier_register(): mm_take_all_locks() is not modelled (before the run)
         break;
       }
+      case 'zero_page':
+        s.zeroPfn = allocFrame(s, 'zero_page').pfn; // empty_zero_page: allocated once, its reference never dropped
+        break;
       case 'mmap': {
         const mm = s.mms[item.proc];
         if (!mm) throw new ModelError(`setup maps into unknown process ${item.proc}`);

@@ -105,11 +105,22 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
   }
   // the host mm of an msharefs file is task-less: no process may run in it (research/mshare.md 3.1)
   for (const m of mshares) if (procs.has(`${m}.host`)) return { near: `${m}.host`, problem: `process '${m}.host' would run in the host mm of msharefs file '${m}', which no task ever runs` };
+  // fork (paths/fork.ts): each child once, by a thread of a setup process (no grandchildren: a child's
+  // thread forking would need its parent's fork to have run first, which the scenario cannot order)
+  const forked = new Set<string>();
+  for (const t of sc.threads) {
+    for (const op of t.ops) {
+      if (op.kind !== 'fork') continue;
+      if (!procs.has(t.proc)) return { near: t.name, problem: `fork by thread '${t.name}' of process '${t.proc}', which setup does not declare (a forked child does not fork again)` };
+      if (procs.has(op.child) || forked.has(op.child) || mshares.has(op.child.replace(/\.host$/, ''))) return { near: t.name, problem: `fork of '${op.child}': a process of that name is already declared or forked` };
+      forked.add(op.child);
+    }
+  }
   const threads = new Set<string>();
   for (const t of sc.threads) {
     if (threads.has(t.name)) return { near: t.name, problem: `duplicate thread '${t.name}'` };
     threads.add(t.name);
-    if (!procs.has(t.proc)) return { near: t.name, problem: `thread '${t.name}' of undeclared process '${t.proc}'` };
+    if (!procs.has(t.proc) && !forked.has(t.proc)) return { near: t.name, problem: `thread '${t.name}' of undeclared process '${t.proc}'` };
     if (!(t.cpu >= 0 && t.cpu < config.cpus)) return { near: t.name, problem: `thread '${t.name}' on cpu ${t.cpu}, but config has ${config.cpus} CPUs` };
     for (const op of t.ops) {
       if (op.kind === 'guest_read' || op.kind === 'guest_write') {
