@@ -226,6 +226,24 @@ function* setPteLocked(k: Parameters<StepDef['fn']>[0], c: FaultCtx, id: string)
   }
 }
 
+/** vmf_anon_prepare(): __anon_vma_prepare() needs the mmap_lock (it looks at the neighbouring VMAs). */
+function* vmfAnonPrepare(k: K, c: FaultCtx): Gen<void | typeof STOP_STEP> {
+  const v = c.vma!;
+  if (v.anonVma) return;
+  if (c.vmaLocked) {
+    if (!tryLockRead(k, mmapLock(c.mm))) {
+      release(k.s, k.self, vmaLock(c.mm, v.start)); // vma_end_read(), VM_FAULT_RETRY
+      c.retry = true;
+      yield { id: 'vmf_anon_prepare.retry' };
+      return STOP_STEP;
+    }
+    yield { id: 'vmf_anon_prepare.mmap_read_trylock' };
+  }
+  v.anonVma = true;
+  yield { id: '__anon_vma_prepare' };
+  if (c.vmaLocked) yield* unlock(k, mmapLock(c.mm), 'vmf_anon_prepare.mmap_read_unlock');
+}
+
 export const doAnonymousPage: StepDef<FaultCtx>[] = [
   // "Use the zero-page for reads" (before vmf_anon_prepare(): no anon_vma is needed): a read-only
   // PTE to my_zero_pfn(), with the PTL and the vmf_pte_changed() recheck; only with the setup's zero_page
@@ -246,22 +264,8 @@ export const doAnonymousPage: StepDef<FaultCtx>[] = [
     yield* unlock(k, ptlOf(t), 'do_anonymous_page.pte_unmap_unlock');
     return STOP_STEP;
   }),
-  // vmf_anon_prepare(): __anon_vma_prepare() needs the mmap_lock (it looks at the neighbouring VMAs)
   step('vmf_anon_prepare', function* (k, c) {
-    const v = c.vma!;
-    if (v.anonVma) return;
-    if (c.vmaLocked) {
-      if (!tryLockRead(k, mmapLock(c.mm))) {
-        release(k.s, k.self, vmaLock(c.mm, v.start)); // vma_end_read(), VM_FAULT_RETRY
-        c.retry = true;
-        yield { id: 'vmf_anon_prepare.retry' };
-        return STOP_STEP;
-      }
-      yield { id: 'vmf_anon_prepare.mmap_read_trylock' };
-    }
-    v.anonVma = true;
-    yield { id: '__anon_vma_prepare' };
-    if (c.vmaLocked) yield* unlock(k, mmapLock(c.mm), 'vmf_anon_prepare.mmap_read_unlock');
+    return yield* vmfAnonPrepare(k, c);
   }),
   step('do_anonymous_page.alloc', function* (k, c) {
     const f = allocFrame(k.s, `anon:${c.mm}:${vaHex(c.vpn)}`); // vma_alloc_zeroed_movable_folio()
@@ -341,6 +345,10 @@ export const wpPageReuse: StepDef<FaultCtx>[] = [
   }),
   step('do_wp_page.pte_unmap_unlock', function* (k, c) {
     yield* unlock(k, ptlOf(c.table!), 'do_wp_page.pte_unmap_unlock');
+  }),
+  // wp_page_copy() starts with vmf_anon_prepare(): a VMA that only ever mapped the zero page has no anon_vma yet
+  step('wp_page_copy.vmf_anon_prepare', function* (k, c) {
+    if (c.cow) return yield* vmfAnonPrepare(k, c);
   }),
   step('do_wp_page.wp_page_copy', function* (k, c) {
     if (c.cow) yield* k.run('wp_page_copy', { mm: c.mm, vpn: c.vpn, orig: c.cow, writable: c.vma!.prot.w });
