@@ -123,7 +123,7 @@ export const changePteRange: StepDef<ChangePteCtx>[] = [
       // an upgrade makes the PTE writable only where can_change_pte_writable() allows: in a private
       // VMA, an exclusive anonymous page; a page shared with a forked mm (or the zero page) keeps its
       // read-only PTE and a write breaks the COW (paths/wp_page_copy.ts)
-      const writable = c.prot.w && (old.writable || !cowShared(k, c.mm, v, old.pfn));
+      const writable = c.prot.w && (old.writable || k.decide('can_change_pte_writable.anon_exclusive', !cowShared(k, c.mm, v, old.pfn), { vpn: v }));
       const neu = c.numa ? { ...old, protNone: true } : { ...old, writable, protNone: !c.prot.r };
       t.entries![i] = neu; // modify_prot_start_ptes() + modify_prot_commit_ptes()
       note(k, 'pte-write', c.mm, `pte ${v}`, t.pfn);
