@@ -61,36 +61,16 @@ describe('fork (dup_mmap, copy_page_range)', () => {
   });
 
   it('lets a thread of the parent write through its stale writable entry while the fork is open: the child may see it', () => {
-    // the same threads, but T1's second write comes before CPU1 handles fork's flush IPI: allowed, the
-    // fork has not returned and the reference linearizes it after the write (no new staleness rule)
-    const sc = load('fork-stale-writable-parent.txt');
-    sc.schedule = [{ actor: 'T0', until: 'user_access.walk' }, { actor: 'T1', until: 'user_access.walk' }, { actor: 'T0', until: 'native_flush_tlb_multi.send' }, { actor: 'T1', until: 'user_access.tlb_hit' }, { actor: 'ipi@cpu1' }, { actor: 'T0' }, { actor: 'T2' }];
-    const r = runScenario(sc, { policy: linux, properties: PROPERTIES });
+    // fork-stale-writable-parent's threads, but T1's second write comes before CPU1 handles fork's flush IPI:
+    // allowed, the fork has not returned and the reference linearizes it after the write (no new staleness rule)
+    const r = runScenario(load('fork-stale-write-in-window.txt'), { policy: linux, properties: PROPERTIES });
     expect(r.violation).toBeNull();
     expect(r.coverage.fork_stale_write_in_window).toBe(1);
     expect(reads(r, 'T2')).toEqual([3]);
   });
 
   it('copies a GUP-pinned page at once and leaves the parent writable (page_needs_cow_for_dma, 70e806e4e645)', () => {
-    const sc = txt(`config cpus=2
-process P0
-mmap P0 0x10000 pages=1 prot=rw
-thread T0 P0 cpu=0
-  write 0x10000
-  fork C
-  write 0x10000
-thread T1 P0 cpu=1
-  gup 0x10000
-thread T2 C cpu=1
-  read 0x10000
-schedule
-  T0 until=user_access.walk
-  T1 until=gup_fast.local_irq_restore
-  T0 until=sys_fork.return
-  T1
-  T0
-  T2
-`);
+    const sc = load('fork-pinned-page-copied.txt');
     const r = runScenario(sc, { policy: linux, properties: PROPERTIES });
     expect(r.violation).toBeNull();
     expect(r.coverage.fork_pinned_page_copied).toBe(1);
