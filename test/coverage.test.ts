@@ -39,7 +39,7 @@ const CASES: Case[] = [
     name: "fork: copy_page_range write-protects X while CPU1 still holds a writable entry for it, flushed by flush_tlb_mm",
     scenario: () => load('fork-stale-writable-parent'),
     policy: linux,
-    reaches: ['fork_parent_writable_tlb_at_wrprotect'],
+    reaches: ['fork_wrprotect_with_writable_tlb'],
   },
   {
     name: 'fork: a store through the stale writable entry before the flush IPI is handled, fork still open',

@@ -409,7 +409,7 @@ describe('fork and COW mutants (paths/fork.ts, copy_page_range.ts, wp_page_copy.
   it('fork-no-flush-tlb-mm: a stale writable entry of the parent outlives the fork and the child reads the parent\'s later write', () => {
     const { good, bad } = both(scenarioFile('fork-stale-writable-parent.txt'), forkNoFlushTlbMm);
     expect(good.verdict).toBe('pass');
-    expect(good.coverage.fork_parent_writable_tlb_at_wrprotect).toBe(1);
+    expect(good.coverage.fork_wrprotect_with_writable_tlb).toBe(1);
     expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T2', stepId: 'user_access.walk' });
   });
 

@@ -66,7 +66,7 @@ export const COVERAGE_COUNTERS = [
   // the mm for it (the flush it does is needed); a COW break in the parent
   // while its fork's window is open; a write fault COWing from the zero
   // page; a GUP-pinned page copied at fork (page_needs_cow_for_dma())
-  'fork_parent_writable_tlb_at_wrprotect',
+  'fork_wrprotect_with_writable_tlb',
   'fork_stale_write_in_window',
   'cow_break_with_old_page_in_tlb',
   'cow_fault_during_fork',
@@ -105,7 +105,7 @@ export const COVERAGE_COUNTERS = [
  * scenario_arb.ts opKindsFor): `reclaim`, `vm` (a VM with vCPUs) and `fork`.
  */
 export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork', readonly string[]>> = {
-  fork: ['fork_parent_writable_tlb_at_wrprotect', 'fork_stale_write_in_window', 'cow_break_with_old_page_in_tlb', 'cow_fault_during_fork', 'zero_page_cow', 'fork_pinned_page_copied'],
+  fork: ['fork_wrprotect_with_writable_tlb', 'fork_stale_write_in_window', 'cow_break_with_old_page_in_tlb', 'cow_fault_during_fork', 'zero_page_cow', 'fork_pinned_page_copied'],
   reclaim: ['reclaim_deferred_flush', 'reclaim_batched_flush_window', 'flush_batched_pending_catch_up', 'reclaim_folio_freed'],
   vm: ['kvm_fault_retried', 'kvm_fault_racing_invalidate_start', 'kvm_flush_kicked_guest_mode', 'kvm_spte_zapped_in_start', 'kvm_guest_tlb_until_request'],
 };
@@ -194,7 +194,7 @@ function countFork(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor: (a: s
   const mm = mmOfActor(e.actor);
   const staleWritable = (m: string) =>
     s.cpus.some((c) => c.tlb.some((t) => t.writable && tlbUsableFor(s, c, t.slot) === m && findLeaf(s, s.mms[m]!, t.vpn)?.pte.writable === false));
-  if (e.id === '__copy_present_ptes' && mm && staleWritable(mm)) cov.fork_parent_writable_tlb_at_wrprotect++;
+  if (e.id === '__copy_present_ptes' && mm && staleWritable(mm)) cov.fork_wrprotect_with_writable_tlb++;
   const o = e.obs;
   if (o?.kind === 'access' && o.ok && o.write && e.id === 'user_access.tlb_hit' && forkOpen(o.mm) && findLeaf(s, s.mms[o.mm]!, o.vpn)?.pte.writable === false) cov.fork_stale_write_in_window++;
   if (e.id === 'wp_page_copy.ptep_get_and_clear' && mm) {

@@ -56,7 +56,7 @@ describe('fork (dup_mmap, copy_page_range)', () => {
   it('holds with a stale writable entry of the parent until flush_tlb_mm (fork-stale-writable-parent.txt)', () => {
     const r = runScenario(load('fork-stale-writable-parent.txt'), { policy: linux, properties: PROPERTIES });
     expect(r.violation).toBeNull();
-    expect(r.coverage.fork_parent_writable_tlb_at_wrprotect).toBe(1);
+    expect(r.coverage.fork_wrprotect_with_writable_tlb).toBe(1);
     expect(reads(r, 'T2')).toEqual([2]); // T1's write before the fork, not its write after it
   });
 
