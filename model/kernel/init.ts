@@ -63,9 +63,13 @@ export function initState(config: Config, setup: SetupItem[]): KernelState {
         mm.notifiers.push(kvmSubscription(item.name)); // kvm_init_mmu_notifier() -> mmu_notifier_register(): mm_take_all_locks() is not modelled (before the run)
         break;
       }
-      case 'zero_page':
-        s.zeroPfn = allocFrame(s, 'zero_page').pfn; // empty_zero_page: allocated once, its reference never dropped
+      case 'zero_page': {
+        // empty_zero_page is no allocator page: the highest frame, taken off the free list for good (not
+        // frame 0, which the allocator hands out first and which a `page &&` test would read as no page)
+        s.freeList.push(s.freeList.shift()!);
+        s.zeroPfn = allocFrame(s, 'zero_page').pfn; // its one reference is never dropped
         break;
+      }
       case 'mmap': {
         const mm = s.mms[item.proc];
         if (!mm) throw new ModelError(`setup maps into unknown process ${item.proc}`);
