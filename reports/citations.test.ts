@@ -26,7 +26,7 @@ describe('kernel rule citations', () => {
     expect(ruleProblems('see commit 0123456789ab and tlb_finish_mmu()', items)).toEqual(['unknown commit 0123456789ab']);
     expect(ruleProblems('tlb_finish_mum() flushes', items)).toEqual(['unknown function tlb_finish_mum()']);
     expect(ruleProblems('tlb_finish_mmu(); docs/kernel-fact.md F1', items)).toEqual(['no document docs/kernel-fact.md']);
-    expect(ruleProblems('tlb_finish_mmu(); docs/kernel-facts.md F1, F9', items)).toEqual(['docs/kernel-facts.md has no item F9']);
+    expect(ruleProblems('tlb_finish_mmu(); docs/kernel-facts.md F1, F99', items)).toEqual(['docs/kernel-facts.md has no item F99']);
     expect(ruleProblems('find_shared_vma(); docs/mshare-hazards.md 1, 24', items)).toEqual(['docs/mshare-hazards.md has no item 24']);
   });
 

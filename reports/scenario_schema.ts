@@ -33,6 +33,7 @@ const SETUP: Schema = {
     mshare_map: obj({ kind: kind('mshare_map'), file: NAME, offset: INDEX, pages: COUNT, prot: PROT }),
     // KVM (model/kernel/kvm/state.ts): memslots gfn -> hva (pages) in the process's mm
     vm: obj({ kind: kind('vm'), name: NAME, proc: NAME, memslots: { t: 'arr', max: 64, of: obj({ gfn: INDEX, hva: INDEX, pages: COUNT }) } }),
+    zero_page: obj({ kind: kind('zero_page') }),
   },
 };
 
@@ -47,6 +48,7 @@ const OP: Schema = {
     gup: at('gup'),
     get_user_pages: at('get_user_pages'),
     reclaim: at('reclaim'),
+    fork: obj({ kind: kind('fork'), child: NAME }),
     mmap: obj({ kind: kind('mmap'), va: INDEX, pages: COUNT, prot: PROT, ...FILE_ARGS }),
     munmap: range('munmap'),
     madvise: range('madvise'),

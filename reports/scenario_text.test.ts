@@ -23,9 +23,9 @@ const OP_KINDS: Record<Op['kind'], true> = {
   read: true, write: true, mmap: true, munmap: true, madvise: true, mprotect: true, gup: true, idle: true, flush_tlb_all: true,
   attach: true, mshare_map: true, mshare_unmap: true, get_user_pages: true, numa_scan: true, exit: true, reclaim: true,
   mshare_create: true, ftruncate: true, mshare_attach: true, mshare_advise: true, mshare_protect: true, close: true,
-  guest_read: true, guest_write: true,
+  guest_read: true, guest_write: true, fork: true,
 };
-const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true, vm: true };
+const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true, vm: true, zero_page: true };
 
 const opArb = (files: string[], mshares: string[], vms: string[] = []): fc.Arbitrary<Op> =>
   fc.oneof(
@@ -35,6 +35,8 @@ const opArb = (files: string[], mshares: string[], vms: string[] = []): fc.Arbit
     fc.record({ kind: fc.constantFrom('munmap' as const, 'madvise' as const), va: vpnArb, pages: pagesArb }, NP),
     fc.record({ kind: fc.constant('mprotect' as const), va: vpnArb, pages: pagesArb, prot: protArb }, NP),
     fc.record({ kind: fc.constantFrom('idle' as const, 'flush_tlb_all' as const, 'numa_scan' as const, 'exit' as const) }, NP),
+    // a forked child gets a fresh name (a uuid), so it never clashes with a declared or forked process
+    fc.record({ kind: fc.constant('fork' as const), child: fc.uuid() }, NP),
     ...(mshares.length === 0
       ? []
       : [
@@ -71,7 +73,8 @@ const setupArb = (procs: string[], files: string[], mshares: string[], vms: stri
     fc.array(fc.tuple(fc.constantFrom(...procs), vpnArb, pagesArb, protArb, fileRefArb(files), fc.nat()), { maxLength: 4 }),
     mshares.length === 0 ? fc.constant([]) : fc.array(fc.tuple(fc.constantFrom(...mshares), fc.nat(100), pagesArb, protArb, fc.nat()), { maxLength: 3 }),
     fc.array(fc.tuple(fc.constantFrom(...procs), fc.array(fc.record({ gfn: fc.nat(1000), hva: vpnArb, pages: pagesArb }, NP), { minLength: 1, maxLength: 3 }), fc.nat()), { minLength: vms.length, maxLength: vms.length }),
-  ).map(([decls, filePages, owners, mmaps, maps, vmItems]) => {
+    fc.boolean(),
+  ).map(([decls, filePages, owners, mmaps, maps, vmItems, zeroPage]) => {
     const setup = decls.map((d, i): SetupItem => {
       if (d.kind === 'file') return { ...d, pages: filePages[files.indexOf(d.name)]! };
       if (d.kind !== 'msharefs') return d;
@@ -85,6 +88,7 @@ const setupArb = (procs: string[], files: string[], mshares: string[], vms: stri
     for (const [proc, start, pages, prot, f, r] of mmaps) insertAfter(Math.max(at('process', proc), at('file', f.file)) + 1, r, { kind: 'mmap', proc, start, pages, prot, ...f });
     for (const [file, offset, pages, prot, r] of maps) insertAfter(at('msharefs', file) + 1, r, { kind: 'mshare_map', file, offset, pages, prot });
     vmItems.forEach(([proc, memslots, r], i) => insertAfter(at('process', proc) + 1, r, { kind: 'vm', name: vms[i]!, proc, memslots }));
+    if (zeroPage) setup.unshift({ kind: 'zero_page' });
     return setup;
   });
 

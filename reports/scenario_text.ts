@@ -44,6 +44,7 @@ function printSetup(it: SetupItem): string {
     case 'msharefs': return `msharefs ${name(it.name)}${it.owner === null ? '' : ` owner=${name(it.owner)}`}`;
     case 'mshare_map': return `mshare_map ${name(it.file)} offset=${it.offset} pages=${it.pages} prot=${protString(it.prot)}`;
     case 'vm': return `vm ${name(it.name)} ${name(it.proc)} slots=${it.memslots.map((m) => `${m.gfn}@${vaHex(m.hva)}+${m.pages}`).join(',')}`;
+    case 'zero_page': return 'zero_page';
   }
 }
 
@@ -57,6 +58,7 @@ function printOp(op: Op): string {
     case 'idle': case 'flush_tlb_all': case 'numa_scan': case 'exit': return op.kind;
     case 'get_user_pages': return `get_user_pages ${vaHex(op.va)}`;
     case 'reclaim': return `reclaim ${vaHex(op.va)}`;
+    case 'fork': return `fork ${name(op.child)}`;
     case 'attach': return `attach ${name(op.file)} ${vaHex(op.va)}`;
     case 'mshare_map': return `mshare_map ${name(op.file)} offset=${op.offset} pages=${op.pages} prot=${protString(op.prot)}`;
     case 'mshare_unmap': return `mshare_unmap ${name(op.file)} offset=${op.offset} pages=${op.pages}`;
@@ -169,6 +171,7 @@ function parseOp(toks: string[], fail: Fail): Op {
     case 'mprotect': { const a = args(['pages', 'prot']); return { kind, va: va(a), pages: a.int('pages', 1), prot: a.prot() }; }
     case 'idle': case 'flush_tlb_all': case 'numa_scan': case 'exit': args([]).positional([]); return { kind };
     case 'get_user_pages': case 'reclaim': { const a = args([]); return { kind, va: va(a) }; }
+    case 'fork': { const a = args([]); return { kind, child: parseName(a.positional(['child process name'])[0]!, 'process', fail) }; }
     case 'attach': {
       const a = args([]);
       const [f, addr] = a.positional(['msharefs file', 'address']) as [string, string];
@@ -215,6 +218,8 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   let block: ThreadSpec | 'schedule' | null = null;
   /** mshare 2026: regions created by an mshare_create op (once each, and not also declared by msharefs). */
   const creates: { line: number; name: string }[] = [];
+  /** Processes a fork op creates: threads may name them; setup may not. */
+  const forked = new Set<string>();
 
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = i + 1;
@@ -237,6 +242,10 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         if (op.kind === 'attach' || op.kind === 'mshare_map' || op.kind === 'mshare_unmap') refs.push({ line, what: 'msharefs file', name: op.file });
         if (op.kind === 'guest_read' || op.kind === 'guest_write') refs.push({ line, what: 'vm', name: op.vm });
         if (op.kind === 'mshare_create') creates.push({ line, name: op.file });
+        if (op.kind === 'fork') {
+          if (procs.has(op.child) || forked.has(op.child)) fail(`fork of '${op.child}': a process of that name is already declared or forked`);
+          forked.add(op.child);
+        }
         else if (op.kind === 'ftruncate' || op.kind === 'mshare_attach' || op.kind === 'mshare_advise' || op.kind === 'mshare_protect' || op.kind === 'close') refs.push({ line, what: 'msharefs file', name: op.file });
         block.ops.push(op);
       }
@@ -255,9 +264,14 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         }
         break;
       }
+      case 'zero_page':
+        new Args(rest, [], fail).positional([]);
+        if (sc.setup.some((x) => x.kind === 'zero_page')) fail('duplicate zero_page');
+        sc.setup.push({ kind: 'zero_page' });
+        break;
       case 'process': {
         const n = parseName(new Args(rest, [], fail).positional(['process name'])[0]!, 'process', fail);
-        if (procs.has(n)) fail(`duplicate process '${n}'`);
+        if (procs.has(n) || forked.has(n)) fail(`duplicate process '${n}'`);
         procs.add(n);
         sc.setup.push({ kind: 'process', name: n });
         break;
@@ -356,6 +370,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
     mshares.add(c.name);
   }
   for (const r of refs) {
+    if (r.what === 'process' && forked.has(r.name)) continue; // a child of a fork op
     if (!(r.what === 'process' ? procs : r.what === 'file' ? files : r.what === 'vm' ? vms : mshares).has(r.name)) throw new ScenarioParseError(file, r.line, `undeclared ${r.what} '${r.name}'`);
   }
   return sc;

@@ -36,6 +36,42 @@ interface Case {
 
 const CASES: Case[] = [
   {
+    name: "fork: copy_page_range write-protects X while CPU1 still holds a writable entry for it, flushed by flush_tlb_mm",
+    scenario: () => load('fork-stale-writable-parent'),
+    policy: linux,
+    reaches: ['fork_wrprotect_with_writable_tlb'],
+  },
+  {
+    name: 'fork: a store through the stale writable entry before the flush IPI is handled, fork still open',
+    scenario: () => load('fork-stale-write-in-window'),
+    policy: linux,
+    reaches: ['fork_stale_write_in_window'],
+  },
+  {
+    name: "COW: ptep_clear_flush clears X while CPU1 still holds an entry of the old page",
+    scenario: () => load('cow-flush-before-set-pte'),
+    policy: linux,
+    reaches: ['cow_break_with_old_page_in_tlb'],
+  },
+  {
+    name: "COW: a write fault of the parent breaks the COW after dup_mmap dropped the mmap_lock, before fork returned",
+    scenario: () => load('cow-in-fork-window'),
+    policy: linux,
+    reaches: ['cow_fault_during_fork'],
+  },
+  {
+    name: 'COW from the zero page: a read fault maps it, a write copies from it',
+    scenario: () => load('zero-page-cow-before-fork'),
+    policy: linux,
+    reaches: ['zero_page_cow'],
+  },
+  {
+    name: 'fork: a page GUP-fast holds pinned is copied at once (page_needs_cow_for_dma)',
+    scenario: () => load('fork-pinned-page-copied'),
+    policy: linux,
+    reaches: ['fork_pinned_page_copied'],
+  },
+  {
     name: "reclaim's batched-flush window: a stale read before try_to_unmap_flush(), the folio freed after it",
     scenario: () => load('reclaim-batched-flush-window'),
     policy: linux,

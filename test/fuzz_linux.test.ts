@@ -21,6 +21,15 @@ describe('fuzzing linux', () => {
     for (const c of OPT_IN_COUNTERS.reclaim) expect(r.coverage[c as keyof typeof r.coverage], c).toBeGreaterThan(0);
   });
 
+  it('reaches the fork and COW counters when fork is generated (opt-in), and finds no violation', () => {
+    // left to their hand scenarios in coverage.test.ts: fork_pinned_page_copied (a GUP-fast pin held across a
+    // fork's copy: 0 in docs/campaigns/linux-fork-20000.txt) and fork_stale_write_in_window (6 in those 20000 runs)
+    const rare = ['fork_pinned_page_copied', 'fork_stale_write_in_window'];
+    const r = fuzz({ policy: linux, seed: 'npm-test', runs: 1500, ops: [...opKindsFor(null), 'fork'] });
+    expect(r.finding?.result.violation ?? r.finding?.result.error ?? null).toBeNull();
+    for (const c of OPT_IN_COUNTERS.fork.filter((x) => !rare.includes(x))) expect(r.coverage[c as keyof typeof r.coverage], c).toBeGreaterThan(0);
+  });
+
   it('reaches the KVM counters when VMs are generated (opt-in: docs/kvm.md)', () => {
     const r = fuzz({ policy: linux, seed: 'npm-test', runs: 1500, ops: [...opKindsFor(null), 'vm'], properties: [] });
     for (const c of OPT_IN_COUNTERS.vm) expect(r.coverage[c as keyof typeof r.coverage], c).toBeGreaterThan(0);

@@ -33,6 +33,9 @@ import pre3ea277194daa from '../variants/pre-3ea277194daa.js';
 import reclaimFreeBeforeBatchFlush from '../variants/reclaim-free-before-batch-flush.js';
 import relockNoBatchedFlush from '../variants/relock-no-batched-flush.js';
 import tlbbatchNoTlbGen from '../variants/tlbbatch-no-tlb-gen.js';
+import forkNoFlushTlbMm from '../variants/fork-no-flush-tlb-mm.js';
+import wpPageCopyNoFlush from '../variants/wp-page-copy-no-flush.js';
+import preFb49c455323f from '../variants/pre-fb49c455323f.js';
 import { readFileSync } from 'node:fs';
 import { parseScenario } from '../reports/scenario_text.js';
 import { anon, file, gup, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, va, write } from './build.js';
@@ -397,5 +400,30 @@ describe('reclaim mutants (paths/reclaim.ts, tlbbatch.ts)', () => {
     expect(good.verdict).toBe('pass');
     expect(good.coverage.lazy_return_catch_up).toBe(1);
     expect(bad.violation).toMatchObject({ property: 'no-freed-frame-reachable', actor: 'T0', stepId: 'free_unref_folios', holder: 'TLB' });
+  });
+});
+
+describe('fork and COW mutants (paths/fork.ts, copy_page_range.ts, wp_page_copy.ts)', () => {
+  const scenarioFile = (f: string) => parseScenario(readFileSync(new URL(`./scenarios/${f}`, import.meta.url), 'utf8'));
+
+  it('fork-no-flush-tlb-mm: a stale writable entry of the parent outlives the fork and the child reads the parent\'s later write', () => {
+    const { good, bad } = both(scenarioFile('fork-stale-writable-parent.txt'), forkNoFlushTlbMm);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.fork_wrprotect_with_writable_tlb).toBe(1);
+    expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T2', stepId: 'user_access.walk' });
+  });
+
+  it('wp-page-copy-no-flush: another CPU keeps reading the old page after the COW break was written', () => {
+    const { good, bad } = both(scenarioFile('cow-flush-before-set-pte.txt'), wpPageCopyNoFlush);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.cow_break_with_old_page_in_tlb).toBe(1);
+    expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T1', stepId: 'user_access.tlb_hit' });
+  });
+
+  it('pre-fb49c455323f: a per-VMA-lock fault beside copy_page_range gives the child a later write without an earlier one', () => {
+    const { good, bad } = both(scenarioFile('fork-vs-per-vma-fault-fb49c455323f.txt'), preFb49c455323f);
+    expect(good.verdict).toBe('pass');
+    expect(bad.coverage.cow_fault_during_fork).toBe(1);
+    expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T2', stepId: 'user_access.walk' });
   });
 });

@@ -251,3 +251,30 @@ describe('ideal memory: exit', () => {
     expect(read(m, 17, 0)).toEqual(violation('SIGSEGV')); // after the return no state maps anything of P0
   });
 });
+
+describe('ideal memory: fork (a copy of private memory at one point of the window)', () => {
+  const forkCall = (id: string) => call(id, 'fork', 0, 256, { child: 'C' });
+  const childRead = (m: IdealMemory, vpn: number, value: number) => m.access('C', vpn, false, value, true);
+
+  it('gives the child what a private page held at the fork, and keeps later writes private; a shared page stays shared', () => {
+    const m = memory({ 16: page('a'), 17: page('file:F:0', RW, false) });
+    write(m, 16, 1);
+    m.invoke(forkCall('f'));
+    expect(m.ret('f', 'ok')).toEqual(allowed('ok'));
+    write(m, 16, 2); // after fork returned: the parent's own copy
+    write(m, 17, 3); // a shared mapping: both see it
+    expect(childRead(m, 16, 2)).toEqual(violation('value 1')); // the child's copy was taken at the fork
+    expect(childRead(m, 16, 1)).toEqual(allowed('value 1'));
+    expect(childRead(m, 17, 3)).toEqual(allowed('value 3'));
+  });
+
+  it('lets a write inside the open window land before or after the copy, but not both ways for two writes in order', () => {
+    const m = memory({ 16: page('a'), 20: page('b') });
+    m.invoke(forkCall('f'));
+    write(m, 16, 1); // inside the window: the fork may take effect before or after each write
+    write(m, 20, 2);
+    expect(m.ret('f', 'ok')).toEqual(allowed('ok'));
+    expect(childRead(m, 20, 2)).toEqual(allowed('value 0', 'value 2')); // after the second write...
+    expect(childRead(m, 16, 0)).toEqual(violation('value 1')); // ...so after the first: the earlier write must show
+  });
+});

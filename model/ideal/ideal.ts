@@ -141,6 +141,22 @@ export function applyOp(st: IdealState, op: OpRecord, ms: Record<string, IdealMs
       for (let i = 0; i < op.pages; i++) delete host[r.start + op.start + i];
       return 'ok';
     }
+    case 'fork': {
+      // dup_mmap(): the child gets every mapping of the parent; a private anonymous page becomes a
+      // page of its own holding what the parent's held at this point, a shared (file, shmem) page
+      // stays the same page (paths/fork.ts; COW is invisible to the user)
+      const child: Record<number, IdealPage> = (st.maps[op.child!] = {});
+      for (const [v, p] of Object.entries(pages)) {
+        if (!p.anon) {
+          child[Number(v)] = p;
+          continue;
+        }
+        const lp = `fork:${op.id}:${v}`;
+        child[Number(v)] = { ...p, lp };
+        if (st.contents[p.lp] !== undefined) st.contents[lp] = st.contents[p.lp]!;
+      }
+      return 'ok';
+    }
     case 'exit':
       for (const r of Object.values(ms)) if (r.owner === op.mm) st.maps[r.host] = {}; // exit_mshare()
       st.maps[op.mm] = {};

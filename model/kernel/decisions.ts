@@ -10,6 +10,7 @@
 //   should_flush_tlb.loaded_mm_switching   paths/flush_tlb_mm_range.ts, shouldFlushTlb()
 //   native_flush_tlb_multi.freed_tables    paths/flush_tlb_mm_range.ts, nativeFlushTlbMultiSend()
 //   flush_tlb_func.next_stride             paths/flush_tlb_func.ts, step flush_tlb_func.flush
+//   can_change_pte_writable.anon_exclusive paths/mprotect.ts, step change_pte_range.modify_prot
 
 import type { K } from './step.js';
 
@@ -40,6 +41,12 @@ export const DECISION_POINTS: readonly DecisionPoint[] = [
     condition: 'while (addr < f->end) { flush_tlb_one_user(addr); addr += 1UL << f->stride_shift; }',
     source: 'arch/x86/mm/tlb.c flush_tlb_func(), the partial flush loop',
     args: '{ addr: the next page to flush, start, end, stride }',
+  },
+  {
+    id: 'can_change_pte_writable.anon_exclusive',
+    condition: 'if (!(vma->vm_flags & VM_SHARED)) { page = vm_normal_page(vma, addr, pte); return page && PageAnon(page) && PageAnonExclusive(page); }',
+    source: 'mm/mprotect.c can_change_pte_writable(), asked by change_pte_range() for an mprotect write upgrade',
+    args: '{ vpn: the page }',
   },
 ];
 

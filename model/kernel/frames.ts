@@ -67,3 +67,6 @@ export function freeFrame(s: KernelState, f: Frame): void {
   f.owner = null;
   s.freeList.push(f.pfn);
 }
+
+/** is_zero_pfn(): the shared zero page (KernelState.zeroPfn), which vm_normal_page() does not return. */
+export const isZeroPfn = (s: KernelState, p: Pfn): boolean => s.zeroPfn !== undefined && s.zeroPfn === p;

@@ -2,7 +2,7 @@
 // processes with their PGD, files, and the setup's VMAs.
 
 import type { Config } from './config.js';
-import { allocTable } from './frames.js';
+import { allocFrame, allocTable } from './frames.js';
 import type { Cpu, KernelState, Vma } from './state.js';
 import { linkFileVma } from './paths/hugetlb.js';
 import { ModelError, mmId, pfn, type Vpn } from './types.js';
@@ -61,6 +61,13 @@ export function initState(config: Config, setup: SetupItem[]): KernelState {
         s.kvm ??= { vms: {}, vcpus: {}, guestTlb: {}, openStarts: [], unmatchedEnds: 0, faultsInFlight: [] };
         s.kvm.vms[item.name] = { name: item.name, mm: mm.id, memslots: item.memslots.map((m) => ({ ...m })), sptes: {}, mmuInvalidateSeq: 0, mmuInvalidateInProgress: 0, mmuInvalidateRange: null, mnActiveInvalidateCount: 0, released: false, rangeAt: {} };
         mm.notifiers.push(kvmSubscription(item.name)); // kvm_init_mmu_notifier() -> mmu_notifier_register(): mm_take_all_locks() is not modelled (before the run)
+        break;
+      }
+      case 'zero_page': {
+        // empty_zero_page is no allocator page: the highest frame, taken off the free list for good (not
+        // frame 0, which the allocator hands out first and which a `page &&` test would read as no page)
+        s.freeList.push(s.freeList.shift()!);
+        s.zeroPfn = allocFrame(s, 'zero_page').pfn; // its one reference is never dropped
         break;
       }
       case 'mmap': {

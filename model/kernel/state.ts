@@ -322,6 +322,12 @@ export interface Task {
    * flush (paths/tlbbatch.ts). Absent until the task first reclaims.
    */
   tlbUbc?: { cpumask: number[]; flushRequired: boolean; writable: boolean };
+  /**
+   * The processes this thread's `fork` operations will still create
+   * (paths/fork.ts): a child's threads wait for their mm until it exists,
+   * or until no thread can create it any more. Absent when it has none.
+   */
+  forks?: string[];
 }
 
 /** Ghost state: only the oracle reads it. */
@@ -383,5 +389,11 @@ export interface KernelState {
   ext: Record<string, unknown>;
   /** KVM (model/kernel/kvm/state.ts): absent unless the setup creates a VM, so runs without one keep their state bytes. */
   kvm?: KvmState;
+  /**
+   * The shared zero page (my_zero_pfn(), paths/fault.ts do_anonymous_page):
+   * present when the setup declares `zero_page`. Never on the free list,
+   * never counted in a mapcount (vm_normal_page() returns NULL for it).
+   */
+  zeroPfn?: Pfn;
   ghost: Ghost;
 }

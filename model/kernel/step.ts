@@ -27,7 +27,7 @@ export type Observation =
 /** A system call as the ideal memory sees it. */
 export interface OpRecord {
   id: string;
-  kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit';
+  kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit' | 'fork';
   mm: MmId;
   start: number;
   pages: number;
@@ -35,6 +35,8 @@ export interface OpRecord {
   /** mmap: anon or a shared file mapping. */
   file: string | null;
   pgoff: number;
+  /** fork: the child process dup_mmap() creates. */
+  child?: string;
 }
 
 export interface Yield {

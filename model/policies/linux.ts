@@ -28,6 +28,9 @@ import { syscallExitToUserMode } from '../kernel/paths/exit_to_user_mode.js';
 import { shrinkFolioList } from '../kernel/paths/reclaim.js';
 import { tryToUnmapFlush } from '../kernel/paths/tlbbatch.js';
 import { tryToUnmapOne } from '../kernel/paths/try_to_unmap_one.js';
+import { dupMmap } from '../kernel/paths/fork.js';
+import { copyPageRange, copyPteRange } from '../kernel/paths/copy_page_range.js';
+import { wpPageCopy } from '../kernel/paths/wp_page_copy.js';
 import { kvmTdpPageFault } from '../kernel/paths/kvm_mmu.js';
 import { kvmFlushRemoteTlbs } from '../kernel/paths/kvm_flush.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from '../kernel/paths/kvm_notifier.js';
@@ -83,6 +86,11 @@ export const linux: Policy = {
     shrink_folio_list: shrinkFolioList,
     try_to_unmap_one: tryToUnmapOne,
     try_to_unmap_flush: tryToUnmapFlush,
+    // fork and COW (paths/fork.ts, copy_page_range.ts, wp_page_copy.ts)
+    dup_mmap: dupMmap,
+    copy_page_range: copyPageRange,
+    copy_pte_range: copyPteRange,
+    wp_page_copy: wpPageCopy,
     // mshare: reached only under a policy with mshare knobs
     find_shared_vma: findSharedVma,
     msharefs_mmap: msharefsMmap,

@@ -15,10 +15,29 @@ import type { Op, ThreadSpec } from './scenario.js';
 
 /** A user thread: for each operation take the CPU, switch to our mm if needed, run the operation. */
 export function* threadActor(k: K, spec: ThreadSpec): Gen {
+  try {
+    yield* threadBody(k, spec);
+  } finally {
+    delete k.s.tasks[k.self]!.forks; // a fork this thread did not reach will never happen
+  }
+}
+
+function* threadBody(k: K, spec: ThreadSpec): Gen {
   const s = k.s;
   const cpu = s.cpus[spec.cpu]!;
   const mm = mmId(spec.proc);
   const task = s.tasks[k.self]!;
+  const forker = () => Object.values(s.tasks).some((t) => t.forks?.includes(spec.proc));
+  if (!s.mms[mm] || forker()) {
+    // a forked child's thread: it runs from wake_up_new_task(), at the end of the parent's fork (paths/fork.ts)
+    yield { id: 'wake_up_new_task.wait', wait: () => !forker() };
+    if (!s.mms[mm]) {
+      task.dead = true; // the parent died or exited before its fork: this thread never existed
+      yield { id: 'copy_process.never_forked', final: true };
+      return;
+    }
+    yield { id: 'ret_from_fork' };
+  }
   for (let i = 0; i < spec.ops.length; i++) {
     const op = spec.ops[i]!;
     if (s.mms[mm]!.exiting) return yield* killed(k, mm); // SIGKILL from a sibling's exit_group(), taken in user mode
@@ -145,6 +164,12 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
       return yield* k.run('task_numa_work', { mm });
     case 'reclaim':
       return yield* k.run('shrink_folio_list', { mm, vpn: op.va }); // direct reclaim in this task (paths/reclaim.ts)
+    case 'fork':
+      if (k.s.mms[mm]!.vmas.some((v) => v.kind === 'mshare')) {
+        yield { id: 'sys_fork.einval', final: true }; // not modelled: fork of a process with msharefs VMAs (docs/fidelity.md)
+        return;
+      }
+      return yield* syscall(k, mm, op, opId);
     case 'flush_tlb_all':
       return yield* k.run('flush_tlb_all', {});
     case 'idle':
@@ -172,7 +197,7 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
   }
 }
 
-type Syscall = Extract<Op, { kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit' | 'mshare_attach' | 'mshare_advise' | 'mshare_protect' | 'close' }>;
+type Syscall = Extract<Op, { kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit' | 'mshare_attach' | 'mshare_advise' | 'mshare_protect' | 'close' | 'fork' }>;
 type Mshare2026Op = Extract<Op, { kind: 'mshare_create' | 'ftruncate' | 'close' | 'mshare_attach' | 'mshare_map' | 'mshare_advise' | 'mshare_protect' }>;
 
 /**
@@ -256,7 +281,7 @@ function hugetlbRefuses(k: K, mm: MmId, op: { kind: string; va: number; pages: n
   return false;
 }
 
-const PATH = { mmap: 'mmap', munmap: 'munmap', madvise: 'madvise_dontneed', mprotect: 'mprotect', attach: 'msharefs_mmap', mshare_map: 'msharefs_create_mapping', mshare_unmap: 'msharefs_unmap', exit: 'do_exit', mshare_attach: 'mshare_attach', mshare_advise: 'mshare_advise', mshare_protect: 'mshare_protect', close: 'mshare_owner_close' } as const;
+const PATH = { mmap: 'mmap', munmap: 'munmap', madvise: 'madvise_dontneed', mprotect: 'mprotect', attach: 'msharefs_mmap', mshare_map: 'msharefs_create_mapping', mshare_unmap: 'msharefs_unmap', exit: 'do_exit', mshare_attach: 'mshare_attach', mshare_advise: 'mshare_advise', mshare_protect: 'mshare_protect', close: 'mshare_owner_close', fork: 'dup_mmap' } as const;
 const pathOf = (k: K, op: Syscall): string => (op.kind === 'mshare_map' && k.knob('api') === 'syscalls' ? 'mshare_map' : PATH[op.kind]);
 
 /** The range a call works on, in its own mm (a host's for the mshare ioctls). */
@@ -278,6 +303,7 @@ function target(k: K, mm: MmId, op: Syscall): { mm: MmId; start: number; end: nu
       return { mm: f.host, start: f.start, end: f.start + f.pages };
     }
     case 'exit':
+    case 'fork':
       return { mm, start: 0, end: vaPages(k.s.config) };
     default:
       return { mm, start: op.va, end: op.va + op.pages };
@@ -312,16 +338,17 @@ function* syscall(k: K, mm: MmId, op: Syscall, opId: string): Gen {
     id: opId,
     kind: op.kind,
     mm,
-    start: op.kind === 'mshare_map' || op.kind === 'mshare_unmap' ? op.offset : op.kind === 'exit' ? 0 : op.va,
-    pages: op.kind === 'attach' ? k.s.mshare[op.file]!.pages : op.kind === 'exit' ? vaPages(k.s.config) : op.pages,
+    start: op.kind === 'mshare_map' || op.kind === 'mshare_unmap' ? op.offset : op.kind === 'exit' || op.kind === 'fork' ? 0 : op.va,
+    pages: op.kind === 'attach' ? k.s.mshare[op.file]!.pages : op.kind === 'exit' || op.kind === 'fork' ? vaPages(k.s.config) : op.pages,
     prot: op.kind === 'mmap' || op.kind === 'mprotect' || op.kind === 'mshare_map' ? op.prot : null,
     file: op.kind === 'mmap' ? op.file : op.kind === 'attach' || op.kind === 'mshare_map' || op.kind === 'mshare_unmap' ? op.file : null,
     pgoff: op.kind === 'mmap' ? op.pgoff : 0,
+    ...(op.kind === 'fork' ? { child: op.child } : {}),
   };
   k.s.ghost.ops[opId] = { kind: rec.kind, mm: t.mm, start: t.start, end: t.end, prot: rec.prot, aliases: aliasesOf(k.s, t.mm, t.start, t.end), mappedAtInvoke: mappedAtInvoke(k.s, t.mm, t.start, t.end), zapped: [], open: true };
   yield { id: `sys_${op.kind}`, obs: { kind: 'invoke', op: rec } };
   const offset = op.kind === 'mshare_map' || op.kind === 'mshare_unmap' || op.kind === 'mshare_advise' || op.kind === 'mshare_protect' ? op.offset : 0;
-  const c: Record<string, unknown> = { ...t, caller: mm, opId, prot: rec.prot, file: 'file' in op ? op.file : rec.file, pgoff: rec.pgoff, offset, pages: 'pages' in op ? op.pages : rec.pages };
+  const c: Record<string, unknown> = { ...t, caller: mm, opId, prot: rec.prot, file: 'file' in op ? op.file : rec.file, pgoff: rec.pgoff, offset, pages: 'pages' in op ? op.pages : rec.pages, ...(op.kind === 'fork' ? { child: op.child } : {}) };
   yield* k.run(pathOf(k, op), c);
   c.syscall = op.kind;
   yield* k.run('syscall_exit_to_user_mode', c); // the edit point after the call's return (paths/exit_to_user_mode.ts)

@@ -58,6 +58,20 @@ export const COVERAGE_COUNTERS = [
   'reclaim_batched_flush_window',
   'flush_batched_pending_catch_up',
   'reclaim_folio_freed',
+  // fork and COW (paths/fork.ts, copy_page_range.ts, wp_page_copy.ts):
+  // copy_page_range() write-protected a parent PTE while a CPU still held a
+  // usable writable TLB entry for it (the window flush_tlb_mm() closes); a
+  // store through such an entry while the fork is open; ptep_clear_flush()
+  // clearing a COW-shared PTE while another CPU still held a TLB entry of
+  // the mm for it (the flush it does is needed); a COW break in the parent
+  // while its fork's window is open; a write fault COWing from the zero
+  // page; a GUP-pinned page copied at fork (page_needs_cow_for_dma())
+  'fork_wrprotect_with_writable_tlb',
+  'fork_stale_write_in_window',
+  'cow_break_with_old_page_in_tlb',
+  'cow_fault_during_fork',
+  'zero_page_cow',
+  'fork_pinned_page_copied',
   // KVM (paths/kvm_*.ts): a TDP fault retried by mmu_invalidate_retry_gfn();
   // an invalidate_range_start that began while a TDP fault was between its
   // seq sample and mmu_lock's release; a KVM_REQ_TLB_FLUSH that had to kick
@@ -88,9 +102,10 @@ export const COVERAGE_COUNTERS = [
 /** The counters that matter for a policy: the CPU side, plus mshare's when it has mshare. */
 /**
  * Counters only an opt-in kind of `--ops` advances (properties/generate/
- * scenario_arb.ts opKindsFor): `reclaim`, and `vm` (a VM with vCPUs).
+ * scenario_arb.ts opKindsFor): `reclaim`, `vm` (a VM with vCPUs) and `fork`.
  */
-export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm', readonly string[]>> = {
+export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork', readonly string[]>> = {
+  fork: ['fork_wrprotect_with_writable_tlb', 'fork_stale_write_in_window', 'cow_break_with_old_page_in_tlb', 'cow_fault_during_fork', 'zero_page_cow', 'fork_pinned_page_copied'],
   reclaim: ['reclaim_deferred_flush', 'reclaim_batched_flush_window', 'flush_batched_pending_catch_up', 'reclaim_folio_freed'],
   vm: ['kvm_fault_retried', 'kvm_fault_racing_invalidate_start', 'kvm_flush_kicked_guest_mode', 'kvm_spte_zapped_in_start', 'kvm_guest_tlb_until_request'],
 };
@@ -157,6 +172,7 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
   }
   countHugetlb(cov, s, e, mmOfActor);
   countReclaim(cov, s, e);
+  countFork(cov, s, e, mmOfActor);
   countKvm(cov, s, e);
   countMshare(cov, s, e);
   countSharerList(cov, s, e, mmOfActor);
@@ -172,6 +188,24 @@ function countReclaim(cov: Coverage, s: KernelState, e: StepEvent): void {
     const pte = findLeaf(s, s.mms[o.mm]!, o.vpn)?.pte;
     if (pending && !pte) cov.reclaim_batched_flush_window++;
   }
+}
+
+/** fork and COW's counters: see COVERAGE_COUNTERS. */
+function countFork(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor: (a: string) => string | null): void {
+  const forkOpen = (mm: string) => Object.values(s.ghost.ops).some((o) => o.open && o.kind === 'fork' && o.mm === mm);
+  const mm = mmOfActor(e.actor);
+  const staleWritable = (m: string) =>
+    s.cpus.some((c) => c.tlb.some((t) => t.writable && tlbUsableFor(s, c, t.slot) === m && findLeaf(s, s.mms[m]!, t.vpn)?.pte.writable === false));
+  if (e.id === '__copy_present_ptes' && mm && staleWritable(mm)) cov.fork_wrprotect_with_writable_tlb++;
+  const o = e.obs;
+  if (o?.kind === 'access' && o.ok && o.write && e.id === 'user_access.tlb_hit' && forkOpen(o.mm) && findLeaf(s, s.mms[o.mm]!, o.vpn)?.pte.writable === false) cov.fork_stale_write_in_window++;
+  if (e.id === 'wp_page_copy.ptep_get_and_clear' && mm) {
+    const m = s.mms[mm]!;
+    if (s.cpus.some((c) => c.id !== e.cpu && c.tlb.some((t) => tlbUsableFor(s, c, t.slot) === mm && !findLeaf(s, m, t.vpn)))) cov.cow_break_with_old_page_in_tlb++;
+  }
+  if (e.id === 'wp_page_copy.set_pte_at' && mm && forkOpen(mm)) cov.cow_fault_during_fork++;
+  if (e.id === 'wp_page_copy.alloc_zeroed') cov.zero_page_cow++;
+  if (e.id === 'copy_present_page') cov.fork_pinned_page_copied++;
 }
 
 function countHugetlb(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor: (a: string) => string | null): void {

@@ -143,6 +143,8 @@ export class Execution {
     const s = this.s;
     for (const t of sc.threads) {
       s.tasks[t.name] = { mm: mmId(t.proc), gather: null, walker: null, exitPending: t.ops.some((o) => o.kind === 'exit'), dead: false };
+      const forks = t.ops.flatMap((o) => (o.kind === 'fork' ? [o.child] : []));
+      if (forks.length > 0) s.tasks[t.name]!.forks = forks; // absent otherwise: runs without fork keep their state bytes
       this.add(t.name, 'thread', t.cpu, (k) => threadActor(k, t));
     }
     for (let c = 0; c < this.config.cpus; c++) this.add(ipiName(c), 'ipi', c, ipiActor);

@@ -19,7 +19,13 @@ export type SetupItem =
    * registered on the process's mm before the run), with memslots mapping
    * gfns to pages of that mm (KVM_SET_USER_MEMORY_REGION).
    */
-  | { kind: 'vm'; name: string; proc: string; memslots: { gfn: number; hva: number; pages: number }[] };
+  | { kind: 'vm'; name: string; proc: string; memslots: { gfn: number; hva: number; pages: number }[] }
+  /**
+   * The shared zero page: read faults of untouched anonymous memory map it
+   * read-only (do_anonymous_page(), paths/fault.ts) and a write COWs from it.
+   * A setup item so that scenarios written before it keep their traces.
+   */
+  | { kind: 'zero_page' };
 
 export type Op =
   | { kind: 'read' | 'write'; va: number }
@@ -46,6 +52,12 @@ export type Op =
    * thread's process, from every mm that maps it (paths/reclaim.ts).
    */
   | { kind: 'reclaim'; va: number }
+  /**
+   * fork(): a new process `child` whose mm dup_mmap() copies from this
+   * thread's (paths/fork.ts); the threads the scenario gives `child` start
+   * when it exists (wake_up_new_task()).
+   */
+  | { kind: 'fork'; child: string }
   /** do_exit(): exit_mshare() for an owner, then every VMA unmapped. */
   | { kind: 'exit' }
   // mshare 2026 (paths/mshare_2026.ts): `file` names the region's fd, which

@@ -5,7 +5,7 @@ import { resolveConfig, span, vaPages } from '../kernel/config.js';
 import { stepIndex, type Policy } from '../policies/policy.js';
 import { didYouMean } from './nearest.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Scenario } from './scenario.js';
-import { CHOICE_POINTS, KVM_STEP_IDS, STEP_IDS } from './step_ids.js';
+import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, STEP_IDS } from './step_ids.js';
 
 /**
  * Sizes beyond any race worth replaying, refused before anything is
@@ -105,11 +105,22 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
   }
   // the host mm of an msharefs file is task-less: no process may run in it (research/mshare.md 3.1)
   for (const m of mshares) if (procs.has(`${m}.host`)) return { near: `${m}.host`, problem: `process '${m}.host' would run in the host mm of msharefs file '${m}', which no task ever runs` };
+  // fork (paths/fork.ts): each child once, by a thread of a setup process (no grandchildren: a child's
+  // thread forking would need its parent's fork to have run first, which the scenario cannot order)
+  const forked = new Set<string>();
+  for (const t of sc.threads) {
+    for (const op of t.ops) {
+      if (op.kind !== 'fork') continue;
+      if (!procs.has(t.proc)) return { near: t.name, problem: `fork by thread '${t.name}' of process '${t.proc}', which setup does not declare (a forked child does not fork again)` };
+      if (procs.has(op.child) || forked.has(op.child) || mshares.has(op.child.replace(/\.host$/, ''))) return { near: t.name, problem: `fork of '${op.child}': a process of that name is already declared or forked` };
+      forked.add(op.child);
+    }
+  }
   const threads = new Set<string>();
   for (const t of sc.threads) {
     if (threads.has(t.name)) return { near: t.name, problem: `duplicate thread '${t.name}'` };
     threads.add(t.name);
-    if (!procs.has(t.proc)) return { near: t.name, problem: `thread '${t.name}' of undeclared process '${t.proc}'` };
+    if (!procs.has(t.proc) && !forked.has(t.proc)) return { near: t.name, problem: `thread '${t.name}' of undeclared process '${t.proc}'` };
     if (!(t.cpu >= 0 && t.cpu < config.cpus)) return { near: t.name, problem: `thread '${t.name}' on cpu ${t.cpu}, but config has ${config.cpus} CPUs` };
     for (const op of t.ops) {
       if (op.kind === 'guest_read' || op.kind === 'guest_write') {
@@ -166,7 +177,7 @@ const knownByPolicy = new WeakMap<Policy, Set<string>>();
 /** The step ids `until=` may name under `policy`: a function of the policy, made once per policy. */
 function knownSteps(policy: Policy): Set<string> {
   let k = knownByPolicy.get(policy);
-  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...stepIndex(policy).keys()])));
+  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...stepIndex(policy).keys()])));
   return k;
 }
 

@@ -25,7 +25,7 @@ const WINDOWS = [64, 128];
 const HUGE_POOL = [192, 208];
 const HUGE_PAGES = 16;
 
-export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close', 'reclaim', 'vm'] as const;
+export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close', 'reclaim', 'vm', 'fork'] as const;
 export type OpKind = (typeof OP_KINDS)[number];
 const MSHARE_ONLY: readonly OpKind[] = ['attach', 'mshare_map', 'mshare_unmap'];
 /** mshare 2026's system calls (model/kernel/paths/mshare_2026.ts): only where the design has them, and then no msharefs attach. */
@@ -41,13 +41,18 @@ const SYSCALLS_ONLY: readonly OpKind[] = ['mshare_create', 'ftruncate', 'mshare_
  */
 export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
   const syscalls = mshare?.api === 'syscalls';
-  return OP_KINDS.filter((k) => (k === 'reclaim' || k === 'vm' ? false : SYSCALLS_ONLY.includes(k) ? syscalls : k === 'attach' && syscalls ? false : !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl))));
+  return OP_KINDS.filter((k) => (k === 'reclaim' || k === 'vm' || k === 'fork' ? false : SYSCALLS_ONLY.includes(k) ? syscalls : k === 'attach' && syscalls ? false : !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl))));
 }
 
-/** What `--ops` accepts for a policy: the default kinds, plus reclaim on mainline. */
-export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm'] : opKindsFor(mshare));
+/**
+ * What `--ops` accepts for a policy: the default kinds, plus the opt-in
+ * ones on mainline: reclaim, vm, and fork (paths/fork.ts: a fork op gives
+ * the run a child process with a thread of its own and the setup the zero
+ * page; opt-in until fork has a clean campaign in the default mix).
+ */
+export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm', 'fork'] : opKindsFor(mshare));
 
-const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1, reclaim: 2, vm: 0 };
+const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1, reclaim: 2, vm: 0, fork: 2 };
 const PROTS = ['rw', 'r', 'none'] as const;
 
 interface RawRegion {
@@ -96,6 +101,11 @@ export interface RawScenario {
    * guest accesses (gfn: an index modulo the memslot pages).
    */
   kvm?: { vcpus: { cpu: number; ops: { write: boolean; gfn: number }[] }[] };
+  /**
+   * With `fork` in the kinds: the thread of each fork op's child (the i-th
+   * fork op's child runs children[i], if drawn), on the parent's regions.
+   */
+  children?: { cpu: number; ops: RawOp[] }[];
 }
 
 export interface GenOptions {
@@ -153,7 +163,11 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   // like reclaim, until linux with KVM has a clean campaign on the current model: docs/kvm.md)
   const withKvm = (base: fc.Arbitrary<RawScenario>) => (!(opts.kvm ?? (opts.mshare === null && opts.ops.includes('vm'))) ? base : fc.tuple(base, kvmArb).map(([r, kvm]) => (kvm ? { ...r, kvm } : r)));
   const threadOps = { ...opts, ops: opts.ops.filter((k) => k !== 'vm') };
-  return swarmArb(threadOps.ops).chain((swarm) => withKvm(withHuge(rawScenarioWith(threadOps, swarm))));
+  // drawn last as well: a run without fork in its kinds is the run drawn before fork was modelled
+  const childKinds = threadOps.ops.filter((k) => k !== 'fork');
+  const children = fc.array(fc.record({ cpu: fc.nat(3), ops: fc.array(rawOp(childKinds.length > 0 ? childKinds : ['read']), { minLength: 1, maxLength: 5 }) }), { minLength: 1, maxLength: 2 });
+  const withFork = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !threadOps.ops.includes('fork') ? base : fc.tuple(base, children).map(([r, c]) => ({ ...r, children: c })));
+  return swarmArb(threadOps.ops).chain((swarm) => withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm)))));
 }
 
 /** A VM in a third of the runs: one to three vCPUs, each one to six guest accesses. */
@@ -216,9 +230,9 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
   const createdNames = raw.threads.flatMap((t) => t.ops.filter((o) => o.kind === 'mshare_create').map(() => `N${created++}`));
   const regionFiles = ['M', ...createdNames];
   let nextCreate = 0;
-  const threads: ThreadSpec[] = raw.threads.map((t, i) => {
-    const p = t.proc % raw.procs.length;
-    const ops: Op[] = t.ops.map((o) => {
+  // fork: the i-th fork op creates C<i>; its thread (raw.children[i]) works on the parent's regions
+  const forks: { child: string; parent: number }[] = [];
+  const resolveOps = (p: number, rawOps: RawOp[]): Op[] => rawOps.map((o) => {
       const w = mshare && o.win ? windows[o.region % windows.length]! : null;
       const { r, va } = w === null ? at(p, o.region, o.page) : { r: { start: w, pages: 64 }, va: w + o.page };
       // a hugetlbfs region: a whole huge page (munmap: the whole VMA, the model does not split one)
@@ -251,6 +265,11 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
           return { kind: 'reclaim', va }; // does nothing unless a shared-file region (F) is there
         case 'vm':
           throw new Error('vm is no thread operation (rawScenarioArb draws it as a VM)');
+        case 'fork': {
+          const child = `C${forks.length}`;
+          forks.push({ child, parent: p });
+          return { kind: 'fork', child };
+        }
 
         case 'numa_scan':
         case 'exit':
@@ -271,8 +290,15 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
           return { kind: o.kind };
       }
     });
-    return { name: `T${i}`, proc: `P${p}`, cpu: t.cpu % raw.cpus, ops };
+  const threads: ThreadSpec[] = raw.threads.map((t, i) => {
+    const p = t.proc % raw.procs.length;
+    return { name: `T${i}`, proc: `P${p}`, cpu: t.cpu % raw.cpus, ops: resolveOps(p, t.ops) };
   });
+  forks.forEach((f, i) => {
+    const c = raw.children?.[i];
+    if (c) threads.push({ name: `T${threads.length}`, proc: f.child, cpu: c.cpu % raw.cpus, ops: resolveOps(f.parent, c.ops.filter((o) => o.kind !== 'fork')) });
+  });
+  if (forks.length > 0) setup.unshift({ kind: 'zero_page' });
   if (raw.kvm) {
     // VM V0 of P0: one memslot per region of P0 (hugetlbfs ones too), gfns in region order
     const memslots: { gfn: number; hva: number; pages: number }[] = [];

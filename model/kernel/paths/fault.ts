@@ -35,10 +35,10 @@
 
 import { step, STOP_STEP, type Gen, type K, type StepDef } from '../step.js';
 import { pteOffsetMapLock } from '../pte_offset_map.js';
-import { allocFrame, allocTable, freeFrame, getPage, putPage } from '../frames.js';
+import { allocFrame, allocTable, freeFrame, getPage, isZeroPfn, putPage } from '../frames.js';
 import { lock, mmapLock, note, pageTableLock, pmdLock, ptlOf, release, tryLockRead, unlock, vmaEndRead, vmaLock, vmaStartRead } from '../locks.js';
 import { findPte, findTable, LEVEL_NAME, tableIndex } from '../pagetable.js';
-import type { Vma } from '../state.js';
+import type { Pte, Vma } from '../state.js';
 import { vaHex, type MmId, type Pfn } from '../types.js';
 import { findVma } from '../vma.js';
 import { sharerWindow, toHost } from '../mshare/msharefs.js';
@@ -71,6 +71,8 @@ export interface FaultCtx {
   retry?: boolean;
   /** The per-VMA attempt handled the fault. */
   done?: boolean;
+  /** do_wp_page() found the page shared (or the zero page): the PTE it saw, for wp_page_copy(). */
+  cow?: Pte;
 }
 
 /** handle_mm_fault(): the tables, then the PTE; hugetlb_fault() for a hugetlb VMA (paths/hugetlb.ts). */
@@ -224,23 +226,46 @@ function* setPteLocked(k: Parameters<StepDef['fn']>[0], c: FaultCtx, id: string)
   }
 }
 
-export const doAnonymousPage: StepDef<FaultCtx>[] = [
-  // vmf_anon_prepare(): __anon_vma_prepare() needs the mmap_lock (it looks at the neighbouring VMAs)
-  step('vmf_anon_prepare', function* (k, c) {
-    const v = c.vma!;
-    if (v.anonVma) return;
-    if (c.vmaLocked) {
-      if (!tryLockRead(k, mmapLock(c.mm))) {
-        release(k.s, k.self, vmaLock(c.mm, v.start)); // vma_end_read(), VM_FAULT_RETRY
-        c.retry = true;
-        yield { id: 'vmf_anon_prepare.retry' };
-        return STOP_STEP;
-      }
-      yield { id: 'vmf_anon_prepare.mmap_read_trylock' };
+/** vmf_anon_prepare(): __anon_vma_prepare() needs the mmap_lock (it looks at the neighbouring VMAs). */
+function* vmfAnonPrepare(k: K, c: FaultCtx): Gen<void | typeof STOP_STEP> {
+  const v = c.vma!;
+  if (v.anonVma) return;
+  if (c.vmaLocked) {
+    if (!tryLockRead(k, mmapLock(c.mm))) {
+      release(k.s, k.self, vmaLock(c.mm, v.start)); // vma_end_read(), VM_FAULT_RETRY
+      c.retry = true;
+      yield { id: 'vmf_anon_prepare.retry' };
+      return STOP_STEP;
     }
-    v.anonVma = true;
-    yield { id: '__anon_vma_prepare' };
-    if (c.vmaLocked) yield* unlock(k, mmapLock(c.mm), 'vmf_anon_prepare.mmap_read_unlock');
+    yield { id: 'vmf_anon_prepare.mmap_read_trylock' };
+  }
+  v.anonVma = true;
+  yield { id: '__anon_vma_prepare' };
+  if (c.vmaLocked) yield* unlock(k, mmapLock(c.mm), 'vmf_anon_prepare.mmap_read_unlock');
+}
+
+export const doAnonymousPage: StepDef<FaultCtx>[] = [
+  // "Use the zero-page for reads" (before vmf_anon_prepare(): no anon_vma is needed): a read-only
+  // PTE to my_zero_pfn(), with the PTL and the vmf_pte_changed() recheck; only with the setup's zero_page
+  step('do_anonymous_page.zero_pfn', function* (k, c) {
+    const s = k.s;
+    if (c.write || s.zeroPfn === undefined) return;
+    const t = yield* pteOffsetMapLock(k, c.mm, c.vpn, 'do_anonymous_page.pte_offset_map_lock');
+    if (t === null) return STOP_STEP; // the PMD entry went away (PT_RECLAIM): the access faults again
+    const i = tableIndex(s.config, c.vpn, 1);
+    const tbl = s.frames[t]!;
+    if (tbl.entries![i] === null) {
+      tbl.entries![i] = { pfn: s.zeroPfn, writable: false, accessed: true, dirty: false, protNone: false, ghost: s.frames[s.zeroPfn]!.allocId }; // pte_mkspecial(pfn_pte(my_zero_pfn()))
+      note(k, 'pte-write', c.mm, `pte ${c.vpn}`, t);
+      yield { id: 'do_anonymous_page.zero_pfn.set_pte_at' };
+    } else {
+      yield { id: 'do_anonymous_page.zero_pfn.pte_changed' };
+    }
+    yield* unlock(k, ptlOf(t), 'do_anonymous_page.pte_unmap_unlock');
+    return STOP_STEP;
+  }),
+  step('vmf_anon_prepare', function* (k, c) {
+    return yield* vmfAnonPrepare(k, c);
   }),
   step('do_anonymous_page.alloc', function* (k, c) {
     const f = allocFrame(k.s, `anon:${c.mm}:${vaHex(c.vpn)}`); // vma_alloc_zeroed_movable_folio()
@@ -306,6 +331,12 @@ export const wpPageReuse: StepDef<FaultCtx>[] = [
     const t = k.s.frames[c.table!]!;
     const i = tableIndex(k.s.config, c.vpn, 1);
     const e = t.entries![i];
+    // do_wp_page(): a private anonymous page is reused only if exclusive (PageAnonExclusive(), or
+    // wp_can_reuse_anon_folio()); the zero page never is: wp_page_copy() (paths/wp_page_copy.ts)
+    if (e && !e.writable && c.vma!.kind === 'anon' && (isZeroPfn(k.s, e.pfn) || k.s.frames[e.pfn]!.mapcount > 1)) {
+      c.cow = { ...e };
+      return;
+    }
     if (e && !e.writable) {
       t.entries![i] = { ...e, writable: true, dirty: true, accessed: true }; // maybe_mkwrite(pte_mkdirty())
       note(k, 'pte-write', c.mm, `pte ${c.vpn}`, t.pfn);
@@ -314,6 +345,13 @@ export const wpPageReuse: StepDef<FaultCtx>[] = [
   }),
   step('do_wp_page.pte_unmap_unlock', function* (k, c) {
     yield* unlock(k, ptlOf(c.table!), 'do_wp_page.pte_unmap_unlock');
+  }),
+  // wp_page_copy() starts with vmf_anon_prepare(): a VMA that only ever mapped the zero page has no anon_vma yet
+  step('wp_page_copy.vmf_anon_prepare', function* (k, c) {
+    if (c.cow) return yield* vmfAnonPrepare(k, c);
+  }),
+  step('do_wp_page.wp_page_copy', function* (k, c) {
+    if (c.cow) yield* k.run('wp_page_copy', { mm: c.mm, vpn: c.vpn, orig: c.cow, writable: c.vma!.prot.w });
   }),
 ];
 

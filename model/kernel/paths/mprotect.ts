@@ -11,6 +11,9 @@
 //      first): modify_prot_start_ptes()
 //      (get and clear, keeping A/D), write the new PTE, and widen the gather
 //      if pte_needs_flush(): on x86 any change of _PAGE_RW or presence
+//      (an upgrade makes a private anonymous PTE writable only if its page
+//      is exclusive: can_change_pte_writable(); a COW-shared page stays
+//      read-only)
 //      (pte_flags_need_flush(), flush_on_change), upgrades included. Until
 //      that flush a stale read-only entry takes a spurious fault (R5).
 //   5. Notifier end, then tlb_finish_mmu() flushes; lazy CPUs are skipped
@@ -23,7 +26,8 @@ import { lock, mmapLock, note, ptlOf, unlock, vmaStartWrite } from '../locks.js'
 import { pteTableRanges, tableIndex } from '../pagetable.js';
 import type { Mm } from '../state.js';
 import type { Prot, MmId, Pfn } from '../types.js';
-import { protectRange, vmasTouched } from '../vma.js';
+import { findVma, protectRange, vmasTouched } from '../vma.js';
+import { isZeroPfn } from '../frames.js';
 import { gatherOf, tlbFlushPteRange } from './mmu_gather.js';
 import { pteOffsetMapLock } from '../pte_offset_map.js';
 import { flushTlbBatchedPending } from './flush_tlb_batched_pending.js';
@@ -93,6 +97,12 @@ export const mprotect: StepDef<MprotectCtx>[] = [
   }),
 ];
 
+/** A private anonymous VMA's PTE whose page is not exclusive (PageAnonExclusive() clear) or is the zero page. */
+function cowShared(k: Parameters<StepDef['fn']>[0], mm: MmId, v: number, pfn: Pfn): boolean {
+  if (findVma(k.s.mms[mm]!, v)?.kind !== 'anon') return false;
+  return isZeroPfn(k.s, pfn) || k.s.frames[pfn]!.mapcount > 1;
+}
+
 export const changePteRange: StepDef<ChangePteCtx>[] = [
   step('change_pte_range.pte_offset_map_lock', function* (k, c) {
     const t = yield* pteOffsetMapLock(k, c.mm, c.addr, 'change_pte_range.pte_offset_map_lock'); // rechecks the PMD (PT_RECLAIM)
@@ -110,7 +120,11 @@ export const changePteRange: StepDef<ChangePteCtx>[] = [
       const i = tableIndex(s.config, v, 1);
       const old = t.entries![i];
       if (!old || (c.numa && old.protNone)) continue;
-      const neu = c.numa ? { ...old, protNone: true } : { ...old, writable: c.prot.w, protNone: !c.prot.r };
+      // an upgrade makes the PTE writable only where can_change_pte_writable() allows: in a private
+      // VMA, an exclusive anonymous page; a page shared with a forked mm (or the zero page) keeps its
+      // read-only PTE and a write breaks the COW (paths/wp_page_copy.ts)
+      const writable = c.prot.w && (old.writable || k.decide('can_change_pte_writable.anon_exclusive', !cowShared(k, c.mm, v, old.pfn), { vpn: v }));
+      const neu = c.numa ? { ...old, protNone: true } : { ...old, writable, protNone: !c.prot.r };
       t.entries![i] = neu; // modify_prot_start_ptes() + modify_prot_commit_ptes()
       note(k, 'pte-write', c.mm, `pte ${v}`, t.pfn);
       const needsFlush = (!old.protNone && old.writable !== neu.writable) || (!old.protNone && neu.protNone); // pte_needs_flush(): RW is flush_on_change

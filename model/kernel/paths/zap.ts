@@ -35,6 +35,7 @@
 
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { note, ptlOf, unlock } from '../locks.js';
+import { isZeroPfn } from '../frames.js';
 import { pteTableRanges, tableIndex } from '../pagetable.js';
 import { pteOffsetMapLock } from '../pte_offset_map.js';
 import type { K } from '../step.js';
@@ -98,6 +99,11 @@ export const zapPteRange: StepDef<ZapCtx>[] = [
       t.entries![i] = null; // ptep_get_and_clear_full()
       note(k, 'pte-write', c.mm, `pte ${v}`, t.pfn);
       tlbFlushPteRange(g, v, v + 1); // tlb_remove_tlb_entry(): cleared_ptes
+      if (isZeroPfn(s, e.pfn)) {
+        op?.zapped.push({ vpn: v, ghost: e.ghost, at: ++s.ghost.clock });
+        yield { id: 'zap_pte_range.clear' }; // zap_present_ptes(): vm_normal_page() NULL, no rmap, no batch
+        continue;
+      }
       const f = s.frames[e.pfn]!;
       if (e.dirty) f.dirty = true; // folio_mark_dirty()
       if (e.dirty && f.lp.startsWith('file:')) {
