@@ -25,4 +25,9 @@
 // guest TLBs, and three properties; (issue 12) reclaim of clean file
 // folios with the batched flush. Both opt-in in the generator (--ops vm,
 // --ops reclaim); runs without them keep their traces.
-export const MODEL_VERSION = '0.7.0';
+// 0.8.0 (issue 12): fork and COW (dup_mmap, copy_page_range,
+// wp_page_copy), the zero page, do_wp_page's reuse test and mprotect's
+// can_change_pte_writable() for shared anonymous pages; opt-in in the
+// generator (--ops fork), runs without it keep their traces. Variants
+// (issue 14): a step a variant inserts is named "variant:id".
+export const MODEL_VERSION = '0.8.0';

@@ -372,31 +372,45 @@ export const KVM_STEP_IDS: readonly string[] = [
 /**
  * The step ids of fork and COW (paths/fork.ts, copy_page_range.ts,
  * wp_page_copy.ts, the zero page in fault.ts, the child's start in
- * run/actors.ts) that are not step names of their own. Kept apart from
- * STEP_IDS, as KVM's are, so that every raw scenario the generator draws
- * without `fork` resolves as before: until= may name them, the generator's
- * drawn until= does not.
+ * run/actors.ts). Kept apart from STEP_IDS, as KVM's are, so that every raw
+ * scenario the generator draws without `fork` resolves as before: until=
+ * may name them, the generator's drawn until= does not.
  */
 export const FORK_STEP_IDS: readonly string[] = [
   '__copy_present_ptes',
   'copy_present_page',
   'copy_present_ptes.zero_page',
   'copy_process.never_forked',
+  'copy_pte_range.pte_alloc_map_lock',
   'copy_pte_range.pte_unmap_unlock_dst',
   'copy_pte_range.pte_unmap_unlock_src',
+  'copy_pte_range.spin_lock_nested',
   'do_anonymous_page.zero_pfn.pte_changed',
   'do_anonymous_page.zero_pfn.set_pte_at',
+  'do_wp_page.pte_offset_map_lock',
+  'do_wp_page.pte_unmap_unlock',
+  'dup_mmap.mmap_write_lock_killable',
+  'dup_mmap.mmap_write_lock_nested',
+  'dup_mmap.mmap_write_unlock',
+  'dup_mmap.mmap_write_unlock_oldmm',
   'dup_mmap.vm_area_dup',
+  'dup_mmap.vma_start_write',
+  'mm_alloc_pgd',
   'ret_from_fork',
   'sys_fork',
   'sys_fork.einval',
   'sys_fork.return',
+  'wake_up_new_task',
   'wp_page_copy.alloc_zeroed',
   'wp_page_copy.copy_user',
+  'wp_page_copy.folio_put',
   'wp_page_copy.folio_put_new',
   'wp_page_copy.pte_changed',
+  'wp_page_copy.pte_offset_map_lock',
   'wp_page_copy.pte_offset_map_lock.pmd_changed',
+  'wp_page_copy.pte_unmap_unlock',
   'wp_page_copy.ptep_get_and_clear',
+  'wp_page_copy.set_pte_at',
 ];
 
 /** The heuristic decisions a schedule's choice lines can force (SPEC 4.2), by the kernel function that takes them. */
