@@ -83,13 +83,13 @@ export class VariantBuilder {
     }
     const orig = this.paths[path]![i]!;
     const n = this.record(`drop ${id} within ${w}`, { kind: 'step' });
-    this.paths[path]![i] = {
+    this.put(path, i, {
       id,
       fn: function* (k, c) {
         if (!k.within(w)) return yield* orig.fn(k, c);
         k.noteEdit(n);
       },
-    };
+    });
     return this;
   }
 
@@ -99,15 +99,21 @@ export class VariantBuilder {
     const w = this.scope(id, path, scope);
     const orig = this.paths[path]![i]!;
     const n = this.record(w === null ? `replace ${id}` : `replace ${id} within ${w}`, { kind: 'step' });
-    this.paths[path]![i] = {
+    this.put(path, i, {
       id,
       fn: function* (k, c) {
         if (w !== null && !k.within(w)) return yield* orig.fn(k, c);
         k.noteEdit(n);
         return yield* fn(k, c);
       },
-    };
+    });
     return this;
+  }
+
+  /** Put `def` in place of step `i` of `path`; a step the variant inserted stays named under it. */
+  private put(path: string, i: number, def: StepDef) {
+    if (this.inserted.has(this.paths[path]![i]!)) this.inserted.add(def);
+    this.paths[path]![i] = def;
   }
 
   private added(st: StepDef, text: string): StepDef {
