@@ -211,9 +211,10 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
   /**
    * Expand a node. Without a preemption: the actor that stepped last, or,
    * when it cannot step (blocked, ended, or no step yet), every runnable
-   * actor. An actor that blocks or ends without a step leaves the
-   * execution as it was, so the next candidate tries the same one; a step
-   * uses it up and the next candidate replays the path. A node where no
+   * actor. An actor that blocks or ends without a step touches the
+   * execution (stepActor): the next candidates are tried on it, but a step
+   * is taken on a clean replay (stepOthers); a step uses the execution up
+   * and the next candidate replays the path. A node where no
    * actor can step ends a schedule: progress and no-deadlock judge it.
    * Switching away from a last actor that could step is a preemption: its
    * children cost one more, so they are not made now but deferred to
