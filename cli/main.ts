@@ -283,6 +283,7 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
   if (v.result === 'violation') io.out(`VIOLATION ${v.property} at step ${v.step} (${v.actor}: ${v.stepId})\n  ${v.message}`);
   else if (v.result === 'model-error') io.out(`MODEL ERROR: ${v.message}`);
   else io.out('no violation');
+  if (r.stopped) io.out(`  the run stopped early: ${r.stopped} (a use-after-free no-freed-table-reachable reports; not checked in this run)`);
   if (saved) {
     const same = saved.verdict.result === v.result && saved.verdict.property === v.property && saved.verdict.stepId === v.stepId;
     io.out(same ? 'verdict: same as saved' : `verdict: CHANGED (saved: ${saved.verdict.result}${saved.verdict.property ? ` ${saved.verdict.property}` : ''} at ${saved.verdict.stepId ?? '-'})`);

@@ -30,4 +30,6 @@
 // can_change_pte_writable() for shared anonymous pages; opt-in in the
 // generator (--ops fork), runs without it keep their traces. Variants
 // (issue 14): a step a variant inserts is named "variant:id".
-export const MODEL_VERSION = '0.8.0';
+// 0.8.1: a kernel walk that reaches a table the design freed ends the run
+// (pagetable.ts FreedTableWalk) instead of failing as a model error.
+export const MODEL_VERSION = '0.8.1';

@@ -7,7 +7,8 @@ import { linux } from '../model/policies/linux.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import { loadCounterexample } from '../reports/counterexample.js';
-import { PROPERTIES } from '../properties/registry.js';
+import { policyByName } from '../model/policies/registry.js';
+import { PROPERTIES, propertyById } from '../properties/registry.js';
 import flushBeforeRemoveMapping from '../patches/reclaim-flush-before-remove-mapping.js';
 
 describe('docs/findings/reclaim-refault-stale-read.md', () => {
@@ -33,5 +34,23 @@ describe('docs/findings/reclaim-refault-stale-read.md', () => {
     expect(ids).toContain('T2:filemap_fault');
     expect(ids.indexOf('T2:filemap_fault')).toBeLessThan(ids.indexOf('T1:arch_tlbbatch_flush.wait'));
     expect(ids).toContain('T1:__remove_mapping.ref_freeze_failed');
+  });
+});
+
+describe('docs/findings/mshare-v2-model-error-pct.md (fixed: a kernel walk into a freed table ends the run)', () => {
+  const cx = loadCounterexample('docs/findings/mshare-v2-model-error-pct.json');
+  const v2 = policyByName('mshare-v2')!;
+
+  it('checking no-freed-frame-reachable alone, the run stops where the walk would read the freed table: no model error', () => {
+    const r = runScenario(cx.scenario, { policy: v2, properties: [propertyById('no-freed-frame-reachable')!] });
+    expect(r.verdict).toBe('pass');
+    expect(r.error).toBeNull();
+    expect(r.stopped).toMatch(/^T0: a walk of P0 at 0x41000 went through a level-4 entry to frame 2, which is no longer a page table$/);
+  });
+
+  it('checking no-freed-table-reachable, the link is reported at the free, before any walk', () => {
+    const r = runScenario(cx.scenario, { policy: v2, properties: PROPERTIES.filter((p) => p.id !== 'lock-discipline') });
+    expect(r.violation).toMatchObject({ property: 'no-freed-table-reachable', stepId: 'rcu_do_batch.__tlb_remove_table' });
+    expect(r.stopped).toBeUndefined();
   });
 });

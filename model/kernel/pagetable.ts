@@ -5,7 +5,7 @@
 
 import { LEVELS, span, type Config } from './config.js';
 import type { Cpu, Frame, KernelState, Mm, Pte } from './state.js';
-import type { Pfn } from './types.js';
+import { vaHex, type Pfn } from './types.js';
 
 export const LEVEL_NAME = ['', 'pte', 'pmd', 'pud', 'pgd'] as const;
 
@@ -24,6 +24,17 @@ export function pteTableRanges(c: Config, start: number, end: number): [number, 
   return out;
 }
 
+/**
+ * A kernel walk reached, through an upper entry, a frame that is no longer
+ * a page table: a use-after-free of the design under test (a link it left
+ * to a table it freed). The run cannot go on past it; execution.ts ends it
+ * there. Where no-freed-table-reachable is checked it has already reported
+ * the link at the free, so this is met only in runs that do not check it.
+ */
+export class FreedTableWalk extends Error {
+  override name = 'FreedTableWalk';
+}
+
 /** The table of `level` covering `v` in `mm`, or null where an upper entry is none or a PMD leaf (no PTE table under it). */
 export function findTable(s: KernelState, mm: Mm, v: number, level: number): Frame | null {
   let t = s.frames[mm.pgd]!;
@@ -31,6 +42,7 @@ export function findTable(s: KernelState, mm: Mm, v: number, level: number): Fra
     const e = t.entries![tableIndex(s.config, v, l)];
     if (!e || e.huge) return null;
     t = s.frames[e.pfn]!;
+    if (!t.entries) throw new FreedTableWalk(`a walk of ${mm.id} at ${vaHex(v)} went through a level-${l} entry to frame ${e.pfn}, which is no longer a page table`);
   }
   return t;
 }

@@ -16,6 +16,7 @@ import { initState } from '../kernel/init.js';
 import { heldBy } from '../kernel/locks.js';
 import type { KernelState } from '../kernel/state.js';
 import type { Gen, K, WaitFor, Yield } from '../kernel/step.js';
+import { FreedTableWalk } from '../kernel/pagetable.js';
 import { ModelError, mmId } from '../kernel/types.js';
 import { IdealMemory, type IdealVerdict } from '../ideal/ideal.js';
 import type { Check, CheckContext, StepEvent, Violation } from './check.js';
@@ -59,6 +60,8 @@ export interface RunResult {
   knobsUsed: string[];
   /** Under a variant: the numbers of its edits (PathTable.edits) that executed, ascending. */
   editsRun?: number[];
+  /** The run ended where a kernel walk reached a table the design had freed (pagetable.ts FreedTableWalk), a property not checked here. */
+  stopped?: string;
 }
 
 export interface Actor {
@@ -114,6 +117,8 @@ export class Execution {
   private readonly choices: Set<string>;
   private readonly knobsUsed = new Set<string>();
   private readonly editsRun = new Set<number>();
+  /** Set when a kernel walk reached a freed table: no actor runs on after that use-after-free. */
+  private stoppedBy: string | null = null;
   /** A variant's edits that count as executed when a path runs, a decision is asked or a knob read (VariantEdit.on). */
   private readonly editsOn = new Map<string, number[]>();
   private readonly procOf: Map<string, string>;
@@ -212,7 +217,7 @@ export class Execution {
 
   /** May take a step now: not ended, not blocked, and no interrupt handler owns its CPU (threads). */
   runnable(a: Actor): boolean {
-    if (a.done) return false;
+    if (a.done || this.stoppedBy !== null) return false;
     // an interrupt handler runs on the CPU: no thread of that CPU, in a call or about to enter one, runs beside it
     if (a.kind === 'thread' && this.s.cpus[a.cpu]!.inIrq !== null) return false;
     return !a.pending?.wait || a.pending.wait();
@@ -232,7 +237,16 @@ export class Execution {
    */
   advance(a: Actor): Advance {
     resetVariantBudget(); // a variant's loops are bounded per step, not by the clock
-    const r = a.gen.next();
+    let r: IteratorResult<Yield, void>;
+    try {
+      r = a.gen.next();
+    } catch (e) {
+      if (!(e instanceof FreedTableWalk)) throw e;
+      // the modelled kernel would read freed memory: the run ends here, with what the checked properties saw so far
+      this.stoppedBy = `${a.name}: ${e.message}`;
+      a.done = true;
+      return { kind: 'done' };
+    }
     if (r.done) {
       a.done = true;
       return { kind: 'done' };
@@ -261,6 +275,7 @@ export class Execution {
 
   /** At the end of a run with threads unfinished: progress and no-deadlock judge the stall. */
   stalledCheck(): Violation | null {
+    if (this.stoppedBy !== null) return null; // not a stall: the run was stopped at a use-after-free
     if (!this.actors.some((a) => a.kind === 'thread' && !a.done)) return null;
     const last = this.trace[this.trace.length - 1] ?? { n: 0, actor: '-', cpu: 0, id: 'start', notes: [], locks: [] };
     return this.check({ ...last, notes: [], obs: undefined as never }, null, true, false);
@@ -278,6 +293,7 @@ export class Execution {
       state: this.s,
       knobsUsed: [...this.knobsUsed].sort(),
       ...(this.policy.edits ? { editsRun: [...this.editsRun].sort((a, b) => a - b) } : {}),
+      ...(this.stoppedBy !== null ? { stopped: this.stoppedBy } : {}),
       ...(this.keys ? { coverageKeys: [...this.keys] } : {}),
     };
   }
