@@ -2,7 +2,6 @@
 // path broken the one way the rule forbids, at the step that breaks it, and
 // holds on linux for the same scenario.
 
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { lock, mmapLock, pageTableLock, ptlOf, unlock } from '../model/kernel/locks.js';
 import type { KernelState } from '../model/kernel/state.js';
@@ -18,8 +17,7 @@ import { policyByName } from '../model/policies/registry.js';
 import { applyVariant, defineVariant, type VariantSpec } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { parseScenario } from '../reports/scenario_text.js';
-import { anon, gup, munmap, proc, scenario, thread, write } from '../test/build.js';
+import { anon, gup, munmap, proc, scenario, scenarioFile, thread, write } from '../test/build.js';
 import { X, zapWhileCached, zapWithoutPtl } from '../test/mutant_cases.js';
 import { lockDiscipline, missing } from './lock_discipline.js';
 import type { CheckContext } from './property.js';
@@ -61,7 +59,7 @@ describe('lock-discipline: PTE writes', () => {
   it("needs the host's mmap_lock, not the sharer's, for a PTE of a table shared through mshare", () => {
     // research/mshare.md S3: the table belongs to the host mm; a madvise
     // through a sharer VMA that takes only the sharer's lock races the host.
-    const sc = parseScenario(readFileSync('test/scenarios/hazard15-madvise-through-sharer.txt', 'utf8'), 'hazard15');
+    const sc = scenarioFile('hazard15-madvise-through-sharer');
     // madvise 'allowed': a zap through the sharer's link (no posted version does this; issue 10)
     const r = check(sc, applyVariant(policyByName('mshare-v3')!, defineVariant({ name: 'madvise-zaps-through-link', description: "madvise: 'allowed'", edit: (v) => v.knobs({ madvise: 'allowed' }) })));
     expect(r.violation).toMatchObject({ property: 'lock-discipline', stepId: 'zap_pte_range.clear' });

@@ -3,7 +3,6 @@
 // walker), at the step that frees it, and holds on the correct design for
 // the same scenario.
 
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { allocFrame, allocTable, freeFrame } from '../model/kernel/frames.js';
 import type { FaultCtx } from '../model/kernel/paths/fault.js';
@@ -14,8 +13,7 @@ import { policyByName } from '../model/policies/registry.js';
 import { applyVariant, defineVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { parseScenario } from '../reports/scenario_text.js';
-import { anon, idle, munmap, proc, read, run, scenario, thread, until, write } from '../test/build.js';
+import { anon, idle, munmap, proc, read, run, scenario, scenarioFile as load, thread, until, write } from '../test/build.js';
 import { X, zapWhileCached } from '../test/mutant_cases.js';
 import noIpi from '../variants/no-ipi.js';
 import skipLazy from '../variants/skip-lazy-on-table-free.js';
@@ -23,7 +21,6 @@ import { noFreedTableReachable } from './no_freed_table_reachable.js';
 import type { CheckContext } from './property.js';
 
 const check = (sc: Scenario, policy: Policy) => runScenario(sc, { policy, properties: [noFreedTableReachable] });
-const load = (name: string) => parseScenario(readFileSync(`test/scenarios/${name}.txt`, 'utf8'), name);
 const pol = (name: string) => policyByName(name)!;
 
 /** T0 maps X and munmaps it (freeing its tables) while T1 on CPU1 has walked them: `then` is T1's op after its read. */

@@ -4,7 +4,6 @@
 // flush skips), and holds on v3's own unlink, inside the window, and
 // where the link stays (RFC v3's detach, which unmap-complete reports).
 
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { linux } from '../model/policies/linux.js';
 import type { Policy } from '../model/policies/policy.js';
@@ -14,7 +13,7 @@ import { runScenario } from '../model/run/runner.js';
 import type { CheckContext } from '../model/run/check.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { parseScenario } from '../reports/scenario_text.js';
-import { anon, munmap, proc, read, scenario, thread, until, write } from '../test/build.js';
+import { anon, munmap, proc, read, scenario, scenarioFile, thread, until, write } from '../test/build.js';
 import { X } from '../test/mutant_cases.js';
 import noIpi from '../variants/no-ipi.js';
 import { noStalePscAfterUnlink } from './no_stale_psc_after_unlink.js';
@@ -56,7 +55,7 @@ describe('no-stale-psc-after-unlink', () => {
     // P0 idles on CPU0 (lazy), T4 detaches from CPU1. The entry is harmless
     // while every host-side table free is flush_tlb_all (v3); where the host
     // flush reaches i_mmap only it becomes a freed-table walk (test/mshare.test.ts).
-    const sc = parseScenario(readFileSync('test/scenarios/lazy-psc-detached-sharer.txt', 'utf8'), 'lazy-psc-detached-sharer');
+    const sc = scenarioFile('lazy-psc-detached-sharer');
     expect(check(sc, pol('mshare-v3')).violation).toMatchObject({
       actor: 'T4', stepId: 'sys_munmap.return',
       message: 'munmap of 0x80000+64 in P0 returned while CPU0 PCID slot 0 (P0, lazy) still caches the pud table at frame 3 for 0x80000, which P0 no longer links there (pt:M.host:L3)',

@@ -3,7 +3,6 @@
 // step after which they disagree, holds on v3 for the same scenarios, and
 // says nothing for a design that keeps no count.
 
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { note } from '../model/kernel/locks.js';
 import type { UnshareCtx } from '../model/kernel/paths/mshare.js';
@@ -12,11 +11,10 @@ import type { Policy } from '../model/policies/policy.js';
 import { policyByName } from '../model/policies/registry.js';
 import { applyVariant, defineVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
-import { parseScenario } from '../reports/scenario_text.js';
 import type { CheckContext } from './property.js';
 import { shareCount } from './share_count.js';
+import { scenarioFile as load } from '../test/build.js';
 
-const load = (name: string) => parseScenario(readFileSync(`test/scenarios/${name}.txt`, 'utf8'), name);
 const check = (name: string, policy: Policy) => runScenario(load(name), { policy, properties: [shareCount] });
 const pol = (name: string) => policyByName(name)!;
 const linkWithoutPtl = (base: Policy) =>

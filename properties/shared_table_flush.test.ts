@@ -6,7 +6,6 @@
 // ordinary mms (hugetlb PMD sharing) counts, an mm that no longer reaches
 // the table does not.
 
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { linux } from '../model/policies/linux.js';
 import type { Policy } from '../model/policies/policy.js';
@@ -15,13 +14,11 @@ import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
 import type { CheckContext } from '../model/run/check.js';
 import type { KernelState } from '../model/kernel/state.js';
-import { parseScenario } from '../reports/scenario_text.js';
-import { anon, proc, scenario, thread, write } from '../test/build.js';
+import { anon, proc, scenario, scenarioFile as load, thread, write } from '../test/build.js';
 import { X } from '../test/mutant_cases.js';
 import { sharedTableFlush } from './shared_table_flush.js';
 
 const check = (sc: Scenario, policy: Policy) => runScenario(sc, { policy, properties: [sharedTableFlush] });
-const load = (name: string) => parseScenario(readFileSync(`test/scenarios/${name}.txt`, 'utf8'), name);
 const pol = (name: string) => policyByName(name)!;
 /** v3 whose host-side flush reaches the host's cpumask only, as RFC v3's. */
 const v3HostCpumask: Policy = { ...pol('mshare-v3'), name: 'mshare-v3-host-cpumask', mshare: { ...pol('mshare-v3').mshare!, hostFlush: 'host-cpumask' } };

@@ -4,7 +4,6 @@
 // correct design for the same scenario; what the call did not remove is
 // not its business.
 
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { linux } from '../model/policies/linux.js';
 import type { Policy } from '../model/policies/policy.js';
@@ -13,13 +12,12 @@ import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
 import { parseScenario } from '../reports/scenario_text.js';
-import { anon, file, madvise, munmap, proc, read, run, scenario, shared, thread, until, write } from '../test/build.js';
+import { anon, file, madvise, munmap, proc, read, run, scenario, scenarioFile as load, shared, thread, until, write } from '../test/build.js';
 import { X } from '../test/mutant_cases.js';
 import noIpi from '../variants/no-ipi.js';
 import { tableAliases, unmapComplete } from './unmap_complete.js';
 
 const check = (sc: Scenario, policy: Policy) => runScenario(sc, { policy, properties: [unmapComplete] });
-const load = (name: string) => parseScenario(readFileSync(`test/scenarios/${name}.txt`, 'utf8'), name);
 const pol = (name: string) => policyByName(name)!;
 const noIpiPolicy = applyVariant(linux, noIpi);
 

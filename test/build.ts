@@ -1,6 +1,8 @@
 // Small builders for hand-written scenarios in tests.
 
+import { readFileSync } from 'node:fs';
 import type { Op, Scenario, ScheduleEntry, SetupItem, ThreadSpec } from '../model/run/scenario.js';
+import { parseScenario } from '../reports/scenario_text.js';
 import { parseProt, PAGE_SHIFT } from '../model/kernel/types.js';
 
 /** Byte address to virtual page number: tests read like the race diagrams. */
@@ -37,3 +39,9 @@ export const hugeMap = (p: string, addr: number, f: string, pages = 16, pr = 'rw
 export const vm = (name: string, p: string, gfn: number, addr: number, pages = 1): SetupItem => ({ kind: 'vm', name, proc: p, memslots: [{ gfn, hva: va(addr), pages }] });
 export const guestRead = (v: string, gfn: number): Op => ({ kind: 'guest_read', vm: v, gfn });
 export const guestWrite = (v: string, gfn: number): Op => ({ kind: 'guest_write', vm: v, gfn });
+
+/** A hand-written scenario of test/scenarios/, by name (with or without `.txt`). */
+export function scenarioFile(name: string): Scenario {
+  const base = name.replace(/\.txt$/, '');
+  return parseScenario(readFileSync(new URL(`./scenarios/${base}.txt`, import.meta.url), 'utf8'), base);
+}

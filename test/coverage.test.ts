@@ -7,7 +7,6 @@
 // a GUP walk through a sharer link at the moment the host frees tables),
 // which is why each counter has a scenario of its own here.
 
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { linux } from '../model/policies/linux.js';
 import type { Policy } from '../model/policies/policy.js';
@@ -16,13 +15,11 @@ import { applyVariant, defineVariant } from '../model/policies/variant.js';
 import { COVERAGE_COUNTERS, type CoverageName } from '../model/run/coverage.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { parseScenario } from '../reports/scenario_text.js';
-import { anon, file, gup, guestRead, guestWrite, hugeFile, hugeMap, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, vm, write } from './build.js';
+import { anon, file, guestRead, guestWrite, gup, hugeFile, hugeMap, idle, madvise, mprotect, munmap, proc, read, run, scenario, scenarioFile as load, shared, thread, until, vm, write } from './build.js';
 import { PROPERTIES } from '../properties/registry.js';
 
 const X = 0x10000;
 const Y = 0x20000;
-const load = (name: string) => parseScenario(readFileSync(`test/scenarios/${name}.txt`, 'utf8'), name);
 const v3 = policyByName('mshare-v3')!;
 
 interface Case {

@@ -3,14 +3,12 @@
 // must reach KVM through the notifier (paths/notifier.ts pass-through,
 // knob notifierPassThrough). Each design's verdict is computed here.
 
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { policyByName } from '../model/policies/registry.js';
 import { runScenario } from '../model/run/runner.js';
 import { propertyById } from '../properties/registry.js';
-import { parseScenario } from '../reports/scenario_text.js';
+import { scenarioFile as load } from './build.js';
 
-const load = (name: string) => parseScenario(readFileSync(`test/scenarios/${name}.txt`, 'utf8'), name);
 // the KVM properties and the ideal memory (lock-discipline would stop mshare-v2 earlier, at its attach: hazard 2)
 const KVM_PROPS = ['no-freed-frame-reachable', 'secondary-subset', 'read-value', 'no-spte-in-window', 'notifier-balance'].map((x) => propertyById(x)!);
 const run = (scenario: string, policy: string) => runScenario(load(scenario), { policy: policyByName(policy)!, properties: KVM_PROPS });

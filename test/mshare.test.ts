@@ -4,17 +4,15 @@
 // the design fixed it. Property by property, so one finding does not hide
 // another (as in the matrix).
 
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { policyByName } from '../model/policies/registry.js';
 import { applyVariant, defineVariant } from '../model/policies/variant.js';
 import type { Policy } from '../model/policies/policy.js';
 import { runScenario } from '../model/run/runner.js';
 import { propertyById } from '../properties/registry.js';
-import { parseScenario } from '../reports/scenario_text.js';
 import { PROPERTIES } from '../properties/registry.js';
+import { scenarioFile as load } from './build.js';
 
-const load = (name: string) => parseScenario(readFileSync(`test/scenarios/${name}.txt`, 'utf8'), name);
 const pol = (name: string) => policyByName(name)!;
 const check = (scenario: string, policy: Policy, property: string) => runScenario(load(scenario), { policy, properties: [propertyById(property)!] });
 

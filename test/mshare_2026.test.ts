@@ -4,7 +4,6 @@
 // knob the talk leaves open. Property by property, so one finding does not
 // hide another.
 
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { MshareKnobs } from '../model/kernel/mshare/knobs.js';
 import { MSHARE_2026_SOURCES } from '../model/policies/mshare.js';
@@ -16,9 +15,8 @@ import leaveAtUnlinkVariant from '../variants/m2026-leave-at-unlink.js';
 import noFreedTablesVariant from '../variants/m2026-list-no-freed-tables.js';
 import { runScenario } from '../model/run/runner.js';
 import { PROPERTIES, propertyById } from '../properties/registry.js';
-import { parseScenario } from '../reports/scenario_text.js';
+import { scenarioFile as load } from './build.js';
 
-const load = (name: string) => parseScenario(readFileSync(`test/scenarios/${name}.txt`, 'utf8'), name);
 const m2026 = policyByName('mshare-2026')!;
 const joinAfterLink = applyVariant(m2026, joinAfterLinkVariant);
 const leaveAtUnlink = applyVariant(m2026, leaveAtUnlinkVariant);

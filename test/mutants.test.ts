@@ -28,7 +28,7 @@ import pre8ce720d5bd91 from '../variants/pre-8ce720d5bd91.js';
 import preB3UnshareNoLazyIpi from '../variants/pre-b3-unshare-no-lazy-ipi.js';
 import unshareLeafOnlyFlush from '../variants/unshare-leaf-only-flush.js';
 import unshareFlushAfterIMmap from '../variants/unshare-flush-after-i-mmap.js';
-import { hugeFile, hugeMap } from './build.js';
+import { hugeFile, hugeMap, scenarioFile } from './build.js';
 import pre3ea277194daa from '../variants/pre-3ea277194daa.js';
 import reclaimFreeBeforeBatchFlush from '../variants/reclaim-free-before-batch-flush.js';
 import relockNoBatchedFlush from '../variants/relock-no-batched-flush.js';
@@ -36,7 +36,6 @@ import tlbbatchNoTlbGen from '../variants/tlbbatch-no-tlb-gen.js';
 import forkNoFlushTlbMm from '../variants/fork-no-flush-tlb-mm.js';
 import wpPageCopyNoFlush from '../variants/wp-page-copy-no-flush.js';
 import preFb49c455323f from '../variants/pre-fb49c455323f.js';
-import { readFileSync } from 'node:fs';
 import { parseScenario } from '../reports/scenario_text.js';
 import { anon, file, gup, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, va, write } from './build.js';
 import { doubleUnlock, faultNeverMaps, globalAsidUnmap, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
@@ -261,7 +260,7 @@ describe('kept mutant munmap-no-vma-start-write: per-VMA locks without the write
 
 describe('x86-TSO: switch_mm_irqs_off against should_flush_tlb (CVE-2025-37964)', () => {
   // CPU1 switches back to P0 (its mm_cpumask bit still set) and has read tlb_gen when T0 zaps X.
-  const switchBack = () => parseScenario(readFileSync('test/scenarios/cve-2025-37964-switch-back.txt', 'utf8'), 'cve-2025-37964-switch-back');
+  const switchBack = () => scenarioFile('cve-2025-37964-switch-back');
 
   it('without the smp_mb() of 83b0177a6c48 the buffered SWITCHING store is missed and a slot that missed the flush is reused', () => {
     const { good, bad } = both(switchBack(), cveNoFence);
@@ -373,7 +372,6 @@ describe('hugetlb PMD unsharing: each kept mutant fails, linux holds', () => {
 });
 
 describe('reclaim mutants (paths/reclaim.ts, tlbbatch.ts)', () => {
-  const scenarioFile = (f: string) => parseScenario(readFileSync(new URL(`./scenarios/${f}`, import.meta.url), 'utf8'));
 
   it('pre-3ea277194daa: mprotect skips flush_tlb_batched_pending and returns with a writable entry left by reclaim', () => {
     const { good, bad } = both(scenarioFile('reclaim-vs-mprotect-3ea277194daa.txt'), pre3ea277194daa);
@@ -404,7 +402,6 @@ describe('reclaim mutants (paths/reclaim.ts, tlbbatch.ts)', () => {
 });
 
 describe('fork and COW mutants (paths/fork.ts, copy_page_range.ts, wp_page_copy.ts)', () => {
-  const scenarioFile = (f: string) => parseScenario(readFileSync(new URL(`./scenarios/${f}`, import.meta.url), 'utf8'));
 
   it('fork-no-flush-tlb-mm: a stale writable entry of the parent outlives the fork and the child reads the parent\'s later write', () => {
     const { good, bad } = both(scenarioFile('fork-stale-writable-parent.txt'), forkNoFlushTlbMm);

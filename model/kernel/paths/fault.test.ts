@@ -2,15 +2,13 @@
 // one test per numbered step of its header.
 
 import { describe, expect, it } from 'vitest';
-import { anon, file, munmap, proc, read, run, scenario, shared, thread, until, va as vpn, write } from '../../../test/build.js';
+import { anon, file, munmap, proc, read, run, scenario, scenarioFile, shared, thread, until, va as vpn, write } from '../../../test/build.js';
 import { accesses as accessSteps, drive, expectOrder, go, ids, pteOf, X, Y } from '../../../test/trace.js';
 import type { RunResult } from '../../run/runner.js';
 import type { KernelState } from '../state.js';
 import { mmId } from '../types.js';
-import { readFileSync } from 'node:fs';
 import { runScenario } from '../../run/runner.js';
 import { policyByName } from '../../policies/registry.js';
-import { parseScenario } from '../../../reports/scenario_text.js';
 import { PROPERTIES } from '../../../properties/registry.js';
 import type { FaultCtx } from './fault.js';
 
@@ -80,7 +78,7 @@ describe('fault.ts: the page-fault path', () => {
   });
 
   it('bails out of the per-VMA path on an msharefs VMA (v3: mshare does not support per-VMA locks)', () => {
-    const sc = parseScenario(readFileSync(new URL('../../../test/scenarios/link-race.txt', import.meta.url), 'utf8'));
+    const sc = scenarioFile('link-race');
     const r = runScenario(sc, { policy: policyByName('mshare-v3')!, properties: PROPERTIES });
     expect(r.verdict).toBe('pass');
     expect(r.trace.map((e) => e.id)).toContain('do_user_addr_fault.vma_is_mshare');

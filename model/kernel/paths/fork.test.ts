@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { linux } from '../../policies/linux.js';
 import { applyVariant } from '../../policies/variant.js';
@@ -11,9 +9,8 @@ import { PROPERTIES } from '../../../properties/registry.js';
 import type { Observation } from '../step.js';
 import wpPageCopyNoAnonPrepare from '../../../variants/wp-page-copy-no-anon-prepare.js';
 import mprotectUpgradeIgnoresCow from '../../../variants/mprotect-upgrade-ignores-cow.js';
+import { scenarioFile as load } from '../../../test/build.js';
 
-const ROOT = join(import.meta.dirname, '../../..');
-const load = (f: string) => parseScenario(readFileSync(join(ROOT, 'test/scenarios', f), 'utf8'));
 const txt = (s: string) => parseScenario(s);
 const reads = (r: ReturnType<typeof runScenario>, actor: string) =>
   r.trace.filter((e) => e.actor === actor && e.obs?.kind === 'access').map((e) => (e.obs as Extract<Observation, { kind: 'access' }>).value);

@@ -2,14 +2,12 @@
 // path), one test per numbered step of its header, plus the PMD recheck
 // every other PTL taker now needs (pte_offset_map.ts).
 
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { policyByName } from '../../policies/registry.js';
 import { applyVariant, defineVariant } from '../../policies/variant.js';
 import { runScenario } from '../../run/runner.js';
-import { parseScenario } from '../../../reports/scenario_text.js';
 import { propertyById } from '../../../properties/registry.js';
-import { anon, idle, madvise, munmap, proc, read, run, scenario, thread, until, va as vpn, write } from '../../../test/build.js';
+import { anon, idle, madvise, munmap, proc, read, run, scenario, scenarioFile, thread, until, va as vpn, write } from '../../../test/build.js';
 import { expectOrder, go, ids, observe, Q, X, Y } from '../../../test/trace.js';
 import type { Scenario } from '../../run/scenario.js';
 import { findTable } from '../pagetable.js';
@@ -130,7 +128,7 @@ describe('pte_offset_map.ts: a PTL taker rechecks the PMD entry once it holds th
 });
 
 describe('pt_reclaim.ts under the mshare designs (research B8)', () => {
-  const sc = parseScenario(readFileSync('test/scenarios/b8-reclaim-through-sharer.txt', 'utf8'), 'b8');
+  const sc = scenarioFile('b8-reclaim-through-sharer');
   const tables = [propertyById('no-freed-table-reachable')!];
   const verdict = (name: string, ptReclaim: number) => runScenario({ ...sc, config: { ...sc.config, ptReclaim } }, { policy: policyByName(name)!, properties: tables });
 

@@ -1,13 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { linux } from '../../policies/linux.js';
 import { runScenario } from '../../run/runner.js';
 import { parseScenario } from '../../../reports/scenario_text.js';
 import { PROPERTIES } from '../../../properties/registry.js';
+import { scenarioFile as load } from '../../../test/build.js';
 
-const ROOT = join(import.meta.dirname, '../../..');
-const load = (f: string) => parseScenario(readFileSync(join(ROOT, 'test/scenarios', f), 'utf8'));
 const txt = (s: string) => parseScenario(s);
 
 describe('reclaim of a file folio (shrink_folio_list)', () => {
