@@ -16,7 +16,8 @@ import { signatureOf } from '../properties/signature.js';
 export { signatureOf };
 import type { Scenario } from '../model/run/scenario.js';
 import { shrink } from '../shrinkers/pipeline.js';
-import { opKindsFor, rawScenarioArb, resolve as resolveRaw, type OpKind, type RawScenario } from '../properties/generate/scenario_arb.js';
+import { campaignOps } from '../properties/generate/variant_ops.js';
+import { rawScenarioArb, resolve as resolveRaw, type OpKind, type RawScenario } from '../properties/generate/scenario_arb.js';
 import { PROPERTIES } from '../properties/registry.js';
 import { FeedbackCorpus, feedbackKeys, ROUND, stepsTaken } from './feedback.js';
 
@@ -75,13 +76,13 @@ export const runSeeds = (seed: string) => {
  * alone, so a run can be drawn again anywhere (campaigns/campaign.ts
  * spreads the runs of one campaign over worker threads and machines).
  */
-export function scenarioDrawer(policy: Policy, ops: readonly OpKind[] = opKindsFor(policy.mshare)): (runSeed: number) => Scenario {
+export function scenarioDrawer(policy: Policy, ops: readonly OpKind[] = campaignOps(policy).ops): (runSeed: number) => Scenario {
   const raw = rawDrawer(policy, ops);
   return (runSeed) => resolveRaw(raw(runSeed), policy.mshare);
 }
 
 /** The drawn scenario of a run before its indices are resolved: what coverage feedback mutates. */
-export function rawDrawer(policy: Policy, ops: readonly OpKind[] = opKindsFor(policy.mshare)): (runSeed: number) => RawScenario {
+export function rawDrawer(policy: Policy, ops: readonly OpKind[] = campaignOps(policy).ops): (runSeed: number) => RawScenario {
   const arb = rawScenarioArb({ ops, mshare: policy.mshare });
   return (runSeed) => fc.sample(arb, { seed: runSeed, numRuns: 1 })[0]!;
 }

@@ -100,6 +100,8 @@ export interface PathTable {
  */
 export interface VariantEdit {
   text: string;
+  /** The paths the edit changes (with `within`, the caller too): which opt-in operation kinds reach it (properties/generate/variant_ops.ts). */
+  paths: readonly string[];
   on: { kind: 'step' } | { kind: 'path'; path: string } | { kind: 'decision'; id: string } | { kind: 'knob'; name: string };
 }
 
