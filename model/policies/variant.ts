@@ -38,8 +38,8 @@ export class VariantBuilder {
     this.decisions = { ...base.decisions };
   }
 
-  private record(text: string, on: VariantEdit['on'], paths: readonly string[]): number {
-    this.edits.push({ text, on, paths: [...new Set(paths)] });
+  private record(text: string, on: VariantEdit['on'], paths: readonly string[], ids: readonly string[] = []): number {
+    this.edits.push({ text, on, paths: [...new Set(paths)], ids: [...new Set(ids)] });
     return this.edits.length - 1;
   }
 
@@ -60,7 +60,7 @@ export class VariantBuilder {
   decide(id: string, fn: Decision): this {
     if (!DECISION_IDS.has(id)) throw new VariantError(`variant of ${this.base.name}: no decision point '${id}'${didYouMean(id, [...DECISION_IDS])} (known: ${[...DECISION_IDS].join(', ')})`);
     this.decisions[id] = fn;
-    this.record(`decide ${id}`, { kind: 'decision', id }, []);
+    this.record(`decide ${id}`, { kind: 'decision', id }, [], [id]);
     return this;
   }
 
@@ -78,11 +78,11 @@ export class VariantBuilder {
     const w = this.scope(id, path, scope);
     if (w === null) {
       this.paths[path]!.splice(i, 1);
-      this.record(`drop ${id}`, { kind: 'path', path }, [path]);
+      this.record(`drop ${id}`, { kind: 'path', path }, [path], [id]);
       return this;
     }
     const orig = this.paths[path]![i]!;
-    const n = this.record(`drop ${id} within ${w}`, { kind: 'step' }, [path, w]);
+    const n = this.record(`drop ${id} within ${w}`, { kind: 'step' }, [path, w], [id]);
     this.put(path, i, {
       id,
       fn: function* (k, c) {
@@ -98,7 +98,7 @@ export class VariantBuilder {
     const { path, i } = this.locate(id);
     const w = this.scope(id, path, scope);
     const orig = this.paths[path]![i]!;
-    const n = this.record(w === null ? `replace ${id}` : `replace ${id} within ${w}`, { kind: 'step' }, w === null ? [path] : [path, w]);
+    const n = this.record(w === null ? `replace ${id}` : `replace ${id} within ${w}`, { kind: 'step' }, w === null ? [path] : [path, w], [id]);
     this.put(path, i, {
       id,
       fn: function* (k, c) {
@@ -148,7 +148,7 @@ export class VariantBuilder {
     const anchor = 'before' in where ? where.before : where.after;
     const to = this.locate(anchor);
     if (to.path !== from.path && !opts?.acrossPaths) throw new VariantError(`variant: cannot move ${id} (path ${from.path}) next to ${anchor} (path ${to.path}) without { acrossPaths: true }`);
-    const n = this.record(`move ${id} ${'before' in where ? 'before' : 'after'} ${anchor}`, { kind: 'step' }, [from.path, to.path]);
+    const n = this.record(`move ${id} ${'before' in where ? 'before' : 'after'} ${anchor}`, { kind: 'step' }, [from.path, to.path], [id]);
     const moved: StepDef = { id, fn: marked(n, st.fn) };
     if (this.inserted.has(st)) this.inserted.add(moved);
     this.paths[to.path]!.splice('before' in where ? to.i : to.i + 1, 0, moved);

@@ -9,7 +9,7 @@ import { MSHARE_2026 } from '../../model/policies/mshare.js';
 import { applyVariant, defineVariant } from '../../model/policies/variant.js';
 import { runScenario } from '../../model/run/runner.js';
 import { opKindsFor } from './scenario_arb.js';
-import { addedKindsLine, campaignOps, OPT_IN_PATHS, type OptInKind } from './variant_ops.js';
+import { addedKindsLine, campaignOps, OPT_IN_PATHS, OPT_IN_STEPS, type OptInKind } from './variant_ops.js';
 
 /** A variant that "edits" the first step of each path of `kind` by putting the same body back: it changes nothing, and its edits record when each path ran. */
 const touching = (kind: OptInKind) =>
@@ -46,10 +46,10 @@ describe('campaignOps', () => {
 
   it('adds fork for an edit of copy_pte_range, vm for one within a KVM path, and names the paths', () => {
     const fork = applyVariant(linux, defineVariant({ name: 'f', description: 'test', edit: (v) => v.drop('copy_pte_range.pte_alloc') }));
-    expect(campaignOps(fork)).toEqual({ ops: [...opKindsFor(null), 'fork'], added: [{ kind: 'fork', paths: ['copy_pte_range'] }] });
+    expect(campaignOps(fork)).toEqual({ ops: [...opKindsFor(null), 'fork'], added: [{ kind: 'fork', because: ['copy_pte_range'] }] });
     // a shared step edited for one caller: the caller's path decides
     const kvm = applyVariant(linux, defineVariant({ name: 'k', description: 'test', edit: (v) => v.drop('tlb_flush_mmu_tlbonly', { within: 'kvm_mmu_notifier_invalidate_range_start' }) }));
-    expect(campaignOps(kvm).added).toEqual([{ kind: 'vm', paths: ['kvm_mmu_notifier_invalidate_range_start'] }]);
+    expect(campaignOps(kvm).added).toEqual([{ kind: 'vm', because: ['kvm_mmu_notifier_invalidate_range_start'] }]);
     expect(addedKindsLine(campaignOps(kvm).added)).toBe('ops: vm added (the variant edits kvm_mmu_notifier_invalidate_range_start); give --ops to choose the kinds yourself');
   });
 
@@ -67,4 +67,42 @@ describe('campaignOps', () => {
       expect(OPT_IN_PATHS[kind].filter((_, i) => !withKind.has(i))).toEqual([]);
     });
   }
+
+  // OPT_IN_STEPS: each listed step or decision point runs under the default kinds but finds nothing to act on
+  it('reclaim: flush_tlb_batched_pending finds the halves of mm->tlb_flush_batched apart only once reclaim runs', () => {
+    let apart = 0;
+    const p = applyVariant(
+      linux,
+      defineVariant({
+        name: 'watch-batched',
+        description: 'test',
+        edit: (v) => {
+          for (const id of OPT_IN_STEPS.reclaim) {
+            const orig = Object.values(linux.paths).flat().find((st) => st.id === id)!;
+            v.replace(id, function* (k, c: { mm: string }) {
+              const b = k.s.mms[c.mm]!.tlbFlushBatched;
+              if (b.pending !== b.flushed) apart++;
+              return yield* orig.fn(k, c);
+            });
+          }
+          return v;
+        },
+      }),
+    );
+    expect(campaignOps(p).added).toEqual([{ kind: 'reclaim', because: [...OPT_IN_STEPS.reclaim] }]);
+    expect(editsExecuted(p, opKindsFor(null), 300).size).toBe(2); // both steps run under the default kinds...
+    expect(apart).toBe(0); // ...and never have anything to flush
+    editsExecuted(p, campaignOps(p).ops, 600);
+    expect(apart).toBeGreaterThan(0);
+  });
+
+  it("fork: can_change_pte_writable() finds a private anonymous page not exclusive only once fork runs", () => {
+    let shared = 0;
+    const p = applyVariant(linux, defineVariant({ name: 'watch-exclusive', description: 'test', edit: (v) => v.decide('can_change_pte_writable.anon_exclusive', (_k, value) => ((shared += value ? 0 : 1), value)) }));
+    expect(campaignOps(p).added).toEqual([{ kind: 'fork', because: ['can_change_pte_writable.anon_exclusive'] }]);
+    expect(editsExecuted(p, opKindsFor(null), 300).size).toBe(1);
+    expect(shared).toBe(0);
+    editsExecuted(p, campaignOps(p).ops, 600);
+    expect(shared).toBeGreaterThan(0);
+  });
 });

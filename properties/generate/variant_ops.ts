@@ -1,6 +1,7 @@
 // The operation kinds a campaign draws for a policy when --ops is not
 // given: the policy's default kinds, plus each opt-in kind (reclaim, vm,
-// fork: scenario_arb.ts opKindsAccepted) whose own paths a variant edits.
+// fork: scenario_arb.ts opKindsAccepted) whose own paths a variant edits,
+// or a step of a shared path that acts only on what that kind sets up.
 // A patch to copy_pte_range() is tested by runs that fork; a patch to
 // KVM's invalidation by runs with a VM. Without this, `fuzz --variant F`
 // of such a patch ran scenarios that never reach the edit and said so
@@ -26,10 +27,25 @@ export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   fork: ['dup_mmap', 'copy_page_range', 'copy_pte_range', 'wp_page_copy', 'wp_page_reuse'],
 };
 
-/** An opt-in kind added for a variant, and the edited paths that brought it. */
+/**
+ * Steps and decision points of shared paths that act only on what an
+ * opt-in kind's operations set up: under the default kinds they run but
+ * find nothing to do, so an edit of them is tested only with the kind.
+ */
+export const OPT_IN_STEPS: Readonly<Record<OptInKind, readonly string[]>> = {
+  // flush_tlb_batched_pending() flushes only when mm->tlb_flush_batched's halves differ, and only
+  // set_tlb_ubc_flush_pending() (reclaim's try_to_unmap_one) sets them apart (paths/tlbbatch.ts)
+  reclaim: ['zap_pte_range.flush_tlb_batched_pending', 'change_pte_range.flush_tlb_batched_pending'],
+  vm: [],
+  // can_change_pte_writable(): a private anonymous page is not PageAnonExclusive only after
+  // copy_page_range() shared it with a child (paths/copy_page_range.ts)
+  fork: ['can_change_pte_writable.anon_exclusive'],
+};
+
+/** An opt-in kind added for a variant, and the edited paths, steps or decision points that brought it. */
 export interface AddedKind {
   kind: OptInKind;
-  paths: string[];
+  because: string[];
 }
 
 /** The kinds a campaign of `p` draws without --ops, and which of them its variant's edits added. */
@@ -38,13 +54,14 @@ export function campaignOps(p: PathTable): { ops: OpKind[]; added: AddedKind[] }
   const accepted = opKindsAccepted(p.mshare);
   const edited = new Set((p.edits ?? []).flatMap((e) => e.paths));
   const added: AddedKind[] = [];
+  const ids = new Set((p.edits ?? []).flatMap((e) => e.ids));
   for (const [kind, paths] of Object.entries(OPT_IN_PATHS) as [OptInKind, readonly string[]][]) {
-    const hit = paths.filter((x) => edited.has(x));
-    if (hit.length > 0 && accepted.includes(kind)) added.push({ kind, paths: hit });
+    const hit = [...paths.filter((x) => edited.has(x)), ...OPT_IN_STEPS[kind].filter((x) => ids.has(x))];
+    if (hit.length > 0 && accepted.includes(kind)) added.push({ kind, because: hit });
   }
   return { ops: [...ops, ...added.map((a) => a.kind)], added };
 }
 
 /** The line a campaign prints when its variant added kinds, e.g. "ops: fork added: the variant edits dup_mmap". */
 export const addedKindsLine = (added: readonly AddedKind[]): string | null =>
-  added.length === 0 ? null : `ops: ${added.map((a) => `${a.kind} added (the variant edits ${a.paths.join(', ')})`).join('; ')}; give --ops to choose the kinds yourself`;
+  added.length === 0 ? null : `ops: ${added.map((a) => `${a.kind} added (the variant edits ${a.because.join(', ')})`).join('; ')}; give --ops to choose the kinds yourself`;
