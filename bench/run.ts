@@ -10,6 +10,7 @@ import { policyByName } from '../model/policies/registry.js';
 import { loadVariant } from '../model/policies/load_variant.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { fuzz } from '../campaigns/fuzz.js';
+import { campaignOps } from '../properties/generate/variant_ops.js';
 import { benchShrink } from '../campaigns/shrink_benchmark.js';
 import { machine } from './machine.js';
 import { stepsPerSec, stepsTable } from './steps_per_sec.js';
@@ -40,9 +41,9 @@ console.log(`| ${Math.round((runs * 1000) / dt)} | ${Math.round((clean.steps * 1
 if (values['steps-only']) process.exit(0);
 
 console.log(`## time to the first violation, per kept mutant (seed "bench", up to 20000 runs)\n`);
-console.log('Each mutant twice: drawn scenarios only (what CLI campaigns run), and with coverage feedback (campaigns/feedback.ts, opt-in).\n');
-console.log(`| variant | found in run (draws only) | found in run (feedback) | time to find | shrink time | signature | ops before/after shrink |`);
-console.log(`|---|---|---|---|---|---|---|`);
+console.log('Each mutant twice: drawn scenarios only (what CLI campaigns run), and with coverage feedback (campaigns/feedback.ts, opt-in). Both draw the kinds `fuzz --variant F` draws without --ops: the defaults, plus the opt-in kinds whose paths the variant edits (properties/generate/variant_ops.ts), named in the second column.\n');
+console.log(`| variant | opt-in kinds added | found in run (draws only) | found in run (feedback) | time to find | shrink time | signature | ops before/after shrink |`);
+console.log(`|---|---|---|---|---|---|---|---|`);
 const foundVariants: string[] = [];
 for (const f of readdirSync('variants').filter((x) => x.endsWith('.ts')).sort()) {
   const v = await loadVariant(`variants/${f}`);
@@ -57,7 +58,8 @@ for (const f of readdirSync('variants').filter((x) => x.endsWith('.ts')).sort())
   const ops = (s: { threads: { ops: unknown[] }[] }) => s.threads.reduce((n, x) => n + x.ops.length, 0);
   const plainAt = plain.finding ? String(plain.finding.runIndex) : 'not found';
   if (fnd) foundVariants.push(f);
-  console.log(fnd ? `| ${v.spec.name} | ${plainAt} | ${fnd.runIndex} | ${ms(found - t)} ms | ${ms(end - found)} ms | ${fnd.signature.replaceAll('|', ' / ')} | ${ops(fnd.original)} / ${ops(fnd.scenario)} |` : `| ${v.spec.name} | ${plainAt} | not found | ${dt} ms | - | - | - |`);
+  const kinds = campaignOps(policy).added.map((a) => a.kind).join(', ') || '-';
+  console.log(fnd ? `| ${v.spec.name} | ${kinds} | ${plainAt} | ${fnd.runIndex} | ${ms(found - t)} ms | ${ms(end - found)} ms | ${fnd.signature.replaceAll('|', ' / ')} | ${ops(fnd.original)} / ${ops(fnd.scenario)} |` : `| ${v.spec.name} | ${kinds} | ${plainAt} | not found | ${dt} ms | - | - | - |`);
 }
 
 // The shrinker against the BFS minimum (issue 4): seeds bench-0..N-1 per kept mutant.

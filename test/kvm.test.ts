@@ -14,6 +14,7 @@ import flushNoWait from '../variants/kvm-tlb-flush-no-wait.js';
 import noRecheck from '../variants/kvm-enter-no-request-recheck.js';
 import seqAfterGup from '../variants/kvm-mmu-seq-after-gup.js';
 import { putPage } from '../model/kernel/frames.js';
+import type { Pfn } from '../model/kernel/types.js';
 import { anon, guestRead, guestWrite, madvise, proc, run, scenario, scenarioFile, thread, until, vm, write } from './build.js';
 import { guestAndZap, guestMmFault, invalidateEndNoDec, munmapNoNotifierEnd, X } from './mutant_cases.js';
 
@@ -43,7 +44,7 @@ describe('KVM on linux', () => {
 
 describe('KVM and reclaim', () => {
   // kvm_release_faultin_page() as the model had it before 0.8.2: the page unpinned, never marked dirty
-  const noDirty: VariantSpec = { name: 'kvm-release-no-dirty', description: 'test: kvm_release_faultin_page() does not mark a writably mapped folio dirty', edit: (v) => v.replace('kvm_release_faultin_page', function* (k, c: { pfn?: number }) {
+  const noDirty: VariantSpec = { name: 'kvm-release-no-dirty', description: 'test: kvm_release_faultin_page() does not mark a writably mapped folio dirty', edit: (v) => v.replace('kvm_release_faultin_page', function* (k, c: { pfn?: Pfn }) {
     putPage(k.s, c.pfn!);
     yield { id: 'kvm_release_faultin_page' };
   }) };
