@@ -20,7 +20,7 @@
 //      holds no reference on the page.
 //   6. kvm_release_faultin_page(kvm, page, unused = retry, dirty =
 //      map_writable) under mmu_lock: mark the folio dirty when KVM got it
-//      writable and installed the SPTE (since v6.13 KVM marks dirty here,
+//      writable and installed the SPTE (since aa85986e7150, v6.13, here,
 //      speculatively, not when it zaps a dirty SPTE: the guest writes
 //      through the SPTE without the primary MMU seeing it, so reclaim must
 //      find the folio dirty and keep it, read-value), then unpin it (the
