@@ -27,6 +27,12 @@ export interface FuzzOptions {
   properties?: readonly Property[];
   /** Signatures already known: runs that only reproduce one of these count as clean. */
   skip?: ReadonlySet<string>;
+  /**
+   * A variant's base policy: a run counts as a finding only if the base
+   * passes the same scenario, so a mutant is found by what it breaks, not
+   * by a finding its base policy already shows (the bench's measure).
+   */
+  base?: Policy;
   seed: string;
   /** Stop after this many runs ... */
   runs?: number;
@@ -34,7 +40,7 @@ export interface FuzzOptions {
   timeMs?: number;
   ops?: readonly OpKind[];
   /** Called after every run, for progress logging. */
-  onRun?: (index: number, r: RunResult) => void;
+  onRun?: (index: number, r: RunResult, sc: Scenario) => void;
   /** Wall-clock budget for shrinking the finding (shrinkers/pipeline.ts); none by default, so results never depend on timing. */
   shrinkBudgetMs?: number;
   /** Wall clock, injected so the campaign stays testable. */
@@ -106,9 +112,10 @@ export function fuzz(opts: FuzzOptions): FuzzResult {
     if (corpus) corpus.offer(i, raw, feedbackKeys(r), stepsTaken(r));
     steps += r.steps;
     addCoverage(coverage, r.coverage);
-    opts.onRun?.(i, r);
+    opts.onRun?.(i, r, sc);
     const sig = signatureOf(r);
     if (sig === null || opts.skip?.has(sig)) continue;
+    if (opts.base && runScenario(sc, { policy: opts.base, properties: opts.properties ?? PROPERTIES }).verdict !== 'pass') continue;
     const budget = opts.shrinkBudgetMs === undefined ? {} : { budgetMs: opts.shrinkBudgetMs, now: opts.now ?? Date.now };
     const shrunk = shrink(sc, opts.policy, sig, { properties: opts.properties, ...budget });
     return { runs: i + 1, steps, coverage, finding: { runIndex: i, runSeed, signature: sig, original: sc, scenario: shrunk.scenario, result: shrunk.result, shrinks: shrunk.passes } };
