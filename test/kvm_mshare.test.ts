@@ -28,6 +28,9 @@ describe('hazard 4: KVM over an mshare window', () => {
     const ids = r.trace.map((e) => e.id);
     expect(ids).toContain('mshare_invalidate_range_start.i_mmap_lock_read');
     expect(ids).toContain('tdp_mmu_zap_leafs');
+    // T0 is still in the guest after its write (one KVM_RUN): the flush kicks it and waits
+    expect(ids.indexOf('vmx_vcpu_run.kick_exit')).toBeGreaterThan(ids.indexOf('kvm_make_all_cpus_request.kick'));
+    expect(ids.indexOf('kvm_make_all_cpus_request.wait')).toBeGreaterThan(ids.indexOf('vmx_vcpu_run.kick_exit'));
   });
 
   it('mshare-2026: mshare_advise(MADV_DONTNEED) on the host never reaches the sharer\'s KVM', () => {
