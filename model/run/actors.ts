@@ -67,7 +67,8 @@ function* threadBody(k: K, spec: ThreadSpec): Gen {
       // stays in the guest from one access to the next, and the thread holds its CPU until the VM-exit
       const run = kvmRunOf(spec, i, mm);
       yield* untilReturnToUser(k, k.run('kvm_vcpu_run', run));
-      i += run.accesses.length - 1;
+      if (s.mms[mm]!.exiting) return yield* killed(k, mm); // -EINTR: SIGKILL, taken on the way to user mode
+      i += (run.done ?? run.accesses.length) - 1; // after -EFAULT the VMM calls KVM_RUN again for the rest
       continue;
     }
     yield* untilReturnToUser(k, runOp(k, mm, op, `${spec.name}.${i}`));

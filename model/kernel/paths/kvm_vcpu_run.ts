@@ -37,7 +37,8 @@
 //      back to 1 and the same access again - whether the fault installed
 //      the SPTE or asked for a retry (a retry inside an open invalidation
 //      of the gfn waits for its end: the real vCPU spins). -EFAULT
-//      (hva_to_pfn() failed) ends the KVM_RUN.
+//      (hva_to_pfn() failed) ends the KVM_RUN; the VMM makes the
+//      accesses after the failed one in a new KVM_RUN (run/actors.ts).
 //   4. After the last access the guest runs on for a step (a kick takes it
 //      out), then the VM-exit that ends this KVM_RUN: mode
 //      OUTSIDE_GUEST_MODE. The thread holds its CPU for the whole KVM_RUN.
@@ -59,6 +60,8 @@ export interface KvmRunCtx {
   mm: MmId;
   /** The thread's consecutive guest operations, made in this order inside one KVM_RUN. */
   accesses: GuestAccess[];
+  /** Set by the run: how many of `accesses` it got through (made, or failed with -EFAULT); the VMM's next KVM_RUN starts after them. */
+  done?: number;
 }
 
 /** kvm_vm_ioctl_create_vcpu() at the thread's first KVM_RUN: pinned to its CPU. */
@@ -111,19 +114,19 @@ function* access(k: K, vm: string, a: GuestAccess, mm: MmId, e: { pfn: number },
 }
 
 /**
- * One guest access, from inside the guest (`first`: the one right after
- * KVM_RUN's first entry): returns false if the KVM_RUN ended (-EFAULT or
- * -EINTR) before the access was made.
+ * Guest access `i` of the KVM_RUN, from inside the guest: 'made', or how the KVM_RUN ended (-EFAULT or
+ * -EINTR) instead.
  */
-function* guestAccess(k: K, c: KvmRunCtx, a: GuestAccess, first: boolean): Gen<boolean> {
+function* guestAccess(k: K, c: KvmRunCtx, i: number): Gen<'made' | 'efault' | 'eintr'> {
+  const a = c.accesses[i]!;
   const vm = k.s.kvm!.vms[c.vm]!;
   const hva = gfnToHva(vm, a.gfn)!;
-  if (!first && k.s.mms[c.mm]!.exiting) {
+  if (i > 0 && k.s.mms[c.mm]!.exiting) {
     // between two accesses, a SIGKILL from a sibling's exit_group(): signal_wake_up() kicks the CPU
     // out of the guest, and vcpu_run() -> kvm_xfer_to_guest_mode_handle_work() returns -EINTR
     vmExit(vcpuOf(k, c.vm));
     yield { id: 'kvm_handle_signal_exit', final: true };
-    return false;
+    return 'eintr';
   }
   for (;;) {
     const v = vcpuOf(k, c.vm);
@@ -137,14 +140,14 @@ function* guestAccess(k: K, c: KvmRunCtx, a: GuestAccess, first: boolean): Gen<b
     const hit = tlb.find((e) => e.vcpu === k.self && e.gfn === a.gfn);
     if (hit && (!a.write || hit.writable)) {
       yield* access(k, c.vm, a, c.mm, hit, 'guest_access.tlb_hit', hva);
-      return true;
+      return 'made';
     }
     const spte = vm.sptes[a.gfn];
     if (spte && (!a.write || spte.writable)) {
       k.s.kvm!.guestTlb[k.cpu] = tlb.filter((e) => !(e.vcpu === k.self && e.gfn === a.gfn));
       k.s.kvm!.guestTlb[k.cpu]!.push({ vcpu: k.self, gfn: a.gfn, pfn: spte.pfn, writable: spte.writable, ghost: spte.ghost });
       yield* access(k, c.vm, a, c.mm, spte, 'guest_access.tdp_walk', hva);
-      return true;
+      return 'made';
     }
     // EPT violation: the faulting translation is not cached (as SDM 4.10.4.1 for #PF), VM-exit
     k.s.kvm!.guestTlb[k.cpu] = tlb.filter((e) => !(e.vcpu === k.self && e.gfn === a.gfn));
@@ -153,8 +156,9 @@ function* guestAccess(k: K, c: KvmRunCtx, a: GuestAccess, first: boolean): Gen<b
     const f: KvmFaultCtx = { vm: c.vm, mm: c.mm, gfn: a.gfn, hva, write: a.write, opId: a.opId };
     yield* k.run('kvm_tdp_page_fault', f);
     if (f.result === 'efault') {
+      c.done = i + 1; // set before the last step: the thread does not resume the path after it
       yield { id: 'kvm_vcpu_run.efault', final: true }; // -EFAULT to the VMM (observed where GUP's fault decided it)
-      return false;
+      return 'efault';
     }
     if (f.result === 'retry' && inInvalidation(vm, a.gfn)) {
       // RET_PF_RETRY: the vCPU re-enters and faults again until the invalidation ends; the
@@ -172,7 +176,11 @@ export const kvmVcpuRun: StepDef<KvmRunCtx>[] = [
     yield* k.run('vcpu_enter_guest', c);
   }),
   step('guest_access', function* (k, c) {
-    for (const [i, a] of c.accesses.entries()) if (!(yield* guestAccess(k, c, a, i === 0))) return STOP_STEP;
+    c.done = 0;
+    for (let i = 0; i < c.accesses.length; i++) {
+      if ((yield* guestAccess(k, c, i)) !== 'made') return STOP_STEP; // KVM_RUN ended (its last step was final: run/actors.ts untilReturnToUser)
+      c.done = i + 1;
+    }
   }),
   // the guest runs on after its last access (one step, in which a kick can take it out) before the exit that ends KVM_RUN
   step('vmx_vcpu_run.guest_runs', function* (k, c) {
