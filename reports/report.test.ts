@@ -362,7 +362,7 @@ describe('reports of other kinds of finding', () => {
   });
 
   it('no-freed-frame-reachable (guest TLB): the entry, its zapped SPTE, the freed frame, and no request ever reached the vCPU', () => {
-    const sc = guestAndZap([until('T0', 'kvm_vcpu_run.vmexit'), run('T1'), run('T0')]);
+    const sc = guestAndZap([until('T0', 'guest_access.tdp_walk'), run('T1'), run('T0')]);
     const { r, text } = report(sc, applyVariant(linux, zapNoFlush), [propertyById('no-freed-frame-reachable')!]);
     expect(r.violation).toMatchObject({ property: 'no-freed-frame-reachable', holder: 'guest TLB' });
     const pfn = r.focus!.pfn!;

@@ -171,7 +171,8 @@ const KEEP_ID = /^(sys_|user_access\.|hw\.|enter_lazy_tlb$|csd_unlock$|native_fl
 /** KVM's steps kept by what they are: VM-entry and exits, guest accesses, the notifier's start and end, SPTE zaps and installs, remote flushes and kicks (paths/kvm_*.ts). */
 const KEEP_KVM_ID = /^(vcpu_enter_guest\.(vmenter|cancel_injection)|kvm_vcpu_flush_tlb_all|guest_access\.|vmx_vcpu_run\.kick_exit|kvm_vcpu_run\.(vmexit|efault)|kvm_mmu_notifier_invalidate_range_start$|kvm_mmu_invalidate_(begin|end)$|tdp_mmu_zap_leafs$|tdp_mmu_map_handle_target_level$|is_page_fault_stale\.retry|kvm_arch_flush_shadow_all$|kvm_make_all_cpus_request\.(kvm_make_request|kick|wait))/;
 /** Steps that end a thread's operation. */
-const COMPLETES = /^(sys_\w+\.return|user_access\.(walk|tlb_hit|sigsegv)|exit_to_user_mode|enter_lazy_tlb|kvm_vcpu_run\.(vmexit|efault))$/;
+// a guest access completes its operation; the KVM_RUN's VM-exit after the last one completes none
+const COMPLETES = /^(sys_\w+\.return|user_access\.(walk|tlb_hit|sigsegv)|exit_to_user_mode|enter_lazy_tlb|guest_access\.(tdp_walk|tlb_hit)|kvm_vcpu_run\.efault)$/;
 
 /** Does an effect matter to the race around `f`? */
 export function relevant(e: Effect, f: Focus | null): boolean {

@@ -313,7 +313,7 @@ const CASES: Case[] = [
     scenario: () => scenario({
       setup: [proc('P0'), anon('P0', X, 1), vm('V0', 'P0', 0, X)],
       threads: [thread('T0', 'P0', 0, guestWrite('V0', 0), guestRead('V0', 0)), thread('T1', 'P0', 1, write(X), madvise(X))],
-      schedule: [until('T1', 'user_access.walk'), until('T0', 'kvm_vcpu_run.vmexit'), until('T0', 'vcpu_enter_guest.vmenter'), run('T1')],
+      schedule: [until('T1', 'user_access.walk'), until('T0', 'guest_access.tdp_walk'), run('T1')],
     }),
     policy: linux,
     reaches: ['kvm_spte_zapped_in_start', 'kvm_flush_kicked_guest_mode', 'kvm_guest_tlb_until_request'],

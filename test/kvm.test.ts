@@ -25,7 +25,7 @@ function both(sc: Scenario, spec: VariantSpec, only?: string) {
 
 describe('KVM on linux', () => {
   it('a guest write is seen by the VMM and a read after MADV_DONTNEED reads zero through a new SPTE', () => {
-    const r = runScenario(guestAndZap([until('T0', 'kvm_vcpu_run.vmexit'), run('T1'), run('T0')]), { policy: linux, properties: PROPERTIES });
+    const r = runScenario(guestAndZap([until('T0', 'guest_access.tdp_walk'), run('T1'), run('T0')]), { policy: linux, properties: PROPERTIES });
     expect(r.verdict).toBe('pass');
     const ids = r.trace.map((e) => e.id);
     expect(ids).toContain('tdp_mmu_zap_leafs'); // the start zapped the SPTE
@@ -60,6 +60,53 @@ describe('KVM and reclaim', () => {
   });
 });
 
+describe('KVM_RUN: consecutive guest accesses stay in the guest (vcpu_run() loops vcpu_enter_guest())', () => {
+  const ids = (sc: Scenario) => runScenario(sc, { policy: linux, properties: PROPERTIES });
+
+  it('a write then a read of the same gfn: one entry after the fault, the read hits the guest TLB, one VM-exit', () => {
+    const r = ids(scenario({ setup: [proc('P0'), anon('P0', X, 1), vm('V0', 'P0', 0, X)], threads: [thread('T0', 'P0', 0, guestWrite('V0', 0), guestRead('V0', 0))] }));
+    expect(r.verdict).toBe('pass');
+    const t = r.trace.map((e) => e.id);
+    const walk = t.indexOf('guest_access.tdp_walk');
+    expect(t.slice(walk + 1, walk + 2)).toEqual(['guest_access.tlb_hit']); // no exit, no entry between the two accesses
+    expect(t.filter((x) => x === 'kvm_vcpu_run.vmexit')).toHaveLength(1);
+    expect(t.filter((x) => x === 'vcpu_enter_guest.vmenter')).toHaveLength(2); // KVM_RUN's entry, and the one after the EPT violation
+  });
+
+  it('a flush between two accesses meets the vCPU in guest mode: kick, wait, and the next access exits first', () => {
+    const r = ids(guestAndZap([until('T0', 'guest_access.tdp_walk'), until('T1', 'kvm_make_all_cpus_request.kick'), run('T0')]));
+    expect(r.verdict).toBe('pass');
+    const t = r.trace.map((e) => `${e.actor}:${e.id}`);
+    expect(t.indexOf('T0:vmx_vcpu_run.kick_exit')).toBeGreaterThan(t.indexOf('T1:kvm_make_all_cpus_request.kick'));
+    expect(t.indexOf('T0:kvm_vcpu_flush_tlb_all')).toBeGreaterThan(t.indexOf('T0:vmx_vcpu_run.kick_exit'));
+  });
+
+  it('a sibling\'s exit_group() between two accesses ends KVM_RUN with -EINTR; the rest is never made', () => {
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 1), vm('V0', 'P0', 0, X)],
+      threads: [thread('T0', 'P0', 0, guestWrite('V0', 0), guestRead('V0', 0)), thread('T1', 'P0', 1, { kind: 'exit' })],
+      schedule: [until('T0', 'guest_access.tdp_walk'), until('T1', 'do_group_exit'), run('T0')],
+    });
+    const r = ids(sc);
+    expect(r.verdict).toBe('pass');
+    const t0 = r.trace.filter((e) => e.actor === 'T0').map((e) => e.id);
+    expect(t0).toContain('kvm_handle_signal_exit');
+    expect(t0).not.toContain('guest_access.tlb_hit');
+    expect(t0.slice(t0.indexOf('kvm_handle_signal_exit') + 1)).toEqual(['exit_mm.enter_lazy_tlb', 'do_exit']); // killed in user mode
+  });
+
+  it("-EFAULT ends KVM_RUN at the failed access; the VMM's next KVM_RUN makes the rest", () => {
+    // gfn 0's hva is mapped by no VMA: hva_to_pfn() fails; gfn 1's is
+    const r = ids(scenario({ setup: [proc('P0'), anon('P0', X + 0x1000, 1), vm('V0', 'P0', 0, X, 2)], threads: [thread('T0', 'P0', 0, guestRead('V0', 0), guestWrite('V0', 1))] }));
+    expect(r.verdict).toBe('pass');
+    const t = r.trace.map((e) => e.id);
+    expect(t.filter((x) => x === 'kvm_vcpu_run.efault')).toHaveLength(1);
+    const after = t.slice(t.indexOf('kvm_vcpu_run.efault') + 1);
+    expect(after).toContain('guest_access.tdp_walk'); // the write to gfn 1, in a new KVM_RUN
+    expect(after.at(-1)).toBe('kvm_vcpu_run.vmexit');
+  });
+});
+
 describe('each KVM property fails on a broken path and holds on linux', () => {
   it('secondary-subset: no retry check, the stale pfn is mapped after the invalidation (pre-e930bffe95e1)', () => {
     const { good, bad } = both(guestAndZap([until('T0', 'get_user_pages.mmap_read_unlock'), run('T1'), run('T0')]), noRetry, 'secondary-subset');
@@ -75,7 +122,7 @@ describe('each KVM property fails on a broken path and holds on linux', () => {
   });
 
   it('notifier-balance: kvm_mmu_invalidate_end forgets mmu_invalidate_in_progress--', () => {
-    const sc = guestAndZap([until('T0', 'kvm_vcpu_run.vmexit'), run('T1'), run('T0')]);
+    const sc = guestAndZap([until('T0', 'guest_access.tdp_walk'), run('T1'), run('T0')]);
     const { good, bad } = both(sc, invalidateEndNoDec, 'notifier-balance');
     expect(good.verdict).toBe('pass');
     expect(bad.violation).toMatchObject({ property: 'notifier-balance', actor: 'T1', holder: 'notifier' });
@@ -94,7 +141,7 @@ describe('each KVM property fails on a broken path and holds on linux', () => {
   });
 
   it('secondary-subset and no-freed-frame-reachable: the zap loses its remote flush, the guest TLB keeps the page (pre-a835429cda91)', () => {
-    const sc = guestAndZap([until('T0', 'kvm_vcpu_run.vmexit'), run('T1'), run('T0')]);
+    const sc = guestAndZap([until('T0', 'guest_access.tdp_walk'), run('T1'), run('T0')]);
     const { good, bad } = both(sc, zapNoFlush);
     expect(good.verdict).toBe('pass');
     // once the invalidation has ended the entry is no longer excused
@@ -105,14 +152,21 @@ describe('each KVM property fails on a broken path and holds on linux', () => {
   });
 
   it('secondary-subset: the flush does not wait for the kicked vCPU, still in the guest when the invalidation ends', () => {
-    const { good, bad } = both(guestAndZap([until('T0', 'kvm_vcpu_run.vmexit'), until('T0', 'vcpu_enter_guest.vmenter'), run('T1')]), flushNoWait);
+    const { good, bad } = both(guestAndZap([until('T0', 'guest_access.tdp_walk'), run('T1')]), flushNoWait);
     expect(good.verdict).toBe('pass');
     expect(good.trace.map((e) => e.id)).toContain('vmx_vcpu_run.kick_exit'); // the kick took T0 out of the guest
     expect(bad.violation).toMatchObject({ property: 'secondary-subset', actor: 'T1', stepId: 'kvm_mmu_invalidate_end', holder: 'guest TLB' });
   });
 
   it('secondary-subset: vcpu_enter_guest without the re-check enters on a guest TLB the request was meant to flush', () => {
-    const { good, bad } = both(guestAndZap([until('T0', 'kvm_vcpu_run.vmexit'), until('T0', 'vcpu_enter_guest.kvm_check_request'), run('T1'), run('T0')]), noRecheck);
+    // T0 caches gfn 0, then its access to gfn 1 exits on an EPT violation; T1's zap of gfn 0 comes
+    // while T0, back from the fault, re-enters between the request check and the mode store
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 2), vm('V0', 'P0', 0, X, 2)],
+      threads: [thread('T0', 'P0', 0, guestWrite('V0', 0), guestRead('V0', 1)), thread('T1', 'P0', 1, write(X), madvise(X))],
+      schedule: [until('T1', 'user_access.walk'), until('T0', 'guest_access.tdp_walk'), until('T0', 'guest_access.ept_violation'), until('T0', 'vcpu_enter_guest.kvm_check_request'), run('T1'), run('T0')],
+    });
+    const { good, bad } = both(sc, noRecheck);
     expect(good.verdict).toBe('pass');
     expect(good.trace.map((e) => e.id)).toContain('vcpu_enter_guest.cancel_injection');
     expect(bad.violation).toMatchObject({ property: 'secondary-subset', actor: 'T0', stepId: 'vcpu_enter_guest.vmenter', holder: 'guest TLB' });
@@ -130,7 +184,7 @@ describe('each KVM property fails on a broken path and holds on linux', () => {
       setup: [proc('P0'), anon('P0', X, 2), vm('V0', 'P0', 0, X)],
       threads: [thread('T0', 'P0', 0, guestWrite('V0', 0), guestRead('V0', 0)), thread('T1', 'P0', 1, madvise(X)), thread('T2', 'P0', 2, write(X + 0x1000))],
       // T1's madvise returns (the IPI to CPU0 answered) before T2 reuses the freed frame and T0 reads
-      schedule: [until('T0', 'kvm_vcpu_run.vmexit'), until('T1', 'native_flush_tlb_multi.send'), run('ipi@cpu0'), run('T1'), run('T2'), run('T0')],
+      schedule: [until('T0', 'guest_access.tdp_walk'), until('T1', 'native_flush_tlb_multi.send'), run('ipi@cpu0'), run('T1'), run('T2'), run('T0')],
     });
     const { good, bad } = both(sc, zapNoFlush, 'read-value');
     expect(good.verdict).toBe('pass');

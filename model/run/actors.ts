@@ -10,6 +10,7 @@ import { aliasesOf, mappedAtInvoke } from '../kernel/ghost.js';
 import { span, vaPages } from '../kernel/config.js';
 import { isVmHugetlbPage } from '../kernel/paths/hugetlb.js';
 import type { Gen, K, OpRecord } from '../kernel/step.js';
+import type { GuestAccess, KvmRunCtx } from '../kernel/paths/kvm_vcpu_run.js';
 import { mmId, type MmId } from '../kernel/types.js';
 import type { Op, ThreadSpec } from './scenario.js';
 
@@ -61,6 +62,15 @@ function* threadBody(k: K, spec: ThreadSpec): Gen {
         return;
       }
     }
+    if (op.kind === 'guest_read' || op.kind === 'guest_write') {
+      // the consecutive guest operations from here are one KVM_RUN (paths/kvm_vcpu_run.ts): the vCPU
+      // stays in the guest from one access to the next, and the thread holds its CPU until the VM-exit
+      const run = kvmRunOf(spec, i, mm);
+      yield* untilReturnToUser(k, k.run('kvm_vcpu_run', run));
+      if (s.mms[mm]!.exiting) return yield* killed(k, mm); // -EINTR: SIGKILL, taken on the way to user mode
+      i += (run.done ?? run.accesses.length) - 1; // after -EFAULT the VMM calls KVM_RUN again for the rest
+      continue;
+    }
     yield* untilReturnToUser(k, runOp(k, mm, op, `${spec.name}.${i}`));
     if (op.kind === 'exit') return; // do_exit() does not come back
   }
@@ -76,6 +86,19 @@ function* threadBody(k: K, spec: ThreadSpec): Gen {
   };
   if (!s.mms[mm]!.exiting && siblingMayExit()) yield { id: 'user_mode', wait: () => s.mms[mm]!.exiting || !siblingMayExit() };
   if (s.mms[mm]!.exiting) yield* killed(k, mm);
+}
+
+/** The KVM_RUN that starts at operation `i`: it and the guest operations right after it (one VM per thread: validate.ts). */
+function kvmRunOf(spec: ThreadSpec, i: number, mm: MmId): KvmRunCtx {
+  const accesses: GuestAccess[] = [];
+  let vm = '';
+  for (let j = i; j < spec.ops.length; j++) {
+    const op = spec.ops[j]!;
+    if (op.kind !== 'guest_read' && op.kind !== 'guest_write') break;
+    vm = op.vm;
+    accesses.push({ gfn: op.gfn, write: op.kind === 'guest_write', opId: `${spec.name}.${j}` });
+  }
+  return { vm, mm, accesses };
 }
 
 /**
@@ -155,7 +178,7 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
       return yield* k.run('user_access', { mm, opId, vpn: op.va, write: op.kind === 'write' });
     case 'guest_read':
     case 'guest_write':
-      return yield* k.run('kvm_vcpu_run', { vm: op.vm, mm, gfn: op.gfn, write: op.kind === 'guest_write', opId });
+      throw new Error('a guest operation runs in its KVM_RUN (threadBody, kvmRunOf)');
     case 'gup':
       return yield* k.run('gup_fast', { mm, vpn: op.va });
     case 'get_user_pages':

@@ -332,6 +332,7 @@ export const KVM_STEP_IDS: readonly string[] = [
   'is_page_fault_stale.retry',
   'kvm_arch_flush_shadow_all',
   'kvm_handle_hva_range.flush_on_ret',
+  'kvm_handle_signal_exit',
   'kvm_handle_hva_range.kvm_mmu_lock',
   'kvm_handle_hva_range.kvm_mmu_unlock',
   'kvm_make_all_cpus_request.kick',

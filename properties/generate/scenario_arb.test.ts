@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { policyByName } from '../../model/policies/registry.js';
 import { validateScenario } from '../../model/run/validate.js';
-import { opKindsFor, scenarioArb } from './scenario_arb.js';
+import { opKindsAccepted, opKindsFor, scenarioArb } from './scenario_arb.js';
 
 const SYSCALLS = ['mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close'];
 
@@ -37,5 +37,43 @@ describe('scenario_arb: mshare 2026 operations', () => {
     }
     const kinds = new Set(scs.flatMap((sc) => sc.threads.flatMap((t) => t.ops.map((o) => o.kind))));
     for (const k of SYSCALLS) expect(kinds).toContain(k);
+  });
+});
+
+describe('scenario_arb: a VM over the VMM\'s mshare window (hazard 4)', () => {
+  const vmOf = (sc: { setup: { kind: string }[] }) => sc.setup.find((s) => s.kind === 'vm') as { proc: string; memslots: { gfn: number; hva: number; pages: number }[] } | undefined;
+
+  it('is drawn for every mshare policy with vm in --ops: P0\'s regions, then the first pages of each window, all valid', () => {
+    for (const name of ['mshare-v2', 'mshare-v3-proposed', 'mshare-rfc-v3', 'mshare-2026']) {
+      const p = policyByName(name)!;
+      expect(opKindsAccepted(p.mshare), name).toContain('vm');
+      const scs = fc.sample(scenarioArb({ ops: [...opKindsFor(p.mshare), 'vm'], mshare: p.mshare }), { seed: 11, numRuns: 200 });
+      for (const sc of scs) expect(validateScenario(sc, p), name).toBeNull();
+      const vms = scs.map(vmOf).filter((v) => v !== undefined);
+      expect(vms.length, name).toBeGreaterThan(0);
+      const windows = name === 'mshare-rfc-v3' ? [64] : [64, 128]; // RFC v3 attaches at the host's address only
+      for (const v of vms) {
+        expect(v.proc).toBe('P0');
+        expect(v.memslots.slice(-windows.length).map((m) => [m.hva, m.pages])).toEqual(windows.map((w) => [w, 4]));
+        expect(v.memslots.slice(0, -windows.length).every((m) => m.hva < 64)).toBe(true); // P0's private regions first
+      }
+      // guest accesses reach the window's gfns
+      const windowGfns = (v: ReturnType<typeof vmOf>) => v!.memslots.filter((m) => m.hva >= 64).flatMap((m) => Array.from({ length: m.pages }, (_, i) => m.gfn + i));
+      const hits = scs.filter((sc) => vmOf(sc)).some((sc) => sc.threads.some((t) => t.ops.some((o) => o.kind.startsWith('guest') && windowGfns(vmOf(sc)).includes((o as { gfn: number }).gfn))));
+      expect(hits, name).toBe(true);
+    }
+  });
+
+  it('is not drawn without vm in --ops, and linux\'s memslots stay P0\'s regions only', () => {
+    const v3 = policyByName('mshare-v3')!;
+    expect(fc.sample(scenarioArb({ ops: opKindsFor(v3.mshare), mshare: v3.mshare }), { seed: 11, numRuns: 100 }).some((sc) => vmOf(sc))).toBe(false);
+    const linux = policyByName('linux')!;
+    const scs = fc.sample(scenarioArb({ ops: [...opKindsFor(null), 'vm'], mshare: null }), { seed: 11, numRuns: 100 }).filter((sc) => vmOf(sc));
+    expect(scs.length).toBeGreaterThan(0);
+    for (const sc of scs) {
+      const regions = sc.setup.flatMap((x) => (x.kind === 'mmap' && x.proc === 'P0' ? [[x.start, x.pages]] : []));
+      expect(vmOf(sc)!.memslots.map((m) => [m.hva, m.pages])).toEqual(regions);
+    }
+    expect(linux.mshare).toBeNull();
   });
 });

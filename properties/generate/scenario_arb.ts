@@ -16,6 +16,8 @@ import { CHOICE_POINTS, STEP_IDS } from '../../model/run/step_ids.js'; // every 
 const POOL = [16, 18, 20, 48];
 /** Sharer windows: whole top-level entries (64 is the host's own address, as RFC v3 requires). */
 const WINDOWS = [64, 128];
+/** The pages of a window a VM's memslot covers (resolve): those a window access or a region op of the run can reach. */
+const WINDOW_SLOT_PAGES = 4;
 /**
  * hugetlbfs mappings (mainline policies): file H of one PUD_SIZE (16 pages
  * at fanout 4) of PMD-sized folios, mapped whole at pgoff 0 at one of two
@@ -46,11 +48,13 @@ export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
 
 /**
  * What `--ops` accepts for a policy: the default kinds, plus the opt-in
- * ones on mainline: reclaim, vm, and fork (paths/fork.ts: a fork op gives
- * the run a child process with a thread of its own and the setup the zero
- * page; opt-in until fork has a clean campaign in the default mix).
+ * ones: vm on every policy (a VM of P0, over its mshare windows too under
+ * an mshare design: hazard 4), and on mainline reclaim and fork
+ * (paths/fork.ts: a fork op gives the run a child process with a thread
+ * of its own and the setup the zero page; opt-in until fork has a clean
+ * campaign in the default mix).
  */
-export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm', 'fork'] : opKindsFor(mshare));
+export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm', 'fork'] : [...opKindsFor(mshare), 'vm']);
 
 const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1, reclaim: 2, vm: 0, fork: 2 };
 const PROTS = ['rw', 'r', 'none'] as const;
@@ -96,9 +100,11 @@ export interface RawScenario {
   /** Mainline policies only: per process, 0 for no hugetlbfs mapping, else 1 + its HUGE_POOL index. */
   huge?: number[];
   /**
-   * Mainline policies only, in some runs: a VM of P0 whose memslots cover
-   * P0's regions (gfns in region order), and vCPU threads of P0 that make
-   * guest accesses (gfn: an index modulo the memslot pages).
+   * In some runs (with `vm` in the kinds): a VM of P0 whose memslots cover
+   * P0's regions (gfns in region order) and, under an mshare design, the
+   * first pages of each window P0 may attach (hazard 4: guest memory in
+   * the VMM's mshare window), and vCPU threads of P0 that make guest
+   * accesses (gfn: an index modulo the memslot pages).
    */
   kvm?: { vcpus: { cpu: number; ops: { write: boolean; gfn: number }[] }[] };
   /**
@@ -115,7 +121,7 @@ export interface GenOptions {
   mshare: MshareKnobs | null;
   /** Draw hugetlbfs mappings (paths/hugetlb.ts); default: for mainline policies (no mshare knobs). */
   hugetlb?: boolean;
-  /** Draw a VM with vCPUs in some runs (paths/kvm_*.ts); default: for mainline policies when `ops` has 'vm'. */
+  /** Draw a VM with vCPUs in some runs (paths/kvm_*.ts); default: when `ops` has 'vm'. */
   kvm?: boolean;
 }
 
@@ -161,7 +167,7 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   // drawn after everything else, so a run without a VM is the run drawn before KVM was modelled
   // `vm` in --ops is no thread operation: it lets a run draw a VM of P0 with vCPU threads (opt-in,
   // like reclaim, until linux with KVM has a clean campaign on the current model: docs/kvm.md)
-  const withKvm = (base: fc.Arbitrary<RawScenario>) => (!(opts.kvm ?? (opts.mshare === null && opts.ops.includes('vm'))) ? base : fc.tuple(base, kvmArb).map(([r, kvm]) => (kvm ? { ...r, kvm } : r)));
+  const withKvm = (base: fc.Arbitrary<RawScenario>) => (!(opts.kvm ?? opts.ops.includes('vm')) ? base : fc.tuple(base, kvmArb).map(([r, kvm]) => (kvm ? { ...r, kvm } : r)));
   const threadOps = { ...opts, ops: opts.ops.filter((k) => k !== 'vm') };
   // drawn last as well: a run without fork in its kinds is the run drawn before fork was modelled
   const childKinds = threadOps.ops.filter((k) => k !== 'fork');
@@ -300,9 +306,13 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
   });
   if (forks.length > 0) setup.unshift({ kind: 'zero_page' });
   if (raw.kvm) {
-    // VM V0 of P0: one memslot per region of P0 (hugetlbfs ones too), gfns in region order
+    // VM V0 of P0: one memslot per region of P0 (hugetlbfs ones too), gfns in region order; under an
+    // mshare design, then one per window P0 may attach, over the pages the ops of the run aim at
+    // (an mshare_map/advise/protect offset and a window access: page 0-3); the memslot points at the
+    // hva whether or not P0 has attached there yet (KVM_SET_USER_MEMORY_REGION takes any range)
     const memslots: { gfn: number; hva: number; pages: number }[] = [];
-    for (const r of regions[0]!) memslots.push({ gfn: memslots.reduce((n, m) => n + m.pages, 0), hva: r.start, pages: r.pages });
+    const slots = [...regions[0]!.map((r) => ({ start: r.start, pages: r.pages })), ...(mshare ? windows.map((w) => ({ start: w, pages: WINDOW_SLOT_PAGES })) : [])];
+    for (const r of slots) memslots.push({ gfn: memslots.reduce((n, m) => n + m.pages, 0), hva: r.start, pages: r.pages });
     const total = memslots.reduce((n, m) => n + m.pages, 0);
     setup.push({ kind: 'vm', name: 'V0', proc: 'P0', memslots });
     const cpus = new Set<number>();

@@ -12,8 +12,10 @@
 //   EP4TA). Entries are tagged by VM and vCPU: vCPUs are pinned to the CPU
 //   of their thread, so the flush KVM does when a vCPU moves to another CPU
 //   (vmx_vcpu_load_vmcs()) never arises.
-// - A vCPU is a thread of the VMM process; a guest operation is one
-//   KVM_RUN: enter, access, exit (model/kernel/kvm/vcpu_run.ts).
+// - A vCPU is a thread of the VMM process; a thread's consecutive guest
+//   operations are one KVM_RUN: enter, the accesses without leaving the
+//   guest unless an EPT violation or a kick takes it out, exit
+//   (paths/kvm_vcpu_run.ts).
 
 import type { MmId, Pfn } from '../types.js';
 

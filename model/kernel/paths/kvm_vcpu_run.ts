@@ -1,6 +1,14 @@
-// One KVM_RUN of a vCPU that makes one guest access (virt/kvm/kvm_main.c
-// kvm_vcpu_ioctl(); arch/x86/kvm/x86.c vcpu_enter_guest(); the access as
-// the hardware performs it under EPT):
+// One KVM_RUN of a vCPU: it makes the thread's consecutive guest accesses
+// without leaving the guest between them (virt/kvm/kvm_main.c
+// kvm_vcpu_ioctl(); arch/x86/kvm/x86.c, read at 0004c7c25757:
+// __vcpu_run(), now vcpu_run(), loops `while (r > 0) r =
+// vcpu_enter_guest(vcpu)`, where r is what kvm_x86_ops->handle_exit()
+// made of the VM-exit - 1 when the kernel handled it, as an EPT violation
+// or an external interrupt - and leaves the loop for userspace only on an
+// exit the VMM must see, or -EINTR on signal_pending(); the accesses as
+// the hardware performs them under EPT). An access that hits the guest
+// TLB or walks a present SPTE causes no VM-exit: the vCPU stays
+// IN_GUEST_MODE from one access to the next, so a flush meets it there.
 //
 //   1. vcpu_enter_guest(): service the pending requests first
 //      (KVM_REQ_TLB_FLUSH -> kvm_vcpu_flush_tlb_all(): INVEPT, the vCPU's
@@ -12,32 +20,48 @@
 //      the request bit before it reads the mode: either the requester sees
 //      IN_GUEST_MODE and kicks, or the vCPU sees the request. Guarded by
 //      no-freed-frame-reachable and secondary-subset (guest TLB).
-//   2. The guest access: a guest-TLB hit with the needed permission, or a
-//      TDP walk of the SPTE that fills the guest TLB, one step each. A kick
-//      pending first makes the vCPU exit (external-interrupt VM-exit), ack
-//      it, and go to 1. Guarded by read-value (the access is checked
-//      against the ideal memory at the hva the memslot maps).
+//   2. Each guest access in turn: a guest-TLB hit with the needed
+//      permission, or a TDP walk of the SPTE that fills the guest TLB, one
+//      step each, without leaving the guest. Before an access, a kick
+//      pending makes the vCPU exit (external-interrupt VM-exit), ack it,
+//      and go to 1 (vcpu_run() loops: the kick ends no KVM_RUN). Between
+//      two accesses, a SIGKILL pending (a sibling's exit_group(): its
+//      signal_wake_up() kicks the CPU too) makes it exit and end KVM_RUN
+//      with -EINTR (kvm_handle_signal_exit()); the thread dies in user
+//      mode (run/actors.ts).
+//      Guarded by read-value (the access is checked against the ideal
+//      memory at the hva the memslot maps).
 //   3. No SPTE, or a write through a read-only one: EPT violation. The
 //      entry for the gfn goes (as a #PF drops it), VM-exit, mode
 //      OUTSIDE_GUEST_MODE, kvm_tdp_page_fault() (paths/kvm_mmu.ts), then
-//      back to 1 - whether the fault installed the SPTE or asked for a
-//      retry (a retry inside an open invalidation of the gfn waits for its
-//      end: the real vCPU spins). -EFAULT (hva_to_pfn() failed) ends the
-//      KVM_RUN.
-//   4. The guest runs on for a step (a kick takes it out), then the
-//      VM-exit that ends this KVM_RUN: mode OUTSIDE_GUEST_MODE.
+//      back to 1 and the same access again - whether the fault installed
+//      the SPTE or asked for a retry (a retry inside an open invalidation
+//      of the gfn waits for its end: the real vCPU spins). -EFAULT
+//      (hva_to_pfn() failed) ends the KVM_RUN; the VMM makes the
+//      accesses after the failed one in a new KVM_RUN (run/actors.ts).
+//   4. After the last access the guest runs on for a step (a kick takes it
+//      out), then the VM-exit that ends this KVM_RUN: mode
+//      OUTSIDE_GUEST_MODE. The thread holds its CPU for the whole KVM_RUN.
 
 import { step, STOP_STEP, type Gen, type K, type StepDef } from '../step.js';
 import { gfnToHva, inInvalidation, type GuestTlbEntry, type Vcpu } from '../kvm/state.js';
 import type { MmId } from '../types.js';
 import type { KvmFaultCtx } from './kvm_mmu.js';
 
-export interface KvmRunCtx {
-  vm: string;
-  mm: MmId;
+/** One guest access of the KVM_RUN: a thread operation guest_read or guest_write. */
+export interface GuestAccess {
   gfn: number;
   write: boolean;
   opId: string;
+}
+
+export interface KvmRunCtx {
+  vm: string;
+  mm: MmId;
+  /** The thread's consecutive guest operations, made in this order inside one KVM_RUN. */
+  accesses: GuestAccess[];
+  /** Set by the run: how many of `accesses` it got through (made, or failed with -EFAULT); the VMM's next KVM_RUN starts after them. */
+  done?: number;
 }
 
 /** kvm_vm_ioctl_create_vcpu() at the thread's first KVM_RUN: pinned to its CPU. */
@@ -83,10 +107,68 @@ export const vcpuEnterGuest: StepDef<KvmRunCtx>[] = [
   }),
 ];
 
-function* access(k: K, c: KvmRunCtx, e: { pfn: number }, id: string, hva: number): Gen {
+function* access(k: K, vm: string, a: GuestAccess, mm: MmId, e: { pfn: number }, id: string, hva: number): Gen {
   const f = k.s.frames[e.pfn]!;
-  if (c.write) f.content = k.nextValue();
-  yield { id, obs: { kind: 'access', opId: c.opId, mm: c.mm, vpn: hva, write: c.write, value: f.content, ok: true, guest: { vm: c.vm, gfn: c.gfn } } };
+  if (a.write) f.content = k.nextValue();
+  yield { id, obs: { kind: 'access', opId: a.opId, mm, vpn: hva, write: a.write, value: f.content, ok: true, guest: { vm, gfn: a.gfn } } };
+}
+
+/**
+ * Guest access `i` of the KVM_RUN, from inside the guest: 'made', or how the KVM_RUN ended (-EFAULT or
+ * -EINTR) instead.
+ */
+function* guestAccess(k: K, c: KvmRunCtx, i: number): Gen<'made' | 'efault' | 'eintr'> {
+  const a = c.accesses[i]!;
+  const vm = k.s.kvm!.vms[c.vm]!;
+  const hva = gfnToHva(vm, a.gfn)!;
+  if (i > 0 && k.s.mms[c.mm]!.exiting) {
+    // between two accesses, a SIGKILL from a sibling's exit_group(): signal_wake_up() kicks the CPU
+    // out of the guest, and vcpu_run() -> kvm_xfer_to_guest_mode_handle_work() returns -EINTR
+    vmExit(vcpuOf(k, c.vm));
+    yield { id: 'kvm_handle_signal_exit', final: true };
+    return 'eintr';
+  }
+  for (;;) {
+    const v = vcpuOf(k, c.vm);
+    if (v.kicked) {
+      vmExit(v); // EXIT_REASON_EXTERNAL_INTERRUPT: the kick IPI is handled and acknowledged
+      yield { id: 'vmx_vcpu_run.kick_exit' };
+      yield* k.run('vcpu_enter_guest', c); // vcpu_run() loops: the exit is handled in the kernel
+      continue;
+    }
+    const tlb = guestTlbOf(k);
+    const hit = tlb.find((e) => e.vcpu === k.self && e.gfn === a.gfn);
+    if (hit && (!a.write || hit.writable)) {
+      yield* access(k, c.vm, a, c.mm, hit, 'guest_access.tlb_hit', hva);
+      return 'made';
+    }
+    const spte = vm.sptes[a.gfn];
+    if (spte && (!a.write || spte.writable)) {
+      k.s.kvm!.guestTlb[k.cpu] = tlb.filter((e) => !(e.vcpu === k.self && e.gfn === a.gfn));
+      k.s.kvm!.guestTlb[k.cpu]!.push({ vcpu: k.self, gfn: a.gfn, pfn: spte.pfn, writable: spte.writable, ghost: spte.ghost });
+      yield* access(k, c.vm, a, c.mm, spte, 'guest_access.tdp_walk', hva);
+      return 'made';
+    }
+    // EPT violation: the faulting translation is not cached (as SDM 4.10.4.1 for #PF), VM-exit
+    k.s.kvm!.guestTlb[k.cpu] = tlb.filter((e) => !(e.vcpu === k.self && e.gfn === a.gfn));
+    vmExit(v);
+    yield { id: 'guest_access.ept_violation' };
+    const f: KvmFaultCtx = { vm: c.vm, mm: c.mm, gfn: a.gfn, hva, write: a.write, opId: a.opId };
+    yield* k.run('kvm_tdp_page_fault', f);
+    if (f.result === 'efault') {
+      c.done = i + 1; // set before the last step: the thread does not resume the path after it
+      yield { id: 'kvm_vcpu_run.efault', final: true }; // -EFAULT to the VMM (observed where GUP's fault decided it)
+      return 'efault';
+    }
+    if (f.result === 'retry' && inInvalidation(vm, a.gfn)) {
+      // RET_PF_RETRY: the vCPU re-enters and faults again until the invalidation ends; the
+      // spinning changes nothing another actor sees, so the model waits for its end instead
+      // (d02c357e5bfa makes the real loop skip the fault-in in this case too)
+      yield { id: 'kvm_vcpu_run.retry', wait: () => !inInvalidation(vm, a.gfn) || vm.released };
+      yield { id: 'kvm_vcpu_run.retry' };
+    }
+    yield* k.run('vcpu_enter_guest', c);
+  }
 }
 
 export const kvmVcpuRun: StepDef<KvmRunCtx>[] = [
@@ -94,46 +176,13 @@ export const kvmVcpuRun: StepDef<KvmRunCtx>[] = [
     yield* k.run('vcpu_enter_guest', c);
   }),
   step('guest_access', function* (k, c) {
-    const vm = k.s.kvm!.vms[c.vm]!;
-    const hva = gfnToHva(vm, c.gfn)!;
-    for (;;) {
-      const v = vcpuOf(k, c.vm);
-      if (v.kicked) {
-        vmExit(v); // EXIT_REASON_EXTERNAL_INTERRUPT: the kick IPI is handled and acknowledged
-        yield { id: 'vmx_vcpu_run.kick_exit' };
-        yield* k.run('vcpu_enter_guest', c);
-        continue;
-      }
-      const tlb = guestTlbOf(k);
-      const hit = tlb.find((e) => e.vcpu === k.self && e.gfn === c.gfn);
-      if (hit && (!c.write || hit.writable)) return yield* access(k, c, hit, 'guest_access.tlb_hit', hva);
-      const spte = vm.sptes[c.gfn];
-      if (spte && (!c.write || spte.writable)) {
-        k.s.kvm!.guestTlb[k.cpu] = tlb.filter((e) => !(e.vcpu === k.self && e.gfn === c.gfn));
-        k.s.kvm!.guestTlb[k.cpu]!.push({ vcpu: k.self, gfn: c.gfn, pfn: spte.pfn, writable: spte.writable, ghost: spte.ghost });
-        return yield* access(k, c, spte, 'guest_access.tdp_walk', hva);
-      }
-      // EPT violation: the faulting translation is not cached (as SDM 4.10.4.1 for #PF), VM-exit
-      k.s.kvm!.guestTlb[k.cpu] = tlb.filter((e) => !(e.vcpu === k.self && e.gfn === c.gfn));
-      vmExit(v);
-      yield { id: 'guest_access.ept_violation' };
-      const f: KvmFaultCtx = { vm: c.vm, mm: c.mm, gfn: c.gfn, hva, write: c.write, opId: c.opId };
-      yield* k.run('kvm_tdp_page_fault', f);
-      if (f.result === 'efault') {
-        yield { id: 'kvm_vcpu_run.efault', final: true }; // -EFAULT to the VMM (observed where GUP's fault decided it)
-        return STOP_STEP;
-      }
-      if (f.result === 'retry' && inInvalidation(vm, c.gfn)) {
-        // RET_PF_RETRY: the vCPU re-enters and faults again until the invalidation ends; the
-        // spinning changes nothing another actor sees, so the model waits for its end instead
-        // (d02c357e5bfa makes the real loop skip the fault-in in this case too)
-        yield { id: 'kvm_vcpu_run.retry', wait: () => !inInvalidation(vm, c.gfn) || vm.released };
-        yield { id: 'kvm_vcpu_run.retry' };
-      }
-      yield* k.run('vcpu_enter_guest', c);
+    c.done = 0;
+    for (let i = 0; i < c.accesses.length; i++) {
+      if ((yield* guestAccess(k, c, i)) !== 'made') return STOP_STEP; // KVM_RUN ended (its last step was final: run/actors.ts untilReturnToUser)
+      c.done = i + 1;
     }
   }),
-  // the guest runs on after its access (one step, in which a kick can take it out) before the exit that ends KVM_RUN
+  // the guest runs on after its last access (one step, in which a kick can take it out) before the exit that ends KVM_RUN
   step('vmx_vcpu_run.guest_runs', function* (k, c) {
     const v = vcpuOf(k, c.vm);
     if (v.kicked) {
