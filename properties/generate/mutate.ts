@@ -4,8 +4,7 @@
 // donor). Splicing drawn parts keeps every index meaningful: resolve()
 // reads any raw scenario, so a mutant is as valid as a draw.
 
-import { STEP_IDS } from '../../model/run/step_ids.js';
-import { resolve, scheduleActors, type RawScenario } from './scenario_arb.js';
+import { resolve, scheduleActors, untilIds, type RawScenario } from './scenario_arb.js';
 
 /** What the parent's run did: the step ids each actor took. */
 export type Taken = ReadonlyMap<string, readonly string[]>;
@@ -28,7 +27,7 @@ const MUTATIONS: readonly Mutation[] = [
     const actor = at(names, u);
     if (actor === undefined) return;
     const id = at(taken.get(actor)!, u)!;
-    const until = STEP_IDS.indexOf(id);
+    const until = untilIds(m.untilKinds).indexOf(id);
     if (until < 0) return; // a step only a variant yields
     m.schedule.splice(Math.floor(u() * (m.schedule.length + 1)), 0, { actor: actors.indexOf(actor), steps: 40, until });
   },

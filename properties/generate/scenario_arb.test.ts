@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { policyByName } from '../../model/policies/registry.js';
 import { validateScenario } from '../../model/run/validate.js';
-import { opKindsAccepted, opKindsFor, scenarioArb } from './scenario_arb.js';
+import { FORK_STEP_IDS, KVM_STEP_IDS, STEP_IDS } from '../../model/run/step_ids.js';
+import { opKindsAccepted, opKindsFor, scenarioArb, untilIds } from './scenario_arb.js';
 
 const SYSCALLS = ['mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close'];
 
@@ -75,5 +76,24 @@ describe('scenario_arb: a VM over the VMM\'s mshare window (hazard 4)', () => {
       expect(vmOf(sc)!.memslots.map((m) => [m.hva, m.pages])).toEqual(regions);
     }
     expect(linux.mshare).toBeNull();
+  });
+});
+
+describe('scenario_arb: stop points inside opt-in paths', () => {
+  const linux = policyByName('linux')!;
+  const stops = (ops: ReturnType<typeof opKindsFor>) =>
+    fc.sample(scenarioArb({ ops, mshare: null }), { seed: 7, numRuns: 400 }).flatMap((sc) => sc.schedule.flatMap((e) => ('until' in e && e.until ? [e.until] : [])));
+
+  it('name a KVM step only when vm is drawn, a fork step only when fork is, and otherwise index STEP_IDS as before', () => {
+    const defaults = opKindsFor(linux.mshare);
+    expect(untilIds(defaults)).toBe(STEP_IDS);
+    expect(untilIds([...defaults, 'vm', 'fork'])).toEqual([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS]);
+    const plain = stops(defaults);
+    expect(plain.length).toBeGreaterThan(0);
+    expect(plain.filter((id) => !STEP_IDS.includes(id))).toEqual([]);
+    const withVm = stops([...defaults, 'vm']);
+    expect(withVm.some((id) => KVM_STEP_IDS.includes(id))).toBe(true); // a vCPU can be stopped inside KVM_RUN
+    expect(withVm.filter((id) => FORK_STEP_IDS.includes(id))).toEqual([]);
+    expect(stops([...defaults, 'fork']).some((id) => FORK_STEP_IDS.includes(id))).toBe(true);
   });
 });

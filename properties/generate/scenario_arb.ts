@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import type { MshareKnobs } from '../../model/kernel/mshare/knobs.js';
 import { parseProt } from '../../model/kernel/types.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Op, type Scenario, type ScheduleEntry, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
-import { CHOICE_POINTS, STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
+import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
 
 /** Start pages of candidate regions, for fanout 4: 16,18 share a PTE table; 20 shares the PMD; 48 is under another PUD entry. */
 const POOL = [16, 18, 20, 48];
@@ -94,8 +94,10 @@ export interface RawScenario {
   procs: RawRegion[][];
   threads: RawThread[];
   spec: { cpu: number; vas: { region: number; page: number }[] }[];
-  /** A preemption point: run `actor` for `steps` steps, or (when `until` is set) until it takes the step STEP_IDS[until]. */
+  /** A preemption point: run `actor` for `steps` steps, or (when `until` is set) until it takes the step untilIds(untilKinds)[until]. */
   schedule: { actor: number; steps: number; until?: number }[];
+  /** The opt-in kinds whose step ids the stop points index besides STEP_IDS (untilIds); absent = none. */
+  untilKinds?: OpKind[];
   choices: { actor: number; point: number; nth: number }[];
   /** Mainline policies only: per process, 0 for no hugetlbfs mapping, else 1 + its HUGE_POOL index. */
   huge?: number[];
@@ -146,10 +148,26 @@ function rawOp(kinds: readonly OpKind[]) {
  * switch_mm_irqs_off(); counting steps from a random start rarely lands
  * there, naming the step does whenever that id is drawn.
  */
-const scheduleEntry = fc.oneof(
-  { arbitrary: fc.record({ actor: fc.nat(15), steps: fc.oneof(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 40 })) }), weight: 2 },
-  { arbitrary: fc.record({ actor: fc.nat(15), steps: fc.constant(40), until: fc.nat(STEP_IDS.length - 1) }), weight: 1 },
-);
+const scheduleEntry = (ids: number) =>
+  fc.oneof(
+    { arbitrary: fc.record({ actor: fc.nat(15), steps: fc.oneof(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 40 })) }), weight: 2 },
+    { arbitrary: fc.record({ actor: fc.nat(15), steps: fc.constant(40), until: fc.nat(ids - 1) }), weight: 1 },
+  );
+
+/**
+ * The step ids only an opt-in kind's paths yield (model/run/step_ids.ts
+ * keeps them in lists of their own). A campaign with the kind draws its
+ * stop points over them too, so a vCPU can be stopped inside KVM_RUN or a
+ * fork inside copy_page_range(), as a thread inside munmap() can; runs
+ * without an opt-in kind draw over STEP_IDS alone, exactly as before.
+ */
+const OPT_IN_STEP_IDS: Partial<Record<OpKind, readonly string[]>> = { vm: KVM_STEP_IDS, fork: FORK_STEP_IDS };
+
+/** The ids a drawn stop point indexes: STEP_IDS, then those of each opt-in kind in `kinds`, in OP_KINDS order. */
+export function untilIds(kinds: readonly OpKind[] = []): readonly string[] {
+  const extra = OP_KINDS.filter((k) => kinds.includes(k) && OPT_IN_STEP_IDS[k]);
+  return extra.length === 0 ? STEP_IDS : [...STEP_IDS, ...extra.flatMap((k) => OPT_IN_STEP_IDS[k]!)];
+}
 
 /** Each kind with probability 1/2, never none (swarm testing); drawn in half of the runs. */
 function swarmArb(kinds: readonly OpKind[]): fc.Arbitrary<OpKind[] | undefined> {
@@ -173,7 +191,9 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   const childKinds = threadOps.ops.filter((k) => k !== 'fork');
   const children = fc.array(fc.record({ cpu: fc.nat(3), ops: fc.array(rawOp(childKinds.length > 0 ? childKinds : ['read']), { minLength: 1, maxLength: 5 }) }), { minLength: 1, maxLength: 2 });
   const withFork = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !threadOps.ops.includes('fork') ? base : fc.tuple(base, children).map(([r, c]) => ({ ...r, children: c })));
-  return swarmArb(threadOps.ops).chain((swarm) => withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm)))));
+  const untilKinds = OP_KINDS.filter((k) => opts.ops.includes(k) && OPT_IN_STEP_IDS[k]);
+  const withUntil = (base: fc.Arbitrary<RawScenario>) => (untilKinds.length === 0 ? base : base.map((r) => ({ ...r, untilKinds })));
+  return swarmArb(threadOps.ops).chain((swarm) => withUntil(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm, untilIds(untilKinds).length))))));
 }
 
 /** A VM in a third of the runs: one to three vCPUs, each one to six guest accesses. */
@@ -182,7 +202,7 @@ const kvmArb = fc.option(
   { nil: undefined, freq: 2 },
 );
 
-function rawScenarioWith(opts: GenOptions, swarm: OpKind[] | undefined): fc.Arbitrary<RawScenario> {
+function rawScenarioWith(opts: GenOptions, swarm: OpKind[] | undefined, ids: number): fc.Arbitrary<RawScenario> {
   const kinds = swarm ?? opts.ops;
   return fc.record({
     cpus: fc.integer({ min: 2, max: 4 }),
@@ -193,7 +213,7 @@ function rawScenarioWith(opts: GenOptions, swarm: OpKind[] | undefined): fc.Arbi
     procs: fc.array(fc.array(region, { minLength: 1, maxLength: 2 }), { minLength: 1, maxLength: 3 }),
     threads: fc.array(fc.record({ proc: fc.nat(3), cpu: fc.nat(3), ops: fc.array(rawOp(kinds), { minLength: 1, maxLength: 7 }) }), { minLength: 1, maxLength: 5 }),
     spec: fc.array(fc.record({ cpu: fc.nat(3), vas: fc.array(fc.record({ region: fc.nat(7), page: fc.nat(1) }), { maxLength: 3 }) }), { maxLength: 2 }),
-    schedule: fc.array(scheduleEntry, { maxLength: 24 }),
+    schedule: fc.array(scheduleEntry(ids), { maxLength: 24 }),
     choices: fc.array(fc.record({ actor: fc.nat(7), point: fc.nat(CHOICE_POINTS.length - 1), nth: fc.nat(2) }), { maxLength: 3 }),
   });
 }
@@ -330,6 +350,7 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
   };
   const speculation = dedupeBy(raw.spec.map((sp) => ({ cpu: sp.cpu % raw.cpus, vas: sp.vas.map(specVa) })), (x) => x.cpu);
   const actors = scheduleActors(threads, raw.cpus, speculation);
+  const ids = untilIds(raw.untilKinds);
   return {
     config: { cpus: raw.cpus, pcids: raw.pcids, frames: 96, ...(raw.invlpgb ? { invlpgb: 1 } : {}), ...(raw.tce === false ? { tce: 0 } : {}) },
     setup,
@@ -337,7 +358,7 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
     speculation,
     schedule: raw.schedule.map((e): ScheduleEntry => {
       const actor = actors[e.actor % actors.length]!;
-      return e.until === undefined ? { actor, steps: e.steps } : { actor, until: STEP_IDS[e.until % STEP_IDS.length]! };
+      return e.until === undefined ? { actor, steps: e.steps } : { actor, until: ids[e.until % ids.length]! };
     }),
     choices: raw.choices.map((c) => ({ actor: threads[c.actor % threads.length]!.name, point: CHOICE_POINTS[c.point]!, nth: c.nth })),
   };
