@@ -5,7 +5,7 @@ import { resolveConfig, span, vaPages } from '../kernel/config.js';
 import { stepIndex, type Policy } from '../policies/policy.js';
 import { didYouMean } from './nearest.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Scenario } from './scenario.js';
-import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, STEP_IDS } from './step_ids.js';
+import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_STEP_IDS, STEP_IDS } from './step_ids.js';
 
 /**
  * Sizes beyond any race worth replaying, refused before anything is
@@ -165,6 +165,13 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
  * is set at creation and cleared only by its exit.
  */
 export function validateForPolicy(sc: Scenario, policy: Policy): ScenarioProblem | null {
+  // migration (paths/migrate.ts) is modelled on mainline only: what try_to_migrate() does to a page
+  // reached through shared page tables (the rmap finds only the host mm's VMAs) is not modelled
+  if (policy.mshare) {
+    for (const t of sc.threads) {
+      if (t.ops.some((o) => o.kind === 'migrate')) return { near: t.name, problem: `migrate by thread '${t.name}' under ${policy.name}: migration is modelled on mainline policies only (not through mshare's shared page tables)` };
+    }
+  }
   for (const it of sc.setup) {
     if (it.kind !== 'msharefs') continue;
     if (!policy.mshare) return { near: it.name, problem: `msharefs file '${it.name}' under ${policy.name}, which has no msharefs` };
@@ -177,7 +184,7 @@ const knownByPolicy = new WeakMap<Policy, Set<string>>();
 /** The step ids `until=` may name under `policy`: a function of the policy, made once per policy. */
 function knownSteps(policy: Policy): Set<string> {
   let k = knownByPolicy.get(policy);
-  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...stepIndex(policy).keys()])));
+  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...MIGRATE_STEP_IDS, ...stepIndex(policy).keys()])));
   return k;
 }
 

@@ -60,7 +60,7 @@ export const doNumaPage: StepDef<FaultCtx>[] = [
     const t = k.s.frames[c.table!]!;
     const i = tableIndex(k.s.config, c.vpn, 1);
     const e = t.entries![i];
-    if (!e?.protNone) return; // pte_same() failed: someone else fixed it
+    if (!e?.protNone || e.migration) return; // pte_same() failed: someone else fixed it
     t.entries![i] = { ...e, protNone: false }; // pte_modify(vma->vm_page_prot)
     note(k, 'pte-write', c.mm, `pte ${c.vpn}`, t.pfn);
     yield { id: 'do_numa_page.set_pte' };
