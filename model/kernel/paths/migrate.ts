@@ -94,6 +94,7 @@ export interface RemoveMigrationPtesCtx {
   /** The folio the entries now map to: dst, or src itself on the undo path. */
   dst: Pfn;
   file?: string;
+  index?: number;
 }
 
 const rmapLock = (c: { mm: MmId; file?: string }) => (c.file === undefined ? anonVmaLock(c.mm) : iMmapRwsem(c.file));
@@ -240,7 +241,7 @@ export const migratePagesBatch: StepDef<MigrateBatchCtx>[] = [
   // step 6
   step('migrate_folio_move.remove_migration_ptes', function* (k, c) {
     if (!c.wasMapped) return;
-    const r: RemoveMigrationPtesCtx = { mm: c.mm, src: c.src, dst: c.dst!, file: c.file };
+    const r: RemoveMigrationPtesCtx = { mm: c.mm, src: c.src, dst: c.dst!, file: c.file, index: c.index };
     yield* k.run('remove_migration_ptes', r);
   }),
   // step 7
@@ -260,7 +261,7 @@ export const migratePagesBatch: StepDef<MigrateBatchCtx>[] = [
 
 /** migrate_folio_undo_src(): the old PTEs back (remove_migration_ptes(src, src)), folio_unlock(src); migrate_folio_undo_dst(): the new folio freed. */
 function* undo(k: K, c: MigrateBatchCtx) {
-  if (c.wasMapped) yield* k.run('remove_migration_ptes', { mm: c.mm, src: c.src, dst: c.src, file: c.file } satisfies RemoveMigrationPtesCtx);
+  if (c.wasMapped) yield* k.run('remove_migration_ptes', { mm: c.mm, src: c.src, dst: c.src, file: c.file, index: c.index } satisfies RemoveMigrationPtesCtx);
   const s = k.s;
   s.frames[c.src]!.locked = undefined;
   s.frames[c.dst!]!.locked = undefined;
@@ -272,7 +273,7 @@ function* undo(k: K, c: MigrateBatchCtx) {
 export const removeMigrationPtes: StepDef<RemoveMigrationPtesCtx>[] = [
   step('remove_migration_ptes.rmap_walk', function* (k, c) {
     yield* lock(k, rmapLock(c), 'r', c.file === undefined ? 'rmap_walk_anon.anon_vma_lock_read' : 'rmap_walk_file.i_mmap_lock_read');
-    for (const u of rmapMappings(k, { src: c.src, file: c.file, index: undefined }, true)) {
+    for (const u of rmapMappings(k, c, true)) {
       yield* k.run('remove_migration_pte', { ...u, src: c.src, dst: c.dst });
     }
     yield* unlock(k, rmapLock(c), c.file === undefined ? 'rmap_walk_anon.anon_vma_unlock_read' : 'rmap_walk_file.i_mmap_unlock_read');
