@@ -413,16 +413,6 @@ export const FORK_STEP_IDS: readonly string[] = [
   'wp_page_copy.set_pte_at',
 ];
 
-/** The heuristic decisions a schedule's choice lines can force (SPEC 4.2), by the kernel function that takes them. */
-export const CHOICE_POINTS: readonly string[] = [
-  'flush_tlb_mm_range.flush_all', // the full-flush ceiling (flush_tlb_mm_range)
-  'should_trim_cpumask', // flush_tlb_mm_range: trim lazy CPUs from the cpumask
-  'zap_pte_range.batch_full', // __tlb_remove_page: the batch is full, flush now
-  'tlb_remove_table.batch_alloc_fails', // tlb_remove_table: no batch page (GFP_NOWAIT), tlb_remove_table_one()
-  'consider_global_asid', // consider_global_asid: the pid/jiffies sampling fires (INVLPGB, mm on more than 3 CPUs)
-  'zap_pte_range.need_resched', // zap_pte_range: need_resched() breaks out with cleared, unflushed entries
-];
-
 /**
  * The step ids of migration (paths/migrate.ts, try_to_migrate_one.ts, and
  * the migration-entry cases of zap, mprotect and fork), listed by hand.
@@ -468,4 +458,14 @@ export const MIGRATE_STEP_IDS: readonly string[] = [
   'try_to_migrate_one.set_pte_at',
   'try_to_migrate_one.set_tlb_ubc_flush_pending',
   'zap_nonpresent_ptes.migration_entry',
+];
+
+/** The heuristic decisions a schedule's choice lines can force (SPEC 4.2), by the kernel function that takes them. */
+export const CHOICE_POINTS: readonly string[] = [
+  'flush_tlb_mm_range.flush_all', // the full-flush ceiling (flush_tlb_mm_range)
+  'should_trim_cpumask', // flush_tlb_mm_range: trim lazy CPUs from the cpumask
+  'zap_pte_range.batch_full', // __tlb_remove_page: the batch is full, flush now
+  'tlb_remove_table.batch_alloc_fails', // tlb_remove_table: no batch page (GFP_NOWAIT), tlb_remove_table_one()
+  'consider_global_asid', // consider_global_asid: the pid/jiffies sampling fires (INVLPGB, mm on more than 3 CPUs)
+  'zap_pte_range.need_resched', // zap_pte_range: need_resched() breaks out with cleared, unflushed entries
 ];
