@@ -187,7 +187,7 @@ export const migratePagesBatch: StepDef<MigrateBatchCtx>[] = [
       yield { id: 'migrate_folio_unmap.trylock_failed' };
       return;
     }
-    if (src.locked) yield { id: 'folio_lock', wait: () => !src.locked };
+    if (src.locked) yield { id: 'migrate_folio_unmap.folio_lock', wait: () => !src.locked }; // folio_lock(): sleeps until the other migration unlocks it
     src.locked = true;
     yield { id: 'migrate_folio_unmap.folio_lock' };
   }),
@@ -335,7 +335,7 @@ export const migrationEntryWait: StepDef<MigrationEntryWaitCtx>[] = [
     // migration_entry_wait_on_locked(): the PTL is dropped and the task sleeps until the folio is unlocked
     const f = s.frames[e.pfn]!;
     const alloc = f.allocId;
-    if (f.locked) yield { id: 'migration_entry_wait_on_locked', wait: () => !f.locked || f.allocId !== alloc };
+    if (f.locked) yield { id: 'migration_entry_wait.woken', wait: () => !f.locked || f.allocId !== alloc };
     yield { id: 'migration_entry_wait.woken' };
     return STOP_STEP;
   }),
