@@ -87,6 +87,16 @@ export const CHOICE_POINTS: readonly string[] = [
   'consider_global_asid', // consider_global_asid: the pid/jiffies sampling fires (INVLPGB, mm on more than 3 CPUs)
   'zap_pte_range.need_resched', // zap_pte_range: need_resched() breaks out with cleared, unflushed entries
 ];
+
+/**
+ * Migration's heuristic decisions (paths/numa.ts): kept apart from
+ * CHOICE_POINTS so that a raw scenario drawn without \`migrate\` resolves as
+ * before; the generator draws them only when \`migrate\` is generated, and a
+ * choice line may name them.
+ */
+export const MIGRATE_CHOICE_POINTS: readonly string[] = [
+  'numa_migrate_check', // do_numa_page: numa_migrate_check() picks a target node, migrate_misplaced_folio()
+];
 `,
 );
 console.log(`${sorted.length} step ids (${sorted.length - STEP_IDS.length} new)`);

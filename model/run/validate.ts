@@ -5,7 +5,7 @@ import { resolveConfig, span, vaPages } from '../kernel/config.js';
 import { stepIndex, type Policy } from '../policies/policy.js';
 import { didYouMean } from './nearest.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Scenario } from './scenario.js';
-import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_STEP_IDS, STEP_IDS } from './step_ids.js';
+import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, STEP_IDS } from './step_ids.js';
 
 /**
  * Sizes beyond any race worth replaying, refused before anything is
@@ -152,7 +152,8 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
   for (const e of sc.schedule) if (!actors.has(e.actor)) return { near: e.actor, problem: `schedule names unknown actor '${e.actor}'` };
   for (const c of sc.choices) {
     if (!threads.has(c.actor)) return { near: c.actor, problem: `choice for unknown thread '${c.actor}'` };
-    if (!CHOICE_POINTS.includes(c.point)) return { near: c.point, problem: `unknown choice point '${c.point}'${didYouMean(c.point, CHOICE_POINTS)} (known: ${CHOICE_POINTS.join(', ')})` };
+    const points = [...CHOICE_POINTS, ...MIGRATE_CHOICE_POINTS];
+    if (!points.includes(c.point)) return { near: c.point, problem: `unknown choice point '${c.point}'${didYouMean(c.point, points)} (known: ${points.join(', ')})` };
   }
   return policy ? validateForPolicy(sc, policy) ?? validateStepIds(sc, policy) : null;
 }

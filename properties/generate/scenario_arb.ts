@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import type { MshareKnobs } from '../../model/kernel/mshare/knobs.js';
 import { parseProt } from '../../model/kernel/types.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Op, type Scenario, type ScheduleEntry, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
-import { CHOICE_POINTS, STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
+import { CHOICE_POINTS, MIGRATE_CHOICE_POINTS, STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
 
 /** Start pages of candidate regions, for fanout 4: 16,18 share a PTE table; 20 shares the PMD; 48 is under another PUD entry. */
 const POOL = [16, 18, 20, 48];
@@ -108,6 +108,11 @@ export interface RawScenario {
    * fork op's child runs children[i], if drawn), on the parent's regions.
    */
   children?: { cpu: number; ops: RawOp[] }[];
+  /**
+   * With `migrate` in the kinds: choices of migration's own points
+   * (MIGRATE_CHOICE_POINTS: a NUMA hinting fault that migrates), drawn last.
+   */
+  migrateChoices?: { actor: number; point: number; nth: number }[];
 }
 
 export interface GenOptions {
@@ -169,7 +174,10 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   const childKinds = threadOps.ops.filter((k) => k !== 'fork');
   const children = fc.array(fc.record({ cpu: fc.nat(3), ops: fc.array(rawOp(childKinds.length > 0 ? childKinds : ['read']), { minLength: 1, maxLength: 5 }) }), { minLength: 1, maxLength: 2 });
   const withFork = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !threadOps.ops.includes('fork') ? base : fc.tuple(base, children).map(([r, c]) => ({ ...r, children: c })));
-  return swarmArb(threadOps.ops).chain((swarm) => withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm)))));
+  // drawn last too: a run without migrate in its kinds is the run drawn before migration was modelled
+  const migrateChoices = fc.array(fc.record({ actor: fc.nat(7), point: fc.nat(MIGRATE_CHOICE_POINTS.length - 1), nth: fc.nat(2) }), { maxLength: 2 });
+  const withMigrate = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !threadOps.ops.includes('migrate') ? base : fc.tuple(base, migrateChoices).map(([r, m]) => ({ ...r, migrateChoices: m })));
+  return swarmArb(threadOps.ops).chain((swarm) => withMigrate(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm))))));
 }
 
 /** A VM in a third of the runs: one to three vCPUs, each one to six guest accesses. */
@@ -333,7 +341,10 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
       const actor = actors[e.actor % actors.length]!;
       return e.until === undefined ? { actor, steps: e.steps } : { actor, until: STEP_IDS[e.until % STEP_IDS.length]! };
     }),
-    choices: raw.choices.map((c) => ({ actor: threads[c.actor % threads.length]!.name, point: CHOICE_POINTS[c.point]!, nth: c.nth })),
+    choices: [
+      ...raw.choices.map((c) => ({ actor: threads[c.actor % threads.length]!.name, point: CHOICE_POINTS[c.point]!, nth: c.nth })),
+      ...(raw.migrateChoices ?? []).map((c) => ({ actor: threads[c.actor % threads.length]!.name, point: MIGRATE_CHOICE_POINTS[c.point % MIGRATE_CHOICE_POINTS.length]!, nth: c.nth })),
+    ],
   };
 }
 

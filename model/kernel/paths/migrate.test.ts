@@ -148,6 +148,35 @@ schedule
     expect(r.state.frames.filter((f) => f.state === 'data')).toHaveLength(0);
   });
 
+  it("finds the migration entry of a VMA munmap detached but has not zapped (it is still in i_mmap) before freeing the old folio", () => {
+    const r = runScenario(load('migrate-vs-munmap-detached.txt'), { policy: linux, properties: PROPERTIES });
+    expect(r.violation).toBeNull();
+    const detach = at(r, 'vms_gather_munmap_vmas.detach', 'T1');
+    expect(detach).toBeGreaterThan(0);
+    expect(at(r, 'remove_migration_pte.set_pte_at', 'T0')).toBeGreaterThan(detach);
+    expect(at(r, 'remove_migration_pte.set_pte_at', 'T0')).toBeLessThan(at(r, 'migrate_folio_done', 'T0'));
+    expect(at(r, 'zap_pte_range.clear', 'T1')).toBeGreaterThan(at(r, 'migrate_folio_done', 'T0'));
+  });
+
+  it('migrates from a NUMA hinting fault when numa_migrate_check picks a node (migrate_misplaced_folio), and restores the PTE otherwise', () => {
+    const sc = load('numa-hinting-migrate.txt');
+    const r = runScenario(sc, { policy: linux, properties: PROPERTIES });
+    expect(r.violation).toBeNull();
+    const ids = idsOf(r, 'T0');
+    expect(ids.indexOf('migrate_misplaced_folio_prepare')).toBeGreaterThan(ids.indexOf('do_numa_page.pte_offset_map_lock'));
+    expect(ids).toContain('migrate_folio_done');
+    expect(ids).not.toContain('do_numa_page.set_pte');
+    expect(ids).not.toContain('add_folio_for_migration.folio_isolate_lru'); // not move_pages(): the fault isolated the folio itself
+    expect(values(r, 'T0')).toEqual([1, 1, 1]);
+    const pte = findPte(r.state, r.state.mms.P0!, 0x10)!.pte!;
+    expect(pte.protNone).toBe(false); // remove_migration_pte() used vm_page_prot: the hinting is over
+    // without the choice: the PTE is restored in place, no migration
+    const plain = runScenario({ ...sc, choices: [] }, { policy: linux, properties: PROPERTIES });
+    expect(plain.violation).toBeNull();
+    expect(idsOf(plain, 'T0')).toContain('do_numa_page.set_pte');
+    expect(idsOf(plain, 'T0')).not.toContain('migrate_misplaced_folio_prepare');
+  });
+
   it('does nothing where no present PTE maps a page', () => {
     const r = runScenario(
       txt(`process P0

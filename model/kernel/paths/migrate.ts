@@ -55,6 +55,7 @@ import { step, STOP_STEP, type K, type StepDef } from '../step.js';
 import { anonVmaLock, iMmapRwsem, lock, mmapLock, note, ptlOf, unlock } from '../locks.js';
 import { allocFrame, getPage, isZeroPfn, putPage } from '../frames.js';
 import { findPte, tableIndex } from '../pagetable.js';
+import { LEVELS, span } from '../config.js';
 import { pteOffsetMapLock } from '../pte_offset_map.js';
 import { findVma } from '../vma.js';
 import type { Pte } from '../state.js';
@@ -99,20 +100,31 @@ export interface RemoveMigrationPtesCtx {
 
 const rmapLock = (c: { mm: MmId; file?: string }) => (c.file === undefined ? anonVmaLock(c.mm) : iMmapRwsem(c.file));
 
-/** Every (mm, page) whose PTE maps `pfn` present (`migration` false) or as a migration entry (true), in mm then page order. */
-export function rmapMappings(k: K, c: { src: Pfn; file?: string; index?: number }, migration: boolean): { mm: MmId; vpn: number }[] {
+/**
+ * The folio's rmap as a result: every (mm, page) whose PTE maps `src`
+ * present (`migration` false) or as a migration entry for it (true), in mm
+ * then page order. rmap_walk_file() visits the VMAs of i_mmap at the
+ * folio's index, rmap_walk_anon() the anon_vma's VMAs; a VMA leaves those
+ * trees only in free_pgtables() (unlink_file_vma(), unlink_anon_vmas()),
+ * after its PTEs were zapped, so the PTEs mapping the folio are exactly
+ * what they find, munmap's detached VMAs included. The model has no
+ * anon_vma and finds them by walking every mm's page tables.
+ */
+export function rmapMappings(k: K, c: { src: Pfn }, migration: boolean): { mm: MmId; vpn: number }[] {
+  const s = k.s;
   const out: { mm: MmId; vpn: number }[] = [];
-  for (const m of Object.values(k.s.mms).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
-    for (const v of m.vmas) {
-      // rmap_walk_file(): the VMAs of i_mmap covering the index; rmap_walk_anon(): the anon_vma's VMAs
-      if (c.file !== undefined ? v.kind !== 'shared' || v.file !== c.file : v.kind !== 'anon') continue;
-      for (let p = v.start; p < v.end; p++) {
-        if (c.file !== undefined && p !== v.start + (c.index! - v.pgoff)) continue;
-        const e = findPte(k.s, m, p)?.pte;
-        if (e && e.pfn === c.src && !e.huge && !!e.migration === migration) out.push({ mm: m.id, vpn: p });
-      }
-    }
-  }
+  const walk = (mm: MmId, table: Pfn, level: number, base: number) => {
+    const t = s.frames[table]!;
+    if (t.state !== 'pagetable' || t.level !== level) return;
+    t.entries!.forEach((e, i) => {
+      if (!e) return;
+      const v = base + i * span(s.config, level);
+      if (level > 1) {
+        if (!e.huge) walk(mm, e.pfn, level - 1, v);
+      } else if (e.pfn === c.src && !!e.migration === migration) out.push({ mm, vpn: v });
+    });
+  };
+  for (const m of Object.values(s.mms).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) walk(m.id, m.pgd, LEVELS, 0);
   return out;
 }
 
@@ -301,12 +313,13 @@ export const removeMigrationPte: StepDef<RemoveMigrationPteCtx>[] = [
     const t = s.frames[c.table!]!;
     const i = tableIndex(s.config, c.vpn, 1);
     const e = t.entries![i];
+    // the VMA, or none: munmap detached it and has not zapped yet (its prot then does not matter: the zap follows)
     const v = findVma(s.mms[c.mm]!, c.vpn);
-    if (e?.migration && e.pfn === c.src && v) {
+    if (e?.migration && e.pfn === c.src) {
       const f = s.frames[c.dst]!;
       // mk_pte(new, vma->vm_page_prot) (a NUMA hinting PROT_NONE is not restored), pte_mkwrite() for a
       // writable entry whatever vm_page_prot says: mprotect made the entry readable if it had to
-      const pte: Pte = { pfn: f.pfn, writable: e.migration === 'write', accessed: e.accessed, dirty: e.dirty, protNone: !v.prot.r, ghost: f.allocId };
+      const pte: Pte = { pfn: f.pfn, writable: e.migration === 'write', accessed: e.accessed, dirty: e.dirty, protNone: v ? !v.prot.r : false, ghost: f.allocId };
       t.entries![i] = pte;
       note(k, 'pte-write', c.mm, `pte ${c.vpn}`, t.pfn);
       f.mapcount++; // folio_add_anon_rmap_pte() / folio_add_file_rmap_pte()
