@@ -87,6 +87,12 @@ const CASES: Case[] = [
     reaches: ['migrate_undone'],
   },
   {
+    name: 'a NUMA hinting fault migrates the page (numa_migrate_check, migrate_misplaced_folio)',
+    scenario: () => load('numa-hinting-migrate'),
+    policy: linux,
+    reaches: ['numa_misplaced_migration'],
+  },
+  {
     name: 'mprotect makes a writable migration entry readable',
     scenario: () => load('migrate-vs-mprotect'),
     policy: linux,
