@@ -158,6 +158,18 @@ schedule
     expect(at(r, 'zap_pte_range.clear', 'T1')).toBeGreaterThan(at(r, 'migrate_folio_done', 'T0'));
   });
 
+  it('replaces the migration entry fork copied into the child during the walk: a parent is visited before its child', () => {
+    const r = runScenario(load('migrate-vs-fork-rmap-order.txt'), { policy: linux, properties: PROPERTIES });
+    expect(r.violation).toBeNull();
+    const copy = at(r, 'copy_nonpresent_pte.migration_entry', 'T6');
+    const walks = r.trace.flatMap((e, i) => (e.actor === 'T5' && e.id === 'rmap_walk_anon.anon_vma_lock_read' ? [i] : []));
+    expect(copy).toBeGreaterThan(walks.at(-1)!); // during remove_migration_ptes()' walk
+    const removed = r.trace.filter((e) => e.actor === 'T5' && e.id === 'remove_migration_pte.set_pte_at');
+    expect(removed).toHaveLength(2); // P1's, then C1's
+    expect(r.trace.indexOf(removed[1]!)).toBeGreaterThan(copy);
+    expect(r.trace.indexOf(removed[1]!)).toBeLessThan(at(r, 'migrate_folio_done', 'T5'));
+  });
+
   it('migrates from a NUMA hinting fault when numa_migrate_check picks a node (migrate_misplaced_folio), and restores the PTE otherwise', () => {
     const sc = load('numa-hinting-migrate.txt');
     const r = runScenario(sc, { policy: linux, properties: PROPERTIES });

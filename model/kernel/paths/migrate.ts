@@ -51,7 +51,7 @@
 // and THP folios are not migrated; the NUMA hinting fault does not migrate
 // (paths/numa.ts).
 
-import { step, STOP_STEP, type K, type StepDef } from '../step.js';
+import { step, STOP_STEP, type Gen, type K, type StepDef } from '../step.js';
 import { anonVmaLock, iMmapRwsem, lock, mmapLock, note, ptlOf, unlock } from '../locks.js';
 import { allocFrame, getPage, isZeroPfn, putPage } from '../frames.js';
 import { findPte, tableIndex } from '../pagetable.js';
@@ -101,30 +101,52 @@ export interface RemoveMigrationPtesCtx {
 const rmapLock = (c: { mm: MmId; file?: string }) => (c.file === undefined ? anonVmaLock(c.mm) : iMmapRwsem(c.file));
 
 /**
- * The folio's rmap as a result: every (mm, page) whose PTE maps `src`
- * present (`migration` false) or as a migration entry for it (true), in mm
- * then page order. rmap_walk_file() visits the VMAs of i_mmap at the
- * folio's index, rmap_walk_anon() the anon_vma's VMAs; a VMA leaves those
- * trees only in free_pgtables() (unlink_file_vma(), unlink_anon_vmas()),
- * after its PTEs were zapped, so the PTEs mapping the folio are exactly
- * what they find, munmap's detached VMAs included. The model has no
- * anon_vma and finds them by walking every mm's page tables.
+ * The folio's rmap walk as the kernel's visits it: every (mm, page) whose
+ * PTE maps `src` present (`migration` false) or as a migration entry for
+ * it (true). rmap_walk_file() visits the VMAs of i_mmap at the folio's
+ * index, rmap_walk_anon() the anon_vma's VMAs; a VMA leaves those trees
+ * only in free_pgtables() (unlink_file_vma(), unlink_anon_vmas()), after
+ * its PTEs were zapped, so munmap's detached VMAs are still visited. The
+ * order matters against fork: dup_mmap() links the child's VMA after the
+ * parent's (vma_interval_tree_insert_after() for i_mmap; an anon_vma
+ * interval-tree insert of an equal key goes right of the parent's), and
+ * anon_vma_fork() cannot link it during a walk (the walk holds the rmap
+ * lock), so a walk visits a parent before its child: a migration entry
+ * fork copies into the child before the walk reaches the parent is found
+ * when the walk reaches the child. The model has no anon_vma and no
+ * per-file VMA tree: it visits the mms in creation order (ctx_id, a child's
+ * is higher than its parent's), choosing the next mm when it gets there,
+ * and in each finds the PTEs by walking its tables.
  */
-export function rmapMappings(k: K, c: { src: Pfn }, migration: boolean): { mm: MmId; vpn: number }[] {
+export function* rmapWalk(k: K, src: Pfn, migration: boolean, visit: (u: { mm: MmId; vpn: number }) => Gen<boolean | void>): Gen {
   const s = k.s;
-  const out: { mm: MmId; vpn: number }[] = [];
-  const walk = (mm: MmId, table: Pfn, level: number, base: number) => {
+  let last = -1;
+  for (;;) {
+    const next = Object.values(s.mms).filter((m) => m.ctxId > last).sort((a, b) => a.ctxId - b.ctxId)[0];
+    if (!next) return;
+    last = next.ctxId;
+    for (const vpn of mappingsIn(k, next.id, src, migration)) {
+      if ((yield* visit({ mm: next.id, vpn })) === false) return; // rmap_walk_control.done()
+    }
+  }
+}
+
+/** The pages of `mm` whose PTE maps `src` present (`migration` false) or as a migration entry (true). */
+function mappingsIn(k: K, mm: MmId, src: Pfn, migration: boolean): number[] {
+  const s = k.s;
+  const out: number[] = [];
+  const walk = (table: Pfn, level: number, base: number) => {
     const t = s.frames[table]!;
     if (t.state !== 'pagetable' || t.level !== level) return;
     t.entries!.forEach((e, i) => {
       if (!e) return;
       const v = base + i * span(s.config, level);
       if (level > 1) {
-        if (!e.huge) walk(mm, e.pfn, level - 1, v);
-      } else if (e.pfn === c.src && !!e.migration === migration) out.push({ mm, vpn: v });
+        if (!e.huge) walk(e.pfn, level - 1, v);
+      } else if (e.pfn === src && !!e.migration === migration) out.push(v);
     });
   };
-  for (const m of Object.values(s.mms).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) walk(m.id, m.pgd, LEVELS, 0);
+  walk(s.mms[mm]!.pgd, LEVELS, 0);
   return out;
 }
 
@@ -210,11 +232,11 @@ export const migratePagesBatch: StepDef<MigrateBatchCtx>[] = [
     if (s.frames[c.src]!.mapcount === 0) return; // !folio_mapped(): nothing to unmap
     c.wasMapped = true;
     yield* lock(k, rmapLock(c), 'r', c.file === undefined ? 'rmap_walk_anon.anon_vma_lock_read' : 'rmap_walk_file.i_mmap_lock_read');
-    for (const u of rmapMappings(k, c, false)) {
-      if (s.frames[c.src]!.mapcount === 0) break; // rmap_walk's done(): folio_not_mapped()
+    yield* rmapWalk(k, c.src, false, function* (u) {
+      if (s.frames[c.src]!.mapcount === 0) return false; // rmap_walk's done(): folio_not_mapped()
       const t: TryToMigrateOneCtx = { mm: u.mm, vpn: u.vpn, folio: c.src, batch: c.async };
       yield* k.run('try_to_migrate_one', t);
-    }
+    });
     yield* unlock(k, rmapLock(c), c.file === undefined ? 'rmap_walk_anon.anon_vma_unlock_read' : 'rmap_walk_file.i_mmap_unlock_read');
     if (s.frames[c.src]!.mapcount > 0) {
       c.failed = true; // folio_mapped() still (a fault mapped it again): migrate_folio_unmap()'s out:
@@ -285,9 +307,9 @@ function* undo(k: K, c: MigrateBatchCtx) {
 export const removeMigrationPtes: StepDef<RemoveMigrationPtesCtx>[] = [
   step('remove_migration_ptes.rmap_walk', function* (k, c) {
     yield* lock(k, rmapLock(c), 'r', c.file === undefined ? 'rmap_walk_anon.anon_vma_lock_read' : 'rmap_walk_file.i_mmap_lock_read');
-    for (const u of rmapMappings(k, c, true)) {
+    yield* rmapWalk(k, c.src, true, function* (u) {
       yield* k.run('remove_migration_pte', { ...u, src: c.src, dst: c.dst });
-    }
+    });
     yield* unlock(k, rmapLock(c), c.file === undefined ? 'rmap_walk_anon.anon_vma_unlock_read' : 'rmap_walk_file.i_mmap_unlock_read');
     return STOP_STEP;
   }),
