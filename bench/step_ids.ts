@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fuzzedStepIds } from '../campaigns/step_ids.js';
 import { POLICIES } from '../model/policies/registry.js';
 import { runScenario } from '../model/run/runner.js';
-import { FORK_STEP_IDS, KVM_STEP_IDS, STEP_IDS } from '../model/run/step_ids.js';
+import { FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_STEP_IDS, STEP_IDS } from '../model/run/step_ids.js';
 import { loadCounterexample } from '../reports/counterexample.js';
 import { parseScenario } from '../reports/scenario_text.js';
 
@@ -28,8 +28,9 @@ for (const f of readdirSync('test/scenarios')) {
 // KVM's and fork's ids stay in their own lists (see their comments): the generator's drawn until= indexes
 // STEP_IDS only. An id no fuzzed run without fork yields, seen only in a hand scenario, is fork's.
 const fuzzed = new Set([...STEP_IDS, ...ids]);
-const forkIds = new Set([...FORK_STEP_IDS, ...[...ids].filter((id) => !STEP_IDS.includes(id) && !KVM_STEP_IDS.includes(id) && !fuzzedOnly.has(id))]);
-const sorted = [...fuzzed].filter((id) => !KVM_STEP_IDS.includes(id) && !forkIds.has(id)).sort();
+// migration's ids (MIGRATE_STEP_IDS, listed by hand) stay in their list, as fork's in theirs
+const forkIds = new Set([...FORK_STEP_IDS, ...[...ids].filter((id) => !STEP_IDS.includes(id) && !KVM_STEP_IDS.includes(id) && !MIGRATE_STEP_IDS.includes(id) && !fuzzedOnly.has(id))]);
+const sorted = [...fuzzed].filter((id) => !KVM_STEP_IDS.includes(id) && !forkIds.has(id) && !MIGRATE_STEP_IDS.includes(id)).sort();
 const body = sorted.map((id) => `  '${id}',`).join('\n');
 const kvmBody = KVM_STEP_IDS.map((id) => `  '${id}',`).join('\n');
 const forkBody = [...forkIds].sort().map((id) => `  '${id}',`).join('\n');
@@ -66,6 +67,17 @@ export const FORK_STEP_IDS: readonly string[] = [
 ${forkBody}
 ];
 
+/**
+ * The step ids of migration (paths/migrate.ts, try_to_migrate_one.ts, and
+ * the migration-entry cases of zap, mprotect and fork), listed by hand.
+ * Kept apart from STEP_IDS, as fork's are, so that every raw scenario the
+ * generator draws without \`migrate\` resolves as before: until= may name
+ * them, the generator's drawn until= does not.
+ */
+export const MIGRATE_STEP_IDS: readonly string[] = [
+${MIGRATE_STEP_IDS.map((id) => `  '${id}',`).join('\n')}
+];
+
 /** The heuristic decisions a schedule's choice lines can force (SPEC 4.2), by the kernel function that takes them. */
 export const CHOICE_POINTS: readonly string[] = [
   'flush_tlb_mm_range.flush_all', // the full-flush ceiling (flush_tlb_mm_range)
@@ -74,6 +86,16 @@ export const CHOICE_POINTS: readonly string[] = [
   'tlb_remove_table.batch_alloc_fails', // tlb_remove_table: no batch page (GFP_NOWAIT), tlb_remove_table_one()
   'consider_global_asid', // consider_global_asid: the pid/jiffies sampling fires (INVLPGB, mm on more than 3 CPUs)
   'zap_pte_range.need_resched', // zap_pte_range: need_resched() breaks out with cleared, unflushed entries
+];
+
+/**
+ * Migration's heuristic decisions (paths/numa.ts): kept apart from
+ * CHOICE_POINTS so that a raw scenario drawn without \`migrate\` resolves as
+ * before; the generator draws them only when \`migrate\` is generated, and a
+ * choice line may name them.
+ */
+export const MIGRATE_CHOICE_POINTS: readonly string[] = [
+  'numa_migrate_check', // do_numa_page: numa_migrate_check() picks a target node, migrate_misplaced_folio()
 ];
 `,
 );

@@ -12,7 +12,8 @@ import type { Property } from './property.js';
  *                         MADV_DONTNEED under lock_vma_under_rcu()), or
  *                         an rmap lock (i_mmap_rwsem: rmap_walk_file()
  *                         keeps the VMA from being unlinked, as
- *                         try_to_unmap_one() relies on; process_addrs.rst)
+ *                         try_to_unmap_one() relies on; process_addrs.rst;
+ *                         or the anon_vma lock rmap_walk_anon() takes)
  *   upper entry populate: the entry's lock - the PMD table's split lock for
  *                         a PMD entry (pmd_install()), M's page_table_lock
  *                         above - and M's mmap_lock or a VMA lock of M
@@ -34,7 +35,7 @@ export function missing(n: StepNote, s: KernelState): string | null {
     mmOrVma(n.mm!);
   } else if (n.kind === 'pte-write') {
     if (!n.held.includes(ptlOf(n.table as never))) needs.push(ptlOf(n.table as never));
-    if (!n.held.some((l) => l.startsWith('i_mmap_rwsem:'))) mmOrVma(s.frames[n.table!]!.owner ?? n.mm!);
+    if (!n.held.some((l) => l.startsWith('i_mmap_rwsem:') || l.startsWith('anon_vma:'))) mmOrVma(s.frames[n.table!]!.owner ?? n.mm!);
   }
   if (n.kind === 'upper-populate') {
     const entryLock = n.table !== null && s.frames[n.table]?.level === 2 ? pmdLock(n.table as never) : pageTableLock(n.mm!);

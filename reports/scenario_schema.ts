@@ -48,6 +48,7 @@ const OP: Schema = {
     gup: at('gup'),
     get_user_pages: at('get_user_pages'),
     reclaim: at('reclaim'),
+    migrate: at('migrate'),
     fork: obj({ kind: kind('fork'), child: NAME }),
     mmap: obj({ kind: kind('mmap'), va: INDEX, pages: COUNT, prot: PROT, ...FILE_ARGS }),
     munmap: range('munmap'),

@@ -58,6 +58,7 @@ function printOp(op: Op): string {
     case 'idle': case 'flush_tlb_all': case 'numa_scan': case 'exit': return op.kind;
     case 'get_user_pages': return `get_user_pages ${vaHex(op.va)}`;
     case 'reclaim': return `reclaim ${vaHex(op.va)}`;
+    case 'migrate': return `migrate ${vaHex(op.va)}`;
     case 'fork': return `fork ${name(op.child)}`;
     case 'attach': return `attach ${name(op.file)} ${vaHex(op.va)}`;
     case 'mshare_map': return `mshare_map ${name(op.file)} offset=${op.offset} pages=${op.pages} prot=${protString(op.prot)}`;
@@ -170,7 +171,7 @@ function parseOp(toks: string[], fail: Fail): Op {
     case 'munmap': case 'madvise': { const a = args(['pages']); return { kind, va: va(a), pages: a.int('pages', 1) }; }
     case 'mprotect': { const a = args(['pages', 'prot']); return { kind, va: va(a), pages: a.int('pages', 1), prot: a.prot() }; }
     case 'idle': case 'flush_tlb_all': case 'numa_scan': case 'exit': args([]).positional([]); return { kind };
-    case 'get_user_pages': case 'reclaim': { const a = args([]); return { kind, va: va(a) }; }
+    case 'get_user_pages': case 'reclaim': case 'migrate': { const a = args([]); return { kind, va: va(a) }; }
     case 'fork': { const a = args([]); return { kind, child: parseName(a.positional(['child process name'])[0]!, 'process', fail) }; }
     case 'attach': {
       const a = args([]);

@@ -86,6 +86,7 @@ describe('mshare-check', () => {
       ['a JSON file of another kind', ['replay', bad('o.json', '{\n  "format": "other"\n}\n')], /o\.json:2: not a counterexample file/],
       ['a malformed scenario', ['replay', bad('s.txt', 'process P0\nthread T0 P0 cpu=0\n  reed 0x10000\n')], /s\.txt:3: unknown op 'reed'/],
       ['a scenario beyond its configuration', ['replay', bad('c.txt', 'process P0\nthread T0 P0 cpu=5\n  read 0x10000\n')], /c\.txt:2: thread 'T0' on cpu 5/],
+      ['a scenario its policy refuses', ['replay', bad('p.txt', 'process P0\nmmap P0 0x10000 pages=1 prot=rw\nthread T0 P0 cpu=0\n  migrate 0x10000\n'), '--policy', 'mshare-v3'], /p\.txt:3: migrate by thread 'T0' under mshare-v3: migration is modelled on mainline policies only/],
       ['a variant naming an unknown step', ['fuzz', '--policy', 'linux', '--variant', 'test/fixtures/variant-unknown-step.ts', '--out', out], /variant-unknown-step\.ts:1: .*no step 'tlb_finish_mmu\.no_such_step'/],
       ['a missing variant', ['fuzz', '--policy', 'linux', '--variant', 'variants/none.ts', '--out', out], /variants\/none\.ts:0: no such variant file/],
       ['an unknown command', ['frob'], /unknown command 'frob'/],

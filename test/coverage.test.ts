@@ -69,6 +69,36 @@ const CASES: Case[] = [
     reaches: ['fork_pinned_page_copied'],
   },
   {
+    name: "migration's batched-flush window: a stale read of the old frame while the PTE is a migration entry, the old frame freed after the flush",
+    scenario: () => load('migrate-batched-flush-window'),
+    policy: linux,
+    reaches: ['migrate_deferred_flush', 'migrate_batched_flush_window', 'migrate_folio_freed'],
+  },
+  {
+    name: 'a fault on a migration entry waits for the migration (migration_entry_wait)',
+    scenario: () => load('migrate-entry-wait'),
+    policy: linux,
+    reaches: ['migration_entry_waited'],
+  },
+  {
+    name: 'a migration undone by a GUP pin (remove_migration_ptes(src, src))',
+    scenario: () => load('migrate-pinned-page-undone'),
+    policy: linux,
+    reaches: ['migrate_undone'],
+  },
+  {
+    name: 'a NUMA hinting fault migrates the page (numa_migrate_check, migrate_misplaced_folio)',
+    scenario: () => load('numa-hinting-migrate'),
+    policy: linux,
+    reaches: ['numa_misplaced_migration'],
+  },
+  {
+    name: 'mprotect makes a writable migration entry readable',
+    scenario: () => load('migrate-vs-mprotect'),
+    policy: linux,
+    reaches: ['migration_entry_changed'],
+  },
+  {
     name: "reclaim's batched-flush window: a stale read before try_to_unmap_flush(), the folio freed after it",
     scenario: () => load('reclaim-batched-flush-window'),
     policy: linux,

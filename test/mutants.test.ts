@@ -36,6 +36,10 @@ import tlbbatchNoTlbGen from '../variants/tlbbatch-no-tlb-gen.js';
 import forkNoFlushTlbMm from '../variants/fork-no-flush-tlb-mm.js';
 import wpPageCopyNoFlush from '../variants/wp-page-copy-no-flush.js';
 import preFb49c455323f from '../variants/pre-fb49c455323f.js';
+import pre20841405940e from '../variants/pre-20841405940e.js';
+import migrateCopyBeforeFlush from '../variants/migrate-copy-before-flush.js';
+import mprotectWritableMigrationEntry from '../variants/mprotect-writable-migration-entry.js';
+import forkWritableMigrationEntry from '../variants/fork-writable-migration-entry.js';
 import { parseScenario } from '../reports/scenario_text.js';
 import { anon, file, gup, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, va, write } from './build.js';
 import { doubleUnlock, faultNeverMaps, globalAsidUnmap, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
@@ -422,5 +426,36 @@ describe('fork and COW mutants (paths/fork.ts, copy_page_range.ts, wp_page_copy.
     expect(good.verdict).toBe('pass');
     expect(bad.coverage.cow_fault_during_fork).toBe(1);
     expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T2', stepId: 'user_access.walk' });
+  });
+});
+
+describe('migration mutants (paths/migrate.ts, try_to_migrate_one.ts)', () => {
+
+  it('pre-20841405940e: a PROT_NONE PTE with the NUMA scan\'s flush pending is migrated without a flush, and the old frame freed under a TLB entry', () => {
+    const { good, bad } = both(scenarioFile('migrate-vs-numa-20841405940e.txt'), pre20841405940e);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.migrate_deferred_flush).toBe(1);
+    expect(bad.coverage.migrate_deferred_flush).toBe(0);
+    expect(bad.violation).toMatchObject({ property: 'no-freed-frame-reachable', actor: 'T2', stepId: 'migrate_folio_done', holder: 'TLB' });
+  });
+
+  it('migrate-copy-before-flush: a write through a stale entry after the copy is lost', () => {
+    const { good, bad } = both(scenarioFile('migrate-write-in-flush-window.txt'), migrateCopyBeforeFlush);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.migrate_batched_flush_window).toBe(1);
+    expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T0', stepId: 'user_access.walk' });
+  });
+
+  it('mprotect-writable-migration-entry: a page under migration comes back writable after mprotect(PROT_READ) returned', () => {
+    const { good, bad } = both(scenarioFile('migrate-vs-mprotect.txt'), mprotectWritableMigrationEntry);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.migration_entry_changed).toBe(1);
+    expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T1', stepId: 'user_access.walk' });
+  });
+
+  it('fork-writable-migration-entry: parent and child share the migrated page writable, and the parent reads the child\'s write', () => {
+    const { good, bad } = both(scenarioFile('migrate-vs-fork.txt'), forkWritableMigrationEntry);
+    expect(good.verdict).toBe('pass');
+    expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T1', stepId: 'user_access.walk' });
   });
 });

@@ -11,6 +11,9 @@
 //   native_flush_tlb_multi.freed_tables    paths/flush_tlb_mm_range.ts, nativeFlushTlbMultiSend()
 //   flush_tlb_func.next_stride             paths/flush_tlb_func.ts, step flush_tlb_func.flush
 //   can_change_pte_writable.anon_exclusive paths/mprotect.ts, step change_pte_range.modify_prot
+//   pte_accessible.mm_tlb_flush_pending    paths/try_to_migrate_one.ts, step try_to_migrate_one.ptep_get_and_clear
+//   change_pte_range.is_writable_migration_entry  paths/mprotect.ts, step change_pte_range.modify_prot
+//   copy_nonpresent_pte.is_cow_mapping     paths/copy_page_range.ts, step copy_present_ptes
 
 import type { K } from './step.js';
 
@@ -47,6 +50,24 @@ export const DECISION_POINTS: readonly DecisionPoint[] = [
     condition: 'if (!(vma->vm_flags & VM_SHARED)) { page = vm_normal_page(vma, addr, pte); return page && PageAnon(page) && PageAnonExclusive(page); }',
     source: 'mm/mprotect.c can_change_pte_writable(), asked by change_pte_range() for an mprotect write upgrade',
     args: '{ vpn: the page }',
+  },
+  {
+    id: 'pte_accessible.mm_tlb_flush_pending',
+    condition: 'if ((pte_flags(a) & _PAGE_PROTNONE) && mm_tlb_flush_pending(mm)) return true;',
+    source: 'arch/x86/include/asm/pgtable.h pte_accessible(), added by 20841405940e; asked by try_to_migrate_one() for a PROT_NONE PTE it clears',
+    args: '{ mm, vpn }',
+  },
+  {
+    id: 'change_pte_range.is_writable_migration_entry',
+    condition: 'if (is_writable_migration_entry(entry)) { ... entry = make_readable_migration_entry(swp_offset(entry)); ... }',
+    source: 'mm/mprotect.c change_pte_range(), the swap-entry branch ("A protection check is difficult so just be safe and disable write")',
+    args: '{ vpn }',
+  },
+  {
+    id: 'copy_nonpresent_pte.is_cow_mapping',
+    condition: 'if (!is_readable_migration_entry(entry) && is_cow_mapping(vm_flags)) { entry = make_readable_migration_entry(...); ... set_pte_at(src_mm, addr, src_pte, pte); }',
+    source: 'mm/memory.c copy_nonpresent_pte() ("COW mappings require pages in both parent and child to be set to read")',
+    args: '{ vpn }',
   },
 ];
 

@@ -24,6 +24,15 @@ export interface Pte {
    * span(c, 2) pages; `pfn` is its head frame (Frame.subpages).
    */
   huge?: boolean;
+  /**
+   * A migration entry (include/linux/swapops.h make_writable_migration_entry()
+   * / make_readable_migration_entry()): a non-present swap PTE naming the
+   * folio under migration, `pfn`; set with `protNone` so that the hardware
+   * walker and GUP see it not present. try_to_migrate_one() installs it;
+   * remove_migration_pte() replaces it (paths/migrate.ts). It holds no
+   * reference and no mapcount.
+   */
+  migration?: 'write' | 'read';
 }
 
 export type FrameState = 'free' | 'data' | 'pagetable';
@@ -54,6 +63,13 @@ export interface Frame {
    * subpages[i]). Each page keeps its own content and references.
    */
   subpages?: Pfn[];
+  /**
+   * PG_locked, as migration holds it on the source folio from
+   * migrate_folio_unmap() to migrate_folio_move()'s folio_unlock()
+   * (paths/migrate.ts): a fault on one of its migration entries waits for
+   * it (migration_entry_wait_on_locked()). Absent: unlocked.
+   */
+  locked?: boolean;
   /** Ghost: bumped at each allocation, so a reallocated frame is told apart. */
   allocId: number;
   /** Ghost: the logical page held (data) or a description (tables). */
@@ -246,7 +262,7 @@ export interface Cpu {
   memory: TsoView;
 }
 
-export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem' | 'vma_lock' | 'pmd_lock' | 'mshare_list_lock' | 'hugetlb_vma_lock' | 'kvm_mmu_lock';
+export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem' | 'vma_lock' | 'pmd_lock' | 'mshare_list_lock' | 'hugetlb_vma_lock' | 'kvm_mmu_lock' | 'anon_vma';
 
 /** A task on an rwsem's wait list (struct rwsem_waiter). */
 export interface RwsemWaiter {

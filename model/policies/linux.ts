@@ -31,6 +31,8 @@ import { tryToUnmapOne } from '../kernel/paths/try_to_unmap_one.js';
 import { dupMmap } from '../kernel/paths/fork.js';
 import { copyPageRange, copyPteRange } from '../kernel/paths/copy_page_range.js';
 import { wpPageCopy } from '../kernel/paths/wp_page_copy.js';
+import { migratePages, migratePagesBatch, migrationEntryWait, removeMigrationPte, removeMigrationPtes } from '../kernel/paths/migrate.js';
+import { tryToMigrateOne } from '../kernel/paths/try_to_migrate_one.js';
 import { kvmTdpPageFault } from '../kernel/paths/kvm_mmu.js';
 import { kvmFlushRemoteTlbs } from '../kernel/paths/kvm_flush.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from '../kernel/paths/kvm_notifier.js';
@@ -91,6 +93,13 @@ export const linux: Policy = {
     copy_page_range: copyPageRange,
     copy_pte_range: copyPteRange,
     wp_page_copy: wpPageCopy,
+    // migration (paths/migrate.ts, try_to_migrate_one.ts)
+    migrate_pages: migratePages,
+    migrate_pages_batch: migratePagesBatch,
+    try_to_migrate_one: tryToMigrateOne,
+    remove_migration_ptes: removeMigrationPtes,
+    remove_migration_pte: removeMigrationPte,
+    do_swap_page: migrationEntryWait,
     // mshare: reached only under a policy with mshare knobs
     find_shared_vma: findSharedVma,
     msharefs_mmap: msharefsMmap,

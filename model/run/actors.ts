@@ -187,6 +187,8 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
       return yield* k.run('task_numa_work', { mm });
     case 'reclaim':
       return yield* k.run('shrink_folio_list', { mm, vpn: op.va }); // direct reclaim in this task (paths/reclaim.ts)
+    case 'migrate':
+      return yield* k.run('migrate_pages', { mm, vpn: op.va }); // move_pages(2) of one page (paths/migrate.ts)
     case 'fork':
       if (k.s.mms[mm]!.vmas.some((v) => v.kind === 'mshare')) {
         yield { id: 'sys_fork.einval', final: true }; // not modelled: fork of a process with msharefs VMAs (docs/fidelity.md)

@@ -58,6 +58,22 @@ export const COVERAGE_COUNTERS = [
   'reclaim_batched_flush_window',
   'flush_batched_pending_catch_up',
   'reclaim_folio_freed',
+  // migration (paths/migrate.ts, try_to_migrate_one.ts): a PTE replaced by
+  // a migration entry with its flush deferred (TTU_BATCH_FLUSH); a user
+  // access hitting a TLB entry whose PTE is a migration entry (the batched
+  // window before try_to_unmap_flush()); a fault that found a migration
+  // entry and waited for the migration (migration_entry_wait()); an old
+  // folio freed after its migration; a migration undone (the folio mapped
+  // again, or a reference such as a GUP pin: remove_migration_ptes(src,
+  // src)); a migration entry zapped, or made readable by mprotect or fork;
+  // a NUMA hinting fault that migrated (migrate_misplaced_folio())
+  'migrate_deferred_flush',
+  'migrate_batched_flush_window',
+  'migration_entry_waited',
+  'migrate_folio_freed',
+  'migrate_undone',
+  'migration_entry_changed',
+  'numa_misplaced_migration',
   // fork and COW (paths/fork.ts, copy_page_range.ts, wp_page_copy.ts):
   // copy_page_range() write-protected a parent PTE while a CPU still held a
   // usable writable TLB entry for it (the window flush_tlb_mm() closes); a
@@ -102,9 +118,11 @@ export const COVERAGE_COUNTERS = [
 /** The counters that matter for a policy: the CPU side, plus mshare's when it has mshare. */
 /**
  * Counters only an opt-in kind of `--ops` advances (properties/generate/
- * scenario_arb.ts opKindsFor): `reclaim`, `vm` (a VM with vCPUs) and `fork`.
+ * scenario_arb.ts opKindsFor): `reclaim`, `vm` (a VM with vCPUs), `fork` and
+ * `migrate`.
  */
-export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork', readonly string[]>> = {
+export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migrate', readonly string[]>> = {
+  migrate: ['migrate_deferred_flush', 'migrate_batched_flush_window', 'migration_entry_waited', 'migrate_folio_freed', 'migrate_undone', 'migration_entry_changed', 'numa_misplaced_migration'],
   fork: ['fork_wrprotect_with_writable_tlb', 'fork_stale_write_in_window', 'cow_break_with_old_page_in_tlb', 'cow_fault_during_fork', 'zero_page_cow', 'fork_pinned_page_copied'],
   reclaim: ['reclaim_deferred_flush', 'reclaim_batched_flush_window', 'flush_batched_pending_catch_up', 'reclaim_folio_freed'],
   vm: ['kvm_fault_retried', 'kvm_fault_racing_invalidate_start', 'kvm_flush_kicked_guest_mode', 'kvm_spte_zapped_in_start', 'kvm_guest_tlb_until_request'],
@@ -173,6 +191,7 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
   countHugetlb(cov, s, e, mmOfActor);
   countReclaim(cov, s, e);
   countFork(cov, s, e, mmOfActor);
+  countMigrate(cov, s, e);
   countKvm(cov, s, e);
   countMshare(cov, s, e);
   countSharerList(cov, s, e, mmOfActor);
@@ -188,6 +207,19 @@ function countReclaim(cov: Coverage, s: KernelState, e: StepEvent): void {
     const pte = findLeaf(s, s.mms[o.mm]!, o.vpn)?.pte;
     if (pending && !pte) cov.reclaim_batched_flush_window++;
   }
+}
+
+/** Migration's counters: see COVERAGE_COUNTERS. */
+function countMigrate(cov: Coverage, s: KernelState, e: StepEvent): void {
+  const id = e.id;
+  if (id === 'try_to_migrate_one.set_tlb_ubc_flush_pending') cov.migrate_deferred_flush++;
+  else if (id === 'migration_entry_wait.woken') cov.migration_entry_waited++;
+  else if (id === 'migrate_folio_done') cov.migrate_folio_freed++;
+  else if (id === 'migrate_folio_undo_src') cov.migrate_undone++;
+  else if (id === 'migrate_misplaced_folio_prepare') cov.numa_misplaced_migration++;
+  else if (id === 'zap_nonpresent_ptes.migration_entry' || id === 'change_pte_range.migration_entry' || id === 'copy_nonpresent_pte.migration_entry') cov.migration_entry_changed++;
+  const o = e.obs;
+  if (o?.kind === 'access' && o.ok && id === 'user_access.tlb_hit' && findLeaf(s, s.mms[o.mm]!, o.vpn)?.pte.migration) cov.migrate_batched_flush_window++;
 }
 
 /** fork and COW's counters: see COVERAGE_COUNTERS. */

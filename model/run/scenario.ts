@@ -53,6 +53,12 @@ export type Op =
    */
   | { kind: 'reclaim'; va: number }
   /**
+   * Migration of the folio mapped at `va` of the thread's process to a new
+   * frame (move_pages(2) with MPOL_MF_MOVE_ALL -> migrate_pages()), from
+   * every mm that maps it (paths/migrate.ts). Mainline policies only.
+   */
+  | { kind: 'migrate'; va: number }
+  /**
    * fork(): a new process `child` whose mm dup_mmap() copies from this
    * thread's (paths/fork.ts); the threads the scenario gives `child` start
    * when it exists (wake_up_new_task()).

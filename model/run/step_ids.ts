@@ -414,6 +414,51 @@ export const FORK_STEP_IDS: readonly string[] = [
   'wp_page_copy.set_pte_at',
 ];
 
+/**
+ * The step ids of migration (paths/migrate.ts, try_to_migrate_one.ts, and
+ * the migration-entry cases of zap, mprotect and fork), listed by hand.
+ * Kept apart from STEP_IDS, as fork's are, so that every raw scenario the
+ * generator draws without `migrate` resolves as before: until= may name
+ * them, the generator's drawn until= does not.
+ */
+export const MIGRATE_STEP_IDS: readonly string[] = [
+  'add_folio_for_migration.folio_isolate_lru',
+  'add_folio_for_migration.mmap_read_lock',
+  'add_folio_for_migration.mmap_read_unlock',
+  'add_folio_for_migration.no_folio',
+  'change_pte_range.migration_entry',
+  'copy_nonpresent_pte.migration_entry',
+  'migrate_folio_done',
+  'migrate_folio_move.folio_unlock',
+  'migrate_folio_undo_src',
+  'migrate_folio_unmap.folio_lock',
+  'migrate_folio_unmap.freed_under_us',
+  'migrate_folio_unmap.get_new_folio',
+  'migrate_folio_unmap.still_mapped',
+  'migrate_folio_unmap.trylock_failed',
+  'migration_entry_wait.pte_offset_map_lock',
+  'migration_entry_wait.pte_offset_map_lock.pmd_changed',
+  'migration_entry_wait.pte_unmap_unlock',
+  'migration_entry_wait.woken',
+  'move_to_new_folio',
+  'move_to_new_folio.ref_count_busy',
+  'putback_movable_pages',
+  'remove_migration_pte.pte_offset_map_lock',
+  'remove_migration_pte.pte_offset_map_lock.pmd_changed',
+  'remove_migration_pte.pte_unmap_unlock',
+  'remove_migration_pte.set_pte_at',
+  'rmap_walk_anon.anon_vma_lock_read',
+  'rmap_walk_anon.anon_vma_unlock_read',
+  'try_to_migrate_one.not_mapped',
+  'try_to_migrate_one.pte_offset_map_lock',
+  'try_to_migrate_one.pte_offset_map_lock.pmd_changed',
+  'try_to_migrate_one.pte_unmap_unlock',
+  'try_to_migrate_one.ptep_get_and_clear',
+  'try_to_migrate_one.set_pte_at',
+  'try_to_migrate_one.set_tlb_ubc_flush_pending',
+  'zap_nonpresent_ptes.migration_entry',
+];
+
 /** The heuristic decisions a schedule's choice lines can force (SPEC 4.2), by the kernel function that takes them. */
 export const CHOICE_POINTS: readonly string[] = [
   'flush_tlb_mm_range.flush_all', // the full-flush ceiling (flush_tlb_mm_range)
@@ -422,4 +467,14 @@ export const CHOICE_POINTS: readonly string[] = [
   'tlb_remove_table.batch_alloc_fails', // tlb_remove_table: no batch page (GFP_NOWAIT), tlb_remove_table_one()
   'consider_global_asid', // consider_global_asid: the pid/jiffies sampling fires (INVLPGB, mm on more than 3 CPUs)
   'zap_pte_range.need_resched', // zap_pte_range: need_resched() breaks out with cleared, unflushed entries
+];
+
+/**
+ * Migration's heuristic decisions (paths/numa.ts): kept apart from
+ * CHOICE_POINTS so that a raw scenario drawn without `migrate` resolves as
+ * before; the generator draws them only when `migrate` is generated, and a
+ * choice line may name them.
+ */
+export const MIGRATE_CHOICE_POINTS: readonly string[] = [
+  'numa_migrate_check', // do_numa_page: numa_migrate_check() picks a target node, migrate_misplaced_folio()
 ];

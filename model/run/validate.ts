@@ -5,7 +5,7 @@ import { resolveConfig, span, vaPages } from '../kernel/config.js';
 import { stepIndex, type Policy } from '../policies/policy.js';
 import { didYouMean } from './nearest.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Scenario } from './scenario.js';
-import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, STEP_IDS } from './step_ids.js';
+import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, STEP_IDS } from './step_ids.js';
 
 /**
  * Sizes beyond any race worth replaying, refused before anything is
@@ -152,7 +152,8 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
   for (const e of sc.schedule) if (!actors.has(e.actor)) return { near: e.actor, problem: `schedule names unknown actor '${e.actor}'` };
   for (const c of sc.choices) {
     if (!threads.has(c.actor)) return { near: c.actor, problem: `choice for unknown thread '${c.actor}'` };
-    if (!CHOICE_POINTS.includes(c.point)) return { near: c.point, problem: `unknown choice point '${c.point}'${didYouMean(c.point, CHOICE_POINTS)} (known: ${CHOICE_POINTS.join(', ')})` };
+    const points = [...CHOICE_POINTS, ...MIGRATE_CHOICE_POINTS];
+    if (!points.includes(c.point)) return { near: c.point, problem: `unknown choice point '${c.point}'${didYouMean(c.point, points)} (known: ${points.join(', ')})` };
   }
   return policy ? validateForPolicy(sc, policy) ?? validateStepIds(sc, policy) : null;
 }
@@ -165,6 +166,13 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
  * is set at creation and cleared only by its exit.
  */
 export function validateForPolicy(sc: Scenario, policy: Policy): ScenarioProblem | null {
+  // migration (paths/migrate.ts) is modelled on mainline only: what try_to_migrate() does to a page
+  // reached through shared page tables (the rmap finds only the host mm's VMAs) is not modelled
+  if (policy.mshare) {
+    for (const t of sc.threads) {
+      if (t.ops.some((o) => o.kind === 'migrate')) return { near: t.name, problem: `migrate by thread '${t.name}' under ${policy.name}: migration is modelled on mainline policies only (not through mshare's shared page tables)` };
+    }
+  }
   for (const it of sc.setup) {
     if (it.kind !== 'msharefs') continue;
     if (!policy.mshare) return { near: it.name, problem: `msharefs file '${it.name}' under ${policy.name}, which has no msharefs` };
@@ -177,7 +185,7 @@ const knownByPolicy = new WeakMap<Policy, Set<string>>();
 /** The step ids `until=` may name under `policy`: a function of the policy, made once per policy. */
 function knownSteps(policy: Policy): Set<string> {
   let k = knownByPolicy.get(policy);
-  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...stepIndex(policy).keys()])));
+  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...MIGRATE_STEP_IDS, ...stepIndex(policy).keys()])));
   return k;
 }
 

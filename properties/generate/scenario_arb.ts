@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import type { MshareKnobs } from '../../model/kernel/mshare/knobs.js';
 import { parseProt } from '../../model/kernel/types.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Op, type Scenario, type ScheduleEntry, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
-import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
+import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
 
 /** Start pages of candidate regions, for fanout 4: 16,18 share a PTE table; 20 shares the PMD; 48 is under another PUD entry. */
 const POOL = [16, 18, 20, 48];
@@ -27,7 +27,7 @@ const WINDOW_SLOT_PAGES = 4;
 const HUGE_POOL = [192, 208];
 const HUGE_PAGES = 16;
 
-export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close', 'reclaim', 'vm', 'fork'] as const;
+export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close', 'reclaim', 'vm', 'fork', 'migrate'] as const;
 export type OpKind = (typeof OP_KINDS)[number];
 const MSHARE_ONLY: readonly OpKind[] = ['attach', 'mshare_map', 'mshare_unmap'];
 /** mshare 2026's system calls (model/kernel/paths/mshare_2026.ts): only where the design has them, and then no msharefs attach. */
@@ -43,20 +43,21 @@ const SYSCALLS_ONLY: readonly OpKind[] = ['mshare_create', 'ftruncate', 'mshare_
  */
 export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
   const syscalls = mshare?.api === 'syscalls';
-  return OP_KINDS.filter((k) => (k === 'reclaim' || k === 'vm' || k === 'fork' ? false : SYSCALLS_ONLY.includes(k) ? syscalls : k === 'attach' && syscalls ? false : !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl))));
+  return OP_KINDS.filter((k) => (k === 'reclaim' || k === 'vm' || k === 'fork' || k === 'migrate' ? false : SYSCALLS_ONLY.includes(k) ? syscalls : k === 'attach' && syscalls ? false : !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl))));
 }
 
 /**
  * What `--ops` accepts for a policy: the default kinds, plus the opt-in
  * ones: vm on every policy (a VM of P0, over its mshare windows too under
- * an mshare design: hazard 4), and on mainline reclaim and fork
+ * an mshare design: hazard 4), and on mainline reclaim, fork
  * (paths/fork.ts: a fork op gives the run a child process with a thread
  * of its own and the setup the zero page; opt-in until fork has a clean
- * campaign in the default mix).
+ * campaign in the default mix) and migrate (paths/migrate.ts; opt-in like
+ * fork, so default runs stay as drawn before it).
  */
-export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm', 'fork'] : [...opKindsFor(mshare), 'vm']);
+export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm', 'fork', 'migrate'] : [...opKindsFor(mshare), 'vm']);
 
-const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1, reclaim: 2, vm: 0, fork: 2 };
+const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1, reclaim: 2, vm: 0, fork: 2, migrate: 2 };
 const PROTS = ['rw', 'r', 'none'] as const;
 
 interface RawRegion {
@@ -114,6 +115,11 @@ export interface RawScenario {
    * fork op's child runs children[i], if drawn), on the parent's regions.
    */
   children?: { cpu: number; ops: RawOp[] }[];
+  /**
+   * With `migrate` in the kinds: choices of migration's own points
+   * (MIGRATE_CHOICE_POINTS: a NUMA hinting fault that migrates), drawn last.
+   */
+  migrateChoices?: { actor: number; point: number; nth: number }[];
 }
 
 export interface GenOptions {
@@ -161,7 +167,7 @@ const scheduleEntry = (ids: number) =>
  * fork inside copy_page_range(), as a thread inside munmap() can; runs
  * without an opt-in kind draw over STEP_IDS alone, exactly as before.
  */
-const OPT_IN_STEP_IDS: Partial<Record<OpKind, readonly string[]>> = { vm: KVM_STEP_IDS, fork: FORK_STEP_IDS };
+const OPT_IN_STEP_IDS: Partial<Record<OpKind, readonly string[]>> = { vm: KVM_STEP_IDS, fork: FORK_STEP_IDS, migrate: MIGRATE_STEP_IDS };
 
 /** The ids a drawn stop point indexes: STEP_IDS, then those of each opt-in kind in `kinds`, in OP_KINDS order. */
 export function untilIds(kinds: readonly OpKind[] = []): readonly string[] {
@@ -191,9 +197,12 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   const childKinds = threadOps.ops.filter((k) => k !== 'fork');
   const children = fc.array(fc.record({ cpu: fc.nat(3), ops: fc.array(rawOp(childKinds.length > 0 ? childKinds : ['read']), { minLength: 1, maxLength: 5 }) }), { minLength: 1, maxLength: 2 });
   const withFork = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !threadOps.ops.includes('fork') ? base : fc.tuple(base, children).map(([r, c]) => ({ ...r, children: c })));
+  // drawn last too: a run without migrate in its kinds is the run drawn before migration was modelled
+  const migrateChoices = fc.array(fc.record({ actor: fc.nat(7), point: fc.nat(MIGRATE_CHOICE_POINTS.length - 1), nth: fc.nat(2) }), { maxLength: 2 });
+  const withMigrate = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !threadOps.ops.includes('migrate') ? base : fc.tuple(base, migrateChoices).map(([r, m]) => ({ ...r, migrateChoices: m })));
   const untilKinds = OP_KINDS.filter((k) => opts.ops.includes(k) && OPT_IN_STEP_IDS[k]);
   const withUntil = (base: fc.Arbitrary<RawScenario>) => (untilKinds.length === 0 ? base : base.map((r) => ({ ...r, untilKinds })));
-  return swarmArb(threadOps.ops).chain((swarm) => withUntil(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm, untilIds(untilKinds).length))))));
+  return swarmArb(threadOps.ops).chain((swarm) => withUntil(withMigrate(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm, untilIds(untilKinds).length)))))));
 }
 
 /** A VM in a third of the runs: one to three vCPUs, each one to six guest accesses. */
@@ -289,6 +298,8 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
           return { kind: 'get_user_pages', va };
         case 'reclaim':
           return { kind: 'reclaim', va }; // does nothing unless a shared-file region (F) is there
+        case 'migrate':
+          return { kind: 'migrate', va }; // does nothing unless a present PTE maps a page there
         case 'vm':
           throw new Error('vm is no thread operation (rawScenarioArb draws it as a VM)');
         case 'fork': {
@@ -360,7 +371,10 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
       const actor = actors[e.actor % actors.length]!;
       return e.until === undefined ? { actor, steps: e.steps } : { actor, until: ids[e.until % ids.length]! };
     }),
-    choices: raw.choices.map((c) => ({ actor: threads[c.actor % threads.length]!.name, point: CHOICE_POINTS[c.point]!, nth: c.nth })),
+    choices: [
+      ...raw.choices.map((c) => ({ actor: threads[c.actor % threads.length]!.name, point: CHOICE_POINTS[c.point]!, nth: c.nth })),
+      ...(raw.migrateChoices ?? []).map((c) => ({ actor: threads[c.actor % threads.length]!.name, point: MIGRATE_CHOICE_POINTS[c.point % MIGRATE_CHOICE_POINTS.length]!, nth: c.nth })),
+    ],
   };
 }
 

@@ -25,6 +25,9 @@
 //        the child's PTE is old (pte_mkold).
 //      No flush here: the parent's stale writable TLB entries live until
 //      dup_mmap()'s flush_tlb_mm() (fork.ts step 7).
+//      A migration entry (paths/migrate.ts): copy_nonpresent_pte() copies
+//      it, made readable in both mms if it was writable (remove_migration_pte()
+//      then maps the new page read-only in both, and a write COWs).
 //   4. pte_unmap_unlock() of both tables.
 //   5. raw_write_seqcount_end(); mmu_notifier_invalidate_range_end().
 //
@@ -43,6 +46,7 @@ import { lock, note, ptlOf, unlock } from '../locks.js';
 import { findTable, pteTableRanges, tableIndex } from '../pagetable.js';
 import { findVma } from '../vma.js';
 import { vaHex, type MmId, type Pfn } from '../types.js';
+import type { Pte } from '../state.js';
 import type { NotifierCtx } from './notifier.js';
 import type { FaultCtx } from './fault.js';
 
@@ -113,6 +117,20 @@ export const copyPteRange: StepDef<CopyPteRangeCtx>[] = [
       const i = tableIndex(s.config, v, 1);
       const e = src.entries![i];
       if (!e || dst.entries![i]) continue;
+      if (e.migration) {
+        // copy_nonpresent_pte(): "COW mappings require pages in both parent and child to be set to
+        // read": a writable migration entry becomes readable in both; no reference, no mapcount
+        const cow = k.decide('copy_nonpresent_pte.is_cow_mapping', e.migration === 'write' && vma.kind === 'anon', { vpn: v });
+        const ent: Pte = cow ? { ...e, writable: false, migration: 'read' } : e;
+        if (ent !== e) {
+          src.entries![i] = ent;
+          note(k, 'pte-write', c.src, `pte ${v}`, src.pfn);
+        }
+        dst.entries![i] = { ...ent };
+        note(k, 'pte-write', c.dst, `pte ${v}`, dst.pfn);
+        yield { id: 'copy_nonpresent_pte.migration_entry' };
+        continue;
+      }
       if (isZeroPfn(s, e.pfn)) {
         dst.entries![i] = { ...e, accessed: false }; // vm_normal_page() NULL: copied as is, pte_mkold()
         note(k, 'pte-write', c.dst, `pte ${v}`, dst.pfn);

@@ -21,7 +21,8 @@
 //      the new table), unlock.
 //   4. handle_pte_fault(): pte_none -> do_anonymous_page() or
 //      do_shared_fault(): get the page, take the PTL, re-check pte_none,
-//      set_pte_at(), unlock. A present PTE that forbids a write the VMA
+//      set_pte_at(), unlock. A migration entry: do_swap_page() waits for
+//      the migration (migrate.ts migrationEntryWait). A present PTE that forbids a write the VMA
 //      allows -> do_wp_page() -> wp_page_reuse(). Otherwise the fault was
 //      spurious (a stale TLB entry; the #PF already dropped it, x86 needs
 //      no flush: R5).
@@ -199,6 +200,8 @@ export const handlePteFault: StepDef<FaultCtx>[] = [
     if (r === null) return; // the PTE table was reclaimed (PT_RECLAIM) since __pte_alloc: the access faults again
     if (r.pte === null) {
       yield* k.run(c.vma!.kind === 'anon' ? 'do_anonymous_page' : 'do_shared_fault', c);
+    } else if (r.pte.migration) {
+      yield* k.run('do_swap_page', { mm: c.mm, vpn: c.vpn }); // is_migration_entry(): migration_entry_wait() (paths/migrate.ts)
     } else if (r.pte.protNone && (c.write ? c.vma!.prot.w : c.vma!.prot.r)) {
       yield* k.run('do_numa_page', c); // a NUMA hinting fault
     } else if (c.write && !r.pte.writable && c.vma!.prot.w) {

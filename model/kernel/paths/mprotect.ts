@@ -13,7 +13,8 @@
 //      if pte_needs_flush(): on x86 any change of _PAGE_RW or presence
 //      (an upgrade makes a private anonymous PTE writable only if its page
 //      is exclusive: can_change_pte_writable(); a COW-shared page stays
-//      read-only)
+//      read-only; a writable migration entry, paths/migrate.ts, becomes
+//      readable, no flush: it is not present)
 //      (pte_flags_need_flush(), flush_on_change), upgrades included. Until
 //      that flush a stale read-only entry takes a spurious fault (R5).
 //   5. Notifier end, then tlb_finish_mmu() flushes; lazy CPUs are skipped
@@ -119,7 +120,18 @@ export const changePteRange: StepDef<ChangePteCtx>[] = [
     for (let v = c.addr; v < c.end; v++) {
       const i = tableIndex(s.config, v, 1);
       const old = t.entries![i];
-      if (!old || (c.numa && old.protNone)) continue;
+      if (!old) continue;
+      if (old.migration) {
+        // change_pte_range()'s swap-entry branch: "A protection check is difficult so just be safe and
+        // disable write": a writable migration entry becomes readable, whatever the new protection
+        if (k.decide('change_pte_range.is_writable_migration_entry', old.migration === 'write', { vpn: v })) {
+          t.entries![i] = { ...old, writable: false, migration: 'read' }; // make_readable_migration_entry()
+          note(k, 'pte-write', c.mm, `pte ${v}`, t.pfn);
+          yield { id: 'change_pte_range.migration_entry' };
+        }
+        continue;
+      }
+      if (c.numa && old.protNone) continue;
       // an upgrade makes the PTE writable only where can_change_pte_writable() allows: in a private
       // VMA, an exclusive anonymous page; a page shared with a forked mm (or the zero page) keeps its
       // read-only PTE and a write breaks the COW (paths/wp_page_copy.ts)

@@ -24,7 +24,7 @@ export interface NotifierCtx {
   mm: MmId;
   start: number;
   end: number;
-  event: 'UNMAP' | 'CLEAR' | 'PROTECTION_VMA' | 'PROTECTION_PAGE';
+  event: 'UNMAP' | 'CLEAR' | 'PROTECTION_VMA' | 'PROTECTION_PAGE' | 'MIGRATE';
 }
 
 type Op = 'invalidate_range_start' | 'invalidate_range_end' | 'release';

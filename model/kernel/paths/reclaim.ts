@@ -60,7 +60,8 @@ function folioAt(k: Parameters<StepDef['fn']>[0], mm: MmId, vpn: number): { file
   if (!f || f.anonymous || f.hugetlb) return null;
   const index = v.pgoff + (vpn - v.start);
   const folio = f.cache[index];
-  return folio === null || folio === undefined ? null : { file: f.name, index, folio };
+  // folio_trylock() fails for a folio migration holds (paths/migrate.ts): goto keep
+  return folio === null || folio === undefined || k.s.frames[folio]!.locked ? null : { file: f.name, index, folio };
 }
 
 export const shrinkFolioList: StepDef<ReclaimCtx>[] = [

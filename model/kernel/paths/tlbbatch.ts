@@ -58,7 +58,7 @@ export function pteAccessible(k: K, mm: MmId, pte: Pte): boolean {
 }
 
 /** Step 2: set_tlb_ubc_flush_pending() with arch_tlbbatch_add_pending(); one step. */
-export function* setTlbUbcFlushPending(k: K, mm: MmId, pteval: Pte, incTlbGen = true) {
+export function* setTlbUbcFlushPending(k: K, mm: MmId, pteval: Pte, incTlbGen = true, id = 'set_tlb_ubc_flush_pending') {
   if (!pteAccessible(k, mm, pteval)) return;
   const m = k.s.mms[mm]!;
   const ubc = tlbUbcOf(k);
@@ -71,7 +71,7 @@ export function* setTlbUbcFlushPending(k: K, mm: MmId, pteval: Pte, incTlbGen = 
   ubc.flushRequired = true;
   m.tlbFlushBatched.pending++; // atomic_inc(&mm->tlb_flush_batched)
   if (pteval.dirty) ubc.writable = true;
-  yield { id: 'set_tlb_ubc_flush_pending' };
+  yield { id };
 }
 
 export interface TlbBatchFlushCtx {

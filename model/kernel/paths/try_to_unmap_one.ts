@@ -56,7 +56,7 @@ export const tryToUnmapOne: StepDef<TryToUnmapOneCtx>[] = [
     const t = s.frames[c.table]!;
     const i = tableIndex(s.config, c.vpn, 1);
     const e = t.entries![i];
-    if (!e || e.pfn !== c.folio || e.huge) {
+    if (!e || e.pfn !== c.folio || e.huge || e.migration) {
       yield { id: 'page_vma_mapped_walk.not_mapped' };
       return;
     }

@@ -11,7 +11,8 @@
 //      move D to the folio; a dirty file PTE keeps its rmap until after
 //      the flush (DELAY_RMAP) and forces a flush at the end of the table;
 //      queue the page with the PTE's reference. A full batch (a schedule
-//      choice) forces a flush and stops early (force_break).
+//      choice) forces a flush and stops early (force_break). A migration
+//      entry (migrate.ts) is only cleared: zap_nonpresent_ptes().
 //   4. Forced flush: tlb_flush_mmu_tlbonly() and tlb_flush_rmaps() while
 //      still holding the PTL (commit 1cf35d47712d), then unlock, then
 //      tlb_flush_mmu() frees the batch.
@@ -98,6 +99,12 @@ export const zapPteRange: StepDef<ZapCtx>[] = [
       const v = c.addr++;
       t.entries![i] = null; // ptep_get_and_clear_full()
       note(k, 'pte-write', c.mm, `pte ${v}`, t.pfn);
+      if (e.migration) {
+        // zap_nonpresent_ptes(): a migration entry holds no reference and no mapcount, and no TLB entry
+        op?.zapped.push({ vpn: v, ghost: e.ghost, at: ++s.ghost.clock });
+        yield { id: 'zap_nonpresent_ptes.migration_entry' };
+        continue;
+      }
       tlbFlushPteRange(g, v, v + 1); // tlb_remove_tlb_entry(): cleared_ptes
       if (isZeroPfn(s, e.pfn)) {
         op?.zapped.push({ vpn: v, ghost: e.ghost, at: ++s.ghost.clock });
