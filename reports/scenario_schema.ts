@@ -49,6 +49,7 @@ const OP: Schema = {
     get_user_pages: at('get_user_pages'),
     reclaim: at('reclaim'),
     fork: obj({ kind: kind('fork'), child: NAME }),
+    mremap: obj({ kind: kind('mremap'), va: INDEX, to: INDEX, pages: COUNT }),
     mmap: obj({ kind: kind('mmap'), va: INDEX, pages: COUNT, prot: PROT, ...FILE_ARGS }),
     munmap: range('munmap'),
     madvise: range('madvise'),

@@ -31,6 +31,8 @@ import { tryToUnmapOne } from '../kernel/paths/try_to_unmap_one.js';
 import { dupMmap } from '../kernel/paths/fork.js';
 import { copyPageRange, copyPteRange } from '../kernel/paths/copy_page_range.js';
 import { wpPageCopy } from '../kernel/paths/wp_page_copy.js';
+import { mremap, mremapTo } from '../kernel/paths/mremap.js';
+import { moveNormalPmd, moveNormalPud, movePageTables, movePgtEntry, movePtes } from '../kernel/paths/mremap_tables.js';
 import { kvmTdpPageFault } from '../kernel/paths/kvm_mmu.js';
 import { kvmFlushRemoteTlbs } from '../kernel/paths/kvm_flush.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from '../kernel/paths/kvm_notifier.js';
@@ -91,6 +93,14 @@ export const linux: Policy = {
     copy_page_range: copyPageRange,
     copy_pte_range: copyPteRange,
     wp_page_copy: wpPageCopy,
+    // mremap (paths/mremap.ts, mremap_tables.ts)
+    mremap,
+    mremap_to: mremapTo,
+    move_page_tables: movePageTables,
+    move_pgt_entry: movePgtEntry,
+    move_normal_pmd: moveNormalPmd,
+    move_normal_pud: moveNormalPud,
+    move_ptes: movePtes,
     // mshare: reached only under a policy with mshare knobs
     find_shared_vma: findSharedVma,
     msharefs_mmap: msharefsMmap,
