@@ -74,9 +74,10 @@ export const COVERAGE_COUNTERS = [
   'fork_pinned_page_copied',
   // mremap (paths/mremap.ts, mremap_tables.ts): PTEs moved by move_ptes()
   // under both PTLs; a whole PTE or PMD table moved by move_normal_pmd() /
-  // move_normal_pud(); a page fault of the mm that found its VMA
-  // write-locked by an open mremap and fell back to the mmap_lock the move
-  // holds; a user access through a TLB entry of the source range whose PTE
+  // move_normal_pud(); a page fault of the mm whose per-VMA attempt failed
+  // (lock_vma_under_rcu(): its VMA write-locked, or none) while an open
+  // mremap holds the mmap_lock for write, so that it falls back to the
+  // mmap_lock and waits for the move; a user access through a TLB entry of the source range whose PTE
   // has already moved, while the mremap is open (the window the flush
   // before the PTL's release closes)
   'mremap_ptes_moved',
