@@ -21,7 +21,7 @@
 //         "policy": "linux",
 //         "variant": "patches/flush-lazy-cpus-too.ts",   (optional; relative to this file)
 //         "seed": "checks", "runs": 400,                  (the budget: deterministic)
-//         "ops": ["read", "munmap"],                      (optional; default every op the policy has)
+//         "ops": ["read", "munmap"],                      (optional; default: the policy's kinds, plus the opt-in kinds whose paths the variant edits)
 //         "expect": { "unmap-complete": "holds", ... }
 //       }
 //     ]

@@ -16,7 +16,8 @@ import { signatureOf } from '../properties/signature.js';
 export { signatureOf };
 import type { Scenario } from '../model/run/scenario.js';
 import { shrink } from '../shrinkers/pipeline.js';
-import { opKindsFor, rawScenarioArb, resolve as resolveRaw, type OpKind, type RawScenario } from '../properties/generate/scenario_arb.js';
+import { campaignOps } from '../properties/generate/variant_ops.js';
+import { rawScenarioArb, resolve as resolveRaw, type OpKind, type RawScenario } from '../properties/generate/scenario_arb.js';
 import { PROPERTIES } from '../properties/registry.js';
 import { FeedbackCorpus, feedbackKeys, ROUND, stepsTaken } from './feedback.js';
 
@@ -26,6 +27,12 @@ export interface FuzzOptions {
   properties?: readonly Property[];
   /** Signatures already known: runs that only reproduce one of these count as clean. */
   skip?: ReadonlySet<string>;
+  /**
+   * A variant's base policy: a run counts as a finding only if the base
+   * passes the same scenario, so a mutant is found by what it breaks, not
+   * by a finding its base policy already shows (the bench's measure).
+   */
+  base?: Policy;
   seed: string;
   /** Stop after this many runs ... */
   runs?: number;
@@ -33,7 +40,7 @@ export interface FuzzOptions {
   timeMs?: number;
   ops?: readonly OpKind[];
   /** Called after every run, for progress logging. */
-  onRun?: (index: number, r: RunResult) => void;
+  onRun?: (index: number, r: RunResult, sc: Scenario) => void;
   /** Wall-clock budget for shrinking the finding (shrinkers/pipeline.ts); none by default, so results never depend on timing. */
   shrinkBudgetMs?: number;
   /** Wall clock, injected so the campaign stays testable. */
@@ -75,13 +82,13 @@ export const runSeeds = (seed: string) => {
  * alone, so a run can be drawn again anywhere (campaigns/campaign.ts
  * spreads the runs of one campaign over worker threads and machines).
  */
-export function scenarioDrawer(policy: Policy, ops: readonly OpKind[] = opKindsFor(policy.mshare)): (runSeed: number) => Scenario {
+export function scenarioDrawer(policy: Policy, ops: readonly OpKind[] = campaignOps(policy).ops): (runSeed: number) => Scenario {
   const raw = rawDrawer(policy, ops);
   return (runSeed) => resolveRaw(raw(runSeed), policy.mshare);
 }
 
 /** The drawn scenario of a run before its indices are resolved: what coverage feedback mutates. */
-export function rawDrawer(policy: Policy, ops: readonly OpKind[] = opKindsFor(policy.mshare)): (runSeed: number) => RawScenario {
+export function rawDrawer(policy: Policy, ops: readonly OpKind[] = campaignOps(policy).ops): (runSeed: number) => RawScenario {
   const arb = rawScenarioArb({ ops, mshare: policy.mshare });
   return (runSeed) => fc.sample(arb, { seed: runSeed, numRuns: 1 })[0]!;
 }
@@ -105,9 +112,10 @@ export function fuzz(opts: FuzzOptions): FuzzResult {
     if (corpus) corpus.offer(i, raw, feedbackKeys(r), stepsTaken(r));
     steps += r.steps;
     addCoverage(coverage, r.coverage);
-    opts.onRun?.(i, r);
+    opts.onRun?.(i, r, sc);
     const sig = signatureOf(r);
     if (sig === null || opts.skip?.has(sig)) continue;
+    if (opts.base && runScenario(sc, { policy: opts.base, properties: opts.properties ?? PROPERTIES }).verdict !== 'pass') continue;
     const budget = opts.shrinkBudgetMs === undefined ? {} : { budgetMs: opts.shrinkBudgetMs, now: opts.now ?? Date.now };
     const shrunk = shrink(sc, opts.policy, sig, { properties: opts.properties, ...budget });
     return { runs: i + 1, steps, coverage, finding: { runIndex: i, runSeed, signature: sig, original: sc, scenario: shrunk.scenario, result: shrunk.result, shrinks: shrunk.passes } };

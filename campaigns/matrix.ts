@@ -6,12 +6,14 @@
 // counterexample. Each cell is a campaign of campaign.ts: it keeps going
 // to its budget, and runs on this thread (computeMatrix) or on the
 // workers of --jobs (computeMatrixOn) with identical results. Computed
-// every time; nothing here is written down in advance.
+// every time; nothing here is written down in advance. The cells of
+// KVM's properties draw VMs (cellOps).
 
 import type { Policy } from '../model/policies/policy.js';
 import { addCoverage, emptyCoverage, type Coverage } from '../model/run/coverage.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { opKindsFor } from '../properties/generate/scenario_arb.js';
+import { opKindsAccepted, opKindsFor, type OpKind } from '../properties/generate/scenario_arb.js';
+import { SECONDARY_MMU_PROPERTIES } from '../properties/registry.js';
 import type { Property } from '../properties/property.js';
 import type { CounterexampleFile } from '../reports/counterexample.js';
 import { makeCtx, runCampaign, runCampaignSync, type CampaignResult, type CampaignSpec, type Executor, type SignatureCount } from './campaign.js';
@@ -61,8 +63,24 @@ export interface MatrixOptions {
   onCell?: (c: Cell) => void;
 }
 
+/**
+ * The kinds a cell draws: the policy's defaults, plus `vm` for the
+ * properties that look only at KVM state (SECONDARY_MMU_PROPERTIES), on
+ * the policies whose generator draws VMs; elsewhere such a cell would
+ * "hold" with nothing to check, and is left out (matrixCells).
+ */
+export function cellOps(policy: Policy, prop: Property): OpKind[] | null {
+  if (!SECONDARY_MMU_PROPERTIES.includes(prop.id)) return opKindsFor(policy.mshare);
+  return opKindsAccepted(policy.mshare).includes('vm') ? [...opKindsFor(policy.mshare), 'vm'] : null;
+}
+
+/** The cells of the matrix, policy by policy, in property order: every pair that has something to check. */
+export function matrixCells(o: Pick<MatrixOptions, 'policies' | 'properties'>): { policy: Policy; prop: Property }[] {
+  return o.policies.flatMap((policy) => o.properties.filter((prop) => cellOps(policy, prop) !== null).map((prop) => ({ policy, prop })));
+}
+
 export function cellSpec(o: MatrixOptions, policy: Policy, prop: Property): CampaignSpec {
-  return { policy: policy.name, variant: null, properties: [prop.id], ops: opKindsFor(policy.mshare), seed: `${o.seed}/${policy.name}/${prop.id}`, skip: o.skip?.[policy.name] ?? [] };
+  return { policy: policy.name, variant: null, properties: [prop.id], ops: cellOps(policy, prop)!, seed: `${o.seed}/${policy.name}/${prop.id}`, skip: o.skip?.[policy.name] ?? [] };
 }
 
 function cellOf(policy: Policy, prop: Property, spec: CampaignSpec, r: CampaignResult): Cell {
@@ -78,28 +96,24 @@ function cellOf(policy: Policy, prop: Property, spec: CampaignSpec, r: CampaignR
 export function computeMatrix(o: MatrixOptions): MatrixResult {
   const cells: Cell[] = [];
   const coverage: Record<string, Coverage> = {};
-  for (const policy of o.policies) {
-    const cov = (coverage[policy.name] = emptyCoverage());
-    for (const prop of o.properties) {
-      const spec = cellSpec(o, policy, prop);
-      const r = runCampaignSync(makeCtx(spec, policy, null), 0, o.runsPerCell, o.maxSignatures);
-      addCoverage(cov, r.coverage);
-      const cell = cellOf(policy, prop, spec, r);
-      o.onCell?.(cell);
-      cells.push(cell);
-    }
+  for (const { policy, prop } of matrixCells(o)) {
+    const cov = (coverage[policy.name] ??= emptyCoverage());
+    const spec = cellSpec(o, policy, prop);
+    const r = runCampaignSync(makeCtx(spec, policy, null), 0, o.runsPerCell, o.maxSignatures);
+    addCoverage(cov, r.coverage);
+    const cell = cellOf(policy, prop, spec, r);
+    o.onCell?.(cell);
+    cells.push(cell);
   }
   return { cells, coverage };
 }
 
 /** Every cell at once on `exec` (the --jobs workers), reported in cell order; policies must be the registry's. */
 export async function computeMatrixOn(exec: Executor, o: MatrixOptions & { signal?: AbortSignal }): Promise<MatrixResult> {
-  const jobs = o.policies.flatMap((policy) =>
-    o.properties.map((prop) => {
-      const spec = cellSpec(o, policy, prop);
-      return { policy, prop, spec, result: runCampaign(exec, spec, { lo: 0, hi: o.runsPerCell, signal: o.signal, shrinkLimit: o.maxSignatures }) };
-    }),
-  );
+  const jobs = matrixCells(o).map(({ policy, prop }) => {
+    const spec = cellSpec(o, policy, prop);
+    return { policy, prop, spec, result: runCampaign(exec, spec, { lo: 0, hi: o.runsPerCell, signal: o.signal, shrinkLimit: o.maxSignatures }) };
+  });
   for (const j of jobs) j.result.catch(() => {}); // awaited below, in order
   const cells: Cell[] = [];
   const coverage: Record<string, Coverage> = {};

@@ -19,7 +19,7 @@ import { CheckFileError } from './check_file.js';
 import { loadVariant } from '../model/policies/load_variant.js';
 import { policyByName } from '../model/policies/registry.js';
 import { applyVariant, VariantError } from '../model/policies/variant.js';
-import { opKindsFor } from '../properties/generate/scenario_arb.js';
+import { campaignOps } from '../properties/generate/variant_ops.js';
 import { makeCtx, runCampaign, type CampaignResult, type CampaignSpec, type Executor, type Shrunk, type SignatureCount } from './campaign.js';
 
 export interface Unexpected {
@@ -112,7 +112,7 @@ export async function checkSpec(check: Check): Promise<{ spec: CampaignSpec; ctx
     policy: base.name,
     variant: variant ? { path: check.variant!.path, sha256: variant.sha256 } : null,
     properties: null,
-    ops: check.ops ?? opKindsFor(base.mshare),
+    ops: check.ops ?? campaignOps(policy).ops,
     seed: check.seed,
     skip: knownOf(check),
   };

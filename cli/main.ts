@@ -10,7 +10,7 @@ import { loadVariant, VariantLoadError, type LoadedVariant } from '../model/poli
 import type { Policy } from '../model/policies/policy.js';
 import { countersFor, type Coverage } from '../model/run/coverage.js';
 import { didYouMean } from '../model/run/nearest.js';
-import { computeMatrixOn } from '../campaigns/matrix.js';
+import { computeMatrixOn, matrixCells } from '../campaigns/matrix.js';
 import { CHUNK, ctxCache, inProcess, makeCtx, runCampaign, type CampaignSpec, type Executor } from '../campaigns/campaign.js';
 import { sharedPool } from '../campaigns/pool.js';
 import { availableParallelism } from 'node:os';
@@ -23,7 +23,8 @@ import type { Scenario } from '../model/run/scenario.js';
 import { validateForPolicy, validateScenario, validateStepIds } from '../model/run/validate.js';
 import { thrownAt } from '../model/source_location.js';
 import { MODEL_VERSION } from '../model/version.js';
-import { opKindsAccepted, opKindsFor, type OpKind } from '../properties/generate/scenario_arb.js';
+import { opKindsAccepted, type OpKind } from '../properties/generate/scenario_arb.js';
+import { addedKindsLine, campaignOps } from '../properties/generate/variant_ops.js';
 import { checkedProperties, CounterexampleError, FORMAT_VERSION, loadCounterexample, verdictOf, type CounterexampleFile, type Verdict } from '../reports/counterexample.js';
 import { renderHtml } from '../reports/render_html.js';
 import { renderJson } from '../reports/render_json.js';
@@ -163,15 +164,19 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   for (const s of values.skip ?? []) if (s === '' || s.length > 1000 || !/^[\x20-\x7e]*$/.test(s)) throw new UsageError('--skip must be a signature (property|holder|function), printable ASCII');
   const base = policy(values.policy);
   const supported = opKindsAccepted(base.mshare);
-  const ops = (values.ops?.split(',') ?? opKindsFor(base.mshare)) as OpKind[];
-  for (const o of ops) if (!supported.includes(o)) throw new UsageError(`unknown op '${o}' in --ops for ${base.name}${didYouMean(o, supported)} (known: ${supported.join(', ')})`);
+  const asked = values.ops?.split(',') as OpKind[] | undefined;
+  for (const o of asked ?? []) if (!supported.includes(o)) throw new UsageError(`unknown op '${o}' in --ops for ${base.name}${didYouMean(o, supported)} (known: ${supported.join(', ')})`);
   const seed = values.seed ?? 'mshare-check';
   if (seed.length > 256 || !/^[\x20-\x7e]*$/.test(seed)) throw new UsageError('--seed must be printable ASCII, at most 256 characters');
   const outDir = values.out ?? 'counterexamples';
   const ctxs = ctxCache();
   const exec = executor(values.jobs, ctxs);
   const { policy: p, variant } = await withVariant(base, values.variant);
+  const drawn = campaignOps(p);
+  const ops = asked ?? drawn.ops;
   prepareOutDir(outDir); // before the first run: a finding is never lost to a bad --out
+  const added = asked ? null : addedKindsLine(drawn.added);
+  if (added) io.out(added);
   const known = values['skip-known'] ? knownSignatures(['counterexamples', outDir], base.name, variant?.spec.name ?? null, io.err) : [];
   const skip = [...new Set([...known, ...(values.skip ?? [])])].sort();
   const spec: CampaignSpec = { policy: base.name, variant: variant ? { path: resolvePath(values.variant!), sha256: variant.sha256 } : null, properties: only?.map((x) => x.id) ?? null, ops, seed, skip };
@@ -297,22 +302,23 @@ async function cmdMatrix(args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args, options: { runs: { type: 'string' }, budget: { type: 'string' }, seed: { type: 'string' }, policy: { type: 'string', multiple: true }, out: { type: 'string' }, jobs: { type: 'string' }, 'skip-known': { type: 'boolean' } } });
   if (values.runs !== undefined && values.budget !== undefined) throw new UsageError('give --runs or --budget, not both');
   const policies = values.policy?.map((n) => policy(n)) ?? POLICIES;
-  // the matrix's campaigns generate no VM (opt-in): KVM's properties would "hold" with nothing to check
-  const checked = PROPERTIES.filter((x) => !SECONDARY_MMU_PROPERTIES.includes(x.id));
+  const checked = PROPERTIES;
+  const cells = matrixCells({ policies, properties: checked });
   const seed = values.seed ?? 'matrix';
   let runsPerCell = values.runs === undefined ? 200 : positiveInt(values.runs, '--runs');
   if (values.budget !== undefined) {
     // calibrate: about 1.5 ms a run on the reference machine (docs/bench.md); a budget is a target, not a bound
-    runsPerCell = Math.max(20, Math.floor(duration(values.budget, '--budget') / 1.5 / (policies.length * checked.length)));
+    runsPerCell = Math.max(20, Math.floor(duration(values.budget, '--budget') / 1.5 / cells.length));
   }
   const exec = executor(values.jobs, ctxCache());
   if (values.out !== undefined) prepareOutDir(values.out);
   const skip = values['skip-known'] ? Object.fromEntries(policies.map((p) => [p.name, knownSignatures(['counterexamples', ...(values.out ? [values.out] : [])], p.name, null, io.err)])) : undefined;
-  io.out(`matrix: ${policies.length} policies x ${checked.length} properties, ${runsPerCell} runs per cell, seed "${seed}"`);
-  io.out(`not in the matrix: ${SECONDARY_MMU_PROPERTIES.join(', ')} (KVM state only; campaigns draw VMs with --ops ...,vm, docs/kvm.md)`);
+  io.out(`matrix: ${policies.length} policies x ${checked.length} properties (${cells.length} cells), ${runsPerCell} runs per cell, seed "${seed}"`);
+  const noVm = policies.filter((p) => !cells.some((c) => c.policy === p && SECONDARY_MMU_PROPERTIES.includes(c.prop.id)));
+  io.out(`the cells of ${SECONDARY_MMU_PROPERTIES.join(', ')} (KVM state) draw VMs too (ops + vm, docs/kvm.md)${noVm.length ? `; none for ${noVm.map((p) => p.name).join(', ')}, whose generator draws no VM` : ''}`);
   io.out('each cell fuzzes with that property alone; signature = property|stale holder|kernel function');
   const progress = new ProgressLine(io.tty, 'matrix');
-  const total = policies.length * checked.length;
+  const total = cells.length;
   let current = '';
   let done = 0;
   const r = await interruptible((signal) =>
@@ -349,7 +355,8 @@ async function cmdMatrix(args: string[], io: Io): Promise<number> {
   }
   for (const p of policies) {
     io.out(`\ncoverage, ${p.name} (all cells):`);
-    for (const l of coverageLines(r.coverage[p.name]!, p.mshare !== null)) io.out(l);
+    const kvm = cells.some((c) => c.policy === p && SECONDARY_MMU_PROPERTIES.includes(c.prop.id));
+    for (const l of coverageLines(r.coverage[p.name]!, p.mshare !== null, kvm ? ['vm'] : [])) io.out(l);
   }
   return 0; // computed: findings are the matrix's content, not a failure of the command
 }

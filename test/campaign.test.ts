@@ -53,12 +53,18 @@ describe('a campaign that keeps going', () => {
     expect(r.out).toContain('\nvariant edits: all 1 executed\n'); // the move of tlb_finish_mmu.free ran
   });
 
-  it("names the variant's edits that no run executed: a KVM mutant fuzzed without VMs tested nothing", async () => {
-    const r = await cli('fuzz', '--policy', 'linux', '--variant', 'variants/kvm-tlb-flush-no-wait.ts', '--runs', '20', '--seed', 'edits', '--jobs', '1', '--out', tmp());
+  it("names the variant's edits that no run executed: a KVM mutant fuzzed with --ops without vm tested nothing", async () => {
+    const r = await cli('fuzz', '--policy', 'linux', '--variant', 'variants/kvm-tlb-flush-no-wait.ts', '--ops', 'read,write,madvise,munmap', '--runs', '20', '--seed', 'edits', '--jobs', '1', '--out', tmp());
     expect(r.code).toBe(0);
     expect(r.out).toContain('variant edits never executed in 20 runs (this campaign did not test them):\n  replace kvm_make_all_cpus_request.wait\n');
-    const withVms = await cli('fuzz', '--policy', 'linux', '--variant', 'variants/kvm-tlb-flush-no-wait.ts', '--ops', 'read,write,madvise,vm', '--runs', '20', '--seed', 'edits', '--jobs', '1', '--out', tmp());
-    expect(withVms.out).not.toContain('never executed');
+    expect(r.out).not.toContain(' added (the variant edits'); // --ops given: the kinds are the user's
+  });
+
+  it('without --ops, a variant that edits a path only an opt-in kind enters is fuzzed with that kind (properties/generate/variant_ops.ts)', async () => {
+    const r = await cli('fuzz', '--policy', 'linux', '--variant', 'variants/kvm-tlb-flush-no-wait.ts', '--runs', '20', '--seed', 'edits', '--jobs', '1', '--out', tmp());
+    expect(r.out.split('\n')[0]).toBe('ops: vm added (the variant edits kvm_flush_remote_tlbs); give --ops to choose the kinds yourself');
+    expect(r.out).toMatch(/^fuzz: policy linux\+kvm-tlb-flush-no-wait, seed "edits", 20 runs, \d+ steps, ops read,write,madvise,munmap,mprotect,mmap,gup,get_user_pages,numa_scan,idle,flush_tlb_all,exit,vm$/m);
+    expect(r.out).toContain('\nvariant edits: all 1 executed\n');
   });
 
   it('gives byte-identical files and output for --jobs 1 and --jobs 2', async () => {

@@ -13,7 +13,9 @@ import zapNoFlush from '../variants/pre-a835429cda91-zap-no-flush.js';
 import flushNoWait from '../variants/kvm-tlb-flush-no-wait.js';
 import noRecheck from '../variants/kvm-enter-no-request-recheck.js';
 import seqAfterGup from '../variants/kvm-mmu-seq-after-gup.js';
-import { anon, guestRead, guestWrite, madvise, proc, run, scenario, thread, until, vm, write } from './build.js';
+import { putPage } from '../model/kernel/frames.js';
+import type { Pfn } from '../model/kernel/types.js';
+import { anon, guestRead, guestWrite, madvise, proc, run, scenario, scenarioFile, thread, until, vm, write } from './build.js';
 import { guestAndZap, guestMmFault, invalidateEndNoDec, munmapNoNotifierEnd, X } from './mutant_cases.js';
 
 function both(sc: Scenario, spec: VariantSpec, only?: string) {
@@ -37,6 +39,24 @@ describe('KVM on linux', () => {
     const r = runScenario(sc, { policy: linux, properties: PROPERTIES });
     expect(r.verdict).toBe('pass');
     expect(r.trace.map((e) => e.id)).toContain('is_page_fault_stale.retry');
+  });
+});
+
+describe('KVM and reclaim', () => {
+  // kvm_release_faultin_page() as the model had it before 0.8.2: the page unpinned, never marked dirty
+  const noDirty: VariantSpec = { name: 'kvm-release-no-dirty', description: 'test: kvm_release_faultin_page() does not mark a writably mapped folio dirty', edit: (v) => v.replace('kvm_release_faultin_page', function* (k, c: { pfn?: Pfn }) {
+    putPage(k.s, c.pfn!);
+    yield { id: 'kvm_release_faultin_page' };
+  }) };
+
+  it('a folio KVM mapped writable is dirty, so reclaim keeps what the guest wrote (read-value fails without the mark)', () => {
+    const { good, bad } = both(scenarioFile('kvm-guest-write-then-reclaim'), noDirty);
+    expect(good.verdict).toBe('pass');
+    expect(good.trace.map((e) => e.id)).toContain('shrink_folio_list.activate_locked');
+    const reads = good.trace.filter((e) => e.obs?.kind === 'access' && e.actor === 'T3');
+    expect(reads.map((e) => (e.obs as { value: number }).value)).toEqual([1]);
+    expect(bad.verdict).toBe('violation');
+    expect(bad.violation?.property).toBe('read-value');
   });
 });
 

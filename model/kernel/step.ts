@@ -102,6 +102,10 @@ export interface PathTable {
  */
 export interface VariantEdit {
   text: string;
+  /** The paths the edit changes (with `within`, the caller too): which opt-in operation kinds reach it (properties/generate/variant_ops.ts). */
+  paths: readonly string[];
+  /** The step ids (or the decision point) it changes: an edit of a step that acts only on what an opt-in kind sets up counts for that kind too. */
+  ids: readonly string[];
   on: { kind: 'step' } | { kind: 'path'; path: string } | { kind: 'decision'; id: string } | { kind: 'knob'; name: string };
 }
 

@@ -38,8 +38,8 @@ export class VariantBuilder {
     this.decisions = { ...base.decisions };
   }
 
-  private record(text: string, on: VariantEdit['on']): number {
-    this.edits.push({ text, on });
+  private record(text: string, on: VariantEdit['on'], paths: readonly string[], ids: readonly string[] = []): number {
+    this.edits.push({ text, on, paths: [...new Set(paths)], ids: [...new Set(ids)] });
     return this.edits.length - 1;
   }
 
@@ -60,7 +60,7 @@ export class VariantBuilder {
   decide(id: string, fn: Decision): this {
     if (!DECISION_IDS.has(id)) throw new VariantError(`variant of ${this.base.name}: no decision point '${id}'${didYouMean(id, [...DECISION_IDS])} (known: ${[...DECISION_IDS].join(', ')})`);
     this.decisions[id] = fn;
-    this.record(`decide ${id}`, { kind: 'decision', id });
+    this.record(`decide ${id}`, { kind: 'decision', id }, [], [id]);
     return this;
   }
 
@@ -78,11 +78,11 @@ export class VariantBuilder {
     const w = this.scope(id, path, scope);
     if (w === null) {
       this.paths[path]!.splice(i, 1);
-      this.record(`drop ${id}`, { kind: 'path', path });
+      this.record(`drop ${id}`, { kind: 'path', path }, [path], [id]);
       return this;
     }
     const orig = this.paths[path]![i]!;
-    const n = this.record(`drop ${id} within ${w}`, { kind: 'step' });
+    const n = this.record(`drop ${id} within ${w}`, { kind: 'step' }, [path, w], [id]);
     this.put(path, i, {
       id,
       fn: function* (k, c) {
@@ -98,7 +98,7 @@ export class VariantBuilder {
     const { path, i } = this.locate(id);
     const w = this.scope(id, path, scope);
     const orig = this.paths[path]![i]!;
-    const n = this.record(w === null ? `replace ${id}` : `replace ${id} within ${w}`, { kind: 'step' });
+    const n = this.record(w === null ? `replace ${id}` : `replace ${id} within ${w}`, { kind: 'step' }, w === null ? [path] : [path, w], [id]);
     this.put(path, i, {
       id,
       fn: function* (k, c) {
@@ -116,8 +116,8 @@ export class VariantBuilder {
     this.paths[path]![i] = def;
   }
 
-  private added(st: StepDef, text: string): StepDef {
-    const n = this.record(text, { kind: 'step' });
+  private added(st: StepDef, text: string, path: string): StepDef {
+    const n = this.record(text, { kind: 'step' }, [path]);
     const def: StepDef = { id: st.id, fn: marked(n, st.fn) };
     this.inserted.add(def);
     return def;
@@ -126,13 +126,13 @@ export class VariantBuilder {
   /** Add a step; build() names it, and every step id it yields, under the variant ("name:id"), never as a kernel function. */
   insertBefore(id: string, st: StepDef): this {
     const { path, i } = this.locate(id);
-    this.paths[path]!.splice(i, 0, this.added(st, `insert ${st.id} before ${id}`));
+    this.paths[path]!.splice(i, 0, this.added(st, `insert ${st.id} before ${id}`, path));
     return this;
   }
 
   insertAfter(id: string, st: StepDef): this {
     const { path, i } = this.locate(id);
-    this.paths[path]!.splice(i + 1, 0, this.added(st, `insert ${st.id} after ${id}`));
+    this.paths[path]!.splice(i + 1, 0, this.added(st, `insert ${st.id} after ${id}`, path));
     return this;
   }
 
@@ -148,7 +148,7 @@ export class VariantBuilder {
     const anchor = 'before' in where ? where.before : where.after;
     const to = this.locate(anchor);
     if (to.path !== from.path && !opts?.acrossPaths) throw new VariantError(`variant: cannot move ${id} (path ${from.path}) next to ${anchor} (path ${to.path}) without { acrossPaths: true }`);
-    const n = this.record(`move ${id} ${'before' in where ? 'before' : 'after'} ${anchor}`, { kind: 'step' });
+    const n = this.record(`move ${id} ${'before' in where ? 'before' : 'after'} ${anchor}`, { kind: 'step' }, [from.path, to.path], [id]);
     const moved: StepDef = { id, fn: marked(n, st.fn) };
     if (this.inserted.has(st)) this.inserted.add(moved);
     this.paths[to.path]!.splice('before' in where ? to.i : to.i + 1, 0, moved);
@@ -159,7 +159,7 @@ export class VariantBuilder {
   replacePath(path: string, steps: StepDef[]): this {
     if (!this.paths[path]) throw new VariantError(`variant of ${this.base.name}: no path '${path}'`);
     this.paths[path] = [...steps];
-    this.record(`replacePath ${path}`, { kind: 'path', path });
+    this.record(`replacePath ${path}`, { kind: 'path', path }, [path]);
     return this;
   }
 
@@ -169,7 +169,7 @@ export class VariantBuilder {
     this.mshare = { ...this.mshare, ...patch };
     for (const key of Object.keys(patch) as (keyof MshareKnobs)[]) {
       this.edited.add(key);
-      this.record(`knob ${key}=${JSON.stringify(patch[key])}`, { kind: 'knob', name: key });
+      this.record(`knob ${key}=${JSON.stringify(patch[key])}`, { kind: 'knob', name: key }, []);
     }
     return this;
   }

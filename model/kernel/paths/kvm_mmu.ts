@@ -18,7 +18,12 @@
 //      secondary-subset.
 //   5. Otherwise install the SPTE (tdp_mmu_map_handle_target_level()); it
 //      holds no reference on the page.
-//   6. kvm_release_faultin_page() under mmu_lock: unpin the page (the
+//   6. kvm_release_faultin_page(kvm, page, unused = retry, dirty =
+//      map_writable) under mmu_lock: mark the folio dirty when KVM got it
+//      writable and installed the SPTE (since aa85986e7150, v6.13, here,
+//      speculatively, not when it zaps a dirty SPTE: the guest writes
+//      through the SPTE without the primary MMU seeing it, so reclaim must
+//      find the folio dirty and keep it, read-value), then unpin it (the
 //      retry case too); the SPTE, if any, is now a non-owning pointer that
 //      only the notifier keeps from dangling (no-freed-frame-reachable).
 //   7. read_unlock(&kvm->mmu_lock).
@@ -108,7 +113,8 @@ export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
     yield { id: 'tdp_mmu_map_handle_target_level' };
   }),
   step('kvm_release_faultin_page', function* (k, c) {
-    putPage(k.s, c.pfn!); // dirty-marking of a writable mapping is not modelled
+    if (c.result !== 'retry' && (c.write || c.writable)) k.s.frames[c.pfn!]!.dirty = true; // kvm_release_page_dirty() -> kvm_set_page_dirty()
+    putPage(k.s, c.pfn!);
     yield { id: 'kvm_release_faultin_page' };
   }),
   step('kvm_tdp_mmu_map.read_unlock', function* (k, c) {

@@ -1,0 +1,67 @@
+// The operation kinds a campaign draws for a policy when --ops is not
+// given: the policy's default kinds, plus each opt-in kind (reclaim, vm,
+// fork: scenario_arb.ts opKindsAccepted) whose own paths a variant edits,
+// or a step of a shared path that acts only on what that kind sets up.
+// A patch to copy_pte_range() is tested by runs that fork; a patch to
+// KVM's invalidation by runs with a VM. Without this, `fuzz --variant F`
+// of such a patch ran scenarios that never reach the edit and said so
+// ("variant edits never executed").
+//
+// OPT_IN_PATHS lists, per opt-in kind, the paths that only its operations
+// enter. A path that the default kinds also enter (flush_tlb_mm_range,
+// zap_pte_range, ...) adds nothing: the default runs already test an edit
+// there. variant_ops.test.ts fuzzes the default kinds and checks that no
+// step of a listed path runs, and each kind to check that its paths do.
+
+import type { PathTable } from '../../model/kernel/step.js';
+import { opKindsAccepted, opKindsFor, type OpKind } from './scenario_arb.js';
+
+export type OptInKind = 'reclaim' | 'vm' | 'fork';
+
+export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
+  // shrink_folio_list() -> try_to_unmap() -> try_to_unmap_one(), and the batched flush (paths/reclaim.ts, try_to_unmap_one.ts, tlbbatch.ts)
+  reclaim: ['shrink_folio_list', 'try_to_unmap_one', 'try_to_unmap_flush'],
+  // KVM_RUN, the TDP fault, and KVM's notifier callbacks (paths/kvm_*.ts): no VM, no subscription
+  vm: ['kvm_vcpu_run', 'vcpu_enter_guest', 'kvm_tdp_page_fault', 'kvm_flush_remote_tlbs', 'kvm_mmu_notifier_invalidate_range_start', 'kvm_mmu_notifier_invalidate_range_end', 'kvm_mmu_notifier_release'],
+  // dup_mmap() and the COW faults that only pages shared by a fork take (paths/fork.ts, copy_page_range.ts, wp_page_copy.ts)
+  fork: ['dup_mmap', 'copy_page_range', 'copy_pte_range', 'wp_page_copy', 'wp_page_reuse'],
+};
+
+/**
+ * Steps and decision points of shared paths that act only on what an
+ * opt-in kind's operations set up: under the default kinds they run but
+ * find nothing to do, so an edit of them is tested only with the kind.
+ */
+export const OPT_IN_STEPS: Readonly<Record<OptInKind, readonly string[]>> = {
+  // flush_tlb_batched_pending() flushes only when mm->tlb_flush_batched's halves differ, and only
+  // set_tlb_ubc_flush_pending() (reclaim's try_to_unmap_one) sets them apart (paths/tlbbatch.ts)
+  reclaim: ['zap_pte_range.flush_tlb_batched_pending', 'change_pte_range.flush_tlb_batched_pending'],
+  vm: [],
+  // can_change_pte_writable(): a private anonymous page is not PageAnonExclusive only after
+  // copy_page_range() shared it with a child (paths/copy_page_range.ts)
+  fork: ['can_change_pte_writable.anon_exclusive'],
+};
+
+/** An opt-in kind added for a variant, and the edited paths, steps or decision points that brought it. */
+export interface AddedKind {
+  kind: OptInKind;
+  because: string[];
+}
+
+/** The kinds a campaign of `p` draws without --ops, and which of them its variant's edits added. */
+export function campaignOps(p: PathTable): { ops: OpKind[]; added: AddedKind[] } {
+  const ops = opKindsFor(p.mshare);
+  const accepted = opKindsAccepted(p.mshare);
+  const edited = new Set((p.edits ?? []).flatMap((e) => e.paths));
+  const added: AddedKind[] = [];
+  const ids = new Set((p.edits ?? []).flatMap((e) => e.ids));
+  for (const [kind, paths] of Object.entries(OPT_IN_PATHS) as [OptInKind, readonly string[]][]) {
+    const hit = [...paths.filter((x) => edited.has(x)), ...OPT_IN_STEPS[kind].filter((x) => ids.has(x))];
+    if (hit.length > 0 && accepted.includes(kind)) added.push({ kind, because: hit });
+  }
+  return { ops: [...ops, ...added.map((a) => a.kind)], added };
+}
+
+/** The line a campaign prints when its variant added kinds, e.g. "ops: fork added: the variant edits dup_mmap". */
+export const addedKindsLine = (added: readonly AddedKind[]): string | null =>
+  added.length === 0 ? null : `ops: ${added.map((a) => `${a.kind} added (the variant edits ${a.because.join(', ')})`).join('; ')}; give --ops to choose the kinds yourself`;
