@@ -30,6 +30,8 @@ const WINDOWS = [64, 128];
  * region at 18 (try_realign_addr()).
  */
 const MREMAP_TARGETS = [16, 18, 20, 48, 26, 32, 50, 56];
+/** The table-aligned ones, for a whole 4-page region: two PTE tables no region uses first. */
+const MREMAP_TABLE_TARGETS = [32, 56, 16, 20, 48];
 const HUGE_POOL = [192, 208];
 const HUGE_PAGES = 16;
 
@@ -275,9 +277,19 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
         case 'vm':
           throw new Error('vm is no thread operation (rawScenarioArb draws it as a VM)');
         case 'mremap': {
-          // a page, the region, or 8 pages from the region's start (several VMAs and gaps: d23cb648e365)
-          const to = MREMAP_TARGETS[(o.page + (o.win ? 4 : 0) + o.prot) % MREMAP_TARGETS.length]!;
-          return o.whole ? { kind: 'mremap', va: r.start, to, pages: o.prot === 2 ? 8 : r.pages } : { kind: 'mremap', va, to, pages: 1 };
+          // a page, the region, or 8 pages from the region's start (several VMAs and gaps: d23cb648e365);
+          // a whole 4-page region (a PTE table of its own) to a table-aligned target, where move_normal_pmd can move the table
+          // (the process's own 4-page region when it has one); never a hugetlbfs region, which mremap refuses
+          const pick = o.page + (o.win ? 4 : 0) + o.prot;
+          const table = regions[p]!.find((x) => x.pages === 4 && !x.huge);
+          // (at the region's own offset in its table: one at 18 reaches a table boundary, so try_realign_addr() realigns it)
+          if (o.whole && o.prot !== 2 && table) {
+            const tos = MREMAP_TABLE_TARGETS.map((t) => t + (table.start % 4)).filter((t) => t + 4 <= table.start || t >= table.start + 4);
+            return { kind: 'mremap', va: table.start, to: tos[pick % tos.length]!, pages: 4 };
+          }
+          const src = r.huge ? (regions[p]!.find((x) => !x.huge) ?? r) : r;
+          const to = MREMAP_TARGETS[pick % MREMAP_TARGETS.length]!;
+          return o.whole ? { kind: 'mremap', va: src.start, to, pages: o.prot === 2 ? 8 : src.pages } : { kind: 'mremap', va: src === r ? va : src.start, to, pages: 1 };
         }
         case 'fork': {
           const child = `C${forks.length}`;

@@ -1,6 +1,6 @@
 // The operation kinds a campaign draws for a policy when --ops is not
 // given: the policy's default kinds, plus each opt-in kind (reclaim, vm,
-// fork: scenario_arb.ts opKindsAccepted) whose own paths a variant edits,
+// fork, mremap: scenario_arb.ts opKindsAccepted) whose own paths a variant edits,
 // or a step of a shared path that acts only on what that kind sets up.
 // A patch to copy_pte_range() is tested by runs that fork; a patch to
 // KVM's invalidation by runs with a VM. Without this, `fuzz --variant F`
@@ -16,7 +16,7 @@
 import type { PathTable } from '../../model/kernel/step.js';
 import { opKindsAccepted, opKindsFor, type OpKind } from './scenario_arb.js';
 
-export type OptInKind = 'reclaim' | 'vm' | 'fork';
+export type OptInKind = 'reclaim' | 'vm' | 'fork' | 'mremap';
 
 export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   // shrink_folio_list() -> try_to_unmap() -> try_to_unmap_one(), and the batched flush (paths/reclaim.ts, try_to_unmap_one.ts, tlbbatch.ts)
@@ -25,6 +25,9 @@ export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   vm: ['kvm_vcpu_run', 'vcpu_enter_guest', 'kvm_tdp_page_fault', 'kvm_flush_remote_tlbs', 'kvm_mmu_notifier_invalidate_range_start', 'kvm_mmu_notifier_invalidate_range_end', 'kvm_mmu_notifier_release'],
   // dup_mmap() and the COW faults that only pages shared by a fork take (paths/fork.ts, copy_page_range.ts, wp_page_copy.ts)
   fork: ['dup_mmap', 'copy_page_range', 'copy_pte_range', 'wp_page_copy', 'wp_page_reuse'],
+  // do_mremap() and move_page_tables() (paths/mremap.ts, mremap_tables.ts); not move_normal_pud: it
+  // needs a 16-page VMA, which the generator never draws (mremap.test.ts builds one by hand)
+  mremap: ['mremap', 'mremap_to', 'move_page_tables', 'move_pgt_entry', 'move_normal_pmd', 'move_ptes'],
 };
 
 /**
@@ -40,6 +43,7 @@ export const OPT_IN_STEPS: Readonly<Record<OptInKind, readonly string[]>> = {
   // can_change_pte_writable(): a private anonymous page is not PageAnonExclusive only after
   // copy_page_range() shared it with a child (paths/copy_page_range.ts)
   fork: ['can_change_pte_writable.anon_exclusive'],
+  mremap: [],
 };
 
 /** An opt-in kind added for a variant, and the edited paths, steps or decision points that brought it. */
