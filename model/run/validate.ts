@@ -167,8 +167,9 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
  */
 export function validateForPolicy(sc: Scenario, policy: Policy): ScenarioProblem | null {
   // mremap (paths/mremap.ts) is modelled for mainline only: the posted mshare series says of it only
-  // that an msharefs VMA refuses a split (may_split -> -EINVAL, so a partial mremap fails); what a
-  // move of a whole window, or an mremap inside the region, does is not posted (research/mshare.md 2.6, 7)
+  // that an msharefs VMA refuses a split (msharefs_mmap()'s vm_ops->may_split -> -EINVAL, so a partial
+  // mremap fails: https://lore.kernel.org/all/20250820010415.699353-8-anthony.yznaga@oracle.com/); what a
+  // move of a whole window, or an mremap inside the region, does is not posted nor discussed in review
   if (policy.mshare) {
     const t = sc.threads.find((x) => x.ops.some((o) => o.kind === 'mremap'));
     if (t) return { near: t.name, problem: `mremap under ${policy.name}: not modelled for mshare designs (the posted series says only that a partial mremap of an msharefs VMA fails in may_split)` };
