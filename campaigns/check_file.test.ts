@@ -40,7 +40,7 @@ describe('checks file', () => {
     ['a missing variant file', file([{ ...ok, variant: 'variants/nope.ts' }]), /^\/repo\/checks.json:11: no variant file 'variants\/nope.ts'/],
     ['a variant path that is not a .ts file', file([{ ...ok, variant: '../../etc/passwd' }]), /:11: checks.0.variant: "..\/..\/etc\/passwd" is not a relative path to a .ts variant file/],
     ['two checks of one name', file([ok, ok]), /:13: a second check named 'a' \(the first is check 0\)/],
-    ['an unknown op', file([{ ...ok, ops: ['read', 'mremap'] }]), /:13: checks.0.ops.1: must be one of read, /],
+    ['an unknown op', file([{ ...ok, ops: ['read', 'truncate'] }]), /:13: checks.0.ops.1: must be one of read, /],
   ])('refuses %s with one line naming the file and line', (_what, text, want) => {
     const m = problem(text);
     expect(m).toMatch(want);

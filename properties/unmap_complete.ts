@@ -8,7 +8,8 @@ import type { GhostAlias, GhostMapping, GhostOp, KernelState } from '../model/ke
 import type { Property } from './property.js';
 import { reachedTables } from './reach.js';
 
-const UNMAPS = ['munmap', 'madvise', 'mshare_unmap', 'mshare_map'];
+// mremap: its source range (paths/mremap.ts step 9): every translation moved away, or zapped, is gone
+const UNMAPS = ['munmap', 'madvise', 'mshare_unmap', 'mshare_map', 'mremap'];
 
 /**
  * What the call took away: every translation it cleared itself, and what
@@ -66,6 +67,7 @@ export const unmapComplete: Property = {
     if (o?.kind !== 'return' || o.result === 'EINVAL') return null; // a call that failed its checks removed nothing
     const op = s.ghost.ops[o.opId];
     if (!op || !UNMAPS.includes(op.kind)) return null;
+    if (op.kind === 'mremap' && o.result !== 'ok') return null; // -EFAULT (no VMA at the first page) before anything moved
     const removed = removedBy(s, op);
     // every process that saw the range when the call began or sees it now
     const aliases = [...op.aliases, ...aliasesOf(s, op.mm, op.start, op.end)];

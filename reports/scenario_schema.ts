@@ -50,6 +50,7 @@ const OP: Schema = {
     reclaim: at('reclaim'),
     migrate: at('migrate'),
     fork: obj({ kind: kind('fork'), child: NAME }),
+    mremap: obj({ kind: kind('mremap'), va: INDEX, to: INDEX, pages: COUNT }),
     mmap: obj({ kind: kind('mmap'), va: INDEX, pages: COUNT, prot: PROT, ...FILE_ARGS }),
     munmap: range('munmap'),
     madvise: range('madvise'),

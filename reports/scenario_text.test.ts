@@ -23,7 +23,7 @@ const OP_KINDS: Record<Op['kind'], true> = {
   read: true, write: true, mmap: true, munmap: true, madvise: true, mprotect: true, gup: true, idle: true, flush_tlb_all: true,
   attach: true, mshare_map: true, mshare_unmap: true, get_user_pages: true, numa_scan: true, exit: true, reclaim: true,
   mshare_create: true, ftruncate: true, mshare_attach: true, mshare_advise: true, mshare_protect: true, close: true,
-  guest_read: true, guest_write: true, fork: true, migrate: true,
+  guest_read: true, guest_write: true, fork: true, migrate: true, mremap: true,
 };
 const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true, vm: true, zero_page: true };
 
@@ -37,6 +37,7 @@ const opArb = (files: string[], mshares: string[], vms: string[] = []): fc.Arbit
     fc.record({ kind: fc.constantFrom('idle' as const, 'flush_tlb_all' as const, 'numa_scan' as const, 'exit' as const) }, NP),
     // a forked child gets a fresh name (a uuid), so it never clashes with a declared or forked process
     fc.record({ kind: fc.constant('fork' as const), child: fc.uuid() }, NP),
+    fc.record({ kind: fc.constant('mremap' as const), va: vpnArb, to: vpnArb, pages: pagesArb }, NP),
     ...(mshares.length === 0
       ? []
       : [

@@ -60,6 +60,7 @@ function printOp(op: Op): string {
     case 'reclaim': return `reclaim ${vaHex(op.va)}`;
     case 'migrate': return `migrate ${vaHex(op.va)}`;
     case 'fork': return `fork ${name(op.child)}`;
+    case 'mremap': return `mremap ${vaHex(op.va)} ${vaHex(op.to)} pages=${op.pages}`;
     case 'attach': return `attach ${name(op.file)} ${vaHex(op.va)}`;
     case 'mshare_map': return `mshare_map ${name(op.file)} offset=${op.offset} pages=${op.pages} prot=${protString(op.prot)}`;
     case 'mshare_unmap': return `mshare_unmap ${name(op.file)} offset=${op.offset} pages=${op.pages}`;
@@ -173,6 +174,11 @@ function parseOp(toks: string[], fail: Fail): Op {
     case 'idle': case 'flush_tlb_all': case 'numa_scan': case 'exit': args([]).positional([]); return { kind };
     case 'get_user_pages': case 'reclaim': case 'migrate': { const a = args([]); return { kind, va: va(a) }; }
     case 'fork': { const a = args([]); return { kind, child: parseName(a.positional(['child process name'])[0]!, 'process', fail) }; }
+    case 'mremap': {
+      const a = args(['pages']);
+      const [from, to] = a.positional(['old address', 'new address']) as [string, string];
+      return { kind, va: parseAddr(from, fail), to: parseAddr(to, fail), pages: a.int('pages', 1) };
+    }
     case 'attach': {
       const a = args([]);
       const [f, addr] = a.positional(['msharefs file', 'address']) as [string, string];

@@ -97,6 +97,8 @@ function regions(sc: Scenario, topSpan: number): Range[] {
   const extent = (op: Op) => (op.kind === 'attach' ? topSpan : 'pages' in op ? op.pages : 1);
   for (const x of sc.setup) if (x.kind === 'mmap') raw.push({ proc: x.proc, start: x.start, end: x.start + x.pages });
   for (const t of sc.threads) for (const op of t.ops) if ('va' in op) raw.push({ proc: t.proc, start: op.va, end: op.va + extent(op) });
+  // an mremap's target is a range of its own: the pages it moves to, and the accesses there, move with it
+  for (const t of sc.threads) for (const op of t.ops) if (op.kind === 'mremap') raw.push({ proc: t.proc, start: op.to, end: op.to + op.pages });
   raw.sort((a, b) => a.proc.localeCompare(b.proc) || a.start - b.start);
   const out: Range[] = [];
   for (const r of raw) {
@@ -113,6 +115,7 @@ function moveRegion(sc: Scenario, r: Range, delta: number): Scenario {
   const shift = <T extends SetupItem | Op>(x: T, proc: string): T => {
     if (proc !== r.proc) return x;
     if (x.kind === 'mmap' && 'start' in x && inside(x.start)) return { ...x, start: x.start + delta };
+    if (x.kind === 'mremap') return { ...x, va: inside(x.va) ? x.va + delta : x.va, to: inside(x.to) ? x.to + delta : x.to };
     if ('va' in x && inside(x.va)) return { ...x, va: x.va + delta };
     return x;
   };

@@ -99,6 +99,24 @@ const CASES: Case[] = [
     reaches: ['migration_entry_changed'],
   },
   {
+    name: 'mremap: a read through the stale entry of the source page after move_ptes, before the flush IPI is handled',
+    scenario: () => load('mremap-stale-read-in-window'),
+    policy: linux,
+    reaches: ['mremap_ptes_moved', 'mremap_stale_access_in_window'],
+  },
+  {
+    name: 'mremap: a whole PTE table moved by move_normal_pmd',
+    scenario: () => load('move-normal-pmd-no-flush'),
+    policy: linux,
+    reaches: ['mremap_table_moved'],
+  },
+  {
+    name: 'mremap: a fault finds the source VMA write-locked by the move and falls back to the mmap_lock',
+    scenario: () => load('mremap-fault-racing-move'),
+    policy: linux,
+    reaches: ['mremap_fault_during_move'],
+  },
+  {
     name: "reclaim's batched-flush window: a stale read before try_to_unmap_flush(), the folio freed after it",
     scenario: () => load('reclaim-batched-flush-window'),
     policy: linux,

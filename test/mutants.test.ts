@@ -40,6 +40,10 @@ import pre20841405940e from '../variants/pre-20841405940e.js';
 import migrateCopyBeforeFlush from '../variants/migrate-copy-before-flush.js';
 import mprotectWritableMigrationEntry from '../variants/mprotect-writable-migration-entry.js';
 import forkWritableMigrationEntry from '../variants/fork-writable-migration-entry.js';
+import mremapNoVmaStartWrite from '../variants/mremap-no-vma-start-write.js';
+import vmaLinkNoVmaStartWrite from '../variants/vma-link-no-vma-start-write.js';
+import movePtesNoFlush from '../variants/move-ptes-no-flush.js';
+import moveNormalPmdNoFlush from '../variants/move-normal-pmd-no-flush.js';
 import { parseScenario } from '../reports/scenario_text.js';
 import { anon, file, gup, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, va, write } from './build.js';
 import { doubleUnlock, faultNeverMaps, globalAsidUnmap, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
@@ -457,5 +461,41 @@ describe('migration mutants (paths/migrate.ts, try_to_migrate_one.ts)', () => {
     const { good, bad } = both(scenarioFile('migrate-vs-fork.txt'), forkWritableMigrationEntry);
     expect(good.verdict).toBe('pass');
     expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T1', stepId: 'user_access.walk' });
+  });
+});
+
+describe('mremap mutants (paths/mremap.ts, mremap_tables.ts)', () => {
+  it('mremap-no-vma-start-write: a per-VMA-lock fault maps a page behind the move and the store is lost', () => {
+    const { good, bad } = both(scenarioFile('mremap-fault-racing-move.txt'), mremapNoVmaStartWrite);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.mremap_fault_during_move).toBe(1);
+    expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T0', stepId: 'user_access.walk' });
+    expect(bad.violation!.message).toContain('read of 0x31000 in P0 gave value 0');
+  });
+
+  it("vma-link-no-vma-start-write: a per-VMA-lock fault in the new VMA is overwritten by the moved PTE", () => {
+    const { good, bad } = both(scenarioFile('mremap-fault-on-new-vma.txt'), vmaLinkNoVmaStartWrite);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.mremap_fault_during_move).toBe(1);
+    expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T0', stepId: 'user_access.walk' });
+    expect(bad.violation!.message).toContain('read of 0x30000 in P0 gave value 1');
+  });
+
+  it('move-ptes-no-flush: the mremap returns while a CPU still maps the source page', () => {
+    const { good, bad } = both(scenarioFile('move-ptes-no-flush.txt'), movePtesNoFlush);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.mremap_ptes_moved).toBe(1);
+    expect(bad.violation).toMatchObject({ property: 'unmap-complete', actor: 'T0', stepId: 'sys_mremap.return', holder: 'TLB' });
+  });
+
+  it('move-normal-pmd-no-flush: the mremap returns while a CPU still maps the source through the moved table', () => {
+    const { good, bad } = both(scenarioFile('move-normal-pmd-no-flush.txt'), moveNormalPmdNoFlush);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.mremap_table_moved).toBe(1);
+    expect(bad.violation).toMatchObject({ property: 'unmap-complete', actor: 'T0', stepId: 'sys_mremap.return', holder: 'TLB' });
+    // without the TLB's property, the stale PSC entry onto the moved table of a CPU that is not lazy is the finding
+    const psc = both(scenarioFile('move-normal-pmd-no-flush.txt'), moveNormalPmdNoFlush, 'no-stale-psc-after-unlink');
+    expect(psc.good.verdict).toBe('pass');
+    expect(psc.bad.violation).toMatchObject({ property: 'no-stale-psc-after-unlink', stepId: 'sys_mremap.return', holder: 'PSC' });
   });
 });

@@ -278,3 +278,41 @@ describe('ideal memory: fork (a copy of private memory at one point of the windo
     expect(childRead(m, 16, 0)).toEqual(violation('value 1')); // ...so after the first: the earlier write must show
   });
 });
+
+describe('ideal memory: mremap (the data moves with the mapping)', () => {
+  const move = (id: string, start: number, to: number, pages: number) => call(id, 'mremap', start, pages, { to });
+
+  it('reads the moved data at the target and faults at the source once the call returned', () => {
+    const m = memory({ 16: page('a'), 17: page('b'), 32: page('c') });
+    write(m, 16, 1);
+    write(m, 32, 3);
+    m.invoke(move('r', 16, 32, 2));
+    expect(m.ret('r', 'ok')).toEqual(allowed('ok'));
+    expect(read(m, 32, 1)).toEqual(allowed('value 1')); // the target's old page is gone (MREMAP_FIXED unmaps it)
+    expect(read(m, 33, 0)).toEqual(allowed('value 0'));
+    expect(fault(m, 16)).toEqual(allowed('SIGSEGV'));
+  });
+
+  it('keeps the source readable through a stale translation only while the call is open (R1)', () => {
+    const m = memory({ 16: page('a') });
+    write(m, 16, 1);
+    m.invoke(move('r', 16, 32, 1));
+    expect(read(m, 32, 1)).toEqual(allowed('SIGSEGV', 'value 1')); // the move may have taken effect: the target maps the page
+    expect(read(m, 16, 1)).toEqual(allowed('value 1')); // the source through its old translation: still allowed
+    expect(m.ret('r', 'ok')).toEqual(allowed('ok'));
+    expect(read(m, 16, 1)).toEqual(violation('SIGSEGV'));
+  });
+
+  it('fails with EFAULT when the first page is unmapped and EINVAL when the ranges overlap; a gap keeps its target page', () => {
+    const m = memory({ 17: page('a'), 20: page('b'), 22: page('c'), 41: page('d') });
+    m.invoke(move('e', 16, 32, 2));
+    expect(m.ret('e', 'EFAULT')).toEqual(allowed('EFAULT'));
+    m.invoke(move('i', 17, 18, 2));
+    expect(m.ret('i', 'ok')).toEqual(violation('EINVAL'));
+    write(m, 41, 4);
+    m.invoke(move('g', 20, 40, 3)); // 20 and 22 move, 21 is a gap: 41 stays
+    expect(m.ret('g', 'ok')).toEqual(allowed('ok'));
+    expect(read(m, 41, 4)).toEqual(allowed('value 4'));
+    expect(fault(m, 20)).toEqual(allowed('SIGSEGV'));
+  });
+});

@@ -157,6 +157,23 @@ export function applyOp(st: IdealState, op: OpRecord, ms: Record<string, IdealMs
       }
       return 'ok';
     }
+    case 'mremap': {
+      // mremap(MREMAP_MAYMOVE | MREMAP_FIXED), old_len == new_len (paths/mremap.ts): overlapping
+      // ranges fail check_mremap_params(); no VMA at the first page is remap_move()'s -EFAULT; then
+      // each mapped page moves with its contents to the same offset of the target, replacing what
+      // was there, and a page of a gap leaves its target page alone (d23cb648e365 keeps the gaps)
+      const to = op.to!;
+      if (op.start < to + op.pages && to < end) return 'EINVAL';
+      if (wins.length || overlapsWindow(st, ms, op.mm, to, to + op.pages).length) return 'EINVAL';
+      if (!pages[op.start]) return 'EFAULT';
+      for (let i = 0; i < op.pages; i++) {
+        const p = pages[op.start + i];
+        if (!p) continue;
+        pages[to + i] = p;
+        delete pages[op.start + i];
+      }
+      return 'ok';
+    }
     case 'exit':
       for (const r of Object.values(ms)) if (r.owner === op.mm) st.maps[r.host] = {}; // exit_mshare()
       st.maps[op.mm] = {};

@@ -27,7 +27,7 @@ export type Observation =
 /** A system call as the ideal memory sees it. */
 export interface OpRecord {
   id: string;
-  kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit' | 'fork';
+  kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit' | 'fork' | 'mremap';
   mm: MmId;
   start: number;
   pages: number;
@@ -37,6 +37,8 @@ export interface OpRecord {
   pgoff: number;
   /** fork: the child process dup_mmap() creates. */
   child?: string;
+  /** mremap: where [start, start + pages) moves to (MREMAP_FIXED). */
+  to?: number;
 }
 
 export interface Yield {

@@ -33,6 +33,8 @@ import { copyPageRange, copyPteRange } from '../kernel/paths/copy_page_range.js'
 import { wpPageCopy } from '../kernel/paths/wp_page_copy.js';
 import { migratePages, migratePagesBatch, migrationEntryWait, removeMigrationPte, removeMigrationPtes } from '../kernel/paths/migrate.js';
 import { tryToMigrateOne } from '../kernel/paths/try_to_migrate_one.js';
+import { mremap, mremapTo } from '../kernel/paths/mremap.js';
+import { moveNormalPmd, moveNormalPud, movePageTables, movePgtEntry, movePtes } from '../kernel/paths/mremap_tables.js';
 import { kvmTdpPageFault } from '../kernel/paths/kvm_mmu.js';
 import { kvmFlushRemoteTlbs } from '../kernel/paths/kvm_flush.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from '../kernel/paths/kvm_notifier.js';
@@ -100,6 +102,14 @@ export const linux: Policy = {
     remove_migration_ptes: removeMigrationPtes,
     remove_migration_pte: removeMigrationPte,
     do_swap_page: migrationEntryWait,
+    // mremap (paths/mremap.ts, mremap_tables.ts)
+    mremap,
+    mremap_to: mremapTo,
+    move_page_tables: movePageTables,
+    move_pgt_entry: movePgtEntry,
+    move_normal_pmd: moveNormalPmd,
+    move_normal_pud: moveNormalPud,
+    move_ptes: movePtes,
     // mshare: reached only under a policy with mshare knobs
     find_shared_vma: findSharedVma,
     msharefs_mmap: msharefsMmap,

@@ -222,7 +222,7 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
   }
 }
 
-type Syscall = Extract<Op, { kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit' | 'mshare_attach' | 'mshare_advise' | 'mshare_protect' | 'close' | 'fork' }>;
+type Syscall = Extract<Op, { kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit' | 'mshare_attach' | 'mshare_advise' | 'mshare_protect' | 'close' | 'fork' | 'mremap' }>;
 type Mshare2026Op = Extract<Op, { kind: 'mshare_create' | 'ftruncate' | 'close' | 'mshare_attach' | 'mshare_map' | 'mshare_advise' | 'mshare_protect' }>;
 
 /**
@@ -279,6 +279,8 @@ function einval(k: K, mm: MmId, op: Syscall): boolean {
     case 'munmap':
     case 'mprotect':
       return hugetlbRefuses(k, mm, op);
+    case 'mremap':
+      return mremapRefuses(k, mm, op);
     default:
       return false;
   }
@@ -306,7 +308,20 @@ function hugetlbRefuses(k: K, mm: MmId, op: { kind: string; va: number; pages: n
   return false;
 }
 
-const PATH = { mmap: 'mmap', munmap: 'munmap', madvise: 'madvise_dontneed', mprotect: 'mprotect', attach: 'msharefs_mmap', mshare_map: 'msharefs_create_mapping', mshare_unmap: 'msharefs_unmap', exit: 'do_exit', mshare_attach: 'mshare_attach', mshare_advise: 'mshare_advise', mshare_protect: 'mshare_protect', close: 'mshare_owner_close', fork: 'dup_mmap' } as const;
+/**
+ * mremap of a hugetlb VMA (move_hugetlb_page_tables(), align_hugetlb()), or
+ * onto one, is not modelled: refused at the call's entry, which is sound
+ * because hugetlb VMAs exist from the setup only and mremap never moves one
+ * (validate.ts). msharefs VMAs do not exist under linux, and every mshare
+ * policy refuses mremap at validation.
+ */
+function mremapRefuses(k: K, mm: MmId, op: Extract<Op, { kind: 'mremap' }>): boolean {
+  const s = k.s;
+  const touches = (a: number, b: number) => s.mms[mm]!.vmas.some((v) => v.start < b && a < v.end && (isVmHugetlbPage(s, v) || v.kind === 'mshare'));
+  return touches(op.va, op.va + op.pages) || touches(op.to, op.to + op.pages);
+}
+
+const PATH = { mmap: 'mmap', munmap: 'munmap', madvise: 'madvise_dontneed', mprotect: 'mprotect', attach: 'msharefs_mmap', mshare_map: 'msharefs_create_mapping', mshare_unmap: 'msharefs_unmap', exit: 'do_exit', mshare_attach: 'mshare_attach', mshare_advise: 'mshare_advise', mshare_protect: 'mshare_protect', close: 'mshare_owner_close', fork: 'dup_mmap', mremap: 'mremap' } as const;
 const pathOf = (k: K, op: Syscall): string => (op.kind === 'mshare_map' && k.knob('api') === 'syscalls' ? 'mshare_map' : PATH[op.kind]);
 
 /** The range a call works on, in its own mm (a host's for the mshare ioctls). */
@@ -369,11 +384,12 @@ function* syscall(k: K, mm: MmId, op: Syscall, opId: string): Gen {
     file: op.kind === 'mmap' ? op.file : op.kind === 'attach' || op.kind === 'mshare_map' || op.kind === 'mshare_unmap' ? op.file : null,
     pgoff: op.kind === 'mmap' ? op.pgoff : 0,
     ...(op.kind === 'fork' ? { child: op.child } : {}),
+    ...(op.kind === 'mremap' ? { to: op.to } : {}),
   };
   k.s.ghost.ops[opId] = { kind: rec.kind, mm: t.mm, start: t.start, end: t.end, prot: rec.prot, aliases: aliasesOf(k.s, t.mm, t.start, t.end), mappedAtInvoke: mappedAtInvoke(k.s, t.mm, t.start, t.end), zapped: [], open: true };
   yield { id: `sys_${op.kind}`, obs: { kind: 'invoke', op: rec } };
   const offset = op.kind === 'mshare_map' || op.kind === 'mshare_unmap' || op.kind === 'mshare_advise' || op.kind === 'mshare_protect' ? op.offset : 0;
-  const c: Record<string, unknown> = { ...t, caller: mm, opId, prot: rec.prot, file: 'file' in op ? op.file : rec.file, pgoff: rec.pgoff, offset, pages: 'pages' in op ? op.pages : rec.pages, ...(op.kind === 'fork' ? { child: op.child } : {}) };
+  const c: Record<string, unknown> = { ...t, caller: mm, opId, prot: rec.prot, file: 'file' in op ? op.file : rec.file, pgoff: rec.pgoff, offset, pages: 'pages' in op ? op.pages : rec.pages, ...(op.kind === 'fork' ? { child: op.child } : {}), ...(op.kind === 'mremap' ? { to: op.to } : {}) };
   yield* k.run(pathOf(k, op), c);
   c.syscall = op.kind;
   yield* k.run('syscall_exit_to_user_mode', c); // the edit point after the call's return (paths/exit_to_user_mode.ts)

@@ -88,6 +88,18 @@ export const COVERAGE_COUNTERS = [
   'cow_fault_during_fork',
   'zero_page_cow',
   'fork_pinned_page_copied',
+  // mremap (paths/mremap.ts, mremap_tables.ts): PTEs moved by move_ptes()
+  // under both PTLs; a whole PTE or PMD table moved by move_normal_pmd() /
+  // move_normal_pud(); a page fault of the mm whose per-VMA attempt failed
+  // (lock_vma_under_rcu(): its VMA write-locked, or none) while an open
+  // mremap holds the mmap_lock for write, so that it falls back to the
+  // mmap_lock and waits for the move; a user access through a TLB entry of the source range whose PTE
+  // has already moved, while the mremap is open (the window the flush
+  // before the PTL's release closes)
+  'mremap_ptes_moved',
+  'mremap_table_moved',
+  'mremap_fault_during_move',
+  'mremap_stale_access_in_window',
   // KVM (paths/kvm_*.ts): a TDP fault retried by mmu_invalidate_retry_gfn();
   // an invalidate_range_start that began while a TDP fault was between its
   // seq sample and mmu_lock's release; a KVM_REQ_TLB_FLUSH that had to kick
@@ -118,11 +130,12 @@ export const COVERAGE_COUNTERS = [
 /** The counters that matter for a policy: the CPU side, plus mshare's when it has mshare. */
 /**
  * Counters only an opt-in kind of `--ops` advances (properties/generate/
- * scenario_arb.ts opKindsFor): `reclaim`, `vm` (a VM with vCPUs), `fork` and
- * `migrate`.
+ * scenario_arb.ts opKindsFor): `reclaim`, `vm` (a VM with vCPUs), `fork`,
+ * `migrate` and `mremap`.
  */
-export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migrate', readonly string[]>> = {
+export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap', readonly string[]>> = {
   migrate: ['migrate_deferred_flush', 'migrate_batched_flush_window', 'migration_entry_waited', 'migrate_folio_freed', 'migrate_undone', 'migration_entry_changed', 'numa_misplaced_migration'],
+  mremap: ['mremap_ptes_moved', 'mremap_table_moved', 'mremap_fault_during_move', 'mremap_stale_access_in_window'],
   fork: ['fork_wrprotect_with_writable_tlb', 'fork_stale_write_in_window', 'cow_break_with_old_page_in_tlb', 'cow_fault_during_fork', 'zero_page_cow', 'fork_pinned_page_copied'],
   reclaim: ['reclaim_deferred_flush', 'reclaim_batched_flush_window', 'flush_batched_pending_catch_up', 'reclaim_folio_freed'],
   vm: ['kvm_fault_retried', 'kvm_fault_racing_invalidate_start', 'kvm_flush_kicked_guest_mode', 'kvm_spte_zapped_in_start', 'kvm_guest_tlb_until_request'],
@@ -192,6 +205,7 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
   countReclaim(cov, s, e);
   countFork(cov, s, e, mmOfActor);
   countMigrate(cov, s, e);
+  countMremap(cov, s, e, mmOfActor);
   countKvm(cov, s, e);
   countMshare(cov, s, e);
   countSharerList(cov, s, e, mmOfActor);
@@ -238,6 +252,20 @@ function countFork(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor: (a: s
   if (e.id === 'wp_page_copy.set_pte_at' && mm && forkOpen(mm)) cov.cow_fault_during_fork++;
   if (e.id === 'wp_page_copy.alloc_zeroed') cov.zero_page_cow++;
   if (e.id === 'copy_present_page') cov.fork_pinned_page_copied++;
+}
+
+/** mremap's counters: see COVERAGE_COUNTERS. */
+function countMremap(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor: (a: string) => string | null): void {
+  if (e.id === 'move_ptes.set_ptes') cov.mremap_ptes_moved++;
+  if (e.id === 'move_normal_pmd.pmd_populate' || e.id === 'move_normal_pud.pud_populate') cov.mremap_table_moved++;
+  const open = (mm: string) => Object.values(s.ghost.ops).filter((o) => o.open && o.kind === 'mremap' && o.mm === mm);
+  if (e.id === 'lock_vma_under_rcu.inval') {
+    const mm = mmOfActor(e.actor);
+    const l = mm === null ? undefined : s.locks[mmapLock(mm as never)];
+    if (mm && l?.mode === 'w' && !l.holders.includes(e.actor) && open(mm).length > 0) cov.mremap_fault_during_move++;
+  }
+  const o = e.obs;
+  if (o?.kind === 'access' && o.ok && e.id === 'user_access.tlb_hit' && !findLeaf(s, s.mms[o.mm]!, o.vpn) && open(o.mm).some((m) => o.vpn >= m.start && o.vpn < m.end)) cov.mremap_stale_access_in_window++;
 }
 
 function countHugetlb(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor: (a: string) => string | null): void {

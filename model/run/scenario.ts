@@ -64,6 +64,13 @@ export type Op =
    * when it exists (wake_up_new_task()).
    */
   | { kind: 'fork'; child: string }
+  /**
+   * mremap(va, pages, pages, MREMAP_MAYMOVE | MREMAP_FIXED, to): move the
+   * mappings of [va, va + pages) to [to, to + pages), unmapping what was
+   * there first (paths/mremap.ts; several VMAs move together since
+   * d23cb648e365, gaps kept).
+   */
+  | { kind: 'mremap'; va: number; to: number; pages: number }
   /** do_exit(): exit_mshare() for an owner, then every VMA unmapped. */
   | { kind: 'exit' }
   // mshare 2026 (paths/mshare_2026.ts): `file` names the region's fd, which

@@ -459,6 +459,48 @@ export const MIGRATE_STEP_IDS: readonly string[] = [
   'zap_nonpresent_ptes.migration_entry',
 ];
 
+/**
+ * The step ids of mremap (paths/mremap.ts, mremap_tables.ts), listed by
+ * hand. Kept apart from STEP_IDS, as fork's are, so that every raw scenario
+ * the generator draws without `mremap` resolves as before: until= may name
+ * them, the generator's drawn until= does not.
+ */
+export const MREMAP_STEP_IDS: readonly string[] = [
+  'check_mremap_params.overlap',
+  'copy_vma.vm_area_dup',
+  'do_mremap.mmap_write_lock_killable',
+  'do_mremap.mmap_write_unlock',
+  'drop_rmap_locks.i_mmap_unlock_write',
+  'move_normal_pmd.pmd_clear',
+  'move_normal_pmd.pmd_lock',
+  'move_normal_pmd.pmd_populate',
+  'move_normal_pmd.spin_lock_nested',
+  'move_normal_pmd.spin_unlock',
+  'move_normal_pmd.spin_unlock_nested',
+  'move_normal_pmd.target_not_none',
+  'move_normal_pud.pud_clear',
+  'move_normal_pud.pud_lock',
+  'move_normal_pud.pud_populate',
+  'move_normal_pud.spin_unlock',
+  'move_normal_pud.target_not_none',
+  'move_ptes.pte_offset_map_lock',
+  'move_ptes.pte_offset_map_lock.pmd_changed',
+  'move_ptes.pte_unmap_unlock',
+  'move_ptes.set_ptes',
+  'move_ptes.spin_lock_nested',
+  'move_ptes.spin_unlock',
+  'move_vma.vma_start_write',
+  'mremap_to.vma_lookup_efault',
+  'remap_move.done',
+  'remap_move.efault',
+  'sys_mremap',
+  'sys_mremap.einval',
+  'sys_mremap.return',
+  'take_rmap_locks.i_mmap_lock_write',
+  'vma_link.vma_iter_store_new',
+  'vma_link.vma_start_write',
+];
+
 /** The heuristic decisions a schedule's choice lines can force (SPEC 4.2), by the kernel function that takes them. */
 export const CHOICE_POINTS: readonly string[] = [
   'flush_tlb_mm_range.flush_all', // the full-flush ceiling (flush_tlb_mm_range)

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import type { MshareKnobs } from '../../model/kernel/mshare/knobs.js';
 import { parseProt } from '../../model/kernel/types.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Op, type Scenario, type ScheduleEntry, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
-import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
+import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
 
 /** Start pages of candidate regions, for fanout 4: 16,18 share a PTE table; 20 shares the PMD; 48 is under another PUD entry. */
 const POOL = [16, 18, 20, 48];
@@ -24,10 +24,20 @@ const WINDOW_SLOT_PAGES = 4;
  * PUD-aligned addresses, so every mapping may share its PMD table with
  * every other (paths/hugetlb.ts, vma_shareable()).
  */
+/**
+ * mremap targets (MREMAP_FIXED): the regions' own starts (the target's
+ * mapping is unmapped first, and other threads touch it: a fault racing
+ * the move into the new VMA), PTE-table aligned ones (a whole table of a
+ * 4-page region moves by move_normal_pmd), and ones aligned like the
+ * region at 18 (try_realign_addr()).
+ */
+const MREMAP_TARGETS = [16, 18, 20, 48, 26, 32, 50, 56];
+/** The table-aligned ones, for a whole 4-page region: two PTE tables no region uses first. */
+const MREMAP_TABLE_TARGETS = [32, 56, 16, 20, 48];
 const HUGE_POOL = [192, 208];
 const HUGE_PAGES = 16;
 
-export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close', 'reclaim', 'vm', 'fork', 'migrate'] as const;
+export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close', 'reclaim', 'vm', 'fork', 'migrate', 'mremap'] as const;
 export type OpKind = (typeof OP_KINDS)[number];
 const MSHARE_ONLY: readonly OpKind[] = ['attach', 'mshare_map', 'mshare_unmap'];
 /** mshare 2026's system calls (model/kernel/paths/mshare_2026.ts): only where the design has them, and then no msharefs attach. */
@@ -43,7 +53,7 @@ const SYSCALLS_ONLY: readonly OpKind[] = ['mshare_create', 'ftruncate', 'mshare_
  */
 export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
   const syscalls = mshare?.api === 'syscalls';
-  return OP_KINDS.filter((k) => (k === 'reclaim' || k === 'vm' || k === 'fork' || k === 'migrate' ? false : SYSCALLS_ONLY.includes(k) ? syscalls : k === 'attach' && syscalls ? false : !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl))));
+  return OP_KINDS.filter((k) => (k === 'reclaim' || k === 'vm' || k === 'fork' || k === 'migrate' || k === 'mremap' ? false : SYSCALLS_ONLY.includes(k) ? syscalls : k === 'attach' && syscalls ? false : !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl))));
 }
 
 /**
@@ -52,12 +62,13 @@ export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
  * an mshare design: hazard 4), and on mainline reclaim, fork
  * (paths/fork.ts: a fork op gives the run a child process with a thread
  * of its own and the setup the zero page; opt-in until fork has a clean
- * campaign in the default mix) and migrate (paths/migrate.ts; opt-in like
- * fork, so default runs stay as drawn before it).
+ * campaign in the default mix), migrate (paths/migrate.ts; opt-in like
+ * fork, so default runs stay as drawn before it) and mremap
+ * (paths/mremap.ts; refused for every mshare design, validate.ts).
  */
-export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm', 'fork', 'migrate'] : [...opKindsFor(mshare), 'vm']);
+export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm', 'fork', 'migrate', 'mremap'] : [...opKindsFor(mshare), 'vm']);
 
-const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1, reclaim: 2, vm: 0, fork: 2, migrate: 2 };
+const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1, reclaim: 2, vm: 0, fork: 2, migrate: 2, mremap: 2 };
 const PROTS = ['rw', 'r', 'none'] as const;
 
 interface RawRegion {
@@ -167,7 +178,7 @@ const scheduleEntry = (ids: number) =>
  * fork inside copy_page_range(), as a thread inside munmap() can; runs
  * without an opt-in kind draw over STEP_IDS alone, exactly as before.
  */
-const OPT_IN_STEP_IDS: Partial<Record<OpKind, readonly string[]>> = { vm: KVM_STEP_IDS, fork: FORK_STEP_IDS, migrate: MIGRATE_STEP_IDS };
+const OPT_IN_STEP_IDS: Partial<Record<OpKind, readonly string[]>> = { vm: KVM_STEP_IDS, fork: FORK_STEP_IDS, migrate: MIGRATE_STEP_IDS, mremap: MREMAP_STEP_IDS };
 
 /** The ids a drawn stop point indexes: STEP_IDS, then those of each opt-in kind in `kinds`, in OP_KINDS order. */
 export function untilIds(kinds: readonly OpKind[] = []): readonly string[] {
@@ -302,6 +313,21 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
           return { kind: 'migrate', va }; // does nothing unless a present PTE maps a page there
         case 'vm':
           throw new Error('vm is no thread operation (rawScenarioArb draws it as a VM)');
+        case 'mremap': {
+          // a page, the region, or 8 pages from the region's start (several VMAs and gaps: d23cb648e365);
+          // a whole 4-page region (a PTE table of its own) to a table-aligned target, where move_normal_pmd can move the table
+          // (the process's own 4-page region when it has one); never a hugetlbfs region, which mremap refuses
+          const pick = o.page + (o.win ? 4 : 0) + o.prot;
+          const table = regions[p]!.find((x) => x.pages === 4 && !x.huge);
+          // (at the region's own offset in its table: one at 18 reaches a table boundary, so try_realign_addr() realigns it)
+          if (o.whole && o.prot !== 2 && table) {
+            const tos = MREMAP_TABLE_TARGETS.map((t) => t + (table.start % 4)).filter((t) => t + 4 <= table.start || t >= table.start + 4);
+            return { kind: 'mremap', va: table.start, to: tos[pick % tos.length]!, pages: 4 };
+          }
+          const src = r.huge ? (regions[p]!.find((x) => !x.huge) ?? r) : r;
+          const to = MREMAP_TARGETS[pick % MREMAP_TARGETS.length]!;
+          return o.whole ? { kind: 'mremap', va: src.start, to, pages: o.prot === 2 ? 8 : src.pages } : { kind: 'mremap', va: src === r ? va : src.start, to, pages: 1 };
+        }
         case 'fork': {
           const child = `C${forks.length}`;
           forks.push({ child, parent: p });

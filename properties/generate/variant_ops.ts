@@ -1,6 +1,6 @@
 // The operation kinds a campaign draws for a policy when --ops is not
 // given: the policy's default kinds, plus each opt-in kind (reclaim, vm,
-// fork, migrate: scenario_arb.ts opKindsAccepted) whose own paths a variant edits,
+// fork, migrate, mremap: scenario_arb.ts opKindsAccepted) whose own paths a variant edits,
 // or a step of a shared path that acts only on what that kind sets up.
 // A patch to copy_pte_range() is tested by runs that fork; a patch to
 // KVM's invalidation by runs with a VM. Without this, `fuzz --variant F`
@@ -16,7 +16,7 @@
 import type { PathTable } from '../../model/kernel/step.js';
 import { opKindsAccepted, opKindsFor, type OpKind } from './scenario_arb.js';
 
-export type OptInKind = 'reclaim' | 'vm' | 'fork' | 'migrate';
+export type OptInKind = 'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap';
 
 export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   // shrink_folio_list() -> try_to_unmap() -> try_to_unmap_one(), and the batched flush (paths/reclaim.ts, try_to_unmap_one.ts, tlbbatch.ts)
@@ -27,6 +27,9 @@ export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   fork: ['dup_mmap', 'copy_page_range', 'copy_pte_range', 'wp_page_copy', 'wp_page_reuse'],
   // migrate_pages() of one folio, try_to_migrate_one(), remove_migration_ptes(), and the fault that waits on a migration entry (paths/migrate.ts)
   migrate: ['migrate_pages', 'migrate_pages_batch', 'try_to_migrate_one', 'remove_migration_ptes', 'remove_migration_pte', 'do_swap_page'],
+  // do_mremap() and move_page_tables() (paths/mremap.ts, mremap_tables.ts); not move_normal_pud: it
+  // needs a 16-page VMA, which the generator never draws (mremap.test.ts builds one by hand)
+  mremap: ['mremap', 'mremap_to', 'move_page_tables', 'move_pgt_entry', 'move_normal_pmd', 'move_ptes'],
 };
 
 /**
@@ -45,6 +48,7 @@ export const OPT_IN_STEPS: Readonly<Record<OptInKind, readonly string[]>> = {
   // asked only where a migration entry, or a PROT_NONE PTE try_to_migrate_one() clears, is found; fork's copy of a
   // migration entry needs fork as well, so is_cow_mapping is listed under both
   migrate: ['pte_accessible.mm_tlb_flush_pending', 'change_pte_range.is_writable_migration_entry', 'copy_nonpresent_pte.is_cow_mapping'],
+  mremap: [],
 };
 
 /** An opt-in kind added for a variant, and the edited paths, steps or decision points that brought it. */
