@@ -30,7 +30,8 @@ const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true
 const opArb = (files: string[], mshares: string[], vms: string[] = []): fc.Arbitrary<Op> =>
   fc.oneof(
     ...(vms.length === 0 ? [] : [fc.record({ kind: fc.constantFrom('guest_read' as const, 'guest_write' as const), vm: fc.constantFrom(...vms), gfn: fc.nat(1000) }, NP)]),
-    fc.record({ kind: fc.constantFrom('read' as const, 'write' as const, 'gup' as const, 'get_user_pages' as const, 'reclaim' as const, 'migrate' as const), va: vpnArb }, NP),
+    fc.record({ kind: fc.constantFrom('read' as const, 'write' as const), va: vpnArb }, NP),
+    fc.record({ kind: fc.constantFrom('gup' as const, 'get_user_pages' as const, 'reclaim' as const, 'migrate' as const), va: vpnArb }, NP),
     fc.tuple(vpnArb, pagesArb, protArb, fileRefArb(files)).map(([va, pages, prot, f]): Op => ({ kind: 'mmap', va, pages, prot, ...f })),
     fc.record({ kind: fc.constantFrom('munmap' as const, 'madvise' as const), va: vpnArb, pages: pagesArb }, NP),
     fc.record({ kind: fc.constant('mprotect' as const), va: vpnArb, pages: pagesArb, prot: protArb }, NP),
