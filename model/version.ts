@@ -32,4 +32,10 @@
 // (issue 14): a step a variant inserts is named "variant:id".
 // 0.8.1: a kernel walk that reaches a table the design freed ends the run
 // (pagetable.ts FreedTableWalk) instead of failing as a model error.
-export const MODEL_VERSION = '0.8.1';
+// 0.8.2 (issues 11, 12): KVM marks a folio it maps writable dirty
+// (kvm_release_faultin_page, aa85986e7150); a vCPU's consecutive guest
+// accesses are one KVM_RUN; VMs over mshare windows; page migration
+// (--ops migrate), mremap (--ops mremap) and MADV_FREE with lazyfree
+// reclaim (--ops madv_free), each opt-in; with an opt-in kind drawn, stop
+// points may name its step ids. Runs of the default kinds keep their traces.
+export const MODEL_VERSION = '0.8.2';
