@@ -436,6 +436,7 @@ export const MIGRATE_STEP_IDS: readonly string[] = [
   'migrate_folio_unmap.get_new_folio',
   'migrate_folio_unmap.still_mapped',
   'migrate_folio_unmap.trylock_failed',
+  'migrate_misplaced_folio_prepare',
   'migration_entry_wait.pte_offset_map_lock',
   'migration_entry_wait.pte_offset_map_lock.pmd_changed',
   'migration_entry_wait.pte_unmap_unlock',
