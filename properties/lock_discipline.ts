@@ -10,7 +10,8 @@ import type { Property } from './property.js';
  *                         through mshare: the host's, research/mshare.md S3)
  *                         or a per-VMA lock of that mm (a fault or
  *                         MADV_DONTNEED under lock_vma_under_rcu()), or
- *                         an rmap lock (i_mmap_rwsem: rmap_walk_file()
+ *                         an rmap lock (i_mmap_rwsem: rmap_walk_file(), or
+ *                         the anon_vma lock: rmap_walk_anon(),
  *                         keeps the VMA from being unlinked, as
  *                         try_to_unmap_one() relies on; process_addrs.rst)
  *   upper entry populate: the entry's lock - the PMD table's split lock for
@@ -34,7 +35,7 @@ export function missing(n: StepNote, s: KernelState): string | null {
     mmOrVma(n.mm!);
   } else if (n.kind === 'pte-write') {
     if (!n.held.includes(ptlOf(n.table as never))) needs.push(ptlOf(n.table as never));
-    if (!n.held.some((l) => l.startsWith('i_mmap_rwsem:'))) mmOrVma(s.frames[n.table!]!.owner ?? n.mm!);
+    if (!n.held.some((l) => l.startsWith('i_mmap_rwsem:') || l.startsWith('anon_vma:'))) mmOrVma(s.frames[n.table!]!.owner ?? n.mm!);
   }
   if (n.kind === 'upper-populate') {
     const entryLock = n.table !== null && s.frames[n.table]?.level === 2 ? pmdLock(n.table as never) : pageTableLock(n.mm!);

@@ -23,7 +23,7 @@ const OP_KINDS: Record<Op['kind'], true> = {
   read: true, write: true, mmap: true, munmap: true, madvise: true, mprotect: true, gup: true, idle: true, flush_tlb_all: true,
   attach: true, mshare_map: true, mshare_unmap: true, get_user_pages: true, numa_scan: true, exit: true, reclaim: true,
   mshare_create: true, ftruncate: true, mshare_attach: true, mshare_advise: true, mshare_protect: true, close: true,
-  guest_read: true, guest_write: true, fork: true,
+  guest_read: true, guest_write: true, fork: true, madv_free: true,
 };
 const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true, vm: true, zero_page: true };
 
@@ -32,7 +32,7 @@ const opArb = (files: string[], mshares: string[], vms: string[] = []): fc.Arbit
     ...(vms.length === 0 ? [] : [fc.record({ kind: fc.constantFrom('guest_read' as const, 'guest_write' as const), vm: fc.constantFrom(...vms), gfn: fc.nat(1000) }, NP)]),
     fc.record({ kind: fc.constantFrom('read' as const, 'write' as const, 'gup' as const, 'get_user_pages' as const, 'reclaim' as const), va: vpnArb }, NP),
     fc.tuple(vpnArb, pagesArb, protArb, fileRefArb(files)).map(([va, pages, prot, f]): Op => ({ kind: 'mmap', va, pages, prot, ...f })),
-    fc.record({ kind: fc.constantFrom('munmap' as const, 'madvise' as const), va: vpnArb, pages: pagesArb }, NP),
+    fc.record({ kind: fc.constantFrom('munmap' as const, 'madvise' as const, 'madv_free' as const), va: vpnArb, pages: pagesArb }, NP),
     fc.record({ kind: fc.constant('mprotect' as const), va: vpnArb, pages: pagesArb, prot: protArb }, NP),
     fc.record({ kind: fc.constantFrom('idle' as const, 'flush_tlb_all' as const, 'numa_scan' as const, 'exit' as const) }, NP),
     // a forked child gets a fresh name (a uuid), so it never clashes with a declared or forked process

@@ -11,6 +11,8 @@
 //   native_flush_tlb_multi.freed_tables    paths/flush_tlb_mm_range.ts, nativeFlushTlbMultiSend()
 //   flush_tlb_func.next_stride             paths/flush_tlb_func.ts, step flush_tlb_func.flush
 //   can_change_pte_writable.anon_exclusive paths/mprotect.ts, step change_pte_range.modify_prot
+//   try_to_unmap_one.lazyfree_dirty        paths/try_to_unmap_one.ts, step try_to_unmap_one.lazyfree
+//   try_to_unmap_one.lazyfree_extra_ref    paths/try_to_unmap_one.ts, step try_to_unmap_one.lazyfree
 
 import type { K } from './step.js';
 
@@ -47,6 +49,18 @@ export const DECISION_POINTS: readonly DecisionPoint[] = [
     condition: 'if (!(vma->vm_flags & VM_SHARED)) { page = vm_normal_page(vma, addr, pte); return page && PageAnon(page) && PageAnonExclusive(page); }',
     source: 'mm/mprotect.c can_change_pte_writable(), asked by change_pte_range() for an mprotect write upgrade',
     args: '{ vpn: the page }',
+  },
+  {
+    id: 'try_to_unmap_one.lazyfree_dirty',
+    condition: 'if (folio_test_dirty(folio) && !(vma->vm_flags & VM_DROPPABLE)) { set_ptes(...pteval...); folio_set_swapbacked(folio); goto walk_abort; }',
+    source: 'mm/rmap.c try_to_unmap_one(), the MADV_FREE page check of a lazyfree anonymous folio',
+    args: '{}',
+  },
+  {
+    id: 'try_to_unmap_one.lazyfree_extra_ref',
+    condition: 'else if (ref_count != 1 + map_count) { set_ptes(...pteval...); goto walk_abort; }',
+    source: 'mm/rmap.c try_to_unmap_one(), added by 6c8e2a256915 (a GUP or speculative reference keeps a lazyfree folio)',
+    args: '{}',
   },
 ];
 

@@ -47,12 +47,18 @@ export const pmdLock = (table: Pfn) => `pmd_lock:${table}`;
 /** vma->vm_lock of the VMA of `mm` that starts at `start` (a VMA cannot move while it is read-locked). */
 export const vmaLock = (mm: MmId, start: number) => `vma_lock:${mm}:${vaHex(start)}`;
 
-const SLEEPING: Record<LockClass, boolean> = { mmap_lock: true, page_table_lock: false, ptl: false, i_mmap_rwsem: true, vma_lock: true, pmd_lock: false, mshare_list_lock: false, hugetlb_vma_lock: true, kvm_mmu_lock: false };
-const RWSEM: Partial<Record<LockClass, true>> = { mmap_lock: true, i_mmap_rwsem: true, hugetlb_vma_lock: true };
+const SLEEPING: Record<LockClass, boolean> = { mmap_lock: true, page_table_lock: false, ptl: false, i_mmap_rwsem: true, anon_vma: true, vma_lock: true, pmd_lock: false, mshare_list_lock: false, hugetlb_vma_lock: true, kvm_mmu_lock: false };
+const RWSEM: Partial<Record<LockClass, true>> = { mmap_lock: true, i_mmap_rwsem: true, anon_vma: true, hugetlb_vma_lock: true };
 
 /** kvm->mmu_lock: an rwlock on x86 (read for TDP MMU faults, write for invalidations); it spins. */
 export const kvmMmuLock = (vm: string) => `kvm_mmu_lock:${vm}`;
 export const iMmapRwsem = (file: string) => `i_mmap_rwsem:${file}`;
+/**
+ * anon_vma->root->rwsem of an anonymous folio (folio_lock_anon_vma_read(),
+ * rmap_walk_anon()). The model keeps no anon_vma objects, so the lock is
+ * named by the folio; only reclaim of a lazyfree folio takes it (read).
+ */
+export const anonVmaLock = (folio: Pfn) => `anon_vma:${folio}`;
 /** mshare 2026: the spinlock of a region's sharer list (a flush under the PTL walks it, so it cannot sleep). */
 export const mshareListLock = (file: string) => `mshare_list_lock:${file}`;
 /** The hugetlb VMA lock (struct hugetlb_vma_lock, an rw_semaphore in vma->vm_private_data) of the VMA of `mm` at `start`. */

@@ -43,6 +43,13 @@ export interface Frame {
   /** Folio dirty bit (moved from PTEs by zap). */
   dirty: boolean;
   /**
+   * An anonymous folio with PG_swapbacked clear: MADV_FREE's
+   * folio_mark_lazyfree() (paths/madvise_free.ts). Reclaim may discard it
+   * while clean (try_to_unmap_one.ts); folio_set_swapbacked() clears it.
+   * Absent: swap-backed (every anonymous folio not MADV_FREEd).
+   */
+  lazyfree?: boolean;
+  /**
    * pt_share_count: the extra links to this table - a shared PUD table
    * (mshare v3), or a hugetlb PMD table shared by huge_pmd_share() (0: not
    * shared, ptdesc_pmd_is_shared()).
@@ -246,7 +253,7 @@ export interface Cpu {
   memory: TsoView;
 }
 
-export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem' | 'vma_lock' | 'pmd_lock' | 'mshare_list_lock' | 'hugetlb_vma_lock' | 'kvm_mmu_lock';
+export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem' | 'anon_vma' | 'vma_lock' | 'pmd_lock' | 'mshare_list_lock' | 'hugetlb_vma_lock' | 'kvm_mmu_lock';
 
 /** A task on an rwsem's wait list (struct rwsem_waiter). */
 export interface RwsemWaiter {

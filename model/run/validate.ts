@@ -5,7 +5,7 @@ import { resolveConfig, span, vaPages } from '../kernel/config.js';
 import { stepIndex, type Policy } from '../policies/policy.js';
 import { didYouMean } from './nearest.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Scenario } from './scenario.js';
-import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, STEP_IDS } from './step_ids.js';
+import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MADV_FREE_STEP_IDS, STEP_IDS } from './step_ids.js';
 
 /**
  * Sizes beyond any race worth replaying, refused before anything is
@@ -165,6 +165,14 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
  * is set at creation and cleared only by its exit.
  */
 export function validateForPolicy(sc: Scenario, policy: Policy): ScenarioProblem | null {
+  // MADV_FREE walks page tables with walk_page_range_vma(), which on an msharefs window descends into
+  // the host's tables under the sharer's locks only (research/update-2026.md A6, B7): what each posted
+  // version does there is not modelled, so an mshare policy refuses the op rather than guess
+  if (policy.mshare) {
+    for (const t of sc.threads) {
+      if (t.ops.some((o) => o.kind === 'madv_free')) return { near: 'advice=free', problem: `madvise advice=free (MADV_FREE) in thread '${t.name}' under ${policy.name}: MADV_FREE is modelled for mainline policies only` };
+    }
+  }
   for (const it of sc.setup) {
     if (it.kind !== 'msharefs') continue;
     if (!policy.mshare) return { near: it.name, problem: `msharefs file '${it.name}' under ${policy.name}, which has no msharefs` };
@@ -177,7 +185,7 @@ const knownByPolicy = new WeakMap<Policy, Set<string>>();
 /** The step ids `until=` may name under `policy`: a function of the policy, made once per policy. */
 function knownSteps(policy: Policy): Set<string> {
   let k = knownByPolicy.get(policy);
-  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...stepIndex(policy).keys()])));
+  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...MADV_FREE_STEP_IDS, ...stepIndex(policy).keys()])));
   return k;
 }
 

@@ -16,7 +16,7 @@
 import type { PathTable } from '../../model/kernel/step.js';
 import { opKindsAccepted, opKindsFor, type OpKind } from './scenario_arb.js';
 
-export type OptInKind = 'reclaim' | 'vm' | 'fork';
+export type OptInKind = 'reclaim' | 'vm' | 'fork' | 'madv_free';
 
 export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   // shrink_folio_list() -> try_to_unmap() -> try_to_unmap_one(), and the batched flush (paths/reclaim.ts, try_to_unmap_one.ts, tlbbatch.ts)
@@ -25,6 +25,8 @@ export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   vm: ['kvm_vcpu_run', 'vcpu_enter_guest', 'kvm_tdp_page_fault', 'kvm_flush_remote_tlbs', 'kvm_mmu_notifier_invalidate_range_start', 'kvm_mmu_notifier_invalidate_range_end', 'kvm_mmu_notifier_release'],
   // dup_mmap() and the COW faults that only pages shared by a fork take (paths/fork.ts, copy_page_range.ts, wp_page_copy.ts)
   fork: ['dup_mmap', 'copy_page_range', 'copy_pte_range', 'wp_page_copy', 'wp_page_reuse'],
+  // madvise(MADV_FREE) (paths/madvise_free.ts); its lazyfree folios are what reclaim's anon branch takes
+  madv_free: ['madvise_free', 'madvise_free_pte_range'],
 };
 
 /**
@@ -40,6 +42,7 @@ export const OPT_IN_STEPS: Readonly<Record<OptInKind, readonly string[]>> = {
   // can_change_pte_writable(): a private anonymous page is not PageAnonExclusive only after
   // copy_page_range() shared it with a child (paths/copy_page_range.ts)
   fork: ['can_change_pte_writable.anon_exclusive'],
+  madv_free: [],
 };
 
 /** An opt-in kind added for a variant, and the edited paths, steps or decision points that brought it. */
