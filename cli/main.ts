@@ -20,7 +20,7 @@ import { ProgressLine } from './progress.js';
 import { PROPERTIES, propertyById, SECONDARY_MMU_PROPERTIES } from '../properties/registry.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { validateScenario, validateStepIds } from '../model/run/validate.js';
+import { validateForPolicy, validateScenario, validateStepIds } from '../model/run/validate.js';
 import { thrownAt } from '../model/source_location.js';
 import { MODEL_VERSION } from '../model/version.js';
 import { opKindsAccepted, type OpKind } from '../properties/generate/scenario_arb.js';
@@ -85,11 +85,12 @@ export function coverageLines(c: Coverage, mshare = false, ops: readonly string[
 
 /**
  * A scenario's problems as file:line (the line found by the token the
- * problem is near): everything but the step ids first, before any variant
- * code loads; the step ids once the policy is known (`p`).
+ * problem is near): everything but the design's checks first, before any
+ * variant code loads; the shapes the design refuses (validateForPolicy) and
+ * the step ids once the policy is known (`p`).
  */
 export function checkScenario(sc: Scenario, file: string, text: string, p?: Policy): void {
-  const problem = p ? validateStepIds(sc, p) : validateScenario(sc);
+  const problem = p ? validateForPolicy(sc, p) ?? validateStepIds(sc, p) : validateScenario(sc);
   if (!problem) return;
   const line = text.split('\n').findIndex((l) => l.includes(problem.near)) + 1;
   throw new UsageError(`${file}:${Math.max(line, 1)}: ${problem.problem}`);

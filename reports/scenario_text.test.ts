@@ -204,6 +204,13 @@ describe('scenario text format', () => {
     expect(parseScenario(printScenario(sc))).toStrictEqual(sc);
   });
 
+  it('writes MADV_FREE as madvise advice=free, and refuses an unknown advice with its line', () => {
+    const sc = parseScenario('process P0\nthread T0 P0 cpu=0\n  madvise 0x10000 pages=2 advice=free\n  madvise 0x10000 pages=1 advice=dontneed\n');
+    expect(sc.threads[0]!.ops).toEqual([{ kind: 'madv_free', va: 16, pages: 2 }, { kind: 'madvise', va: 16, pages: 1 }]);
+    expect(printScenario(sc)).toContain('  madvise 0x10000 pages=2 advice=free\n  madvise 0x10000 pages=1\n');
+    expect(() => parseScenario('process P0\nthread T0 P0 cpu=0\n  madvise 0x10000 pages=1 advice=cold\n', 'f.txt')).toThrow("f.txt:3: bad advice 'cold' (expected dontneed or free)");
+  });
+
   it('parses the documented example', () => {
     expect(parseScenario(EXAMPLE)).toStrictEqual(EXPECTED);
   });

@@ -32,7 +32,7 @@ export interface IdealState {
   /** Sharer windows onto msharefs regions, per process. */
   windows: Record<string, { file: string; start: number }[]>;
   /**
-   * Logical pages MADV_FREE made lazyfree (R9 in docs/kernel-facts.md):
+   * Logical pages MADV_FREE made lazyfree (R3 in docs/kernel-facts.md):
    * until the next write to it, a read may return the page's contents or
    * zero (reclaim discarded it). Absent when no page is lazyfree.
    */
@@ -129,7 +129,7 @@ export function applyOp(st: IdealState, op: OpRecord, ms: Record<string, IdealMs
     case 'madv_free': {
       // MADV_FREE (paths/madvise_free.ts): page by page, as madvise_walk_vmas() goes VMA by VMA; a
       // page that is not private anonymous (vma_is_anonymous() false) fails the call with EINVAL, the
-      // pages before it advised; a hole gives ENOMEM at the end. Advised pages become lazyfree (R9).
+      // pages before it advised; a hole gives ENOMEM at the end. Advised pages become lazyfree (R3).
       let hole = false;
       for (let v = op.start; v < end; v++) {
         const p = pages[v];
@@ -173,7 +173,7 @@ export function applyOp(st: IdealState, op: OpRecord, ms: Record<string, IdealMs
         const lp = `fork:${op.id}:${v}`;
         child[Number(v)] = { ...p, lp };
         if (st.contents[p.lp] !== undefined) st.contents[lp] = st.contents[p.lp]!;
-        if (st.lazyfree?.[p.lp]) st.lazyfree[lp] = true; // the child shares the lazyfree folio until a COW (R9)
+        if (st.lazyfree?.[p.lp]) st.lazyfree[lp] = true; // the child shares the lazyfree folio until a COW (R3)
       }
       return 'ok';
     }
@@ -323,7 +323,7 @@ export class IdealMemory {
           const st: IdealState = { maps: c.st.maps, contents: { ...c.st.contents, [p.lp]: value }, windows: c.st.windows };
           const lazy = c.st.lazyfree;
           if (lazy?.[p.lp]) {
-            // R9: the write makes the page exact again (a dirty PTE or a new page after a discard)
+            // R3: the write makes the page exact again (a dirty PTE or a new page after a discard)
             const rest = { ...lazy };
             delete rest[p.lp];
             if (Object.keys(rest).length > 0) st.lazyfree = rest;
@@ -332,7 +332,7 @@ export class IdealMemory {
         } else {
           const v = c.st.contents[p.lp] ?? 0;
           expected.add(`value ${v}`);
-          // R9: a lazyfree page may also read zero, discarded by reclaim
+          // R3: a lazyfree page may also read zero, discarded by reclaim
           if (c.st.lazyfree?.[p.lp] && v !== 0) expected.add('value 0');
           if (v === value || (value === 0 && c.st.lazyfree?.[p.lp])) next.push(c);
         }

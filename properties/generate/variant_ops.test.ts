@@ -9,7 +9,7 @@ import { MSHARE_2026 } from '../../model/policies/mshare.js';
 import { applyVariant, defineVariant } from '../../model/policies/variant.js';
 import { runScenario } from '../../model/run/runner.js';
 import { opKindsFor } from './scenario_arb.js';
-import { addedKindsLine, campaignOps, OPT_IN_PATHS, OPT_IN_STEPS, type OptInKind } from './variant_ops.js';
+import { addedKindsLine, campaignOps, OPT_IN_PATHS, OPT_IN_STEPS, OPT_IN_WITH, type OptInKind } from './variant_ops.js';
 
 /** A variant that "edits" the first step of each path of `kind` by putting the same body back: it changes nothing, and its edits record when each path ran. */
 const touching = (kind: OptInKind) =>
@@ -61,7 +61,7 @@ describe('campaignOps', () => {
   for (const kind of Object.keys(OPT_IN_PATHS) as OptInKind[]) {
     it(`${kind}: no listed path runs under the default kinds, and every one runs once the variant adds ${kind}`, () => {
       const p = touching(kind);
-      expect(campaignOps(p).added.map((a) => a.kind)).toEqual([kind]);
+      expect(campaignOps(p).added.map((a) => a.kind)).toEqual([kind, ...(OPT_IN_WITH[kind] ?? [])]);
       expect([...editsExecuted(p, opKindsFor(null), 300)]).toEqual([]);
       const withKind = editsExecuted(p, campaignOps(p).ops, 600);
       expect(OPT_IN_PATHS[kind].filter((_, i) => !withKind.has(i))).toEqual([]);

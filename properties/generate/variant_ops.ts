@@ -42,13 +42,26 @@ export const OPT_IN_STEPS: Readonly<Record<OptInKind, readonly string[]>> = {
   // can_change_pte_writable(): a private anonymous page is not PageAnonExclusive only after
   // copy_page_range() shared it with a child (paths/copy_page_range.ts)
   fork: ['can_change_pte_writable.anon_exclusive'],
-  madv_free: [],
+  // reclaim's steps and decision points for a lazyfree anonymous folio: only MADV_FREE makes one
+  // (paths/madvise_free.ts), so under reclaim alone they never act (paths/reclaim.ts, try_to_unmap_one.ts)
+  madv_free: ['try_to_unmap.rmap_walk_anon', 'try_to_unmap_one.lazyfree', 'try_to_unmap_one.lazyfree_dirty', 'try_to_unmap_one.lazyfree_extra_ref'],
+};
+
+/**
+ * Kinds an opt-in kind needs to be observable at all, added with it: what
+ * MADV_FREE changes (A/D bits, the lazyfree flag, the TLB entries it must
+ * flush) is read back only by reclaim's try_to_unmap_one().
+ */
+export const OPT_IN_WITH: Readonly<Partial<Record<OptInKind, readonly OptInKind[]>>> = {
+  madv_free: ['reclaim'],
 };
 
 /** An opt-in kind added for a variant, and the edited paths, steps or decision points that brought it. */
 export interface AddedKind {
   kind: OptInKind;
   because: string[];
+  /** Added only because this other added kind needs it (OPT_IN_WITH). */
+  with?: OptInKind;
 }
 
 /** The kinds a campaign of `p` draws without --ops, and which of them its variant's edits added. */
@@ -62,9 +75,14 @@ export function campaignOps(p: PathTable): { ops: OpKind[]; added: AddedKind[] }
     const hit = [...paths.filter((x) => edited.has(x)), ...OPT_IN_STEPS[kind].filter((x) => ids.has(x))];
     if (hit.length > 0 && accepted.includes(kind)) added.push({ kind, because: hit });
   }
+  for (const a of [...added]) {
+    for (const w of OPT_IN_WITH[a.kind] ?? []) {
+      if (!added.some((x) => x.kind === w) && accepted.includes(w)) added.push({ kind: w, because: [], with: a.kind });
+    }
+  }
   return { ops: [...ops, ...added.map((a) => a.kind)], added };
 }
 
 /** The line a campaign prints when its variant added kinds, e.g. "ops: fork added: the variant edits dup_mmap". */
 export const addedKindsLine = (added: readonly AddedKind[]): string | null =>
-  added.length === 0 ? null : `ops: ${added.map((a) => `${a.kind} added (the variant edits ${a.because.join(', ')})`).join('; ')}; give --ops to choose the kinds yourself`;
+  added.length === 0 ? null : `ops: ${added.map((a) => `${a.kind} added (${a.with ? `with ${a.with}, which needs it` : `the variant edits ${a.because.join(', ')}`})`).join('; ')}; give --ops to choose the kinds yourself`;

@@ -38,7 +38,7 @@
 // the PTE seeing it; try_to_unmap_one() then finds the PTE clean and
 // discards the data (try_to_unmap_one.ts). Guarded by read-value: the
 // ideal memory lets a lazyfree page read back its old value or zero only
-// until the next write (docs/kernel-facts.md R-rule on MADV_FREE).
+// until the next write (docs/kernel-facts.md F10, R3).
 
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { note, ptlOf, unlock } from '../locks.js';
