@@ -10,6 +10,7 @@ import { applyVariant } from '../../policies/variant.js';
 import { runScenario } from '../../run/runner.js';
 import noTlbRemove from '../../../variants/madv-free-no-tlb-remove.js';
 import noRedirtyCheck from '../../../variants/lazyfree-no-redirty-check.js';
+import flushUnderPtl from '../../../patches/lazyfree-discard-flush-under-ptl.js';
 
 const returnOf = (r: ReturnType<typeof go>, actor: string) => r.trace.find((e) => e.actor === actor && e.id === 'sys_madv_free.return')!.obs;
 const written = (r: ReturnType<typeof go>, actor: string) => accesses(r, actor).map((e) => (e.obs as { value: number }).value);
@@ -121,5 +122,25 @@ describe('the hardware D bit after MADV_FREE (access.ts, the mutants)', () => {
     expect(r.verdict).toBe('pass');
     expect(ids(r, 'T1').filter((id) => id.startsWith('user_access.'))).toEqual(['user_access.walk', 'user_access.walk']);
     expect(pteOf(r.state, X).dirty).toBe(true);
+  });
+});
+
+describe('docs/findings/lazyfree-refault-stale-read.md', () => {
+  const sc = () => scenarioFile('lazyfree-refault-stale-read.txt');
+
+  it('linux reads the discarded folio through the pending batch after the refault was written', () => {
+    const r = go(sc());
+    expect(r.violation).toMatchObject({ property: 'read-value', actor: 'T1', stepId: 'user_access.tlb_hit' });
+    const order = r.trace.map((e) => e.id);
+    expect(order.indexOf('hw.speculative_walk')).toBeGreaterThan(order.indexOf('sys_madv_free.return'));
+    expect(order.indexOf('try_to_unmap_one.lazyfree_discard')).toBeGreaterThan(order.indexOf('set_tlb_ubc_flush_pending'));
+    expect(written(r, 'T2')).toEqual([2]);
+  });
+
+  it('the fix candidate (flush a lazyfree PTE under the PTL) holds on the same schedule', () => {
+    const r = runScenario(sc(), { policy: applyVariant(linux, flushUnderPtl), properties: PROPERTIES });
+    expect(r.verdict).toBe('pass');
+    expect(ids(r, 'T0')).toContain('try_to_unmap_one.lazyfree_discard');
+    expect(ids(r, 'T0')).not.toContain('set_tlb_ubc_flush_pending');
   });
 });
