@@ -105,4 +105,15 @@ describe('campaignOps', () => {
     editsExecuted(p, campaignOps(p).ops, 600);
     expect(shared).toBeGreaterThan(0);
   });
+
+  it('madv_free: reclaim\'s lazyfree check is asked only once MADV_FREE runs, and the kind brings reclaim with it', () => {
+    let asked = 0;
+    const p = applyVariant(linux, defineVariant({ name: 'watch-lazyfree', description: 'test', edit: (v) => v.decide('try_to_unmap_one.lazyfree_dirty', (_k, value) => ((asked += 1), value)) }));
+    expect(campaignOps(p).added).toEqual([{ kind: 'madv_free', because: ['try_to_unmap_one.lazyfree_dirty'] }, { kind: 'reclaim', because: [], with: 'madv_free' }]);
+    expect(addedKindsLine(campaignOps(p).added)).toBe('ops: madv_free added (the variant edits try_to_unmap_one.lazyfree_dirty); reclaim added (with madv_free, which needs it); give --ops to choose the kinds yourself');
+    editsExecuted(p, [...opKindsFor(null), 'reclaim'], 300); // reclaim alone: no lazyfree folio to check
+    expect(asked).toBe(0);
+    editsExecuted(p, campaignOps(p).ops, 600);
+    expect(asked).toBeGreaterThan(0);
+  });
 });
