@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fuzzedStepIds } from '../campaigns/step_ids.js';
 import { POLICIES } from '../model/policies/registry.js';
 import { runScenario } from '../model/run/runner.js';
-import { FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS } from '../model/run/step_ids.js';
+import { FORK_STEP_IDS, KVM_STEP_IDS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS } from '../model/run/step_ids.js';
 import { loadCounterexample } from '../reports/counterexample.js';
 import { parseScenario } from '../reports/scenario_text.js';
 
@@ -28,9 +28,10 @@ for (const f of readdirSync('test/scenarios')) {
 // KVM's and fork's ids stay in their own lists (see their comments): the generator's drawn until= indexes
 // STEP_IDS only. An id no fuzzed run without fork yields, seen only in a hand scenario, is fork's.
 const fuzzed = new Set([...STEP_IDS, ...ids]);
-// migration's and mremap's ids (MIGRATE_STEP_IDS, MREMAP_STEP_IDS, listed by hand) stay in their lists, as fork's in theirs
-const forkIds = new Set([...FORK_STEP_IDS, ...[...ids].filter((id) => !STEP_IDS.includes(id) && !KVM_STEP_IDS.includes(id) && !MIGRATE_STEP_IDS.includes(id) && !MREMAP_STEP_IDS.includes(id) && !fuzzedOnly.has(id))]);
-const sorted = [...fuzzed].filter((id) => !KVM_STEP_IDS.includes(id) && !forkIds.has(id) && !MIGRATE_STEP_IDS.includes(id) && !MREMAP_STEP_IDS.includes(id)).sort();
+// migration's, mremap's and MADV_FREE's ids (MIGRATE_STEP_IDS, MREMAP_STEP_IDS, MADV_FREE_STEP_IDS, listed by hand) stay in their lists, as fork's in theirs
+const byHand = [...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS];
+const forkIds = new Set([...FORK_STEP_IDS, ...[...ids].filter((id) => !STEP_IDS.includes(id) && !KVM_STEP_IDS.includes(id) && !byHand.includes(id) && !fuzzedOnly.has(id))]);
+const sorted = [...fuzzed].filter((id) => !KVM_STEP_IDS.includes(id) && !forkIds.has(id) && !byHand.includes(id)).sort();
 const mremapBody = MREMAP_STEP_IDS.map((id) => `  '${id}',`).join('\n');
 const body = sorted.map((id) => `  '${id}',`).join('\n');
 const kvmBody = KVM_STEP_IDS.map((id) => `  '${id}',`).join('\n');
@@ -87,6 +88,16 @@ ${MIGRATE_STEP_IDS.map((id) => `  '${id}',`).join('\n')}
  */
 export const MREMAP_STEP_IDS: readonly string[] = [
 ${mremapBody}
+];
+
+/**
+ * The ids only madvise(MADV_FREE) (opt-in kind madv_free, paths/madvise_free.ts)
+ * and reclaim of the lazyfree folios it makes (try_to_unmap_one.ts) yield,
+ * listed by hand: kept apart from STEP_IDS so that the default generator's
+ * draws do not change.
+ */
+export const MADV_FREE_STEP_IDS: readonly string[] = [
+${MADV_FREE_STEP_IDS.map((id) => `  '${id}',`).join('\n')}
 ];
 
 /** The heuristic decisions a schedule's choice lines can force (SPEC 4.2), by the kernel function that takes them. */

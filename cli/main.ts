@@ -85,10 +85,10 @@ export function coverageLines(c: Coverage, mshare = false, ops: readonly string[
 
 /**
  * A scenario's problems as file:line (the line found by the token the
- * problem is near): everything but the step ids first, before any variant
- * code loads; what the policy refuses (validateForPolicy: msharefs under a
- * design without it, migrate or mremap under mshare) and the step ids once
- * the policy is known (`p`).
+ * problem is near): everything but the design's checks first, before any
+ * variant code loads; the shapes the design refuses (validateForPolicy:
+ * msharefs under a design without it; migrate, mremap or MADV_FREE under
+ * mshare) and the step ids once the policy is known (`p`).
  */
 export function checkScenario(sc: Scenario, file: string, text: string, p?: Policy): void {
   const problem = p ? (validateForPolicy(sc, p) ?? validateStepIds(sc, p)) : validateScenario(sc);

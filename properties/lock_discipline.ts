@@ -10,7 +10,8 @@ import type { Property } from './property.js';
  *                         through mshare: the host's, research/mshare.md S3)
  *                         or a per-VMA lock of that mm (a fault or
  *                         MADV_DONTNEED under lock_vma_under_rcu()), or
- *                         an rmap lock (i_mmap_rwsem: rmap_walk_file()
+ *                         an rmap lock (i_mmap_rwsem: rmap_walk_file(), or
+ *                         the anon_vma lock: rmap_walk_anon(),
  *                         keeps the VMA from being unlinked, as
  *                         try_to_unmap_one() relies on; process_addrs.rst;
  *                         or the anon_vma lock rmap_walk_anon() takes)

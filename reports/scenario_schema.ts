@@ -54,6 +54,7 @@ const OP: Schema = {
     mmap: obj({ kind: kind('mmap'), va: INDEX, pages: COUNT, prot: PROT, ...FILE_ARGS }),
     munmap: range('munmap'),
     madvise: range('madvise'),
+    madv_free: range('madv_free'),
     mprotect: obj({ kind: kind('mprotect'), va: INDEX, pages: COUNT, prot: PROT }),
     idle: bare('idle'),
     flush_tlb_all: bare('flush_tlb_all'),

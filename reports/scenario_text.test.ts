@@ -23,7 +23,7 @@ const OP_KINDS: Record<Op['kind'], true> = {
   read: true, write: true, mmap: true, munmap: true, madvise: true, mprotect: true, gup: true, idle: true, flush_tlb_all: true,
   attach: true, mshare_map: true, mshare_unmap: true, get_user_pages: true, numa_scan: true, exit: true, reclaim: true,
   mshare_create: true, ftruncate: true, mshare_attach: true, mshare_advise: true, mshare_protect: true, close: true,
-  guest_read: true, guest_write: true, fork: true, migrate: true, mremap: true,
+  guest_read: true, guest_write: true, fork: true, migrate: true, mremap: true, madv_free: true,
 };
 const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true, vm: true, zero_page: true };
 
@@ -33,7 +33,7 @@ const opArb = (files: string[], mshares: string[], vms: string[] = []): fc.Arbit
     fc.record({ kind: fc.constantFrom('read' as const, 'write' as const), va: vpnArb }, NP),
     fc.record({ kind: fc.constantFrom('gup' as const, 'get_user_pages' as const, 'reclaim' as const, 'migrate' as const), va: vpnArb }, NP),
     fc.tuple(vpnArb, pagesArb, protArb, fileRefArb(files)).map(([va, pages, prot, f]): Op => ({ kind: 'mmap', va, pages, prot, ...f })),
-    fc.record({ kind: fc.constantFrom('munmap' as const, 'madvise' as const), va: vpnArb, pages: pagesArb }, NP),
+    fc.record({ kind: fc.constantFrom('munmap' as const, 'madvise' as const, 'madv_free' as const), va: vpnArb, pages: pagesArb }, NP),
     fc.record({ kind: fc.constant('mprotect' as const), va: vpnArb, pages: pagesArb, prot: protArb }, NP),
     fc.record({ kind: fc.constantFrom('idle' as const, 'flush_tlb_all' as const, 'numa_scan' as const, 'exit' as const) }, NP),
     // a forked child gets a fresh name (a uuid), so it never clashes with a declared or forked process
@@ -204,6 +204,13 @@ describe('scenario text format', () => {
     ]);
     expect(printScenario(sc)).toContain('\n  mshare_attach M 0x80000 offset=0 pages=64\n');
     expect(parseScenario(printScenario(sc))).toStrictEqual(sc);
+  });
+
+  it('writes MADV_FREE as madvise advice=free, and refuses an unknown advice with its line', () => {
+    const sc = parseScenario('process P0\nthread T0 P0 cpu=0\n  madvise 0x10000 pages=2 advice=free\n  madvise 0x10000 pages=1 advice=dontneed\n');
+    expect(sc.threads[0]!.ops).toEqual([{ kind: 'madv_free', va: 16, pages: 2 }, { kind: 'madvise', va: 16, pages: 1 }]);
+    expect(printScenario(sc)).toContain('  madvise 0x10000 pages=2 advice=free\n  madvise 0x10000 pages=1\n');
+    expect(() => parseScenario('process P0\nthread T0 P0 cpu=0\n  madvise 0x10000 pages=1 advice=cold\n', 'f.txt')).toThrow("f.txt:3: bad advice 'cold' (expected dontneed or free)");
   });
 
   it('parses the documented example', () => {

@@ -54,6 +54,7 @@ function printOp(op: Op): string {
     case 'guest_read': case 'guest_write': return `${op.kind} ${name(op.vm)} gfn=${op.gfn}`;
     case 'mmap': return `mmap ${vaHex(op.va)} pages=${op.pages} prot=${protString(op.prot)}${fileArgs(op)}`;
     case 'munmap': case 'madvise': return `${op.kind} ${vaHex(op.va)} pages=${op.pages}`;
+    case 'madv_free': return `madvise ${vaHex(op.va)} pages=${op.pages} advice=free`;
     case 'mprotect': return `mprotect ${vaHex(op.va)} pages=${op.pages} prot=${protString(op.prot)}`;
     case 'idle': case 'flush_tlb_all': case 'numa_scan': case 'exit': return op.kind;
     case 'get_user_pages': return `get_user_pages ${vaHex(op.va)}`;
@@ -169,7 +170,14 @@ function parseOp(toks: string[], fail: Fail): Op {
       const a = args(['pages', 'prot', 'file', 'pgoff']);
       return { kind, va: va(a), pages: a.int('pages', 1), prot: a.prot(), ...a.file() };
     }
-    case 'munmap': case 'madvise': { const a = args(['pages']); return { kind, va: va(a), pages: a.int('pages', 1) }; }
+    case 'munmap': { const a = args(['pages']); return { kind, va: va(a), pages: a.int('pages', 1) }; }
+    case 'madvise': {
+      // advice= (default dontneed): MADV_DONTNEED, or MADV_FREE (op kind madv_free)
+      const a = args(['pages', 'advice']);
+      const advice = a.has('advice') ? a.str('advice') : 'dontneed';
+      if (advice !== 'dontneed' && advice !== 'free') fail(`bad advice '${advice}' (expected dontneed or free)`);
+      return { kind: advice === 'free' ? 'madv_free' : 'madvise', va: va(a), pages: a.int('pages', 1) };
+    }
     case 'mprotect': { const a = args(['pages', 'prot']); return { kind, va: va(a), pages: a.int('pages', 1), prot: a.prot() }; }
     case 'idle': case 'flush_tlb_all': case 'numa_scan': case 'exit': args([]).positional([]); return { kind };
     case 'get_user_pages': case 'reclaim': case 'migrate': { const a = args([]); return { kind, va: va(a) }; }

@@ -53,6 +53,7 @@ export function syscallText(op: OpRecord): string {
   switch (op.kind) {
     case 'munmap': return `munmap(${range})`;
     case 'madvise': return `madvise(${range}, MADV_DONTNEED)`;
+    case 'madv_free': return `madvise(${range}, MADV_FREE)`;
     case 'mprotect': return `mprotect(${range}, ${prot(op.prot)})`;
     case 'mmap': return `mmap(${range}, ${prot(op.prot)}${op.file ? `, ${op.file}+${bytes(op.pgoff)}` : ''})`;
     default: return `${op.kind}(${range}${op.prot ? `, ${prot(op.prot)}` : ''}${op.file ? `, ${op.file}` : ''})`;

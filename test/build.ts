@@ -18,6 +18,9 @@ export const read = (addr: number): Op => ({ kind: 'read', va: va(addr) });
 export const write = (addr: number): Op => ({ kind: 'write', va: va(addr) });
 export const munmap = (addr: number, pages = 1): Op => ({ kind: 'munmap', va: va(addr), pages });
 export const madvise = (addr: number, pages = 1): Op => ({ kind: 'madvise', va: va(addr), pages });
+/** madvise(MADV_FREE) (paths/madvise_free.ts). */
+export const madvFree = (addr: number, pages = 1): Op => ({ kind: 'madv_free', va: va(addr), pages });
+export const reclaim = (addr: number): Op => ({ kind: 'reclaim', va: va(addr) });
 export const mprotect = (addr: number, pages: number, pr: string): Op => ({ kind: 'mprotect', va: va(addr), pages, prot: prot(pr) });
 export const gup = (addr: number): Op => ({ kind: 'gup', va: va(addr) });
 export const idle: Op = { kind: 'idle' };

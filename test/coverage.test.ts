@@ -15,7 +15,7 @@ import { applyVariant, defineVariant } from '../model/policies/variant.js';
 import { COVERAGE_COUNTERS, type CoverageName } from '../model/run/coverage.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { anon, file, guestRead, guestWrite, gup, hugeFile, hugeMap, idle, madvise, mprotect, munmap, proc, read, run, scenario, scenarioFile as load, shared, thread, until, vm, write } from './build.js';
+import { anon, file, guestRead, guestWrite, gup, hugeFile, hugeMap, idle, madvFree, madvise, mprotect, reclaim, munmap, proc, read, run, scenario, scenarioFile as load, shared, thread, until, vm, write } from './build.js';
 import { PROPERTIES } from '../properties/registry.js';
 
 const X = 0x10000;
@@ -354,6 +354,26 @@ const CASES: Case[] = [
     }),
     policy: linux,
     reaches: ['hugetlb_pmd_shared', 'hugetlb_unshare_with_tlb_live', 'hugetlb_last_sharer_sync_ipi'],
+  },
+  // MADV_FREE (model/kernel/paths/madvise_free.ts, try_to_unmap_one.ts; madvise_free.test.ts pins the verdicts)
+  {
+    name: 'MADV_FREE: T0 writes X, advises it, reclaims it clean (discarded); writes it again, advises, writes, reclaims (redirtied, kept)',
+    scenario: () => scenario({
+      setup: [proc('P0'), anon('P0', X, 1)],
+      threads: [thread('T0', 'P0', 0, write(X), madvFree(X), reclaim(X), write(X), madvFree(X), write(X), reclaim(X), read(X))],
+    }),
+    policy: linux,
+    reaches: ['lazyfree_folio_discarded', 'lazyfree_folio_redirtied'],
+  },
+  {
+    name: "MADV_FREE: T0 stores through CPU0's dirty entry after T1 cleared D and before T1's flush (allowed: the call is open)",
+    scenario: () => scenario({
+      setup: [proc('P0'), anon('P0', X, 1)],
+      threads: [thread('T0', 'P0', 0, write(X), write(X), read(X)), thread('T1', 'P0', 1, madvFree(X))],
+      schedule: [until('T0', 'user_access.walk'), until('T1', 'madvise_free_pte_range.folio_mark_lazyfree'), until('T0', 'user_access.tlb_hit'), run('T1'), run('ipi@cpu0'), run('T1'), run('T0')],
+    }),
+    policy: linux,
+    reaches: ['madv_free_stale_dirty_write'],
   },
   // KVM (model/kernel/paths/kvm_*.ts; test/kvm.test.ts pins the verdicts)
   {

@@ -241,6 +241,59 @@ describe('ideal memory: MADV_DONTNEED', () => {
   });
 });
 
+describe('ideal memory: MADV_FREE (R3: old value or zero until the next write)', () => {
+  it('lets a read return the old value or zero, in any order, until the next write', () => {
+    const m = memory({ 16: page('a') });
+    write(m, 16, 5);
+    m.invoke(call('T0.0', 'madv_free', 16));
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
+    expect(read(m, 16, 5)).toEqual(allowed('value 0', 'value 5')); // not discarded (yet)
+    expect(read(m, 16, 0)).toEqual(allowed('value 0', 'value 5')); // discarded by reclaim
+    expect(read(m, 16, 5)).toEqual(allowed('value 0', 'value 5')); // another CPU's stale entry in the batched-flush window
+    expect(read(m, 16, 7)).toEqual(violation('value 0', 'value 5')); // nothing else
+  });
+
+  it('is exact again after a write', () => {
+    const m = memory({ 16: page('a') });
+    write(m, 16, 5);
+    m.invoke(call('T0.0', 'madv_free', 16));
+    m.ret('T0.0', 'ok');
+    write(m, 16, 6);
+    expect(read(m, 16, 0)).toEqual(violation('value 6')); // a redirtied folio is kept
+    expect(read(m, 16, 6)).toEqual(allowed('value 6'));
+  });
+
+  it('lets a read during the call still see the data exactly, or zero once linearized', () => {
+    const m = memory({ 16: page('a') });
+    write(m, 16, 5);
+    m.invoke(call('T0.0', 'madv_free', 16));
+    expect(read(m, 16, 0)).toEqual(allowed('value 0', 'value 5')); // linearized and discarded
+    expect(m.ret('T0.0', 'ok')).toEqual(allowed('ok'));
+  });
+
+  it('fails with EINVAL on a page that is not private anonymous, the pages before it advised', () => {
+    const m = memory({ 16: page('a'), 17: page('file:F:0', RW, false) });
+    write(m, 16, 5);
+    write(m, 17, 6);
+    m.invoke(call('T0.0', 'madv_free', 16, 2));
+    expect(m.ret('T0.0', 'EINVAL')).toEqual(allowed('EINVAL'));
+    expect(read(m, 16, 0)).toEqual(allowed('value 0', 'value 5'));
+    expect(read(m, 17, 0)).toEqual(violation('value 6')); // the file page keeps its data
+  });
+
+  it('passes the lazyfree state to a fork child until one of them writes', () => {
+    const m = memory({ 16: page('a') });
+    write(m, 16, 5);
+    m.invoke(call('T0.0', 'madv_free', 16));
+    m.ret('T0.0', 'ok');
+    m.invoke(call('T0.1', 'fork', 0, 64, { child: mmId('C0') }));
+    m.ret('T0.1', 'ok');
+    write(m, 16, 6); // the parent's COW: its page is exact again
+    expect(read(m, 16, 0)).toEqual(violation('value 6'));
+    expect(m.access('C0', 16, false, 0, true)).toEqual(allowed('value 0', 'value 5')); // the child still maps the lazyfree folio
+  });
+});
+
 describe('ideal memory: exit', () => {
   it("takes the process's pages away at one point of its window", () => {
     const m = memory({ 16: page('a'), 17: page('b') });

@@ -31,6 +31,12 @@ export interface IdealState {
   contents: Record<string, number>;
   /** Sharer windows onto msharefs regions, per process. */
   windows: Record<string, { file: string; start: number }[]>;
+  /**
+   * Logical pages MADV_FREE made lazyfree (R3 in docs/kernel-facts.md):
+   * until the next write to it, a read may return the page's contents or
+   * zero (reclaim discarded it). Absent when no page is lazyfree.
+   */
+  lazyfree?: Record<string, true>;
 }
 
 /**
@@ -67,7 +73,7 @@ function clone(st: IdealState): IdealState {
   for (const m in st.maps) maps[m] = { ...st.maps[m] };
   const windows: IdealState['windows'] = {};
   for (const m in st.windows) windows[m] = [...st.windows[m]!];
-  return { maps, contents: { ...st.contents }, windows };
+  return st.lazyfree ? { maps, contents: { ...st.contents }, windows, lazyfree: { ...st.lazyfree } } : { maps, contents: { ...st.contents }, windows };
 }
 
 /** What `mm` sees at `vpn`: its own page, or the host's page through an msharefs window. */
@@ -120,6 +126,19 @@ export function applyOp(st: IdealState, op: OpRecord, ms: Record<string, IdealMs
       }
       return hole ? 'ENOMEM' : 'ok';
     }
+    case 'madv_free': {
+      // MADV_FREE (paths/madvise_free.ts): page by page, as madvise_walk_vmas() goes VMA by VMA; a
+      // page that is not private anonymous (vma_is_anonymous() false) fails the call with EINVAL, the
+      // pages before it advised; a hole gives ENOMEM at the end. Advised pages become lazyfree (R3).
+      let hole = false;
+      for (let v = op.start; v < end; v++) {
+        const p = pages[v];
+        if (!p) hole = true;
+        else if (!p.anon) return 'EINVAL';
+        else (st.lazyfree ??= {})[p.lp] = true;
+      }
+      return hole ? 'ENOMEM' : 'ok';
+    }
     case 'mprotect':
       if (wins.length) return 'EINVAL'; // msharefs vm_ops->mprotect
       // Applied page by page up to the first hole, which fails the call with ENOMEM.
@@ -154,6 +173,7 @@ export function applyOp(st: IdealState, op: OpRecord, ms: Record<string, IdealMs
         const lp = `fork:${op.id}:${v}`;
         child[Number(v)] = { ...p, lp };
         if (st.contents[p.lp] !== undefined) st.contents[lp] = st.contents[p.lp]!;
+        if (st.lazyfree?.[p.lp]) st.lazyfree[lp] = true; // the child shares the lazyfree folio until a COW (R3)
       }
       return 'ok';
     }
@@ -317,12 +337,21 @@ export class IdealMemory {
         if (write) {
           expected.add('write allowed');
           // a write changes contents only: maps and windows are shared (no candidate's state is changed once made)
-          const st = { maps: c.st.maps, contents: { ...c.st.contents, [p.lp]: value }, windows: c.st.windows };
+          const st: IdealState = { maps: c.st.maps, contents: { ...c.st.contents, [p.lp]: value }, windows: c.st.windows };
+          const lazy = c.st.lazyfree;
+          if (lazy?.[p.lp]) {
+            // R3: the write makes the page exact again (a dirty PTE or a new page after a discard)
+            const rest = { ...lazy };
+            delete rest[p.lp];
+            if (Object.keys(rest).length > 0) st.lazyfree = rest;
+          } else if (lazy) st.lazyfree = lazy;
           next.push({ ...c, st });
         } else {
           const v = c.st.contents[p.lp] ?? 0;
           expected.add(`value ${v}`);
-          if (v === value) next.push(c);
+          // R3: a lazyfree page may also read zero, discarded by reclaim
+          if (c.st.lazyfree?.[p.lp] && v !== 0) expected.add('value 0');
+          if (v === value || (value === 0 && c.st.lazyfree?.[p.lp])) next.push(c);
         }
       }
     }

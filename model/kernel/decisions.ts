@@ -14,6 +14,8 @@
 //   pte_accessible.mm_tlb_flush_pending    paths/try_to_migrate_one.ts, step try_to_migrate_one.ptep_get_and_clear
 //   change_pte_range.is_writable_migration_entry  paths/mprotect.ts, step change_pte_range.modify_prot
 //   copy_nonpresent_pte.is_cow_mapping     paths/copy_page_range.ts, step copy_present_ptes
+//   try_to_unmap_one.lazyfree_dirty        paths/try_to_unmap_one.ts, step try_to_unmap_one.lazyfree
+//   try_to_unmap_one.lazyfree_extra_ref    paths/try_to_unmap_one.ts, step try_to_unmap_one.lazyfree
 
 import type { K } from './step.js';
 
@@ -68,6 +70,18 @@ export const DECISION_POINTS: readonly DecisionPoint[] = [
     condition: 'if (!is_readable_migration_entry(entry) && is_cow_mapping(vm_flags)) { entry = make_readable_migration_entry(...); ... set_pte_at(src_mm, addr, src_pte, pte); }',
     source: 'mm/memory.c copy_nonpresent_pte() ("COW mappings require pages in both parent and child to be set to read")',
     args: '{ vpn }',
+  },
+  {
+    id: 'try_to_unmap_one.lazyfree_dirty',
+    condition: 'if (folio_test_dirty(folio) && !(vma->vm_flags & VM_DROPPABLE)) { set_ptes(...pteval...); folio_set_swapbacked(folio); goto walk_abort; }',
+    source: 'mm/rmap.c try_to_unmap_one(), the MADV_FREE page check of a lazyfree anonymous folio',
+    args: '{}',
+  },
+  {
+    id: 'try_to_unmap_one.lazyfree_extra_ref',
+    condition: 'else if (ref_count != 1 + map_count) { set_ptes(...pteval...); goto walk_abort; }',
+    source: 'mm/rmap.c try_to_unmap_one(), added by 6c8e2a256915 (a GUP or speculative reference keeps a lazyfree folio)',
+    args: '{}',
   },
 ];
 

@@ -18,6 +18,7 @@ export function allocFrame(s: KernelState, lp: string): Frame {
   f.mapcount = 0;
   f.content = 0; // clear_user_highpage(): a new page reads as zero
   f.dirty = false;
+  delete f.lazyfree; // a new anonymous folio is swap-backed (folio_add_new_anon_rmap())
   f.level = 0;
   f.owner = null;
   f.entries = null;
@@ -63,6 +64,7 @@ export function freeFrame(s: KernelState, f: Frame): void {
   f.state = 'free';
   f.refcount = 0;
   f.mapcount = 0;
+  delete f.lazyfree;
   f.entries = null;
   f.owner = null;
   s.freeList.push(f.pfn);

@@ -55,9 +55,11 @@ export const kvmMmuLock = (vm: string) => `kvm_mmu_lock:${vm}`;
 export const iMmapRwsem = (file: string) => `i_mmap_rwsem:${file}`;
 /**
  * anon_vma->root->rwsem, as rmap_walk_anon() takes it for read
- * (anon_vma_lock_read()), named by the mm whose anonymous folio is walked
- * (paths/migrate.ts). The model has no anon_vma objects: unlink_anon_vmas()
- * and anon_vma_fork() do not take it, so only rmap walks do.
+ * (anon_vma_lock_read(), folio_lock_anon_vma_read()), named by the mm whose
+ * anonymous folio is walked (migration, paths/migrate.ts; reclaim of a
+ * lazyfree folio, paths/reclaim.ts). The model has no anon_vma objects:
+ * unlink_anon_vmas() and anon_vma_fork() do not take it, so only rmap
+ * walks do, for read.
  */
 export const anonVmaLock = (mm: MmId) => `anon_vma:${mm}`;
 /** mshare 2026: the spinlock of a region's sharer list (a flush under the PTL walks it, so it cannot sleep). */

@@ -52,6 +52,13 @@ export interface Frame {
   /** Folio dirty bit (moved from PTEs by zap). */
   dirty: boolean;
   /**
+   * An anonymous folio with PG_swapbacked clear: MADV_FREE's
+   * folio_mark_lazyfree() (paths/madvise_free.ts). Reclaim may discard it
+   * while clean (try_to_unmap_one.ts); folio_set_swapbacked() clears it.
+   * Absent: swap-backed (every anonymous folio not MADV_FREEd).
+   */
+  lazyfree?: boolean;
+  /**
    * pt_share_count: the extra links to this table - a shared PUD table
    * (mshare v3), or a hugetlb PMD table shared by huge_pmd_share() (0: not
    * shared, ptdesc_pmd_is_shared()).

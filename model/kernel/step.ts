@@ -27,7 +27,7 @@ export type Observation =
 /** A system call as the ideal memory sees it. */
 export interface OpRecord {
   id: string;
-  kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit' | 'fork' | 'mremap';
+  kind: 'mmap' | 'munmap' | 'madvise' | 'madv_free' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit' | 'fork' | 'mremap';
   mm: MmId;
   start: number;
   pages: number;

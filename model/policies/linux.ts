@@ -9,6 +9,7 @@ import { doFlushTlbAll, flushTlbFunc } from '../kernel/paths/flush_tlb_func.js';
 import { freePgtables } from '../kernel/paths/free_pgtables.js';
 import { gupFast } from '../kernel/paths/gup_fast.js';
 import { madviseDontneed } from '../kernel/paths/madvise.js';
+import { madviseFree, madviseFreePteRange } from '../kernel/paths/madvise_free.js';
 import { mmap } from '../kernel/paths/mmap.js';
 import { tlbFinishMmu, tlbFlushMmuFree, tlbFlushMmuTlbonly, tlbGatherMmu, tlbRemoveTable, tlbRemoveTableSmpSync } from '../kernel/paths/mmu_gather.js';
 import { changePteRange, mprotect } from '../kernel/paths/mprotect.js';
@@ -74,6 +75,9 @@ export const linux: Policy = {
     mmu_notifier_invalidate_range_end: mmuNotifierInvalidateRangeEnd,
     munmap,
     madvise_dontneed: madviseDontneed,
+    // MADV_FREE (paths/madvise_free.ts), opt-in kind madv_free
+    madvise_free: madviseFree,
+    madvise_free_pte_range: madviseFreePteRange,
     mprotect,
     change_pte_range: changePteRange,
     mmap,

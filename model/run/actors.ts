@@ -222,7 +222,7 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
   }
 }
 
-type Syscall = Extract<Op, { kind: 'mmap' | 'munmap' | 'madvise' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit' | 'mshare_attach' | 'mshare_advise' | 'mshare_protect' | 'close' | 'fork' | 'mremap' }>;
+type Syscall = Extract<Op, { kind: 'mmap' | 'munmap' | 'madvise' | 'madv_free' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit' | 'mshare_attach' | 'mshare_advise' | 'mshare_protect' | 'close' | 'fork' | 'mremap' }>;
 type Mshare2026Op = Extract<Op, { kind: 'mshare_create' | 'ftruncate' | 'close' | 'mshare_attach' | 'mshare_map' | 'mshare_advise' | 'mshare_protect' }>;
 
 /**
@@ -321,7 +321,7 @@ function mremapRefuses(k: K, mm: MmId, op: Extract<Op, { kind: 'mremap' }>): boo
   return touches(op.va, op.va + op.pages) || touches(op.to, op.to + op.pages);
 }
 
-const PATH = { mmap: 'mmap', munmap: 'munmap', madvise: 'madvise_dontneed', mprotect: 'mprotect', attach: 'msharefs_mmap', mshare_map: 'msharefs_create_mapping', mshare_unmap: 'msharefs_unmap', exit: 'do_exit', mshare_attach: 'mshare_attach', mshare_advise: 'mshare_advise', mshare_protect: 'mshare_protect', close: 'mshare_owner_close', fork: 'dup_mmap', mremap: 'mremap' } as const;
+const PATH = { mmap: 'mmap', munmap: 'munmap', madvise: 'madvise_dontneed', madv_free: 'madvise_free', mprotect: 'mprotect', attach: 'msharefs_mmap', mshare_map: 'msharefs_create_mapping', mshare_unmap: 'msharefs_unmap', exit: 'do_exit', mshare_attach: 'mshare_attach', mshare_advise: 'mshare_advise', mshare_protect: 'mshare_protect', close: 'mshare_owner_close', fork: 'dup_mmap', mremap: 'mremap' } as const;
 const pathOf = (k: K, op: Syscall): string => (op.kind === 'mshare_map' && k.knob('api') === 'syscalls' ? 'mshare_map' : PATH[op.kind]);
 
 /** The range a call works on, in its own mm (a host's for the mshare ioctls). */

@@ -100,6 +100,15 @@ export const COVERAGE_COUNTERS = [
   'mremap_table_moved',
   'mremap_fault_during_move',
   'mremap_stale_access_in_window',
+  // MADV_FREE (paths/madvise_free.ts, try_to_unmap_one.ts): reclaim
+  // discarding a clean lazyfree folio; reclaim finding a lazyfree folio
+  // redirtied and keeping it (PTE restored, swap-backed again); a store
+  // through a TLB entry filled dirty while its PTE is present and clean
+  // (MADV_FREE cleared D and has not flushed yet: the window its
+  // tlb_finish_mmu() closes)
+  'lazyfree_folio_discarded',
+  'lazyfree_folio_redirtied',
+  'madv_free_stale_dirty_write',
   // KVM (paths/kvm_*.ts): a TDP fault retried by mmu_invalidate_retry_gfn();
   // an invalidate_range_start that began while a TDP fault was between its
   // seq sample and mmu_lock's release; a KVM_REQ_TLB_FLUSH that had to kick
@@ -131,11 +140,12 @@ export const COVERAGE_COUNTERS = [
 /**
  * Counters only an opt-in kind of `--ops` advances (properties/generate/
  * scenario_arb.ts opKindsFor): `reclaim`, `vm` (a VM with vCPUs), `fork`,
- * `migrate` and `mremap`.
+ * `migrate`, `mremap` and `madv_free`.
  */
-export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap', readonly string[]>> = {
+export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free', readonly string[]>> = {
   migrate: ['migrate_deferred_flush', 'migrate_batched_flush_window', 'migration_entry_waited', 'migrate_folio_freed', 'migrate_undone', 'migration_entry_changed', 'numa_misplaced_migration'],
   mremap: ['mremap_ptes_moved', 'mremap_table_moved', 'mremap_fault_during_move', 'mremap_stale_access_in_window'],
+  madv_free: ['lazyfree_folio_discarded', 'lazyfree_folio_redirtied', 'madv_free_stale_dirty_write'],
   fork: ['fork_wrprotect_with_writable_tlb', 'fork_stale_write_in_window', 'cow_break_with_old_page_in_tlb', 'cow_fault_during_fork', 'zero_page_cow', 'fork_pinned_page_copied'],
   reclaim: ['reclaim_deferred_flush', 'reclaim_batched_flush_window', 'flush_batched_pending_catch_up', 'reclaim_folio_freed'],
   vm: ['kvm_fault_retried', 'kvm_fault_racing_invalidate_start', 'kvm_flush_kicked_guest_mode', 'kvm_spte_zapped_in_start', 'kvm_guest_tlb_until_request'],
@@ -206,6 +216,7 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
   countFork(cov, s, e, mmOfActor);
   countMigrate(cov, s, e);
   countMremap(cov, s, e, mmOfActor);
+  countMadvFree(cov, s, e);
   countKvm(cov, s, e);
   countMshare(cov, s, e);
   countSharerList(cov, s, e, mmOfActor);
@@ -266,6 +277,19 @@ function countMremap(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor: (a:
   }
   const o = e.obs;
   if (o?.kind === 'access' && o.ok && e.id === 'user_access.tlb_hit' && !findLeaf(s, s.mms[o.mm]!, o.vpn) && open(o.mm).some((m) => o.vpn >= m.start && o.vpn < m.end)) cov.mremap_stale_access_in_window++;
+}
+
+/** MADV_FREE's counters: see COVERAGE_COUNTERS. */
+function countMadvFree(cov: Coverage, s: KernelState, e: StepEvent): void {
+  if (e.id === 'try_to_unmap_one.lazyfree_discard') cov.lazyfree_folio_discarded++;
+  if (e.id === 'try_to_unmap_one.lazyfree_redirtied') cov.lazyfree_folio_redirtied++;
+  const o = e.obs;
+  if (o?.kind === 'access' && o.ok && o.write && e.id === 'user_access.tlb_hit') {
+    const cpu = s.cpus[e.cpu]!;
+    const tlb = cpu.tlb.find((t) => t.slot === cpu.loadedSlot && t.vpn === o.vpn);
+    const pte = findLeaf(s, s.mms[o.mm]!, o.vpn)?.pte;
+    if (tlb?.dirty && pte && pte.pfn === tlb.pfn && !pte.dirty) cov.madv_free_stale_dirty_write++;
+  }
 }
 
 function countHugetlb(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor: (a: string) => string | null): void {

@@ -33,6 +33,13 @@ export type Op =
   | { kind: 'guest_read' | 'guest_write'; vm: string; gfn: number }
   | { kind: 'mmap'; va: number; pages: number; prot: Prot; file: string | null; pgoff: number }
   | { kind: 'munmap' | 'madvise'; va: number; pages: number }
+  /**
+   * madvise(MADV_FREE) (paths/madvise_free.ts); written `madvise VA
+   * pages=N advice=free` in scenario text. A kind of its own so that every
+   * consumer of `madvise` (MADV_DONTNEED: unmap-complete, the ideal
+   * memory's zeroing) has to decide about it.
+   */
+  | { kind: 'madv_free'; va: number; pages: number }
   | { kind: 'mprotect'; va: number; pages: number; prot: Prot }
   | { kind: 'gup'; va: number }
   | { kind: 'idle' }

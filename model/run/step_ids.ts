@@ -502,6 +502,29 @@ export const MREMAP_STEP_IDS: readonly string[] = [
   'vma_link.vma_start_write',
 ];
 
+/**
+ * The ids only madvise(MADV_FREE) (opt-in kind madv_free, paths/madvise_free.ts)
+ * and reclaim of the lazyfree folios it makes (try_to_unmap_one.ts) yield,
+ * listed by hand: kept apart from STEP_IDS so that the default generator's
+ * draws do not change.
+ */
+export const MADV_FREE_STEP_IDS: readonly string[] = [
+  'madvise_free_pte_range.folio_mark_lazyfree',
+  'madvise_free_pte_range.pte_offset_map_lock',
+  'madvise_free_pte_range.pte_offset_map_lock.pmd_changed',
+  'madvise_free_pte_range.pte_unmap_unlock',
+  'madvise_free_single_vma.einval',
+  'rmap_walk_anon.anon_vma_lock_read',
+  'rmap_walk_anon.anon_vma_unlock_read',
+  'shrink_folio_list.lazyfree_freed',
+  'shrink_folio_list.lazyfree_ref_freeze_failed',
+  'sys_madv_free',
+  'sys_madv_free.return',
+  'try_to_unmap_one.lazyfree_discard',
+  'try_to_unmap_one.lazyfree_extra_ref',
+  'try_to_unmap_one.lazyfree_redirtied',
+];
+
 /** The heuristic decisions a schedule's choice lines can force (SPEC 4.2), by the kernel function that takes them. */
 export const CHOICE_POINTS: readonly string[] = [
   'flush_tlb_mm_range.flush_all', // the full-flush ceiling (flush_tlb_mm_range)

@@ -26,6 +26,13 @@ describe('validate.ts: shapes Linux cannot reach', () => {
     expect(validateScenario(parseScenario(text(' owner=P0'), 'ok'))).toBeNull();
   });
 
+  it('refuses MADV_FREE under an mshare policy (not modelled through a window) and accepts it on linux', () => {
+    const sc = parseScenario('process P0\nmmap P0 0x10000 pages=1 prot=rw\nthread T0 P0 cpu=0\n  madvise 0x10000 pages=1 advice=free\n', 'madv-free');
+    expect(validateForPolicy(sc, pol('mshare-v3'))).toEqual({ near: 'advice=free', problem: "madvise advice=free (MADV_FREE) in thread 'T0' under mshare-v3: MADV_FREE is modelled for mainline policies only" });
+    expect(() => runScenario(sc, { policy: pol('mshare-2026'), properties: PROPERTIES })).toThrow(ScenarioError);
+    expect(validateForPolicy(sc, pol('linux'))).toBeNull();
+  });
+
   it('refuses an msharefs file under a design without msharefs (mainline linux)', () => {
     const sc = parseScenario(text(' owner=P0'), 'linux-msharefs');
     expect(validateForPolicy(sc, pol('linux'))).toEqual({ near: 'M', problem: "msharefs file 'M' under linux, which has no msharefs" });

@@ -5,7 +5,7 @@ import { resolveConfig, span, vaPages } from '../kernel/config.js';
 import { stepIndex, type Policy } from '../policies/policy.js';
 import { didYouMean } from './nearest.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Scenario } from './scenario.js';
-import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS } from './step_ids.js';
+import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, MADV_FREE_STEP_IDS, STEP_IDS } from './step_ids.js';
 
 /**
  * Sizes beyond any race worth replaying, refused before anything is
@@ -179,6 +179,12 @@ export function validateForPolicy(sc: Scenario, policy: Policy): ScenarioProblem
     // move of a whole window, or an mremap inside the region, does is not posted nor discussed in review
     const t = sc.threads.find((x) => x.ops.some((o) => o.kind === 'mremap'));
     if (t) return { near: t.name, problem: `mremap under ${policy.name}: not modelled for mshare designs (the posted series says only that a partial mremap of an msharefs VMA fails in may_split)` };
+    // MADV_FREE walks page tables with walk_page_range_vma(), which on an msharefs window descends into
+    // the host's tables under the sharer's locks only (research/update-2026.md A6, B7): what each posted
+    // version does there is not modelled, so an mshare policy refuses the op rather than guess
+    for (const u of sc.threads) {
+      if (u.ops.some((o) => o.kind === 'madv_free')) return { near: 'advice=free', problem: `madvise advice=free (MADV_FREE) in thread '${u.name}' under ${policy.name}: MADV_FREE is modelled for mainline policies only` };
+    }
   }
   for (const it of sc.setup) {
     if (it.kind !== 'msharefs') continue;
@@ -192,7 +198,7 @@ const knownByPolicy = new WeakMap<Policy, Set<string>>();
 /** The step ids `until=` may name under `policy`: a function of the policy, made once per policy. */
 function knownSteps(policy: Policy): Set<string> {
   let k = knownByPolicy.get(policy);
-  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...stepIndex(policy).keys()])));
+  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS, ...stepIndex(policy).keys()])));
   return k;
 }
 

@@ -10,7 +10,7 @@ import { applyVariant, defineVariant } from '../../model/policies/variant.js';
 import { runScenario } from '../../model/run/runner.js';
 import { DECISION_IDS } from '../../model/kernel/decisions.js';
 import { opKindsFor } from './scenario_arb.js';
-import { addedKindsLine, campaignOps, OPT_IN_PATHS, OPT_IN_STEPS, type OptInKind } from './variant_ops.js';
+import { addedKindsLine, campaignOps, OPT_IN_PATHS, OPT_IN_STEPS, OPT_IN_WITH, type OptInKind } from './variant_ops.js';
 
 /** A variant that "edits" the first step of each path of `kind` by putting the same body back: it changes nothing, and its edits record when each path ran. */
 const touching = (kind: OptInKind) =>
@@ -62,7 +62,7 @@ describe('campaignOps', () => {
   for (const kind of Object.keys(OPT_IN_PATHS) as OptInKind[]) {
     it(`${kind}: no listed path runs under the default kinds, and every one runs once the variant adds ${kind}`, () => {
       const p = touching(kind);
-      expect(campaignOps(p).added.map((a) => a.kind)).toEqual([kind]);
+      expect(campaignOps(p).added.map((a) => a.kind)).toEqual([kind, ...(OPT_IN_WITH[kind] ?? [])]);
       expect([...editsExecuted(p, opKindsFor(null), 300)]).toEqual([]);
       const withKind = editsExecuted(p, campaignOps(p).ops, 600);
       expect(OPT_IN_PATHS[kind].filter((_, i) => !withKind.has(i))).toEqual([]);
@@ -104,7 +104,7 @@ describe('campaignOps', () => {
     it(`decision ${id} is settled under the default kinds and open with the kinds an edit of it adds`, () => {
       let values: boolean[] = [];
       const p = applyVariant(linux, defineVariant({ name: 'watch', description: 'test', edit: (v) => v.decide(id, (_k, value) => (values.push(value), value)) }));
-      const kinds = campaignOps(p).added.map((a) => a.kind).sort();
+      const kinds = campaignOps(p).added.filter((a) => a.because.length > 0).map((a) => a.kind).sort(); // not the kinds added only to make another observable (OPT_IN_WITH)
       expect(kinds).toEqual((Object.keys(OPT_IN_STEPS) as OptInKind[]).filter((k) => OPT_IN_STEPS[k].includes(id)).sort());
       editsExecuted(p, opKindsFor(null), 300);
       const settled = new Set(values);
@@ -115,4 +115,15 @@ describe('campaignOps', () => {
       expect(open()).toBe(true);
     });
   }
+
+  it('madv_free: reclaim\'s lazyfree check is asked only once MADV_FREE runs, and the kind brings reclaim with it', () => {
+    let asked = 0;
+    const p = applyVariant(linux, defineVariant({ name: 'watch-lazyfree', description: 'test', edit: (v) => v.decide('try_to_unmap_one.lazyfree_dirty', (_k, value) => ((asked += 1), value)) }));
+    expect(campaignOps(p).added).toEqual([{ kind: 'madv_free', because: ['try_to_unmap_one.lazyfree_dirty'] }, { kind: 'reclaim', because: [], with: 'madv_free' }]);
+    expect(addedKindsLine(campaignOps(p).added)).toBe('ops: madv_free added (the variant edits try_to_unmap_one.lazyfree_dirty); reclaim added (with madv_free, which needs it); give --ops to choose the kinds yourself');
+    editsExecuted(p, [...opKindsFor(null), 'reclaim'], 300); // reclaim alone: no lazyfree folio to check
+    expect(asked).toBe(0);
+    editsExecuted(p, campaignOps(p).ops, 600);
+    expect(asked).toBeGreaterThan(0);
+  });
 });

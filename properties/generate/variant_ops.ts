@@ -16,7 +16,7 @@
 import type { PathTable } from '../../model/kernel/step.js';
 import { opKindsAccepted, opKindsFor, type OpKind } from './scenario_arb.js';
 
-export type OptInKind = 'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap';
+export type OptInKind = 'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free';
 
 export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   // shrink_folio_list() -> try_to_unmap() -> try_to_unmap_one(), and the batched flush (paths/reclaim.ts, try_to_unmap_one.ts, tlbbatch.ts)
@@ -30,6 +30,8 @@ export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   // do_mremap() and move_page_tables() (paths/mremap.ts, mremap_tables.ts); not move_normal_pud: it
   // needs a 16-page VMA, which the generator never draws (mremap.test.ts builds one by hand)
   mremap: ['mremap', 'mremap_to', 'move_page_tables', 'move_pgt_entry', 'move_normal_pmd', 'move_ptes'],
+  // madvise(MADV_FREE) (paths/madvise_free.ts); its lazyfree folios are what reclaim's anon branch takes
+  madv_free: ['madvise_free', 'madvise_free_pte_range'],
 };
 
 /**
@@ -49,12 +51,26 @@ export const OPT_IN_STEPS: Readonly<Record<OptInKind, readonly string[]>> = {
   // migration entry needs fork as well, so is_cow_mapping is listed under both
   migrate: ['pte_accessible.mm_tlb_flush_pending', 'change_pte_range.is_writable_migration_entry', 'copy_nonpresent_pte.is_cow_mapping'],
   mremap: [],
+  // reclaim's steps and decision points for a lazyfree anonymous folio: only MADV_FREE makes one
+  // (paths/madvise_free.ts), so under reclaim alone they never act (paths/reclaim.ts, try_to_unmap_one.ts)
+  madv_free: ['try_to_unmap.rmap_walk_anon', 'try_to_unmap_one.lazyfree', 'try_to_unmap_one.lazyfree_dirty', 'try_to_unmap_one.lazyfree_extra_ref'],
+};
+
+/**
+ * Kinds an opt-in kind needs to be observable at all, added with it: what
+ * MADV_FREE changes (A/D bits, the lazyfree flag, the TLB entries it must
+ * flush) is read back only by reclaim's try_to_unmap_one().
+ */
+export const OPT_IN_WITH: Readonly<Partial<Record<OptInKind, readonly OptInKind[]>>> = {
+  madv_free: ['reclaim'],
 };
 
 /** An opt-in kind added for a variant, and the edited paths, steps or decision points that brought it. */
 export interface AddedKind {
   kind: OptInKind;
   because: string[];
+  /** Added only because this other added kind needs it (OPT_IN_WITH). */
+  with?: OptInKind;
 }
 
 /** The kinds a campaign of `p` draws without --ops, and which of them its variant's edits added. */
@@ -68,9 +84,14 @@ export function campaignOps(p: PathTable): { ops: OpKind[]; added: AddedKind[] }
     const hit = [...paths.filter((x) => edited.has(x)), ...OPT_IN_STEPS[kind].filter((x) => ids.has(x))];
     if (hit.length > 0 && accepted.includes(kind)) added.push({ kind, because: hit });
   }
+  for (const a of [...added]) {
+    for (const w of OPT_IN_WITH[a.kind] ?? []) {
+      if (!added.some((x) => x.kind === w) && accepted.includes(w)) added.push({ kind: w, because: [], with: a.kind });
+    }
+  }
   return { ops: [...ops, ...added.map((a) => a.kind)], added };
 }
 
 /** The line a campaign prints when its variant added kinds, e.g. "ops: fork added: the variant edits dup_mmap". */
 export const addedKindsLine = (added: readonly AddedKind[]): string | null =>
-  added.length === 0 ? null : `ops: ${added.map((a) => `${a.kind} added (the variant edits ${a.because.join(', ')})`).join('; ')}; give --ops to choose the kinds yourself`;
+  added.length === 0 ? null : `ops: ${added.map((a) => `${a.kind} added (${a.with ? `with ${a.with}, which needs it` : `the variant edits ${a.because.join(', ')}`})`).join('; ')}; give --ops to choose the kinds yourself`;

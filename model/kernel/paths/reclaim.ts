@@ -31,12 +31,22 @@
 // file holds, so a refault after step 5 reads the same data from "disk"
 // (a new zeroed frame: the model's files read as zero until written).
 // Guarded by no-freed-frame-reachable (step 7 before 6) and read-value.
-// Anonymous and shmem folios (swap) and hugetlb folios are not reclaimed:
-// `reclaim` on them does nothing (docs/fidelity.md).
+//
+// A lazyfree anonymous folio (MADV_FREE, paths/madvise_free.ts) is
+// reclaimed without swap: step 2 is rmap_walk_anon() over every mm mapping
+// it (its own, and fork children at the same address), where
+// try_to_unmap_one()'s MADV_FREE check discards it or, redirtied or with
+// an extra reference, restores the PTE and stops the walk; step 3 keeps it
+// if still mapped; step 4 does not apply (a discarded lazyfree folio is
+// clean); step 5 is folio_ref_freeze(folio, 1) on the isolation reference
+// alone ("follow __remove_mapping for reference"); steps 6-7 as above.
+// Other anonymous folios, shmem and hugetlb folios are not reclaimed (they
+// need swap): `reclaim` on them does nothing (docs/fidelity.md).
 
 import { step, STOP_STEP, type StepDef } from '../step.js';
-import { iMmapRwsem, lock, unlock } from '../locks.js';
+import { anonVmaLock, iMmapRwsem, lock, unlock } from '../locks.js';
 import { freeFrame, getPage, putPage } from '../frames.js';
+import { findLeaf } from '../pagetable.js';
 import type { MmId, Pfn } from '../types.js';
 import type { TryToUnmapOneCtx } from './try_to_unmap_one.js';
 
@@ -47,14 +57,21 @@ export interface ReclaimCtx {
   file?: string;
   index?: number;
   folio?: Pfn;
+  /** A lazyfree anonymous folio (folio_test_anon() && !folio_test_swapbacked()). */
+  anon?: boolean;
   /** free_folios: frozen by __remove_mapping(), freed after the batch flush. */
   freeFolios?: Pfn[];
   keep?: boolean;
 }
 
-/** The page-cache folio `vpn` of `mm` names, if it is one reclaim may take (a regular file's). */
-function folioAt(k: Parameters<StepDef['fn']>[0], mm: MmId, vpn: number): { file: string; index: number; folio: Pfn } | null {
-  const v = k.s.mms[mm]?.vmas.find((x) => vpn >= x.start && vpn < x.end);
+/** The folio `vpn` of `mm` names, if it is one reclaim may take: a regular file's page-cache folio, or a lazyfree anonymous one. */
+function folioAt(k: Parameters<StepDef['fn']>[0], mm: MmId, vpn: number): { file?: string; index?: number; folio: Pfn; anon?: boolean } | null {
+  const m = k.s.mms[mm];
+  const v = m?.vmas.find((x) => vpn >= x.start && vpn < x.end);
+  if (v?.kind === 'anon') {
+    const pte = findLeaf(k.s, m!, vpn)?.pte;
+    return pte && !pte.huge && k.s.frames[pte.pfn]!.lazyfree ? { folio: pte.pfn, anon: true } : null;
+  }
   if (!v || v.kind !== 'shared' || !v.file) return null;
   const f = k.s.files[v.file];
   if (!f || f.anonymous || f.hugetlb) return null;
@@ -76,8 +93,27 @@ export const shrinkFolioList: StepDef<ReclaimCtx>[] = [
     getPage(k.s, c.folio!); // folio_isolate_lru(): the isolation reference
     yield { id: 'shrink_folio_list.isolate' };
   }),
+  // try_to_unmap() -> rmap_walk_anon() for a lazyfree anonymous folio
+  step('try_to_unmap.rmap_walk_anon', function* (k, c) {
+    if (!c.anon) return;
+    // folio_lock_anon_vma_read(); the anon_vma's VMAs: every mm mapping the folio at this address
+    // (fork keeps addresses). munmap's unlink_anon_vmas() does not take the lock in the model (it
+    // changes no trace of file reclaim either); each PTE is rechecked under its PTL (page_vma_mapped_walk)
+    yield* lock(k, anonVmaLock(c.mm), 'r', 'rmap_walk_anon.anon_vma_lock_read');
+    const vmas: TryToUnmapOneCtx[] = [];
+    for (const m of Object.values(k.s.mms).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+      if (m.vmas.some((v) => v.kind === 'anon' && c.vpn >= v.start && c.vpn < v.end)) vmas.push({ mm: m.id, vpn: c.vpn, folio: c.folio!, anon: true });
+    }
+    for (const u of vmas) {
+      if (k.s.frames[c.folio!]!.mapcount === 0) break; // rmap_walk's done(): folio_not_mapped()
+      yield* k.run('try_to_unmap_one', u);
+      if (u.abort) break; // try_to_unmap_one() returned false: rmap_walk stops
+    }
+    yield* unlock(k, anonVmaLock(c.mm), 'rmap_walk_anon.anon_vma_unlock_read');
+  }),
   // try_to_unmap() -> rmap_walk_file()
   step('try_to_unmap.rmap_walk_file', function* (k, c) {
+    if (c.anon) return;
     yield* lock(k, iMmapRwsem(c.file!), 'r', 'rmap_walk_file.i_mmap_lock_read');
     // vma_interval_tree_foreach(): the VMAs of i_mmap covering the index, in mm order
     const vmas: TryToUnmapOneCtx[] = [];
@@ -95,13 +131,25 @@ export const shrinkFolioList: StepDef<ReclaimCtx>[] = [
   }),
   step('shrink_folio_list.folio_mapped', function* (k, c) {
     const f = k.s.frames[c.folio!]!;
-    if (f.mapcount > 0) c.keep = true; // activate_locked: mapped again meanwhile
-    else if (f.dirty) c.keep = true; // activate_locked, folio_set_reclaim(): the flusher writes it back (6b0dfabb3555)
+    if (f.mapcount > 0) c.keep = true; // activate_locked: mapped again meanwhile (or a lazyfree folio kept)
+    else if (f.dirty && !c.anon) c.keep = true; // activate_locked, folio_set_reclaim(): the flusher writes it back (6b0dfabb3555)
     if (c.keep) yield { id: 'shrink_folio_list.activate_locked' };
   }),
   step('__remove_mapping', function* (k, c) {
     if (c.keep) return;
     const f = k.s.frames[c.folio!]!;
+    if (c.anon) {
+      // folio_test_anon() && !folio_test_swapbacked(): folio_ref_freeze(folio, 1), the isolation reference alone
+      if (f.refcount !== 1) {
+        c.keep = true; // keep_locked
+        yield { id: 'shrink_folio_list.lazyfree_ref_freeze_failed' };
+        return;
+      }
+      f.refcount = 0;
+      c.freeFolios!.push(c.folio!);
+      yield { id: 'shrink_folio_list.lazyfree_freed' }; // PGLAZYFREED
+      return;
+    }
     if (f.refcount !== 2) {
       c.keep = true; // folio_ref_freeze() failed: someone else holds a reference
       yield { id: '__remove_mapping.ref_freeze_failed' };

@@ -16,6 +16,27 @@
 //   4. page_vma_mapped_walk_done(): unlock the PTL.
 //   5. mmu_notifier_invalidate_range_end().
 //
+// A lazyfree anonymous folio (MADV_FREE; mm/rmap.c try_to_unmap_one(),
+// "MADV_FREE page check"), from rmap_walk_anon():
+//
+//   3'. Under the PTL, as step 3 up to folio_mark_dirty() (the flush
+//       deferred or done the same way; mainline does not flush before the
+//       check, it relies on the architecture: "a clear->dirty transition on
+//       a cached TLB entry is written through and traps if the PTE is
+//       unmapped"). Then smp_mb(); folio_ref_count(), folio_mapcount():
+//       folio_test_dirty() (redirtied through the PTE, or by a GUP user):
+//       set_ptes() restores the PTE, folio_set_swapbacked(), walk_abort;
+//       else ref_count != 1 + map_count (a GUP pin or speculative
+//       reference): restore the PTE, walk_abort (6c8e2a256915, kept
+//       lazyfree since "mm: Set folio swapbacked iff folios are dirty in
+//       try_to_unmap_one", Barry Song, 2025-02-14); else discard:
+//       folio_remove_rmap_ptes(), folio_put_refs().
+//
+// The check is sound only if no CPU can still write the folio without the
+// PTE or the folio having seen it: a TLB entry filled dirty before MADV_FREE
+// cleared D is flushed by MADV_FREE's own tlb_finish_mmu(); a clean entry
+// re-walks on a store (access.ts) and finds the PTE, or none (a #PF).
+//
 // Step 3's deferred flush leaves the TLB entries of other CPUs usable until
 // try_to_unmap_flush() (reclaim.ts step 6); the folio stays allocated until
 // then. Guarded by no-freed-frame-reachable and read-value (the refaulted
@@ -40,6 +61,10 @@ export interface TryToUnmapOneCtx {
   flushNow?: boolean;
   /** The PTE get_and_clear_ptes() returned (for this folio). */
   pteval?: Pte;
+  /** A lazyfree anonymous folio (rmap_walk_anon()): step 3' decides. */
+  anon?: boolean;
+  /** try_to_unmap_one() returned false (walk_abort): the rmap walk stops. */
+  abort?: boolean;
 }
 
 export const tryToUnmapOne: StepDef<TryToUnmapOneCtx>[] = [
@@ -64,8 +89,10 @@ export const tryToUnmapOne: StepDef<TryToUnmapOneCtx>[] = [
     note(k, 'pte-write', c.mm, `pte ${c.vpn}`, t.pfn);
     const f = s.frames[c.folio]!;
     if (e.dirty) f.dirty = true; // folio_mark_dirty()
-    f.mapcount--; // folio_remove_rmap_pte()
-    putPage(s, c.folio); // folio_put(): the isolation and page-cache references keep it allocated
+    if (!c.anon) {
+      f.mapcount--; // folio_remove_rmap_pte()
+      putPage(s, c.folio); // folio_put(): the isolation and page-cache references keep it allocated
+    }
     c.flushNow = !shouldDeferFlush(k, c.mm) && pteAccessible(k, c.mm, e);
     c.pteval = e;
     yield { id: 'try_to_unmap_one.get_and_clear_ptes' };
@@ -78,6 +105,32 @@ export const tryToUnmapOne: StepDef<TryToUnmapOneCtx>[] = [
     if (!c.flushNow) return;
     const f: FlushCtx = { mm: c.mm, start: c.vpn, end: c.vpn + 1, stride: 1, freedTables: false };
     yield* k.run('flush_tlb_mm_range', f);
+  }),
+  // step 3': the MADV_FREE page check, still under the PTL
+  step('try_to_unmap_one.lazyfree', function* (k, c) {
+    if (!c.anon || !c.pteval) return;
+    const s = k.s;
+    const f = s.frames[c.folio]!;
+    const t = s.frames[c.table!]!;
+    const restore = () => {
+      t.entries![tableIndex(s.config, c.vpn, 1)] = c.pteval!; // set_ptes(mm, address, pvmw.pte, pteval, nr_pages)
+      note(k, 'pte-write', c.mm, `pte ${c.vpn}`, t.pfn);
+      c.abort = true; // walk_abort
+    };
+    if (k.decide('try_to_unmap_one.lazyfree_dirty', f.dirty)) {
+      restore();
+      delete f.lazyfree; // folio_set_swapbacked()
+      yield { id: 'try_to_unmap_one.lazyfree_redirtied' };
+      return;
+    }
+    if (k.decide('try_to_unmap_one.lazyfree_extra_ref', f.refcount !== 1 + f.mapcount)) {
+      restore();
+      yield { id: 'try_to_unmap_one.lazyfree_extra_ref' };
+      return;
+    }
+    f.mapcount--; // discard: folio_remove_rmap_ptes()
+    putPage(s, c.folio); // folio_put_refs(): the isolation reference keeps it allocated
+    yield { id: 'try_to_unmap_one.lazyfree_discard' };
   }),
   step('try_to_unmap_one.page_vma_mapped_walk_done', function* (k, c) {
     if (c.table === undefined) return;
