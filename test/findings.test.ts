@@ -54,3 +54,24 @@ describe('docs/findings/mshare-v2-model-error-pct.md (fixed: a kernel walk into 
     expect(r.stopped).toBeUndefined();
   });
 });
+
+describe('docs/policies/mshare-v3-proposed.md: a sharer detaching inside the host invalidate window (notifier-balance)', () => {
+  const cx = loadCounterexample('docs/findings/mshare-v3-proposed-notifier-balance-8ec9c4a6bf69.json');
+  const policy = policyByName('mshare-v3-proposed')!;
+
+  it("the host's start reaches P0's KVM, P0's munmap takes its window out of i_mmap, and the host's end never reaches it", () => {
+    const r = runScenario(cx.scenario, { policy, properties: PROPERTIES });
+    expect(r.violation).toMatchObject({ property: 'notifier-balance', stepId: 'sys_mshare_map.return' });
+    const ids = r.trace.map((e) => `${e.actor}:${e.id}`);
+    const begin = ids.indexOf('T2:kvm_mmu_invalidate_begin');
+    const unlink = ids.findIndex((x) => x.startsWith('T3:unlink_file_vma'));
+    expect(begin).toBeGreaterThan(-1);
+    expect(unlink).toBeGreaterThan(begin);
+    expect(ids.slice(unlink)).not.toContain('T2:kvm_mmu_invalidate_end');
+  });
+
+  it('holds when the sharer does not detach (the same operations without T3)', () => {
+    const sc = { ...cx.scenario, threads: cx.scenario.threads.filter((t) => t.name !== 'T3'), schedule: (cx.scenario.schedule ?? []).filter((e) => e.actor !== 'T3') };
+    expect(runScenario(sc, { policy, properties: PROPERTIES }).verdict).toBe('pass');
+  });
+});
