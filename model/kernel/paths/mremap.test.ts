@@ -212,8 +212,8 @@ schedule
     expect(catchUp).toBeLessThan(t.indexOf('move_ptes.set_ptes'));
   });
 
-  it('calls the MMU notifiers around the move: a VM over the source loses its SPTE before the PTE moves', () => {
-    const r = run(`config cpus=2
+  // a vCPU that mapped the source page, and a move of it to 0x30000
+  const VM_OVER_SOURCE = `config cpus=2
 process P0
 mmap P0 0x10000 pages=1 prot=rw
 vm V0 P0 slots=0@0x10000+1
@@ -226,7 +226,10 @@ schedule
   T0 until=user_access.walk
   T1
   T0
-`);
+`;
+
+  it('calls the MMU notifiers around the move: a VM over the source loses its SPTE before the PTE moves', () => {
+    const r = run(VM_OVER_SOURCE);
     expect(r.violation).toBeNull();
     const t = r.trace.map((e) => e.id);
     const start = t.indexOf('kvm_mmu_notifier_invalidate_range_start', t.indexOf('sys_mremap'));
@@ -237,20 +240,7 @@ schedule
 
   it('without the notifier calls, a VM keeps its SPTE of the moved source page (secondary-subset)', () => {
     const noNotifier = applyVariant(linux, defineVariant({ name: 'move-page-tables-no-notifier', description: 'test only', edit: (v) => v.drop('move_page_tables.mmu_notifier_invalidate_range_start').drop('move_page_tables.mmu_notifier_invalidate_range_end') }));
-    const sc = txt(`config cpus=2
-process P0
-mmap P0 0x10000 pages=1 prot=rw
-vm V0 P0 slots=0@0x10000+1
-thread T0 P0 cpu=0
-  write 0x10000
-  mremap 0x10000 0x30000 pages=1
-thread T1 P0 cpu=1
-  guest_read V0 gfn=0
-schedule
-  T0 until=user_access.walk
-  T1
-  T0
-`);
+    const sc = txt(VM_OVER_SOURCE);
     expect(runScenario(sc, { policy: linux, properties: PROPERTIES }).verdict).toBe('pass');
     expect(runScenario(sc, { policy: noNotifier, properties: PROPERTIES }).violation).toMatchObject({ property: 'secondary-subset' });
   });
