@@ -1,6 +1,7 @@
 // The operation kinds a campaign draws for a policy when --ops is not
 // given: the policy's default kinds, plus each opt-in kind (reclaim, vm,
-// fork, migrate, mremap: scenario_arb.ts opKindsAccepted) whose own paths a variant edits,
+// fork, migrate, mremap, madv_free: scenario_arb.ts opKindsAccepted) whose own
+// paths a variant edits,
 // or a step of a shared path that acts only on what that kind sets up.
 // A patch to copy_pte_range() is tested by runs that fork; a patch to
 // KVM's invalidation by runs with a VM. Without this, `fuzz --variant F`
@@ -92,6 +93,6 @@ export function campaignOps(p: PathTable): { ops: OpKind[]; added: AddedKind[] }
   return { ops: [...ops, ...added.map((a) => a.kind)], added };
 }
 
-/** The line a campaign prints when its variant added kinds, e.g. "ops: fork added: the variant edits dup_mmap". */
+/** The line a campaign prints when its variant added kinds, e.g. "ops: fork added (the variant edits dup_mmap); ...". */
 export const addedKindsLine = (added: readonly AddedKind[]): string | null =>
   added.length === 0 ? null : `ops: ${added.map((a) => `${a.kind} added (${a.with ? `with ${a.with}, which needs it` : `the variant edits ${a.because.join(', ')}`})`).join('; ')}; give --ops to choose the kinds yourself`;
