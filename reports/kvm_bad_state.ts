@@ -22,8 +22,8 @@ import type { Context } from './expected_actual.js';
 import { hvaOf, rangeText, type GuestTlbSnap, type KvmSnap } from './kvm_trace.js';
 import { permSuffix, type Effect, type Snapshot } from './trace_state.js';
 
-/** The holders a secondary-MMU property reports. */
-export const KVM_HOLDERS = ['guest TLB', 'SPTE'];
+/** The holders a secondary-MMU property reports; 'notifier' (notifier-balance): a start with no end, or an end with no start. */
+export const KVM_HOLDERS = ['guest TLB', 'SPTE', 'notifier'];
 
 /** The SPTE or guest-TLB entry `v` is about, in the state after its step. */
 export function locateKvmFocus(v: Violation, snap: Snapshot): Focus | null {
@@ -43,6 +43,12 @@ export function locateKvmFocus(v: Violation, snap: Snapshot): Focus | null {
     const vm = vmOf(e.vm);
     return { ...blank('guest TLB'), cpu: e.cpu, mm: vm?.mm ?? null, vpn: vm ? hvaOf(vm, e.gfn) : null, pfn: e.pfn, ghost: e.ghost, vm: e.vm, gfn: e.gfn, vcpu: e.vcpu };
   }
+  if (v.holder === 'notifier') {
+    // "T2 returned from its operation with an invalidate_range_start on P0 never ended", or "V0's mmu_invalidate_in_progress is ..."
+    const vm = kvm.vms.find((x) => has(msg, `${x.name}'s`)) ?? kvm.vms.find((x) => has(msg, `on ${x.mm}`));
+    if (!vm) return null;
+    return { ...blank('notifier'), mm: vm.mm, vm: vm.name, vcpu: /^(\S+) /.exec(msg)?.[1] };
+  }
   if (v.holder === 'SPTE') {
     for (const vm of kvm.vms) {
       for (const e of vm.sptes) {
@@ -58,6 +64,10 @@ const spteOf = (kvm: KvmSnap | undefined, vm: string, gfn: number) => kvm?.vms.f
 
 /** The bracketed bad state at the violating step: "CPU0 guest TLB (T3) still maps gfn 0 -> frame 4". */
 export function kvmBadNote(f: Focus, snap: Snapshot, steps: EffectsByStep, upTo: number): string {
+  if (f.holder === 'notifier') {
+    const vm = snap.kvm?.vms.find((x) => x.name === f.vm);
+    return `${f.vm}: start on ${f.mm} left open, mmu_invalidate_in_progress ${vm?.mmuInvalidateInProgress ?? '?'}`;
+  }
   const st = frameStatus(snap, steps, upTo, f.pfn!, f.ghost, false);
   const tail = `gfn ${f.gfn} -> frame ${f.pfn}${st.stale ? `, ${st.short}` : ''}`;
   return f.holder === 'guest TLB' ? `CPU${f.cpu} guest TLB (${f.vcpu}) still maps ${tail}` : `${f.vm} SPTE still maps ${tail}`;
@@ -88,8 +98,29 @@ function lastStepOf(ctx: Context, before: number, actor: string, id: string) {
   return null;
 }
 
+/** A notifier-balance finding: each begin and end of the VM's invalidations, and where the open one came from. */
+function notifierActualLines(v: Violation, f: Focus, ctx: Context): string[] {
+  const { snap, steps, upTo } = ctx;
+  const vm = snap.kvm?.vms.find((x) => x.name === f.vm);
+  const moves = steps.slice(0, upTo).flatMap((s) => s.effects.filter((e) => e.kind === 'mmu-invalidate' && e.vm === f.vm).map((e) => ({ n: s.n, actor: s.actor, text: e.text.slice(f.vm!.length + 1) })));
+  const out = [`${f.vm} (over ${f.mm}): invalidations up to step ${v.step}: ${moves.length ? moves.map((m) => `${m.text} at step ${m.n} (${m.actor})`).join('; ') : 'none'}.`];
+  // the begin by the actor whose operation returned with its start open, and no end of it since
+  const delta = (t: string) => {
+    const m = /mmu_invalidate_in_progress (-?\d+) -> (-?\d+)/.exec(t);
+    return m ? Number(m[2]) - Number(m[1]) : 0;
+  };
+  const begin = [...moves].reverse().find((m) => m.actor === f.vcpu && delta(m.text) > 0);
+  if (begin) {
+    const ended = moves.some((m) => m.n > begin.n && m.actor === f.vcpu && delta(m.text) < 0);
+    out.push(`${f.vcpu}'s invalidate_range_start reached ${f.vm} at step ${begin.n}; ${ended ? `${f.vcpu} ended an invalidation after it` : `no invalidate_range_end of ${f.vcpu} reached ${f.vm} after it`}.`);
+  }
+  if (vm) out.push(`Now (step ${v.step}): ${vm.name} mmu_invalidate_seq ${vm.mmuInvalidateSeq}, mmu_invalidate_in_progress ${vm.mmuInvalidateInProgress}, range ${rangeText(vm.mmuInvalidateRange)}.`);
+  return out;
+}
+
 /** Expected against actual's "Actual" for an SPTE or guest-TLB finding. */
 export function kvmActualLines(v: Violation, f: Focus, ctx: Context): string[] {
+  if (f.holder === 'notifier') return notifierActualLines(v, f, ctx);
   const { snap, steps, upTo } = ctx;
   const kvm = snap.kvm;
   const out: string[] = [];

@@ -70,7 +70,7 @@ describe('the report of each saved counterexample', () => {
    * different bad state; every file of the corpus is one of these, and a
    * new kind fails here until the checks below learn what its report says.
    */
-  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken' | 'value the reference forbids' | 'shared table not flushed' | 'PSC entry outlives its link' | 'guest TLB beyond the primary';
+  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken' | 'value the reference forbids' | 'shared table not flushed' | 'PSC entry outlives its link' | 'guest TLB beyond the primary' | 'invalidate start never ended';
   const kindOf = (cx: CounterexampleFile): Kind => {
     const { property, holder } = cx.verdict;
     if (property === 'no-freed-frame-reachable' && holder === 'TLB') return 'stale TLB entry';
@@ -82,12 +82,13 @@ describe('the report of each saved counterexample', () => {
     if (property === 'shared-table-flush' && holder === 'TLB') return 'shared table not flushed';
     if (property === 'no-stale-psc-after-unlink' && holder === 'PSC') return 'PSC entry outlives its link';
     if (property === 'secondary-subset' && holder === 'guest TLB') return 'guest TLB beyond the primary';
+    if (property === 'notifier-balance' && holder === 'notifier') return 'invalidate start never ended';
     throw new Error(`no report checks for ${property} (${holder}): add a kind`);
   };
 
   it('has a counterexample of every kind of finding the report checks', () => {
     const kinds = new Set(files.map((f) => kindOf(loadCounterexample(join(DIR, f)))));
-    expect([...kinds].sort()).toEqual(['PSC entry outlives its link', 'guest TLB beyond the primary', 'lock rule broken', 'shared table not flushed', 'stale PSC entry', 'stale TLB entry', 'stale upper entry', 'unmap not complete', 'value the reference forbids']);
+    expect([...kinds].sort()).toEqual(['PSC entry outlives its link', 'guest TLB beyond the primary', 'invalidate start never ended', 'lock rule broken', 'shared table not flushed', 'stale PSC entry', 'stale TLB entry', 'stale upper entry', 'unmap not complete', 'value the reference forbids']);
   });
 
   for (const f of files) {
@@ -228,6 +229,18 @@ describe('the report of each saved counterexample', () => {
             expect(st.guestTlb[Number(cpu)]!.entries).toContain(`${vcpu} (${vm}): gfn ${gfn} -> frame ${frame}${writable ? '' : ' (r)'}`);
             expect(st.vms.find((x) => x.vm === vm)!.sptes.filter((x) => x.startsWith(`gfn ${gfn} `))).toEqual([]);
             expect(report.lanes.filter((l) => l.actors.includes(vcpu!))).toEqual([expect.objectContaining({ id: `vcpu-${vcpu}`, kind: 'vcpu', cpu: Number(cpu) })]);
+            break;
+          }
+          case 'invalidate start never ended': {
+            // "T2 returned from its operation with an invalidate_range_start on P0 never ended"
+            const [, actor, mm] = /^(\S+) returned from its operation with an invalidate_range_start on (\S+) never ended$/.exec(v.message)!;
+            const vm = report.states[v.step]!.kvm!.vms.find((x) => x.mm === mm)!.vm;
+            expect(report.focus).toMatchObject({ holder: 'notifier', mm, vm, vcpu: actor });
+            const open = new RegExp(`^${vm}: start on ${mm} left open, mmu_invalidate_in_progress (\\d+)$`).exec(report.bad!.note)?.[1];
+            expect(Number(open)).toBeGreaterThan(0);
+            // the actor's begin is named, no end of it follows, and the VM's counter is still up now
+            expect(actual).toMatch(new RegExp(`${actor}'s invalidate_range_start reached ${vm} at step \\d+; no invalidate_range_end of ${actor} reached ${vm} after it\\.`));
+            expect(actual).toContain(`mmu_invalidate_in_progress ${open}, range`);
             break;
           }
           case 'lock rule broken': {

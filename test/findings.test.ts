@@ -56,7 +56,7 @@ describe('docs/findings/mshare-v2-model-error-pct.md (fixed: a kernel walk into 
 });
 
 describe('docs/policies/mshare-v3-proposed.md: a sharer detaching inside the host invalidate window (notifier-balance)', () => {
-  const cx = loadCounterexample('docs/findings/mshare-v3-proposed-notifier-balance-8ec9c4a6bf69.json');
+  const cx = loadCounterexample('counterexamples/mshare-v3-proposed-notifier-balance-8ec9c4a6bf69.json');
   const policy = policyByName('mshare-v3-proposed')!;
 
   it("the host's start reaches P0's KVM, P0's munmap takes its window out of i_mmap, and the host's end never reaches it", () => {
