@@ -23,7 +23,7 @@ import { policyByName } from '../model/policies/registry.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import { dependsOnReplayedText } from './depends_on.js';
-import type { ThreadSpec } from '../model/run/scenario.js';
+import { vmsCreatedAtRun, type ThreadSpec } from '../model/run/scenario.js';
 import { MODEL_VERSION } from '../model/version.js';
 import type { Property } from '../properties/property.js';
 import { PROPERTIES, propertyById } from '../properties/registry.js';
@@ -230,7 +230,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
   const threads = new Map(sc.threads.map((t) => [t.name, t]));
 
   // 1. Effects of every step, and each step as kernel calls.
-  const initial = snapshot(initState(config, sc.setup));
+  const initial = snapshot(initState(config, sc.setup, vmsCreatedAtRun(sc)));
   // Name the mm in lock names once there is more than one (an msharefs host mm counts).
   const manyMms = Object.keys(initial.mms).length > 1;
   const snapAt = (n: number): Snapshot => (n === 0 ? initial : rec.get(n)?.snap ?? snapAt(n - 1));

@@ -72,6 +72,7 @@ const OP: Schema = {
     close: obj({ kind: kind('close'), file: NAME }),
     guest_read: obj({ kind: kind('guest_read'), vm: NAME, gfn: INDEX }),
     guest_write: obj({ kind: kind('guest_write'), vm: NAME, gfn: INDEX }),
+    kvm_create_vm: obj({ kind: kind('kvm_create_vm'), vm: NAME }),
   },
 };
 

@@ -23,13 +23,13 @@ const OP_KINDS: Record<Op['kind'], true> = {
   read: true, write: true, mmap: true, munmap: true, madvise: true, mprotect: true, gup: true, idle: true, flush_tlb_all: true,
   attach: true, mshare_map: true, mshare_unmap: true, get_user_pages: true, numa_scan: true, exit: true, reclaim: true,
   mshare_create: true, ftruncate: true, mshare_attach: true, mshare_advise: true, mshare_protect: true, close: true,
-  guest_read: true, guest_write: true, fork: true, migrate: true, mremap: true, madv_free: true,
+  guest_read: true, guest_write: true, fork: true, migrate: true, mremap: true, madv_free: true, kvm_create_vm: true,
 };
 const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true, vm: true, zero_page: true };
 
 const opArb = (files: string[], mshares: string[], vms: string[] = []): fc.Arbitrary<Op> =>
   fc.oneof(
-    ...(vms.length === 0 ? [] : [fc.record({ kind: fc.constantFrom('guest_read' as const, 'guest_write' as const), vm: fc.constantFrom(...vms), gfn: fc.nat(1000) }, NP)]),
+    ...(vms.length === 0 ? [] : [fc.record({ kind: fc.constantFrom('guest_read' as const, 'guest_write' as const), vm: fc.constantFrom(...vms), gfn: fc.nat(1000) }, NP), fc.record({ kind: fc.constant('kvm_create_vm' as const), vm: fc.constantFrom(...vms) }, NP)]),
     fc.record({ kind: fc.constantFrom('read' as const, 'write' as const), va: vpnArb }, NP),
     fc.record({ kind: fc.constantFrom('gup' as const, 'get_user_pages' as const, 'reclaim' as const, 'migrate' as const), va: vpnArb }, NP),
     fc.tuple(vpnArb, pagesArb, protArb, fileRefArb(files)).map(([va, pages, prot, f]): Op => ({ kind: 'mmap', va, pages, prot, ...f })),

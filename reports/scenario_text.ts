@@ -52,6 +52,7 @@ function printOp(op: Op): string {
   switch (op.kind) {
     case 'read': case 'write': case 'gup': return `${op.kind} ${vaHex(op.va)}`;
     case 'guest_read': case 'guest_write': return `${op.kind} ${name(op.vm)} gfn=${op.gfn}`;
+    case 'kvm_create_vm': return `kvm_create_vm ${name(op.vm)}`;
     case 'mmap': return `mmap ${vaHex(op.va)} pages=${op.pages} prot=${protString(op.prot)}${fileArgs(op)}`;
     case 'munmap': case 'madvise': return `${op.kind} ${vaHex(op.va)} pages=${op.pages}`;
     case 'madv_free': return `madvise ${vaHex(op.va)} pages=${op.pages} advice=free`;
@@ -166,6 +167,7 @@ function parseOp(toks: string[], fail: Fail): Op {
       const a = args(['gfn']);
       return { kind, vm: parseName(a.positional(['vm name'])[0]!, 'vm', fail), gfn: a.int('gfn', 0) };
     }
+    case 'kvm_create_vm': return { kind, vm: parseName(args([]).positional(['vm name'])[0]!, 'vm', fail) };
     case 'mmap': {
       const a = args(['pages', 'prot', 'file', 'pgoff']);
       return { kind, va: va(a), pages: a.int('pages', 1), prot: a.prot(), ...a.file() };
@@ -255,7 +257,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         const op = parseOp(toks, fail);
         if (op.kind === 'mmap' && op.file !== null) refs.push({ line, what: 'file', name: op.file });
         if (op.kind === 'attach' || op.kind === 'mshare_map' || op.kind === 'mshare_unmap') refs.push({ line, what: 'msharefs file', name: op.file });
-        if (op.kind === 'guest_read' || op.kind === 'guest_write') refs.push({ line, what: 'vm', name: op.vm });
+        if (op.kind === 'guest_read' || op.kind === 'guest_write' || op.kind === 'kvm_create_vm') refs.push({ line, what: 'vm', name: op.vm });
         if (op.kind === 'mshare_create') creates.push({ line, name: op.file });
         if (op.kind === 'fork') {
           if (procs.has(op.child) || forked.has(op.child)) fail(`fork of '${op.child}': a process of that name is already declared or forked`);

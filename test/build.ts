@@ -42,6 +42,7 @@ export const hugeMap = (p: string, addr: number, f: string, pages = 16, pr = 'rw
 export const vm = (name: string, p: string, gfn: number, addr: number, pages = 1): SetupItem => ({ kind: 'vm', name, proc: p, memslots: [{ gfn, hva: va(addr), pages }] });
 export const guestRead = (v: string, gfn: number): Op => ({ kind: 'guest_read', vm: v, gfn });
 export const guestWrite = (v: string, gfn: number): Op => ({ kind: 'guest_write', vm: v, gfn });
+export const kvmCreateVm = (v: string): Op => ({ kind: 'kvm_create_vm', vm: v });
 
 /** A hand-written scenario of test/scenarios/, by name (with or without `.txt`). */
 export function scenarioFile(name: string): Scenario {

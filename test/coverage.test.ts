@@ -15,7 +15,7 @@ import { applyVariant, defineVariant } from '../model/policies/variant.js';
 import { COVERAGE_COUNTERS, type CoverageName } from '../model/run/coverage.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { anon, file, guestRead, guestWrite, gup, hugeFile, hugeMap, idle, madvFree, madvise, mprotect, reclaim, munmap, proc, read, run, scenario, scenarioFile as load, shared, thread, until, vm, write } from './build.js';
+import { anon, file, guestRead, guestWrite, gup, hugeFile, hugeMap, idle, kvmCreateVm, madvFree, madvise, mprotect, reclaim, munmap, proc, read, run, scenario, scenarioFile as load, shared, thread, until, vm, write } from './build.js';
 import { PROPERTIES } from '../properties/registry.js';
 
 const X = 0x10000;
@@ -395,6 +395,16 @@ const CASES: Case[] = [
     }),
     policy: linux,
     reaches: ['kvm_fault_racing_invalidate_start', 'kvm_fault_retried'],
+  },
+  {
+    name: 'KVM: KVM_CREATE_VM registers its notifier while a MADV_DONTNEED holds the VMA lock between start and end, and waits for it',
+    scenario: () => scenario({
+      setup: [proc('P0'), anon('P0', X, 1), vm('V0', 'P0', 0, X)],
+      threads: [thread('T0', 'P0', 0, write(X), madvise(X)), thread('T1', 'P0', 1, kvmCreateVm('V0'), guestRead('V0', 0))],
+      schedule: [until('T0', 'zap_pte_range.clear'), run('T1'), run('T0'), run('T1')],
+    }),
+    policy: linux,
+    reaches: ['kvm_registered_at_run', 'kvm_register_waited'],
   },
 ];
 

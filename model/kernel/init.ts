@@ -10,7 +10,7 @@ import type { SetupItem } from '../run/scenario.js';
 import { createMsharefs, newInnerVma } from './mshare/msharefs.js';
 import { kvmSubscription } from './kvm/state.js';
 
-export function initState(config: Config, setup: SetupItem[]): KernelState {
+export function initState(config: Config, setup: SetupItem[], createdAtRun: ReadonlySet<string> = new Set()): KernelState {
   const s: KernelState = {
     config,
     frames: [],
@@ -60,7 +60,8 @@ export function initState(config: Config, setup: SetupItem[]): KernelState {
         if (!mm) throw new ModelError(`setup creates a VM in unknown process ${item.proc}`);
         s.kvm ??= { vms: {}, vcpus: {}, guestTlb: {}, openStarts: [], unmatchedEnds: 0, faultsInFlight: [] };
         s.kvm.vms[item.name] = { name: item.name, mm: mm.id, memslots: item.memslots.map((m) => ({ ...m })), sptes: {}, mmuInvalidateSeq: 0, mmuInvalidateInProgress: 0, mmuInvalidateRange: null, mnActiveInvalidateCount: 0, released: false, rangeAt: {} };
-        mm.notifiers.push(kvmSubscription(item.name)); // kvm_init_mmu_notifier() -> mmu_notifier_register(): mm_take_all_locks() is not modelled (before the run)
+        // kvm_init_mmu_notifier() -> mmu_notifier_register() before the run, unless a kvm_create_vm operation registers it (paths/mmu_notifier_register.ts)
+        if (!createdAtRun.has(item.name)) mm.notifiers.push(kvmSubscription(item.name));
         break;
       }
       case 'zero_page': {

@@ -341,6 +341,14 @@ export interface Task {
   /** The thread has gone through exit_mm(): it no longer holds an mm_users reference. */
   dead: boolean;
   /**
+   * The VMs this thread's kvm_create_vm operations have yet to create
+   * (paths/mmu_notifier_register.ts); their other vCPU threads wait for it.
+   * Absent when none: runs without one keep their state bytes.
+   */
+  creates?: string[];
+  /** Ghost (coverage): this task's mm_take_all_locks() found a lock held by another actor and waited for it. */
+  registerWaited?: true;
+  /**
    * current->tlb_ubc (struct tlbflush_unmap_batch): reclaim's deferred
    * flush (paths/tlbbatch.ts). Absent until the task first reclaims.
    */

@@ -40,6 +40,7 @@ import { kvmTdpPageFault } from '../kernel/paths/kvm_mmu.js';
 import { kvmFlushRemoteTlbs } from '../kernel/paths/kvm_flush.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from '../kernel/paths/kvm_notifier.js';
 import { kvmVcpuRun, vcpuEnterGuest } from '../kernel/paths/kvm_vcpu_run.js';
+import { kvmCreateVm, mmTakeAllLocks, mmuNotifierRegister } from '../kernel/paths/mmu_notifier_register.js';
 import type { Policy } from './policy.js';
 
 export const linux: Policy = {
@@ -149,5 +150,8 @@ export const linux: Policy = {
     kvm_mmu_notifier_invalidate_range_start: kvmMmuNotifierInvalidateRangeStart,
     kvm_mmu_notifier_invalidate_range_end: kvmMmuNotifierInvalidateRangeEnd,
     kvm_mmu_notifier_release: kvmMmuNotifierRelease,
+    kvm_create_vm: kvmCreateVm,
+    mmu_notifier_register: mmuNotifierRegister,
+    mm_take_all_locks: mmTakeAllLocks,
   },
 };

@@ -9,21 +9,23 @@ import { drainOldest } from '../kernel/store_buffer.js';
 import { aliasesOf, mappedAtInvoke } from '../kernel/ghost.js';
 import { span, vaPages } from '../kernel/config.js';
 import { isVmHugetlbPage } from '../kernel/paths/hugetlb.js';
+import { vmRegistered } from '../kernel/paths/mmu_notifier_register.js';
 import type { Gen, K, OpRecord } from '../kernel/step.js';
 import type { GuestAccess, KvmRunCtx } from '../kernel/paths/kvm_vcpu_run.js';
 import { mmId, type MmId } from '../kernel/types.js';
 import type { Op, ThreadSpec } from './scenario.js';
 
 /** A user thread: for each operation take the CPU, switch to our mm if needed, run the operation. */
-export function* threadActor(k: K, spec: ThreadSpec): Gen {
+export function* threadActor(k: K, spec: ThreadSpec, createdAtRun: ReadonlySet<string> = new Set()): Gen {
   try {
-    yield* threadBody(k, spec);
+    yield* threadBody(k, spec, createdAtRun);
   } finally {
     delete k.s.tasks[k.self]!.forks; // a fork this thread did not reach will never happen
+    delete k.s.tasks[k.self]!.creates; // nor a VM it did not create
   }
 }
 
-function* threadBody(k: K, spec: ThreadSpec): Gen {
+function* threadBody(k: K, spec: ThreadSpec, createdAtRun: ReadonlySet<string>): Gen {
   const s = k.s;
   const cpu = s.cpus[spec.cpu]!;
   const mm = mmId(spec.proc);
@@ -38,6 +40,18 @@ function* threadBody(k: K, spec: ThreadSpec): Gen {
       return;
     }
     yield { id: 'ret_from_fork' };
+  }
+  const vm = laterVm(spec, createdAtRun);
+  if (vm !== null) {
+    // a vCPU thread of a VM another thread creates at run time: the VMM starts it once KVM_CREATE_VM has returned
+    const creating = () => Object.values(s.tasks).some((t) => t.creates?.includes(vm));
+    // (a group exit wakes it too: the VMM dies before it started this thread)
+    if (creating()) yield { id: 'kvm_create_vm.wait', wait: () => !creating() || s.mms[mm]!.exiting };
+    if (!vmRegistered(s, mm, vm) || s.mms[mm]!.exiting) {
+      task.dead = true; // the creator died first: no VM fd, this vCPU thread never existed
+      yield { id: 'kvm_create_vcpu.never_created', final: true };
+      return;
+    }
   }
   for (let i = 0; i < spec.ops.length; i++) {
     const op = spec.ops[i]!;
@@ -86,6 +100,13 @@ function* threadBody(k: K, spec: ThreadSpec): Gen {
   };
   if (!s.mms[mm]!.exiting && siblingMayExit()) yield { id: 'user_mode', wait: () => s.mms[mm]!.exiting || !siblingMayExit() };
   if (s.mms[mm]!.exiting) yield* killed(k, mm);
+}
+
+/** The VM whose vCPUs this thread runs when another thread's kvm_create_vm creates it at run time (validate.ts: one VM per thread), else null. */
+function laterVm(spec: ThreadSpec, laterVms: ReadonlySet<string>): string | null {
+  if (spec.ops.some((o) => o.kind === 'kvm_create_vm')) return null; // it creates its own before its guest operations
+  const g = spec.ops.find((o) => o.kind === 'guest_read' || o.kind === 'guest_write');
+  return g && (g.kind === 'guest_read' || g.kind === 'guest_write') && laterVms.has(g.vm) ? g.vm : null;
 }
 
 /** The KVM_RUN that starts at operation `i`: it and the guest operations right after it (one VM per thread: validate.ts). */
@@ -189,6 +210,8 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
       return yield* k.run('shrink_folio_list', { mm, vpn: op.va }); // direct reclaim in this task (paths/reclaim.ts)
     case 'migrate':
       return yield* k.run('migrate_pages', { mm, vpn: op.va }); // move_pages(2) of one page (paths/migrate.ts)
+    case 'kvm_create_vm':
+      return yield* k.run('kvm_create_vm', { mm, vm: op.vm }); // no window for the ideal memory: no mapping changes
     case 'fork':
       if (k.s.mms[mm]!.vmas.some((v) => v.kind === 'mshare')) {
         yield { id: 'sys_fork.einval', final: true }; // not modelled: fork of a process with msharefs VMAs (docs/fidelity.md)

@@ -119,6 +119,12 @@ export const COVERAGE_COUNTERS = [
   'kvm_flush_kicked_guest_mode',
   'kvm_spte_zapped_in_start',
   'kvm_guest_tlb_until_request',
+  // KVM_CREATE_VM at run time (paths/mmu_notifier_register.ts): a VM's
+  // notifier joining its mm during the run; its mm_take_all_locks() having
+  // waited for a lock another actor held (a caller of the mm's notifiers
+  // between start and end, or any other holder)
+  'kvm_registered_at_run',
+  'kvm_register_waited',
   // mshare (SPEC 6): the situations behind the review's hazards
   'host_change_with_sharer_tlb',
   'sharer_dormant_slot_at_host_change',
@@ -148,7 +154,7 @@ export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migra
   madv_free: ['lazyfree_folio_discarded', 'lazyfree_folio_redirtied', 'madv_free_stale_dirty_write'],
   fork: ['fork_wrprotect_with_writable_tlb', 'fork_stale_write_in_window', 'cow_break_with_old_page_in_tlb', 'cow_fault_during_fork', 'zero_page_cow', 'fork_pinned_page_copied'],
   reclaim: ['reclaim_deferred_flush', 'reclaim_batched_flush_window', 'flush_batched_pending_catch_up', 'reclaim_folio_freed'],
-  vm: ['kvm_fault_retried', 'kvm_fault_racing_invalidate_start', 'kvm_flush_kicked_guest_mode', 'kvm_spte_zapped_in_start', 'kvm_guest_tlb_until_request'],
+  vm: ['kvm_fault_retried', 'kvm_fault_racing_invalidate_start', 'kvm_flush_kicked_guest_mode', 'kvm_spte_zapped_in_start', 'kvm_guest_tlb_until_request', 'kvm_registered_at_run', 'kvm_register_waited'],
 };
 
 /** The counters a campaign reports: mshare's only for mshare policies, an opt-in kind's only when `ops` has it. */
@@ -191,6 +197,10 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
   if (id === 'flush_tlb_func.cpumask_clear_cpu') cov.cpumask_lazily_cleared++;
   if (id === 'flush_tlb_func.switch_to_init_mm') cov.lazy_cpu_to_init_mm++;
   if (id === 'handle_pte_fault.spurious') cov.spurious_fault++;
+  if (id === 'mmu_notifier_register.hlist_add_head_rcu') {
+    cov.kvm_registered_at_run++;
+    if (s.tasks[e.actor]?.registerWaited) cov.kvm_register_waited++;
+  }
   if (id.endsWith('.pte_changed')) cov.fault_lost_race++;
   // After the partial flush, the flushed mm's PCID is the loaded slot: an entry left there
   // is a page the INVLPGs did not name (outside the range, or between two strides), which a

@@ -22,7 +22,7 @@ import { IdealMemory, type IdealVerdict } from '../ideal/ideal.js';
 import type { Check, CheckContext, StepEvent, Violation } from './check.js';
 import { ipiActor, rcuActor, specActor, storeBufferActor, threadActor } from './actors.js';
 import { countStep, COVERAGE_COUNTERS, emptyCoverage, type Coverage } from './coverage.js';
-import { ipiActor as ipiName, RCU_ACTOR, specActor as specName, storeBufferActor as sbName, type Scenario } from './scenario.js';
+import { ipiActor as ipiName, RCU_ACTOR, specActor as specName, storeBufferActor as sbName, type Scenario, vmsCreatedAtRun } from './scenario.js';
 import { validateScenario } from './validate.js';
 import { resetVariantBudget } from '../policies/variant_budget.js';
 import { thrownAt } from '../source_location.js';
@@ -139,7 +139,8 @@ export class Execution {
     });
     this.properties = opts.properties;
     this.config = resolveConfig(sc.config);
-    this.s = initState(this.config, sc.setup);
+    const late = vmsCreatedAtRun(sc);
+    this.s = initState(this.config, sc.setup, late);
     const init = idealFromSetup(sc, opts.policy);
     this.ideal = new IdealMemory(init.st, init.ms);
     this.choices = new Set(sc.choices.map((c) => `${c.actor}|${c.point}|${c.nth}`));
@@ -150,7 +151,9 @@ export class Execution {
       s.tasks[t.name] = { mm: mmId(t.proc), gather: null, walker: null, exitPending: t.ops.some((o) => o.kind === 'exit'), dead: false };
       const forks = t.ops.flatMap((o) => (o.kind === 'fork' ? [o.child] : []));
       if (forks.length > 0) s.tasks[t.name]!.forks = forks; // absent otherwise: runs without fork keep their state bytes
-      this.add(t.name, 'thread', t.cpu, (k) => threadActor(k, t));
+      const creates = t.ops.flatMap((o) => (o.kind === 'kvm_create_vm' ? [o.vm] : []));
+      if (creates.length > 0) s.tasks[t.name]!.creates = creates;
+      this.add(t.name, 'thread', t.cpu, (k) => threadActor(k, t, late));
     }
     for (let c = 0; c < this.config.cpus; c++) this.add(ipiName(c), 'ipi', c, ipiActor);
     this.add(RCU_ACTOR, 'rcu', 0, rcuActor);

@@ -31,6 +31,12 @@ export type Op =
   | { kind: 'read' | 'write'; va: number }
   /** One KVM_RUN of the thread's vCPU of `vm` in which the guest reads or writes guest frame `gfn`. */
   | { kind: 'guest_read' | 'guest_write'; vm: string; gfn: number }
+  /**
+   * KVM_CREATE_VM of a VM the setup declares, by a thread of its process: its
+   * MMU notifier joins the mm now (paths/mmu_notifier_register.ts) instead of
+   * before the run, and its other vCPU threads start after it.
+   */
+  | { kind: 'kvm_create_vm'; vm: string }
   | { kind: 'mmap'; va: number; pages: number; prot: Prot; file: string | null; pgoff: number }
   | { kind: 'munmap' | 'madvise'; va: number; pages: number }
   /**
@@ -141,3 +147,10 @@ export const specActor = (cpu: number) => `spec@cpu${cpu}`;
 /** The store buffer of one CPU (x86-TSO, model/kernel/store_buffer.ts): each of its steps commits the oldest buffered store. */
 export const storeBufferActor = (cpu: number) => `sb@cpu${cpu}`;
 export const RCU_ACTOR = 'rcu';
+
+/** The VMs a `kvm_create_vm` operation creates at run time: their notifiers are not registered by the setup. */
+export function vmsCreatedAtRun(sc: Pick<Scenario, 'threads'>): Set<string> {
+  const out = new Set<string>();
+  for (const t of sc.threads) for (const op of t.ops) if (op.kind === 'kvm_create_vm') out.add(op.vm);
+  return out;
+}

@@ -103,6 +103,20 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
       mshares.add(op.file);
     }
   }
+  // KVM_CREATE_VM at run time (paths/mmu_notifier_register.ts): once per VM, by a thread of its
+  // process, before that thread's own guest operations of it
+  const created = new Set<string>();
+  for (const t of sc.threads) {
+    for (const [i, op] of t.ops.entries()) {
+      if (op.kind !== 'kvm_create_vm') continue;
+      const vm = vms.get(op.vm);
+      if (!vm) return { near: t.name, problem: `kvm_create_vm of undeclared vm '${op.vm}'` };
+      if (vm.proc !== t.proc) return { near: t.name, problem: `thread '${t.name}' of process '${t.proc}' creates vm '${op.vm}', which belongs to process '${vm.proc}'` };
+      if (created.has(op.vm)) return { near: t.name, problem: `vm '${op.vm}' created twice` };
+      created.add(op.vm);
+      if (t.ops.slice(0, i).some((x) => (x.kind === 'guest_read' || x.kind === 'guest_write') && x.vm === op.vm)) return { near: t.name, problem: `thread '${t.name}' runs a vCPU of vm '${op.vm}' before it creates it` };
+    }
+  }
   // the host mm of an msharefs file is task-less: no process may run in it (research/mshare.md 3.1)
   for (const m of mshares) if (procs.has(`${m}.host`)) return { near: `${m}.host`, problem: `process '${m}.host' would run in the host mm of msharefs file '${m}', which no task ever runs` };
   // fork (paths/fork.ts): each child once, by a thread of a setup process (no grandchildren: a child's

@@ -124,6 +124,13 @@ export interface RawScenario {
    */
   kvm?: { vcpus: { cpu: number; ops: { write: boolean; gfn: number }[] }[] };
   /**
+   * With a VM drawn: its first vCPU thread creates it (KVM_CREATE_VM, its
+   * notifier registering at run time: paths/mmu_notifier_register.ts)
+   * before its guest accesses, and the other vCPU threads start after.
+   * Drawn last, so the runs drawn before it existed are drawn the same.
+   */
+  kvmCreate?: boolean;
+  /**
    * With `fork` in the kinds: the thread of each fork op's child (the i-th
    * fork op's child runs children[i], if drawn), on the parent's regions.
    */
@@ -215,7 +222,9 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   const withMigrate = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !threadOps.ops.includes('migrate') ? base : fc.tuple(base, migrateChoices).map(([r, m]) => ({ ...r, migrateChoices: m })));
   const untilKinds = OP_KINDS.filter((k) => opts.ops.includes(k) && OPT_IN_STEP_IDS[k]);
   const withUntil = (base: fc.Arbitrary<RawScenario>) => (untilKinds.length === 0 ? base : base.map((r) => ({ ...r, untilKinds })));
-  return swarmArb(threadOps.ops).chain((swarm) => withUntil(withMigrate(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm, untilIds(untilKinds).length)))))));
+  // a third of the VM runs create the VM at run time
+  const withKvmCreate = (base: fc.Arbitrary<RawScenario>) => (!(opts.kvm ?? opts.ops.includes('vm')) ? base : base.chain((r) => (r.kvm ? fc.nat(2).map((n) => (n === 0 ? { ...r, kvmCreate: true } : r)) : fc.constant(r))));
+  return swarmArb(threadOps.ops).chain((swarm) => withKvmCreate(withUntil(withMigrate(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm, untilIds(untilKinds).length))))))));
 }
 
 /** A VM in a third of the runs: one to three vCPUs, each one to six guest accesses. */
@@ -380,7 +389,8 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
       const cpu = v.cpu % raw.cpus;
       if (cpus.has(cpu)) continue; // one vCPU of V0 per CPU (validate.ts)
       cpus.add(cpu);
-      threads.push({ name: `T${threads.length}`, proc: 'P0', cpu, ops: v.ops.map((o): Op => ({ kind: o.write ? 'guest_write' : 'guest_read', vm: 'V0', gfn: o.gfn % total })) });
+      const create: Op[] = raw.kvmCreate && cpus.size === 1 ? [{ kind: 'kvm_create_vm', vm: 'V0' }] : [];
+      threads.push({ name: `T${threads.length}`, proc: 'P0', cpu, ops: [...create, ...v.ops.map((o): Op => ({ kind: o.write ? 'guest_write' : 'guest_read', vm: 'V0', gfn: o.gfn % total }))] });
     }
   }
   const all = regions.flat();

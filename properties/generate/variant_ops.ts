@@ -23,7 +23,7 @@ export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   // shrink_folio_list() -> try_to_unmap() -> try_to_unmap_one(), and the batched flush (paths/reclaim.ts, try_to_unmap_one.ts, tlbbatch.ts)
   reclaim: ['shrink_folio_list', 'try_to_unmap_one', 'try_to_unmap_flush'],
   // KVM_RUN, the TDP fault, and KVM's notifier callbacks (paths/kvm_*.ts): no VM, no subscription
-  vm: ['kvm_vcpu_run', 'vcpu_enter_guest', 'kvm_tdp_page_fault', 'kvm_flush_remote_tlbs', 'kvm_mmu_notifier_invalidate_range_start', 'kvm_mmu_notifier_invalidate_range_end', 'kvm_mmu_notifier_release'],
+  vm: ['kvm_vcpu_run', 'vcpu_enter_guest', 'kvm_tdp_page_fault', 'kvm_flush_remote_tlbs', 'kvm_mmu_notifier_invalidate_range_start', 'kvm_mmu_notifier_invalidate_range_end', 'kvm_mmu_notifier_release', 'kvm_create_vm', 'mmu_notifier_register', 'mm_take_all_locks'],
   // dup_mmap() and the COW faults that only pages shared by a fork take (paths/fork.ts, copy_page_range.ts, wp_page_copy.ts)
   fork: ['dup_mmap', 'copy_page_range', 'copy_pte_range', 'wp_page_copy', 'wp_page_reuse'],
   // migrate_pages() of one folio, try_to_migrate_one(), remove_migration_ptes(), and the fault that waits on a migration entry (paths/migrate.ts)
