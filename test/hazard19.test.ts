@@ -14,6 +14,7 @@ import { runScenario } from '../model/run/runner.js';
 import { loadCounterexample } from '../reports/counterexample.js';
 import { PROPERTIES } from '../properties/registry.js';
 import passthroughSecondaryTlbs from '../patches/passthrough-secondary-tlbs.js';
+import holdIMmap from '../patches/passthrough-hold-i-mmap.js';
 import { defineVariant } from '../model/policies/variant.js';
 import { file, guestRead, kvmCreateVm, proc, reclaim, run, scenario, scenarioFile, shared, thread, until, vm, write } from './build.js';
 
@@ -43,6 +44,18 @@ describe('hazard 19 (b): a notifier registering on a sharer while a host-side ch
     // mm_take_all_locks(P0) took M's i_mmap_rwsem: between the pass-through's two walks, nothing held it
     expect(ids.indexOf('T0:mm_take_all_locks.i_mmap_lock_write')).toBeGreaterThan(ids.indexOf('T1:mshare_invalidate_range_start.i_mmap_unlock_read'));
     expect(ids.indexOf('T0:mm_take_all_locks.i_mmap_lock_write')).toBeLessThan(ids.indexOf('T1:mshare_invalidate_range_end.i_mmap_lock_read'));
+  });
+
+  it('a pass-through that holds i_mmap_rwsem from start to end (patches/passthrough-hold-i-mmap.ts) holds, and so does the saved detach finding', () => {
+    const patched = applyVariant(policyByName('mshare-v3-proposed')!, holdIMmap);
+    const r = runScenario(sc, { policy: patched, properties: PROPERTIES });
+    expect(r.verdict).toBe('pass');
+    const ids = r.trace.map((e) => `${e.actor}:${e.id}`);
+    // the registration waited for the host's end
+    expect(ids.indexOf('T0:mm_take_all_locks.i_mmap_lock_write')).toBeGreaterThan(ids.indexOf('T1:mshare_invalidate_range_end.i_mmap_unlock_read'));
+    const detach = loadCounterexample('counterexamples/mshare-v3-proposed-notifier-balance-8ec9c4a6bf69.json');
+    expect(runScenario(detach.scenario, { policy: patched, properties: PROPERTIES }).verdict).toBe('pass');
+    expect(runScenario(detach.scenario, { policy: policyByName('mshare-v3-proposed')!, properties: PROPERTIES }).violation?.property).toBe('notifier-balance');
   });
 
   // mainline's own rmap walkers hold the rmap lock from start to end, which mm_take_all_locks() waits for

@@ -29,7 +29,8 @@ export interface NotifierCtx {
 
 type Op = 'invalidate_range_start' | 'invalidate_range_end' | 'release';
 
-function* callSubscriptions(k: K, mm: MmId, op: Op, start: number, end: number) {
+/** Each subscription of `mm` in turn (mn_hlist_*()); a patch of the pass-through (patches/) reuses it. */
+export function* callSubscriptions(k: K, mm: MmId, op: Op, start: number, end: number) {
   const m = k.s.mms[mm]!;
   if (m.notifiers.length === 0) return;
   const kvm = k.s.kvm;
