@@ -44,10 +44,11 @@ export function locateKvmFocus(v: Violation, snap: Snapshot): Focus | null {
     return { ...blank('guest TLB'), cpu: e.cpu, mm: vm?.mm ?? null, vpn: vm ? hvaOf(vm, e.gfn) : null, pfn: e.pfn, ghost: e.ghost, vm: e.vm, gfn: e.gfn, vcpu: e.vcpu };
   }
   if (v.holder === 'notifier') {
-    // "T2 returned from its operation with an invalidate_range_start on P0 never ended", or "V0's mmu_invalidate_in_progress is ..."
-    const vm = kvm.vms.find((x) => has(msg, `${x.name}'s`)) ?? kvm.vms.find((x) => has(msg, `on ${x.mm}`));
+    // "T2 returned from its operation with an invalidate_range_start on P0 never ended"; or an end without a
+    // start: "V0's mmu_invalidate_in_progress is -1", "T1 called invalidate_range_end without a matching start"
+    const vm = kvm.vms.find((x) => has(msg, `${x.name}'s`)) ?? kvm.vms.find((x) => has(msg, `on ${x.mm}`)) ?? (kvm.vms.length === 1 ? kvm.vms[0] : undefined);
     if (!vm) return null;
-    return { ...blank('notifier'), mm: vm.mm, vm: vm.name, vcpu: /^(\S+) /.exec(msg)?.[1] };
+    return { ...blank('notifier'), mm: vm.mm, vm: vm.name, vcpu: endWithoutStart(msg) ? v.actor : /^(\S+) /.exec(msg)?.[1] };
   }
   if (v.holder === 'SPTE') {
     for (const vm of kvm.vms) {
@@ -59,6 +60,9 @@ export function locateKvmFocus(v: Violation, snap: Snapshot): Focus | null {
   return null;
 }
 
+/** A notifier-balance message about an end that found no start (the count went below zero), not a start left open. */
+const endWithoutStart = (msg: string) => / is -\d+$/.test(msg) || msg.includes('without a matching start');
+
 const guestEntry = (kvm: KvmSnap | undefined, f: Focus) => kvm?.guestTlb.find((e) => e.cpu === f.cpu && e.vcpu === f.vcpu && e.gfn === f.gfn && e.pfn === f.pfn && e.ghost === f.ghost);
 const spteOf = (kvm: KvmSnap | undefined, vm: string, gfn: number) => kvm?.vms.find((x) => x.name === vm)?.sptes.find((e) => e.gfn === gfn);
 
@@ -66,7 +70,8 @@ const spteOf = (kvm: KvmSnap | undefined, vm: string, gfn: number) => kvm?.vms.f
 export function kvmBadNote(f: Focus, snap: Snapshot, steps: EffectsByStep, upTo: number): string {
   if (f.holder === 'notifier') {
     const vm = snap.kvm?.vms.find((x) => x.name === f.vm);
-    return `${f.vm}: start on ${f.mm} left open, mmu_invalidate_in_progress ${vm?.mmuInvalidateInProgress ?? '?'}`;
+    const n = vm?.mmuInvalidateInProgress ?? '?';
+    return typeof n === 'number' && n < 0 ? `${f.vm}: end on ${f.mm} without its start, mmu_invalidate_in_progress ${n}` : `${f.vm}: start on ${f.mm} left open, mmu_invalidate_in_progress ${n}`;
   }
   const st = frameStatus(snap, steps, upTo, f.pfn!, f.ghost, false);
   const tail = `gfn ${f.gfn} -> frame ${f.pfn}${st.stale ? `, ${st.short}` : ''}`;
@@ -109,7 +114,18 @@ function notifierActualLines(v: Violation, f: Focus, ctx: Context): string[] {
     const m = /mmu_invalidate_in_progress (-?\d+) -> (-?\d+)/.exec(t);
     return m ? Number(m[2]) - Number(m[1]) : 0;
   };
-  const begin = [...moves].reverse().find((m) => m.actor === f.vcpu && delta(m.text) > 0);
+  const registered = lastStepOf(ctx, v.step + 1, ctx.steps.find((s) => s.id === 'mmu_notifier_register.hlist_add_head_rcu')?.actor ?? '', 'mmu_notifier_register.hlist_add_head_rcu');
+  if (endWithoutStart(v.message)) {
+    // the end that found no start: by the actor whose call it was, and when the VM's subscription joined the list
+    const end = [...moves].reverse().find((m) => m.actor === f.vcpu && delta(m.text) < 0);
+    const start = end && [...moves].reverse().find((m) => m.n < end.n && m.actor === f.vcpu && delta(m.text) > 0);
+    if (end) out.push(`${f.vcpu}'s invalidate_range_end reached ${f.vm} at step ${end.n}; ${start ? `its start reached ${f.vm} at step ${start.n}` : `no invalidate_range_start of ${f.vcpu} reached ${f.vm} before it`}.`);
+    if (registered) out.push(`${f.vm}'s notifier joined ${f.mm}'s list at ${at(registered)} (KVM_CREATE_VM at run time).`);
+    // or the VM's mm joined an msharefs file's i_mmap (an attach) while the host's change was open
+    const link = end && [...ctx.steps.slice(0, end.n)].reverse().find((s) => s.id === 'msharefs_mmap.vma_link' || s.id === 'mshare_attach.i_mmap_lock_write');
+    if (link) out.push(`A window joined the msharefs i_mmap at ${at(link)}, before that end.`);
+  }
+  const begin = endWithoutStart(v.message) ? undefined : [...moves].reverse().find((m) => m.actor === f.vcpu && delta(m.text) > 0);
   if (begin) {
     const ended = moves.some((m) => m.n > begin.n && m.actor === f.vcpu && delta(m.text) < 0);
     out.push(`${f.vcpu}'s invalidate_range_start reached ${f.vm} at step ${begin.n}; ${ended ? `${f.vcpu} ended an invalidation after it` : `no invalidate_range_end of ${f.vcpu} reached ${f.vm} after it`}.`);

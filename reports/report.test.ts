@@ -70,7 +70,7 @@ describe('the report of each saved counterexample', () => {
    * different bad state; every file of the corpus is one of these, and a
    * new kind fails here until the checks below learn what its report says.
    */
-  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken' | 'value the reference forbids' | 'shared table not flushed' | 'PSC entry outlives its link' | 'guest TLB beyond the primary' | 'invalidate start never ended';
+  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken' | 'value the reference forbids' | 'shared table not flushed' | 'PSC entry outlives its link' | 'guest TLB beyond the primary' | 'SPTE beyond the primary' | 'invalidate start never ended' | 'invalidate end without its start';
   const kindOf = (cx: CounterexampleFile): Kind => {
     const { property, holder } = cx.verdict;
     if (property === 'no-freed-frame-reachable' && holder === 'TLB') return 'stale TLB entry';
@@ -82,13 +82,14 @@ describe('the report of each saved counterexample', () => {
     if (property === 'shared-table-flush' && holder === 'TLB') return 'shared table not flushed';
     if (property === 'no-stale-psc-after-unlink' && holder === 'PSC') return 'PSC entry outlives its link';
     if (property === 'secondary-subset' && holder === 'guest TLB') return 'guest TLB beyond the primary';
-    if (property === 'notifier-balance' && holder === 'notifier') return 'invalidate start never ended';
+    if (property === 'secondary-subset' && holder === 'SPTE') return 'SPTE beyond the primary';
+    if (property === 'notifier-balance' && holder === 'notifier') return / is -\d+$|without a matching start/.test(cx.verdict.message ?? '') ? 'invalidate end without its start' : 'invalidate start never ended';
     throw new Error(`no report checks for ${property} (${holder}): add a kind`);
   };
 
   it('has a counterexample of every kind of finding the report checks', () => {
     const kinds = new Set(files.map((f) => kindOf(loadCounterexample(join(DIR, f)))));
-    expect([...kinds].sort()).toEqual(['PSC entry outlives its link', 'guest TLB beyond the primary', 'invalidate start never ended', 'lock rule broken', 'shared table not flushed', 'stale PSC entry', 'stale TLB entry', 'stale upper entry', 'unmap not complete', 'value the reference forbids']);
+    expect([...kinds].sort()).toEqual(['PSC entry outlives its link', 'SPTE beyond the primary', 'guest TLB beyond the primary', 'invalidate end without its start', 'invalidate start never ended', 'lock rule broken', 'shared table not flushed', 'stale PSC entry', 'stale TLB entry', 'stale upper entry', 'unmap not complete', 'value the reference forbids']);
   });
 
   for (const f of files) {
@@ -241,6 +242,33 @@ describe('the report of each saved counterexample', () => {
             // the actor's begin is named, no end of it follows, and the VM's counter is still up now
             expect(actual).toMatch(new RegExp(`${actor}'s invalidate_range_start reached ${vm} at step \\d+; no invalidate_range_end of ${actor} reached ${vm} after it\\.`));
             expect(actual).toContain(`mmu_invalidate_in_progress ${open}, range`);
+            break;
+          }
+          case 'SPTE beyond the primary': {
+            // "V0's SPTE for gfn 2 maps frame 7 writable, but the primary PTE of 0x14000 in P0 is not present"
+            const [, vm, gfn, frame, writable, va, mm, why] = /^(\S+)'s SPTE for gfn (\d+) maps frame (\d+)( writable)?, but the primary PTE of (0x[0-9a-f]+) in (\S+) (is not present|is read-only|maps frame \d+)$/.exec(v.message)!;
+            expect(report.focus).toMatchObject({ holder: 'SPTE', vm, mm, gfn: Number(gfn), pfn: Number(frame) });
+            // the SPTE as installed, and the fault that installed it: its seq sample is a drawn step
+            expect(actual).toMatch(new RegExp(`${vm} SPTE for gfn ${gfn}: frame ${frame} \\(${writable ? 'rw' : 'r'}\\), installed at step \\d+`));
+            const pte = new RegExp(`${mm} PTE for ${va} \\(gfn ${gfn} of ${vm}\\): (.*?)(?: since step \\d+ \\(.*?\\))?\\.(?: |$)`).exec(actual)?.[1];
+            expect(pte, 'the primary PTE of the gfn').toBeDefined();
+            if (why === 'is not present') expect(pte).toMatch(/^(none|frame \d+ \(prot none\))$/);
+            else if (why === 'is read-only') expect(pte).toMatch(/ \(r\)$/);
+            else expect(pte).toBe(`frame ${/\d+/.exec(why!)![0]}`);
+            expect(actual).toMatch(/'s fault sampled mmu_invalidate_seq at step \d+/);
+            // the state panel of the violating step holds the SPTE
+            expect(report.states[v.step]!.kvm!.vms.find((x) => x.vm === vm)!.sptes.some((x) => x.startsWith(`gfn ${gfn} -> frame ${frame}`))).toBe(true);
+            break;
+          }
+          case 'invalidate end without its start': {
+            // "V0's mmu_invalidate_in_progress is -1": the end came from the violating actor, with no start of its own before it
+            const [, vm, n] = /^(\S+)'s mmu_invalidate_in_progress is (-\d+)$/.exec(v.message)!;
+            expect(report.focus).toMatchObject({ holder: 'notifier', vm, vcpu: v.actor });
+            expect(report.bad!.note).toBe(`${vm}: end on ${report.focus!.mm} without its start, mmu_invalidate_in_progress ${n}`);
+            expect(actual).toMatch(new RegExp(`${v.actor}'s invalidate_range_end reached ${vm} at step ${v.step}; no invalidate_range_start of ${v.actor} reached ${vm} before it\\.`));
+            // what let the VM's subscription in between: a registration at run time, or an attach into the msharefs i_mmap
+            expect(actual).toMatch(/notifier joined \S+'s list at step \d+|A window joined the msharefs i_mmap at step \d+/);
+            expect(actual).toContain(`mmu_invalidate_in_progress ${n}, range`);
             break;
           }
           case 'lock rule broken': {
