@@ -13,6 +13,8 @@ import zapNoFlush from '../variants/pre-a835429cda91-zap-no-flush.js';
 import flushNoWait from '../variants/kvm-tlb-flush-no-wait.js';
 import noRecheck from '../variants/kvm-enter-no-request-recheck.js';
 import seqAfterGup from '../variants/kvm-mmu-seq-after-gup.js';
+import flushAfterUnlock from '../variants/pre-565f3be21746-flush-after-unlock.js';
+import requestSkip from '../variants/pre-84261923d3dd-request-skip.js';
 import { putPage } from '../model/kernel/frames.js';
 import type { Pfn } from '../model/kernel/types.js';
 import { anon, guestRead, guestWrite, madvise, proc, run, scenario, scenarioFile, thread, until, vm, write } from './build.js';
@@ -176,6 +178,60 @@ describe('each KVM property fails on a broken path and holds on linux', () => {
     const { good, bad } = both(guestAndZap([until('T0', 'get_user_pages.mmap_read_unlock'), run('T1'), run('T0')]), seqAfterGup, 'secondary-subset');
     expect(good.verdict).toBe('pass');
     expect(bad.violation).toMatchObject({ property: 'secondary-subset', actor: 'T0', stepId: 'tdp_mmu_map_handle_target_level' });
+  });
+
+  it('no-freed-frame-reachable: the flush after mmu_lock is dropped lets a second zap of the page find nothing to flush (pre-565f3be21746)', () => {
+    // T0's vCPU caches gfn 0 and leaves the guest (no request pending: its entry is usable). T1's
+    // madvise zaps the SPTE and, on the mutant, drops mmu_lock before its flush; T2's madvise of the
+    // same page takes mmu_lock, finds no SPTE, flushes nothing, and frees the page (its CPU flush IPIs
+    // answered) while T1 has not yet made the request
+    const sc = scenario({
+      config: { cpus: 3 },
+      setup: [proc('P0'), anon('P0', X, 1), vm('V0', 'P0', 0, X)],
+      threads: [thread('T0', 'P0', 0, guestWrite('V0', 0)), thread('T1', 'P0', 1, madvise(X)), thread('T2', 'P0', 2, madvise(X))],
+      schedule: [run('T0'), until('T1', 'kvm_handle_hva_range.kvm_mmu_unlock'), run('T2'), run('ipi@cpu0'), run('ipi@cpu1'), run('T2'), run('T1')],
+    });
+    const { good, bad } = both(sc, flushAfterUnlock);
+    expect(good.verdict).toBe('pass');
+    const t1 = good.trace.filter((e) => e.actor === 'T1').map((e) => e.id);
+    expect(t1.indexOf('kvm_make_all_cpus_request.kvm_make_request')).toBeLessThan(t1.indexOf('kvm_handle_hva_range.kvm_mmu_unlock')); // the request is made under mmu_lock
+    expect(bad.violation).toMatchObject({ property: 'no-freed-frame-reachable', actor: 'T2', stepId: 'tlb_batch_pages_flush', holder: 'guest TLB' });
+    const t2 = bad.trace.filter((e) => e.actor === 'T2').map((e) => e.id);
+    expect(t2).toContain('kvm_mmu_unmap_gfn_range'); // T2's start zapped nothing
+    expect(t2).not.toContain('kvm_make_all_cpus_request.kvm_make_request');
+  });
+
+  it('no-freed-frame-reachable: a requester that finds the request bit set neither kicks nor waits (pre-84261923d3dd); the 2009 order alone survives this race', () => {
+    // T0's vCPU runs the guest with gfn 0 and gfn 1 in its guest TLB. T1's madvise of gfn 0's page
+    // has zapped, dropped mmu_lock (the 2009 order) and set the bit, not yet kicked; T2's madvise of
+    // gfn 1's page zaps, finds the bit set, and on the mutant skips the vCPU: no kick, no wait, and
+    // the page goes while T0 still runs the guest on it. With only the 2009 order T2 kicks T0 too
+    // and waits for it.
+    const sc = scenario({
+      config: { cpus: 3 },
+      setup: [proc('P0'), anon('P0', X, 2), vm('V0', 'P0', 0, X, 2)],
+      threads: [thread('T0', 'P0', 0, guestWrite('V0', 0), guestWrite('V0', 1), guestRead('V0', 1)), thread('T1', 'P0', 1, madvise(X)), thread('T2', 'P0', 2, madvise(X + 0x1000))],
+      schedule: [
+        until('T0', 'guest_access.tdp_walk'),
+        until('T0', 'guest_access.tdp_walk'),
+        until('T1', 'kvm_make_all_cpus_request.kvm_make_request'),
+        run('T2'),
+        run('ipi@cpu0'),
+        run('ipi@cpu1'),
+        run('T2'),
+        run('T1'),
+      ],
+    });
+    const { good, bad } = both(sc, requestSkip);
+    expect(good.verdict).toBe('pass');
+    const order2009 = both(sc, flushAfterUnlock).bad;
+    expect(order2009.verdict).toBe('pass');
+    const t2 = order2009.trace.filter((e) => e.actor === 'T2').map((e) => e.id);
+    expect(t2).toContain('kvm_make_all_cpus_request.kick');
+    expect(t2).toContain('kvm_make_all_cpus_request.wait');
+    expect(bad.violation).toMatchObject({ property: 'no-freed-frame-reachable', actor: 'T2', stepId: 'tlb_batch_pages_flush', holder: 'guest TLB' });
+    expect(bad.violation!.message).toContain('gfn 1');
+    expect(bad.trace.filter((e) => e.actor === 'T2').map((e) => e.id)).not.toContain('kvm_make_all_cpus_request.kick');
   });
 
   it('read-value: a guest read through the stale guest TLB after the page was reused', () => {
