@@ -12,10 +12,15 @@
 //   2. State caching (state_key.ts): a node whose key was reached before
 //      with no more preemptions and steps is not expanded again. This
 //      merges interleavings of independent steps that end in the same
-//      state, without the read sets a sleep set or DPOR would need (the
-//      model does not record them). It merges less than those would: the
+//      state. It merges less than a partial-order reduction might: the
 //      key includes allocation ids and each actor's step history, so two
-//      orders that allocate frames differently stay apart.
+//      orders that allocate frames differently stay apart. The key's
+//      last actor is apart from the state (cross-last, `anyLast`, on by
+//      default): a state reached after another last actor with one
+//      preemption less also covers the node. The two go on alike but for
+//      their first switch, which costs at most one more after the other
+//      actor, so every schedule from the node has a twin from the earlier
+//      one with no more preemptions and as many steps.
 //   3. Executions are not copied (actors are generators): a node is
 //      reached again by replaying its path from the start, every step
 //      checked as in any run and its step id compared with the one the
@@ -24,6 +29,43 @@
 //   4. A violation comes back as a scenario whose schedule is the path
 //      (one entry per run of steps of one actor), replayed by the runner
 //      before it is reported: it saves and replays like any finding.
+//   5. Sleep sets (Godefroid's thesis, LNCS 1032, ch. 5; opt-in, `sleep`).
+//      Plain sleep sets are not sound under a preemption bound
+//      (Musuvathi and Qadeer, MSR-TR-2007-12; Coons, Musuvathi and
+//      McKinley, OOPSLA 2013): of two equivalent schedules t.u.w and
+//      u.t.w, the one pruned may be the one within the bound, or the
+//      cheaper one. Here an actor sleeps only where every schedule pruned
+//      has an explored twin (same steps, same length, same state after
+//      them) with no more preemptions:
+//      - put to sleep: at a node whose last actor `a` can step, its step
+//        t is the continuation (cost p). Each preemption child u (cost
+//        p + 1, actor b) gets `a` asleep if t and u are independent there.
+//        Pruned: u.s.t.w (s: steps since), switching back to `a` at its
+//        end; twin: t.u.s.w, which pays the switch from `a` to b (at most
+//        one) where the pruned one paid the preemption of `a` (one), and
+//        whose first switch in w costs at most one more (from the last
+//        actor of s instead of `a`), which the pruned schedule's switch
+//        back to `a` pays, as long as the last actor of s can still step.
+//      - kept asleep: along every child whose step is independent of `a`'s
+//        next step (each pair checked where it occurs) and costs what its
+//        twin's does: a continuation, or a preemption. At a free switch
+//        (the last actor blocked or ended) the twin may pay a switch the
+//        pruned schedule did not, and the argument above needs the last
+//        actor able to step: every sleeper is woken there.
+//      - so an asleep actor only ever spares a second (or later)
+//        preemption: nothing at bound 0 or 1 (no sleepers are computed
+//        where no further preemption fits the bound).
+//      Independence: the model records no read or write sets, so two next
+//      steps are independent at a node when executing them in both orders
+//      (each on a replay) takes the same steps with the same observations,
+//      breaks no property, and ends in the same state key: the commutation
+//      itself, at that state (conditional independence).
+//      With the state cache (Godefroid, ch. 6: a state reached again with
+//      a smaller sleep set must explore what was asleep before): an entry
+//      keeps its node's sleep set; a child is merged as it is made only by
+//      an entry with nothing asleep, and at expansion the finished entries
+//      that cover the node leave it only the actors asleep in all of them,
+//      less its own sleepers.
 
 import { Execution, modelErrorOf, type Actor, type RunOptions, type RunResult } from '../../model/run/execution.js';
 import { runScenario } from '../../model/run/runner.js';
@@ -151,6 +193,38 @@ export function scheduleOf(path: readonly string[]): ScheduleEntry[] {
   return out;
 }
 
+/**
+ * Are the next steps of actors `a` and `b` independent at the state `at` makes (a fresh execution each call)?
+ * Run both orders, each on its own execution: independent when
+ * each actor takes a step in both (neither disables the other), the
+ * same step with the same observation, no step breaks a property or
+ * ends the run, and both orders end in the same state key (state_key.ts:
+ * the kernel state, ideal memory, every check's ghost memory, values,
+ * choice points, each actor's steps and path locals). What a step reads
+ * or writes is not recorded by the model; this is the commutation
+ * itself, at this state (conditional independence), which is what a
+ * sleep set needs.
+ */
+export function commute(at: () => Execution, a: string, b: string, counted: () => void = () => {}): boolean {
+  const order = (first: string, second: string) => {
+    const x = at();
+    const out: StepEvent[] = [];
+    for (const name of [first, second]) {
+      const r = stepActor(x, x.byName.get(name)!);
+      counted();
+      if (r === null || r === 'touched' || r.violation || r.exhausted) return null;
+      out.push(r.event);
+    }
+    return { key: stateKeyText(x, null), e: out };
+  };
+  const ab = order(a, b);
+  if (!ab) return false;
+  const ba = order(b, a);
+  if (!ba) return false;
+  const same = (e: StepEvent, f: StepEvent) => e.id === f.id && canon(e.obs) === canon(f.obs);
+  return ab.key === ba.key && same(ab.e[0]!, ba.e[1]!) && same(ab.e[1]!, ba.e[0]!);
+}
+
 const subset = (a: readonly string[], b: readonly string[]) => a.every((x) => b.includes(x));
 
 export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
@@ -193,37 +267,9 @@ export function explore(sc: Scenario, opts: ExploreOptions): ExploreResult {
     return x;
   };
 
-  /**
-   * Are the next steps of actors `a` and `b` independent at `n`'s state?
-   * Run both orders, each on a replay of `n`'s path: independent when
-   * each actor takes a step in both (neither disables the other), the
-   * same step with the same observation, no step breaks a property or
-   * ends the run, and both orders end in the same state key (state_key.ts:
-   * the kernel state, ideal memory, every check's ghost memory, values,
-   * choice points, each actor's steps and path locals). What a step reads
-   * or writes is not recorded by the model; this is the commutation
-   * itself, at this state (conditional independence), which is what a
-   * sleep set needs.
-   */
   const independent = (n: Node, a: string, b: string): boolean => {
     stats.indepChecks++;
-    const order = (first: string, second: string) => {
-      const x = replay(n);
-      const out = [];
-      for (const name of [first, second]) {
-        const r = stepActor(x, x.byName.get(name)!);
-        stats.transitions++;
-        if (r === null || r === 'touched' || r.violation || r.exhausted) return null;
-        out.push(r.event);
-      }
-      return { key: stateKeyText(x, null), e: out };
-    };
-    const ab = order(a, b);
-    if (!ab) return false;
-    const ba = order(b, a);
-    if (!ba) return false;
-    const same = (e: StepEvent, f: StepEvent) => e.id === f.id && canon(e.obs) === canon(f.obs);
-    const yes = ab.key === ba.key && same(ab.e[0]!, ba.e[1]!) && same(ab.e[1]!, ba.e[0]!);
+    const yes = commute(() => replay(n), a, b, () => stats.transitions++);
     if (yes) stats.independent++;
     return yes;
   };
