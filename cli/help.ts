@@ -86,7 +86,7 @@ export const USAGE = `usage: mshare-check <command> [options]   (mshare-check <c
   matrix [--runs N | --budget T] [--seed S] [--policy P]... [--out DIR] [--skip-known] [--jobs N]
   merge DIR... --out DIR
   explore FILE [--policy P] [--variant F | --trust-variant] [--property ID]... [--bound B] [--max-states N]
-          [--time T] [--no-cache] [--out DIR]
+          [--time T] [--no-cache] [--no-cross-last] [--sleep-sets] [--out DIR]
   check [FILE] [--check NAME]... [--out DIR] [--jobs N]
   --help, -h     this text; --version
 Exit status: 0 no violation, 1 a violation found or reproduced, 2 bad usage or input, 3 model or internal error,\n130 interrupted (Ctrl-C).`;
