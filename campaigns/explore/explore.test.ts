@@ -156,6 +156,13 @@ const twoWriters = (): Scenario =>
     schedule: [],
   });
 
+/**
+ * Let the worker answer vitest's messages before a long synchronous
+ * search: back-to-back searches that never return to the event loop for
+ * 60 s end the run with "Timeout calling onTaskUpdate" on a loaded machine.
+ */
+const yieldToVitest = () => new Promise<void>((r) => setImmediate(r));
+
 /** The cache as it was (same last actor only), cross-last merging (the default), and sleep sets on top. */
 const MODES: [string, Pick<ExploreOptions, 'anyLast' | 'sleep'>][] = [
   ['same-last cache', { anyLast: false, sleep: false }],
@@ -168,7 +175,8 @@ describe('explore reductions', () => {
     ['free-before-flush', freeBeforeFlush, zapWhileCached],
     ['no-ipi', noIpi, zapWhileCached],
     ['free-before-flush', freeBeforeFlush, reusedFrameRead],
-  ])('kept mutant %s: every reduction gives the same shortest counterexample within bound 2', (_name, spec, make) => {
+  ])('kept mutant %s: every reduction gives the same shortest counterexample within bound 2', async (_name, spec, make) => {
+    await yieldToVitest();
     const policy = applyVariant(linux, spec);
     const got = MODES.map(([, m]) => {
       const r = explore(make(), { ...opts(policy, 2), ...m });
@@ -182,14 +190,16 @@ describe('explore reductions', () => {
 
   // one search per test (each is tens of seconds on a loaded machine), compared in the last
   const holding = new Map<string, ExploreResult>();
-  it.each(MODES)('linux holds on two writers within bound 2 with the %s', (name, m) => {
+  it.each(MODES)('linux holds on two writers within bound 2 with the %s', async (name, m) => {
+    await yieldToVitest();
     const r = explore(twoWriters(), { ...opts(linux, 2), ...m });
     expect(r.verdict).toBe('clean');
     expect(r.bound).toBe(2);
     holding.set(name, r);
   });
 
-  it('cross-last merging expands fewer states there; sleep sets spare preemptions, and none at bound 1', () => {
+  it('cross-last merging expands fewer states there; sleep sets spare preemptions, and none at bound 1', async () => {
+    await yieldToVitest();
     const [same, cross, sleep] = MODES.map(([name]) => holding.get(name));
     if (!same || !cross || !sleep) throw new Error('the three searches above did not all finish');
     expect(cross.states).toBeLessThan(same.states);
@@ -203,7 +213,8 @@ describe('explore reductions', () => {
     expect([one.slept, one.indepChecks]).toEqual([0, 0]);
   });
 
-  it('judges two steps independent only where both orders reach the same state and go on alike', () => {
+  it('judges two steps independent only where both orders reach the same state and go on alike', async () => {
+    await yieldToVitest();
     // the judgement (commute) on random prefixes, checked here without it: both orders on fresh
     // executions, then the same deterministic continuation to the end
     const sc = zapWhileCached();
