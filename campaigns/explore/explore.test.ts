@@ -188,9 +188,11 @@ describe('explore reductions', () => {
     expect(got[2]).toEqual(got[0]);
   });
 
-  // one search per test (each is tens of seconds on a loaded machine), compared in the last
+  // one search per test (about 10 s each on an idle machine), compared in the last; the
+  // cross-last cache alone is measured beside them in bench/explore.ts --part reduction
   const holding = new Map<string, ExploreResult>();
-  it.each(MODES)('linux holds on two writers within bound 2 with the %s', async (name, m) => {
+  const HOLDING_MODES = [MODES[0]!, MODES[2]!];
+  it.each(HOLDING_MODES)('linux holds on two writers within bound 2 with the %s', async (name, m) => {
     await yieldToVitest();
     const r = explore(twoWriters(), { ...opts(linux, 2), ...m });
     expect(r.verdict).toBe('clean');
@@ -198,15 +200,16 @@ describe('explore reductions', () => {
     holding.set(name, r);
   });
 
-  it('cross-last merging expands fewer states there; sleep sets spare preemptions, and none at bound 1', async () => {
+  it('the reductions expand fewer states there; sleep sets spare preemptions, and none at bound 1', async () => {
     await yieldToVitest();
-    const [same, cross, sleep] = MODES.map(([name]) => holding.get(name));
-    if (!same || !cross || !sleep) throw new Error('the three searches above did not all finish');
-    expect(cross.states).toBeLessThan(same.states);
+    const [same, sleep] = HOLDING_MODES.map(([name]) => holding.get(name));
+    if (!same || !sleep) throw new Error('the searches above did not both finish');
+    expect(sleep.states).toBeLessThan(same.states);
+    expect(sleep.perBound.map((b) => b.schedules)).toEqual(same.perBound.map((b) => b.schedules));
     expect(sleep.slept).toBeGreaterThan(0);
     expect(sleep.independent).toBeGreaterThan(0);
     expect(sleep.independent).toBeLessThan(sleep.indepChecks);
-    expect(cross.slept).toBe(0);
+    expect(same.slept).toBe(0);
     // a sleeper is only ever a preemption not taken, and at bound 1 no second one fits
     const one = explore(twoWriters(), { ...opts(linux, 1), sleep: true });
     expect(one.verdict).toBe('clean');
