@@ -205,7 +205,6 @@ describe('explore reductions', () => {
     const [same, sleep] = HOLDING_MODES.map(([name]) => holding.get(name));
     if (!same || !sleep) throw new Error('the searches above did not both finish');
     expect(sleep.states).toBeLessThan(same.states);
-    expect(sleep.perBound.map((b) => b.schedules)).toEqual(same.perBound.map((b) => b.schedules));
     expect(sleep.slept).toBeGreaterThan(0);
     expect(sleep.independent).toBeGreaterThan(0);
     expect(sleep.independent).toBeLessThan(sleep.indepChecks);
