@@ -46,7 +46,7 @@ export const COMMAND_HELP: Record<string, string> = {
   --jobs N      worker threads (default: the machine's cores); results are the same for any N
   Exit 0 once computed, findings or not; 130 on Ctrl-C.`,
   explore: `mshare-check explore FILE [--policy P] [--variant F | --trust-variant] [--property ID]... [--bound B]
-                  [--max-states N] [--time T] [--no-cache] [--out DIR]
+                  [--max-states N] [--time T] [--no-cache] [--no-cross-last] [--sleep-sets] [--out DIR]
   Every interleaving of a scenario's operations (a scenario text file, or a saved counterexample's
   operations; its schedule is not used), by increasing preemptions, then steps. Threads and hardware
   actors (IPI handlers, RCU, speculative walks, store buffers) are all scheduling choices.
@@ -54,6 +54,10 @@ export const COMMAND_HELP: Record<string, string> = {
   --max-states N  stop after N distinct states (default 200000): "NOT COMPLETE", with the last bound finished
   --time T        stop after T of wall-clock time (30s, 10m) in the same way; stdout then depends on the machine
   --no-cache      no state caching: every schedule within the bound (slower; checks the cache)
+  --no-cross-last the cache merges a state only with one reached after the same actor, not with one
+                  reached at a preemption less after another (same answer; compares the counts)
+  --sleep-sets    sleep sets (partial-order reduction) too: same answer; in docs/bench.md they spare
+                  few states at this explorer's bounds, so they are off by default
   --property ID   check only this property (repeatable; default: the file's, else all)
   --out DIR       where the shortest counterexample is saved (default: counterexamples/)
   --policy P, --variant F, --trust-variant   as for replay (a text file runs under linux by default)
@@ -82,7 +86,7 @@ export const USAGE = `usage: mshare-check <command> [options]   (mshare-check <c
   matrix [--runs N | --budget T] [--seed S] [--policy P]... [--out DIR] [--skip-known] [--jobs N]
   merge DIR... --out DIR
   explore FILE [--policy P] [--variant F | --trust-variant] [--property ID]... [--bound B] [--max-states N]
-          [--time T] [--no-cache] [--out DIR]
+          [--time T] [--no-cache] [--no-cross-last] [--sleep-sets] [--out DIR]
   check [FILE] [--check NAME]... [--out DIR] [--jobs N]
   --help, -h     this text; --version
 Exit status: 0 no violation, 1 a violation found or reproduced, 2 bad usage or input, 3 model or internal error,\n130 interrupted (Ctrl-C).`;

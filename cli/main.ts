@@ -371,7 +371,7 @@ async function cmdExplore(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...TRUST_OPTIONS, property: { type: 'string', multiple: true }, bound: { type: 'string' }, 'max-states': { type: 'string' }, time: { type: 'string' }, 'no-cache': { type: 'boolean' }, out: { type: 'string' } },
+    options: { ...TRUST_OPTIONS, property: { type: 'string', multiple: true }, bound: { type: 'string' }, 'max-states': { type: 'string' }, time: { type: 'string' }, 'no-cache': { type: 'boolean' }, 'sleep-sets': { type: 'boolean' }, 'no-cross-last': { type: 'boolean' }, out: { type: 'string' } },
   });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError('explore takes one FILE');
@@ -384,14 +384,14 @@ async function cmdExplore(args: string[], io: Io): Promise<number> {
   const outDir = values.out ?? 'counterexamples';
   prepareOutDir(outDir); // before exploring: a finding is never lost to a bad --out
   const actors = sc.threads.length;
-  io.out(`explore: ${printable(file)} under ${p.name}: ${actors} thread${actors === 1 ? '' : 's'}, ${sc.threads.reduce((n, t) => n + t.ops.length, 0)} ops; preemption bound ${bound}, state cache ${values['no-cache'] ? 'off' : 'on'}${sc.schedule?.length ? ' (the file\'s schedule is not used)' : ''}`);
+  io.out(`explore: ${printable(file)} under ${p.name}: ${actors} thread${actors === 1 ? '' : 's'}, ${sc.threads.reduce((n, t) => n + t.ops.length, 0)} ops; preemption bound ${bound}, state cache ${values['no-cache'] ? 'off' : values['no-cross-last'] ? 'on (same last actor only)' : 'on'}, sleep sets ${values['sleep-sets'] ? 'on' : 'off'}${sc.schedule?.length ? ' (the file\'s schedule is not used)' : ''}`);
   const log = makeLogger();
   const t0 = Date.now();
-  const r = explore(sc, { policy: p, properties: checks, bound, maxStates, cache: !values['no-cache'], timeUp: () => timeMs !== undefined && Date.now() - t0 >= timeMs });
+  const r = explore(sc, { policy: p, properties: checks, bound, maxStates, cache: !values['no-cache'], sleep: values['sleep-sets'] === true, anyLast: !values['no-cross-last'], timeUp: () => timeMs !== undefined && Date.now() - t0 >= timeMs });
   const ms = Date.now() - t0;
   log.info({ file, policy: p.name, bound, verdict: r.verdict, states: r.states, schedules: r.schedules, transitions: r.transitions, elapsedMs: ms }, 'explore end');
   for (const b of r.perBound) io.out(`  bound ${b.bound}: ${b.states} states, ${b.schedules} complete schedules (cumulative)`);
-  io.out(`  ${r.states} states expanded, ${r.schedules} complete schedules, ${r.transitions} steps run (replays included), ${r.merged} merged by the state cache`);
+  io.out(`  ${r.states} states expanded, ${r.schedules} complete schedules, ${r.transitions} steps run (replays included), ${r.merged} merged by the state cache${values['sleep-sets'] ? `, ${r.slept} preemptions spared by sleep sets (${r.independent} of ${r.indepChecks} step pairs independent)` : ''}`);
   io.err(`explore: ${(ms / 1000).toFixed(1)} s, ${Math.round(r.states / Math.max(ms / 1000, 0.001))} states/s`);
   if (r.verdict === 'model-error') {
     io.out(`MODEL ERROR: ${printable(r.error ?? '')}`);

@@ -199,6 +199,17 @@ describe('mshare-check explore', () => {
     expect(again.out).toContain('verdict: same as saved');
   });
 
+  it('with --sleep-sets and --no-cross-last finds the same race and says what the reductions did', async () => {
+    const plain = await cli('explore', 'test/scenarios/zap-while-cached.txt', '--variant', 'variants/free-before-flush.ts', '--bound', '1', '--out', tmp());
+    const r = await cli('explore', 'test/scenarios/zap-while-cached.txt', '--variant', 'variants/free-before-flush.ts', '--bound', '1', '--sleep-sets', '--no-cross-last', '--out', tmp());
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('state cache on (same last actor only), sleep sets on');
+    expect(r.out).toMatch(/\d+ merged by the state cache, 0 preemptions spared by sleep sets \(0 of 0 step pairs independent\)/); // bound 1: no second preemption to spare
+    const verdict = (o: string) => o.split('\n').find((l) => l.startsWith('VIOLATION'));
+    expect(verdict(r.out)).toBeDefined();
+    expect(verdict(r.out)).toBe(verdict(plain.out));
+  });
+
   it("refuses a scenario its design cannot run (mremap under an mshare design, msharefs under linux) with one line and exit 2", async () => {
     const dir = tmp();
     const f = join(dir, 'mremap.txt');
