@@ -1,0 +1,59 @@
+// IOMMU SVA (paths/sva.ts): a device bound to a process's mm, its ATC
+// filled by the IOMMU's walk of the CPU tables and invalidated by
+// arch_invalidate_secondary_tlbs from the CPU flush functions.
+
+import { describe, expect, it } from 'vitest';
+import { linux } from '../model/policies/linux.js';
+import { applyVariant } from '../model/policies/variant.js';
+import { runScenario } from '../model/run/runner.js';
+import type { Scenario } from '../model/run/scenario.js';
+import { PROPERTIES } from '../properties/registry.js';
+import noSecondary from '../variants/flush-tlb-mm-range-no-secondary-tlbs.js';
+import { anon, dmaRead, dmaWrite, munmap, proc, read, run, scenario, svaBind, thread, until, write } from './build.js';
+import { expectOrder } from './trace.js';
+
+const X = 0x10000;
+
+/** T0 writes X, the device reads X (the IOMMU's walk fills its ATC), then T0 munmaps X. */
+const readThenMunmap = (): Scenario =>
+  scenario({
+    setup: [proc('P0'), anon('P0', X, 1), svaBind('dev0', 'P0')],
+    threads: [thread('T0', 'P0', 0, write(X), munmap(X)), thread('D0', 'P0', 1, dmaRead('dev0', X), dmaRead('dev0', X))],
+    schedule: [until('T0', 'user_access.walk'), until('D0', 'iommu_dma_access.walk'), run('T0'), run('D0')],
+  });
+
+describe('SVA on linux', () => {
+  it('the device reads what the CPU wrote; munmap invalidates its ATC before the page is freed; the next DMA faults', () => {
+    const r = runScenario(readThenMunmap(), { policy: linux, properties: PROPERTIES });
+    expect(r.verdict).toBe('pass');
+    const dma = r.trace.filter((e) => e.actor === 'D0' && e.obs?.kind === 'access');
+    expect(dma.map((e) => e.id)).toEqual(['iommu_dma_access.walk', 'iommu_dma_access.response_failure']);
+    expect((dma[0]!.obs as { value: number }).value).toBe(1); // T0's write
+    expect((dma[1]!.obs as { ok: boolean }).ok).toBe(false); // vma_lookup() found nothing: IOMMU_PAGE_RESP_INVALID
+    expectOrder(r, ['T0', 'zap_pte_range.clear'], ['T0', 'intel_arch_invalidate_secondary_tlbs.atc_invalidated'], ['T0', 'tlb_batch_pages_flush']);
+    expect(r.trace.map((e) => e.id)).toContain('iommu_dma_access.page_request');
+  });
+
+  it('a DMA write to an untouched page takes an I/O page fault, and the CPU reads what the device wrote', () => {
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 1), svaBind('dev0', 'P0')],
+      threads: [thread('D0', 'P0', 1, dmaWrite('dev0', X)), thread('T0', 'P0', 0, read(X))],
+      schedule: [run('D0'), run('T0')],
+    });
+    const r = runScenario(sc, { policy: linux, properties: PROPERTIES });
+    expect(r.verdict).toBe('pass');
+    const ids = r.trace.filter((e) => e.actor === 'D0').map((e) => e.id);
+    expect(ids).toContain('iommu_dma_access.page_request');
+    expect(ids).toContain('do_anonymous_page.set_pte_at');
+    expect(ids.at(-1)).toBe('iommu_dma_access.walk');
+    const cpuRead = r.trace.find((e) => e.actor === 'T0' && e.obs?.kind === 'access');
+    expect((cpuRead!.obs as { value: number }).value).toBe(1);
+  });
+
+  it('without the call in flush_tlb_mm_range the ATC outlives the free (no-freed-frame-reachable)', () => {
+    const bad = runScenario(readThenMunmap(), { policy: applyVariant(linux, noSecondary), properties: PROPERTIES });
+    expect(bad.verdict).toBe('violation');
+    expect(bad.violation?.property).toBe('no-freed-frame-reachable');
+    expect(bad.violation?.holder).toBe('device TLB');
+  });
+});
