@@ -27,7 +27,7 @@ describe('SVA on linux', () => {
     const r = runScenario(readThenMunmap(), { policy: linux, properties: PROPERTIES });
     expect(r.verdict).toBe('pass');
     const dma = r.trace.filter((e) => e.actor === 'D0' && e.obs?.kind === 'access');
-    expect(dma.map((e) => e.id)).toEqual(['iommu_dma_access.walk', 'iommu_dma_access.response_failure']);
+    expect(dma.map((e) => e.id)).toEqual(['iommu_dma_access.walk', 'iommu_sva_handle_iopf.bad_access']);
     expect((dma[0]!.obs as { value: number }).value).toBe(1); // T0's write
     expect((dma[1]!.obs as { ok: boolean }).ok).toBe(false); // vma_lookup() found nothing: IOMMU_PAGE_RESP_INVALID
     expectOrder(r, ['T0', 'zap_pte_range.clear'], ['T0', 'intel_arch_invalidate_secondary_tlbs.atc_invalidated'], ['T0', 'tlb_batch_pages_flush']);

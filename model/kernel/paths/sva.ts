@@ -18,7 +18,15 @@
 //   mmap_read_lock, vma_lookup() (none, or an access the VMA does not
 //   allow: INVALID), handle_mm_fault(vma, addr, FAULT_FLAG_REMOTE |
 //   FAULT_FLAG_WRITE for a write), mmap_read_unlock. INVALID fails the DMA:
-//   the device sees the error, observed as a fault of the access. Not
+//   the device sees the error, observed as a fault of the access (not
+//   observed while the process exits: the reference memory has no
+//   device after its process's exit began). Simplified: mmget_not_zero()
+//   fails from do_group_exit() on, earlier than mm_users reaching 0 (the
+//   model serves fewer faults, never more), and the handler's mm pin is
+//   not modelled: exit_mmap() may begin while it runs (mmu_notifier_release()
+//   then tears the PASID down; its unmap waits for the handler's
+//   mmap_lock), where the kernel would run exit_mmap() at the handler's
+//   mmput(). Not
 //   modelled: an I/O page fault in an mshare window (which posted series
 //   say nothing about): the access ends without an observation.
 //   Simplified: the kthread takes the CPU for the handler without a
@@ -43,7 +51,7 @@
 // unmap-complete (an ATC entry left when munmap or MADV_DONTNEED returns)
 // and read-value (the device's accesses against the ideal memory).
 
-import { step, STOP_STEP, type K, type StepDef } from '../step.js';
+import { step, type K, type StepDef } from '../step.js';
 import { lock, mmapLock, unlock } from '../locks.js';
 import { hugeSubpage, tableIndex } from '../pagetable.js';
 import { LEVELS } from '../config.js';
@@ -114,7 +122,8 @@ export const iommuDmaAccess: StepDef<DmaCtx>[] = [
       const iopf: IopfCtx = { dev: c.dev, mm: d.mm, vpn: c.vpn, write: c.write, opId: c.opId };
       yield* k.run('iommu_sva_handle_iopf', iopf);
       if (iopf.status === 'INVALID') {
-        yield { id: 'iommu_dma_access.response_failure', final: true, obs: { kind: 'access', opId: c.opId, mm: d.mm, vpn: c.vpn, write: c.write, value: 0, ok: false, device: c.dev } };
+        // the DMA fails; observed where the handler decided it, under the mmap_lock (iommu_sva_handle_iopf.bad_access)
+        yield { id: 'iommu_dma_access.response_failure', final: true };
         return;
       }
       if (iopf.status === 'UNMODELLED') {
@@ -148,14 +157,15 @@ export const iommuSvaHandleIopf: StepDef<IopfCtx>[] = [
     if (k.s.mms[c.mm]!.exiting) {
       c.status = 'INVALID';
       yield { id: 'iommu_sva_handle_iopf.mmget_not_zero_failed' };
-      return STOP_STEP;
     }
   }),
   step('iommu_sva_handle_iopf.mmap_read_lock', function* (k, c) {
+    if (c.status) return;
     yield* lock(k, mmapLock(c.mm), 'r', 'iommu_sva_handle_iopf.mmap_read_lock');
     c.locked = true;
   }),
   step('iommu_sva_handle_iopf.vma_lookup', function* (k, c) {
+    if (c.status) return;
     const v = findVma(k.s.mms[c.mm]!, c.vpn);
     if (v?.kind === 'mshare') {
       c.status = 'UNMODELLED';
@@ -164,7 +174,9 @@ export const iommuSvaHandleIopf: StepDef<IopfCtx>[] = [
     // access_flags & ~vma->vm_flags: read, and write for a write
     if (!v || !v.prot.r || (c.write && !v.prot.w)) {
       c.status = 'INVALID';
-      yield { id: 'iommu_sva_handle_iopf.bad_access' };
+      // the process may be exiting (exit_mmap() took the VMAs): the reference memory has no device after its process's exit began
+      const exiting = k.s.mms[c.mm]!.exiting;
+      yield { id: 'iommu_sva_handle_iopf.bad_access', obs: exiting ? undefined : { kind: 'access', opId: c.opId, mm: c.mm, vpn: c.vpn, write: c.write, value: 0, ok: false, device: c.dev } };
       return;
     }
     c.fault = { mm: c.mm, vpn: c.vpn, write: c.write, vma: v };
