@@ -7,9 +7,10 @@ import { linux } from '../model/policies/linux.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { PROPERTIES } from '../properties/registry.js';
+import { PROPERTIES, propertyById } from '../properties/registry.js';
+import { policyByName } from '../model/policies/registry.js';
 import noSecondary from '../variants/flush-tlb-mm-range-no-secondary-tlbs.js';
-import { anon, dmaRead, dmaWrite, munmap, proc, read, run, scenario, svaBind, thread, until, write } from './build.js';
+import { anon, dmaRead, dmaWrite, munmap, proc, read, run, scenario, scenarioFile, svaBind, thread, until, write } from './build.js';
 import { expectOrder } from './trace.js';
 
 const X = 0x10000;
@@ -55,5 +56,45 @@ describe('SVA on linux', () => {
     expect(bad.verdict).toBe('violation');
     expect(bad.violation?.property).toBe('no-freed-frame-reachable');
     expect(bad.violation?.holder).toBe('device TLB');
+  });
+});
+
+// Issue 11 items 4 and 6, hazard 19 (a): a device bound to a SHARER's mm
+// translates through the shared tables; a host-side change must reach the
+// sharer's arch_invalidate_secondary_tlbs before the page is freed.
+describe('SVA on an mshare sharer', () => {
+  const all = (file: string, policy: string) => runScenario(scenarioFile(file), { policy: policyByName(policy)!, properties: PROPERTIES });
+
+  it('mshare-v3: the host flush is flush_tlb_all(), which calls no notifier: the device keeps the freed page', () => {
+    const r = all('sva-over-window', 'mshare-v3');
+    expect(r.violation).toMatchObject({ property: 'no-freed-frame-reachable', holder: 'device TLB' });
+    expect(r.violation!.message).toMatch(/D0's ATC \(bound to P0\) maps 0x80000 -> frame \d+, which is free/);
+    const ids = r.trace.map((e) => e.id);
+    expect(ids).toContain('flush_tlb_all.send'); // the host's mshare_invalidate_tlbs ran ...
+    expect(ids.filter((id) => id.startsWith('intel_arch_invalidate_secondary_tlbs'))).toEqual([]); // ... and never reached the device
+    // without the device the same scenario holds: the CPU TLBs are covered by flush_tlb_all()
+    const sc = scenarioFile('sva-over-window');
+    const noDev = { ...sc, setup: sc.setup.filter((x) => x.kind !== 'sva_bind'), threads: sc.threads.filter((t) => t.name !== 'D'), schedule: sc.schedule.filter((e) => e.actor !== 'D') };
+    expect(runScenario(noDev, { policy: policyByName('mshare-v3')!, properties: PROPERTIES }).verdict).toBe('pass');
+  });
+
+  it('mshare-v3-proposed: passing invalidate_range_start/end through does not help, the SVA domain has neither', () => {
+    expect(all('sva-over-window', 'mshare-v3-proposed').violation).toMatchObject({ property: 'no-freed-frame-reachable', holder: 'device TLB' });
+  });
+
+  it('mshare-v3-per-sharer-flush: flush_tlb_mm_range() per sharer reaches the device (its known sleeping-lock finding aside)', () => {
+    const r = runScenario(scenarioFile('sva-over-window'), { policy: policyByName('mshare-v3-per-sharer-flush')!, properties: [propertyById('no-freed-frame-reachable')!, propertyById('unmap-complete')!, propertyById('read-value')!] });
+    expect(r.verdict).toBe('pass');
+    expect(r.trace.map((e) => e.id)).toContain('intel_arch_invalidate_secondary_tlbs.atc_invalidated');
+  });
+
+  it('mshare-2026: the sharer-list walk runs flush_tlb_mm_range(sharer), which reaches the device, with either listNotifiers value', () => {
+    const m = policyByName('mshare-2026')!;
+    for (const listNotifiers of ['secondary-tlbs-only', 'start-end'] as const) {
+      const r = runScenario(scenarioFile('sva-over-window-2026'), { policy: { ...m, mshare: { ...m.mshare!, listNotifiers } }, properties: PROPERTIES });
+      expect(r.verdict, listNotifiers).toBe('pass');
+      const ids = r.trace.map((e) => e.id);
+      expect(ids.indexOf('intel_arch_invalidate_secondary_tlbs.atc_invalidated')).toBeGreaterThan(ids.indexOf('mshare_flush_sharers.next'));
+    }
   });
 });
