@@ -98,3 +98,15 @@ describe('SVA on an mshare sharer', () => {
     }
   });
 });
+
+describe('hazard 19 (a) with a device: the pass-through of arch_invalidate_secondary_tlbs', () => {
+  it('reaches the sharer\'s device TLB in time (what it is for), and sleeps on i_mmap_rwsem under the page-table lock (why it is refused)', async () => {
+    const { default: passthrough } = await import('../patches/passthrough-secondary-tlbs.js');
+    const p = applyVariant(policyByName('mshare-v3-proposed')!, passthrough);
+    const sc = scenarioFile('sva-over-window');
+    const memory = runScenario(sc, { policy: p, properties: [propertyById('no-freed-frame-reachable')!, propertyById('unmap-complete')!, propertyById('read-value')!] });
+    expect(memory.verdict).toBe('pass');
+    expect(memory.trace.some((e) => e.id.endsWith('intel_arch_invalidate_secondary_tlbs.atc_invalidated'))).toBe(true); // a variant's step ids carry its name
+    expect(runScenario(sc, { policy: p, properties: PROPERTIES }).violation).toMatchObject({ property: 'lock-discipline', stepId: 'passthrough-secondary-tlbs:i_mmap_lock_read' });
+  });
+});
