@@ -47,9 +47,32 @@
 //   for every device of the domain, which also flushes its caches; then
 //   mn_hlist_release() unlinks the subscription.
 //
-// Guarded by no-freed-frame-reachable (an ATC entry to a freed frame),
-// unmap-complete (an ATC entry left when munmap or MADV_DONTNEED returns)
-// and read-value (the device's accesses against the ideal memory).
+// How the properties treat the device TLB: as a CPU TLB of the bound mm
+// whose flush arrives through the notifier, not as KVM's SPTEs. The ATC
+// mirrors PTEs the way a CPU TLB does: the PTE changes first and the
+// flush follows (6bbd42e2df8f: "Pages have been freed at this point" in
+// intel_arch_invalidate_secondary_tlbs() is about the old placement; the
+// call now comes from the CPU flush, before the gather frees the pages),
+// so between the PTE change and that flush an ATC entry may legitimately
+// hold what the PTE no longer gives (the sva_stale_dma_in_window
+// counter; read-value allows a DMA through it inside the open call's
+// window, as it allows a CPU access through a stale TLB entry). That
+// staleness is not a violation; these are:
+//   - no-freed-frame-reachable: an ATC entry of a bound device into a
+//     freed or reallocated frame, at any step, and a DMA store landing in
+//     one (holder 'device TLB');
+//   - unmap-complete: an ATC entry still holding a translation munmap,
+//     MADV_DONTNEED or an mshare unmap removed when the call returns, for
+//     a device bound to the calling mm or to any mm that sees the range
+//     (a sharer), by the same test as a CPU TLB entry;
+//   - read-value: every DMA result (value, or a refused DMA observed
+//     where the fault handler decides it under the mmap_lock) against the
+//     ideal memory of the bound process.
+// secondary-subset is not applied: it checks KVM, which zaps at
+// invalidate_range_start() before the PTE changes; the SVA domain has no
+// start and no such promise. protect-complete does not look at the ATC
+// (a writable ATC entry left after mprotect() returned shows up only
+// through read-value).
 
 import { step, type K, type StepDef } from '../step.js';
 import { lock, mmapLock, unlock } from '../locks.js';
