@@ -50,10 +50,8 @@
 // How the properties treat the device TLB: as a CPU TLB of the bound mm
 // whose flush arrives through the notifier, not as KVM's SPTEs. The ATC
 // mirrors PTEs the way a CPU TLB does: the PTE changes first and the
-// flush follows (6bbd42e2df8f: "Pages have been freed at this point" in
-// intel_arch_invalidate_secondary_tlbs() is about the old placement; the
-// call now comes from the CPU flush, before the gather frees the pages),
-// so between the PTE change and that flush an ATC entry may legitimately
+// flush follows (since 6bbd42e2df8f the call comes from the CPU flush,
+// which the gather runs before it frees the pages), so between the PTE change and that flush an ATC entry may legitimately
 // hold what the PTE no longer gives (the sva_stale_dma_in_window
 // counter; read-value allows a DMA through it inside the open call's
 // window, as it allows a CPU access through a stale TLB entry). That
