@@ -3,6 +3,7 @@ import type { KernelState } from '../model/kernel/state.js';
 import { tlbLookup, tlbUsableFor } from '../model/kernel/tlb.js';
 import { vaHex } from '../model/kernel/types.js';
 import { guestTlbUsable } from '../model/kernel/kvm/state.js';
+import { liveAtc } from '../model/kernel/paths/sva.js';
 import type { Finding, Property } from './property.js';
 import { type Reach, reachAt } from './reach_cache.js';
 
@@ -32,6 +33,11 @@ export const noFreedFrameReachableWith = (reach: Reach): Property => ({
       const e = s.kvm?.guestTlb[event.cpu]?.find((x) => x.vcpu === event.actor && x.gfn === o.guest!.gfn);
       const why = e && s.frames[e.pfn]!.content === o.value ? staleFrame(s, e.pfn, e.ghost) : null;
       if (why) return { holder: 'guest TLB', message: `guest write of ${o.value} to gfn ${o.guest.gfn} of ${o.guest.vm} landed in frame ${e!.pfn} through CPU${event.cpu}'s guest TLB, which is ${why}` };
+    } else if (o?.kind === 'access' && o.write && o.ok && o.device) {
+      // a DMA store went through the device's ATC entry (filled by the IOMMU's walk if it missed)
+      const e = s.sva?.devices[o.device]?.atc.find((x) => x.vpn === o.vpn);
+      const why = e && s.frames[e.pfn]!.content === o.value ? staleFrame(s, e.pfn, e.ghost) : null;
+      if (why) return { holder: 'device TLB', message: `DMA write of ${o.value} by ${o.device} to ${vaHex(o.vpn)} in ${o.mm} landed in frame ${e!.pfn} through its ATC, which is ${why}` };
     } else if (o?.kind === 'access' && o.write && o.ok) {
       const cpu = s.cpus[event.cpu]!;
       const e = tlbLookup(cpu, o.vpn);
@@ -56,11 +62,26 @@ export const noFreedFrameReachableWith = (reach: Reach): Property => ({
         if (mm) return { holder: 'TLB', message: `CPU${cpu.id} PCID slot ${e.slot} (${mm}) maps ${vaHex(e.vpn)} -> frame ${e.pfn}, which is ${why}` };
       }
     }
-    return s.kvm ? secondaryReach(s) : null;
+    return (s.kvm ? secondaryReach(s) : null) ?? (s.sva ? deviceReach(s) : null);
   },
 });
 
 export const noFreedFrameReachable: Property = noFreedFrameReachableWith(reachAt);
+
+/**
+ * IOMMU SVA (paths/sva.ts): an ATC entry of a bound device into a freed
+ * frame. The device TLB is treated as a CPU TLB of the bound mm whose
+ * flush arrives through arch_invalidate_secondary_tlbs(): it may hold a
+ * translation the PTE no longer has (the CPU flush has not run yet), but
+ * never past the free that the flush must precede.
+ */
+function deviceReach(s: KernelState): Finding | null {
+  for (const { dev, e } of liveAtc(s)) {
+    const why = staleFrame(s, e.pfn, e.ghost);
+    if (why) return { holder: 'device TLB', message: `${dev.name}'s ATC (bound to ${dev.mm}) maps ${vaHex(e.vpn)} -> frame ${e.pfn}, which is ${why}` };
+  }
+  return null;
+}
 
 /** KVM (docs/kvm.md): an SPTE, or a guest-TLB entry the CPU may use, into a freed frame. */
 function secondaryReach(s: KernelState): Finding | null {

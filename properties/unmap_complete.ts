@@ -7,6 +7,7 @@ import { findVma } from '../model/kernel/vma.js';
 import type { GhostAlias, GhostMapping, GhostOp, KernelState } from '../model/kernel/state.js';
 import type { Property } from './property.js';
 import { reachedTables } from './reach.js';
+import { liveAtc } from '../model/kernel/paths/sva.js';
 
 // mremap: its source range (paths/mremap.ts step 9): every translation moved away, or zapped, is gone
 const UNMAPS = ['munmap', 'madvise', 'mshare_unmap', 'mshare_map', 'mremap'];
@@ -85,6 +86,15 @@ export const unmapComplete: Property = {
           const who = a.mm === op.mm ? '' : byTables ? ` (${a.mm}, whose page tables reach the range)` : ` (sharer ${a.mm})`;
           return { holder: 'TLB' as const, message: `${op.kind} of ${vaHex(op.start)}+${op.end - op.start} in ${op.mm} returned while CPU${cpu.id} PCID slot ${e.slot}${who} still maps ${vaHex(e.vpn)} -> frame ${e.pfn}` };
         }
+      }
+      // an SVA device's ATC is a TLB of the mm it is bound to (paths/sva.ts): the same test
+      for (const { dev, e } of liveAtc(s)) {
+        if (dev.mm !== a.mm || e.vpn < a.start || e.vpn >= a.end) continue;
+        const v = e.vpn + a.toOp;
+        if (!removed.some((m) => m.vpn === v && m.ghost === e.ghost && e.filled < m.at)) continue;
+        if (byTables && findLeaf(s, s.mms[a.mm]!, e.vpn)?.pte.ghost === e.ghost) continue;
+        const who = a.mm === op.mm ? '' : byTables ? ` (bound to ${a.mm}, whose page tables reach the range)` : ` (bound to sharer ${a.mm})`;
+        return { holder: 'device TLB' as const, message: `${op.kind} of ${vaHex(op.start)}+${op.end - op.start} in ${op.mm} returned while ${dev.name}'s ATC${who} still maps ${vaHex(e.vpn)} -> frame ${e.pfn}` };
       }
       return null;
     };

@@ -33,6 +33,8 @@ const SETUP: Schema = {
     mshare_map: obj({ kind: kind('mshare_map'), file: NAME, offset: INDEX, pages: COUNT, prot: PROT }),
     // KVM (model/kernel/kvm/state.ts): memslots gfn -> hva (pages) in the process's mm
     vm: obj({ kind: kind('vm'), name: NAME, proc: NAME, memslots: { t: 'arr', max: 64, of: obj({ gfn: INDEX, hva: INDEX, pages: COUNT }) } }),
+    // IOMMU SVA (model/kernel/sva/state.ts): a device bound to the process's mm
+    sva_bind: obj({ kind: kind('sva_bind'), dev: NAME, proc: NAME }),
     zero_page: obj({ kind: kind('zero_page') }),
   },
 };
@@ -73,6 +75,8 @@ const OP: Schema = {
     guest_read: obj({ kind: kind('guest_read'), vm: NAME, gfn: INDEX }),
     guest_write: obj({ kind: kind('guest_write'), vm: NAME, gfn: INDEX }),
     kvm_create_vm: obj({ kind: kind('kvm_create_vm'), vm: NAME }),
+    dma_read: obj({ kind: kind('dma_read'), dev: NAME, va: INDEX }),
+    dma_write: obj({ kind: kind('dma_write'), dev: NAME, va: INDEX }),
   },
 };
 

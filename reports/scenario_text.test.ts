@@ -23,12 +23,13 @@ const OP_KINDS: Record<Op['kind'], true> = {
   read: true, write: true, mmap: true, munmap: true, madvise: true, mprotect: true, gup: true, idle: true, flush_tlb_all: true,
   attach: true, mshare_map: true, mshare_unmap: true, get_user_pages: true, numa_scan: true, exit: true, reclaim: true,
   mshare_create: true, ftruncate: true, mshare_attach: true, mshare_advise: true, mshare_protect: true, close: true,
-  guest_read: true, guest_write: true, fork: true, migrate: true, mremap: true, madv_free: true, kvm_create_vm: true,
+  guest_read: true, guest_write: true, dma_read: true, dma_write: true, fork: true, migrate: true, mremap: true, madv_free: true, kvm_create_vm: true,
 };
-const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true, vm: true, zero_page: true };
+const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true, vm: true, sva_bind: true, zero_page: true };
 
-const opArb = (files: string[], mshares: string[], vms: string[] = []): fc.Arbitrary<Op> =>
+const opArb = (files: string[], mshares: string[], vms: string[] = [], devs: string[] = []): fc.Arbitrary<Op> =>
   fc.oneof(
+    ...(devs.length === 0 ? [] : [fc.record({ kind: fc.constantFrom('dma_read' as const, 'dma_write' as const), dev: fc.constantFrom(...devs), va: vpnArb }, NP)]),
     ...(vms.length === 0 ? [] : [fc.record({ kind: fc.constantFrom('guest_read' as const, 'guest_write' as const), vm: fc.constantFrom(...vms), gfn: fc.nat(1000) }, NP), fc.record({ kind: fc.constant('kvm_create_vm' as const), vm: fc.constantFrom(...vms) }, NP)]),
     fc.record({ kind: fc.constantFrom('read' as const, 'write' as const), va: vpnArb }, NP),
     fc.record({ kind: fc.constantFrom('gup' as const, 'get_user_pages' as const, 'reclaim' as const, 'migrate' as const), va: vpnArb }, NP),
@@ -60,7 +61,7 @@ const opArb = (files: string[], mshares: string[], vms: string[] = []): fc.Arbit
  * declarations it uses: an mmap its process and file, an msharefs file its
  * owner (or none), an mshare_map its msharefs file.
  */
-const setupArb = (procs: string[], files: string[], mshares: string[], vms: string[] = []): fc.Arbitrary<SetupItem[]> =>
+const setupArb = (procs: string[], files: string[], mshares: string[], vms: string[] = [], devs: string[] = []): fc.Arbitrary<SetupItem[]> =>
   fc.tuple(
     fc.shuffledSubarray(
       [
@@ -76,7 +77,8 @@ const setupArb = (procs: string[], files: string[], mshares: string[], vms: stri
     mshares.length === 0 ? fc.constant([]) : fc.array(fc.tuple(fc.constantFrom(...mshares), fc.nat(100), pagesArb, protArb, fc.nat()), { maxLength: 3 }),
     fc.array(fc.tuple(fc.constantFrom(...procs), fc.array(fc.record({ gfn: fc.nat(1000), hva: vpnArb, pages: pagesArb }, NP), { minLength: 1, maxLength: 3 }), fc.nat()), { minLength: vms.length, maxLength: vms.length }),
     fc.boolean(),
-  ).map(([decls, filePages, owners, mmaps, maps, vmItems, zeroPage]) => {
+    fc.array(fc.tuple(fc.constantFrom(...procs), fc.nat()), { minLength: devs.length, maxLength: devs.length }),
+  ).map(([decls, filePages, owners, mmaps, maps, vmItems, zeroPage, devItems]) => {
     const setup = decls.map((d, i): SetupItem => {
       if (d.kind === 'file') return { ...d, pages: filePages[files.indexOf(d.name)]! };
       if (d.kind !== 'msharefs') return d;
@@ -90,6 +92,7 @@ const setupArb = (procs: string[], files: string[], mshares: string[], vms: stri
     for (const [proc, start, pages, prot, f, r] of mmaps) insertAfter(Math.max(at('process', proc), at('file', f.file)) + 1, r, { kind: 'mmap', proc, start, pages, prot, ...f });
     for (const [file, offset, pages, prot, r] of maps) insertAfter(at('msharefs', file) + 1, r, { kind: 'mshare_map', file, offset, pages, prot });
     vmItems.forEach(([proc, memslots, r], i) => insertAfter(at('process', proc) + 1, r, { kind: 'vm', name: vms[i]!, proc, memslots }));
+    devItems.forEach(([proc, r], i) => insertAfter(at('process', proc) + 1, r, { kind: 'sva_bind', dev: devs[i]!, proc }));
     if (zeroPage) setup.unshift({ kind: 'zero_page' });
     return setup;
   });
@@ -97,19 +100,19 @@ const setupArb = (procs: string[], files: string[], mshares: string[], vms: stri
 // Files and msharefs files share one namespace: a name is one or the other.
 const scenarioArb: fc.Arbitrary<Scenario> = fc
   .tuple(fc.uniqueArray(nameArb, { minLength: 1, maxLength: 3 }), fc.uniqueArray(nameArb, { maxLength: 4 }), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), fc.nat(2))
-  .map(([procs, names, isMshare, nvm]) => [procs, names.filter((_, i) => !isMshare[i]), names.filter((_, i) => isMshare[i]), Array.from({ length: nvm }, (_, i) => `V${i}`)] as const)
-  .chain(([procs, files, mshares, vms]) =>
+  .map(([procs, names, isMshare, nvm]) => [procs, names.filter((_, i) => !isMshare[i]), names.filter((_, i) => isMshare[i]), Array.from({ length: nvm }, (_, i) => `V${i}`), Array.from({ length: nvm }, (_, i) => `D${i}`)] as const)
+  .chain(([procs, files, mshares, vms, devs]) =>
     fc.record({
       config: fc.record(
         { fanout: posArb, frames: posArb, cpus: posArb, pcids: posArb, flushCeiling: posArb, maxSteps: posArb },
         { requiredKeys: [], noNullPrototype: true },
       ),
-      setup: setupArb(procs, files, mshares, [...vms]),
+      setup: setupArb(procs, files, mshares, [...vms], [...devs]),
       threads: fc
         .uniqueArray(nameArb, { maxLength: 3 })
         .chain((names) =>
           fc.tuple(...names.map((name) => fc.record({
-            name: fc.constant(name), proc: fc.constantFrom(...procs), cpu: fc.nat(8), ops: fc.array(opArb(files, mshares, [...vms]), { maxLength: 5 }),
+            name: fc.constant(name), proc: fc.constantFrom(...procs), cpu: fc.nat(8), ops: fc.array(opArb(files, mshares, [...vms], [...devs]), { maxLength: 5 }),
           }, NP))),
         ),
       speculation: fc.array(fc.record({ cpu: fc.nat(8), vas: fc.array(vpnArb, { maxLength: 3 }) }, NP), { maxLength: 3 }),

@@ -44,6 +44,7 @@ function printSetup(it: SetupItem): string {
     case 'msharefs': return `msharefs ${name(it.name)}${it.owner === null ? '' : ` owner=${name(it.owner)}`}`;
     case 'mshare_map': return `mshare_map ${name(it.file)} offset=${it.offset} pages=${it.pages} prot=${protString(it.prot)}`;
     case 'vm': return `vm ${name(it.name)} ${name(it.proc)} slots=${it.memslots.map((m) => `${m.gfn}@${vaHex(m.hva)}+${m.pages}`).join(',')}`;
+    case 'sva_bind': return `sva_bind ${name(it.dev)} ${name(it.proc)}`;
     case 'zero_page': return 'zero_page';
   }
 }
@@ -53,6 +54,7 @@ function printOp(op: Op): string {
     case 'read': case 'write': case 'gup': return `${op.kind} ${vaHex(op.va)}`;
     case 'guest_read': case 'guest_write': return `${op.kind} ${name(op.vm)} gfn=${op.gfn}`;
     case 'kvm_create_vm': return `kvm_create_vm ${name(op.vm)}`;
+    case 'dma_read': case 'dma_write': return `${op.kind} ${name(op.dev)} ${vaHex(op.va)}`;
     case 'mmap': return `mmap ${vaHex(op.va)} pages=${op.pages} prot=${protString(op.prot)}${fileArgs(op)}`;
     case 'munmap': case 'madvise': return `${op.kind} ${vaHex(op.va)} pages=${op.pages}`;
     case 'madv_free': return `madvise ${vaHex(op.va)} pages=${op.pages} advice=free`;
@@ -168,6 +170,11 @@ function parseOp(toks: string[], fail: Fail): Op {
       return { kind, vm: parseName(a.positional(['vm name'])[0]!, 'vm', fail), gfn: a.int('gfn', 0) };
     }
     case 'kvm_create_vm': return { kind, vm: parseName(args([]).positional(['vm name'])[0]!, 'vm', fail) };
+    case 'dma_read': case 'dma_write': {
+      const a = args([]);
+      const [d, addr] = a.positional(['device name', 'address']) as [string, string];
+      return { kind, dev: parseName(d, 'device', fail), va: parseAddr(addr, fail) };
+    }
     case 'mmap': {
       const a = args(['pages', 'prot', 'file', 'pgoff']);
       return { kind, va: va(a), pages: a.int('pages', 1), prot: a.prot(), ...a.file() };
@@ -230,8 +237,9 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   const threadNames = new Set<string>();
   // Threads and ops may name processes and files declared further down.
   const mshares = new Set<string>();
-  const refs: { line: number; what: 'process' | 'file' | 'msharefs file' | 'vm'; name: string }[] = [];
+  const refs: { line: number; what: 'process' | 'file' | 'msharefs file' | 'vm' | 'device'; name: string }[] = [];
   const vms = new Set<string>();
+  const devs = new Set<string>();
   let block: ThreadSpec | 'schedule' | null = null;
   /** mshare 2026: regions created by an mshare_create op (once each, and not also declared by msharefs). */
   const creates: { line: number; name: string }[] = [];
@@ -258,6 +266,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         if (op.kind === 'mmap' && op.file !== null) refs.push({ line, what: 'file', name: op.file });
         if (op.kind === 'attach' || op.kind === 'mshare_map' || op.kind === 'mshare_unmap') refs.push({ line, what: 'msharefs file', name: op.file });
         if (op.kind === 'guest_read' || op.kind === 'guest_write' || op.kind === 'kvm_create_vm') refs.push({ line, what: 'vm', name: op.vm });
+        if (op.kind === 'dma_read' || op.kind === 'dma_write') refs.push({ line, what: 'device', name: op.dev });
         if (op.kind === 'mshare_create') creates.push({ line, name: op.file });
         if (op.kind === 'fork') {
           if (procs.has(op.child) || forked.has(op.child)) fail(`fork of '${op.child}': a process of that name is already declared or forked`);
@@ -351,6 +360,17 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         sc.setup.push({ kind: 'vm', name: vm, proc, memslots });
         break;
       }
+      case 'sva_bind': {
+        const a = new Args(rest, [], fail);
+        const [d, p] = a.positional(['device name', 'process name']) as [string, string];
+        const dev = parseName(d, 'device', fail);
+        const proc = parseName(p, 'process', fail);
+        if (devs.has(dev)) fail(`duplicate device '${dev}'`);
+        if (!procs.has(proc)) fail(`undeclared process '${proc}'`);
+        devs.add(dev);
+        sc.setup.push({ kind: 'sva_bind', dev, proc });
+        break;
+      }
       case 'thread': {
         const a = new Args(rest, ['cpu'], fail);
         const [n, p] = a.positional(['thread name', 'process name']) as [string, string];
@@ -388,7 +408,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   }
   for (const r of refs) {
     if (r.what === 'process' && forked.has(r.name)) continue; // a child of a fork op
-    if (!(r.what === 'process' ? procs : r.what === 'file' ? files : r.what === 'vm' ? vms : mshares).has(r.name)) throw new ScenarioParseError(file, r.line, `undeclared ${r.what} '${r.name}'`);
+    if (!(r.what === 'process' ? procs : r.what === 'file' ? files : r.what === 'vm' ? vms : r.what === 'device' ? devs : mshares).has(r.name)) throw new ScenarioParseError(file, r.line, `undeclared ${r.what} '${r.name}'`);
   }
   return sc;
 }

@@ -44,6 +44,11 @@ export const guestRead = (v: string, gfn: number): Op => ({ kind: 'guest_read', 
 export const guestWrite = (v: string, gfn: number): Op => ({ kind: 'guest_write', vm: v, gfn });
 export const kvmCreateVm = (v: string): Op => ({ kind: 'kvm_create_vm', vm: v });
 
+/** Device `dev` bound to process `p`'s mm by iommu_sva_bind_device() (paths/sva.ts); its DMA is a thread of dmaRead / dmaWrite. */
+export const svaBind = (dev: string, p: string): SetupItem => ({ kind: 'sva_bind', dev, proc: p });
+export const dmaRead = (dev: string, addr: number): Op => ({ kind: 'dma_read', dev, va: va(addr) });
+export const dmaWrite = (dev: string, addr: number): Op => ({ kind: 'dma_write', dev, va: va(addr) });
+
 /** A hand-written scenario of test/scenarios/, by name (with or without `.txt`). */
 export function scenarioFile(name: string): Scenario {
   const base = name.replace(/\.txt$/, '');

@@ -15,7 +15,7 @@ import { applyVariant, defineVariant } from '../model/policies/variant.js';
 import { COVERAGE_COUNTERS, type CoverageName } from '../model/run/coverage.js';
 import { runScenario } from '../model/run/runner.js';
 import type { Scenario } from '../model/run/scenario.js';
-import { anon, file, guestRead, guestWrite, gup, hugeFile, hugeMap, idle, kvmCreateVm, madvFree, madvise, mprotect, reclaim, munmap, proc, read, run, scenario, scenarioFile as load, shared, thread, until, vm, write } from './build.js';
+import { anon, dmaRead, file, guestRead, guestWrite, gup, hugeFile, hugeMap, idle, kvmCreateVm, madvFree, madvise, mprotect, reclaim, munmap, proc, read, run, scenario, scenarioFile as load, shared, svaBind, thread, until, vm, write } from './build.js';
 import { PROPERTIES } from '../properties/registry.js';
 
 const X = 0x10000;
@@ -405,6 +405,17 @@ const CASES: Case[] = [
     }),
     policy: linux,
     reaches: ['kvm_registered_at_run', 'kvm_register_waited'],
+  },
+  // IOMMU SVA (model/kernel/paths/sva.ts; test/sva.test.ts pins the verdicts)
+  {
+    name: "SVA: D0's first DMA takes an I/O page fault; its second hits the ATC after T1's munmap cleared the PTE, before the flush that invalidates it",
+    scenario: () => scenario({
+      setup: [proc('P0'), anon('P0', X, 1), svaBind('dev0', 'P0')],
+      threads: [thread('D0', 'P0', 0, dmaRead('dev0', X), dmaRead('dev0', X)), thread('T1', 'P0', 1, munmap(X))],
+      schedule: [until('D0', 'iommu_dma_access.walk'), until('T1', 'zap_pte_range.clear'), run('D0'), run('T1')],
+    }),
+    policy: linux,
+    reaches: ['sva_iopf', 'sva_stale_dma_in_window', 'sva_atc_invalidated_by_notifier'],
   },
 ];
 

@@ -9,6 +9,7 @@ import { ModelError, mmId, pfn, type Vpn } from './types.js';
 import type { SetupItem } from '../run/scenario.js';
 import { createMsharefs, newInnerVma } from './mshare/msharefs.js';
 import { kvmSubscription } from './kvm/state.js';
+import { svaSubscription } from './sva/state.js';
 
 export function initState(config: Config, setup: SetupItem[], createdAtRun: ReadonlySet<string> = new Set()): KernelState {
   const s: KernelState = {
@@ -62,6 +63,14 @@ export function initState(config: Config, setup: SetupItem[], createdAtRun: Read
         s.kvm.vms[item.name] = { name: item.name, mm: mm.id, memslots: item.memslots.map((m) => ({ ...m })), sptes: {}, mmuInvalidateSeq: 0, mmuInvalidateInProgress: 0, mmuInvalidateRange: null, mnActiveInvalidateCount: 0, released: false, rangeAt: {} };
         // kvm_init_mmu_notifier() -> mmu_notifier_register() before the run, unless a kvm_create_vm operation registers it (paths/mmu_notifier_register.ts)
         if (!createdAtRun.has(item.name)) mm.notifiers.push(kvmSubscription(item.name));
+        break;
+      }
+      case 'sva_bind': {
+        const mm = s.mms[item.proc];
+        if (!mm) throw new ModelError(`setup binds device ${item.dev} to unknown process ${item.proc}`);
+        s.sva ??= { devices: {} };
+        s.sva.devices[item.dev] = { name: item.dev, mm: mm.id, atc: [], released: false };
+        mm.notifiers.push(svaSubscription(item.dev)); // iommu_sva_bind_device() -> intel_svm_domain_alloc() -> mmu_notifier_register() (before the run)
         break;
       }
       case 'zero_page': {

@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import type { ActorName, MmId, Pfn, Prot, Vpn } from './types.js';
 import type { BufferedStore, TsoView } from './store_buffer.js';
 import type { KvmState } from './kvm/state.js';
+import type { SvaState } from './sva/state.js';
 
 /** One entry of a page-table page at any level; `null` is pte_none. */
 export interface Pte {
@@ -420,6 +421,8 @@ export interface KernelState {
   ext: Record<string, unknown>;
   /** KVM (model/kernel/kvm/state.ts): absent unless the setup creates a VM, so runs without one keep their state bytes. */
   kvm?: KvmState;
+  /** IOMMU SVA (model/kernel/sva/state.ts): absent unless the setup binds a device. */
+  sva?: SvaState;
   /**
    * The shared zero page (my_zero_pfn(), paths/fault.ts do_anonymous_page):
    * present when the setup declares `zero_page`. Never on the free list,

@@ -22,7 +22,7 @@ export type WaitFor =
 export type Observation =
   | { kind: 'invoke'; op: OpRecord }
   | { kind: 'return'; opId: string; result: string }
-  | { kind: 'access'; opId: string; mm: MmId; vpn: number; write: boolean; value: number; ok: boolean; guest?: { vm: string; gfn: number } };
+  | { kind: 'access'; opId: string; mm: MmId; vpn: number; write: boolean; value: number; ok: boolean; guest?: { vm: string; gfn: number }; device?: string };
 
 /** A system call as the ideal memory sees it. */
 export interface OpRecord {

@@ -41,6 +41,7 @@ import { kvmFlushRemoteTlbs } from '../kernel/paths/kvm_flush.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from '../kernel/paths/kvm_notifier.js';
 import { kvmVcpuRun, vcpuEnterGuest } from '../kernel/paths/kvm_vcpu_run.js';
 import { kvmCreateVm, mmTakeAllLocks, mmuNotifierRegister } from '../kernel/paths/mmu_notifier_register.js';
+import { intelMmRelease, iommuDmaAccess, iommuSvaHandleIopf } from '../kernel/paths/sva.js';
 import type { Policy } from './policy.js';
 
 export const linux: Policy = {
@@ -144,6 +145,10 @@ export const linux: Policy = {
     tlb_flush_unshared_tables: tlbFlushUnsharedTables,
     // KVM's secondary MMU (paths/kvm_*.ts): reached only when the setup creates a VM
     kvm_vcpu_run: kvmVcpuRun,
+    // IOMMU SVA (paths/sva.ts)
+    iommu_dma_access: iommuDmaAccess,
+    iommu_sva_handle_iopf: iommuSvaHandleIopf,
+    intel_mm_release: intelMmRelease,
     vcpu_enter_guest: vcpuEnterGuest,
     kvm_tdp_page_fault: kvmTdpPageFault,
     kvm_flush_remote_tlbs: kvmFlushRemoteTlbs,

@@ -222,6 +222,9 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
       return yield* k.run('flush_tlb_all', {});
     case 'idle':
       return;
+    case 'dma_read':
+    case 'dma_write':
+      throw new Error('DMA is a device thread\'s (deviceActor)');
     case 'mshare_create':
     case 'ftruncate':
     case 'close':
@@ -418,6 +421,19 @@ function* syscall(k: K, mm: MmId, op: Syscall, opId: string): Gen {
   yield* k.run('syscall_exit_to_user_mode', c); // the edit point after the call's return (paths/exit_to_user_mode.ts)
   k.s.ghost.ops[opId]!.open = false;
   yield { id: `sys_${op.kind}.return`, final: true, obs: { kind: 'return', opId, result: (c.result as string | undefined) ?? 'ok' } };
+}
+
+/**
+ * An SVA device (paths/sva.ts): its DMA in order, each one operation, on
+ * no CPU; an I/O page fault's handler runs on the thread's `cpu`.
+ */
+export function* deviceActor(k: K, spec: ThreadSpec): Gen {
+  for (let i = 0; i < spec.ops.length; i++) {
+    const op = spec.ops[i]!;
+    if (op.kind !== 'dma_read' && op.kind !== 'dma_write') throw new Error('a device thread makes DMA only (validate.ts)');
+    const opId = `${spec.name}.${i}`;
+    yield* k.run('iommu_dma_access', { dev: op.dev, opId, vpn: op.va, write: op.kind === 'dma_write' });
+  }
 }
 
 /** The flush IPI handler of one CPU: runs when an IPI is pending and interrupts are on. */

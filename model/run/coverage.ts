@@ -125,6 +125,15 @@ export const COVERAGE_COUNTERS = [
   // between start and end, or any other holder)
   'kvm_registered_at_run',
   'kvm_register_waited',
+  // IOMMU SVA (paths/sva.ts): a device's ATC entries dropped by
+  // arch_invalidate_secondary_tlbs from flush_tlb_mm_range() (the batch's
+  // (0, -1UL) call in arch_tlbbatch_add_pending() takes no step of its own
+  // and is not counted); a DMA that took an I/O page fault; a DMA through
+  // an ATC entry the PTE no longer gives (the allowed staleness before the
+  // CPU flush reaches the device)
+  'sva_atc_invalidated_by_notifier',
+  'sva_iopf',
+  'sva_stale_dma_in_window',
   // mshare (SPEC 6): the situations behind the review's hazards
   'host_change_with_sharer_tlb',
   'sharer_dormant_slot_at_host_change',
@@ -148,7 +157,8 @@ export const COVERAGE_COUNTERS = [
  * scenario_arb.ts opKindsFor): `reclaim`, `vm` (a VM with vCPUs), `fork`,
  * `migrate`, `mremap` and `madv_free`.
  */
-export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free', readonly string[]>> = {
+export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free' | 'sva', readonly string[]>> = {
+  sva: ['sva_atc_invalidated_by_notifier', 'sva_iopf', 'sva_stale_dma_in_window'],
   migrate: ['migrate_deferred_flush', 'migrate_batched_flush_window', 'migration_entry_waited', 'migrate_folio_freed', 'migrate_undone', 'migration_entry_changed', 'numa_misplaced_migration'],
   mremap: ['mremap_ptes_moved', 'mremap_table_moved', 'mremap_fault_during_move', 'mremap_stale_access_in_window'],
   madv_free: ['lazyfree_folio_discarded', 'lazyfree_folio_redirtied', 'madv_free_stale_dirty_write'],
@@ -228,6 +238,7 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
   countMremap(cov, s, e, mmOfActor);
   countMadvFree(cov, s, e);
   countKvm(cov, s, e);
+  countSva(cov, s, e);
   countMshare(cov, s, e);
   countSharerList(cov, s, e, mmOfActor);
 }
@@ -326,6 +337,20 @@ function countLocks(cov: Coverage, s: KernelState, e: StepEvent): void {
   if (e.id === 'rwsem_down_read_slowpath.queue') {
     const l = Object.values(s.locks).find((x) => x.waiters?.some((w) => w.actor === e.actor && w.mode === 'r'));
     if (l && l.holders.length > 0 && l.mode === 'r') cov.rwsem_reader_held_off_by_writer++;
+  }
+}
+
+/** IOMMU SVA (paths/sva.ts). */
+function countSva(cov: Coverage, s: KernelState, e: StepEvent): void {
+  if (!s.sva) return;
+  const id = e.id;
+  const o = e.obs;
+  if (id === 'intel_arch_invalidate_secondary_tlbs.atc_invalidated') cov.sva_atc_invalidated_by_notifier++;
+  if (id === 'iommu_dma_access.page_request') cov.sva_iopf++;
+  if (id === 'iommu_dma_access.atc_hit' && o?.kind === 'access' && o.device) {
+    const a = s.sva?.devices[o.device]?.atc.find((x) => x.vpn === o.vpn);
+    const pte = findLeaf(s, s.mms[o.mm]!, o.vpn)?.pte;
+    if (a && (!pte || pte.protNone || pte.pfn !== a.pfn || pte.ghost !== a.ghost || (a.writable && !pte.writable))) cov.sva_stale_dma_in_window++;
   }
 }
 

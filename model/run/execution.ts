@@ -20,9 +20,9 @@ import { FreedTableWalk } from '../kernel/pagetable.js';
 import { ModelError, mmId } from '../kernel/types.js';
 import { IdealMemory, type IdealVerdict } from '../ideal/ideal.js';
 import type { Check, CheckContext, StepEvent, Violation } from './check.js';
-import { ipiActor, rcuActor, specActor, storeBufferActor, threadActor } from './actors.js';
+import { deviceActor, ipiActor, rcuActor, specActor, storeBufferActor, threadActor } from './actors.js';
 import { countStep, COVERAGE_COUNTERS, emptyCoverage, type Coverage } from './coverage.js';
-import { ipiActor as ipiName, RCU_ACTOR, specActor as specName, storeBufferActor as sbName, type Scenario, vmsCreatedAtRun } from './scenario.js';
+import { ipiActor as ipiName, isDeviceThread, RCU_ACTOR, specActor as specName, storeBufferActor as sbName, type Scenario, vmsCreatedAtRun } from './scenario.js';
 import { validateScenario } from './validate.js';
 import { resetVariantBudget } from '../policies/variant_budget.js';
 import { thrownAt } from '../source_location.js';
@@ -148,6 +148,10 @@ export class Execution {
     this.mems = this.properties.map(() => ({}));
     const s = this.s;
     for (const t of sc.threads) {
+      if (isDeviceThread(t)) {
+        this.add(t.name, 'thread', t.cpu, (k) => deviceActor(k, t)); // no task: a device (paths/sva.ts)
+        continue;
+      }
       s.tasks[t.name] = { mm: mmId(t.proc), gather: null, walker: null, exitPending: t.ops.some((o) => o.kind === 'exit'), dead: false };
       const forks = t.ops.flatMap((o) => (o.kind === 'fork' ? [o.child] : []));
       if (forks.length > 0) s.tasks[t.name]!.forks = forks; // absent otherwise: runs without fork keep their state bytes

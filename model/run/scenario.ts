@@ -21,6 +21,13 @@ export type SetupItem =
    */
   | { kind: 'vm'; name: string; proc: string; memslots: { gfn: number; hva: number; pages: number }[] }
   /**
+   * A device bound to process `proc`'s mm by iommu_sva_bind_device() before
+   * the run (paths/sva.ts): its SVA domain's MMU notifier is registered on
+   * the mm. Its DMA is a thread of the scenario whose operations are all
+   * dma_read / dma_write of this device (validate.ts).
+   */
+  | { kind: 'sva_bind'; dev: string; proc: string }
+  /**
    * The shared zero page: read faults of untouched anonymous memory map it
    * read-only (do_anonymous_page(), paths/fault.ts) and a write COWs from it.
    * A setup item so that scenarios written before it keep their traces.
@@ -37,6 +44,13 @@ export type Op =
    * before the run, and its other vCPU threads start after it.
    */
   | { kind: 'kvm_create_vm'; vm: string }
+  /**
+   * A DMA read or write by SVA device `dev` at `va` of the mm it is bound
+   * to, translated by the IOMMU (paths/sva.ts). The thread that holds it
+   * is the device, not a CPU task; its `cpu` is where the I/O page fault
+   * handler runs.
+   */
+  | { kind: 'dma_read' | 'dma_write'; dev: string; va: number }
   | { kind: 'mmap'; va: number; pages: number; prot: Prot; file: string | null; pgoff: number }
   | { kind: 'munmap' | 'madvise'; va: number; pages: number }
   /**
@@ -154,3 +168,5 @@ export function vmsCreatedAtRun(sc: Pick<Scenario, 'threads'>): Set<string> {
   for (const t of sc.threads) for (const op of t.ops) if (op.kind === 'kvm_create_vm') out.add(op.vm);
   return out;
 }
+/** A thread that is an SVA device: its operations are DMA (validate.ts makes them all so). */
+export const isDeviceThread = (t: ThreadSpec): boolean => t.ops.length > 0 && t.ops.every((o) => o.kind === 'dma_read' || o.kind === 'dma_write');

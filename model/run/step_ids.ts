@@ -525,6 +525,28 @@ export const MADV_FREE_STEP_IDS: readonly string[] = [
   'try_to_unmap_one.lazyfree_redirtied',
 ];
 
+/**
+ * The ids only an IOMMU SVA device (opt-in kind sva, paths/sva.ts) yields,
+ * listed by hand: kept apart from STEP_IDS so that the default generator's
+ * draws do not change.
+ */
+export const SVA_STEP_IDS: readonly string[] = [
+  'intel_arch_invalidate_secondary_tlbs',
+  'intel_arch_invalidate_secondary_tlbs.atc_invalidated',
+  'intel_pasid_tear_down_entry',
+  'iommu_dma_access.atc_hit',
+  'iommu_dma_access.not_modelled',
+  'iommu_dma_access.page_request',
+  'iommu_dma_access.pasid_torn_down',
+  'iommu_dma_access.response_failure',
+  'iommu_dma_access.walk',
+  'iommu_page_response',
+  'iommu_sva_handle_iopf.bad_access',
+  'iommu_sva_handle_iopf.mmap_read_lock',
+  'iommu_sva_handle_iopf.mmap_read_unlock',
+  'iommu_sva_handle_iopf.mmget_not_zero_failed',
+];
+
 /** The heuristic decisions a schedule's choice lines can force (SPEC 4.2), by the kernel function that takes them. */
 export const CHOICE_POINTS: readonly string[] = [
   'flush_tlb_mm_range.flush_all', // the full-flush ceiling (flush_tlb_mm_range)

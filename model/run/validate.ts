@@ -5,7 +5,7 @@ import { resolveConfig, span, vaPages } from '../kernel/config.js';
 import { stepIndex, type Policy } from '../policies/policy.js';
 import { didYouMean } from './nearest.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Scenario } from './scenario.js';
-import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, MADV_FREE_STEP_IDS, STEP_IDS } from './step_ids.js';
+import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, MADV_FREE_STEP_IDS, STEP_IDS, SVA_STEP_IDS } from './step_ids.js';
 
 /**
  * Sizes beyond any race worth replaying, refused before anything is
@@ -61,6 +61,7 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
   const hugeMisaligned = (m: { file: string | null; pgoff: number; pages: number }, start: number) => m.file !== null && huge.has(m.file) && (start % hp !== 0 || m.pgoff % hp !== 0 || m.pages % hp !== 0);
   const mshares = new Set<string>();
   const vms = new Map<string, Extract<Scenario['setup'][number], { kind: 'vm' }>>();
+  const devs = new Map<string, string>();
   const inVa = (va: number, n = 1) => Number.isInteger(va) && va >= 0 && va + n <= pages;
   for (const it of sc.setup) {
     if (it.kind === 'process') procs.add(it.name);
@@ -87,6 +88,11 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
         if (it.memslots.some((o, j) => j < i && o.gfn < m.gfn + m.pages && m.gfn < o.gfn + o.pages)) return { near: it.name, problem: `memslots of vm '${it.name}' overlap in gfn` };
       }
       vms.set(it.name, it);
+    }
+    if (it.kind === 'sva_bind') {
+      if (devs.has(it.dev)) return { near: it.dev, problem: `device '${it.dev}' bound twice (one PASID per device here)` };
+      if (!procs.has(it.proc)) return { near: it.dev, problem: `device '${it.dev}' bound to undeclared process '${it.proc}'` };
+      devs.set(it.dev, it.proc);
     }
     if (it.kind === 'mmap') {
       if (!procs.has(it.proc)) return { near: it.proc, problem: `mmap into undeclared process '${it.proc}'` };
@@ -136,6 +142,17 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
     threads.add(t.name);
     if (!procs.has(t.proc) && !forked.has(t.proc)) return { near: t.name, problem: `thread '${t.name}' of undeclared process '${t.proc}'` };
     if (!(t.cpu >= 0 && t.cpu < config.cpus)) return { near: t.name, problem: `thread '${t.name}' on cpu ${t.cpu}, but config has ${config.cpus} CPUs` };
+    const dma = t.ops.filter((o) => o.kind === 'dma_read' || o.kind === 'dma_write');
+    if (dma.length > 0) {
+      // the device's DMA: a thread of its own, of the bound process, only DMA of that one device
+      if (dma.length !== t.ops.length) return { near: t.name, problem: `thread '${t.name}' mixes DMA with other operations: a device's DMA is a thread of its own` };
+      const names = new Set(dma.map((o) => (o as { dev: string }).dev));
+      if (names.size > 1) return { near: t.name, problem: `thread '${t.name}' is two devices` };
+      const dev = [...names][0]!;
+      if (!devs.has(dev)) return { near: t.name, problem: `DMA of undeclared device '${dev}'` };
+      if (devs.get(dev) !== t.proc) return { near: t.name, problem: `thread '${t.name}' of process '${t.proc}' is device '${dev}', bound to process '${devs.get(dev)}'` };
+      if (sc.threads.some((o) => o !== t && o.ops.some((x) => (x.kind === 'dma_read' || x.kind === 'dma_write') && x.dev === dev))) return { near: t.name, problem: `device '${dev}' is two threads` };
+    }
     for (const op of t.ops) {
       if (op.kind === 'guest_read' || op.kind === 'guest_write') {
         const vm = vms.get(op.vm);
@@ -212,7 +229,7 @@ const knownByPolicy = new WeakMap<Policy, Set<string>>();
 /** The step ids `until=` may name under `policy`: a function of the policy, made once per policy. */
 function knownSteps(policy: Policy): Set<string> {
   let k = knownByPolicy.get(policy);
-  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS, ...stepIndex(policy).keys()])));
+  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS, ...SVA_STEP_IDS, ...stepIndex(policy).keys()])));
   return k;
 }
 

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import type { MshareKnobs } from '../../model/kernel/mshare/knobs.js';
 import { parseProt } from '../../model/kernel/types.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Op, type Scenario, type ScheduleEntry, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
-import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
+import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS, SVA_STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
 
 /** Start pages of candidate regions, for fanout 4: 16,18 share a PTE table; 20 shares the PMD; 48 is under another PUD entry. */
 const POOL = [16, 18, 20, 48];
@@ -37,7 +37,7 @@ const MREMAP_TABLE_TARGETS = [32, 56, 16, 20, 48];
 const HUGE_POOL = [192, 208];
 const HUGE_PAGES = 16;
 
-export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close', 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free'] as const;
+export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close', 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free', 'sva'] as const;
 export type OpKind = (typeof OP_KINDS)[number];
 const MSHARE_ONLY: readonly OpKind[] = ['attach', 'mshare_map', 'mshare_unmap'];
 /** mshare 2026's system calls (model/kernel/paths/mshare_2026.ts): only where the design has them, and then no msharefs attach. */
@@ -53,7 +53,7 @@ const SYSCALLS_ONLY: readonly OpKind[] = ['mshare_create', 'ftruncate', 'mshare_
  */
 export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
   const syscalls = mshare?.api === 'syscalls';
-  return OP_KINDS.filter((k) => (k === 'reclaim' || k === 'vm' || k === 'fork' || k === 'migrate' || k === 'mremap' || k === 'madv_free' ? false : SYSCALLS_ONLY.includes(k) ? syscalls : k === 'attach' && syscalls ? false : !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl))));
+  return OP_KINDS.filter((k) => (k === 'reclaim' || k === 'vm' || k === 'sva' || k === 'fork' || k === 'migrate' || k === 'mremap' || k === 'madv_free' ? false : SYSCALLS_ONLY.includes(k) ? syscalls : k === 'attach' && syscalls ? false : !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl))));
 }
 
 /**
@@ -66,11 +66,13 @@ export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
  * fork, so default runs stay as drawn before it), mremap (paths/mremap.ts;
  * refused for every mshare design, validate.ts) and madv_free
  * (madvise(MADV_FREE), paths/madvise_free.ts; with reclaim it makes
- * lazyfree anonymous folios reclaimable; refused under mshare).
+ * lazyfree anonymous folios reclaimable; refused under mshare), and sva on
+ * every policy (IOMMU SVA devices bound to processes, paths/sva.ts: no
+ * thread operation, like vm).
  */
-export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free'] : [...opKindsFor(mshare), 'vm']);
+export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free', 'sva'] : [...opKindsFor(mshare), 'vm', 'sva']);
 
-const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1, reclaim: 2, vm: 0, fork: 2, migrate: 2, mremap: 2, madv_free: 3 };
+const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1, reclaim: 2, vm: 0, fork: 2, migrate: 2, mremap: 2, madv_free: 3, sva: 0 };
 const PROTS = ['rw', 'r', 'none'] as const;
 
 interface RawRegion {
@@ -140,6 +142,13 @@ export interface RawScenario {
    * (MIGRATE_CHOICE_POINTS: a NUMA hinting fault that migrates), drawn last.
    */
   migrateChoices?: { actor: number; point: number; nth: number }[];
+  /**
+   * With `sva` in the kinds, in some runs: IOMMU SVA devices (paths/sva.ts),
+   * each bound to a process and making DMA to that process's regions, or
+   * under an mshare design to the pages of a window (`win`), with the I/O
+   * page fault handler on `cpu`. Drawn last.
+   */
+  sva?: { proc: number; cpu: number; ops: { write: boolean; region: number; page: number; win: boolean }[] }[];
 }
 
 export interface GenOptions {
@@ -187,7 +196,7 @@ const scheduleEntry = (ids: number) =>
  * fork inside copy_page_range(), as a thread inside munmap() can; runs
  * without an opt-in kind draw over STEP_IDS alone, exactly as before.
  */
-const OPT_IN_STEP_IDS: Partial<Record<OpKind, readonly string[]>> = { vm: KVM_STEP_IDS, fork: FORK_STEP_IDS, migrate: MIGRATE_STEP_IDS, mremap: MREMAP_STEP_IDS, madv_free: MADV_FREE_STEP_IDS };
+const OPT_IN_STEP_IDS: Partial<Record<OpKind, readonly string[]>> = { vm: KVM_STEP_IDS, sva: SVA_STEP_IDS, fork: FORK_STEP_IDS, migrate: MIGRATE_STEP_IDS, mremap: MREMAP_STEP_IDS, madv_free: MADV_FREE_STEP_IDS };
 
 /** The ids a drawn stop point indexes: STEP_IDS, then those of each opt-in kind in `kinds`, in OP_KINDS order. */
 export function untilIds(kinds: readonly OpKind[] = []): readonly string[] {
@@ -212,7 +221,7 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   // `vm` in --ops is no thread operation: it lets a run draw a VM of P0 with vCPU threads (opt-in,
   // like reclaim, until linux with KVM has a clean campaign on the current model: docs/kvm.md)
   const withKvm = (base: fc.Arbitrary<RawScenario>) => (!(opts.kvm ?? opts.ops.includes('vm')) ? base : fc.tuple(base, kvmArb).map(([r, kvm]) => (kvm ? { ...r, kvm } : r)));
-  const threadOps = { ...opts, ops: opts.ops.filter((k) => k !== 'vm') };
+  const threadOps = { ...opts, ops: opts.ops.filter((k) => k !== 'vm' && k !== 'sva') };
   // drawn last as well: a run without fork in its kinds is the run drawn before fork was modelled
   const childKinds = threadOps.ops.filter((k) => k !== 'fork');
   const children = fc.array(fc.record({ cpu: fc.nat(3), ops: fc.array(rawOp(childKinds.length > 0 ? childKinds : ['read']), { minLength: 1, maxLength: 5 }) }), { minLength: 1, maxLength: 2 });
@@ -220,12 +229,20 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   // drawn last too: a run without migrate in its kinds is the run drawn before migration was modelled
   const migrateChoices = fc.array(fc.record({ actor: fc.nat(7), point: fc.nat(MIGRATE_CHOICE_POINTS.length - 1), nth: fc.nat(2) }), { maxLength: 2 });
   const withMigrate = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !threadOps.ops.includes('migrate') ? base : fc.tuple(base, migrateChoices).map(([r, m]) => ({ ...r, migrateChoices: m })));
+  // drawn last of all: a run without sva in its kinds is the run drawn before SVA was modelled
+  const withSva = (base: fc.Arbitrary<RawScenario>) => (!opts.ops.includes('sva') ? base : fc.tuple(base, svaArb).map(([r, sva]) => (sva ? { ...r, sva } : r)));
   const untilKinds = OP_KINDS.filter((k) => opts.ops.includes(k) && OPT_IN_STEP_IDS[k]);
   const withUntil = (base: fc.Arbitrary<RawScenario>) => (untilKinds.length === 0 ? base : base.map((r) => ({ ...r, untilKinds })));
   // a third of the VM runs create the VM at run time
   const withKvmCreate = (base: fc.Arbitrary<RawScenario>) => (!(opts.kvm ?? opts.ops.includes('vm')) ? base : base.chain((r) => (r.kvm ? fc.nat(2).map((n) => (n === 0 ? { ...r, kvmCreate: true } : r)) : fc.constant(r))));
-  return swarmArb(threadOps.ops).chain((swarm) => withKvmCreate(withUntil(withMigrate(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm, untilIds(untilKinds).length))))))));
+  return swarmArb(threadOps.ops).chain((swarm) => withKvmCreate(withUntil(withSva(withMigrate(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm, untilIds(untilKinds).length)))))))));
 }
+
+/** SVA devices in two thirds of the runs: one or two, each one to six DMA accesses. */
+const svaArb = fc.option(
+  fc.array(fc.record({ proc: fc.nat(3), cpu: fc.nat(3), ops: fc.array(fc.record({ write: fc.boolean(), region: fc.nat(7), page: fc.nat(3), win: fc.boolean() }), { minLength: 1, maxLength: 6 }) }), { minLength: 1, maxLength: 2 }),
+  { nil: undefined, freq: 3 },
+);
 
 /** A VM in a third of the runs: one to three vCPUs, each one to six guest accesses. */
 const kvmArb = fc.option(
@@ -324,6 +341,8 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
           return { kind: 'migrate', va }; // does nothing unless a present PTE maps a page there
         case 'vm':
           throw new Error('vm is no thread operation (rawScenarioArb draws it as a VM)');
+        case 'sva':
+          throw new Error('sva is no thread operation (rawScenarioArb draws devices)');
         case 'mremap': {
           // a page, the region, or 8 pages from the region's start (several VMAs and gaps: d23cb648e365);
           // a whole 4-page region (a PTE table of its own) to a table-aligned target, where move_normal_pmd can move the table
@@ -393,6 +412,16 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
       threads.push({ name: `T${threads.length}`, proc: 'P0', cpu, ops: [...create, ...v.ops.map((o): Op => ({ kind: o.write ? 'guest_write' : 'guest_read', vm: 'V0', gfn: o.gfn % total }))] });
     }
   }
+  (raw.sva ?? []).forEach((d, i) => {
+    // device D<i> bound to a process of the setup (not a forked child); DMA to its regions or, under mshare, a window's pages
+    const p = d.proc % raw.procs.length;
+    setup.push({ kind: 'sva_bind', dev: `D${i}`, proc: `P${p}` });
+    const ops = d.ops.map((o): Op => {
+      const va = mshare && o.win ? windows[o.region % windows.length]! + o.page : at(p, o.region, o.page).va;
+      return { kind: o.write ? 'dma_write' : 'dma_read', dev: `D${i}`, va };
+    });
+    threads.push({ name: `T${threads.length}`, proc: `P${p}`, cpu: d.cpu % raw.cpus, ops });
+  });
   const all = regions.flat();
   const specVa = (x: { region: number; page: number }) => {
     const r = all[x.region % all.length]!;

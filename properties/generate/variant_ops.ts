@@ -1,6 +1,6 @@
 // The operation kinds a campaign draws for a policy when --ops is not
 // given: the policy's default kinds, plus each opt-in kind (reclaim, vm,
-// fork, migrate, mremap, madv_free: scenario_arb.ts opKindsAccepted) whose own
+// fork, migrate, mremap, madv_free, sva: scenario_arb.ts opKindsAccepted) whose own
 // paths a variant edits,
 // or a step of a shared path that acts only on what that kind sets up.
 // A patch to copy_pte_range() is tested by runs that fork; a patch to
@@ -17,7 +17,7 @@
 import type { PathTable } from '../../model/kernel/step.js';
 import { opKindsAccepted, opKindsFor, type OpKind } from './scenario_arb.js';
 
-export type OptInKind = 'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free';
+export type OptInKind = 'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free' | 'sva';
 
 export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   // shrink_folio_list() -> try_to_unmap() -> try_to_unmap_one(), and the batched flush (paths/reclaim.ts, try_to_unmap_one.ts, tlbbatch.ts)
@@ -33,6 +33,8 @@ export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   mremap: ['mremap', 'mremap_to', 'move_page_tables', 'move_pgt_entry', 'move_normal_pmd', 'move_ptes'],
   // madvise(MADV_FREE) (paths/madvise_free.ts); its lazyfree folios are what reclaim's anon branch takes
   madv_free: ['madvise_free', 'madvise_free_pte_range'],
+  // an IOMMU SVA device's DMA, its I/O page faults, its notifier's release at exit (paths/sva.ts)
+  sva: ['iommu_dma_access', 'iommu_sva_handle_iopf', 'intel_mm_release'],
 };
 
 /**
@@ -54,6 +56,9 @@ export const OPT_IN_STEPS: Readonly<Record<OptInKind, readonly string[]>> = {
   mremap: [],
   // reclaim's steps and decision points for a lazyfree anonymous folio: only MADV_FREE makes one
   // (paths/madvise_free.ts), so under reclaim alone they never act (paths/reclaim.ts, try_to_unmap_one.ts)
+  // flush_tlb_mm_range()'s secondary-TLB call reaches an ATC only when a device is bound (paths/sva.ts);
+  // under linux it has nothing else to call (an mshare design's host notifier is a default-kind matter)
+  sva: ['mmu_notifier_arch_invalidate_secondary_tlbs'],
   madv_free: ['try_to_unmap.rmap_walk_anon', 'try_to_unmap_one.lazyfree', 'try_to_unmap_one.lazyfree_dirty', 'try_to_unmap_one.lazyfree_extra_ref'],
 };
 

@@ -77,7 +77,7 @@ export interface FaultCtx {
 }
 
 /** handle_mm_fault(): the tables, then the PTE; hugetlb_fault() for a hugetlb VMA (paths/hugetlb.ts). */
-function* handleMmFault(k: K, f: FaultCtx): Gen {
+export function* handleMmFault(k: K, f: FaultCtx): Gen {
   if (isVmHugetlbPage(k.s, f.vma)) return yield* k.run('hugetlb_fault', f);
   for (const level of [3, 2, 1]) {
     f.level = level;

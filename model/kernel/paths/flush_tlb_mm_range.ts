@@ -14,7 +14,8 @@
 //      trimming.
 //   4. Run flush_tlb_func() locally, IRQs off, if this CPU is targeted.
 //   5. Wait until every target acknowledged (IPIs are synchronous).
-//   6. mmu_notifier_arch_invalidate_secondary_tlbs().
+//   6. mmu_notifier_arch_invalidate_secondary_tlbs(mm, start, end), after
+//      put_cpu() (6bbd42e2df8f): an SVA device's ATC (paths/sva.ts).
 //
 // With INVLPGB (config invlpgb = 1, X86_FEATURE_INVLPGB, v6.15+; Rik van
 // Riel's series, arch/x86/mm/tlb.c):
@@ -57,6 +58,7 @@ import { TLB_FLUSH_ALL } from '../state.js';
 import { flushEverything, flushSlot, invlpgbOne } from '../tlb.js';
 import type { MmId } from '../types.js';
 import { fence, LOADED_MM_SWITCHING, readTso } from '../store_buffer.js';
+import { svaArchInvalidateSecondaryTlbs } from './sva.js';
 
 export interface FlushCtx {
   mm: MmId;
@@ -207,9 +209,11 @@ export const flushTlbMmRange: StepDef<FlushCtx>[] = [
     mm.globalAsid = true; // use_global_asid()
     yield { id: 'consider_global_asid.use_global_asid' };
   }),
-  // The secondary TLBs that share the CPU page tables: with mshare, the
-  // host mm's notifier (mshare_invalidate_tlbs); otherwise none.
+  // The secondary TLBs that share the CPU page tables, with the caller's
+  // start and end (6bbd42e2df8f): an IOMMU SVA domain's (paths/sva.ts),
+  // and with mshare the host mm's notifier (mshare_invalidate_tlbs).
   step('mmu_notifier_arch_invalidate_secondary_tlbs', function* (k, c) {
+    yield* svaArchInvalidateSecondaryTlbs(k, c.mm, c.start, c.end);
     if (k.policy.mshare) yield* k.run('mshare_invalidate_tlbs', c);
   }),
 ];

@@ -4,7 +4,9 @@
 // PTE changes and may run after pages were already freed by a forced
 // flush. Each subscription of the mm is called in turn (mn_hlist_*()):
 // KVM's (paths/kvm_notifier.ts, one per VM whose memslots point into the
-// mm). With no subscription they do nothing and take no step.
+// mm), and an IOMMU SVA domain's (paths/sva.ts: only its release; its
+// arch_invalidate_secondary_tlbs is called by the CPU flush functions).
+// With no subscription they do nothing and take no step.
 //
 // mshare pass-through (Jann Horn's design, research/mshare.md 5): a call on
 // a host mm is passed to every sharer mm found in the msharefs inode's
@@ -36,6 +38,11 @@ export function* callSubscriptions(k: K, mm: MmId, op: Op, start: number, end: n
   const kvm = k.s.kvm;
   if (kvm && op === 'invalidate_range_start') kvm.openStarts.push({ actor: k.self, mm });
   for (const n of [...m.notifiers]) {
+    if (n.startsWith('sva:')) {
+      // intel_mmuops has no invalidate_range_start/end: only .release (and .arch_invalidate_secondary_tlbs, paths/sva.ts)
+      if (op === 'release') yield* k.run('intel_mm_release', { dev: n.slice(4), mm });
+      continue;
+    }
     if (!n.startsWith('kvm:')) throw new ModelError(`notifier ${n}.${op} is not modelled`);
     const vm = n.slice(4);
     if (op === 'release') yield* k.run('kvm_mmu_notifier_release', { vm, mm });

@@ -37,6 +37,7 @@ import { TLB_FLUSH_ALL } from '../state.js';
 import type { MmId } from '../types.js';
 import { fence } from '../store_buffer.js';
 import { runLocalIrqsOff, sendIpis, shouldFlushTlb, waitForIpis } from './flush_tlb_mm_range.js';
+import { svaInvalidateAllNow } from './sva.js';
 
 /** flush_tlb_info.new_tlb_gen of a flush that is not tied to one mm's generation. */
 export const TLB_GENERATION_INVALID = 0;
@@ -67,7 +68,7 @@ export function* setTlbUbcFlushPending(k: K, mm: MmId, pteval: Pte, incTlbGen = 
     fence(k.s.cpus[k.cpu]!); // atomic64_inc_return() is a LOCK RMW
   }
   ubc.cpumask = [...new Set([...ubc.cpumask, ...m.cpumask])].sort((a, b) => a - b); // cpumask_or()
-  // mmu_notifier_arch_invalidate_secondary_tlbs(mm, 0, -1UL): no secondary TLB on the CPU tables under linux
+  svaInvalidateAllNow(k.s, mm); // mmu_notifier_arch_invalidate_secondary_tlbs(mm, 0, -1UL): an SVA device's whole ATC (paths/sva.ts)
   ubc.flushRequired = true;
   m.tlbFlushBatched.pending++; // atomic_inc(&mm->tlb_flush_batched)
   if (pteval.dirty) ubc.writable = true;

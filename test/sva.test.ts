@@ -1,0 +1,112 @@
+// IOMMU SVA (paths/sva.ts): a device bound to a process's mm, its ATC
+// filled by the IOMMU's walk of the CPU tables and invalidated by
+// arch_invalidate_secondary_tlbs from the CPU flush functions.
+
+import { describe, expect, it } from 'vitest';
+import { linux } from '../model/policies/linux.js';
+import { applyVariant } from '../model/policies/variant.js';
+import { runScenario } from '../model/run/runner.js';
+import type { Scenario } from '../model/run/scenario.js';
+import { PROPERTIES, propertyById } from '../properties/registry.js';
+import { policyByName } from '../model/policies/registry.js';
+import noSecondary from '../variants/flush-tlb-mm-range-no-secondary-tlbs.js';
+import { anon, dmaRead, dmaWrite, munmap, proc, read, run, scenario, scenarioFile, svaBind, thread, until, write } from './build.js';
+import { expectOrder } from './trace.js';
+
+const X = 0x10000;
+
+/** T0 writes X, the device reads X (the IOMMU's walk fills its ATC), then T0 munmaps X. */
+const readThenMunmap = (): Scenario =>
+  scenario({
+    setup: [proc('P0'), anon('P0', X, 1), svaBind('dev0', 'P0')],
+    threads: [thread('T0', 'P0', 0, write(X), munmap(X)), thread('D0', 'P0', 1, dmaRead('dev0', X), dmaRead('dev0', X))],
+    schedule: [until('T0', 'user_access.walk'), until('D0', 'iommu_dma_access.walk'), run('T0'), run('D0')],
+  });
+
+describe('SVA on linux', () => {
+  it('the device reads what the CPU wrote; munmap invalidates its ATC before the page is freed; the next DMA faults', () => {
+    const r = runScenario(readThenMunmap(), { policy: linux, properties: PROPERTIES });
+    expect(r.verdict).toBe('pass');
+    const dma = r.trace.filter((e) => e.actor === 'D0' && e.obs?.kind === 'access');
+    expect(dma.map((e) => e.id)).toEqual(['iommu_dma_access.walk', 'iommu_sva_handle_iopf.bad_access']);
+    expect((dma[0]!.obs as { value: number }).value).toBe(1); // T0's write
+    expect((dma[1]!.obs as { ok: boolean }).ok).toBe(false); // vma_lookup() found nothing: IOMMU_PAGE_RESP_INVALID
+    expectOrder(r, ['T0', 'zap_pte_range.clear'], ['T0', 'intel_arch_invalidate_secondary_tlbs.atc_invalidated'], ['T0', 'tlb_batch_pages_flush']);
+    expect(r.trace.map((e) => e.id)).toContain('iommu_dma_access.page_request');
+  });
+
+  it('a DMA write to an untouched page takes an I/O page fault, and the CPU reads what the device wrote', () => {
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 1), svaBind('dev0', 'P0')],
+      threads: [thread('D0', 'P0', 1, dmaWrite('dev0', X)), thread('T0', 'P0', 0, read(X))],
+      schedule: [run('D0'), run('T0')],
+    });
+    const r = runScenario(sc, { policy: linux, properties: PROPERTIES });
+    expect(r.verdict).toBe('pass');
+    const ids = r.trace.filter((e) => e.actor === 'D0').map((e) => e.id);
+    expect(ids).toContain('iommu_dma_access.page_request');
+    expect(ids).toContain('do_anonymous_page.set_pte_at');
+    expect(ids.at(-1)).toBe('iommu_dma_access.walk');
+    const cpuRead = r.trace.find((e) => e.actor === 'T0' && e.obs?.kind === 'access');
+    expect((cpuRead!.obs as { value: number }).value).toBe(1);
+  });
+
+  it('without the call in flush_tlb_mm_range the ATC outlives the free (no-freed-frame-reachable)', () => {
+    const bad = runScenario(readThenMunmap(), { policy: applyVariant(linux, noSecondary), properties: PROPERTIES });
+    expect(bad.verdict).toBe('violation');
+    expect(bad.violation?.property).toBe('no-freed-frame-reachable');
+    expect(bad.violation?.holder).toBe('device TLB');
+  });
+});
+
+// Issue 11 items 4 and 6, hazard 19 (a): a device bound to a SHARER's mm
+// translates through the shared tables; a host-side change must reach the
+// sharer's arch_invalidate_secondary_tlbs before the page is freed.
+describe('SVA on an mshare sharer', () => {
+  const all = (file: string, policy: string) => runScenario(scenarioFile(file), { policy: policyByName(policy)!, properties: PROPERTIES });
+
+  it('mshare-v3: the host flush is flush_tlb_all(), which calls no notifier: the device keeps the freed page', () => {
+    const r = all('sva-over-window', 'mshare-v3');
+    expect(r.violation).toMatchObject({ property: 'no-freed-frame-reachable', holder: 'device TLB' });
+    expect(r.violation!.message).toMatch(/D0's ATC \(bound to P0\) maps 0x80000 -> frame \d+, which is free/);
+    const ids = r.trace.map((e) => e.id);
+    expect(ids).toContain('flush_tlb_all.send'); // the host's mshare_invalidate_tlbs ran ...
+    expect(ids.filter((id) => id.startsWith('intel_arch_invalidate_secondary_tlbs'))).toEqual([]); // ... and never reached the device
+    // without the device the same scenario holds: the CPU TLBs are covered by flush_tlb_all()
+    const sc = scenarioFile('sva-over-window');
+    const noDev = { ...sc, setup: sc.setup.filter((x) => x.kind !== 'sva_bind'), threads: sc.threads.filter((t) => t.name !== 'D'), schedule: sc.schedule.filter((e) => e.actor !== 'D') };
+    expect(runScenario(noDev, { policy: policyByName('mshare-v3')!, properties: PROPERTIES }).verdict).toBe('pass');
+  });
+
+  it('mshare-v3-proposed: passing invalidate_range_start/end through does not help, the SVA domain has neither', () => {
+    expect(all('sva-over-window', 'mshare-v3-proposed').violation).toMatchObject({ property: 'no-freed-frame-reachable', holder: 'device TLB' });
+  });
+
+  it('mshare-v3-per-sharer-flush: flush_tlb_mm_range() per sharer reaches the device (its known sleeping-lock finding aside)', () => {
+    const r = runScenario(scenarioFile('sva-over-window'), { policy: policyByName('mshare-v3-per-sharer-flush')!, properties: [propertyById('no-freed-frame-reachable')!, propertyById('unmap-complete')!, propertyById('read-value')!] });
+    expect(r.verdict).toBe('pass');
+    expect(r.trace.map((e) => e.id)).toContain('intel_arch_invalidate_secondary_tlbs.atc_invalidated');
+  });
+
+  it('mshare-2026: the sharer-list walk runs flush_tlb_mm_range(sharer), which reaches the device, with either listNotifiers value', () => {
+    const m = policyByName('mshare-2026')!;
+    for (const listNotifiers of ['secondary-tlbs-only', 'start-end'] as const) {
+      const r = runScenario(scenarioFile('sva-over-window-2026'), { policy: { ...m, mshare: { ...m.mshare!, listNotifiers } }, properties: PROPERTIES });
+      expect(r.verdict, listNotifiers).toBe('pass');
+      const ids = r.trace.map((e) => e.id);
+      expect(ids.indexOf('intel_arch_invalidate_secondary_tlbs.atc_invalidated')).toBeGreaterThan(ids.indexOf('mshare_flush_sharers.next'));
+    }
+  });
+});
+
+describe('hazard 19 (a) with a device: the pass-through of arch_invalidate_secondary_tlbs', () => {
+  it('reaches the sharer\'s device TLB in time (what it is for), and sleeps on i_mmap_rwsem under the page-table lock (why it is refused)', async () => {
+    const { default: passthrough } = await import('../patches/passthrough-secondary-tlbs.js');
+    const p = applyVariant(policyByName('mshare-v3-proposed')!, passthrough);
+    const sc = scenarioFile('sva-over-window');
+    const memory = runScenario(sc, { policy: p, properties: [propertyById('no-freed-frame-reachable')!, propertyById('unmap-complete')!, propertyById('read-value')!] });
+    expect(memory.verdict).toBe('pass');
+    expect(memory.trace.some((e) => e.id.endsWith('intel_arch_invalidate_secondary_tlbs.atc_invalidated'))).toBe(true); // a variant's step ids carry its name
+    expect(runScenario(sc, { policy: p, properties: PROPERTIES }).violation).toMatchObject({ property: 'lock-discipline', stepId: 'passthrough-secondary-tlbs:i_mmap_lock_read' });
+  });
+});
