@@ -44,7 +44,7 @@
 
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import type { K } from '../step.js';
-import { iMmapRwsem, lock, note, pageTableLock, pmdLock, ptlOf, unlock } from '../locks.js';
+import { anonVmaLock, iMmapRwsem, lock, note, pageTableLock, pmdLock, ptlOf, unlock } from '../locks.js';
 import { span } from '../config.js';
 import { findTable, tableIndex } from '../pagetable.js';
 import { pteOffsetMapLock } from '../pte_offset_map.js';
@@ -82,6 +82,8 @@ export interface MoveEntryCtx {
   /** 2: move_normal_pmd, 3: move_normal_pud (the level of the table the entry is in). */
   level?: 2 | 3;
   file: string | null;
+  /** The source VMA is anonymous: take_rmap_locks() takes its anon_vma lock too. */
+  anon?: boolean;
   moved?: boolean;
   oldTable?: Pfn;
   newTable?: Pfn;
@@ -134,7 +136,7 @@ export const movePageTables: StepDef<MovePageTablesCtx>[] = [
       if (!entryAt(k, c.mm, c.oldAddr, 3)) continue; // get_old_pud(): pud_none
       yield* allocNew(k, c.mm, c.newAddr, 3); // alloc_new_pud()
       if (extent === span(cf, 3)) {
-        const m: MoveEntryCtx = { mm: c.mm, opId: c.opId, oldAddr: c.oldAddr, newAddr: c.newAddr, extent, level: 3, file: c.file };
+        const m: MoveEntryCtx = { mm: c.mm, opId: c.opId, oldAddr: c.oldAddr, newAddr: c.newAddr, extent, level: 3, file: c.file, anon: c.anon };
         yield* k.run('move_pgt_entry', m);
         if (m.moved) continue;
       }
@@ -142,7 +144,7 @@ export const movePageTables: StepDef<MovePageTablesCtx>[] = [
       if (!entryAt(k, c.mm, c.oldAddr, 2)) continue; // get_old_pmd(): pmd_none
       yield* allocNew(k, c.mm, c.newAddr, 2); // alloc_new_pmd()
       if (extent === span(cf, 2)) {
-        const m: MoveEntryCtx = { mm: c.mm, opId: c.opId, oldAddr: c.oldAddr, newAddr: c.newAddr, extent, level: 2, file: c.file };
+        const m: MoveEntryCtx = { mm: c.mm, opId: c.opId, oldAddr: c.oldAddr, newAddr: c.newAddr, extent, level: 2, file: c.file, anon: c.anon };
         yield* k.run('move_pgt_entry', m);
         if (m.moved) continue;
       }
@@ -165,17 +167,23 @@ function* allocNew(k: K, mm: MmId, v: number, level: number) {
   }
 }
 
-// move_pgt_entry(): take_rmap_locks() (i_mmap_lock_write of the VMA's file;
-// anon_vma_lock_write() of an anonymous VMA has no modelled reader: no path
-// of the model walks the anon rmap), the move, drop_rmap_locks()
+// move_pgt_entry(): take_rmap_locks() (i_mmap_lock_write of the VMA's file,
+// then anon_vma_lock_write() of an anonymous VMA: the model's anon_vma lock
+// is the per-mm one reclaim's and migration's rmap_walk_anon() take), the
+// move, drop_rmap_locks() in the reverse order. Without them an rmap walker
+// that holds the moved table's PTL (migration's try_to_migrate_one(), which
+// found the PTE at the old address) clears the entry after the move and
+// flushes only the old address (97113eb39fa7, CVE-2022-41222).
 export const movePgtEntry: StepDef<MoveEntryCtx>[] = [
   step('move_pgt_entry.take_rmap_locks', function* (k, c) {
     if (c.file !== null) yield* lock(k, iMmapRwsem(c.file), 'w', 'take_rmap_locks.i_mmap_lock_write');
+    if (c.anon) yield* lock(k, anonVmaLock(c.mm), 'w', 'take_rmap_locks.anon_vma_lock_write');
   }),
   step('move_pgt_entry.move', function* (k, c) {
     yield* k.run(c.level === 3 ? 'move_normal_pud' : 'move_normal_pmd', c);
   }),
   step('move_pgt_entry.drop_rmap_locks', function* (k, c) {
+    if (c.anon) yield* unlock(k, anonVmaLock(c.mm), 'drop_rmap_locks.anon_vma_unlock_write');
     if (c.file !== null) yield* unlock(k, iMmapRwsem(c.file), 'drop_rmap_locks.i_mmap_unlock_write');
   }),
 ];
