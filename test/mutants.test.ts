@@ -46,6 +46,7 @@ import movePtesNoFlush from '../variants/move-ptes-no-flush.js';
 import moveNormalPmdNoFlush from '../variants/move-normal-pmd-no-flush.js';
 import preEb66ae030829 from '../variants/pre-eb66ae030829.js';
 import pre97113eb39fa7 from '../variants/pre-97113eb39fa7.js';
+import pre5ee2fa2f0636 from '../variants/pre-5ee2fa2f0636.js';
 import { parseScenario } from '../reports/scenario_text.js';
 import { anon, file, gup, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, va, write } from './build.js';
 import { doubleUnlock, faultNeverMaps, globalAsidUnmap, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
@@ -388,6 +389,15 @@ describe('reclaim mutants (paths/reclaim.ts, tlbbatch.ts)', () => {
     expect(good.verdict).toBe('pass');
     expect(good.coverage.flush_batched_pending_catch_up).toBe(1);
     expect(bad.violation).toMatchObject({ property: 'protect-complete', actor: 'T2', stepId: 'sys_mprotect.return', holder: 'TLB' });
+  });
+
+  it('pre-5ee2fa2f0636: flush_tlb_batched_pending clears a batch reclaim added during its flush, and mprotect returns with a writable entry', () => {
+    const { good, bad } = both(scenarioFile('reclaim-vs-batched-pending-5ee2fa2f0636.txt'), pre5ee2fa2f0636);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.flush_batched_pending_catch_up).toBe(2); // the madvise's, and the mprotect's for the batch added meanwhile
+    expect(bad.coverage.flush_batched_pending_catch_up).toBe(1);
+    expect(bad.violation).toMatchObject({ property: 'protect-complete', actor: 'T2', stepId: 'sys_mprotect.return', holder: 'TLB' });
+    expect(bad.violation!.message).toContain('CPU1');
   });
 
   it('reclaim-free-before-batch-flush: the folio is freed while another CPU still maps it through the batch', () => {
