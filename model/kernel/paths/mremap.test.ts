@@ -300,4 +300,17 @@ thread T0 P0 cpu=0
     expect(ids.indexOf('T2 move_normal_pmd.pmd_clear')).toBeGreaterThan(take);
     expect(ids.indexOf('T2 drop_rmap_locks.anon_vma_unlock_write')).toBeGreaterThan(ids.indexOf('T2 move_normal_pmd.spin_unlock'));
   });
+
+  it("takes the anon_vma lock a parent's migration walk holds: a child's move_normal_pmd() waits for it", async () => {
+    const sc = scenarioFile('mremap-child-pmd-vs-parent-migrate.txt');
+    const r = runScenario(sc, { policy: linux, properties: PROPERTIES });
+    expect(r.violation).toBeNull();
+    const ids = r.trace.map((e) => `${e.actor} ${e.id}`);
+    expect(ids.filter((x) => x === 'T2 take_rmap_locks.anon_vma_lock_write')).toHaveLength(2); // P0's and C's
+    expect(ids.indexOf('T2 move_normal_pmd.pmd_clear')).toBeGreaterThan(ids.lastIndexOf('T0 rmap_walk_anon.anon_vma_unlock_read'));
+    const pre = (await import('../../../variants/pre-97113eb39fa7.js')).default;
+    const bad = runScenario(sc, { policy: applyVariant(linux, pre), properties: PROPERTIES });
+    expect(bad.violation).toMatchObject({ property: 'no-freed-frame-reachable', actor: 'T0', stepId: 'migrate_folio_done', holder: 'TLB' });
+    expect(bad.violation!.message).toContain('CPU3');
+  });
 });
