@@ -1,6 +1,6 @@
 // Mutant: flush_tlb_batched_pending() and mm->tlb_flush_batched as they were
 // before 5ee2fa2f0636 ("mm/rmap: fix potential batched TLB flush race",
-// Huang Ying, v5.17-rc1, 2022-01; reported by syzbot/KCSAN): a bool that
+// Huang Ying, in torvalds/linux 2022-01-16; reported by syzbot/KCSAN): a bool that
 // set_tlb_ubc_flush_pending() sets and flush_tlb_batched_pending() clears
 // after its flush_tlb_mm(), unconditionally ("barrier();
 // mm->tlb_flush_batched = false;"). Both run under a PTL, but not the same

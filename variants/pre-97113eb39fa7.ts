@@ -1,6 +1,6 @@
 // Mutant: move_pgt_entry() as it was before 97113eb39fa7 ("mm/mremap:
 // hold the rmap lock in write mode when moving page table entries.",
-// Aneesh Kumar K.V, 2021-06, v5.13; CVE-2022-41222): move_page_tables()
+// Aneesh Kumar K.V, 2021, in -mm 2021-06-16; CVE-2022-41222): move_page_tables()
 // passed need_rmap_locks to move_pgt_entry(NORMAL_PMD / NORMAL_PUD), and
 // need_rmap_locks is false when the new VMA is not merged (it comes after
 // the old one in rmap order, so a walk that misses the entry at the old

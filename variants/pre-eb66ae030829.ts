@@ -1,6 +1,6 @@
 // Mutant: move_ptes() and move_page_tables() as they were before
 // eb66ae030829 ("mremap: properly flush TLB before releasing the page",
-// Linus Torvalds, 2018-10-12, CVE-2018-18281, reported by Jann Horn), that
+// Linus Torvalds, 2018, CVE-2018-18281, reported by Jann Horn), that
 // is as 5d1904204c99 ("mremap: fix race between mremap() and page
 // cleanning", Aaron Lu, 2016) left them: move_ptes() flushes the old range
 // under the old PTL only if it moved a present dirty PTE ("force_flush"),
