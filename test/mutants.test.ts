@@ -44,6 +44,9 @@ import mremapNoVmaStartWrite from '../variants/mremap-no-vma-start-write.js';
 import vmaLinkNoVmaStartWrite from '../variants/vma-link-no-vma-start-write.js';
 import movePtesNoFlush from '../variants/move-ptes-no-flush.js';
 import moveNormalPmdNoFlush from '../variants/move-normal-pmd-no-flush.js';
+import preEb66ae030829 from '../variants/pre-eb66ae030829.js';
+import pre97113eb39fa7 from '../variants/pre-97113eb39fa7.js';
+import pre5ee2fa2f0636 from '../variants/pre-5ee2fa2f0636.js';
 import { parseScenario } from '../reports/scenario_text.js';
 import { anon, file, gup, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, va, write } from './build.js';
 import { doubleUnlock, faultNeverMaps, globalAsidUnmap, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
@@ -388,6 +391,15 @@ describe('reclaim mutants (paths/reclaim.ts, tlbbatch.ts)', () => {
     expect(bad.violation).toMatchObject({ property: 'protect-complete', actor: 'T2', stepId: 'sys_mprotect.return', holder: 'TLB' });
   });
 
+  it('pre-5ee2fa2f0636: flush_tlb_batched_pending clears a batch reclaim added during its flush, and mprotect returns with a writable entry', () => {
+    const { good, bad } = both(scenarioFile('reclaim-vs-batched-pending-5ee2fa2f0636.txt'), pre5ee2fa2f0636);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.flush_batched_pending_catch_up).toBe(2); // the madvise's, and the mprotect's for the batch added meanwhile
+    expect(bad.coverage.flush_batched_pending_catch_up).toBe(1);
+    expect(bad.violation).toMatchObject({ property: 'protect-complete', actor: 'T2', stepId: 'sys_mprotect.return', holder: 'TLB' });
+    expect(bad.violation!.message).toContain('CPU1');
+  });
+
   it('reclaim-free-before-batch-flush: the folio is freed while another CPU still maps it through the batch', () => {
     const { good, bad } = both(scenarioFile('reclaim-batched-flush-window.txt'), reclaimFreeBeforeBatchFlush);
     expect(good.verdict).toBe('pass');
@@ -497,5 +509,30 @@ describe('mremap mutants (paths/mremap.ts, mremap_tables.ts)', () => {
     const psc = both(scenarioFile('move-normal-pmd-no-flush.txt'), moveNormalPmdNoFlush, 'no-stale-psc-after-unlink');
     expect(psc.good.verdict).toBe('pass');
     expect(psc.bad.violation).toMatchObject({ property: 'no-stale-psc-after-unlink', stepId: 'sys_mremap.return', holder: 'PSC' });
+  });
+
+  it('pre-eb66ae030829: a clean moved PTE is flushed only after the PTLs go, and a synchronous migration frees the page under the old address', () => {
+    const { good, bad } = both(scenarioFile('mremap-vs-migrate-eb66ae030829.txt'), preEb66ae030829);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.mremap_ptes_moved).toBe(1);
+    expect(good.coverage.migrate_undone).toBeGreaterThan(0); // the ASYNC pass failed on the pin: the SYNC pass is the walker
+    expect(bad.violation).toMatchObject({ property: 'no-freed-frame-reachable', actor: 'T0', stepId: 'migrate_folio_done', holder: 'TLB' });
+    expect(bad.violation!.message).toContain('CPU1');
+    expect(bad.violation!.message).toContain('0x10000');
+  });
+
+  it('pre-97113eb39fa7: move_normal_pmd moves the table under a walker holding its PTL, and the page is freed under the new address', () => {
+    const { good, bad } = both(scenarioFile('mremap-pmd-vs-migrate-97113eb39fa7.txt'), pre97113eb39fa7);
+    expect(good.verdict).toBe('pass');
+    expect(good.coverage.mremap_table_moved).toBe(1);
+    expect(good.trace.some((e) => e.id === 'take_rmap_locks.i_mmap_lock_write')).toBe(true);
+    expect(bad.coverage.mremap_table_moved).toBe(1);
+    expect(bad.violation).toMatchObject({ property: 'no-freed-frame-reachable', actor: 'T0', stepId: 'migrate_folio_done', holder: 'TLB' });
+    expect(bad.violation!.message).toContain('maps 0x30000');
+    // the anonymous twin: the anon_vma lock is what waits there
+    const anon = both(scenarioFile('mremap-pmd-vs-migrate-anon.txt'), pre97113eb39fa7);
+    expect(anon.good.verdict).toBe('pass');
+    expect(anon.good.trace.some((e) => e.id === 'take_rmap_locks.anon_vma_lock_write')).toBe(true);
+    expect(anon.bad.violation).toMatchObject({ property: 'no-freed-frame-reachable', actor: 'T0', stepId: 'migrate_folio_done', holder: 'TLB' });
   });
 });

@@ -58,8 +58,9 @@ export const iMmapRwsem = (file: string) => `i_mmap_rwsem:${file}`;
  * (anon_vma_lock_read(), folio_lock_anon_vma_read()), named by the mm whose
  * anonymous folio is walked (migration, paths/migrate.ts; reclaim of a
  * lazyfree folio, paths/reclaim.ts). The model has no anon_vma objects:
- * unlink_anon_vmas() and anon_vma_fork() do not take it, so only rmap
- * walks do, for read.
+ * unlink_anon_vmas() and anon_vma_fork() do not take it, so rmap walks
+ * take it for read and only mremap's take_rmap_locks() for write
+ * (paths/mremap_tables.ts).
  */
 export const anonVmaLock = (mm: MmId) => `anon_vma:${mm}`;
 /** mshare 2026: the spinlock of a region's sharer list (a flush under the PTL walks it, so it cannot sleep). */

@@ -16,6 +16,17 @@ const idsOf = (r: ReturnType<typeof runScenario>, actor: string) => r.trace.filt
 const at = (r: ReturnType<typeof runScenario>, id: string, actor?: string) => r.trace.findIndex((e) => e.id === id && (actor === undefined || e.actor === actor));
 
 describe('migration of one folio (migrate_pages)', () => {
+  it('finds a migration entry mremap moved during remove_migration_ptes() at its new address (the new VMA comes later in rmap order)', () => {
+    const r = runScenario(load('migrate-vs-mremap-moved-entry.txt'), { policy: linux, properties: PROPERTIES });
+    expect(r.violation).toBeNull();
+    const t1 = idsOf(r, 'T1');
+    const walk = t1.slice(t1.lastIndexOf('rmap_walk_anon.anon_vma_lock_read'));
+    expect(walk.filter((id) => id === 'remove_migration_pte.pte_offset_map_lock')).toHaveLength(2); // X (moved away meanwhile), then Y
+    expect(walk.filter((id) => id === 'remove_migration_pte.set_pte_at')).toHaveLength(1);
+    expect(idsOf(r, 'T0')).toContain('migration_entry_wait.woken');
+    expect(values(r, 'T0')).toEqual([1, 1]); // the write of X; the read of Y waited on the entry and reads it in the new page
+  });
+
   it('lets another CPU read the old frame through its TLB in the batched-flush window, and frees it only after the flush', () => {
     const r = runScenario(load('migrate-batched-flush-window.txt'), { policy: linux, properties: PROPERTIES });
     expect(r.violation).toBeNull();

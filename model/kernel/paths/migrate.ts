@@ -116,7 +116,8 @@ const rmapLock = (c: { mm: MmId; file?: string }) => (c.file === undefined ? ano
  * when the walk reaches the child. The model has no anon_vma and no
  * per-file VMA tree: it visits the mms in creation order (ctx_id, a child's
  * is higher than its parent's), choosing the next mm when it gets there,
- * and in each finds the PTEs by walking its tables.
+ * and in each finds the PTEs by walking its tables, then walks them again
+ * for entries that moved to an address it has not visited (mremap).
  */
 export function* rmapWalk(k: K, src: Pfn, migration: boolean, visit: (u: { mm: MmId; vpn: number }) => Gen<boolean | void>): Gen {
   const s = k.s;
@@ -125,8 +126,16 @@ export function* rmapWalk(k: K, src: Pfn, migration: boolean, visit: (u: { mm: M
     const next = Object.values(s.mms).filter((m) => m.ctxId > last).sort((a, b) => a.ctxId - b.ctxId)[0];
     if (!next) return;
     last = next.ctxId;
-    for (const vpn of mappingsIn(k, next.id, src, migration)) {
-      if ((yield* visit({ mm: next.id, vpn })) === false) return; // rmap_walk_control.done()
+    // The mm's mappings as the walk reaches it, then any that appeared at another address meanwhile:
+    // mremap's move_ptes() (no rmap lock: need_rmap_locks is false) moves an entry into the new VMA,
+    // which copy_vma() placed after the old one in rmap order, so the kernel's walk finds it there
+    // ("mm: avoid taking rmap locks in move_ptes()", 38a76013ad80). A page seen once is not visited again.
+    const seen = new Set<number>();
+    for (let vpns = mappingsIn(k, next.id, src, migration); vpns.length > 0; vpns = mappingsIn(k, next.id, src, migration).filter((v) => !seen.has(v))) {
+      for (const vpn of vpns) {
+        seen.add(vpn);
+        if ((yield* visit({ mm: next.id, vpn })) === false) return; // rmap_walk_control.done()
+      }
     }
   }
 }

@@ -9,6 +9,7 @@ import { parseScenario } from '../../../reports/scenario_text.js';
 import { PROPERTIES } from '../../../properties/registry.js';
 import type { Observation } from '../step.js';
 import { mmapLock } from '../locks.js';
+import { scenarioFile } from '../../../test/build.js';
 
 const txt = (s: string) => parseScenario(s);
 const accesses = (r: RunResult, actor: string) =>
@@ -283,12 +284,33 @@ thread T0 P0 cpu=0
     for (const e of t.slice(from, to)) expect(e.locks).toContain(mmapLock('P0' as never));
   });
 
-  // eb66ae030829 and 97113eb39fa7 (CVE-2022-41222) are races with an rmap walker that frees the
-  // page after a range flush of the address it found the PTE at: truncate/hole punch
-  // (unmap_mapping_range()), which the model does not have. Its only rmap walker, reclaim,
-  // always defers its flush while mremap runs (the mremap's own CPU is in mm_cpumask, so
-  // should_defer_flush() holds) and the deferred flush is a full flush of every CPU of the mm
-  // that tlb_gen does not already cover: the stale entry of the other address goes too.
-  it.skip('pre-eb66ae030829 (flush after the PTLs are dropped) needs a range-flushing rmap walker (truncate), not modelled', () => {});
-  it.skip('pre-97113eb39fa7 (move_normal_pmd without the rmap locks) needs a range-flushing rmap walker (truncate), not modelled', () => {});
+  // eb66ae030829 (CVE-2018-18281) and 97113eb39fa7 (CVE-2022-41222) are races with an rmap walker
+  // that frees the page after flushing only the address it found the PTE at. Reclaim, which always
+  // defers its flush while mremap runs (the mremap's own CPU is in mm_cpumask) and then flushes the
+  // whole mm, is not one; migration's MIGRATE_SYNC pass (ptep_clear_flush(), after an ASYNC pass that
+  // failed) is. Their mutants' scenarios are in test/mutants.test.ts
+  // (mremap-vs-migrate-eb66ae030829.txt, mremap-pmd-vs-migrate-97113eb39fa7.txt).
+  it('take_rmap_locks() takes an anonymous VMA\'s anon_vma lock for write: move_normal_pmd() waits for a migration walk holding the table\'s PTL', () => {
+    const r = runScenario(scenarioFile('mremap-pmd-vs-migrate-anon.txt'), { policy: linux, properties: PROPERTIES });
+    expect(r.violation).toBeNull();
+    const ids = r.trace.map((e) => `${e.actor} ${e.id}`);
+    const take = ids.indexOf('T2 take_rmap_locks.anon_vma_lock_write');
+    expect(take).toBeGreaterThan(ids.indexOf('T0 try_to_migrate_one.ptep_get_and_clear'));
+    expect(take).toBeGreaterThan(ids.indexOf('T0 rmap_walk_anon.anon_vma_unlock_read'));
+    expect(ids.indexOf('T2 move_normal_pmd.pmd_clear')).toBeGreaterThan(take);
+    expect(ids.indexOf('T2 drop_rmap_locks.anon_vma_unlock_write')).toBeGreaterThan(ids.indexOf('T2 move_normal_pmd.spin_unlock'));
+  });
+
+  it("takes the anon_vma lock a parent's migration walk holds: a child's move_normal_pmd() waits for it", async () => {
+    const sc = scenarioFile('mremap-child-pmd-vs-parent-migrate.txt');
+    const r = runScenario(sc, { policy: linux, properties: PROPERTIES });
+    expect(r.violation).toBeNull();
+    const ids = r.trace.map((e) => `${e.actor} ${e.id}`);
+    expect(ids.filter((x) => x === 'T2 take_rmap_locks.anon_vma_lock_write')).toHaveLength(2); // P0's and C's
+    expect(ids.indexOf('T2 move_normal_pmd.pmd_clear')).toBeGreaterThan(ids.lastIndexOf('T0 rmap_walk_anon.anon_vma_unlock_read'));
+    const pre = (await import('../../../variants/pre-97113eb39fa7.js')).default;
+    const bad = runScenario(sc, { policy: applyVariant(linux, pre), properties: PROPERTIES });
+    expect(bad.violation).toMatchObject({ property: 'no-freed-frame-reachable', actor: 'T0', stepId: 'migrate_folio_done', holder: 'TLB' });
+    expect(bad.violation!.message).toContain('CPU3');
+  });
 });

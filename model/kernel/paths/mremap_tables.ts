@@ -44,7 +44,7 @@
 
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import type { K } from '../step.js';
-import { iMmapRwsem, lock, note, pageTableLock, pmdLock, ptlOf, unlock } from '../locks.js';
+import { anonVmaLock, iMmapRwsem, lock, note, pageTableLock, pmdLock, ptlOf, unlock } from '../locks.js';
 import { span } from '../config.js';
 import { findTable, tableIndex } from '../pagetable.js';
 import { pteOffsetMapLock } from '../pte_offset_map.js';
@@ -82,6 +82,10 @@ export interface MoveEntryCtx {
   /** 2: move_normal_pmd, 3: move_normal_pud (the level of the table the entry is in). */
   level?: 2 | 3;
   file: string | null;
+  /** The source VMA is anonymous: take_rmap_locks() takes its anon_vma lock too. */
+  anon?: boolean;
+  /** The anon_vma locks take_rmap_locks() took, for drop_rmap_locks(). */
+  anonLocks?: string[];
   moved?: boolean;
   oldTable?: Pfn;
   newTable?: Pfn;
@@ -134,7 +138,7 @@ export const movePageTables: StepDef<MovePageTablesCtx>[] = [
       if (!entryAt(k, c.mm, c.oldAddr, 3)) continue; // get_old_pud(): pud_none
       yield* allocNew(k, c.mm, c.newAddr, 3); // alloc_new_pud()
       if (extent === span(cf, 3)) {
-        const m: MoveEntryCtx = { mm: c.mm, opId: c.opId, oldAddr: c.oldAddr, newAddr: c.newAddr, extent, level: 3, file: c.file };
+        const m: MoveEntryCtx = { mm: c.mm, opId: c.opId, oldAddr: c.oldAddr, newAddr: c.newAddr, extent, level: 3, file: c.file, anon: c.anon };
         yield* k.run('move_pgt_entry', m);
         if (m.moved) continue;
       }
@@ -142,7 +146,7 @@ export const movePageTables: StepDef<MovePageTablesCtx>[] = [
       if (!entryAt(k, c.mm, c.oldAddr, 2)) continue; // get_old_pmd(): pmd_none
       yield* allocNew(k, c.mm, c.newAddr, 2); // alloc_new_pmd()
       if (extent === span(cf, 2)) {
-        const m: MoveEntryCtx = { mm: c.mm, opId: c.opId, oldAddr: c.oldAddr, newAddr: c.newAddr, extent, level: 2, file: c.file };
+        const m: MoveEntryCtx = { mm: c.mm, opId: c.opId, oldAddr: c.oldAddr, newAddr: c.newAddr, extent, level: 2, file: c.file, anon: c.anon };
         yield* k.run('move_pgt_entry', m);
         if (m.moved) continue;
       }
@@ -165,17 +169,31 @@ function* allocNew(k: K, mm: MmId, v: number, level: number) {
   }
 }
 
-// move_pgt_entry(): take_rmap_locks() (i_mmap_lock_write of the VMA's file;
-// anon_vma_lock_write() of an anonymous VMA has no modelled reader: no path
-// of the model walks the anon rmap), the move, drop_rmap_locks()
+// move_pgt_entry(): take_rmap_locks() (i_mmap_lock_write of the VMA's file,
+// then anon_vma_lock_write() of an anonymous VMA), the move,
+// drop_rmap_locks() in the reverse order. Without them an rmap walker that
+// holds the moved table's PTL (migration's try_to_migrate_one(), which
+// found the PTE at the old address) clears the entry after the move and
+// flushes only the old address (97113eb39fa7, CVE-2022-41222).
+// The kernel's anon_vma lock is the root anon_vma's, one for a process and
+// the children that inherited the VMA; the model names it by mm (the caller
+// of reclaim's or migration's rmap_walk_anon(), whose walk visits every mm)
+// and keeps no fork tree, so the write side takes the lock of every mm, in
+// creation order: it excludes every walk that could reach this VMA's pages
+// (and, beyond the kernel, the walks of unrelated processes, which share no
+// anonymous page with it).
+const anonVmaLocks = (k: K) => Object.values(k.s.mms).sort((a, b) => a.ctxId - b.ctxId).map((m) => anonVmaLock(m.id));
+
 export const movePgtEntry: StepDef<MoveEntryCtx>[] = [
   step('move_pgt_entry.take_rmap_locks', function* (k, c) {
     if (c.file !== null) yield* lock(k, iMmapRwsem(c.file), 'w', 'take_rmap_locks.i_mmap_lock_write');
+    if (c.anon) for (const l of (c.anonLocks = anonVmaLocks(k))) yield* lock(k, l, 'w', 'take_rmap_locks.anon_vma_lock_write');
   }),
   step('move_pgt_entry.move', function* (k, c) {
     yield* k.run(c.level === 3 ? 'move_normal_pud' : 'move_normal_pmd', c);
   }),
   step('move_pgt_entry.drop_rmap_locks', function* (k, c) {
+    for (const l of [...(c.anonLocks ?? [])].reverse()) yield* unlock(k, l, 'drop_rmap_locks.anon_vma_unlock_write');
     if (c.file !== null) yield* unlock(k, iMmapRwsem(c.file), 'drop_rmap_locks.i_mmap_unlock_write');
   }),
 ];

@@ -6,8 +6,10 @@
 //
 //   1. mmu_notifier_range_init_owner(MMU_NOTIFY_MIGRATE, the page in this
 //      VMA); mmu_notifier_invalidate_range_start(), before any PTE changes.
-//   2. page_vma_mapped_walk(): map_pte() takes the PTE table's PTL; not
-//      mapped here (none, another folio, already a migration entry): done.
+//   2. page_vma_mapped_walk(): map_pte() takes the PTE table's PTL,
+//      check_pte() looks at the entry (a step of its own: the clear below
+//      is a later access); not mapped here (none, another folio, already a
+//      migration entry): done.
 //   3. Under the PTL, "Nuke the page table entry": if should_defer_flush()
 //      ptep_get_and_clear() and set_tlb_ubc_flush_pending() (tlbbatch.ts
 //      step 2, nothing if !pte_accessible()), else ptep_clear_flush():
@@ -73,6 +75,10 @@ export const tryToMigrateOne: StepDef<TryToMigrateOneCtx>[] = [
   step('try_to_migrate_one.page_vma_mapped_walk', function* (k, c) {
     const t = yield* pteOffsetMapLock(k, c.mm, c.vpn, 'try_to_migrate_one.pte_offset_map_lock');
     c.table = t ?? undefined;
+    // check_pte(): the walk returns with the PTL held and the PTE seen; the clear (step 3) is a
+    // later load. Whoever moves the table without this PTL (move_normal_pmd(), which excludes the
+    // walk only by the rmap lock, 97113eb39fa7) can run in between.
+    if (t !== null) yield { id: 'try_to_migrate_one.check_pte' };
   }),
   // step 3: ptep_get_and_clear() + set_tlb_ubc_flush_pending(), or ptep_clear_flush()
   step('try_to_migrate_one.ptep_get_and_clear', function* (k, c) {
