@@ -36,8 +36,10 @@
 // page: the PTLs do). Inside the call a CPU may still reach the page through
 // its old address (a TLB entry, or a PSC entry onto a moved table) until the
 // step-3 flush: allowed, the call has not returned and the page is the same
-// one. The flushes pass freed_tables = false: lazy CPUs are skipped and
-// catch up through tlb_gen. Guarded by unmap-complete (the source range),
+// one. The flushes are x86 flush_tlb_range(), which passes freed_tables =
+// true (arch/x86/include/asm/tlbflush.h; since 3ef938c35035 "x86/mm: Fix
+// flush_tlb_range() when used for zapping normal PMDs", Jann Horn; in 5.10 stable):
+// lazy CPUs are sent the IPI too. Guarded by unmap-complete (the source range),
 // read-value (the data at the target), no-freed-frame-reachable and
 // lock-discipline (PTE writes under both PTLs, PMD entries under the PMD
 // locks).
@@ -238,7 +240,7 @@ function moveNormal(name: 'move_normal_pmd' | 'move_normal_pud', level: 2 | 3): 
     }),
     step(`${name}.flush_tlb_range`, function* (k, c) {
       if (!c.moved) return;
-      const f: FlushCtx = { mm: c.mm, start: c.oldAddr, end: c.oldAddr + span(k.s.config, level), stride: 1, freedTables: false };
+      const f: FlushCtx = { mm: c.mm, start: c.oldAddr, end: c.oldAddr + span(k.s.config, level), stride: 1, freedTables: true }; // x86 flush_tlb_range()
       yield* k.run('flush_tlb_mm_range', f);
     }),
     step(`${name}.spin_unlock`, function* (k, c) {
@@ -302,7 +304,7 @@ export const movePtes: StepDef<MoveEntryCtx>[] = [
   }),
   step('move_ptes.flush_tlb_range', function* (k, c) {
     if (!c.forceFlush) return;
-    const f: FlushCtx = { mm: c.mm, start: c.oldAddr, end: c.oldAddr + c.extent, stride: 1, freedTables: false };
+    const f: FlushCtx = { mm: c.mm, start: c.oldAddr, end: c.oldAddr + c.extent, stride: 1, freedTables: true }; // x86 flush_tlb_range()
     yield* k.run('flush_tlb_mm_range', f);
   }),
   step('move_ptes.pte_unmap_unlock', function* (k, c) {

@@ -103,7 +103,7 @@ export const tryToUnmapOne: StepDef<TryToUnmapOneCtx>[] = [
   // flush_tlb_range(vma, address, end_addr): nothing deferred, flush before the PTL goes
   step('try_to_unmap_one.flush_tlb_range', function* (k, c) {
     if (!c.flushNow) return;
-    const f: FlushCtx = { mm: c.mm, start: c.vpn, end: c.vpn + 1, stride: 1, freedTables: false };
+    const f: FlushCtx = { mm: c.mm, start: c.vpn, end: c.vpn + 1, stride: 1, freedTables: true }; // x86 flush_tlb_range() passes freed_tables = true (mremap_tables.ts)
     yield* k.run('flush_tlb_mm_range', f);
   }),
   // step 3': the MADV_FREE page check, still under the PTL
