@@ -38,4 +38,10 @@
 // (--ops migrate), mremap (--ops mremap) and MADV_FREE with lazyfree
 // reclaim (--ops madv_free), each opt-in; with an opt-in kind drawn, stop
 // points may name its step ids. Runs of the default kinds keep their traces.
-export const MODEL_VERSION = '0.8.2';
+// 0.9.0 (issue 11): KVM_CREATE_VM at run time (mmu_notifier_register()
+// with mm_take_all_locks()); an IOMMU SVA device TLB (--ops sva); x86
+// flush_tlb_range() passes freed_tables = true (mremap, try_to_unmap_one);
+// migration's rmap walk finds a migration entry mremap moved during it;
+// try_to_migrate_one's check_pte is a step; take_rmap_locks() takes the
+// anon_vma lock. Runs of the default kinds keep their traces.
+export const MODEL_VERSION = '0.9.0';
