@@ -557,7 +557,9 @@ export const SVA_STEP_IDS: readonly string[] = [
  * (the generator reaches the registration races without them).
  */
 export const KVM_CREATE_STEP_IDS: readonly string[] = [
+  'kvm_create_vcpu.never_created',
   'kvm_create_vm.fd_install',
+  'kvm_create_vm.wait',
   'mm_drop_all_locks.unlock',
   'mm_take_all_locks.anon_vma_lock_write',
   'mm_take_all_locks.i_mmap_lock_write',
