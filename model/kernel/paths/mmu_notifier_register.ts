@@ -2,7 +2,8 @@
 // time (the `kvm_create_vm VM` operation): kvm_dev_ioctl_create_vm() ->
 // kvm_create_vm() -> kvm_init_mmu_notifier() -> mmu_notifier_register()
 // (virt/kvm/kvm_main.c, mm/mmu_notifier.c __mmu_notifier_register(),
-// mm/vma.c mm_take_all_locks(), read in torvalds/linux):
+// mm/vma.c mm_take_all_locks(); its order read in the mm/vma.c and
+// mm/mmap.c patches that quote it, eeff9a5d47f8's among them):
 //
 //   1. mmap_write_lock(mm): no fault under the mmap_lock, no munmap,
 //      mprotect, mremap or madvise under it until step 5.
