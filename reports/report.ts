@@ -169,7 +169,7 @@ function actorOf(name: string, cpu: number, threads: Map<string, ThreadSpec>): R
 /** Steps kept by what they are: calls, accesses, walks, flushes, frees, IPIs, lazy mode. */
 const KEEP_ID = /^(sys_|user_access\.|hw\.|enter_lazy_tlb$|csd_unlock$|native_flush_tlb_multi\.|flush_tlb_mm_range\.|flush_tlb_func\.(flush|switch)|flush_tlb_all|do_flush_tlb_all|tlb_gather_mmu|tlb_finish_mmu\.dec|tlb_batch_pages_flush|tlb_table_flush|rcu_do_batch)/;
 /** KVM's steps kept by what they are: VM-entry and exits, guest accesses, the notifier's start and end, SPTE zaps and installs, remote flushes and kicks (paths/kvm_*.ts). */
-const KEEP_KVM_ID = /^(vcpu_enter_guest\.(vmenter|cancel_injection)|kvm_vcpu_flush_tlb_all|guest_access\.|vmx_vcpu_run\.kick_exit|kvm_vcpu_run\.(vmexit|efault)|kvm_mmu_notifier_invalidate_range_start$|kvm_mmu_invalidate_(begin|end)$|tdp_mmu_zap_leafs$|tdp_mmu_map_handle_target_level$|is_page_fault_stale\.retry|kvm_arch_flush_shadow_all$|kvm_make_all_cpus_request\.(kvm_make_request|kick|wait)|kvm_mmu_faultin_pfn\.mmu_invalidate_seq$|mmu_notifier_register\.hlist_add_head_rcu$)/;
+const KEEP_KVM_ID = /^(vcpu_enter_guest\.(vmenter|cancel_injection)|kvm_vcpu_flush_tlb_all|guest_access\.|vmx_vcpu_run\.kick_exit|kvm_vcpu_run\.(vmexit|efault)|kvm_mmu_notifier_invalidate_range_start$|kvm_mmu_invalidate_(begin|end)$|tdp_mmu_zap_leafs$|tdp_mmu_map_handle_target_level$|is_page_fault_stale\.retry|kvm_arch_flush_shadow_all$|kvm_make_all_cpus_request\.(kvm_make_request|kick|wait))/;
 /** Steps that end a thread's operation. */
 // a guest access completes its operation; the KVM_RUN's VM-exit after the last one completes none
 const COMPLETES = /^(sys_\w+\.return|user_access\.(walk|tlb_hit|sigsegv)|exit_to_user_mode|enter_lazy_tlb|guest_access\.(tdp_walk|tlb_hit)|kvm_vcpu_run\.efault)$/;
@@ -297,7 +297,14 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
   const note = (f: Focus, w: NonNullable<typeof v>) => (f.vm !== undefined ? kvmBadNote(f, last, byStep, w.step) : badNote(f, w.property, last, byStep, w.step, w.message));
   const bad = v ? { cpu: focus?.cpu ?? actors.get(v.actor)?.cpu ?? null, note: focus ? note(focus, v) : v.message } : null;
 
-  // 3. Which steps to show, and the collapsed runs between them.
+  // 3. Expected against actual: computed from the recorded states alone, before the drawing, which
+  // keeps every step the actual lines name ("installed at step 73", "joined ... at step 49").
+  const ctx = { snap: last, steps: byStep, trace: run.trace, upTo: v?.step ?? steps.length, scenario: sc, ops, event: vEvent, ideal: v ? rec.get(v.step)?.ideal ?? null : null };
+  const expected = v ? expectedLines(v, prop, focus, ctx) : [];
+  const actual = v ? (focus?.vm !== undefined ? kvmActualLines(v, focus, ctx) : actualLines(v, focus, ctx)) : [];
+  const namedInActual = new Set([...actual.join(' ').matchAll(/\bstep (\d+)/g)].map((m) => Number(m[1])));
+
+  // 4. Which steps to show, and the collapsed runs between them.
   // Lock findings name their locks ("without ptl:3", "waits for mmap_lock:P0"): keep the steps that take or drop those.
   const named = new Set(v?.message.match(/\b(mmap_lock|page_table_lock|ptl|i_mmap_rwsem):[A-Za-z0-9_.@-]+/g) ?? []);
   const rawLocks = (n: number, actor: string) => Object.entries(snapAt(n).locks).filter(([, l]) => l.holders.includes(actor)).map(([name]) => name);
@@ -315,8 +322,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     const kind = actors.get(s.actor)!.kind;
     if (s.n === v?.step || KEEP_ID.test(s.id) || KEEP_KVM_ID.test(s.id) || kind === 'ipi' || kind === 'spec' || kind === 'rcu') return true;
     if (named.size > 0 && touchesNamed(s)) return true;
-    // a notifier-balance finding names the attach that linked a window inside the host's invalidate window
-    if (v?.property === 'notifier-balance' && /^(msharefs_mmap\.vma_link|mshare_attach\.i_mmap_lock_write)$/.test(s.id)) return true;
+    if (namedInActual.has(s.n)) return true;
     return byStep[i]!.effects.some((e) => relevant(e, focus));
   };
   const raw: DiagramItem[] = [];
@@ -354,10 +360,6 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
   const diagram = foldRepeats(raw, drawnAs, v?.step ?? null, decidedBy === null ? [] : [decidedBy]);
   for (const d of diagram) if (d.repeats) for (let n = d.from; n <= d.to; n++) steps[n - 1]!.shown = false;
 
-  // 4. Expected against actual.
-  const ctx = { snap: last, steps: byStep, trace: run.trace, upTo: v?.step ?? steps.length, scenario: sc, ops, event: vEvent, ideal: v ? rec.get(v.step)?.ideal ?? null : null };
-  const expected = v ? expectedLines(v, prop, focus, ctx) : [];
-  const actual = v ? (focus?.vm !== undefined ? kvmActualLines(v, focus, ctx) : actualLines(v, focus, ctx)) : [];
 
   const variant = cx.variant ? { name: cx.variant.name, file: cx.variant.file, sha256: cx.variant.sha256, description: policy.description } : null;
   const base = policyByName(cx.policy);
