@@ -97,9 +97,9 @@ function vcpuSinceLine(vcpu: string, from: { n: number; what: string }, ctx: Con
   return `${vcpu} since ${from.what} at step ${from.n}: ${uniq.length ? uniq.join(', ') : 'no KVM_REQ_TLB_FLUSH, no kick, no guest-TLB flush'}.`;
 }
 
-/** The last step of `actor` with id `id` before step `before`, effects or not. */
-function lastStepOf(ctx: Context, before: number, actor: string, id: string) {
-  for (let i = Math.min(before, ctx.steps.length) - 1; i >= 0; i--) if (ctx.steps[i]!.actor === actor && ctx.steps[i]!.id === id) return ctx.steps[i]!;
+/** The last step up to step `upTo` that passes `test`, effects or not. */
+function lastStep(ctx: Context, upTo: number, test: (s: { actor: string; id: string }) => boolean) {
+  for (let i = Math.min(upTo, ctx.steps.length) - 1; i >= 0; i--) if (test(ctx.steps[i]!)) return ctx.steps[i]!;
   return null;
 }
 
@@ -114,15 +114,16 @@ function notifierActualLines(v: Violation, f: Focus, ctx: Context): string[] {
     const m = /mmu_invalidate_in_progress (-?\d+) -> (-?\d+)/.exec(t);
     return m ? Number(m[2]) - Number(m[1]) : 0;
   };
-  const registered = lastStepOf(ctx, v.step + 1, ctx.steps.find((s) => s.id === 'mmu_notifier_register.hlist_add_head_rcu')?.actor ?? '', 'mmu_notifier_register.hlist_add_head_rcu');
   if (endWithoutStart(v.message)) {
     // the end that found no start: by the actor whose call it was, and when the VM's subscription joined the list
     const end = [...moves].reverse().find((m) => m.actor === f.vcpu && delta(m.text) < 0);
     const start = end && [...moves].reverse().find((m) => m.n < end.n && m.actor === f.vcpu && delta(m.text) > 0);
     if (end) out.push(`${f.vcpu}'s invalidate_range_end reached ${f.vm} at step ${end.n}; ${start ? `its start reached ${f.vm} at step ${start.n}` : `no invalidate_range_start of ${f.vcpu} reached ${f.vm} before it`}.`);
+    // what let the subscription in: the VM's registration at run time, or its mm joining an msharefs
+    // file's i_mmap (an attach) while the host's change was open
+    const registered = lastStep(ctx, v.step, (s) => s.id === 'mmu_notifier_register.hlist_add_head_rcu');
     if (registered) out.push(`${f.vm}'s notifier joined ${f.mm}'s list at ${at(registered)} (KVM_CREATE_VM at run time).`);
-    // or the VM's mm joined an msharefs file's i_mmap (an attach) while the host's change was open
-    const link = end && [...ctx.steps.slice(0, end.n)].reverse().find((s) => s.id === 'msharefs_mmap.vma_link' || s.id === 'mshare_attach.i_mmap_lock_write');
+    const link = end && lastStep(ctx, end.n, (s) => s.id === 'msharefs_mmap.vma_link' || s.id === 'mshare_attach.i_mmap_lock_write');
     if (link) out.push(`A window joined the msharefs i_mmap at ${at(link)}, before that end.`);
   }
   const begin = endWithoutStart(v.message) ? undefined : [...moves].reverse().find((m) => m.actor === f.vcpu && delta(m.text) > 0);
@@ -165,7 +166,7 @@ export function kvmActualLines(v: Violation, f: Focus, ctx: Context): string[] {
   out.push(frameStatus(snap, steps, upTo, f.pfn!, f.ghost, false).long);
   // 5s. An SPTE: when the fault that installed it sampled mmu_invalidate_seq, and how the VM's counters moved until then.
   if (f.holder === 'SPTE' && spteChange) {
-    const sample = lastStepOf(ctx, spteChange.n, spteChange.actor, 'kvm_mmu_faultin_pfn.mmu_invalidate_seq');
+    const sample = lastStep(ctx, spteChange.n, (s) => s.actor === spteChange.actor && s.id === 'kvm_mmu_faultin_pfn.mmu_invalidate_seq');
     if (sample) out.push(`${spteChange.actor}'s fault sampled mmu_invalidate_seq at ${at(sample)}.`);
     const moves = steps.slice(0, upTo).flatMap((s) => s.effects.filter((e) => e.kind === 'mmu-invalidate' && e.vm === f.vm).map((e) => `${e.text.slice(f.vm!.length + 1)} at step ${s.n} (${s.actor})`));
     out.push(`${f.vm}'s invalidations up to step ${v.step}: ${moves.length ? moves.join('; ') : 'none'}.`);
