@@ -328,7 +328,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         if (!procs.has(proc)) fail(`undeclared process '${proc}'`);
         const start = parseAddr(addr, fail);
         const fa = a.file();
-        if (fa.file !== null && !files.has(fa.file)) fail(`undeclared file '${fa.file}'`);
+        if (fa.file !== null && !files.has(fa.file) && !gmems.has(fa.file)) fail(`undeclared file '${fa.file}'`);
         sc.setup.push({ kind: 'mmap', proc, start, pages: a.int('pages', 1), prot: a.prot(), ...fa });
         break;
       }
@@ -427,6 +427,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   }
   for (const r of refs) {
     if (r.what === 'process' && forked.has(r.name)) continue; // a child of a fork op
+    if (r.what === 'file' && gmems.has(r.name)) continue; // an mmap of a guest_memfd: validate.ts says why it is refused
     if (!(r.what === 'process' ? procs : r.what === 'file' ? files : r.what === 'vm' ? vms : r.what === 'device' ? devs : r.what === 'guest_memfd' ? gmems : mshares).has(r.name)) throw new ScenarioParseError(file, r.line, `undeclared ${r.what} '${r.name}'`);
   }
   return sc;

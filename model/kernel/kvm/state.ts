@@ -107,6 +107,8 @@ export interface KvmState {
   openGmem?: { actor: string; vm: string }[];
   /** Ghost (coverage): the vCPU threads inside a TDP fault, from the seq sample to mmu_lock's release. */
   faultsInFlight: string[];
+  /** Ghost (coverage): those of faultsInFlight resolving a guest_memfd pfn (kvm_gmem_get_pfn()). Absent: none ever. */
+  gmemFaults?: string[];
 }
 
 /** The subscription name of a VM on its mm's notifier list. */

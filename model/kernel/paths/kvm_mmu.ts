@@ -72,6 +72,7 @@ export function mmuInvalidateRetryGfn(vm: Vm, mmuSeq: number, gfn: number): bool
 const outOfFault = (k: K) => {
   const kvm = k.s.kvm!;
   kvm.faultsInFlight = kvm.faultsInFlight.filter((a) => a !== k.self);
+  if (kvm.gmemFaults) kvm.gmemFaults = kvm.gmemFaults.filter((a) => a !== k.self);
 };
 
 export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
@@ -93,6 +94,7 @@ export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
     }
     getPage(k.s, p); // fault->refcounted_page
     c.pfn = p;
+    (k.s.kvm!.gmemFaults ??= []).push(k.self); // ghost, for coverage
     c.writable = true; // !(slot->flags & KVM_MEM_READONLY)
     yield { id: 'kvm_gmem_get_pfn' };
   }),
