@@ -179,7 +179,7 @@ export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migra
 /** The counters a campaign reports: mshare's only for mshare policies, an opt-in kind's only when `ops` has it. */
 export const countersFor = (mshare: boolean, ops: readonly string[] = []): readonly CoverageName[] =>
   (mshare ? COVERAGE_COUNTERS : COVERAGE_COUNTERS.slice(0, COVERAGE_COUNTERS.indexOf('host_change_with_sharer_tlb'))).filter(
-    (c) => !Object.entries(OPT_IN_COUNTERS).some(([op, cs]) => cs.includes(c) && !ops.includes(op)),
+    (c) => !Object.entries(OPT_IN_COUNTERS).some(([op, cs]) => cs.includes(c) && !ops.includes(op) && !(op === 'vm' && ops.includes('gmem'))), // gmem draws its VM as vm does
   );
 
 export type CoverageName = (typeof COVERAGE_COUNTERS)[number];
