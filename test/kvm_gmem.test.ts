@@ -13,6 +13,7 @@ import { validateScenario } from '../model/run/validate.js';
 import { parseScenario, printScenario } from '../reports/scenario_text.js';
 import { PROPERTIES, propertyById } from '../properties/registry.js';
 import truncateFirst from '../variants/gmem-truncate-before-invalidate.js';
+import endFirst from '../variants/gmem-end-before-truncate.js';
 import { scenarioFile as load } from './build.js';
 
 const ids = (r: { trace: { id: string }[] }) => r.trace.map((e) => e.id);
@@ -104,6 +105,18 @@ describe('gmem-truncate-before-invalidate (rule mutant)', () => {
     expect(runScenario(sc, { policy: linux, properties: PROPERTIES }).verdict).toBe('pass');
     const bad = runScenario(sc, { policy: applyVariant(linux, truncateFirst), properties: PROPERTIES });
     expect(bad.violation).toMatchObject({ property: 'no-freed-frame-reachable', holder: 'SPTE', actor: 'T1', stepId: 'truncate_inode_pages_range.filemap_remove_folio' });
+  });
+});
+
+describe('gmem-end-before-truncate (rule mutant)', () => {
+  it('lets a fault after the end map a folio the truncate then removes; linux holds on the same scenario', () => {
+    const sc = load('gmem-fault-after-invalidate-end');
+    const good = runScenario(sc, { policy: linux, properties: PROPERTIES });
+    expect(good.verdict).toBe('pass');
+    expect(ids(good).indexOf('truncate_inode_pages_range.filemap_remove_folio')).toBeLessThan(ids(good).indexOf('kvm_gmem_get_pfn'));
+    const bad = runScenario(sc, { policy: applyVariant(linux, endFirst), properties: PROPERTIES });
+    expect(bad.violation).toMatchObject({ property: 'secondary-subset', holder: 'SPTE', actor: 'T0', stepId: 'tdp_mmu_map_handle_target_level' });
+    expect(bad.violation!.message).toContain('page 0 of guest_memfd G0 is not in its page cache');
   });
 });
 
