@@ -1,8 +1,8 @@
-// Rule mutant (no fix commit: kvm_gmem_punch_hole() has invalidated before
-// truncating since guest_memfd was added, a7800aa80ea4 "KVM: Add
-// KVM_CREATE_GUEST_MEMFD ioctl() for guest-specific backing memory"; that
-// history was not read commit by commit, so this mutant is not named after
-// one). kvm_gmem_punch_hole() (virt/kvm/guest_memfd.c) runs
+// Rule mutant (no fix commit: kvm_gmem_punch_hole() invalidates before it
+// truncates in the code merged by a7800aa80ea4, "KVM: Add
+// KVM_CREATE_GUEST_MEMFD ioctl() for guest-specific backing memory", Sean
+// Christopherson, 2023-11-13, as in today's; the history in between was
+// not read commit by commit). kvm_gmem_punch_hole() (virt/kvm/guest_memfd.c) runs
 // truncate_inode_pages_range() before kvm_gmem_invalidate_begin(): the
 // folios leave the page cache and, with no other reference, are freed
 // while an SPTE still maps them - an SPTE holds no reference on its page
