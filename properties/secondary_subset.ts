@@ -36,7 +36,7 @@ export function beyondPrimary(s: KernelState, vm: Vm, gfn: number, pfn: number, 
 
 export const secondarySubset: Property = {
   id: 'secondary-subset',
-  statement: "every SPTE, and every usable guest-TLB entry outside an open invalidation, maps the frame the VMM's primary PTE maps, with no more permission (for a guest_memfd-backed gfn: the file's page)",
+  statement: "every SPTE, and every usable guest-TLB entry outside an open invalidation, maps the frame the VMM's primary PTE maps, with no more permission",
   rule: 'mmu_notifier: a secondary MMU mirrors the primary and drops what mmu_notifier_invalidate_range_start() names (include/linux/mmu_notifier.h); docs/kvm.md',
   check({ s }) {
     const kvm = s.kvm;
