@@ -15,7 +15,7 @@ import { parseScenario } from '../reports/scenario_text.js';
 const fuzzedOnly = fuzzedStepIds(Number(process.argv[2] ?? 3000), 'step-ids');
 const ids = new Set<string>([...STEP_IDS, ...fuzzedOnly]);
 for (const f of readdirSync('counterexamples')) for (const s of loadCounterexample(`counterexamples/${f}`).steps) ids.add(s.id);
-for (const f of readdirSync('test/scenarios')) {
+for (const f of readdirSync('test/scenarios').filter((x) => x.endsWith('.txt'))) {
   const sc = parseScenario(readFileSync(`test/scenarios/${f}`, 'utf8'));
   for (const p of POLICIES) {
     try {
