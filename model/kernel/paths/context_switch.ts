@@ -16,6 +16,12 @@
 //      (switch_mm.ts), which also leaves lazy mode (its step 1) when the
 //      previous task was a kernel thread.
 //   4. finish_task_switch(): IRQs on again (finish_lock_switch()).
+//
+// Guarded by no-freed-frame-reachable and unmap-complete through the usable
+// rule (tlb.ts): after step 2 the CPU's entries count only while its slot's
+// tlb_gen matches the mm's, so a flush that skips the lazy CPU must bump
+// tlb_gen (arch_tlbbatch_add_pending(), variants/tlbbatch-no-tlb-gen.ts)
+// and the next user task's switch_mm_irqs_off() must compare it.
 
 import { step, type StepDef } from '../step.js';
 import { storeIsLazy } from '../store_buffer.js';
