@@ -569,6 +569,18 @@ export const KVM_CREATE_STEP_IDS: readonly string[] = [
   'mmu_notifier_register.mmap_write_unlock',
 ];
 
+/**
+ * The ids only kswapd (Scenario.kswapd, model/run/actors.ts kswapdActor)
+ * yields beyond reclaim's own: its switch-in as a kernel thread
+ * (paths/context_switch.ts step 2) and its sleep. Listed by hand, apart
+ * from STEP_IDS, so that the default generator's draws do not change;
+ * drawn as stop points in runs with `reclaim`.
+ */
+export const KSWAPD_STEP_IDS: readonly string[] = [
+  'context_switch.enter_lazy_tlb',
+  'kswapd_try_to_sleep',
+];
+
 /** The heuristic decisions a schedule's choice lines can force (SPEC 4.2), by the kernel function that takes them. */
 export const CHOICE_POINTS: readonly string[] = [
   'flush_tlb_mm_range.flush_all', // the full-flush ceiling (flush_tlb_mm_range)
