@@ -2,7 +2,8 @@
 // side with SPIN on the peer model's scope, and on every saved
 // counterexample's operations. Measured, never asserted.
 //
-//   npx tsx bench/explore.ts [--part spin,saved,holding,unreached,large,reduction] [--large-time 10m]
+//   npx tsx bench/explore.ts [--part spin,saved,holding,mutants,large,reduction] [--large-time 10m]
+//     [--mutant-time 120s] [--only variant,variant]
 //
 // `spin` (Debian package spin) and a C compiler are optional: without
 // them the SPIN columns say so. The large scope (3 sharers, 3 pages,
@@ -136,28 +137,27 @@ async function holdingPart(limitMs: number) {
 }
 
 /**
- * The kept mutants plain fuzzing does not find within 20000 runs
- * (docs/bench.md): explore on the operations of their hand scenarios.
+ * Every kept mutant (variants/*.ts) on the operations of its hand scenario
+ * (test/scenarios/mutants/F.txt, whose own schedule fails on the variant:
+ * test/mutant_scenarios.test.ts): the schedule is dropped and explore
+ * searches the interleavings up to bound 2 for the shortest violation; the
+ * base policy gets the same search up to the bound where the variant's
+ * violation was found. `only` narrows to the variants named.
  */
-async function unreachedPart(limitMs: number) {
-  const cases: [string, string][] = [
-    ['cve-2025-37964-no-fence', 'cve-2025-37964-switch-back'],
-    ['pre-fea4e317f9e7', 'cve-2025-37964-switch-back'],
-    ['pt-reclaim-flush-end', 'pt-reclaim-flush-end'],
-    ['unshare-flush-after-i-mmap', 'hugetlb-unshare-then-owner-frees'],
-    ['tables-freed-after-flush', 'invlpgb-global-asid-unmap'],
-  ];
-  console.log(`## explore on the hand scenarios of kept mutants that plain fuzzing misses (bound 2, at most ${secs(limitMs)} s each)\n`);
-  console.log('| variant | scenario | explore with the variant | states | time | linux, same search |');
-  console.log('|---|---|---|---|---|---|');
-  for (const [variant, scen] of cases) {
-    const file = `test/scenarios/${scen}.txt`;
+async function mutantsPart(limitMs: number, only?: readonly string[]) {
+  console.log(`## explore on every kept mutant's hand scenario (bound 2, at most ${secs(limitMs)} s per search)\n`);
+  console.log('| variant | explore with the variant | states | time | base policy, same search |');
+  console.log('|---|---|---|---|---|');
+  for (const f of readdirSync('test/scenarios/mutants').filter((x) => x.endsWith('.txt')).sort()) {
+    const name = f.replace(/\.txt$/, '');
+    if (only && !only.includes(name)) continue;
+    const file = `test/scenarios/mutants/${f}`;
     const sc = parseScenario(readFileSync(file, 'utf8'), file);
-    const v = await loadVariant(`variants/${variant}.ts`);
-    const bad = timed(sc, applyVariant(policyByName(v.spec.policy ?? 'linux')!, v.spec), PROPERTIES, 2, limitMs);
-    // linux over the same schedules: up to the bound and depth where the variant's violation was found
-    const good = timed(sc, policyByName('linux')!, PROPERTIES, bad.r.verdict === 'violation' ? bad.r.found!.preemptions : 2, limitMs);
-    console.log(`| ${variant} | ${file} | ${outcome(bad.r)} | ${bad.r.states} | ${secs(bad.ms)} s | ${outcome(good.r)} (${good.r.states} states, ${secs(good.ms)} s) |`);
+    const v = await loadVariant(`variants/${name}.ts`);
+    const base = policyByName(v.spec.policy ?? 'linux')!;
+    const bad = timed(sc, applyVariant(base, v.spec), PROPERTIES, 2, limitMs);
+    const good = timed(sc, base, PROPERTIES, bad.r.verdict === 'violation' ? bad.r.found!.preemptions : 2, limitMs);
+    console.log(`| ${name} | ${outcome(bad.r)} | ${bad.r.states} | ${secs(bad.ms)} s | ${base.name}: ${outcome(good.r)} (${good.r.states} states, ${secs(good.ms)} s) |`);
   }
   console.log('');
 }
@@ -229,21 +229,25 @@ async function reductionPart(cap: number) {
   console.log('');
 }
 
-export async function benchExplore(parts: readonly string[], largeMs = 600_000): Promise<void> {
+export async function benchExplore(parts: readonly string[], largeMs = 600_000, limits: { mutantMs: number; only?: readonly string[] } = { mutantMs: 120_000 }): Promise<void> {
   if (parts.includes('spin')) spinPart();
   if (parts.includes('saved')) await savedPart();
   if (parts.includes('holding')) await holdingPart(120_000);
-  if (parts.includes('unreached')) await unreachedPart(240_000);
+  if (parts.includes('mutants')) await mutantsPart(limits.mutantMs, limits.only);
   if (parts.includes('large')) largePart(largeMs);
   if (parts.includes('reduction')) await reductionPart(30_000);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   process.chdir(fileURLToPath(new URL('..', import.meta.url)));
-  const { values } = parseArgs({ options: { part: { type: 'string' }, 'large-time': { type: 'string' } } });
-  const t = values['large-time'];
-  const largeMs = t === undefined ? 600_000 : Number(/^(\d+)m$/.exec(t)?.[1] ?? NaN) * 60_000 || Number(/^(\d+)s$/.exec(t)?.[1] ?? NaN) * 1000;
-  if (!(largeMs > 0)) throw new Error(`--large-time: give minutes or seconds (10m, 90s), got '${t}'`);
+  const { values } = parseArgs({ options: { part: { type: 'string' }, 'large-time': { type: 'string' }, 'mutant-time': { type: 'string' }, only: { type: 'string' } } });
+  const duration = (flag: string, t: string | undefined, dflt: number) => {
+    const ms = t === undefined ? dflt : Number(/^(\d+)m$/.exec(t)?.[1] ?? NaN) * 60_000 || Number(/^(\d+)s$/.exec(t)?.[1] ?? NaN) * 1000;
+    if (!(ms > 0)) throw new Error(`--${flag}: give minutes or seconds (10m, 90s), got '${t}'`);
+    return ms;
+  };
+  const largeMs = duration('large-time', values['large-time'], 600_000);
+  const mutantMs = duration('mutant-time', values['mutant-time'], 120_000);
   console.log(`machine: ${machine()}\n`);
-  await benchExplore((values.part ?? 'spin,saved').split(','), largeMs);
+  await benchExplore((values.part ?? 'spin,saved').split(','), largeMs, { mutantMs, only: values.only?.split(',') });
 }

@@ -8,14 +8,14 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fuzzedStepIds } from '../campaigns/step_ids.js';
 import { POLICIES } from '../model/policies/registry.js';
 import { runScenario } from '../model/run/runner.js';
-import { FORK_STEP_IDS, KVM_CREATE_STEP_IDS, KVM_STEP_IDS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS, SVA_STEP_IDS } from '../model/run/step_ids.js';
+import { FORK_STEP_IDS, KSWAPD_STEP_IDS, KVM_CREATE_STEP_IDS, KVM_STEP_IDS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS, SVA_STEP_IDS } from '../model/run/step_ids.js';
 import { loadCounterexample } from '../reports/counterexample.js';
 import { parseScenario } from '../reports/scenario_text.js';
 
 const fuzzedOnly = fuzzedStepIds(Number(process.argv[2] ?? 3000), 'step-ids');
 const ids = new Set<string>([...STEP_IDS, ...fuzzedOnly]);
 for (const f of readdirSync('counterexamples')) for (const s of loadCounterexample(`counterexamples/${f}`).steps) ids.add(s.id);
-for (const f of readdirSync('test/scenarios')) {
+for (const f of readdirSync('test/scenarios').filter((x) => x.endsWith('.txt'))) {
   const sc = parseScenario(readFileSync(`test/scenarios/${f}`, 'utf8'));
   for (const p of POLICIES) {
     try {
@@ -29,7 +29,7 @@ for (const f of readdirSync('test/scenarios')) {
 // STEP_IDS only. An id no fuzzed run without fork yields, seen only in a hand scenario, is fork's.
 const fuzzed = new Set([...STEP_IDS, ...ids]);
 // migration's, mremap's and MADV_FREE's ids (MIGRATE_STEP_IDS, MREMAP_STEP_IDS, MADV_FREE_STEP_IDS, listed by hand) stay in their lists, as fork's in theirs
-const byHand = [...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS, ...SVA_STEP_IDS, ...KVM_CREATE_STEP_IDS];
+const byHand = [...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS, ...SVA_STEP_IDS, ...KVM_CREATE_STEP_IDS, ...KSWAPD_STEP_IDS];
 const forkIds = new Set([...FORK_STEP_IDS, ...[...ids].filter((id) => !STEP_IDS.includes(id) && !KVM_STEP_IDS.includes(id) && !byHand.includes(id) && !fuzzedOnly.has(id))]);
 const sorted = [...fuzzed].filter((id) => !KVM_STEP_IDS.includes(id) && !forkIds.has(id) && !byHand.includes(id)).sort();
 const mremapBody = MREMAP_STEP_IDS.map((id) => `  '${id}',`).join('\n');
@@ -117,6 +117,17 @@ ${SVA_STEP_IDS.map((id) => `  '${id}',`).join('\n')}
  */
 export const KVM_CREATE_STEP_IDS: readonly string[] = [
 ${KVM_CREATE_STEP_IDS.map((id) => `  '${id}',`).join('\n')}
+];
+
+/**
+ * The ids only kswapd (Scenario.kswapd, model/run/actors.ts kswapdActor)
+ * yields beyond reclaim's own: its switch-in as a kernel thread
+ * (paths/context_switch.ts step 2) and its sleep. Listed by hand, apart
+ * from STEP_IDS, so that the default generator's draws do not change;
+ * drawn as stop points in runs with \`reclaim\`.
+ */
+export const KSWAPD_STEP_IDS: readonly string[] = [
+${KSWAPD_STEP_IDS.map((id) => `  '${id}',`).join('\n')}
 ];
 
 /** The heuristic decisions a schedule's choice lines can force (SPEC 4.2), by the kernel function that takes them. */

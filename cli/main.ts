@@ -384,7 +384,7 @@ async function cmdExplore(args: string[], io: Io): Promise<number> {
   const outDir = values.out ?? 'counterexamples';
   prepareOutDir(outDir); // before exploring: a finding is never lost to a bad --out
   const actors = sc.threads.length;
-  io.out(`explore: ${printable(file)} under ${p.name}: ${actors} thread${actors === 1 ? '' : 's'}, ${sc.threads.reduce((n, t) => n + t.ops.length, 0)} ops; preemption bound ${bound}, state cache ${values['no-cache'] ? 'off' : values['no-cross-last'] ? 'on (same last actor only)' : 'on'}, sleep sets ${values['sleep-sets'] ? 'on' : 'off'}${sc.schedule?.length ? ' (the file\'s schedule is not used)' : ''}`);
+  io.out(`explore: ${printable(file)} under ${p.name}: ${actors} thread${actors === 1 ? '' : 's'}, ${sc.threads.reduce((n, t) => n + t.ops.length, 0)} ops${sc.kswapd ? `, kswapd ${sc.kswapd.name} (${sc.kswapd.reclaims.length} reclaim request${sc.kswapd.reclaims.length === 1 ? '' : 's'})` : ''}; preemption bound ${bound}, state cache ${values['no-cache'] ? 'off' : values['no-cross-last'] ? 'on (same last actor only)' : 'on'}, sleep sets ${values['sleep-sets'] ? 'on' : 'off'}${sc.schedule?.length ? ' (the file\'s schedule is not used)' : ''}`);
   const log = makeLogger();
   const t0 = Date.now();
   const r = explore(sc, { policy: p, properties: checks, bound, maxStates, cache: !values['no-cache'], sleep: values['sleep-sets'] === true, anyLast: !values['no-cross-last'], timeUp: () => timeMs !== undefined && Date.now() - t0 >= timeMs });

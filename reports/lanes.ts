@@ -38,7 +38,7 @@ export function lanesOf(actors: readonly ReportActor[], cpus: number): Lane[] {
   }
   // Actors on no modelled CPU (rcu), and any actor a CPU index out of range would otherwise drop.
   for (const a of actors.filter((x) => x.cpu === null || x.cpu < 0 || x.cpu >= cpus).sort(byName)) {
-    if (a.kind === 'thread') lanes.push({ id: `task-${a.name}`, title: `${a.name} (${a.proc})`, kind: 'other', cpu: a.cpu, actors: [a.name] });
+    if (a.kind === 'thread') lanes.push({ id: `task-${a.name}`, title: `${a.name} (${a.proc ?? 'kernel thread'})`, kind: 'other', cpu: a.cpu, actors: [a.name] });
     else lanes.push({ id: a.name, title: a.kind === 'rcu' ? 'rcu: end of grace period' : a.name, kind: a.kind, cpu: a.cpu, actors: [a.name] });
   }
   return lanes;

@@ -93,7 +93,7 @@ function diagram(r: Report): string[] {
   const head: string[] = [];
   if (columnar) {
     const titles = L.cpus.map((c) => {
-      const threads = r.actors.filter((a) => a.kind === 'thread' && a.cpu === c).map((a) => `${a.name} (${a.proc}${a.vcpu === undefined ? '' : `, vCPU of ${a.vcpu}`})`);
+      const threads = r.actors.filter((a) => a.kind === 'thread' && a.cpu === c).map((a) => `${a.name} (${a.proc ?? 'kernel thread'}${a.vcpu === undefined ? '' : `, vCPU of ${a.vcpu}`})`);
       return [`CPU${c}`, ...wrap(threads.join(', '), L.col, 0).filter((x) => x !== '')];
     });
     const depth = Math.max(...titles.map((t) => t.length));

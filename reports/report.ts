@@ -23,7 +23,7 @@ import { policyByName } from '../model/policies/registry.js';
 import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import { dependsOnReplayedText } from './depends_on.js';
-import { vmsCreatedAtRun, type ThreadSpec } from '../model/run/scenario.js';
+import { vmsCreatedAtRun, type KswapdSpec, type ThreadSpec } from '../model/run/scenario.js';
 import { MODEL_VERSION } from '../model/version.js';
 import type { Property } from '../properties/property.js';
 import { PROPERTIES, propertyById } from '../properties/registry.js';
@@ -155,7 +155,8 @@ export async function policyFor(cx: CounterexampleFile): Promise<Policy> {
 /** Quote a path for a POSIX shell only when it needs it (double quotes keep \-newline joins working). */
 export const shellWord = (w: string) => (/^[A-Za-z0-9_./+@:=,-]+$/.test(w) ? w : `"${w.replace(/["$`\\]/g, '\\$&')}"`);
 
-function actorOf(name: string, cpu: number, threads: Map<string, ThreadSpec>): ReportActor {
+function actorOf(name: string, cpu: number, threads: Map<string, ThreadSpec>, kswapd?: KswapdSpec): ReportActor {
+  if (kswapd?.name === name) return { name, kind: 'thread', cpu: kswapd.cpu, proc: null }; // a kernel thread: no mm
   const t = threads.get(name);
   const guest = t?.ops.find((o) => o.kind === 'guest_read' || o.kind === 'guest_write');
   if (t) return { name, kind: 'thread', cpu: t.cpu, proc: t.proc, ...(guest && 'vm' in guest ? { vcpu: guest.vm } : {}) };
@@ -243,7 +244,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
   const open = new Map<string, OpenWindow>();
   const windowsAfter: OpenWindow[][] = [[]];
   const steps: ReportStep[] = run.trace.map((ev) => {
-    const a = actors.get(ev.actor) ?? actorOf(ev.actor, ev.cpu, threads);
+    const a = actors.get(ev.actor) ?? actorOf(ev.actor, ev.cpu, threads, sc.kswapd);
     actors.set(ev.actor, a);
     const effects = diff(snapAt(ev.n - 1), snapAt(ev.n), { pcids: config.pcids, ownMm: a.proc });
     byStep.push({ n: ev.n, actor: ev.actor, id: ev.id, cpu: ev.cpu, effects });

@@ -93,6 +93,8 @@ export const SCENARIO_SCHEMA: Schema = obj(
     speculation: { t: 'arr', max: 64, of: obj({ cpu: INDEX, vas: { t: 'arr', of: INDEX, max: SCENARIO_LIMITS.speculativeWalks } }) },
     schedule: { t: 'arr', max: SCENARIO_LIMITS.scheduleEntries, of: obj({ actor: NAME }, { steps: COUNT, until: NAME }) },
     choices: { t: 'arr', max: SCENARIO_LIMITS.choices, of: obj({ actor: NAME, point: NAME, nth: INDEX }) },
+    // kswapd (model/run/scenario.ts KswapdSpec): absent in scenarios without background reclaim
+    kswapd: obj({ name: NAME, cpu: INDEX, reclaims: { t: 'arr', max: SCENARIO_LIMITS.opsPerThread, of: obj({ proc: NAME, va: INDEX }) } }),
   },
 );
 

@@ -1,12 +1,16 @@
 // The human-readable text form of a Scenario: one item a line, `#` comments,
-// indented lines belonging to the preceding `thread` or `schedule` header.
+// indented lines belonging to the preceding `thread`, `kswapd` or
+// `schedule` header. kswapd (Scenario.kswapd) is written
+//   kswapd NAME cpu=N
+//     reclaim PROCESS ADDRESS
+// one line per reclaim request: the folio mapped at ADDRESS of PROCESS.
 // Addresses are written as byte addresses (vaHex) although the data model
 // holds page numbers. parseScenario(printScenario(x)) deep-equals x for every
 // valid scenario, and printing is canonical, so saved counterexamples diff well.
 
 import { CONFIG_FLAGS, DEFAULT_CONFIG, type Config } from '../model/kernel/config.js';
 import { PAGE_SHIFT, parseProt, protString, vaHex, type Prot } from '../model/kernel/types.js';
-import type { Op, Scenario, ScheduleEntry, SetupItem, ThreadSpec } from '../model/run/scenario.js';
+import type { KswapdSpec, Op, Scenario, ScheduleEntry, SetupItem, ThreadSpec } from '../model/run/scenario.js';
 
 export const SCENARIO_HEADER = '# mshare-check scenario v1';
 
@@ -86,6 +90,10 @@ export function printScenario(sc: Scenario): string {
   for (const t of sc.threads) {
     out.push(`thread ${name(t.name)} ${name(t.proc)} cpu=${t.cpu}`);
     for (const op of t.ops) out.push(`  ${printOp(op)}`);
+  }
+  if (sc.kswapd) {
+    out.push(`kswapd ${name(sc.kswapd.name)} cpu=${sc.kswapd.cpu}`);
+    for (const r of sc.kswapd.reclaims) out.push(`  reclaim ${name(r.proc)} ${vaHex(r.va)}`);
   }
   for (const s of sc.speculation) out.push(['spec', `cpu=${s.cpu}`, ...s.vas.map(vaHex)].join(' '));
   if (sc.schedule.length > 0) {
@@ -248,6 +256,8 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   const vms = new Set<string>();
   const devs = new Set<string>();
   let block: ThreadSpec | 'schedule' | null = null;
+  /** The kswapd block being read (its lines are reclaim requests, not thread operations). */
+  let kblock: KswapdSpec | null = null;
   /** mshare 2026: regions created by an mshare_create op (once each, and not also declared by msharefs). */
   const creates: { line: number; name: string }[] = [];
   /** Processes a fork op creates: threads may name them; setup may not. */
@@ -261,7 +271,16 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
     const toks = body.trim().split(/\s+/);
 
     if (/^\s/.test(body)) {
-      if (block === null) fail('indented line outside a thread or schedule block');
+      if (kblock !== null) {
+        const [kind = '', ...rest] = toks;
+        if (kind !== 'reclaim') fail(`kswapd runs reclaim requests only: expected 'reclaim PROCESS ADDRESS', got '${kind}'`);
+        const [p, addr] = new Args(rest, [], fail).positional(['process name', 'address']) as [string, string];
+        const proc = parseName(p, 'process', fail);
+        refs.push({ line, what: 'process', name: proc });
+        kblock.reclaims.push({ proc, va: parseAddr(addr, fail) });
+        return;
+      }
+      if (block === null) fail('indented line outside a thread, kswapd or schedule block');
       if (block === 'schedule') {
         const a = new Args(toks, ['steps', 'until'], fail);
         const entry: ScheduleEntry = { actor: parseName(a.positional(['actor'])[0]!, 'actor', fail) };
@@ -287,6 +306,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
     }
 
     block = null;
+    kblock = null;
     const [directive = '', ...rest] = toks;
     switch (directive) {
       case 'config': {
@@ -394,11 +414,20 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         const a = new Args(rest, ['cpu'], fail);
         const [n, p] = a.positional(['thread name', 'process name']) as [string, string];
         const t: ThreadSpec = { name: parseName(n, 'thread', fail), proc: parseName(p, 'process', fail), cpu: a.int('cpu', 0), ops: [] };
-        if (threadNames.has(t.name)) fail(`duplicate thread '${t.name}'`);
+        if (threadNames.has(t.name)) fail(sc.kswapd?.name === t.name ? `thread '${t.name}' has the name of the kswapd` : `duplicate thread '${t.name}'`);
         threadNames.add(t.name);
         refs.push({ line, what: 'process', name: t.proc });
         sc.threads.push(t);
         block = t;
+        break;
+      }
+      case 'kswapd': {
+        const a = new Args(rest, ['cpu'], fail);
+        const n = parseName(a.positional(['kswapd name'])[0]!, 'kswapd', fail);
+        if (sc.kswapd) fail('a second kswapd: the model has one node, so one kswapd');
+        if (threadNames.has(n)) fail(`kswapd '${n}' has the name of a thread`);
+        threadNames.add(n);
+        sc.kswapd = kblock = { name: n, cpu: a.int('cpu', 0), reclaims: [] };
         break;
       }
       case 'spec': {

@@ -37,7 +37,7 @@ export function canonicalNames(sc: Scenario): Scenario {
   } catch {
     return sc;
   }
-  const cpuOrder = order([...sc.threads.map((t) => String(t.cpu)), ...sc.speculation.map((s) => String(s.cpu)), ...Array.from({ length: cpus }, (_, c) => String(c))]).map(Number);
+  const cpuOrder = order([...sc.threads.map((t) => String(t.cpu)), ...(sc.kswapd ? [String(sc.kswapd.cpu)] : []), ...sc.speculation.map((s) => String(s.cpu)), ...Array.from({ length: cpus }, (_, c) => String(c))]).map(Number);
   const cpu = new Map(cpuOrder.map((c, i) => [c, i]));
   const item = <T extends SetupItem | Op>(x: T): T => {
     const r: Record<string, unknown> = { ...x };
@@ -59,6 +59,8 @@ export function canonicalNames(sc: Scenario): Scenario {
     speculation: sc.speculation.map((s) => ({ ...s, cpu: cpu.get(s.cpu) ?? s.cpu })),
     schedule: renameSchedule(sc.schedule, actor),
     choices: sc.choices.map((c) => ({ ...c, actor: thread.get(c.actor) ?? c.actor })),
+    // kswapd keeps its name (kswapd0); its CPU and the processes it names follow the renaming
+    ...(sc.kswapd ? { kswapd: { ...sc.kswapd, cpu: cpu.get(sc.kswapd.cpu) ?? sc.kswapd.cpu, reclaims: sc.kswapd.reclaims.map((r) => ({ ...r, proc: proc.get(r.proc) ?? r.proc })) } } : {}),
   };
 }
 

@@ -40,14 +40,24 @@ function withoutActor(sc: Scenario, actor: string): Pick<Candidate, 'rename'> & 
 
 export function candidates(sc: Scenario, group: Group): Candidate[] {
   switch (group) {
-    case 'thread':
-      return sc.threads.map((t, i) => {
+    case 'thread': {
+      const out: Candidate[] = sc.threads.map((t, i) => {
         const w = withoutActor(sc, t.name);
         return { what: `thread ${t.name}`, rename: w.rename, scenario: { ...sc, threads: sc.threads.filter((_, j) => j !== i), schedule: w.schedule, choices: w.choices } };
       });
-    case 'op':
+      if (sc.kswapd) {
+        const w = withoutActor(sc, sc.kswapd.name);
+        const { kswapd: _gone, ...rest } = sc;
+        out.push({ what: `kswapd ${sc.kswapd.name}`, rename: w.rename, scenario: { ...rest, schedule: w.schedule, choices: w.choices } });
+      }
+      return out;
+    }
+    case 'op': {
+      // kswapd's requests likewise: its only one goes with it
+      const kd = sc.kswapd;
+      const requests: Candidate[] = !kd || kd.reclaims.length < 2 ? [] : kd.reclaims.map((_, j) => ({ what: `kswapd request ${j}`, rename: same, scenario: { ...sc, kswapd: { ...kd, reclaims: kd.reclaims.filter((_, m) => m !== j) } } }));
       // A thread's only operation goes with the thread (the 'thread' group).
-      return sc.threads.flatMap((t, i) =>
+      return requests.concat(sc.threads.flatMap((t, i) =>
         t.ops.length < 2
           ? []
           : t.ops.map((_, j) => ({
@@ -55,7 +65,8 @@ export function candidates(sc: Scenario, group: Group): Candidate[] {
               rename: same,
               scenario: { ...sc, threads: sc.threads.map((u, k) => (k === i ? { ...u, ops: u.ops.filter((_, m) => m !== j) } : u)) },
             })),
-      );
+      ));
+    }
     case 'speculation':
       return sc.speculation.flatMap((sp, i) => {
         const whole = withoutActor(sc, specActor(sp.cpu));
@@ -103,7 +114,7 @@ function cpuRemovals(sc: Scenario): Candidate[] {
   if (cpus < 2) return [];
   const out: Candidate[] = [];
   for (let c = 0; c < cpus; c++) {
-    const busy = sc.threads.some((t) => t.cpu === c) || sc.speculation.some((s) => s.cpu === c);
+    const busy = sc.threads.some((t) => t.cpu === c) || sc.speculation.some((s) => s.cpu === c) || sc.kswapd?.cpu === c;
     // An idle CPU needs one candidate only: where nothing moves, d does not matter.
     const targets = busy ? Array.from({ length: cpus }, (_, d) => d).filter((d) => d !== c) : [c === 0 ? 1 : 0];
     for (const d of targets) {
@@ -128,6 +139,7 @@ function cpuRemovals(sc: Scenario): Candidate[] {
           ...sc,
           config: { ...sc.config, cpus: cpus - 1 },
           threads: sc.threads.map((t) => ({ ...t, cpu: down(t.cpu) })),
+          ...(sc.kswapd ? { kswapd: { ...sc.kswapd, cpu: down(sc.kswapd.cpu) } } : {}),
           speculation,
           schedule: renameSchedule(sc.schedule, rename),
         },

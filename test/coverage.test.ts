@@ -123,6 +123,18 @@ const CASES: Case[] = [
     reaches: ['reclaim_deferred_flush', 'reclaim_batched_flush_window', 'reclaim_folio_freed'],
   },
   {
+    name: "kswapd's batched-flush window: its CPU lazy in the mm it found loaded, its batch flush skipping that lazy CPU",
+    scenario: () => load('kswapd-batched-flush-window'),
+    policy: linux,
+    reaches: ['kswapd_reclaim_on_lazy_mm', 'kswapd_batch_flush_lazy_cpu'],
+  },
+  {
+    name: "kswapd's own flush_tlb_func() finds its CPU lazy and switches it to init_mm",
+    scenario: () => load('kswapd-lazy-cpu-to-init-mm'),
+    policy: linux,
+    reaches: ['kswapd_lazy_cpu_to_init_mm'],
+  },
+  {
     name: "mprotect catching up with reclaim's pending batch (flush_tlb_batched_pending, 3ea277194daa)",
     scenario: () => load('reclaim-vs-mprotect-3ea277194daa'),
     policy: linux,

@@ -341,8 +341,8 @@ export interface RcuCallback {
 
 /** What a task has on its kernel stack that another actor's step can observe. */
 export interface Task {
-  /** The process (mm) the thread belongs to. */
-  mm: MmId;
+  /** The process (mm) the thread belongs to; null for a kernel thread (kswapd: task->mm == NULL). */
+  mm: MmId | null;
   gather: Gather | null;
   /** A lockless walker in progress (GUP-fast): tables it is reading through. */
   walker: { pfn: Pfn; ghost: number }[] | null;

@@ -13,7 +13,7 @@ import { vmRegistered } from '../kernel/paths/mmu_notifier_register.js';
 import type { Gen, K, OpRecord } from '../kernel/step.js';
 import type { GuestAccess, KvmRunCtx } from '../kernel/paths/kvm_vcpu_run.js';
 import { mmId, type MmId } from '../kernel/types.js';
-import type { Op, ThreadSpec } from './scenario.js';
+import type { KswapdSpec, Op, ThreadSpec } from './scenario.js';
 
 /** A user thread: for each operation take the CPU, switch to our mm if needed, run the operation. */
 export function* threadActor(k: K, spec: ThreadSpec, createdAtRun: ReadonlySet<string> = new Set()): Gen {
@@ -207,7 +207,7 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
     case 'numa_scan':
       return yield* k.run('task_numa_work', { mm });
     case 'reclaim':
-      return yield* k.run('shrink_folio_list', { mm, vpn: op.va }); // direct reclaim in this task (paths/reclaim.ts)
+      return yield* k.run('shrink_folio_list', { mm, vpn: op.va }); // direct reclaim from an allocation in this task (paths/reclaim.ts); kswapd: kswapdActor
     case 'migrate':
       return yield* k.run('migrate_pages', { mm, vpn: op.va }); // move_pages(2) of one page (paths/migrate.ts)
     case 'kvm_create_vm':
@@ -429,6 +429,32 @@ function* syscall(k: K, mm: MmId, op: Syscall, opId: string): Gen {
   yield* k.run('syscall_exit_to_user_mode', c); // the edit point after the call's return (paths/exit_to_user_mode.ts)
   k.s.ghost.ops[opId]!.open = false;
   yield { id: `sys_${op.kind}.return`, final: true, obs: { kind: 'return', opId, result: (c.result as string | undefined) ?? 'ok' } };
+}
+
+/**
+ * kswapd (mm/vmscan.c kswapd()), the node's reclaim kernel thread: no mm
+ * of its own. For each request, woken by wakeup_kswapd(), it waits for its
+ * CPU (a user thread inside an operation there keeps it, as between
+ * threads), is switched in by context_switch() to a kernel thread (the CPU
+ * goes lazy in the mm it had loaded: paths/context_switch.ts step 2),
+ * runs balance_pgdat() -> kswapd_shrink_node() -> shrink_node() -> ... ->
+ * shrink_folio_list() on the named folio with its own current->tlb_ubc
+ * (paths/reclaim.ts, tlbbatch.ts), then kswapd_try_to_sleep() gives the
+ * CPU back. It stays the CPU's current task until a user thread is
+ * switched in, whose switch_mm_irqs_off() leaves lazy mode (a
+ * kernel -> idle switch keeps the CPU lazy: not modelled as a step).
+ */
+export function* kswapdActor(k: K, spec: KswapdSpec): Gen {
+  const cpu = k.s.cpus[spec.cpu]!;
+  const free = () => cpu.owner === null || cpu.owner === k.self;
+  for (const r of spec.reclaims) {
+    if (!free()) yield { id: 'schedule', wait: free, waitFor: { kind: 'cpu', cpu: spec.cpu } };
+    cpu.owner = k.self;
+    if (cpu.curr !== k.self) yield* k.run('context_switch', { next: null });
+    yield* k.run('shrink_folio_list', { mm: mmId(r.proc), vpn: r.va });
+    cpu.owner = null;
+    yield { id: 'kswapd_try_to_sleep' };
+  }
 }
 
 /**

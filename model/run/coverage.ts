@@ -58,6 +58,15 @@ export const COVERAGE_COUNTERS = [
   'reclaim_batched_flush_window',
   'flush_batched_pending_catch_up',
   'reclaim_folio_freed',
+  // kswapd (model/run/actors.ts kswapdActor): shrink_folio_list() started
+  // while kswapd's CPU holds a user mm lazily (context_switch() ->
+  // enter_lazy_tlb()); kswapd's arch_tlbbatch_flush() with a lazy CPU in
+  // the batch cpumask (should_flush_tlb() skips it where it reads is_lazy
+  // set); kswapd's own flush_tlb_func() finding its CPU lazy and switching
+  // it to init_mm (a flush of an mm only its own lazy CPU had loaded)
+  'kswapd_reclaim_on_lazy_mm',
+  'kswapd_batch_flush_lazy_cpu',
+  'kswapd_lazy_cpu_to_init_mm',
   // migration (paths/migrate.ts, try_to_migrate_one.ts): a PTE replaced by
   // a migration entry with its flush deferred (TTU_BATCH_FLUSH); a user
   // access hitting a TLB entry whose PTE is a migration entry (the batched
@@ -172,7 +181,7 @@ export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migra
   mremap: ['mremap_ptes_moved', 'mremap_table_moved', 'mremap_fault_during_move', 'mremap_stale_access_in_window'],
   madv_free: ['lazyfree_folio_discarded', 'lazyfree_folio_redirtied', 'madv_free_stale_dirty_write'],
   fork: ['fork_wrprotect_with_writable_tlb', 'fork_stale_write_in_window', 'cow_break_with_old_page_in_tlb', 'cow_fault_during_fork', 'zero_page_cow', 'fork_pinned_page_copied'],
-  reclaim: ['reclaim_deferred_flush', 'reclaim_batched_flush_window', 'flush_batched_pending_catch_up', 'reclaim_folio_freed'],
+  reclaim: ['reclaim_deferred_flush', 'reclaim_batched_flush_window', 'flush_batched_pending_catch_up', 'reclaim_folio_freed', 'kswapd_reclaim_on_lazy_mm', 'kswapd_batch_flush_lazy_cpu', 'kswapd_lazy_cpu_to_init_mm'],
   vm: ['kvm_fault_retried', 'kvm_fault_racing_invalidate_start', 'kvm_flush_kicked_guest_mode', 'kvm_spte_zapped_in_start', 'kvm_guest_tlb_until_request', 'kvm_registered_at_run', 'kvm_register_waited'],
 };
 
@@ -262,6 +271,13 @@ function countReclaim(cov: Coverage, s: KernelState, e: StepEvent): void {
     const pte = findLeaf(s, s.mms[o.mm]!, o.vpn)?.pte;
     if (pending && !pte) cov.reclaim_batched_flush_window++;
   }
+  // kswapd: the one task without an mm (Execution gives every user thread one)
+  const t = s.tasks[e.actor];
+  if (!t || t.mm !== null) return;
+  const cpu = s.cpus[e.cpu]!;
+  if (e.id === 'shrink_folio_list.isolate' && cpu.isLazy && cpu.loadedMm !== null) cov.kswapd_reclaim_on_lazy_mm++;
+  if (e.id === 'arch_tlbbatch_flush.send' && t.tlbUbc?.cpumask.some((c) => s.cpus[c]!.isLazy)) cov.kswapd_batch_flush_lazy_cpu++;
+  if (e.id === 'flush_tlb_func.switch_to_init_mm') cov.kswapd_lazy_cpu_to_init_mm++;
 }
 
 /** Migration's counters: see COVERAGE_COUNTERS. */

@@ -21,7 +21,7 @@ import { FreedTableWalk } from '../kernel/pagetable.js';
 import { ModelError, mmId } from '../kernel/types.js';
 import { IdealMemory, type IdealVerdict } from '../ideal/ideal.js';
 import type { Check, CheckContext, StepEvent, Violation } from './check.js';
-import { deviceActor, ipiActor, rcuActor, specActor, storeBufferActor, threadActor } from './actors.js';
+import { deviceActor, ipiActor, kswapdActor, rcuActor, specActor, storeBufferActor, threadActor } from './actors.js';
 import { countStep, COVERAGE_COUNTERS, emptyCoverage, type Coverage } from './coverage.js';
 import { ipiActor as ipiName, isDeviceThread, RCU_ACTOR, specActor as specName, storeBufferActor as sbName, type Scenario, vmsCreatedAtRun } from './scenario.js';
 import { validateScenario } from './validate.js';
@@ -159,6 +159,11 @@ export class Execution {
       const creates = t.ops.flatMap((o) => (o.kind === 'kvm_create_vm' ? [o.vm] : []));
       if (creates.length > 0) s.tasks[t.name]!.creates = creates;
       this.add(t.name, 'thread', t.cpu, (k) => threadActor(k, t, late));
+    }
+    const kd = sc.kswapd;
+    if (kd) {
+      s.tasks[kd.name] = { mm: null, gather: null, walker: null, exitPending: false, dead: false }; // a kernel thread: no mm
+      this.add(kd.name, 'thread', kd.cpu, (k) => kswapdActor(k, kd));
     }
     for (let c = 0; c < this.config.cpus; c++) this.add(ipiName(c), 'ipi', c, ipiActor);
     this.add(RCU_ACTOR, 'rcu', 0, rcuActor);

@@ -86,9 +86,12 @@ export type Op =
   /** task_numa_work(): NUMA-hinting protection change of the whole address space. */
   | { kind: 'numa_scan' }
   /**
-   * Direct reclaim in this thread (try_to_free_pages() -> shrink_folio_list()):
-   * reclaim the page-cache folio of the regular file mapped at `va` of the
-   * thread's process, from every mm that maps it (paths/reclaim.ts).
+   * Direct reclaim from an allocation in this thread
+   * (__alloc_pages_direct_reclaim() -> try_to_free_pages() -> ...
+   * shrink_folio_list()), in the thread's own context, on its CPU with its
+   * mm loaded: reclaim the folio mapped at `va` of the thread's process,
+   * from every mm that maps it (paths/reclaim.ts). Background reclaim by
+   * kswapd, a kernel thread with no mm, is Scenario.kswapd.
    */
   | { kind: 'reclaim'; va: number }
   /**
@@ -159,6 +162,27 @@ export interface Choice {
   nth: number;
 }
 
+/** A folio kswapd is asked to reclaim: the one mapped at `va` of process `proc` (isolate_lru_folios() picking it). */
+export interface KswapdReclaim {
+  proc: string;
+  va: number;
+}
+
+/**
+ * kswapd (mm/vmscan.c kswapd() -> balance_pgdat() -> ... ->
+ * shrink_folio_list()): the node's reclaim kernel thread, an actor named
+ * `name` on `cpu`, with no mm of its own. Being switched in on a CPU
+ * leaves the CPU lazy in the mm it had loaded (context_switch() ->
+ * enter_lazy_tlb()); each request is one balance_pgdat() pass over one
+ * folio (paths/reclaim.ts, the steps direct reclaim runs, with kswapd's
+ * own current->tlb_ubc). One kswapd: the model has one node.
+ */
+export interface KswapdSpec {
+  name: string;
+  cpu: number;
+  reclaims: KswapdReclaim[];
+}
+
 export interface Scenario {
   config: Partial<Config>;
   setup: SetupItem[];
@@ -166,6 +190,8 @@ export interface Scenario {
   speculation: Speculation[];
   schedule: ScheduleEntry[];
   choices: Choice[];
+  /** Absent in scenarios without background reclaim (every scenario written before it: their files and traces are unchanged). */
+  kswapd?: KswapdSpec;
 }
 
 export const ipiActor = (cpu: number) => `ipi@cpu${cpu}`;

@@ -570,6 +570,18 @@ export const KVM_CREATE_STEP_IDS: readonly string[] = [
 ];
 
 /**
+ * The ids only kswapd (Scenario.kswapd, model/run/actors.ts kswapdActor)
+ * yields beyond reclaim's own: its switch-in as a kernel thread
+ * (paths/context_switch.ts step 2) and its sleep. Listed by hand, apart
+ * from STEP_IDS, so that the default generator's draws do not change;
+ * drawn as stop points in runs with `reclaim`.
+ */
+export const KSWAPD_STEP_IDS: readonly string[] = [
+  'context_switch.enter_lazy_tlb',
+  'kswapd_try_to_sleep',
+];
+
+/**
  * The ids only a guest_memfd-backed memslot and its punch hole (opt-in
  * kind gmem, paths/kvm_gmem.ts, kvm_mmu.ts) yield, listed by hand: kept
  * apart from STEP_IDS so that the default generator's draws do not change.

@@ -5,7 +5,7 @@ import { resolveConfig, span, vaPages } from '../kernel/config.js';
 import { stepIndex, type Policy } from '../policies/policy.js';
 import { didYouMean } from './nearest.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Scenario } from './scenario.js';
-import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, MADV_FREE_STEP_IDS, STEP_IDS, SVA_STEP_IDS, KVM_CREATE_STEP_IDS, GMEM_STEP_IDS } from './step_ids.js';
+import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, MADV_FREE_STEP_IDS, STEP_IDS, SVA_STEP_IDS, KVM_CREATE_STEP_IDS, KSWAPD_STEP_IDS, GMEM_STEP_IDS } from './step_ids.js';
 
 /**
  * Sizes beyond any race worth replaying, refused before anything is
@@ -206,6 +206,21 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
     if (!sp.vas.every((v) => inVa(v))) return { near: 'spec', problem: 'speculative walk outside the address space' };
     actors.add(specActor(sp.cpu));
   }
+  // kswapd (model/run/actors.ts kswapdActor): one, on a CPU of the config, not named like another actor,
+  // asked to reclaim pages of processes the scenario has
+  const kd = sc.kswapd;
+  if (kd) {
+    if (actors.has(kd.name)) return { near: kd.name, problem: `kswapd '${kd.name}' has the name of another actor` };
+    if (!(kd.cpu >= 0 && kd.cpu < config.cpus)) return { near: kd.name, problem: `kswapd '${kd.name}' on cpu ${kd.cpu}, but config has ${config.cpus} CPUs` };
+    if (kd.reclaims.length === 0) return { near: kd.name, problem: `kswapd '${kd.name}' has no reclaim request: it would never wake` };
+    const p = limit(kd.reclaims.length, SCENARIO_LIMITS.opsPerThread, `reclaim requests of kswapd '${kd.name}'`, kd.name);
+    if (p) return p;
+    for (const r of kd.reclaims) {
+      if (!procs.has(r.proc) && !forked.has(r.proc)) return { near: kd.name, problem: `kswapd '${kd.name}' reclaims a page of '${r.proc}', which is no process of the scenario (setup or fork)` };
+      if (!inVa(r.va)) return { near: kd.name, problem: `kswapd '${kd.name}' reclaims a page outside the address space` };
+    }
+    actors.add(kd.name);
+  }
   for (const e of sc.schedule) if (!actors.has(e.actor)) return { near: e.actor, problem: `schedule names unknown actor '${e.actor}'` };
   for (const c of sc.choices) {
     if (!threads.has(c.actor)) return { near: c.actor, problem: `choice for unknown thread '${c.actor}'` };
@@ -254,7 +269,7 @@ const knownByPolicy = new WeakMap<Policy, Set<string>>();
 /** The step ids `until=` may name under `policy`: a function of the policy, made once per policy. */
 function knownSteps(policy: Policy): Set<string> {
   let k = knownByPolicy.get(policy);
-  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS, ...SVA_STEP_IDS, ...KVM_CREATE_STEP_IDS, ...GMEM_STEP_IDS, ...stepIndex(policy).keys()])));
+  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS, ...SVA_STEP_IDS, ...KVM_CREATE_STEP_IDS, ...KSWAPD_STEP_IDS, ...GMEM_STEP_IDS, ...stepIndex(policy).keys()])));
   return k;
 }
 

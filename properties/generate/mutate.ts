@@ -22,7 +22,7 @@ const MUTATIONS: readonly Mutation[] = [
   // placed on executed steps rather than on step counts)
   (m, _d, u, taken) => {
     const sc = resolve(m);
-    const actors = scheduleActors(sc.threads, m.cpus, sc.speculation);
+    const actors = scheduleActors(sc.threads, m.cpus, sc.speculation, sc.kswapd);
     const names = actors.filter((a) => (taken.get(a)?.length ?? 0) > 0);
     const actor = at(names, u);
     if (actor === undefined) return;

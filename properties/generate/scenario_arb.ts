@@ -9,8 +9,8 @@
 import fc from 'fast-check';
 import type { MshareKnobs } from '../../model/kernel/mshare/knobs.js';
 import { parseProt } from '../../model/kernel/types.js';
-import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Op, type Scenario, type ScheduleEntry, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
-import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS, SVA_STEP_IDS, GMEM_STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
+import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type KswapdSpec, type Op, type Scenario, type ScheduleEntry, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
+import { CHOICE_POINTS, FORK_STEP_IDS, KSWAPD_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS, SVA_STEP_IDS, GMEM_STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
 
 /** Start pages of candidate regions, for fanout 4: 16,18 share a PTE table; 20 shares the PMD; 48 is under another PUD entry. */
 const POOL = [16, 18, 20, 48];
@@ -152,6 +152,14 @@ export interface RawScenario {
    */
   sva?: { proc: number; cpu: number; ops: { write: boolean; region: number; page: number; win: boolean }[] }[];
   /**
+   * With `reclaim` in the kinds, under a mainline policy: the CPU of
+   * kswapd0 (model/run/actors.ts kswapdActor), drawn last. A reclaim op
+   * whose `win` is set (a bit no reclaim op uses without mshare) becomes
+   * a request to kswapd for the same page of the thread's process, in
+   * thread order; the others stay direct reclaim in their thread.
+   */
+  kswapd?: { cpu: number };
+  /**
    * With `gmem` in the kinds and a VM drawn: which of its memslots a
    * guest_memfd G0 backs (slot i: backed[i % length]), and VMM threads of
    * P0 punching holes in G0 (offset and length indexes, resolved modulo
@@ -205,7 +213,7 @@ const scheduleEntry = (ids: number) =>
  * fork inside copy_page_range(), as a thread inside munmap() can; runs
  * without an opt-in kind draw over STEP_IDS alone, exactly as before.
  */
-const OPT_IN_STEP_IDS: Partial<Record<OpKind, readonly string[]>> = { vm: KVM_STEP_IDS, sva: SVA_STEP_IDS, fork: FORK_STEP_IDS, migrate: MIGRATE_STEP_IDS, mremap: MREMAP_STEP_IDS, madv_free: MADV_FREE_STEP_IDS, gmem: GMEM_STEP_IDS };
+const OPT_IN_STEP_IDS: Partial<Record<OpKind, readonly string[]>> = { reclaim: KSWAPD_STEP_IDS, vm: KVM_STEP_IDS, sva: SVA_STEP_IDS, fork: FORK_STEP_IDS, migrate: MIGRATE_STEP_IDS, mremap: MREMAP_STEP_IDS, madv_free: MADV_FREE_STEP_IDS, gmem: GMEM_STEP_IDS };
 
 /** The ids a drawn stop point indexes: STEP_IDS, then those of each opt-in kind in `kinds`, in OP_KINDS order. */
 export function untilIds(kinds: readonly OpKind[] = []): readonly string[] {
@@ -248,7 +256,9 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   const withUntil = (base: fc.Arbitrary<RawScenario>) => (untilKinds.length === 0 ? base : base.map((r) => ({ ...r, untilKinds })));
   // a third of the VM runs create the VM at run time
   const withKvmCreate = (base: fc.Arbitrary<RawScenario>) => (!kvmOn ? base : base.chain((r) => (r.kvm ? fc.nat(2).map((n) => (n === 0 ? { ...r, kvmCreate: true } : r)) : fc.constant(r))));
-  return swarmArb(threadOps.ops).chain((swarm) => withGmem(withKvmCreate(withUntil(withSva(withMigrate(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm, untilIds(untilKinds).length))))))))));
+  // drawn after all of it: a run without reclaim in its kinds is the run drawn before kswapd was modelled
+  const withKswapd = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !threadOps.ops.includes('reclaim') ? base : fc.tuple(base, fc.nat(3)).map(([r, cpu]) => ({ ...r, kswapd: { cpu } })));
+  return swarmArb(threadOps.ops).chain((swarm) => withGmem(withKswapd(withKvmCreate(withUntil(withSva(withMigrate(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm, untilIds(untilKinds).length)))))))))));
 }
 
 /** SVA devices in two thirds of the runs: one or two, each one to six DMA accesses. */
@@ -325,7 +335,10 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
   let nextCreate = 0;
   // fork: the i-th fork op creates C<i>; its thread (raw.children[i]) works on the parent's regions
   const forks: { child: string; parent: number }[] = [];
-  const resolveOps = (p: number, rawOps: RawOp[]): Op[] => rawOps.map((o) => {
+  // reclaim ops with `win` go to kswapd (RawScenario.kswapd), as requests for the same page of the thread's process
+  const toKswapd = (o: RawOp) => raw.kswapd !== undefined && mshare === null && o.kind === 'reclaim' && o.win;
+  const kswapdReqs: KswapdSpec['reclaims'] = [];
+  const resolveOps = (p: number, rawOps: RawOp[], proc: string): Op[] => rawOps.flatMap((o) => (toKswapd(o) ? (kswapdReqs.push({ proc, va: at(p, o.region, o.page).va }), []) : [o])).map((o) => {
       const w = mshare && o.win ? windows[o.region % windows.length]! : null;
       const { r, va } = w === null ? at(p, o.region, o.page) : { r: { start: w, pages: 64 }, va: w + o.page };
       // a hugetlbfs region: a whole huge page (munmap: the whole VMA, the model does not split one)
@@ -407,11 +420,11 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
     });
   const threads: ThreadSpec[] = raw.threads.map((t, i) => {
     const p = t.proc % raw.procs.length;
-    return { name: `T${i}`, proc: `P${p}`, cpu: t.cpu % raw.cpus, ops: resolveOps(p, t.ops) };
+    return { name: `T${i}`, proc: `P${p}`, cpu: t.cpu % raw.cpus, ops: resolveOps(p, t.ops, `P${p}`) };
   });
   forks.forEach((f, i) => {
     const c = raw.children?.[i];
-    if (c) threads.push({ name: `T${threads.length}`, proc: f.child, cpu: c.cpu % raw.cpus, ops: resolveOps(f.parent, c.ops.filter((o) => o.kind !== 'fork')) });
+    if (c) threads.push({ name: `T${threads.length}`, proc: f.child, cpu: c.cpu % raw.cpus, ops: resolveOps(f.parent, c.ops.filter((o) => o.kind !== 'fork'), f.child) });
   });
   if (forks.length > 0) setup.unshift({ kind: 'zero_page' });
   if (raw.kvm) {
@@ -464,7 +477,8 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
     return r.start + (x.page % r.pages);
   };
   const speculation = dedupeBy(raw.spec.map((sp) => ({ cpu: sp.cpu % raw.cpus, vas: sp.vas.map(specVa) })), (x) => x.cpu);
-  const actors = scheduleActors(threads, raw.cpus, speculation);
+  const kswapd: KswapdSpec | undefined = kswapdReqs.length > 0 ? { name: 'kswapd0', cpu: raw.kswapd!.cpu % raw.cpus, reclaims: kswapdReqs } : undefined;
+  const actors = scheduleActors(threads, raw.cpus, speculation, kswapd);
   const ids = untilIds(raw.untilKinds);
   return {
     config: { cpus: raw.cpus, pcids: raw.pcids, frames: 96, ...(raw.invlpgb ? { invlpgb: 1 } : {}), ...(raw.tce === false ? { tce: 0 } : {}) },
@@ -479,12 +493,13 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
       ...raw.choices.map((c) => ({ actor: threads[c.actor % threads.length]!.name, point: CHOICE_POINTS[c.point]!, nth: c.nth })),
       ...(raw.migrateChoices ?? []).map((c) => ({ actor: threads[c.actor % threads.length]!.name, point: MIGRATE_CHOICE_POINTS[c.point % MIGRATE_CHOICE_POINTS.length]!, nth: c.nth })),
     ],
+    ...(kswapd ? { kswapd } : {}),
   };
 }
 
 /** The actors a raw schedule entry's index picks from, in the order resolve() uses (index modulo length). */
-export function scheduleActors(threads: readonly { name: string }[], cpus: number, speculation: readonly { cpu: number }[]): string[] {
-  return [...threads.map((t) => t.name), ...Array.from({ length: cpus }, (_, c) => ipiActor(c)), RCU_ACTOR, ...speculation.map((sp) => specActor(sp.cpu)), ...Array.from({ length: cpus }, (_, c) => storeBufferActor(c))];
+export function scheduleActors(threads: readonly { name: string }[], cpus: number, speculation: readonly { cpu: number }[], kswapd?: { name: string }): string[] {
+  return [...threads.map((t) => t.name), ...(kswapd ? [kswapd.name] : []), ...Array.from({ length: cpus }, (_, c) => ipiActor(c)), RCU_ACTOR, ...speculation.map((sp) => specActor(sp.cpu)), ...Array.from({ length: cpus }, (_, c) => storeBufferActor(c))];
 }
 
 function dedupeBy<T>(xs: T[], key: (x: T) => unknown): T[] {

@@ -51,7 +51,7 @@ import type { MmId, Pfn } from '../types.js';
 import type { TryToUnmapOneCtx } from './try_to_unmap_one.js';
 
 export interface ReclaimCtx {
-  /** The caller's mm and the address naming the folio. */
+  /** The mm and address naming the folio: the caller's in direct reclaim, the request's for kswapd (model/run/actors.ts kswapdActor). */
   mm: MmId;
   vpn: number;
   file?: string;
