@@ -5,15 +5,26 @@
 // that the CPU may use is checked too, except for a gfn inside an open
 // invalidation: between the zap and the end of kvm_flush_remote_tlbs()
 // the vCPU may still run on it (R1), and the primary PTE has not changed.
+// For a gfn of a guest_memfd-backed memslot the primary is the file's page
+// cache, not the VMM's page tables: kvm_gmem_get_pfn() resolves the pfn
+// from it, and kvm_gmem_punch_hole() zaps before truncating it
+// (paths/kvm_gmem.ts).
 
 import { findLeaf } from '../model/kernel/pagetable.js';
-import { gfnToHva, guestTlbUsable, inInvalidation, type Vm } from '../model/kernel/kvm/state.js';
+import { gfnToGmem, gfnToHva, guestTlbUsable, inInvalidation, type Vm } from '../model/kernel/kvm/state.js';
 import type { KernelState } from '../model/kernel/state.js';
 import { vaHex } from '../model/kernel/types.js';
 import type { Property } from './property.js';
 
 /** Why `pfn` (allocation `ghost`, writable or not) at `gfn` of `vm` is not what the primary PTE allows, or null. */
 export function beyondPrimary(s: KernelState, vm: Vm, gfn: number, pfn: number, ghost: number, writable: boolean): string | null {
+  const gmem = gfnToGmem(vm, gfn);
+  if (gmem) {
+    const p = s.files[gmem.file]!.cache[gmem.index];
+    if (p === null || p === undefined) return `page ${gmem.index} of guest_memfd ${gmem.file} is not in its page cache`;
+    if (p !== pfn || s.frames[p]!.allocId !== ghost) return `page ${gmem.index} of guest_memfd ${gmem.file} is frame ${p}`;
+    return null;
+  }
   const hva = gfnToHva(vm, gfn);
   if (hva === null) return 'outside every memslot';
   const leaf = findLeaf(s, s.mms[vm.mm]!, hva)?.pte;

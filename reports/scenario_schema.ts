@@ -32,7 +32,9 @@ const SETUP: Schema = {
     msharefs: obj({ kind: kind('msharefs'), name: NAME, owner: { t: 'null-or', of: NAME } }),
     mshare_map: obj({ kind: kind('mshare_map'), file: NAME, offset: INDEX, pages: COUNT, prot: PROT }),
     // KVM (model/kernel/kvm/state.ts): memslots gfn -> hva (pages) in the process's mm
-    vm: obj({ kind: kind('vm'), name: NAME, proc: NAME, memslots: { t: 'arr', max: 64, of: obj({ gfn: INDEX, hva: INDEX, pages: COUNT }) } }),
+    vm: obj({ kind: kind('vm'), name: NAME, proc: NAME, memslots: { t: 'arr', max: 64, of: obj({ gfn: INDEX, hva: INDEX, pages: COUNT }, { gmem: obj({ file: NAME, pgoff: INDEX }) }) } }),
+    // guest_memfd (model/kernel/paths/kvm_gmem.ts): a file a memslot may name as its backing
+    gmem: obj({ kind: kind('gmem'), name: NAME, pages: COUNT }),
     // IOMMU SVA (model/kernel/sva/state.ts): a device bound to the process's mm
     sva_bind: obj({ kind: kind('sva_bind'), dev: NAME, proc: NAME }),
     zero_page: obj({ kind: kind('zero_page') }),
@@ -75,6 +77,7 @@ const OP: Schema = {
     guest_read: obj({ kind: kind('guest_read'), vm: NAME, gfn: INDEX }),
     guest_write: obj({ kind: kind('guest_write'), vm: NAME, gfn: INDEX }),
     kvm_create_vm: obj({ kind: kind('kvm_create_vm'), vm: NAME }),
+    gmem_punch_hole: obj({ kind: kind('gmem_punch_hole'), file: NAME, offset: INDEX, pages: COUNT }),
     dma_read: obj({ kind: kind('dma_read'), dev: NAME, va: INDEX }),
     dma_write: obj({ kind: kind('dma_write'), dev: NAME, va: INDEX }),
   },

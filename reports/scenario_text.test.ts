@@ -24,13 +24,16 @@ const OP_KINDS: Record<Op['kind'], true> = {
   attach: true, mshare_map: true, mshare_unmap: true, get_user_pages: true, numa_scan: true, exit: true, reclaim: true,
   mshare_create: true, ftruncate: true, mshare_attach: true, mshare_advise: true, mshare_protect: true, close: true,
   guest_read: true, guest_write: true, dma_read: true, dma_write: true, fork: true, migrate: true, mremap: true, madv_free: true, kvm_create_vm: true,
+  gmem_punch_hole: true,
 };
-const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true, vm: true, sva_bind: true, zero_page: true };
+const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true, vm: true, sva_bind: true, zero_page: true, gmem: true };
 
 const opArb = (files: string[], mshares: string[], vms: string[] = [], devs: string[] = []): fc.Arbitrary<Op> =>
   fc.oneof(
     ...(devs.length === 0 ? [] : [fc.record({ kind: fc.constantFrom('dma_read' as const, 'dma_write' as const), dev: fc.constantFrom(...devs), va: vpnArb }, NP)]),
     ...(vms.length === 0 ? [] : [fc.record({ kind: fc.constantFrom('guest_read' as const, 'guest_write' as const), vm: fc.constantFrom(...vms), gfn: fc.nat(1000) }, NP), fc.record({ kind: fc.constant('kvm_create_vm' as const), vm: fc.constantFrom(...vms) }, NP)]),
+    // one guest_memfd per VM, named after it (setupArb)
+    ...(vms.length === 0 ? [] : [fc.record({ kind: fc.constant('gmem_punch_hole' as const), file: fc.constantFrom(...vms.map((v) => `gmem.${v}`)), offset: fc.nat(100), pages: pagesArb }, NP)]),
     fc.record({ kind: fc.constantFrom('read' as const, 'write' as const), va: vpnArb }, NP),
     fc.record({ kind: fc.constantFrom('gup' as const, 'get_user_pages' as const, 'reclaim' as const, 'migrate' as const), va: vpnArb }, NP),
     fc.tuple(vpnArb, pagesArb, protArb, fileRefArb(files)).map(([va, pages, prot, f]): Op => ({ kind: 'mmap', va, pages, prot, ...f })),
@@ -75,7 +78,7 @@ const setupArb = (procs: string[], files: string[], mshares: string[], vms: stri
     fc.array(fc.nat(), { minLength: mshares.length, maxLength: mshares.length }),
     fc.array(fc.tuple(fc.constantFrom(...procs), vpnArb, pagesArb, protArb, fileRefArb(files), fc.nat()), { maxLength: 4 }),
     mshares.length === 0 ? fc.constant([]) : fc.array(fc.tuple(fc.constantFrom(...mshares), fc.nat(100), pagesArb, protArb, fc.nat()), { maxLength: 3 }),
-    fc.array(fc.tuple(fc.constantFrom(...procs), fc.array(fc.record({ gfn: fc.nat(1000), hva: vpnArb, pages: pagesArb }, NP), { minLength: 1, maxLength: 3 }), fc.nat()), { minLength: vms.length, maxLength: vms.length }),
+    fc.array(fc.tuple(fc.constantFrom(...procs), fc.array(fc.record({ gfn: fc.nat(1000), hva: vpnArb, pages: pagesArb, gmem: fc.option(fc.nat(100), { nil: undefined }) }, NP), { minLength: 1, maxLength: 3 }), fc.nat()), { minLength: vms.length, maxLength: vms.length }),
     fc.boolean(),
     fc.array(fc.tuple(fc.constantFrom(...procs), fc.nat()), { minLength: devs.length, maxLength: devs.length }),
   ).map(([decls, filePages, owners, mmaps, maps, vmItems, zeroPage, devItems]) => {
@@ -91,7 +94,12 @@ const setupArb = (procs: string[], files: string[], mshares: string[], vms: stri
     const insertAfter = (min: number, r: number, it: SetupItem) => setup.splice(min + (r % (setup.length - min + 1)), 0, it);
     for (const [proc, start, pages, prot, f, r] of mmaps) insertAfter(Math.max(at('process', proc), at('file', f.file)) + 1, r, { kind: 'mmap', proc, start, pages, prot, ...f });
     for (const [file, offset, pages, prot, r] of maps) insertAfter(at('msharefs', file) + 1, r, { kind: 'mshare_map', file, offset, pages, prot });
-    vmItems.forEach(([proc, memslots, r], i) => insertAfter(at('process', proc) + 1, r, { kind: 'vm', name: vms[i]!, proc, memslots }));
+    vmItems.forEach(([proc, slots, r], i) => {
+      // a memslot drawn with a page offset is bound to the VM's guest_memfd, declared first (gmem. + the VM's name, longer than any drawn name)
+      const memslots = slots.map(({ gmem, ...m }) => (gmem === undefined ? m : { ...m, gmem: { file: `gmem.${vms[i]!}`, pgoff: gmem } }));
+      insertAfter(at('process', proc) + 1, r, { kind: 'vm', name: vms[i]!, proc, memslots });
+    });
+    vms.forEach((v) => setup.unshift({ kind: 'gmem', name: `gmem.${v}`, pages: 200 }));
     devItems.forEach(([proc, r], i) => insertAfter(at('process', proc) + 1, r, { kind: 'sva_bind', dev: devs[i]!, proc }));
     if (zeroPage) setup.unshift({ kind: 'zero_page' });
     return setup;

@@ -47,7 +47,8 @@ function printSetup(it: SetupItem): string {
     case 'mmap': return `mmap ${name(it.proc)} ${vaHex(it.start)} pages=${it.pages} prot=${protString(it.prot)}${fileArgs(it)}`;
     case 'msharefs': return `msharefs ${name(it.name)}${it.owner === null ? '' : ` owner=${name(it.owner)}`}`;
     case 'mshare_map': return `mshare_map ${name(it.file)} offset=${it.offset} pages=${it.pages} prot=${protString(it.prot)}`;
-    case 'vm': return `vm ${name(it.name)} ${name(it.proc)} slots=${it.memslots.map((m) => `${m.gfn}@${vaHex(m.hva)}+${m.pages}`).join(',')}`;
+    case 'vm': return `vm ${name(it.name)} ${name(it.proc)} slots=${it.memslots.map((m) => `${m.gfn}@${vaHex(m.hva)}+${m.pages}${m.gmem ? `/${name(m.gmem.file)}+${m.gmem.pgoff}` : ''}`).join(',')}`;
+    case 'gmem': return `gmem ${name(it.name)} pages=${it.pages}`;
     case 'sva_bind': return `sva_bind ${name(it.dev)} ${name(it.proc)}`;
     case 'zero_page': return 'zero_page';
   }
@@ -58,6 +59,7 @@ function printOp(op: Op): string {
     case 'read': case 'write': case 'gup': return `${op.kind} ${vaHex(op.va)}`;
     case 'guest_read': case 'guest_write': return `${op.kind} ${name(op.vm)} gfn=${op.gfn}`;
     case 'kvm_create_vm': return `kvm_create_vm ${name(op.vm)}`;
+    case 'gmem_punch_hole': return `gmem_punch_hole ${name(op.file)} offset=${op.offset} pages=${op.pages}`;
     case 'dma_read': case 'dma_write': return `${op.kind} ${name(op.dev)} ${vaHex(op.va)}`;
     case 'mmap': return `mmap ${vaHex(op.va)} pages=${op.pages} prot=${protString(op.prot)}${fileArgs(op)}`;
     case 'munmap': case 'madvise': return `${op.kind} ${vaHex(op.va)} pages=${op.pages}`;
@@ -178,6 +180,10 @@ function parseOp(toks: string[], fail: Fail): Op {
       return { kind, vm: parseName(a.positional(['vm name'])[0]!, 'vm', fail), gfn: a.int('gfn', 0) };
     }
     case 'kvm_create_vm': return { kind, vm: parseName(args([]).positional(['vm name'])[0]!, 'vm', fail) };
+    case 'gmem_punch_hole': {
+      const a = args(['offset', 'pages']);
+      return { kind, file: parseName(a.positional(['guest_memfd name'])[0]!, 'file', fail), offset: a.int('offset', 0), pages: a.int('pages', 1) };
+    }
     case 'dma_read': case 'dma_write': {
       const a = args([]);
       const [d, addr] = a.positional(['device name', 'address']) as [string, string];
@@ -245,7 +251,8 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   const threadNames = new Set<string>();
   // Threads and ops may name processes and files declared further down.
   const mshares = new Set<string>();
-  const refs: { line: number; what: 'process' | 'file' | 'msharefs file' | 'vm' | 'device'; name: string }[] = [];
+  const refs: { line: number; what: 'process' | 'file' | 'msharefs file' | 'vm' | 'device' | 'guest_memfd'; name: string }[] = [];
+  const gmems = new Set<string>();
   const vms = new Set<string>();
   const devs = new Set<string>();
   let block: ThreadSpec | 'schedule' | null = null;
@@ -285,6 +292,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         if (op.kind === 'mmap' && op.file !== null) refs.push({ line, what: 'file', name: op.file });
         if (op.kind === 'attach' || op.kind === 'mshare_map' || op.kind === 'mshare_unmap') refs.push({ line, what: 'msharefs file', name: op.file });
         if (op.kind === 'guest_read' || op.kind === 'guest_write' || op.kind === 'kvm_create_vm') refs.push({ line, what: 'vm', name: op.vm });
+        if (op.kind === 'gmem_punch_hole') refs.push({ line, what: 'guest_memfd', name: op.file });
         if (op.kind === 'dma_read' || op.kind === 'dma_write') refs.push({ line, what: 'device', name: op.dev });
         if (op.kind === 'mshare_create') creates.push({ line, name: op.file });
         if (op.kind === 'fork') {
@@ -340,7 +348,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         if (!procs.has(proc)) fail(`undeclared process '${proc}'`);
         const start = parseAddr(addr, fail);
         const fa = a.file();
-        if (fa.file !== null && !files.has(fa.file)) fail(`undeclared file '${fa.file}'`);
+        if (fa.file !== null && !files.has(fa.file) && !gmems.has(fa.file)) fail(`undeclared file '${fa.file}'`);
         sc.setup.push({ kind: 'mmap', proc, start, pages: a.int('pages', 1), prot: a.prot(), ...fa });
         break;
       }
@@ -370,14 +378,25 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         if (!procs.has(proc)) fail(`undeclared process '${proc}'`);
         vms.add(vm);
         const memslots = a.str('slots').split(',').map((t) => {
-          const m = /^([0-9]+)@(0x[0-9a-fA-F]+)\+([0-9]+)$/.exec(t);
-          if (!m) return fail(`bad memslot '${t}' (expected GFN@0xHVA+PAGES)`);
+          // GFN@0xHVA+PAGES: backed by the VMM's memory at the hva; /GMEM+PGOFF: by guest_memfd GMEM from page PGOFF
+          const m = /^([0-9]+)@(0x[0-9a-fA-F]+)\+([0-9]+)(?:\/([A-Za-z0-9_.-]+)\+([0-9]+))?$/.exec(t);
+          if (!m) return fail(`bad memslot '${t}' (expected GFN@0xHVA+PAGES, or GFN@0xHVA+PAGES/GMEM+PGOFF for a guest_memfd-backed slot)`);
           const gfn = Number(m[1]);
           const pages = Number(m[3]);
           if (!Number.isSafeInteger(gfn) || !Number.isSafeInteger(pages) || pages < 1) fail(`bad memslot '${t}' (gfn and pages must be integers, pages positive)`);
-          return { gfn, hva: parseAddr(m[2]!, fail), pages };
+          if (m[4] === undefined) return { gfn, hva: parseAddr(m[2]!, fail), pages };
+          if (!gmems.has(m[4])) fail(`memslot '${t}' names undeclared guest_memfd '${m[4]}' (declare it above with gmem ${m[4]} pages=N)`);
+          return { gfn, hva: parseAddr(m[2]!, fail), pages, gmem: { file: m[4], pgoff: Number(m[5]) } };
         });
         sc.setup.push({ kind: 'vm', name: vm, proc, memslots });
+        break;
+      }
+      case 'gmem': {
+        const a = new Args(rest, ['pages'], fail);
+        const n = parseName(a.positional(['guest_memfd name'])[0]!, 'file', fail);
+        if (files.has(n) || mshares.has(n) || gmems.has(n)) fail(`duplicate file '${n}'`);
+        gmems.add(n);
+        sc.setup.push({ kind: 'gmem', name: n, pages: a.int('pages', 1) });
         break;
       }
       case 'sva_bind': {
@@ -437,7 +456,8 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   }
   for (const r of refs) {
     if (r.what === 'process' && forked.has(r.name)) continue; // a child of a fork op
-    if (!(r.what === 'process' ? procs : r.what === 'file' ? files : r.what === 'vm' ? vms : r.what === 'device' ? devs : mshares).has(r.name)) throw new ScenarioParseError(file, r.line, `undeclared ${r.what} '${r.name}'`);
+    if (r.what === 'file' && gmems.has(r.name)) continue; // an mmap of a guest_memfd: validate.ts says why it is refused
+    if (!(r.what === 'process' ? procs : r.what === 'file' ? files : r.what === 'vm' ? vms : r.what === 'device' ? devs : r.what === 'guest_memfd' ? gmems : mshares).has(r.name)) throw new ScenarioParseError(file, r.line, `undeclared ${r.what} '${r.name}'`);
   }
   return sc;
 }

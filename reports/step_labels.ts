@@ -56,6 +56,7 @@ export function syscallText(op: OpRecord): string {
     case 'madv_free': return `madvise(${range}, MADV_FREE)`;
     case 'mprotect': return `mprotect(${range}, ${prot(op.prot)})`;
     case 'mmap': return `mmap(${range}, ${prot(op.prot)}${op.file ? `, ${op.file}+${bytes(op.pgoff)}` : ''})`;
+    case 'gmem_punch_hole': return `fallocate(${op.file}, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, ${bytes(op.start)}, ${bytes(op.pages)})`;
     default: return `${op.kind}(${range}${op.prot ? `, ${prot(op.prot)}` : ''}${op.file ? `, ${op.file}` : ''})`;
   }
 }
@@ -84,7 +85,8 @@ export function accessText(o: Extract<Observation, { kind: 'access' }>, how: str
 /** A guest access (model/kernel/paths/kvm_vcpu_run.ts 2): "guest write 5 to gfn 0 of V0 (TDP walk)". */
 export function guestAccessText(o: Extract<Observation, { kind: 'access' }>, how: string): string {
   const g = o.guest!;
-  return o.write ? `guest write ${o.value} to gfn ${g.gfn} of ${g.vm} (${how})` : `guest read gfn ${g.gfn} of ${g.vm} = ${o.value} (${how})`;
+  const of = g.gmem ? `${g.vm} (${g.gmem.file} page ${g.gmem.index})` : g.vm;
+  return o.write ? `guest write ${o.value} to gfn ${g.gfn} of ${of} (${how})` : `guest read gfn ${g.gfn} of ${of} = ${o.value} (${how})`;
 }
 
 /** Function groups a collapsed run of uninteresting steps is named after. */

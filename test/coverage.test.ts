@@ -418,6 +418,19 @@ const CASES: Case[] = [
     policy: linux,
     reaches: ['kvm_registered_at_run', 'kvm_register_waited'],
   },
+  // guest_memfd (model/kernel/paths/kvm_gmem.ts; test/kvm_gmem.test.ts pins the verdicts)
+  {
+    name: "guest_memfd: T1's punch hole begins while T0's TDP fault holds G0's old folio; the fault retries",
+    scenario: () => load('gmem-fault-racing-punch-hole'),
+    policy: linux,
+    reaches: ['gmem_punch_hole_racing_fault', 'gmem_fault_retried'],
+  },
+  {
+    name: "guest_memfd: T1's punch hole zaps the SPTE T0's guest wrote through and kicks it out before the truncate",
+    scenario: () => load('gmem-punch-hole-racing-guest'),
+    policy: linux,
+    reaches: ['gmem_spte_zapped_by_punch_hole', 'gmem_fault_retried'],
+  },
   // IOMMU SVA (model/kernel/paths/sva.ts; test/sva.test.ts pins the verdicts)
   {
     name: "SVA: D0's first DMA takes an I/O page fault; its second hits the ATC after T1's munmap cleared the PTE, before the flush that invalidates it",

@@ -76,6 +76,14 @@ function clone(st: IdealState): IdealState {
   return st.lazyfree ? { maps, contents: { ...st.contents }, windows, lazyfree: { ...st.lazyfree } } : { maps, contents: { ...st.contents }, windows };
 }
 
+/**
+ * A guest_memfd's pages in the ideal memory: a process of its own, named
+ * after the file, whose page i is the file's page i. A guest access to a
+ * gfn of a guest_memfd-backed memslot is checked there, whatever the VMM
+ * maps at the slot's hva; only a punch hole changes it.
+ */
+export const gmemIdealMm = (file: string) => `gmem:${file}`;
+
 /** What `mm` sees at `vpn`: its own page, or the host's page through an msharefs window. */
 export function resolve(st: IdealState, ms: Record<string, IdealMshare>, mm: string, vpn: number): IdealPage | undefined {
   for (const w of st.windows[mm] ?? []) {
@@ -192,6 +200,12 @@ export function applyOp(st: IdealState, op: OpRecord, ms: Record<string, IdealMs
         pages[to + i] = p;
         delete pages[op.start + i];
       }
+      return 'ok';
+    }
+    case 'gmem_punch_hole': {
+      // kvm_gmem_punch_hole(): the hole's pages read as zero afterwards (new pages at the next fault)
+      const g = (st.maps[gmemIdealMm(op.file!)] ??= {});
+      for (let i = op.start; i < end; i++) g[i] = { lp: `gmem:${op.id}:${i}`, prot: { r: true, w: true }, anon: false };
       return 'ok';
     }
     case 'exit':

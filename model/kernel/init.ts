@@ -56,6 +56,10 @@ export function initState(config: Config, setup: SetupItem[], createdAtRun: Read
         host.vmas.sort((a, b) => a.start - b.start);
         break;
       }
+      case 'gmem':
+        // kvm_gmem_create(): an empty page cache; kvm_gmem_get_folio() fills it at the first fault of each page
+        s.files[item.name] = { name: item.name, pages: item.pages, cache: new Array(item.pages).fill(null), anonymous: false, gmem: true };
+        break;
       case 'vm': {
         const mm = s.mms[item.proc];
         if (!mm) throw new ModelError(`setup creates a VM in unknown process ${item.proc}`);

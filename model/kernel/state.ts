@@ -143,6 +143,15 @@ export interface File {
   anonymous: boolean;
   /** A hugetlbfs file: PMD-sized folios (span(c, 2) pages), kept in the page cache for the whole run. */
   hugetlb?: boolean;
+  /**
+   * A guest_memfd (virt/kvm/guest_memfd.c, __kvm_gmem_create()), bound by
+   * the memslots that name it (one VM's: validate.ts); its page cache is
+   * the guest's memory. Folios are unevictable
+   * (mapping_set_unevictable) and unmovable (kvm_gmem_migrate_folio()
+   * fails), so neither reclaim nor migration reaches them; they leave the
+   * cache only through kvm_gmem_punch_hole() (paths/kvm_gmem.ts).
+   */
+  gmem?: true;
   /** i_mmap of a hugetlbfs file (huge_pmd_share() searches it): linked at mmap, unlinked by free_pgtables(). */
   iMmap?: IMmapEntry[];
 }
@@ -270,7 +279,7 @@ export interface Cpu {
   memory: TsoView;
 }
 
-export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem' | 'vma_lock' | 'pmd_lock' | 'mshare_list_lock' | 'hugetlb_vma_lock' | 'kvm_mmu_lock' | 'anon_vma';
+export type LockClass = 'mmap_lock' | 'page_table_lock' | 'ptl' | 'i_mmap_rwsem' | 'vma_lock' | 'pmd_lock' | 'mshare_list_lock' | 'hugetlb_vma_lock' | 'kvm_mmu_lock' | 'anon_vma' | 'invalidate_lock';
 
 /** A task on an rwsem's wait list (struct rwsem_waiter). */
 export interface RwsemWaiter {

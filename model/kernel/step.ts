@@ -22,12 +22,12 @@ export type WaitFor =
 export type Observation =
   | { kind: 'invoke'; op: OpRecord }
   | { kind: 'return'; opId: string; result: string }
-  | { kind: 'access'; opId: string; mm: MmId; vpn: number; write: boolean; value: number; ok: boolean; guest?: { vm: string; gfn: number }; device?: string };
+  | { kind: 'access'; opId: string; mm: MmId; vpn: number; write: boolean; value: number; ok: boolean; guest?: { vm: string; gfn: number; gmem?: { file: string; index: number } }; device?: string };
 
 /** A system call as the ideal memory sees it. */
 export interface OpRecord {
   id: string;
-  kind: 'mmap' | 'munmap' | 'madvise' | 'madv_free' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit' | 'fork' | 'mremap';
+  kind: 'mmap' | 'munmap' | 'madvise' | 'madv_free' | 'mprotect' | 'attach' | 'mshare_map' | 'mshare_unmap' | 'exit' | 'fork' | 'mremap' | 'gmem_punch_hole';
   mm: MmId;
   start: number;
   pages: number;

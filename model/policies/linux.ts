@@ -37,6 +37,7 @@ import { tryToMigrateOne } from '../kernel/paths/try_to_migrate_one.js';
 import { mremap, mremapTo } from '../kernel/paths/mremap.js';
 import { moveNormalPmd, moveNormalPud, movePageTables, movePgtEntry, movePtes } from '../kernel/paths/mremap_tables.js';
 import { kvmTdpPageFault } from '../kernel/paths/kvm_mmu.js';
+import { kvmGmemInvalidateBegin, kvmGmemInvalidateEnd, kvmGmemPunchHole } from '../kernel/paths/kvm_gmem.js';
 import { kvmFlushRemoteTlbs } from '../kernel/paths/kvm_flush.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from '../kernel/paths/kvm_notifier.js';
 import { kvmVcpuRun, vcpuEnterGuest } from '../kernel/paths/kvm_vcpu_run.js';
@@ -156,6 +157,10 @@ export const linux: Policy = {
     kvm_mmu_notifier_invalidate_range_end: kvmMmuNotifierInvalidateRangeEnd,
     kvm_mmu_notifier_release: kvmMmuNotifierRelease,
     kvm_create_vm: kvmCreateVm,
+    // guest_memfd (paths/kvm_gmem.ts): reached only when the setup binds one
+    kvm_gmem_punch_hole: kvmGmemPunchHole,
+    __kvm_gmem_invalidate_begin: kvmGmemInvalidateBegin,
+    __kvm_gmem_invalidate_end: kvmGmemInvalidateEnd,
     mmu_notifier_register: mmuNotifierRegister,
     mm_take_all_locks: mmTakeAllLocks,
   },

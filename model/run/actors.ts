@@ -212,6 +212,14 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
       return yield* k.run('migrate_pages', { mm, vpn: op.va }); // move_pages(2) of one page (paths/migrate.ts)
     case 'kvm_create_vm':
       return yield* k.run('kvm_create_vm', { mm, vm: op.vm }); // no window for the ideal memory: no mapping changes
+    case 'gmem_punch_hole': {
+      // the file's pages change, no mapping of any mm: a window of its own for the ideal memory (ideal.ts)
+      const rec: OpRecord = { id: opId, kind: 'gmem_punch_hole', mm, start: op.offset, pages: op.pages, prot: null, file: op.file, pgoff: 0 };
+      yield { id: 'sys_fallocate', obs: { kind: 'invoke', op: rec } };
+      yield* k.run('kvm_gmem_punch_hole', { file: op.file, offset: op.offset, pages: op.pages, opId });
+      yield { id: 'sys_fallocate.return', final: true, obs: { kind: 'return', opId, result: 'ok' } };
+      return;
+    }
     case 'fork':
       if (k.s.mms[mm]!.vmas.some((v) => v.kind === 'mshare')) {
         yield { id: 'sys_fork.einval', final: true }; // not modelled: fork of a process with msharefs VMAs (docs/fidelity.md)

@@ -134,6 +134,13 @@ export const COVERAGE_COUNTERS = [
   // between start and end, or any other holder)
   'kvm_registered_at_run',
   'kvm_register_waited',
+  // guest_memfd (paths/kvm_gmem.ts, kvm_mmu.ts): a TDP fault of a
+  // guest_memfd-backed gfn retried by mmu_invalidate_retry_gfn(); a punch
+  // hole whose kvm_mmu_invalidate_begin() met a TDP fault between its seq
+  // sample and mmu_lock's release; a punch hole that zapped SPTEs
+  'gmem_fault_retried',
+  'gmem_punch_hole_racing_fault',
+  'gmem_spte_zapped_by_punch_hole',
   // IOMMU SVA (paths/sva.ts): a device's ATC entries dropped by
   // arch_invalidate_secondary_tlbs from flush_tlb_mm_range() (the batch's
   // (0, -1UL) call in arch_tlbbatch_add_pending() takes no step of its own
@@ -164,9 +171,11 @@ export const COVERAGE_COUNTERS = [
 /**
  * Counters only an opt-in kind of `--ops` advances (properties/generate/
  * scenario_arb.ts opKindsFor): `reclaim`, `vm` (a VM with vCPUs), `fork`,
- * `migrate`, `mremap` and `madv_free`.
+ * `migrate`, `mremap`, `madv_free`, `sva` and `gmem` (a VM with
+ * guest_memfd-backed memslots and the punch hole).
  */
-export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free' | 'sva', readonly string[]>> = {
+export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free' | 'sva' | 'gmem', readonly string[]>> = {
+  gmem: ['gmem_fault_retried', 'gmem_punch_hole_racing_fault', 'gmem_spte_zapped_by_punch_hole'],
   sva: ['sva_atc_invalidated_by_notifier', 'sva_iopf', 'sva_stale_dma_in_window'],
   migrate: ['migrate_deferred_flush', 'migrate_batched_flush_window', 'migration_entry_waited', 'migrate_folio_freed', 'migrate_undone', 'migration_entry_changed', 'numa_misplaced_migration'],
   mremap: ['mremap_ptes_moved', 'mremap_table_moved', 'mremap_fault_during_move', 'mremap_stale_access_in_window'],
@@ -179,7 +188,7 @@ export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migra
 /** The counters a campaign reports: mshare's only for mshare policies, an opt-in kind's only when `ops` has it. */
 export const countersFor = (mshare: boolean, ops: readonly string[] = []): readonly CoverageName[] =>
   (mshare ? COVERAGE_COUNTERS : COVERAGE_COUNTERS.slice(0, COVERAGE_COUNTERS.indexOf('host_change_with_sharer_tlb'))).filter(
-    (c) => !Object.entries(OPT_IN_COUNTERS).some(([op, cs]) => cs.includes(c) && !ops.includes(op)),
+    (c) => !Object.entries(OPT_IN_COUNTERS).some(([op, cs]) => cs.includes(c) && !ops.includes(op) && !(op === 'vm' && ops.includes('gmem'))), // gmem draws its VM as vm does
   );
 
 export type CoverageName = (typeof COVERAGE_COUNTERS)[number];
@@ -376,6 +385,9 @@ function countKvm(cov: Coverage, s: KernelState, e: StepEvent): void {
   if (e.id === 'is_page_fault_stale.retry') cov.kvm_fault_retried++;
   if (e.id === 'kvm_mmu_invalidate_begin' && kvm.faultsInFlight.length > 0) cov.kvm_fault_racing_invalidate_start++;
   if (e.id === 'kvm_make_all_cpus_request.kick') cov.kvm_flush_kicked_guest_mode++;
+  if (e.id === 'is_page_fault_stale.retry' && kvm.gmemFaults?.includes(e.actor)) cov.gmem_fault_retried++;
+  if (e.id === '__kvm_gmem_invalidate_begin.kvm_mmu_invalidate_begin' && kvm.faultsInFlight.length > 0) cov.gmem_punch_hole_racing_fault++;
+  if (e.id === '__kvm_gmem_invalidate_begin.tdp_mmu_zap_leafs') cov.gmem_spte_zapped_by_punch_hole++;
   if (e.id === 'tdp_mmu_zap_leafs') cov.kvm_spte_zapped_in_start++;
   if (e.id === 'kvm_make_all_cpus_request.kvm_make_request') {
     const pending = (n: string) => kvm.vcpus[n]!.requests.includes('KVM_REQ_TLB_FLUSH');

@@ -11,6 +11,7 @@
 // actor is inside, and `history` the step ids it took, so the explorer
 // can tell two executions apart that the kernel state alone would merge.
 
+import { gmemIdealMm } from '../ideal/ideal.js';
 import { resolveConfig, type Config } from '../kernel/config.js';
 import { initState } from '../kernel/init.js';
 import { heldBy } from '../kernel/locks.js';
@@ -278,7 +279,11 @@ export class Execution {
     let idealV: IdealVerdict | null = null;
     if (y.obs?.kind === 'invoke') this.ideal.invoke(y.obs.op);
     else if (y.obs?.kind === 'return') idealV = this.ideal.ret(y.obs.opId, y.obs.result);
-    else if (y.obs?.kind === 'access') idealV = this.ideal.access(y.obs.mm, y.obs.vpn, y.obs.write, y.obs.value, y.obs.ok);
+    else if (y.obs?.kind === 'access') {
+      // a guest access to a guest_memfd-backed gfn reads the file's page (idealFromSetup's gmem pseudo-process)
+      const g = y.obs.guest?.gmem;
+      idealV = g ? this.ideal.access(gmemIdealMm(g.file), g.index, y.obs.write, y.obs.value, y.obs.ok) : this.ideal.access(y.obs.mm, y.obs.vpn, y.obs.write, y.obs.value, y.obs.ok);
+    }
     countStep(this.coverage, this.s, event, (n) => (this.procOf.has(n) ? mmId(this.procOf.get(n)!) : null));
     if (this.keys) this.noteKeys(event.id);
     const exhausted = trace.length >= this.config.maxSteps;

@@ -1,7 +1,7 @@
 // The ideal memory's starting state, from a scenario's setup (runner.ts).
 
 import { resolveConfig } from '../kernel/config.js';
-import type { IdealMshare, IdealState } from '../ideal/ideal.js';
+import { gmemIdealMm, type IdealMshare, type IdealState } from '../ideal/ideal.js';
 import { hostOf, hostRegion } from '../kernel/mshare/msharefs.js';
 import type { Policy } from '../policies/policy.js';
 import type { Scenario } from './scenario.js';
@@ -18,6 +18,10 @@ export function idealFromSetup(sc: Scenario, policy: Policy): { st: IdealState; 
   const contract = policy.mshare?.madvise === 'refused' ? { madviseRefused: true } : {};
   for (const it of sc.setup) {
     if (it.kind === 'process') st.maps[it.name] ??= {};
+    if (it.kind === 'gmem') {
+      const g = (st.maps[gmemIdealMm(it.name)] = {} as IdealState['maps'][string]);
+      for (let i = 0; i < it.pages; i++) g[i] = { lp: `gmem:setup:${it.name}:${i}`, prot: { r: true, w: true }, anon: false };
+    }
     if (it.kind === 'msharefs') ms[it.name] = { host: hostOf(it.name), ...region, owner: policy.mshare?.owner ? it.owner : null, ...contract };
     if (it.kind === 'mshare_map') {
       const host = (st.maps[ms[it.file]!.host] ??= {});

@@ -19,7 +19,13 @@ export type SetupItem =
    * registered on the process's mm before the run), with memslots mapping
    * gfns to pages of that mm (KVM_SET_USER_MEMORY_REGION).
    */
-  | { kind: 'vm'; name: string; proc: string; memslots: { gfn: number; hva: number; pages: number }[] }
+  | { kind: 'vm'; name: string; proc: string; memslots: { gfn: number; hva: number; pages: number; gmem?: { file: string; pgoff: number } }[] }
+  /**
+   * A guest_memfd of `pages` pages (KVM_CREATE_GUEST_MEMFD with
+   * GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED), bound by the
+   * memslots of one VM that name it (`gmem` in a memslot; kvm_gmem_bind()).
+   */
+  | { kind: 'gmem'; name: string; pages: number }
   /**
    * A device bound to process `proc`'s mm by iommu_sva_bind_device() before
    * the run (paths/sva.ts): its SVA domain's MMU notifier is registered on
@@ -61,6 +67,12 @@ export type Op =
    */
   | { kind: 'madv_free'; va: number; pages: number }
   | { kind: 'mprotect'; va: number; pages: number; prot: Prot }
+  /**
+   * fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, len)
+   * on guest_memfd `file` (paths/kvm_gmem.ts kvm_gmem_punch_hole()),
+   * offset and length in pages.
+   */
+  | { kind: 'gmem_punch_hole'; file: string; offset: number; pages: number }
   | { kind: 'gup'; va: number }
   | { kind: 'idle' }
   | { kind: 'flush_tlb_all' }

@@ -581,6 +581,28 @@ export const KSWAPD_STEP_IDS: readonly string[] = [
   'kswapd_try_to_sleep',
 ];
 
+/**
+ * The ids only a guest_memfd-backed memslot and its punch hole (opt-in
+ * kind gmem, paths/kvm_gmem.ts, kvm_mmu.ts) yield, listed by hand: kept
+ * apart from STEP_IDS so that the default generator's draws do not change.
+ */
+export const GMEM_STEP_IDS: readonly string[] = [
+  '__kvm_gmem_invalidate_begin.kvm_mmu_invalidate_begin',
+  '__kvm_gmem_invalidate_begin.kvm_mmu_lock',
+  '__kvm_gmem_invalidate_begin.kvm_mmu_unlock',
+  '__kvm_gmem_invalidate_begin.kvm_mmu_unmap_gfn_range',
+  '__kvm_gmem_invalidate_begin.tdp_mmu_zap_leafs',
+  '__kvm_gmem_invalidate_end.kvm_mmu_invalidate_end',
+  '__kvm_gmem_invalidate_end.kvm_mmu_lock',
+  '__kvm_gmem_invalidate_end.kvm_mmu_unlock',
+  'kvm_gmem_get_pfn',
+  'kvm_gmem_punch_hole.filemap_invalidate_lock',
+  'kvm_gmem_punch_hole.filemap_invalidate_unlock',
+  'sys_fallocate',
+  'sys_fallocate.return',
+  'truncate_inode_pages_range.filemap_remove_folio',
+];
+
 /** The heuristic decisions a schedule's choice lines can force (SPEC 4.2), by the kernel function that takes them. */
 export const CHOICE_POINTS: readonly string[] = [
   'flush_tlb_mm_range.flush_all', // the full-flush ceiling (flush_tlb_mm_range)

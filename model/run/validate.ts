@@ -5,7 +5,7 @@ import { resolveConfig, span, vaPages } from '../kernel/config.js';
 import { stepIndex, type Policy } from '../policies/policy.js';
 import { didYouMean } from './nearest.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Scenario } from './scenario.js';
-import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, MADV_FREE_STEP_IDS, STEP_IDS, SVA_STEP_IDS, KVM_CREATE_STEP_IDS, KSWAPD_STEP_IDS } from './step_ids.js';
+import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, MADV_FREE_STEP_IDS, STEP_IDS, SVA_STEP_IDS, KVM_CREATE_STEP_IDS, KSWAPD_STEP_IDS, GMEM_STEP_IDS } from './step_ids.js';
 
 /**
  * Sizes beyond any race worth replaying, refused before anything is
@@ -62,6 +62,8 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
   const mshares = new Set<string>();
   const vms = new Map<string, Extract<Scenario['setup'][number], { kind: 'vm' }>>();
   const devs = new Map<string, string>();
+  /** guest_memfd files: size, and the VM whose memslots bind them (kvm_gmem_bind()). */
+  const gmems = new Map<string, { pages: number; vm: string | null; bound: { start: number; end: number }[] }>();
   const inVa = (va: number, n = 1) => Number.isInteger(va) && va >= 0 && va + n <= pages;
   for (const it of sc.setup) {
     if (it.kind === 'process') procs.add(it.name);
@@ -79,6 +81,10 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
       if (!mshares.has(it.file)) return { near: it.file, problem: `mshare_map into undeclared msharefs file '${it.file}'` };
       if (it.offset + it.pages > span(config, 4)) return { near: it.file, problem: `mshare_map beyond the one-entry region of '${it.file}'` };
     }
+    if (it.kind === 'gmem') {
+      if (gmems.has(it.name) || files.has(it.name) || mshares.has(it.name)) return { near: it.name, problem: `duplicate file '${it.name}'` };
+      gmems.set(it.name, { pages: it.pages, vm: null, bound: [] });
+    }
     if (it.kind === 'vm') {
       if (vms.has(it.name)) return { near: it.name, problem: `duplicate vm '${it.name}'` };
       if (!procs.has(it.proc)) return { near: it.name, problem: `vm '${it.name}' in undeclared process '${it.proc}'` };
@@ -86,6 +92,16 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
       for (const [i, m] of it.memslots.entries()) {
         if (!inVa(m.hva, m.pages) || !Number.isInteger(m.gfn) || m.gfn < 0) return { near: it.name, problem: `memslot ${i} of vm '${it.name}' outside the ${pages}-page address space` };
         if (it.memslots.some((o, j) => j < i && o.gfn < m.gfn + m.pages && m.gfn < o.gfn + o.pages)) return { near: it.name, problem: `memslots of vm '${it.name}' overlap in gfn` };
+        if (!m.gmem) continue;
+        // kvm_gmem_bind() (virt/kvm/guest_memfd.c): a file of this VM (f->kvm != kvm: -EINVAL), the
+        // binding inside i_size, and no two bindings of one page (xa_find() on f->bindings: -EINVAL)
+        const g = gmems.get(m.gmem.file);
+        if (!g) return { near: it.name, problem: `memslot ${i} of vm '${it.name}' is bound to undeclared guest_memfd '${m.gmem.file}'` };
+        if (g.vm !== null && g.vm !== it.name) return { near: it.name, problem: `guest_memfd '${m.gmem.file}' is bound by vm '${g.vm}' and vm '${it.name}': kvm_gmem_bind() refuses another VM's file` };
+        if (!Number.isInteger(m.gmem.pgoff) || m.gmem.pgoff < 0 || m.gmem.pgoff + m.pages > g.pages) return { near: it.name, problem: `memslot ${i} of vm '${it.name}' binds pages ${m.gmem.pgoff}..${m.gmem.pgoff + m.pages - 1} of guest_memfd '${m.gmem.file}', which has ${g.pages}` };
+        if (g.bound.some((b) => b.start < m.gmem!.pgoff + m.pages && m.gmem!.pgoff < b.end)) return { near: it.name, problem: `two memslots bind the same pages of guest_memfd '${m.gmem.file}'` };
+        g.vm = it.name;
+        g.bound.push({ start: m.gmem.pgoff, end: m.gmem.pgoff + m.pages });
       }
       vms.set(it.name, it);
     }
@@ -96,6 +112,7 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
     }
     if (it.kind === 'mmap') {
       if (!procs.has(it.proc)) return { near: it.proc, problem: `mmap into undeclared process '${it.proc}'` };
+      if (it.file !== null && gmems.has(it.file)) return { near: it.file, problem: `mmap of guest_memfd '${it.file}': not modelled (GUEST_MEMFD_FLAG_MMAP's kvm_gmem_fault_user_mapping(); docs/kvm.md)` };
       if (!inVa(it.start, it.pages)) return { near: it.proc, problem: `mapping outside the ${pages}-page address space of fanout ${config.fanout}` };
       if (it.file !== null && (!files.has(it.file) || it.pgoff + it.pages > files.get(it.file)!)) return { near: it.file, problem: `mapping beyond the end of file '${it.file}'` };
       if (hugeMisaligned(it, it.start)) return { near: it.file!, problem: `hugetlbfs mapping of '${it.file}' not aligned to the huge page (${hp} pages)` };
@@ -166,7 +183,15 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
       }
       if ('va' in op && !inVa(op.va, 'pages' in op ? op.pages : 1)) return { near: t.name, problem: `${op.kind} outside the ${pages}-page address space` };
       if (op.kind === 'mremap' && !inVa(op.to, op.pages)) return { near: t.name, problem: `mremap to outside the ${pages}-page address space` };
+      if (op.kind === 'mmap' && op.file !== null && gmems.has(op.file)) return { near: t.name, problem: `mmap of guest_memfd '${op.file}': not modelled (GUEST_MEMFD_FLAG_MMAP's kvm_gmem_fault_user_mapping(); docs/kvm.md)` };
       if (op.kind === 'mmap' && op.file !== null && (!files.has(op.file) || op.pgoff + op.pages > files.get(op.file)!)) return { near: t.name, problem: `mmap beyond the end of file '${op.file}'` };
+      if (op.kind === 'gmem_punch_hole') {
+        const g = gmems.get(op.file);
+        if (!g) return { near: t.name, problem: `gmem_punch_hole of '${op.file}', which no gmem line declares` };
+        if (op.offset + op.pages > g.pages) return { near: t.name, problem: `gmem_punch_hole beyond the end of guest_memfd '${op.file}' (${g.pages} pages)` };
+        const owner = g.vm === null ? null : vms.get(g.vm)!.proc;
+        if (owner !== null && owner !== t.proc) return { near: t.name, problem: `thread '${t.name}' of process '${t.proc}' punches a hole in guest_memfd '${op.file}', whose fd is vm '${g.vm}'s VMM's (process '${owner}')` };
+      }
       // a hugetlb VMA exists from setup or not at all: the model refuses mprotect, a splitting munmap and an
       // unaligned DONTNEED of one at the call's entry (actors.ts hugetlbRefuses), which is sound only if no
       // such VMA can appear while the call runs
@@ -244,7 +269,7 @@ const knownByPolicy = new WeakMap<Policy, Set<string>>();
 /** The step ids `until=` may name under `policy`: a function of the policy, made once per policy. */
 function knownSteps(policy: Policy): Set<string> {
   let k = knownByPolicy.get(policy);
-  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS, ...SVA_STEP_IDS, ...KVM_CREATE_STEP_IDS, ...KSWAPD_STEP_IDS, ...stepIndex(policy).keys()])));
+  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS, ...SVA_STEP_IDS, ...KVM_CREATE_STEP_IDS, ...KSWAPD_STEP_IDS, ...GMEM_STEP_IDS, ...stepIndex(policy).keys()])));
   return k;
 }
 

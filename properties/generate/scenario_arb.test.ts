@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { policyByName } from '../../model/policies/registry.js';
 import { validateScenario } from '../../model/run/validate.js';
-import { FORK_STEP_IDS, KVM_STEP_IDS, STEP_IDS } from '../../model/run/step_ids.js';
+import { FORK_STEP_IDS, GMEM_STEP_IDS, KVM_STEP_IDS, STEP_IDS } from '../../model/run/step_ids.js';
 import { opKindsAccepted, opKindsFor, scenarioArb, untilIds } from './scenario_arb.js';
 
 const SYSCALLS = ['mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close'];
@@ -95,5 +95,32 @@ describe('scenario_arb: stop points inside opt-in paths', () => {
     expect(withVm.some((id) => KVM_STEP_IDS.includes(id))).toBe(true); // a vCPU can be stopped inside KVM_RUN
     expect(withVm.filter((id) => FORK_STEP_IDS.includes(id))).toEqual([]);
     expect(stops([...defaults, 'fork']).some((id) => FORK_STEP_IDS.includes(id))).toBe(true);
+  });
+});
+
+describe('scenario_arb: guest_memfd-backed memslots (opt-in kind gmem)', () => {
+  const gmemOf = (sc: { setup: { kind: string }[] }) => sc.setup.find((s) => s.kind === 'gmem') as { name: string; pages: number } | undefined;
+
+  it('draws G0, slots bound to it and VMM threads punching holes, all valid, on linux and under an mshare design', () => {
+    for (const name of ['linux', 'mshare-v3']) {
+      const p = policyByName(name)!;
+      expect(opKindsAccepted(p.mshare), name).toContain('gmem');
+      const scs = fc.sample(scenarioArb({ ops: [...opKindsFor(p.mshare), 'gmem'], mshare: p.mshare }), { seed: 18, numRuns: 200 });
+      for (const sc of scs) expect(validateScenario(sc, p), name).toBeNull();
+      const withG = scs.filter((sc) => gmemOf(sc));
+      expect(withG.length, name).toBeGreaterThan(0);
+      for (const sc of withG) {
+        const vm = sc.setup.find((s) => s.kind === 'vm') as { memslots: { gfn: number; pages: number; gmem?: { file: string; pgoff: number } }[] };
+        expect(vm.memslots[0]!.gmem).toEqual({ file: 'G0', pgoff: 0 });
+        expect(gmemOf(sc)!.pages).toBe(vm.memslots.reduce((n, m) => n + m.pages, 0));
+      }
+      expect(withG.some((sc) => sc.threads.some((t) => t.ops.some((o) => o.kind === 'gmem_punch_hole'))), name).toBe(true);
+    }
+  });
+
+  it('is not drawn with vm alone, and its stop points add the KVM ids and the guest_memfd ids', () => {
+    const scs = fc.sample(scenarioArb({ ops: [...opKindsFor(null), 'vm'], mshare: null }), { seed: 18, numRuns: 100 });
+    expect(scs.some((sc) => gmemOf(sc) || sc.threads.some((t) => t.ops.some((o) => o.kind === 'gmem_punch_hole')))).toBe(false);
+    expect(untilIds([...opKindsFor(null), 'vm', 'gmem'])).toEqual([...STEP_IDS, ...KVM_STEP_IDS, ...GMEM_STEP_IDS]);
   });
 });

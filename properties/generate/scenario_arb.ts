@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import type { MshareKnobs } from '../../model/kernel/mshare/knobs.js';
 import { parseProt } from '../../model/kernel/types.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type KswapdSpec, type Op, type Scenario, type ScheduleEntry, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
-import { CHOICE_POINTS, FORK_STEP_IDS, KSWAPD_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS, SVA_STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
+import { CHOICE_POINTS, FORK_STEP_IDS, KSWAPD_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS, SVA_STEP_IDS, GMEM_STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
 
 /** Start pages of candidate regions, for fanout 4: 16,18 share a PTE table; 20 shares the PMD; 48 is under another PUD entry. */
 const POOL = [16, 18, 20, 48];
@@ -37,7 +37,7 @@ const MREMAP_TABLE_TARGETS = [32, 56, 16, 20, 48];
 const HUGE_POOL = [192, 208];
 const HUGE_PAGES = 16;
 
-export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close', 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free', 'sva'] as const;
+export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close', 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free', 'sva', 'gmem'] as const;
 export type OpKind = (typeof OP_KINDS)[number];
 const MSHARE_ONLY: readonly OpKind[] = ['attach', 'mshare_map', 'mshare_unmap'];
 /** mshare 2026's system calls (model/kernel/paths/mshare_2026.ts): only where the design has them, and then no msharefs attach. */
@@ -53,7 +53,7 @@ const SYSCALLS_ONLY: readonly OpKind[] = ['mshare_create', 'ftruncate', 'mshare_
  */
 export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
   const syscalls = mshare?.api === 'syscalls';
-  return OP_KINDS.filter((k) => (k === 'reclaim' || k === 'vm' || k === 'sva' || k === 'fork' || k === 'migrate' || k === 'mremap' || k === 'madv_free' ? false : SYSCALLS_ONLY.includes(k) ? syscalls : k === 'attach' && syscalls ? false : !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl))));
+  return OP_KINDS.filter((k) => (k === 'reclaim' || k === 'vm' || k === 'sva' || k === 'fork' || k === 'migrate' || k === 'mremap' || k === 'madv_free' || k === 'gmem' ? false : SYSCALLS_ONLY.includes(k) ? syscalls : k === 'attach' && syscalls ? false : !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl))));
 }
 
 /**
@@ -68,11 +68,13 @@ export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
  * (madvise(MADV_FREE), paths/madvise_free.ts; with reclaim it makes
  * lazyfree anonymous folios reclaimable; refused under mshare), and sva on
  * every policy (IOMMU SVA devices bound to processes, paths/sva.ts: no
- * thread operation, like vm).
+ * thread operation, like vm), and gmem on every policy (a VM as vm draws
+ * it, with some memslots backed by a guest_memfd and a VMM thread that
+ * punches holes in it: paths/kvm_gmem.ts).
  */
-export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free', 'sva'] : [...opKindsFor(mshare), 'vm', 'sva']);
+export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free', 'sva', 'gmem'] : [...opKindsFor(mshare), 'vm', 'sva', 'gmem']);
 
-const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1, reclaim: 2, vm: 0, fork: 2, migrate: 2, mremap: 2, madv_free: 3, sva: 0 };
+const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1, reclaim: 2, vm: 0, fork: 2, migrate: 2, mremap: 2, madv_free: 3, sva: 0, gmem: 0 };
 const PROTS = ['rw', 'r', 'none'] as const;
 
 interface RawRegion {
@@ -157,6 +159,13 @@ export interface RawScenario {
    * thread order; the others stay direct reclaim in their thread.
    */
   kswapd?: { cpu: number };
+  /**
+   * With `gmem` in the kinds and a VM drawn: which of its memslots a
+   * guest_memfd G0 backs (slot i: backed[i % length]), and VMM threads of
+   * P0 punching holes in G0 (offset and length indexes, resolved modulo
+   * G0's size).
+   */
+  gmem?: { backed: boolean[]; punchers: { cpu: number; holes: { offset: number; pages: number }[] }[] };
 }
 
 export interface GenOptions {
@@ -166,7 +175,7 @@ export interface GenOptions {
   mshare: MshareKnobs | null;
   /** Draw hugetlbfs mappings (paths/hugetlb.ts); default: for mainline policies (no mshare knobs). */
   hugetlb?: boolean;
-  /** Draw a VM with vCPUs in some runs (paths/kvm_*.ts); default: when `ops` has 'vm'. */
+  /** Draw a VM with vCPUs in some runs (paths/kvm_*.ts); default: when `ops` has 'vm' or 'gmem'. */
   kvm?: boolean;
 }
 
@@ -204,7 +213,7 @@ const scheduleEntry = (ids: number) =>
  * fork inside copy_page_range(), as a thread inside munmap() can; runs
  * without an opt-in kind draw over STEP_IDS alone, exactly as before.
  */
-const OPT_IN_STEP_IDS: Partial<Record<OpKind, readonly string[]>> = { reclaim: KSWAPD_STEP_IDS, vm: KVM_STEP_IDS, sva: SVA_STEP_IDS, fork: FORK_STEP_IDS, migrate: MIGRATE_STEP_IDS, mremap: MREMAP_STEP_IDS, madv_free: MADV_FREE_STEP_IDS };
+const OPT_IN_STEP_IDS: Partial<Record<OpKind, readonly string[]>> = { reclaim: KSWAPD_STEP_IDS, vm: KVM_STEP_IDS, sva: SVA_STEP_IDS, fork: FORK_STEP_IDS, migrate: MIGRATE_STEP_IDS, mremap: MREMAP_STEP_IDS, madv_free: MADV_FREE_STEP_IDS, gmem: GMEM_STEP_IDS };
 
 /** The ids a drawn stop point indexes: STEP_IDS, then those of each opt-in kind in `kinds`, in OP_KINDS order. */
 export function untilIds(kinds: readonly OpKind[] = []): readonly string[] {
@@ -228,8 +237,9 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   // drawn after everything else, so a run without a VM is the run drawn before KVM was modelled
   // `vm` in --ops is no thread operation: it lets a run draw a VM of P0 with vCPU threads (opt-in,
   // like reclaim, until linux with KVM has a clean campaign on the current model: docs/kvm.md)
-  const withKvm = (base: fc.Arbitrary<RawScenario>) => (!(opts.kvm ?? opts.ops.includes('vm')) ? base : fc.tuple(base, kvmArb).map(([r, kvm]) => (kvm ? { ...r, kvm } : r)));
-  const threadOps = { ...opts, ops: opts.ops.filter((k) => k !== 'vm' && k !== 'sva') };
+  const kvmOn = opts.kvm ?? (opts.ops.includes('vm') || opts.ops.includes('gmem'));
+  const withKvm = (base: fc.Arbitrary<RawScenario>) => (!kvmOn ? base : fc.tuple(base, kvmArb).map(([r, kvm]) => (kvm ? { ...r, kvm } : r)));
+  const threadOps = { ...opts, ops: opts.ops.filter((k) => k !== 'vm' && k !== 'sva' && k !== 'gmem') };
   // drawn last as well: a run without fork in its kinds is the run drawn before fork was modelled
   const childKinds = threadOps.ops.filter((k) => k !== 'fork');
   const children = fc.array(fc.record({ cpu: fc.nat(3), ops: fc.array(rawOp(childKinds.length > 0 ? childKinds : ['read']), { minLength: 1, maxLength: 5 }) }), { minLength: 1, maxLength: 2 });
@@ -239,13 +249,16 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   const withMigrate = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !threadOps.ops.includes('migrate') ? base : fc.tuple(base, migrateChoices).map(([r, m]) => ({ ...r, migrateChoices: m })));
   // drawn last of all: a run without sva in its kinds is the run drawn before SVA was modelled
   const withSva = (base: fc.Arbitrary<RawScenario>) => (!opts.ops.includes('sva') ? base : fc.tuple(base, svaArb).map(([r, sva]) => (sva ? { ...r, sva } : r)));
-  const untilKinds = OP_KINDS.filter((k) => opts.ops.includes(k) && OPT_IN_STEP_IDS[k]);
+  // drawn after sva: a run without gmem in its kinds is the run drawn before guest_memfd was modelled
+  const withGmem = (base: fc.Arbitrary<RawScenario>) => (!opts.ops.includes('gmem') ? base : fc.tuple(base, gmemArb).map(([r, gmem]) => (r.kvm ? { ...r, gmem } : r)));
+  // gmem draws its VM as vm does, so its stop points index KVM_STEP_IDS too
+  const untilKinds = OP_KINDS.filter((k) => (opts.ops.includes(k) || (k === 'vm' && opts.ops.includes('gmem'))) && OPT_IN_STEP_IDS[k]);
   const withUntil = (base: fc.Arbitrary<RawScenario>) => (untilKinds.length === 0 ? base : base.map((r) => ({ ...r, untilKinds })));
   // a third of the VM runs create the VM at run time
-  const withKvmCreate = (base: fc.Arbitrary<RawScenario>) => (!(opts.kvm ?? opts.ops.includes('vm')) ? base : base.chain((r) => (r.kvm ? fc.nat(2).map((n) => (n === 0 ? { ...r, kvmCreate: true } : r)) : fc.constant(r))));
+  const withKvmCreate = (base: fc.Arbitrary<RawScenario>) => (!kvmOn ? base : base.chain((r) => (r.kvm ? fc.nat(2).map((n) => (n === 0 ? { ...r, kvmCreate: true } : r)) : fc.constant(r))));
   // drawn after all of it: a run without reclaim in its kinds is the run drawn before kswapd was modelled
   const withKswapd = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !threadOps.ops.includes('reclaim') ? base : fc.tuple(base, fc.nat(3)).map(([r, cpu]) => ({ ...r, kswapd: { cpu } })));
-  return swarmArb(threadOps.ops).chain((swarm) => withKswapd(withKvmCreate(withUntil(withSva(withMigrate(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm, untilIds(untilKinds).length))))))))));
+  return swarmArb(threadOps.ops).chain((swarm) => withGmem(withKswapd(withKvmCreate(withUntil(withSva(withMigrate(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm, untilIds(untilKinds).length)))))))))));
 }
 
 /** SVA devices in two thirds of the runs: one or two, each one to six DMA accesses. */
@@ -253,6 +266,12 @@ const svaArb = fc.option(
   fc.array(fc.record({ proc: fc.nat(3), cpu: fc.nat(3), ops: fc.array(fc.record({ write: fc.boolean(), region: fc.nat(7), page: fc.nat(3), win: fc.boolean() }), { minLength: 1, maxLength: 6 }) }), { minLength: 1, maxLength: 2 }),
   { nil: undefined, freq: 3 },
 );
+
+/** guest_memfd: each memslot backed with probability 1/2 (at least the first, so a hole has something to hit); one or two VMM threads, one or two holes each. */
+const gmemArb = fc.record({
+  backed: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }).map((b) => [true, ...b.slice(1)]),
+  punchers: fc.array(fc.record({ cpu: fc.nat(3), holes: fc.array(fc.record({ offset: fc.nat(7), pages: fc.integer({ min: 1, max: 2 }) }), { minLength: 1, maxLength: 2 }) }), { minLength: 1, maxLength: 2 }),
+});
 
 /** A VM in a third of the runs: one to three vCPUs, each one to six guest accesses. */
 const kvmArb = fc.option(
@@ -356,6 +375,8 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
           throw new Error('vm is no thread operation (rawScenarioArb draws it as a VM)');
         case 'sva':
           throw new Error('sva is no thread operation (rawScenarioArb draws devices)');
+        case 'gmem':
+          throw new Error('gmem is no thread operation (rawScenarioArb draws the guest_memfd and its punch holes)');
         case 'mremap': {
           // a page, the region, or 8 pages from the region's start (several VMAs and gaps: d23cb648e365);
           // a whole 4-page region (a PTE table of its own) to a table-aligned target, where move_normal_pmd can move the table
@@ -411,10 +432,17 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
     // mshare design, then one per window P0 may attach, over the pages the ops of the run aim at
     // (an mshare_map/advise/protect offset and a window access: page 0-3); the memslot points at the
     // hva whether or not P0 has attached there yet (KVM_SET_USER_MEMORY_REGION takes any range)
-    const memslots: { gfn: number; hva: number; pages: number }[] = [];
+    const memslots: { gfn: number; hva: number; pages: number; gmem?: { file: string; pgoff: number } }[] = [];
     const slots = [...regions[0]!.map((r) => ({ start: r.start, pages: r.pages })), ...(mshare ? windows.map((w) => ({ start: w, pages: WINDOW_SLOT_PAGES })) : [])];
     for (const r of slots) memslots.push({ gfn: memslots.reduce((n, m) => n + m.pages, 0), hva: r.start, pages: r.pages });
     const total = memslots.reduce((n, m) => n + m.pages, 0);
+    if (raw.gmem) {
+      // guest_memfd G0 as large as the guest: a backed slot binds G0 from the page of its first gfn (no two bindings overlap)
+      memslots.forEach((m, i) => {
+        if (raw.gmem!.backed[i % raw.gmem!.backed.length]) m.gmem = { file: 'G0', pgoff: m.gfn };
+      });
+      setup.push({ kind: 'gmem', name: 'G0', pages: total });
+    }
     setup.push({ kind: 'vm', name: 'V0', proc: 'P0', memslots });
     const cpus = new Set<number>();
     for (const v of raw.kvm.vcpus) {
@@ -423,6 +451,14 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
       cpus.add(cpu);
       const create: Op[] = raw.kvmCreate && cpus.size === 1 ? [{ kind: 'kvm_create_vm', vm: 'V0' }] : [];
       threads.push({ name: `T${threads.length}`, proc: 'P0', cpu, ops: [...create, ...v.ops.map((o): Op => ({ kind: o.write ? 'guest_write' : 'guest_read', vm: 'V0', gfn: o.gfn % total }))] });
+    }
+    // the VMM's fallocate(FALLOC_FL_PUNCH_HOLE) on G0 (paths/kvm_gmem.ts), from threads of P0 of their own
+    for (const t of raw.gmem?.punchers ?? []) {
+      const ops = t.holes.map((h): Op => {
+        const offset = h.offset % total;
+        return { kind: 'gmem_punch_hole', file: 'G0', offset, pages: Math.min(h.pages, total - offset) };
+      });
+      threads.push({ name: `T${threads.length}`, proc: 'P0', cpu: t.cpu % raw.cpus, ops });
     }
   }
   (raw.sva ?? []).forEach((d, i) => {

@@ -1,6 +1,6 @@
 // The operation kinds a campaign draws for a policy when --ops is not
 // given: the policy's default kinds, plus each opt-in kind (reclaim, vm,
-// fork, migrate, mremap, madv_free, sva: scenario_arb.ts opKindsAccepted) whose own
+// fork, migrate, mremap, madv_free, sva, gmem: scenario_arb.ts opKindsAccepted) whose own
 // paths a variant edits,
 // or a step of a shared path that acts only on what that kind sets up.
 // A patch to copy_pte_range() is tested by runs that fork; a patch to
@@ -17,7 +17,7 @@
 import type { PathTable } from '../../model/kernel/step.js';
 import { opKindsAccepted, opKindsFor, type OpKind } from './scenario_arb.js';
 
-export type OptInKind = 'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free' | 'sva';
+export type OptInKind = 'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free' | 'sva' | 'gmem';
 
 export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   // shrink_folio_list() -> try_to_unmap() -> try_to_unmap_one(), and the batched flush (paths/reclaim.ts, try_to_unmap_one.ts, tlbbatch.ts)
@@ -35,6 +35,8 @@ export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   madv_free: ['madvise_free', 'madvise_free_pte_range'],
   // an IOMMU SVA device's DMA, its I/O page faults, its notifier's release at exit (paths/sva.ts)
   sva: ['iommu_dma_access', 'iommu_sva_handle_iopf', 'intel_mm_release'],
+  // guest_memfd's punch hole and its invalidation (paths/kvm_gmem.ts)
+  gmem: ['kvm_gmem_punch_hole', '__kvm_gmem_invalidate_begin', '__kvm_gmem_invalidate_end'],
 };
 
 /**
@@ -59,6 +61,8 @@ export const OPT_IN_STEPS: Readonly<Record<OptInKind, readonly string[]>> = {
   // flush_tlb_mm_range()'s secondary-TLB call reaches an ATC only when a device is bound (paths/sva.ts);
   // under linux it has nothing else to call (an mshare design's host notifier is a default-kind matter)
   sva: ['mmu_notifier_arch_invalidate_secondary_tlbs'],
+  // the TDP fault's guest_memfd branch acts only on a gfn of a guest_memfd-backed slot (paths/kvm_mmu.ts)
+  gmem: ['kvm_mmu_faultin_pfn_gmem'],
   madv_free: ['try_to_unmap.rmap_walk_anon', 'try_to_unmap_one.lazyfree', 'try_to_unmap_one.lazyfree_dirty', 'try_to_unmap_one.lazyfree_extra_ref'],
 };
 

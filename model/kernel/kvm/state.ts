@@ -19,11 +19,22 @@
 
 import type { MmId, Pfn } from '../types.js';
 
-/** struct kvm_memory_slot: `pages` gfns from base_gfn, backed by the VMM's memory at userspace_addr (page numbers). */
+/**
+ * struct kvm_memory_slot: `pages` gfns from base_gfn, backed by the VMM's
+ * memory at userspace_addr (page numbers), or, with `gmem`, by a
+ * guest_memfd file from page `pgoff` (KVM_SET_USER_MEMORY_REGION2 with
+ * KVM_MEM_GUEST_MEMFD; virt/kvm/guest_memfd.c kvm_gmem_bind(): slot->gmem.file
+ * and slot->gmem.pgoff). The model's guest_memfd is created with
+ * GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED, so kvm_gmem_bind()
+ * marks the slot KVM_MEMSLOT_GMEM_ONLY and every fault of it resolves the
+ * pfn from the file (docs/kvm.md, guest_memfd). The slot keeps its
+ * userspace_addr: kvm_handle_hva_range() still walks it by hva.
+ */
 export interface Memslot {
   gfn: number;
   hva: number;
   pages: number;
+  gmem?: { file: string; pgoff: number };
 }
 
 /** A leaf SPTE: the guest frame's host pfn and whether the guest may write it. */
@@ -92,8 +103,12 @@ export interface KvmState {
    */
   openStarts: { actor: string; mm: MmId }[];
   unmatchedEnds: number;
+  /** Ghost (notifier-balance): the kvm_mmu_invalidate_begin() calls of guest_memfd invalidations (paths/kvm_gmem.ts) not yet ended, by caller and VM. Absent: none ever made. */
+  openGmem?: { actor: string; vm: string }[];
   /** Ghost (coverage): the vCPU threads inside a TDP fault, from the seq sample to mmu_lock's release. */
   faultsInFlight: string[];
+  /** Ghost (coverage): those of faultsInFlight resolving a guest_memfd pfn (kvm_gmem_get_pfn()). Absent: none ever. */
+  gmemFaults?: string[];
 }
 
 /** The subscription name of a VM on its mm's notifier list. */
@@ -103,6 +118,24 @@ export const kvmSubscription = (vm: string) => `kvm:${vm}`;
 export function gfnToHva(vm: Vm, gfn: number): number | null {
   const m = vm.memslots.find((x) => gfn >= x.gfn && gfn < x.gfn + x.pages);
   return m ? m.hva + (gfn - m.gfn) : null;
+}
+
+/** kvm_gmem_get_index(): the guest_memfd file and page index backing `gfn`, or null for an hva-backed gfn (or none). */
+export function gfnToGmem(vm: Vm, gfn: number): { file: string; index: number } | null {
+  const m = vm.memslots.find((x) => gfn >= x.gfn && gfn < x.gfn + x.pages);
+  return m?.gmem ? { file: m.gmem.file, index: m.gmem.pgoff + (gfn - m.gfn) } : null;
+}
+
+/** __kvm_gmem_invalidate_begin()'s walk of the file's bindings: the gfn ranges of `vm` bound to pages [start, end) of guest_memfd `file`. */
+export function gmemToGfnRanges(vm: Vm, file: string, start: number, end: number): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  for (const m of vm.memslots) {
+    if (m.gmem?.file !== file) continue;
+    const s = Math.max(start, m.gmem.pgoff);
+    const e = Math.min(end, m.gmem.pgoff + m.pages);
+    if (s < e) out.push({ start: m.gfn + (s - m.gmem.pgoff), end: m.gfn + (e - m.gmem.pgoff) });
+  }
+  return out;
 }
 
 /** The gfn ranges of `vm` whose hvas overlap [start, end) (kvm_handle_hva_range()'s memslot walk). */

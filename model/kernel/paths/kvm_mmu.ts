@@ -11,6 +11,17 @@
 //      writable PTE; a read fault maps writable when the PTE allows it
 //      (hva_to_pfn_slow()'s opportunistic upgrade). A fault that finds no
 //      VMA or no permission is -EFAULT.
+//   2'. A gfn of a guest_memfd-backed slot (KVM_MEMSLOT_GMEM_ONLY:
+//      __kvm_mmu_faultin_pfn() -> fault_from_gmem() ->
+//      kvm_mmu_faultin_pfn_gmem()) resolves the pfn from the file instead:
+//      kvm_gmem_get_pfn() -> kvm_gmem_get_folio() finds the folio in the
+//      file's page cache or allocates a zeroed one (FGP_CREAT,
+//      clear_highpage() when !uptodate) and returns it with a reference
+//      (fault->refcounted_page). No GUP, no walk of the VMM's page tables,
+//      no VMA: the VMM's mappings play no part. map_writable = !(slot->flags
+//      & KVM_MEM_READONLY): always, in the model. The seq sample of 1 and
+//      the check of 4 are the same ones (virt/kvm/guest_memfd.c,
+//      arch/x86/kvm/mmu/mmu.c; docs/kvm.md, guest_memfd).
 //   3. read_lock(&kvm->mmu_lock) (the TDP MMU faults under the read lock).
 //   4. is_page_fault_stale() -> mmu_invalidate_retry_gfn(): retry if an
 //      invalidation is in progress and the gfn is in its range, or if
@@ -28,7 +39,7 @@
 //      only the notifier keeps from dangling (no-freed-frame-reachable).
 //   7. read_unlock(&kvm->mmu_lock).
 
-import { putPage } from '../frames.js';
+import { allocFrame, getPage, putPage } from '../frames.js';
 import { kvmMmuLock, lock, unlock } from '../locks.js';
 import { inInvalidation, type Vm } from '../kvm/state.js';
 import { step, STOP_STEP, type K, type StepDef } from '../step.js';
@@ -43,6 +54,8 @@ export interface KvmFaultCtx {
   hva: number;
   write: boolean;
   opId: string;
+  /** The guest_memfd page backing the gfn (a KVM_MEMSLOT_GMEM_ONLY slot), or absent: the hva's. */
+  gmem?: { file: string; index: number };
   mmuSeq?: number;
   pfn?: Pfn;
   writable?: boolean;
@@ -59,6 +72,7 @@ export function mmuInvalidateRetryGfn(vm: Vm, mmuSeq: number, gfn: number): bool
 const outOfFault = (k: K) => {
   const kvm = k.s.kvm!;
   kvm.faultsInFlight = kvm.faultsInFlight.filter((a) => a !== k.self);
+  if (kvm.gmemFaults) kvm.gmemFaults = kvm.gmemFaults.filter((a) => a !== k.self);
 };
 
 export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
@@ -67,7 +81,25 @@ export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
     k.s.kvm!.faultsInFlight.push(k.self); // ghost, for coverage
     yield { id: 'kvm_mmu_faultin_pfn.mmu_invalidate_seq' };
   }),
+  step('kvm_mmu_faultin_pfn_gmem', function* (k, c) {
+    if (!c.gmem) return;
+    // kvm_gmem_get_pfn() -> __kvm_gmem_get_pfn() -> kvm_gmem_get_folio(): filemap_lock_folio(), or
+    // __filemap_get_folio_mpol(FGP_LOCK | FGP_CREAT) and clear_highpage(); the folio lock is held
+    // only inside this step, as truncate_inode_pages_range() takes it inside one of its own
+    const file = k.s.files[c.gmem.file]!;
+    let p = file.cache[c.gmem.index];
+    if (p === null || p === undefined) {
+      const f = allocFrame(k.s, `gmem:${file.name}:${c.gmem.index}`); // the page cache's reference
+      file.cache[c.gmem.index] = p = f.pfn;
+    }
+    getPage(k.s, p); // fault->refcounted_page
+    c.pfn = p;
+    (k.s.kvm!.gmemFaults ??= []).push(k.self); // ghost, for coverage
+    c.writable = true; // !(slot->flags & KVM_MEM_READONLY)
+    yield { id: 'kvm_gmem_get_pfn' };
+  }),
   step('hva_to_pfn', function* (k, c) {
+    if (c.gmem) return;
     for (;;) {
       const g: GupSlowCtx = { mm: c.mm, vpn: c.hva, keepPin: true };
       yield* k.run('get_user_pages', g);
@@ -113,7 +145,8 @@ export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
     yield { id: 'tdp_mmu_map_handle_target_level' };
   }),
   step('kvm_release_faultin_page', function* (k, c) {
-    if (c.result !== 'retry' && (c.write || c.writable)) k.s.frames[c.pfn!]!.dirty = true; // kvm_release_page_dirty() -> kvm_set_page_dirty()
+    // kvm_release_page_dirty() -> kvm_set_page_dirty(); a guest_memfd folio's is noop_dirty_folio() (kvm_gmem_aops)
+    if (c.result !== 'retry' && (c.write || c.writable) && !c.gmem) k.s.frames[c.pfn!]!.dirty = true;
     putPage(k.s, c.pfn!);
     yield { id: 'kvm_release_faultin_page' };
   }),

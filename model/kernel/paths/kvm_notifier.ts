@@ -8,6 +8,13 @@
 //   2. kvm_handle_hva_range(): for the memslots the hva range overlaps,
 //      on the first one KVM_MMU_LOCK (write) and kvm_mmu_invalidate_begin()
 //      (in_progress++; the range reset to INVALID_GPA if first).
+//      A guest_memfd-backed slot is walked too, by its userspace_addr
+//      (kvm_for_each_memslot_in_hva_range()), with attr_filter
+//      KVM_FILTER_SHARED ("HVA-based notifications aren't relevant to
+//      private mappings"), which on x86 without mirrored TDP
+//      (kvm_gfn_range_filter_to_root_types()) is the direct roots: its
+//      SPTEs are zapped although they map the file's pages, not the hva's
+//      (docs/kvm.md, guest_memfd).
 //   3. kvm_mmu_unmap_gfn_range(): kvm_mmu_invalidate_range_add() widens
 //      the range, then kvm_unmap_gfn_range() zaps the leaf SPTEs
 //      (tdp_mmu_zap_leafs()).

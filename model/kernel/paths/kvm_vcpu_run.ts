@@ -44,7 +44,7 @@
 //      OUTSIDE_GUEST_MODE. The thread holds its CPU for the whole KVM_RUN.
 
 import { step, STOP_STEP, type Gen, type K, type StepDef } from '../step.js';
-import { gfnToHva, inInvalidation, type GuestTlbEntry, type Vcpu } from '../kvm/state.js';
+import { gfnToGmem, gfnToHva, inInvalidation, type GuestTlbEntry, type Vcpu } from '../kvm/state.js';
 import type { MmId } from '../types.js';
 import type { KvmFaultCtx } from './kvm_mmu.js';
 
@@ -110,7 +110,9 @@ export const vcpuEnterGuest: StepDef<KvmRunCtx>[] = [
 function* access(k: K, vm: string, a: GuestAccess, mm: MmId, e: { pfn: number }, id: string, hva: number): Gen {
   const f = k.s.frames[e.pfn]!;
   if (a.write) f.content = k.nextValue();
-  yield { id, obs: { kind: 'access', opId: a.opId, mm, vpn: hva, write: a.write, value: f.content, ok: true, guest: { vm, gfn: a.gfn } } };
+  // a guest_memfd-backed gfn is checked against the file's page, not the VMM's mapping at the hva
+  const gmem = gfnToGmem(k.s.kvm!.vms[vm]!, a.gfn);
+  yield { id, obs: { kind: 'access', opId: a.opId, mm, vpn: hva, write: a.write, value: f.content, ok: true, guest: gmem ? { vm, gfn: a.gfn, gmem } : { vm, gfn: a.gfn } } };
 }
 
 /**
@@ -153,7 +155,8 @@ function* guestAccess(k: K, c: KvmRunCtx, i: number): Gen<'made' | 'efault' | 'e
     k.s.kvm!.guestTlb[k.cpu] = tlb.filter((e) => !(e.vcpu === k.self && e.gfn === a.gfn));
     vmExit(v);
     yield { id: 'guest_access.ept_violation' };
-    const f: KvmFaultCtx = { vm: c.vm, mm: c.mm, gfn: a.gfn, hva, write: a.write, opId: a.opId };
+    const gmem = gfnToGmem(vm, a.gfn);
+    const f: KvmFaultCtx = { vm: c.vm, mm: c.mm, gfn: a.gfn, hva, write: a.write, opId: a.opId, ...(gmem ? { gmem } : {}) };
     yield* k.run('kvm_tdp_page_fault', f);
     if (f.result === 'efault') {
       c.done = i + 1; // set before the last step: the thread does not resume the path after it
