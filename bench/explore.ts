@@ -138,26 +138,25 @@ async function holdingPart(limitMs: number) {
 
 /**
  * Every kept mutant (variants/*.ts) on the operations of its hand scenario
- * (test/scenarios/mutants/F.txt, whose own schedule fails on the variant:
- * test/mutant_scenarios.test.ts): the schedule is dropped and explore
- * searches the interleavings up to bound 2 for the shortest violation; the
- * base policy gets the same search up to the bound where the variant's
- * violation was found. `only` narrows to the variants named.
+ * (test/mutant_scenarios.ts, whose rows test/mutant_scenarios.test.ts
+ * recomputes): the schedule is dropped and explore searches the
+ * interleavings up to bound 2 for the shortest violation; the base policy
+ * gets the same search up to the bound where the variant's violation was
+ * found. `only` narrows to the variants named.
  */
 async function mutantsPart(limitMs: number, only?: readonly string[]) {
+  const { MUTANT_SCENARIOS } = await import('../test/mutant_scenarios.js');
   console.log(`## explore on every kept mutant's hand scenario (bound 2, at most ${secs(limitMs)} s per search)\n`);
-  console.log('| variant | explore with the variant | states | time | base policy, same search |');
-  console.log('|---|---|---|---|---|');
-  for (const f of readdirSync('test/scenarios/mutants').filter((x) => x.endsWith('.txt')).sort()) {
-    const name = f.replace(/\.txt$/, '');
+  console.log('| variant | scenario | explore with the variant | states | time | base policy, same search |');
+  console.log('|---|---|---|---|---|---|');
+  for (const [name, m] of Object.entries(MUTANT_SCENARIOS).sort(([a], [b]) => a.localeCompare(b))) {
     if (only && !only.includes(name)) continue;
-    const file = `test/scenarios/mutants/${f}`;
-    const sc = parseScenario(readFileSync(file, 'utf8'), file);
+    const sc = parseScenario(readFileSync(m.scenario, 'utf8'), m.scenario);
     const v = await loadVariant(`variants/${name}.ts`);
     const base = policyByName(v.spec.policy ?? 'linux')!;
     const bad = timed(sc, applyVariant(base, v.spec), PROPERTIES, 2, limitMs);
     const good = timed(sc, base, PROPERTIES, bad.r.verdict === 'violation' ? bad.r.found!.preemptions : 2, limitMs);
-    console.log(`| ${name} | ${outcome(bad.r)} | ${bad.r.states} | ${secs(bad.ms)} s | ${base.name}: ${outcome(good.r)} (${good.r.states} states, ${secs(good.ms)} s) |`);
+    console.log(`| ${name} | ${m.scenario.replace('test/scenarios/', '')} | ${outcome(bad.r)} | ${bad.r.states} | ${secs(bad.ms)} s | ${base.name}: ${outcome(good.r)} (${good.r.states} states, ${secs(good.ms)} s) |`);
   }
   console.log('');
 }

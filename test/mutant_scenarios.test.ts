@@ -1,9 +1,7 @@
-// Every kept mutant has its hand scenario as a file: test/scenarios/mutants/F.txt
-// for variants/F.ts. The file's header names the violation its schedule
-// gives on the variant; this test recomputes it, and checks that the base
-// policy holds on the same schedule. bench/explore.ts --part mutants
-// explores the files' operations (docs/bench.md), so a file that stopped
-// exposing its mutant would silently turn that table into noise.
+// Every kept mutant has a hand scenario (test/mutant_scenarios.ts): its
+// schedule gives the named violation on the variant, and the base policy
+// holds on it. Recomputed here, since bench/explore.ts --part mutants
+// explores the same files.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -13,29 +11,28 @@ import { applyVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import { PROPERTIES } from '../properties/registry.js';
 import { parseScenario } from '../reports/scenario_text.js';
+import { MUTANT_SCENARIOS } from './mutant_scenarios.js';
 
-const DIR = 'test/scenarios/mutants';
 const variants = readdirSync('variants').filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort();
-const files = readdirSync(DIR).filter((f) => f.endsWith('.txt')).map((f) => f.replace(/\.txt$/, '')).sort();
 
 describe('the hand scenario of every kept mutant', () => {
-  it('each variant has one file and each file a variant', () => {
-    expect(files).toEqual(variants);
+  it('each variant has a row and each row a variant', () => {
+    expect(Object.keys(MUTANT_SCENARIOS).sort()).toEqual(variants);
   });
 
-  for (const name of files) {
-    it(`${name}: fails as its header says on the variant, holds on the base policy`, async () => {
-      const text = readFileSync(`${DIR}/${name}.txt`, 'utf8');
-      const claim = /^# fails (\S+) at (\S+) (\S+) on the variant and holds on (\S+)\.$/m.exec(text);
-      expect(claim, `${DIR}/${name}.txt: header line '# fails P at ACTOR STEP on the variant and holds on POLICY.'`).not.toBeNull();
-      const [, property, actor, stepId, baseName] = claim!;
+  it('every file of test/scenarios/mutants is some row\'s scenario', () => {
+    const used = new Set(Object.values(MUTANT_SCENARIOS).map((m) => m.scenario));
+    expect(readdirSync('test/scenarios/mutants').map((f) => `test/scenarios/mutants/${f}`).filter((f) => !used.has(f))).toEqual([]);
+  });
+
+  for (const [name, m] of Object.entries(MUTANT_SCENARIOS)) {
+    it(`${name}: ${m.property} at ${m.actor} ${m.stepId} on the variant, holds on the base policy (${m.scenario})`, async () => {
       const v = await loadVariant(`variants/${name}.ts`);
       const base = policyByName(v.spec.policy ?? 'linux')!;
-      expect(base.name).toBe(baseName);
-      const sc = parseScenario(text, `${DIR}/${name}.txt`);
+      const sc = parseScenario(readFileSync(m.scenario, 'utf8'), m.scenario);
       expect(runScenario(sc, { policy: base, properties: PROPERTIES }).verdict).toBe('pass');
       const bad = runScenario(sc, { policy: applyVariant(base, v.spec), properties: PROPERTIES });
-      expect(bad.violation).toMatchObject({ property, actor, stepId });
+      expect(bad.violation).toMatchObject({ property: m.property, actor: m.actor, stepId: m.stepId });
     });
   }
 });
