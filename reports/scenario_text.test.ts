@@ -25,7 +25,7 @@ const OP_KINDS: Record<Op['kind'], true> = {
   mshare_create: true, ftruncate: true, mshare_attach: true, mshare_advise: true, mshare_protect: true, close: true,
   guest_read: true, guest_write: true, dma_read: true, dma_write: true, fork: true, migrate: true, mremap: true, madv_free: true, kvm_create_vm: true,
 };
-const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true, vm: true, sva_bind: true, zero_page: true };
+const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true, vm: true, sva_bind: true, zero_page: true, swap: true };
 
 const opArb = (files: string[], mshares: string[], vms: string[] = [], devs: string[] = []): fc.Arbitrary<Op> =>
   fc.oneof(
