@@ -78,7 +78,8 @@ const setupArb = (procs: string[], files: string[], mshares: string[], vms: stri
     fc.array(fc.tuple(fc.constantFrom(...procs), fc.array(fc.record({ gfn: fc.nat(1000), hva: vpnArb, pages: pagesArb }, NP), { minLength: 1, maxLength: 3 }), fc.nat()), { minLength: vms.length, maxLength: vms.length }),
     fc.boolean(),
     fc.array(fc.tuple(fc.constantFrom(...procs), fc.nat()), { minLength: devs.length, maxLength: devs.length }),
-  ).map(([decls, filePages, owners, mmaps, maps, vmItems, zeroPage, devItems]) => {
+    fc.boolean(),
+  ).map(([decls, filePages, owners, mmaps, maps, vmItems, zeroPage, devItems, swap]) => {
     const setup = decls.map((d, i): SetupItem => {
       if (d.kind === 'file') return { ...d, pages: filePages[files.indexOf(d.name)]! };
       if (d.kind !== 'msharefs') return d;
@@ -94,6 +95,7 @@ const setupArb = (procs: string[], files: string[], mshares: string[], vms: stri
     vmItems.forEach(([proc, memslots, r], i) => insertAfter(at('process', proc) + 1, r, { kind: 'vm', name: vms[i]!, proc, memslots }));
     devItems.forEach(([proc, r], i) => insertAfter(at('process', proc) + 1, r, { kind: 'sva_bind', dev: devs[i]!, proc }));
     if (zeroPage) setup.unshift({ kind: 'zero_page' });
+    if (swap) setup.unshift({ kind: 'swap' });
     return setup;
   });
 
