@@ -93,3 +93,14 @@ describe('reclaim of a swap-backed anonymous folio (reclaim.ts, try_to_unmap_one
     expect(r.state.swap!.slots[0]!.count).toBe(0);
   });
 });
+
+describe('the swap counterpart of the open reclaim finding (docs/findings/reclaim-refault-stale-read.md)', () => {
+  it('a clean PTE defers a non-writable flush: the folio leaves the swap cache before try_to_unmap_flush(), a swap-in is written, and a stale entry still reads the old folio', () => {
+    const r = go(scenarioFile('swap-refault-stale-read.txt'));
+    expect(r.violation).toMatchObject({ property: 'read-value', actor: 'T0' });
+    expect(r.violation!.message).toContain('gave value 0');
+    expect(ids(r, 'T1')).toContain('swap_writeout'); // no dirty flush: the batch was not writable
+    expect(ids(r, 'T1')).not.toContain('try_to_unmap_flush.done');
+    expect(ids(r, 'T2')).toContain('swap_read_folio');
+  });
+});
