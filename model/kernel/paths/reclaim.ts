@@ -15,7 +15,8 @@
 //      (activate_locked, with PG_reclaim) and the flusher writes it back.
 //      So the data of a dirty folio stays in the page cache and
 //      try_to_unmap_flush_dirty() / pageout() are never reached for file
-//      folios (they are for shmem and anon, which need swap: not modelled).
+//      folios (they are for anon with a swap device: step 4' below; shmem
+//      is not reclaimed).
 //   5. __remove_mapping(): under the i_pages lock, folio_ref_freeze(folio,
 //      1 + isolation): fails if anyone else holds a reference (a GUP pin, a
 //      fault that just took one); else delete it from the page cache. The
