@@ -33,7 +33,7 @@ describe('reclaim of a swap-backed anonymous folio (reclaim.ts, try_to_unmap_one
     expect(r.state.swap!.slots[0]!.cache).not.toBeNull();
   });
 
-  it('pins the batched-flush window: a stale read after swap_writeout() is allowed; a store faults and waits for the folio lock', () => {
+  it('pins the batched-flush window: a stale read after swap_writeout() is allowed; a store faults, waits for the folio lock with its reference, and reclaim keeps the folio', () => {
     const r = go(scenarioFile('swap-batched-flush-window.txt'));
     expect(r.violation).toBeNull();
     expect(r.verdict).toBe('pass');
@@ -43,13 +43,15 @@ describe('reclaim of a swap-backed anonymous folio (reclaim.ts, try_to_unmap_one
     const hit = pos(r, 'T1', 'user_access.tlb_hit');
     expect(hit).toBeGreaterThan(pos(r, 'T0', 'swap_writeout'));
     expect(hit).toBeLessThan(pos(r, 'T0', 'try_to_unmap_flush.done'));
-    expect(pos(r, 'T1', 'do_swap_page.swap_cache_hit')).toBeLessThan(pos(r, 'T0', '__remove_mapping.swapcache'));
+    expect(pos(r, 'T1', 'do_swap_page.swap_cache_hit')).toBeLessThan(pos(r, 'T0', '__remove_mapping.ref_freeze_failed'));
     expect(count(r, 'T1', 'do_swap_page.retry')).toBe(1);
-    expect(count(r, 'T1', 'swap_read_folio')).toBe(1);
+    expect(ids(r, 'T0')).toContain('__remove_mapping.ref_freeze_failed'); // the waiting fault's reference
+    expect(ids(r, 'T0')).not.toContain('free_unref_folios');
+    expect(count(r, 'T1', 'do_swap_page.swap_cache_hit')).toBe(2);
+    expect(count(r, 'T1', 'swap_read_folio')).toBe(0);
     expect(values(r, 'T0')).toEqual([1]);
     expect(r.coverage.swap_batched_flush_window).toBeGreaterThanOrEqual(1);
-    expect(r.coverage.swap_cache_hit).toBe(1);
-    expect(r.coverage.swap_in_read).toBe(1);
+    expect(r.coverage.swap_cache_hit).toBe(2);
   });
 
   it('flushes a deferred dirty entry before the write (try_to_unmap_flush_dirty(), d950c9477d51): no store is lost', () => {
@@ -58,6 +60,7 @@ describe('reclaim of a swap-backed anonymous folio (reclaim.ts, try_to_unmap_one
     expect(ids(r, 'T0')).toContain('swap_writeout.after_flush_dirty');
     expect(pos(r, 'T0', 'try_to_unmap_flush.done')).toBeLessThan(pos(r, 'T0', 'swap_writeout.after_flush_dirty'));
     expect(r.coverage.swap_writeout_after_flush_dirty).toBe(1);
+    expect(r.coverage.swap_in_read).toBe(1); // T0's read after the free
     expect(values(r, 'T0')).toEqual([2]);
   });
 

@@ -27,8 +27,11 @@
 //      folio; the fault returns and the access is retried.
 //   3. folio_lock_or_retry(): reclaim holds the folio lock from
 //      shrink_folio_list()'s folio_trylock() to its folio_unlock(); the
-//      fault drops its reference and lock, sleeps until the folio is
-//      unlocked and returns VM_FAULT_RETRY (the access is retried).
+//      fault sleeps until the folio is unlocked, its reference held (so
+//      reclaim's __remove_mapping() fails and keeps the folio), returns
+//      VM_FAULT_RETRY and drops the reference (out_release); the access
+//      is retried. Model: the fault keeps its VMA or mmap lock while it
+//      sleeps (the kernel's release_fault_lock() drops it).
 //      Under the folio lock: !folio_test_swapcache() or another entry
 //      (reclaim took it out of the swap cache meanwhile): out_page, retry.
 //   4. pte_offset_map_lock(); !pte_same(orig_pte): out_nomap (another
@@ -147,10 +150,10 @@ export const doSwapPage: StepDef<DoSwapPageCtx>[] = [
     const s = k.s;
     const f = s.frames[c.folio!]!;
     if (f.locked) {
-      // reclaim (or migration) holds the folio lock: release_fault_lock(), folio_put(), sleep, VM_FAULT_RETRY
+      // reclaim holds the folio lock: __folio_lock_or_retry() sleeps in folio_wait_locked() with the
+      // reference held (so reclaim's folio_ref_freeze() fails: the folio is kept), VM_FAULT_RETRY, out_release: folio_put()
+      yield { id: 'do_swap_page.folio_lock_or_retry', wait: () => !f.locked };
       putPage(s, f.pfn);
-      const alloc = f.allocId;
-      yield { id: 'do_swap_page.folio_lock_or_retry', wait: () => !f.locked || f.allocId !== alloc || f.state === 'free' };
       yield { id: 'do_swap_page.retry' };
       return STOP_STEP;
     }
