@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fuzzedStepIds } from '../campaigns/step_ids.js';
 import { POLICIES } from '../model/policies/registry.js';
 import { runScenario } from '../model/run/runner.js';
-import { FORK_STEP_IDS, KSWAPD_STEP_IDS, KVM_CREATE_STEP_IDS, KVM_STEP_IDS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS, SVA_STEP_IDS } from '../model/run/step_ids.js';
+import { FORK_STEP_IDS, KSWAPD_STEP_IDS, KVM_CREATE_STEP_IDS, KVM_STEP_IDS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS, SVA_STEP_IDS, SWAP_STEP_IDS } from '../model/run/step_ids.js';
 import { loadCounterexample } from '../reports/counterexample.js';
 import { parseScenario } from '../reports/scenario_text.js';
 
@@ -29,7 +29,7 @@ for (const f of readdirSync('test/scenarios').filter((x) => x.endsWith('.txt')))
 // STEP_IDS only. An id no fuzzed run without fork yields, seen only in a hand scenario, is fork's.
 const fuzzed = new Set([...STEP_IDS, ...ids]);
 // migration's, mremap's and MADV_FREE's ids (MIGRATE_STEP_IDS, MREMAP_STEP_IDS, MADV_FREE_STEP_IDS, listed by hand) stay in their lists, as fork's in theirs
-const byHand = [...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS, ...SVA_STEP_IDS, ...KVM_CREATE_STEP_IDS, ...KSWAPD_STEP_IDS];
+const byHand = [...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS, ...SWAP_STEP_IDS, ...SVA_STEP_IDS, ...KVM_CREATE_STEP_IDS, ...KSWAPD_STEP_IDS];
 const forkIds = new Set([...FORK_STEP_IDS, ...[...ids].filter((id) => !STEP_IDS.includes(id) && !KVM_STEP_IDS.includes(id) && !byHand.includes(id) && !fuzzedOnly.has(id))]);
 const sorted = [...fuzzed].filter((id) => !KVM_STEP_IDS.includes(id) && !forkIds.has(id) && !byHand.includes(id)).sort();
 const mremapBody = MREMAP_STEP_IDS.map((id) => `  '${id}',`).join('\n');
@@ -98,6 +98,15 @@ ${mremapBody}
  */
 export const MADV_FREE_STEP_IDS: readonly string[] = [
 ${MADV_FREE_STEP_IDS.map((id) => `  '${id}',`).join('\n')}
+];
+
+/**
+ * The ids only swap (opt-in kind swap: a swap device in the setup,
+ * paths/swap.ts, reclaim.ts) yields, listed by hand: kept apart from
+ * STEP_IDS so that the default generator's draws do not change.
+ */
+export const SWAP_STEP_IDS: readonly string[] = [
+${SWAP_STEP_IDS.map((id) => `  '${id}',`).join('\n')}
 ];
 
 /**

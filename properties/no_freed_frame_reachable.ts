@@ -48,6 +48,7 @@ export const noFreedFrameReachableWith = (reach: Reach): Property => ({
     const { contents } = reach({ s, stepCache });
     const pte = mem.clean === contents ? null : firstEntry(s, (table, index, e) => {
       if (table.level !== 1 && !e.huge) return null; // PTEs and hugetlb PMD leaves (their head frame)
+      if (e.swap !== undefined) return null; // a swap entry names a slot, not a frame
       const why = staleFrame(s, e.pfn, e.ghost);
       return why ? { holder: 'PTE' as const, message: `PTE ${index} of ${table.owner}'s table ${table.pfn} maps frame ${e.pfn}, which is ${why}` } : null;
     });

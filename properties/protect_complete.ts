@@ -35,7 +35,7 @@ function numaComplete(s: KernelState, event: StepEvent, mem: Record<string, unkn
     const vpn = Number(n.what.replace(/^pte /, ''));
     const index = tableIndex(s.config, vpn, 1);
     const e = s.frames[n.table]!.entries?.[index];
-    if (e?.protNone && !e.migration) marks.push({ table: n.table, index, vpn, mm: n.mm, ghost: e.ghost, at: s.ghost.clock });
+    if (e?.protNone && !e.migration && e.swap === undefined) marks.push({ table: n.table, index, vpn, mm: n.mm, ghost: e.ghost, at: s.ghost.clock });
   }
   if (event.id !== 'task_numa_work.mmap_read_unlock') return null;
   delete passes[event.actor];

@@ -38,6 +38,7 @@ const SETUP: Schema = {
     // IOMMU SVA (model/kernel/sva/state.ts): a device bound to the process's mm
     sva_bind: obj({ kind: kind('sva_bind'), dev: NAME, proc: NAME }),
     zero_page: obj({ kind: kind('zero_page') }),
+    swap: obj({ kind: kind('swap') }),
   },
 };
 

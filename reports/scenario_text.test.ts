@@ -26,7 +26,7 @@ const OP_KINDS: Record<Op['kind'], true> = {
   guest_read: true, guest_write: true, dma_read: true, dma_write: true, fork: true, migrate: true, mremap: true, madv_free: true, kvm_create_vm: true,
   gmem_punch_hole: true,
 };
-const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true, vm: true, sva_bind: true, zero_page: true, gmem: true };
+const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true, vm: true, sva_bind: true, zero_page: true, gmem: true, swap: true };
 
 const opArb = (files: string[], mshares: string[], vms: string[] = [], devs: string[] = []): fc.Arbitrary<Op> =>
   fc.oneof(
@@ -81,7 +81,8 @@ const setupArb = (procs: string[], files: string[], mshares: string[], vms: stri
     fc.array(fc.tuple(fc.constantFrom(...procs), fc.array(fc.record({ gfn: fc.nat(1000), hva: vpnArb, pages: pagesArb, gmem: fc.option(fc.nat(100), { nil: undefined }) }, NP), { minLength: 1, maxLength: 3 }), fc.nat()), { minLength: vms.length, maxLength: vms.length }),
     fc.boolean(),
     fc.array(fc.tuple(fc.constantFrom(...procs), fc.nat()), { minLength: devs.length, maxLength: devs.length }),
-  ).map(([decls, filePages, owners, mmaps, maps, vmItems, zeroPage, devItems]) => {
+    fc.boolean(),
+  ).map(([decls, filePages, owners, mmaps, maps, vmItems, zeroPage, devItems, swap]) => {
     const setup = decls.map((d, i): SetupItem => {
       if (d.kind === 'file') return { ...d, pages: filePages[files.indexOf(d.name)]! };
       if (d.kind !== 'msharefs') return d;
@@ -102,6 +103,7 @@ const setupArb = (procs: string[], files: string[], mshares: string[], vms: stri
     vms.forEach((v) => setup.unshift({ kind: 'gmem', name: `gmem.${v}`, pages: 200 }));
     devItems.forEach(([proc, r], i) => insertAfter(at('process', proc) + 1, r, { kind: 'sva_bind', dev: devs[i]!, proc }));
     if (zeroPage) setup.unshift({ kind: 'zero_page' });
+    if (swap) setup.unshift({ kind: 'swap' });
     return setup;
   });
 

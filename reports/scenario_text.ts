@@ -51,6 +51,7 @@ function printSetup(it: SetupItem): string {
     case 'gmem': return `gmem ${name(it.name)} pages=${it.pages}`;
     case 'sva_bind': return `sva_bind ${name(it.dev)} ${name(it.proc)}`;
     case 'zero_page': return 'zero_page';
+    case 'swap': return 'swap';
   }
 }
 
@@ -322,6 +323,11 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         new Args(rest, [], fail).positional([]);
         if (sc.setup.some((x) => x.kind === 'zero_page')) fail('duplicate zero_page');
         sc.setup.push({ kind: 'zero_page' });
+        break;
+      case 'swap':
+        new Args(rest, [], fail).positional([]);
+        if (sc.setup.some((x) => x.kind === 'swap')) fail('duplicate swap');
+        sc.setup.push({ kind: 'swap' });
         break;
       case 'process': {
         const n = parseName(new Args(rest, [], fail).positional(['process name'])[0]!, 'process', fail);

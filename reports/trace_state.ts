@@ -64,7 +64,7 @@ export interface CpuSnap {
   psc: PscSnap[];
   ipis: { seq: number; func: string; from: string }[];
 }
-export interface LeafSnap { mm: string; vpn: number; pfn: number; writable: boolean; protNone: boolean; table: number; ghost: number }
+export interface LeafSnap { mm: string; vpn: number; pfn: number; writable: boolean; protNone: boolean; table: number; ghost: number; swap?: number }
 /** How a PTE's permission reads after its frame: nothing for rw, " (r)", " (prot none)". */
 export const permSuffix = (l: { writable: boolean; protNone: boolean }): string => (l.protNone ? ' (prot none)' : l.writable ? '' : ' (r)');
 export interface UpperSnap { mm: string; level: number; child: number }
@@ -103,7 +103,7 @@ export function snapshot(s: KernelState): Snapshot {
       f.entries.forEach((e, i) => {
         if (!e) return;
         const v = base + i * span(s.config, level);
-        if (level === 1) leaves.set(`${mm.id}|${v}`, { mm: mm.id, vpn: v, pfn: e.pfn, writable: e.writable, protNone: e.protNone, table, ghost: e.ghost });
+        if (level === 1) leaves.set(`${mm.id}|${v}`, { mm: mm.id, vpn: v, pfn: e.pfn, writable: e.writable, protNone: e.protNone, table, ghost: e.ghost, ...(e.swap !== undefined ? { swap: e.swap } : {}) });
         else {
           uppers.set(`${table}|${i}`, { mm: f.owner ?? mm.id, level, child: e.pfn });
           walk(e.pfn, level - 1, v, depth + 1);
@@ -192,7 +192,8 @@ export function diff(a: Snapshot, b: Snapshot, o: DiffOptions): Effect[] {
   for (const [key, lb] of b.leaves) {
     const la = a.leaves.get(key);
     const perm = permSuffix(lb);
-    if (!la) out.push({ kind: 'pte-set', text: `set PTE ${vaHex(lb.vpn)} -> frame ${lb.pfn}${perm}`, mm: lb.mm, vpn: lb.vpn, pfn: lb.pfn });
+    if (lb.swap !== undefined && la?.swap !== lb.swap) out.push({ kind: 'pte-set', text: `set PTE ${vaHex(lb.vpn)} -> swap entry ${lb.swap}`, mm: lb.mm, vpn: lb.vpn, pfn: lb.pfn });
+    else if (!la) out.push({ kind: 'pte-set', text: `set PTE ${vaHex(lb.vpn)} -> frame ${lb.pfn}${perm}`, mm: lb.mm, vpn: lb.vpn, pfn: lb.pfn });
     else if (la.pfn !== lb.pfn || la.writable !== lb.writable || la.protNone !== lb.protNone) {
       const to = la.pfn !== lb.pfn ? `-> frame ${lb.pfn}${perm}` : lb.protNone ? 'prot none' : lb.writable ? 'writable' : 'read-only';
       out.push({ kind: 'pte-change', text: `PTE ${vaHex(lb.vpn)} ${to}`, mm: lb.mm, vpn: lb.vpn, pfn: lb.pfn });

@@ -387,6 +387,18 @@ const CASES: Case[] = [
     policy: linux,
     reaches: ['madv_free_stale_dirty_write'],
   },
+  {
+    name: 'swap: a stale read after swap_writeout() in the batched-flush window; a store faults on the swap entry and hits the swap cache',
+    scenario: () => load('swap-batched-flush-window'),
+    policy: linux,
+    reaches: ['swap_batched_flush_window', 'swap_cache_hit'],
+  },
+  {
+    name: 'swap: a dirty anonymous folio written to swap after try_to_unmap_flush_dirty() flushed the deferred dirty entry, and read back from swap by the next fault',
+    scenario: () => load('swap-stale-write-after-pageout'),
+    policy: linux,
+    reaches: ['swap_writeout_after_flush_dirty', 'swap_in_read'],
+  },
   // KVM (model/kernel/paths/kvm_*.ts; test/kvm.test.ts pins the verdicts)
   {
     name: "KVM: T1's MADV_DONTNEED zaps T0's SPTE and kicks T0 out of the guest, whose guest TLB still holds the page",

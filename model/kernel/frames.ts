@@ -19,6 +19,7 @@ export function allocFrame(s: KernelState, lp: string): Frame {
   f.content = 0; // clear_user_highpage(): a new page reads as zero
   f.dirty = false;
   delete f.lazyfree; // a new anonymous folio is swap-backed (folio_add_new_anon_rmap())
+  delete f.swapSlot;
   f.level = 0;
   f.owner = null;
   f.entries = null;
@@ -65,6 +66,7 @@ export function freeFrame(s: KernelState, f: Frame): void {
   f.refcount = 0;
   f.mapcount = 0;
   delete f.lazyfree;
+  delete f.swapSlot;
   f.entries = null;
   f.owner = null;
   s.freeList.push(f.pfn);

@@ -33,7 +33,7 @@ function livePte(s: KernelState, pgd: number, v: number) {
     if (t.state !== 'pagetable') return null;
     const e = t.entries![tableIndex(s.config, v, l)];
     if (e?.huge) return hugeSubpage(s, e, v); // a hugetlb PMD leaf: the page's own translation
-    if (!e || l === 1) return e ?? null;
+    if (!e || l === 1) return e && e.swap === undefined ? e : null; // a swap entry maps no frame
     t = s.frames[e.pfn]!;
   }
   return null;

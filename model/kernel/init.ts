@@ -84,6 +84,9 @@ export function initState(config: Config, setup: SetupItem[], createdAtRun: Read
         s.zeroPfn = allocFrame(s, 'zero_page').pfn; // its one reference is never dropped
         break;
       }
+      case 'swap':
+        s.swap = { slots: [] }; // swapon(): an empty device, no slot in use
+        break;
       case 'mmap': {
         const mm = s.mms[item.proc];
         if (!mm) throw new ModelError(`setup maps into unknown process ${item.proc}`);

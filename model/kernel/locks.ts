@@ -59,7 +59,7 @@ export const invalidateLock = (file: string) => `invalidate_lock:${file}`;
  * anon_vma->root->rwsem, as rmap_walk_anon() takes it for read
  * (anon_vma_lock_read(), folio_lock_anon_vma_read()), named by the mm whose
  * anonymous folio is walked (migration, paths/migrate.ts; reclaim of a
- * lazyfree folio, paths/reclaim.ts). The model has no anon_vma objects:
+ * lazyfree or, with a swap device, swap-backed folio, paths/reclaim.ts). The model has no anon_vma objects:
  * unlink_anon_vmas() and anon_vma_fork() do not take it, so rmap walks
  * take it for read and only mremap's take_rmap_locks() for write
  * (paths/mremap_tables.ts).

@@ -34,6 +34,18 @@ export interface Pte {
    * reference and no mapcount.
    */
   migration?: 'write' | 'read';
+  /**
+   * A swap entry (swp_entry_to_pte(), include/linux/swapops.h): a
+   * non-present PTE naming slot `swap` of the swap device
+   * (KernelState.swap); set with `protNone` so that the hardware walker and
+   * GUP see it not present, and `pfn` -1 (it names no frame).
+   * try_to_unmap_one() installs it (paths/try_to_unmap_one.ts);
+   * do_swap_page() replaces it (paths/swap.ts). It holds one count of the
+   * slot (swap_map), no frame reference and no mapcount. `exclusive`:
+   * pte_swp_mkexclusive(), the folio was exclusive to this PTE when unmapped.
+   */
+  swap?: number;
+  swapExclusive?: boolean;
 }
 
 export type FrameState = 'free' | 'data' | 'pagetable';
@@ -59,6 +71,12 @@ export interface Frame {
    * Absent: swap-backed (every anonymous folio not MADV_FREEd).
    */
   lazyfree?: boolean;
+  /**
+   * PG_swapcache with folio->swap: the swap slot whose swap-cache folio
+   * this is (paths/swap.ts). The swap cache holds one reference. Absent:
+   * not in the swap cache.
+   */
+  swapSlot?: number;
   /**
    * pt_share_count: the extra links to this table - a shared PUD table
    * (mshare v3), or a hugetlb PMD table shared by huge_pmd_share() (0: not
@@ -371,6 +389,26 @@ export interface Task {
   forks?: string[];
 }
 
+/**
+ * One slot of the swap device: what swap_writeout() last wrote there, its
+ * swap_map count (the swap PTEs naming it: folio_dup_swap() adds one,
+ * swap_free_nr() / free_swap_and_cache() drop one), and the swap-cache
+ * folio of the slot (the swap cache's xarray entry), if any. Model choice:
+ * slots are never reused, so a slot freed with its count at zero and no
+ * swap-cache folio simply stays unused.
+ */
+export interface SwapSlot {
+  content: number;
+  count: number;
+  cache: Pfn | null;
+  /** Ghost: the logical page of the folio written here (for reports). */
+  lp: string;
+}
+
+export interface SwapState {
+  slots: SwapSlot[];
+}
+
 /** Ghost state: only the oracle reads it. */
 export interface Ghost {
   nextAllocId: number;
@@ -438,5 +476,10 @@ export interface KernelState {
    * never counted in a mapcount (vm_normal_page() returns NULL for it).
    */
   zeroPfn?: Pfn;
+  /**
+   * The swap device (setup item `swap`, paths/swap.ts); absent: no swap,
+   * so anonymous folios other than lazyfree ones are not reclaimed.
+   */
+  swap?: SwapState;
   ghost: Ghost;
 }

@@ -29,6 +29,7 @@ import { syscallExitToUserMode } from '../kernel/paths/exit_to_user_mode.js';
 import { shrinkFolioList } from '../kernel/paths/reclaim.js';
 import { tryToUnmapFlush } from '../kernel/paths/tlbbatch.js';
 import { tryToUnmapOne } from '../kernel/paths/try_to_unmap_one.js';
+import { doSwapPage } from '../kernel/paths/swap.js';
 import { dupMmap } from '../kernel/paths/fork.js';
 import { copyPageRange, copyPteRange } from '../kernel/paths/copy_page_range.js';
 import { wpPageCopy } from '../kernel/paths/wp_page_copy.js';
@@ -109,6 +110,8 @@ export const linux: Policy = {
     remove_migration_ptes: removeMigrationPtes,
     remove_migration_pte: removeMigrationPte,
     do_swap_page: migrationEntryWait,
+    // swap (paths/swap.ts): do_swap_page() on a swap entry, with a swap device in the setup
+    do_swap_page_swapin: doSwapPage,
     // mremap (paths/mremap.ts, mremap_tables.ts)
     mremap,
     mremap_to: mremapTo,

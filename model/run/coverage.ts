@@ -118,6 +118,16 @@ export const COVERAGE_COUNTERS = [
   'lazyfree_folio_discarded',
   'lazyfree_folio_redirtied',
   'madv_free_stale_dirty_write',
+  // swap (paths/swap.ts, reclaim.ts; opt-in kind swap): a dirty anonymous
+  // folio written to swap after try_to_unmap_flush_dirty() flushed a
+  // deferred dirty entry; a user access through a TLB entry whose PTE is
+  // already a swap entry, the batch flush still pending; a fault on a swap
+  // entry that read the page back from swap; one that found it in the swap
+  // cache
+  'swap_writeout_after_flush_dirty',
+  'swap_batched_flush_window',
+  'swap_in_read',
+  'swap_cache_hit',
   // KVM (paths/kvm_*.ts): a TDP fault retried by mmu_invalidate_retry_gfn();
   // an invalidate_range_start that began while a TDP fault was between its
   // seq sample and mmu_lock's release; a KVM_REQ_TLB_FLUSH that had to kick
@@ -171,11 +181,12 @@ export const COVERAGE_COUNTERS = [
 /**
  * Counters only an opt-in kind of `--ops` advances (properties/generate/
  * scenario_arb.ts opKindsFor): `reclaim`, `vm` (a VM with vCPUs), `fork`,
- * `migrate`, `mremap`, `madv_free`, `sva` and `gmem` (a VM with
- * guest_memfd-backed memslots and the punch hole).
+ * `migrate`, `mremap`, `madv_free`, `sva`, `gmem` (a VM with
+ * guest_memfd-backed memslots and the punch hole) and `swap`.
  */
-export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free' | 'sva' | 'gmem', readonly string[]>> = {
+export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free' | 'sva' | 'gmem' | 'swap', readonly string[]>> = {
   gmem: ['gmem_fault_retried', 'gmem_punch_hole_racing_fault', 'gmem_spte_zapped_by_punch_hole'],
+  swap: ['swap_writeout_after_flush_dirty', 'swap_batched_flush_window', 'swap_in_read', 'swap_cache_hit'],
   sva: ['sva_atc_invalidated_by_notifier', 'sva_iopf', 'sva_stale_dma_in_window'],
   migrate: ['migrate_deferred_flush', 'migrate_batched_flush_window', 'migration_entry_waited', 'migrate_folio_freed', 'migrate_undone', 'migration_entry_changed', 'numa_misplaced_migration'],
   mremap: ['mremap_ptes_moved', 'mremap_table_moved', 'mremap_fault_during_move', 'mremap_stale_access_in_window'],
@@ -270,7 +281,11 @@ function countReclaim(cov: Coverage, s: KernelState, e: StepEvent): void {
     const pending = Object.values(s.tasks).some((t) => t.tlbUbc?.flushRequired && t.tlbUbc.cpumask.includes(e.cpu));
     const pte = findLeaf(s, s.mms[o.mm]!, o.vpn)?.pte;
     if (pending && !pte) cov.reclaim_batched_flush_window++;
+    if (pending && pte?.swap !== undefined) cov.swap_batched_flush_window++;
   }
+  if (e.id === 'swap_writeout.after_flush_dirty') cov.swap_writeout_after_flush_dirty++;
+  if (e.id === 'swap_read_folio') cov.swap_in_read++;
+  if (e.id === 'do_swap_page.swap_cache_hit') cov.swap_cache_hit++;
   // kswapd: the one task without an mm (Execution gives every user thread one)
   const t = s.tasks[e.actor];
   if (!t || t.mm !== null) return;

@@ -38,7 +38,15 @@ export type SetupItem =
    * read-only (do_anonymous_page(), paths/fault.ts) and a write COWs from it.
    * A setup item so that scenarios written before it keep their traces.
    */
-  | { kind: 'zero_page' };
+  | { kind: 'zero_page' }
+  /**
+   * A swap device (paths/reclaim.ts, paths/swap.ts): `reclaim` of an
+   * ordinary anonymous folio writes it to swap and installs swap entries;
+   * a fault on one runs do_swap_page(). Without it anonymous folios other
+   * than lazyfree ones are not reclaimed (no swap space: folio_alloc_swap()
+   * fails). A setup item so that scenarios written before it keep their traces.
+   */
+  | { kind: 'swap' };
 
 export type Op =
   | { kind: 'read' | 'write'; va: number }

@@ -529,6 +529,33 @@ export const MADV_FREE_STEP_IDS: readonly string[] = [
 ];
 
 /**
+ * The ids only swap (opt-in kind swap: a swap device in the setup,
+ * paths/swap.ts, reclaim.ts) yields, listed by hand: kept apart from
+ * STEP_IDS so that the default generator's draws do not change.
+ */
+export const SWAP_STEP_IDS: readonly string[] = [
+  '__remove_mapping.swapcache',
+  'copy_nonpresent_pte.swap_entry',
+  'do_swap_page.entry_freed',
+  'do_swap_page.folio_lock_or_retry',
+  'do_swap_page.not_swapcache',
+  'do_swap_page.pte_changed',
+  'do_swap_page.pte_offset_map_lock',
+  'do_swap_page.pte_offset_map_lock.pmd_changed',
+  'do_swap_page.pte_unmap_unlock',
+  'do_swap_page.retry',
+  'do_swap_page.set_pte_at',
+  'do_swap_page.swap_cache_hit',
+  'folio_alloc_swap',
+  'madvise_free_pte_range.free_swap_and_cache',
+  'swap_read_folio',
+  'swap_writeout',
+  'swap_writeout.after_flush_dirty',
+  'try_to_unmap_one.set_swp_pte',
+  'zap_nonpresent_ptes.swap_entry',
+];
+
+/**
  * The ids only an IOMMU SVA device (opt-in kind sva, paths/sva.ts) yields,
  * listed by hand: kept apart from STEP_IDS so that the default generator's
  * draws do not change.

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import type { MshareKnobs } from '../../model/kernel/mshare/knobs.js';
 import { parseProt } from '../../model/kernel/types.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type KswapdSpec, type Op, type Scenario, type ScheduleEntry, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
-import { CHOICE_POINTS, FORK_STEP_IDS, KSWAPD_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS, SVA_STEP_IDS, GMEM_STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
+import { CHOICE_POINTS, FORK_STEP_IDS, KSWAPD_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS, SVA_STEP_IDS, GMEM_STEP_IDS, SWAP_STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
 
 /** Start pages of candidate regions, for fanout 4: 16,18 share a PTE table; 20 shares the PMD; 48 is under another PUD entry. */
 const POOL = [16, 18, 20, 48];
@@ -37,7 +37,7 @@ const MREMAP_TABLE_TARGETS = [32, 56, 16, 20, 48];
 const HUGE_POOL = [192, 208];
 const HUGE_PAGES = 16;
 
-export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close', 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free', 'sva', 'gmem'] as const;
+export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close', 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free', 'sva', 'gmem', 'swap'] as const;
 export type OpKind = (typeof OP_KINDS)[number];
 const MSHARE_ONLY: readonly OpKind[] = ['attach', 'mshare_map', 'mshare_unmap'];
 /** mshare 2026's system calls (model/kernel/paths/mshare_2026.ts): only where the design has them, and then no msharefs attach. */
@@ -53,7 +53,7 @@ const SYSCALLS_ONLY: readonly OpKind[] = ['mshare_create', 'ftruncate', 'mshare_
  */
 export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
   const syscalls = mshare?.api === 'syscalls';
-  return OP_KINDS.filter((k) => (k === 'reclaim' || k === 'vm' || k === 'sva' || k === 'fork' || k === 'migrate' || k === 'mremap' || k === 'madv_free' || k === 'gmem' ? false : SYSCALLS_ONLY.includes(k) ? syscalls : k === 'attach' && syscalls ? false : !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl))));
+  return OP_KINDS.filter((k) => (k === 'reclaim' || k === 'vm' || k === 'sva' || k === 'fork' || k === 'migrate' || k === 'mremap' || k === 'madv_free' || k === 'gmem' || k === 'swap' ? false : SYSCALLS_ONLY.includes(k) ? syscalls : k === 'attach' && syscalls ? false : !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl))));
 }
 
 /**
@@ -68,13 +68,16 @@ export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
  * (madvise(MADV_FREE), paths/madvise_free.ts; with reclaim it makes
  * lazyfree anonymous folios reclaimable; refused under mshare), and sva on
  * every policy (IOMMU SVA devices bound to processes, paths/sva.ts: no
- * thread operation, like vm), and gmem on every policy (a VM as vm draws
+ * thread operation, like vm), gmem on every policy (a VM as vm draws
  * it, with some memslots backed by a guest_memfd and a VMM thread that
- * punches holes in it: paths/kvm_gmem.ts).
+ * punches holes in it: paths/kvm_gmem.ts), and on mainline swap (a swap
+ * device in the setup of every run, paths/swap.ts: with reclaim, `reclaim`
+ * of an ordinary anonymous page swaps it out; no thread operation and no
+ * draw of its own, so a run with swap draws what it drew without it).
  */
-export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free', 'sva', 'gmem'] : [...opKindsFor(mshare), 'vm', 'sva', 'gmem']);
+export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free', 'sva', 'gmem', 'swap'] : [...opKindsFor(mshare), 'vm', 'sva', 'gmem']);
 
-const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1, reclaim: 2, vm: 0, fork: 2, migrate: 2, mremap: 2, madv_free: 3, sva: 0, gmem: 0 };
+const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1, reclaim: 2, vm: 0, fork: 2, migrate: 2, mremap: 2, madv_free: 3, sva: 0, gmem: 0, swap: 0 };
 const PROTS = ['rw', 'r', 'none'] as const;
 
 interface RawRegion {
@@ -127,6 +130,8 @@ export interface RawScenario {
    * accesses (gfn: an index modulo the memslot pages).
    */
   kvm?: { vcpus: { cpu: number; ops: { write: boolean; gfn: number }[] }[] };
+  /** With `swap` in the kinds (mainline): the setup has a swap device (paths/swap.ts). */
+  swap?: boolean;
   /**
    * With a VM drawn: its first vCPU thread creates it (KVM_CREATE_VM, its
    * notifier registering at run time: paths/mmu_notifier_register.ts)
@@ -213,7 +218,7 @@ const scheduleEntry = (ids: number) =>
  * fork inside copy_page_range(), as a thread inside munmap() can; runs
  * without an opt-in kind draw over STEP_IDS alone, exactly as before.
  */
-const OPT_IN_STEP_IDS: Partial<Record<OpKind, readonly string[]>> = { reclaim: KSWAPD_STEP_IDS, vm: KVM_STEP_IDS, sva: SVA_STEP_IDS, fork: FORK_STEP_IDS, migrate: MIGRATE_STEP_IDS, mremap: MREMAP_STEP_IDS, madv_free: MADV_FREE_STEP_IDS, gmem: GMEM_STEP_IDS };
+const OPT_IN_STEP_IDS: Partial<Record<OpKind, readonly string[]>> = { reclaim: KSWAPD_STEP_IDS, vm: KVM_STEP_IDS, sva: SVA_STEP_IDS, fork: FORK_STEP_IDS, migrate: MIGRATE_STEP_IDS, mremap: MREMAP_STEP_IDS, madv_free: MADV_FREE_STEP_IDS, gmem: GMEM_STEP_IDS, swap: SWAP_STEP_IDS };
 
 /** The ids a drawn stop point indexes: STEP_IDS, then those of each opt-in kind in `kinds`, in OP_KINDS order. */
 export function untilIds(kinds: readonly OpKind[] = []): readonly string[] {
@@ -239,7 +244,7 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   // like reclaim, until linux with KVM has a clean campaign on the current model: docs/kvm.md)
   const kvmOn = opts.kvm ?? (opts.ops.includes('vm') || opts.ops.includes('gmem'));
   const withKvm = (base: fc.Arbitrary<RawScenario>) => (!kvmOn ? base : fc.tuple(base, kvmArb).map(([r, kvm]) => (kvm ? { ...r, kvm } : r)));
-  const threadOps = { ...opts, ops: opts.ops.filter((k) => k !== 'vm' && k !== 'sva' && k !== 'gmem') };
+  const threadOps = { ...opts, ops: opts.ops.filter((k) => k !== 'vm' && k !== 'sva' && k !== 'gmem' && k !== 'swap') };
   // drawn last as well: a run without fork in its kinds is the run drawn before fork was modelled
   const childKinds = threadOps.ops.filter((k) => k !== 'fork');
   const children = fc.array(fc.record({ cpu: fc.nat(3), ops: fc.array(rawOp(childKinds.length > 0 ? childKinds : ['read']), { minLength: 1, maxLength: 5 }) }), { minLength: 1, maxLength: 2 });
@@ -254,11 +259,13 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   // gmem draws its VM as vm does, so its stop points index KVM_STEP_IDS too
   const untilKinds = OP_KINDS.filter((k) => (opts.ops.includes(k) || (k === 'vm' && opts.ops.includes('gmem'))) && OPT_IN_STEP_IDS[k]);
   const withUntil = (base: fc.Arbitrary<RawScenario>) => (untilKinds.length === 0 ? base : base.map((r) => ({ ...r, untilKinds })));
+  // no draw: every run of a campaign with swap in its kinds has the swap device
+  const withSwap = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !opts.ops.includes('swap') ? base : base.map((r) => ({ ...r, swap: true })));
   // a third of the VM runs create the VM at run time
   const withKvmCreate = (base: fc.Arbitrary<RawScenario>) => (!kvmOn ? base : base.chain((r) => (r.kvm ? fc.nat(2).map((n) => (n === 0 ? { ...r, kvmCreate: true } : r)) : fc.constant(r))));
   // drawn after all of it: a run without reclaim in its kinds is the run drawn before kswapd was modelled
   const withKswapd = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !threadOps.ops.includes('reclaim') ? base : fc.tuple(base, fc.nat(3)).map(([r, cpu]) => ({ ...r, kswapd: { cpu } })));
-  return swarmArb(threadOps.ops).chain((swarm) => withGmem(withKswapd(withKvmCreate(withUntil(withSva(withMigrate(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm, untilIds(untilKinds).length)))))))))));
+  return swarmArb(threadOps.ops).chain((swarm) => withGmem(withSwap(withKswapd(withKvmCreate(withUntil(withSva(withMigrate(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm, untilIds(untilKinds).length))))))))))));
 }
 
 /** SVA devices in two thirds of the runs: one or two, each one to six DMA accesses. */
@@ -377,6 +384,8 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
           throw new Error('sva is no thread operation (rawScenarioArb draws devices)');
         case 'gmem':
           throw new Error('gmem is no thread operation (rawScenarioArb draws the guest_memfd and its punch holes)');
+        case 'swap':
+          throw new Error('swap is no thread operation (a setup item)');
         case 'mremap': {
           // a page, the region, or 8 pages from the region's start (several VMAs and gaps: d23cb648e365);
           // a whole 4-page region (a PTE table of its own) to a table-aligned target, where move_normal_pmd can move the table
@@ -427,6 +436,7 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
     if (c) threads.push({ name: `T${threads.length}`, proc: f.child, cpu: c.cpu % raw.cpus, ops: resolveOps(f.parent, c.ops.filter((o) => o.kind !== 'fork'), f.child) });
   });
   if (forks.length > 0) setup.unshift({ kind: 'zero_page' });
+  if (raw.swap) setup.unshift({ kind: 'swap' });
   if (raw.kvm) {
     // VM V0 of P0: one memslot per region of P0 (hugetlbfs ones too), gfns in region order; under an
     // mshare design, then one per window P0 may attach, over the pages the ops of the run aim at

@@ -1,6 +1,6 @@
 // The operation kinds a campaign draws for a policy when --ops is not
 // given: the policy's default kinds, plus each opt-in kind (reclaim, vm,
-// fork, migrate, mremap, madv_free, sva, gmem: scenario_arb.ts opKindsAccepted) whose own
+// fork, migrate, mremap, madv_free, sva, gmem, swap: scenario_arb.ts opKindsAccepted) whose own
 // paths a variant edits,
 // or a step of a shared path that acts only on what that kind sets up.
 // A patch to copy_pte_range() is tested by runs that fork; a patch to
@@ -17,7 +17,7 @@
 import type { PathTable } from '../../model/kernel/step.js';
 import { opKindsAccepted, opKindsFor, type OpKind } from './scenario_arb.js';
 
-export type OptInKind = 'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free' | 'sva' | 'gmem';
+export type OptInKind = 'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free' | 'sva' | 'gmem' | 'swap';
 
 export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   // shrink_folio_list() -> try_to_unmap() -> try_to_unmap_one(), and the batched flush (paths/reclaim.ts, try_to_unmap_one.ts, tlbbatch.ts)
@@ -37,6 +37,8 @@ export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   sva: ['iommu_dma_access', 'iommu_sva_handle_iopf', 'intel_mm_release'],
   // guest_memfd's punch hole and its invalidation (paths/kvm_gmem.ts)
   gmem: ['kvm_gmem_punch_hole', '__kvm_gmem_invalidate_begin', '__kvm_gmem_invalidate_end'],
+  // do_swap_page() on a swap entry (paths/swap.ts): only reclaim with a swap device installs one
+  swap: ['do_swap_page_swapin'],
 };
 
 /**
@@ -64,6 +66,8 @@ export const OPT_IN_STEPS: Readonly<Record<OptInKind, readonly string[]>> = {
   // the TDP fault's guest_memfd branch acts only on a gfn of a guest_memfd-backed slot (paths/kvm_mmu.ts)
   gmem: ['kvm_mmu_faultin_pfn_gmem'],
   madv_free: ['try_to_unmap.rmap_walk_anon', 'try_to_unmap_one.lazyfree', 'try_to_unmap_one.lazyfree_dirty', 'try_to_unmap_one.lazyfree_extra_ref'],
+  // reclaim's steps for a swap-backed anonymous folio: without a swap device (paths/swap.ts) reclaim never takes one
+  swap: ['shrink_folio_list.folio_alloc_swap', 'shrink_folio_list.try_to_unmap_flush_dirty', 'shrink_folio_list.pageout', 'try_to_unmap_one.set_swp_pte'],
 };
 
 /**
@@ -73,6 +77,8 @@ export const OPT_IN_STEPS: Readonly<Record<OptInKind, readonly string[]>> = {
  */
 export const OPT_IN_WITH: Readonly<Partial<Record<OptInKind, readonly OptInKind[]>>> = {
   madv_free: ['reclaim'],
+  // a swap entry is made only by reclaim
+  swap: ['reclaim'],
 };
 
 /** An opt-in kind added for a variant, and the edited paths, steps or decision points that brought it. */

@@ -117,6 +117,21 @@ export const copyPteRange: StepDef<CopyPteRangeCtx>[] = [
       const i = tableIndex(s.config, v, 1);
       const e = src.entries![i];
       if (!e || dst.entries![i]) continue;
+      if (e.swap !== undefined) {
+        // copy_nonpresent_pte(): a swap entry: swap_duplicate() (the slot's count); an exclusive entry
+        // loses pte_swp_exclusive() in the parent (pte_swp_clear_exclusive()) and is copied without it
+        s.swap!.slots[e.swap]!.count++;
+        const ent: Pte = { ...e };
+        delete ent.swapExclusive;
+        if (e.swapExclusive) {
+          src.entries![i] = ent;
+          note(k, 'pte-write', c.src, `pte ${v}`, src.pfn);
+        }
+        dst.entries![i] = { ...ent };
+        note(k, 'pte-write', c.dst, `pte ${v}`, dst.pfn);
+        yield { id: 'copy_nonpresent_pte.swap_entry' };
+        continue;
+      }
       if (e.migration) {
         // copy_nonpresent_pte(): "COW mappings require pages in both parent and child to be set to
         // read": a writable migration entry becomes readable in both; no reference, no mapcount

@@ -21,7 +21,8 @@
 //      the new table), unlock.
 //   4. handle_pte_fault(): pte_none -> do_anonymous_page() or
 //      do_shared_fault(): get the page, take the PTL, re-check pte_none,
-//      set_pte_at(), unlock. A migration entry: do_swap_page() waits for
+//      set_pte_at(), unlock. A swap entry: do_swap_page() swaps the page in
+//      (paths/swap.ts). A migration entry: do_swap_page() waits for
 //      the migration (migrate.ts migrationEntryWait). A present PTE that forbids a write the VMA
 //      allows -> do_wp_page() -> wp_page_reuse(). Otherwise the fault was
 //      spurious (a stale TLB entry; the #PF already dropped it, x86 needs
@@ -44,6 +45,7 @@ import { vaHex, type MmId, type Pfn } from '../types.js';
 import { findVma } from '../vma.js';
 import { sharerWindow, toHost } from '../mshare/msharefs.js';
 import { isVmHugetlbPage } from './hugetlb.js';
+import { folioFreeSwap } from './swap.js';
 
 export interface FaultCtx {
   mm: MmId;
@@ -200,6 +202,9 @@ export const handlePteFault: StepDef<FaultCtx>[] = [
     if (r === null) return; // the PTE table was reclaimed (PT_RECLAIM) since __pte_alloc: the access faults again
     if (r.pte === null) {
       yield* k.run(c.vma!.kind === 'anon' ? 'do_anonymous_page' : 'do_shared_fault', c);
+    } else if (r.pte.swap !== undefined) {
+      // a swap entry (paths/swap.ts): do_swap_page() with vmf->orig_pte as read here
+      yield* k.run('do_swap_page_swapin', { mm: c.mm, vpn: c.vpn, write: c.write, vma: c.vma!, slot: r.pte.swap, exclusive: !!r.pte.swapExclusive });
     } else if (r.pte.migration) {
       yield* k.run('do_swap_page', { mm: c.mm, vpn: c.vpn }); // is_migration_entry(): migration_entry_wait() (paths/migrate.ts)
     } else if (r.pte.protNone && (c.write ? c.vma!.prot.w : c.vma!.prot.r)) {
@@ -336,7 +341,13 @@ export const wpPageReuse: StepDef<FaultCtx>[] = [
     const e = t.entries![i];
     // do_wp_page(): a private anonymous page is reused only if exclusive (PageAnonExclusive(), or
     // wp_can_reuse_anon_folio()); the zero page never is: wp_page_copy() (paths/wp_page_copy.ts)
-    if (e && !e.writable && c.vma!.kind === 'anon' && (isZeroPfn(k.s, e.pfn) || k.s.frames[e.pfn]!.mapcount > 1)) {
+    // a folio in the swap cache is reused only if folio_free_swap() frees it (no swap entry left) and
+    // nothing else holds a reference: wp_can_reuse_anon_folio()'s folio_ref_count() != 1 after it
+    const swapcacheShared = (p: Pfn) => {
+      const f = k.s.frames[p]!;
+      return f.swapSlot !== undefined && (f.refcount > 2 || !folioFreeSwap(k.s, p));
+    };
+    if (e && !e.writable && c.vma!.kind === 'anon' && (isZeroPfn(k.s, e.pfn) || k.s.frames[e.pfn]!.mapcount > 1 || swapcacheShared(e.pfn))) {
       c.cow = { ...e };
       return;
     }

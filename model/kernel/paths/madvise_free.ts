@@ -51,6 +51,7 @@ import { vmasIn } from '../vma.js';
 import { flushTlbBatchedPending } from './flush_tlb_batched_pending.js';
 import { madviseDontneed, type MadviseCtx } from './madvise.js';
 import { gatherOf, tlbFlushPteRange } from './mmu_gather.js';
+import { freeSwapAndCache } from './swap.js';
 import type { NotifierCtx } from './notifier.js';
 
 // madvise_lock() / madvise_unlock(): the same code as MADV_DONTNEED's (paths/madvise.ts), under step ids of this path
@@ -106,6 +107,14 @@ export const madviseFreePteRange: StepDef<MadviseFreePteCtx>[] = [
     for (let v = c.addr; v < c.end; v++) {
       const i = tableIndex(s.config, v, 1);
       const e = t.entries![i];
+      if (e?.swap !== undefined) {
+        // !pte_present(): a swap entry is dropped, free_swap_and_cache_nr(), clear_not_present_full_ptes()
+        t.entries![i] = null;
+        note(k, 'pte-write', c.mm, `pte ${v}`, t.pfn);
+        freeSwapAndCache(s, e.swap);
+        yield { id: 'madvise_free_pte_range.free_swap_and_cache' };
+        continue;
+      }
       if (!e || e.huge || isZeroPfn(s, e.pfn)) continue; // pte_none, or vm_normal_folio() NULL
       const f = s.frames[e.pfn]!;
       if (f.dirty) {

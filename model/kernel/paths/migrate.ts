@@ -169,7 +169,8 @@ export const migratePages: StepDef<MigrateCtx>[] = [
     const e = v && !isVmHugetlbPage(s, v) && v.kind !== 'mshare' ? findPte(s, s.mms[c.mm]!, c.vpn)?.pte : null;
     // folio_walk_start(): a present PTE; vm_normal_page() is NULL for the zero page; folio_isolate_lru()
     // fails for a folio off the LRU (another migration holds it: locked, or isolated and not yet locked)
-    if (!e || e.migration || e.huge || isZeroPfn(s, e.pfn) || s.frames[e.pfn]!.locked) {
+    // model: a swap entry has no folio here; a swap-cache folio is not migrated (moving it in the swap cache is not modelled)
+    if (!e || e.migration || e.swap !== undefined || e.huge || isZeroPfn(s, e.pfn) || s.frames[e.pfn]!.locked || s.frames[e.pfn]!.swapSlot !== undefined) {
       yield { id: 'add_folio_for_migration.no_folio' };
     } else {
       c.src = e.pfn;

@@ -44,6 +44,7 @@
 import { span, type Config } from '../config.js';
 import { step, STOP_STEP, type StepDef, type StepFn } from '../step.js';
 import { freeFrame, putPage } from '../frames.js';
+import { folioFreeSwap } from './swap.js';
 import type { K } from '../step.js';
 import type { FlushInfo, Gather } from '../state.js';
 import { TLB_FLUSH_ALL } from '../state.js';
@@ -174,7 +175,12 @@ export const tlbFlushMmuFree: StepDef<unknown>[] = [
   step('tlb_batch_pages_flush', function* (k) {
     const g = gatherOf(k);
     if (g.pages.length === 0) return;
-    for (const p of g.pages) putPage(k.s, p); // free_pages_and_swap_cache()
+    for (const p of g.pages) {
+      // free_pages_and_swap_cache() -> free_swap_cache(): an unmapped, unlocked swap-cache folio no swap entry names leaves the cache
+      const f = k.s.frames[p]!;
+      if (f.swapSlot !== undefined && f.mapcount === 0 && !f.locked) folioFreeSwap(k.s, p);
+      putPage(k.s, p);
+    }
     g.pages = [];
     yield { id: 'tlb_batch_pages_flush' };
   }),

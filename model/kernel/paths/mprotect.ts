@@ -121,6 +121,7 @@ export const changePteRange: StepDef<ChangePteCtx>[] = [
       const i = tableIndex(s.config, v, 1);
       const old = t.entries![i];
       if (!old) continue;
+      if (old.swap !== undefined) continue; // change_pte_range(): a swap entry is left as it is
       if (old.migration) {
         // change_pte_range()'s swap-entry branch: "A protection check is difficult so just be safe and
         // disable write": a writable migration entry becomes readable, whatever the new protection

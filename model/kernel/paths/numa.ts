@@ -74,9 +74,9 @@ export const doNumaPage: StepDef<FaultCtx>[] = [
     const t = s.frames[c.table!]!;
     const i = tableIndex(s.config, c.vpn, 1);
     const e = t.entries![i];
-    if (!e?.protNone || e.migration) return; // pte_same() failed: someone else fixed it
+    if (!e?.protNone || e.migration || e.swap !== undefined) return; // pte_same() failed: someone else fixed it
     // numa_migrate_check(): a target node (schedule choice); migrate_misplaced_folio_prepare(): folio_isolate_lru()
-    if (!isZeroPfn(s, e.pfn) && !e.huge && k.choose('numa_migrate_check') && !s.frames[e.pfn]!.locked) {
+    if (!isZeroPfn(s, e.pfn) && !e.huge && k.choose('numa_migrate_check') && !s.frames[e.pfn]!.locked && s.frames[e.pfn]!.swapSlot === undefined) {
       const src = e.pfn;
       getPage(s, src);
       yield { id: 'migrate_misplaced_folio_prepare' };

@@ -15,7 +15,8 @@
 //      (activate_locked, with PG_reclaim) and the flusher writes it back.
 //      So the data of a dirty folio stays in the page cache and
 //      try_to_unmap_flush_dirty() / pageout() are never reached for file
-//      folios (they are for shmem and anon, which need swap: not modelled).
+//      folios (they are for anon with a swap device: step 4' below; shmem
+//      is not reclaimed).
 //   5. __remove_mapping(): under the i_pages lock, folio_ref_freeze(folio,
 //      1 + isolation): fails if anyone else holds a reference (a GUP pin, a
 //      fault that just took one); else delete it from the page cache. The
@@ -40,15 +41,52 @@
 // if still mapped; step 4 does not apply (a discarded lazyfree folio is
 // clean); step 5 is folio_ref_freeze(folio, 1) on the isolation reference
 // alone ("follow __remove_mapping for reference"); steps 6-7 as above.
-// Other anonymous folios, shmem and hugetlb folios are not reclaimed (they
-// need swap): `reclaim` on them does nothing (docs/fidelity.md).
+//
+// An ordinary (swap-backed) anonymous folio is reclaimed to swap when the
+// setup has a swap device (`swap`, paths/swap.ts); without one
+// folio_alloc_swap() fails and `reclaim` on it does nothing, as before:
+//
+//   1'. isolate, and folio_trylock() (held until folio_unlock(): a fault on
+//       one of its swap entries waits for it, paths/swap.ts step 3).
+//   1''. not yet in the swap cache: folio_alloc_swap() (a slot, the swap
+//       cache's reference), then folio_mark_dirty() ("Normally the folio
+//       will be dirtied in unmap because its pte should be dirty. A special
+//       case is MADV_FREE page...").
+//   2'. try_to_unmap() -> rmap_walk_anon(): try_to_unmap_one() replaces
+//       every PTE mapping it, in every mm, by a swap entry
+//       (folio_dup_swap()), the flush deferred with
+//       set_tlb_ubc_flush_pending(mm, pteval): the batch's `writable` is
+//       pte_dirty(pteval) (a clean TLB entry cannot store without a walk
+//       that sets D, which now finds the swap entry: access.ts).
+//   3'. still mapped: activate_locked.
+//   4'. folio_test_dirty(): try_to_unmap_flush_dirty() - the batch flush,
+//       if a dirty (so possibly writable) entry was deferred - and only then
+//       pageout() -> folio_clear_dirty_for_io(), swap_writeout() (model
+//       choice: the write completes in the same step, as on a synchronous
+//       device; PAGE_SUCCESS with neither writeback nor dirty set goes on to
+//       free the folio). The flush first is d950c9477d51 ("mm: defer flush
+//       of writable TLB entries", Mel Gorman, 2015-09-04): a CPU's stale
+//       writable entry would otherwise store after the write started, and
+//       the store is lost when the folio is freed and read back from swap.
+//       A clean folio already in the swap cache (swapped in, not written
+//       since) is not written: the slot holds its data.
+//   5'. __remove_mapping(): folio_ref_freeze(folio, 1 + 1), the isolation
+//       and swap-cache references (a fault's or a GUP pin's reference makes
+//       it fail: keep); __swap_cache_del_folio(), put_swap_folio(); then
+//       folio_unlock(). Steps 6-7 as above.
+// Shmem and hugetlb folios are not reclaimed: `reclaim` on them does
+// nothing (docs/fidelity.md). folio_maybe_dma_pinned() before
+// folio_alloc_swap() is not modelled: a pinned folio is unmapped and
+// written, then kept by step 5''s ref freeze.
 
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { anonVmaLock, iMmapRwsem, lock, unlock } from '../locks.js';
-import { freeFrame, getPage, putPage } from '../frames.js';
+import { freeFrame, getPage, isZeroPfn, putPage } from '../frames.js';
 import { findLeaf } from '../pagetable.js';
 import type { MmId, Pfn } from '../types.js';
 import type { TryToUnmapOneCtx } from './try_to_unmap_one.js';
+import { folioAllocSwap, swapCacheDelFolio } from './swap.js';
+import { tlbUbcOf } from './tlbbatch.js';
 
 export interface ReclaimCtx {
   /** The mm and address naming the folio: the caller's in direct reclaim, the request's for kswapd (model/run/actors.ts kswapdActor). */
@@ -57,20 +95,28 @@ export interface ReclaimCtx {
   file?: string;
   index?: number;
   folio?: Pfn;
-  /** A lazyfree anonymous folio (folio_test_anon() && !folio_test_swapbacked()). */
+  /** An anonymous folio: lazyfree (folio_test_anon() && !folio_test_swapbacked()), or swap-backed with `swapbacked`. */
   anon?: boolean;
+  /** A swap-backed anonymous folio, reclaimed to swap (paths/swap.ts); reclaim holds its folio lock. */
+  swapbacked?: boolean;
+  /** try_to_unmap_flush_dirty() found a deferred dirty entry (coverage). */
+  writableBatch?: boolean;
   /** free_folios: frozen by __remove_mapping(), freed after the batch flush. */
   freeFolios?: Pfn[];
   keep?: boolean;
 }
 
 /** The folio `vpn` of `mm` names, if it is one reclaim may take: a regular file's page-cache folio, or a lazyfree anonymous one. */
-function folioAt(k: Parameters<StepDef['fn']>[0], mm: MmId, vpn: number): { file?: string; index?: number; folio: Pfn; anon?: boolean } | null {
+function folioAt(k: Parameters<StepDef['fn']>[0], mm: MmId, vpn: number): { file?: string; index?: number; folio: Pfn; anon?: boolean; swapbacked?: boolean } | null {
   const m = k.s.mms[mm];
   const v = m?.vmas.find((x) => vpn >= x.start && vpn < x.end);
   if (v?.kind === 'anon') {
     const pte = findLeaf(k.s, m!, vpn)?.pte;
-    return pte && !pte.huge && k.s.frames[pte.pfn]!.lazyfree ? { folio: pte.pfn, anon: true } : null;
+    if (!pte || pte.huge || pte.swap !== undefined) return null; // a swap entry: nothing mapped there to reclaim
+    if (k.s.frames[pte.pfn]!.lazyfree) return { folio: pte.pfn, anon: true };
+    // a swap-backed folio: only with a swap device (folio_alloc_swap() fails without one); folio_trylock()
+    if (!k.s.swap || pte.migration || isZeroPfn(k.s, pte.pfn) || k.s.frames[pte.pfn]!.locked) return null;
+    return { folio: pte.pfn, anon: true, swapbacked: true };
   }
   if (!v || v.kind !== 'shared' || !v.file) return null;
   const f = k.s.files[v.file];
@@ -91,7 +137,17 @@ export const shrinkFolioList: StepDef<ReclaimCtx>[] = [
     Object.assign(c, found);
     c.freeFolios = [];
     getPage(k.s, c.folio!); // folio_isolate_lru(): the isolation reference
+    if (c.swapbacked) k.s.frames[c.folio!]!.locked = true; // folio_trylock()
     yield { id: 'shrink_folio_list.isolate' };
+  }),
+  // an anonymous swap-backed folio not yet in the swap cache: folio_alloc_swap(), folio_mark_dirty()
+  step('shrink_folio_list.folio_alloc_swap', function* (k, c) {
+    if (!c.swapbacked) return;
+    const f = k.s.frames[c.folio!]!;
+    if (f.swapSlot !== undefined) return; // folio_test_swapcache(): swapped in and not freed from the cache
+    folioAllocSwap(k.s, f.pfn);
+    f.dirty = true; // folio_mark_dirty()
+    yield { id: 'folio_alloc_swap' };
   }),
   // try_to_unmap() -> rmap_walk_anon() for a lazyfree anonymous folio
   step('try_to_unmap.rmap_walk_anon', function* (k, c) {
@@ -101,8 +157,10 @@ export const shrinkFolioList: StepDef<ReclaimCtx>[] = [
     // changes no trace of file reclaim either); each PTE is rechecked under its PTL (page_vma_mapped_walk)
     yield* lock(k, anonVmaLock(c.mm), 'r', 'rmap_walk_anon.anon_vma_lock_read');
     const vmas: TryToUnmapOneCtx[] = [];
+    // PageAnonExclusive() (model: the folio is mapped once when the walk starts): the swap entries carry it (pte_swp_mkexclusive())
+    const exclusive = c.swapbacked ? k.s.frames[c.folio!]!.mapcount === 1 : undefined;
     for (const m of Object.values(k.s.mms).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
-      if (m.vmas.some((v) => v.kind === 'anon' && c.vpn >= v.start && c.vpn < v.end)) vmas.push({ mm: m.id, vpn: c.vpn, folio: c.folio!, anon: true });
+      if (m.vmas.some((v) => v.kind === 'anon' && c.vpn >= v.start && c.vpn < v.end)) vmas.push({ mm: m.id, vpn: c.vpn, folio: c.folio!, anon: true, ...(c.swapbacked ? { swapbacked: true, exclusive } : {}) });
     }
     for (const u of vmas) {
       if (k.s.frames[c.folio!]!.mapcount === 0) break; // rmap_walk's done(): folio_not_mapped()
@@ -131,13 +189,42 @@ export const shrinkFolioList: StepDef<ReclaimCtx>[] = [
   }),
   step('shrink_folio_list.folio_mapped', function* (k, c) {
     const f = k.s.frames[c.folio!]!;
-    if (f.mapcount > 0) c.keep = true; // activate_locked: mapped again meanwhile (or a lazyfree folio kept)
+    if (f.mapcount > 0) c.keep = true; // activate_locked: mapped again meanwhile (or a lazyfree folio kept, or an anonymous one still mapped)
     else if (f.dirty && !c.anon) c.keep = true; // activate_locked, folio_set_reclaim(): the flusher writes it back (6b0dfabb3555)
     if (c.keep) yield { id: 'shrink_folio_list.activate_locked' };
+  }),
+  // step 4': a dirty swap-backed folio: flush a deferred writable entry before the write starts
+  step('shrink_folio_list.try_to_unmap_flush_dirty', function* (k, c) {
+    if (c.keep || !c.swapbacked || !k.s.frames[c.folio!]!.dirty) return;
+    const ubc = tlbUbcOf(k);
+    c.writableBatch = ubc.flushRequired && ubc.writable;
+    yield* k.run('try_to_unmap_flush', { dirtyOnly: true });
+  }),
+  step('shrink_folio_list.pageout', function* (k, c) {
+    if (c.keep || !c.swapbacked) return;
+    const f = k.s.frames[c.folio!]!;
+    if (!f.dirty) return;
+    f.dirty = false; // folio_clear_dirty_for_io()
+    k.s.swap!.slots[f.swapSlot!]!.content = f.content; // swap_writeout(): the write, completed here
+    yield { id: c.writableBatch ? 'swap_writeout.after_flush_dirty' : 'swap_writeout' };
   }),
   step('__remove_mapping', function* (k, c) {
     if (c.keep) return;
     const f = k.s.frames[c.folio!]!;
+    if (c.swapbacked) {
+      // folio_ref_freeze(folio, 1 + folio_nr_pages()): the isolation and swap-cache references
+      if (f.refcount !== 2) {
+        c.keep = true; // keep_locked
+        yield { id: '__remove_mapping.ref_freeze_failed' };
+        return;
+      }
+      f.refcount = 0;
+      swapCacheDelFolio(k.s, f.pfn); // __swap_cache_del_folio(), put_swap_folio()
+      delete f.locked; // folio_unlock()
+      c.freeFolios!.push(c.folio!);
+      yield { id: '__remove_mapping.swapcache' };
+      return;
+    }
     if (c.anon) {
       // folio_test_anon() && !folio_test_swapbacked(): folio_ref_freeze(folio, 1), the isolation reference alone
       if (f.refcount !== 1) {
@@ -160,7 +247,8 @@ export const shrinkFolioList: StepDef<ReclaimCtx>[] = [
     c.freeFolios!.push(c.folio!);
     yield { id: '__remove_mapping' };
   }),
-  step('shrink_folio_list.try_to_unmap_flush', function* (k) {
+  step('shrink_folio_list.try_to_unmap_flush', function* (k, c) {
+    if (c.keep && c.swapbacked) delete k.s.frames[c.folio!]!.locked; // keep_locked: folio_unlock() before the batch flush
     yield* k.run('try_to_unmap_flush', { dirtyOnly: false });
   }),
   step('free_unref_folios', function* (k, c) {

@@ -37,6 +37,17 @@
 // cleared D is flushed by MADV_FREE's own tlb_finish_mmu(); a clean entry
 // re-walks on a store (access.ts) and finds the PTE, or none (a #PF).
 //
+// A swap-backed anonymous folio in the swap cache (reclaim.ts with a swap
+// device, paths/swap.ts), from rmap_walk_anon():
+//
+//   3''. Under the PTL, as step 3 up to folio_mark_dirty(): the deferred
+//        flush records pte_dirty(pteval) as the batch's `writable`
+//        (set_tlb_ubc_flush_pending()). Then folio_dup_swap() (the slot's
+//        count), set_pte_at() of the swap entry (swp_entry_to_pte(), with
+//        pte_swp_mkexclusive() if the folio was exclusive),
+//        folio_remove_rmap_pte(), folio_put(). folio_dup_swap() failing
+//        (-ENOMEM) is not modelled.
+//
 // Step 3's deferred flush leaves the TLB entries of other CPUs usable until
 // try_to_unmap_flush() (reclaim.ts step 6); the folio stays allocated until
 // then. Guarded by no-freed-frame-reachable and read-value (the refaulted
@@ -52,6 +63,7 @@ import type { MmId, Pfn } from '../types.js';
 import type { Pte } from '../state.js';
 import type { FlushCtx } from './flush_tlb_mm_range.js';
 import { pteAccessible, setTlbUbcFlushPending, shouldDeferFlush } from './tlbbatch.js';
+import { swapPte } from './swap.js';
 
 export interface TryToUnmapOneCtx {
   mm: MmId;
@@ -61,8 +73,11 @@ export interface TryToUnmapOneCtx {
   flushNow?: boolean;
   /** The PTE get_and_clear_ptes() returned (for this folio). */
   pteval?: Pte;
-  /** A lazyfree anonymous folio (rmap_walk_anon()): step 3' decides. */
+  /** An anonymous folio (rmap_walk_anon()): lazyfree (step 3' decides) or, with `swapbacked`, step 3''. */
   anon?: boolean;
+  swapbacked?: boolean;
+  /** The folio was exclusive (PageAnonExclusive()) when the walk started: the swap entry says so. */
+  exclusive?: boolean;
   /** try_to_unmap_one() returned false (walk_abort): the rmap walk stops. */
   abort?: boolean;
 }
@@ -108,7 +123,7 @@ export const tryToUnmapOne: StepDef<TryToUnmapOneCtx>[] = [
   }),
   // step 3': the MADV_FREE page check, still under the PTL
   step('try_to_unmap_one.lazyfree', function* (k, c) {
-    if (!c.anon || !c.pteval) return;
+    if (!c.anon || c.swapbacked || !c.pteval) return;
     const s = k.s;
     const f = s.frames[c.folio]!;
     const t = s.frames[c.table!]!;
@@ -131,6 +146,19 @@ export const tryToUnmapOne: StepDef<TryToUnmapOneCtx>[] = [
     f.mapcount--; // discard: folio_remove_rmap_ptes()
     putPage(s, c.folio); // folio_put_refs(): the isolation reference keeps it allocated
     yield { id: 'try_to_unmap_one.lazyfree_discard' };
+  }),
+  // step 3'': the swap entry, still under the PTL
+  step('try_to_unmap_one.set_swp_pte', function* (k, c) {
+    if (!c.swapbacked || !c.pteval) return;
+    const s = k.s;
+    const f = s.frames[c.folio]!;
+    const slot = f.swapSlot!;
+    s.swap!.slots[slot]!.count++; // folio_dup_swap()
+    s.frames[c.table!]!.entries![tableIndex(s.config, c.vpn, 1)] = swapPte(slot, !!c.exclusive); // set_pte_at(mm, address, pvmw.pte, swp_pte)
+    note(k, 'pte-write', c.mm, `pte ${c.vpn}`, c.table!);
+    f.mapcount--; // folio_remove_rmap_pte()
+    putPage(s, c.folio); // folio_put(): the isolation and swap-cache references keep it allocated
+    yield { id: 'try_to_unmap_one.set_swp_pte' };
   }),
   step('try_to_unmap_one.page_vma_mapped_walk_done', function* (k, c) {
     if (c.table === undefined) return;

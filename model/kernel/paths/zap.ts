@@ -43,6 +43,7 @@ import type { K } from '../step.js';
 import { ModelError, type MmId, type Pfn } from '../types.js';
 import type { Vma } from '../state.js';
 import { flushTlbBatchedPending } from './flush_tlb_batched_pending.js';
+import { freeSwapAndCache } from './swap.js';
 import { gatherOf, tlbFlushPteRange } from './mmu_gather.js';
 import { pteFreeTlb, pteTableReclaimPossible, zapEmptyPteTable, zapPteTableIfEmpty, type ZapDetails } from './pt_reclaim.js';
 
@@ -99,6 +100,12 @@ export const zapPteRange: StepDef<ZapCtx>[] = [
       const v = c.addr++;
       t.entries![i] = null; // ptep_get_and_clear_full()
       note(k, 'pte-write', c.mm, `pte ${v}`, t.pfn);
+      if (e.swap !== undefined) {
+        // zap_nonpresent_ptes(): a swap entry, free_swap_and_cache() (paths/swap.ts); no frame, no TLB entry
+        freeSwapAndCache(s, e.swap);
+        yield { id: 'zap_nonpresent_ptes.swap_entry' };
+        continue;
+      }
       if (e.migration) {
         // zap_nonpresent_ptes(): a migration entry holds no reference and no mapcount, and no TLB entry
         op?.zapped.push({ vpn: v, ghost: e.ghost, at: ++s.ghost.clock });
