@@ -63,6 +63,7 @@ export const MUTANT_SCENARIOS: Record<string, MutantScenario> = {
   'reclaim-free-before-batch-flush': { scenario: 'test/scenarios/mutants/reclaim-free-before-batch-flush.txt', property: 'no-freed-frame-reachable', actor: 'T0', stepId: 'free_unref_folios' },
   'relock-no-batched-flush': { scenario: 'test/scenarios/mutants/relock-no-batched-flush.txt', property: 'unmap-complete', actor: 'T2', stepId: 'sys_madvise.return' },
   'skip-lazy-on-table-free': { scenario: 'test/scenarios/mutants/skip-lazy-on-table-free.txt', property: 'no-freed-table-reachable', actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table' },
+  'swap-pageout-before-flush-dirty': { scenario: 'test/scenarios/swap-stale-write-after-pageout.txt', property: 'read-value', actor: 'T0', stepId: 'user_access.walk' },
   'table-free-no-sync': { scenario: 'test/scenarios/mutants/table-free-no-sync.txt', property: 'no-freed-table-reachable', actor: 'T0', stepId: 'tlb_remove_table_one.__tlb_remove_table' },
   'tables-freed-after-flush': { scenario: 'test/scenarios/invlpgb-global-asid-unmap.txt', property: 'no-freed-table-reachable', actor: 'T0', stepId: 'tlb_batch_pages_flush' },
   'tlbbatch-no-tlb-gen': { scenario: 'test/scenarios/mutants/tlbbatch-no-tlb-gen.txt', property: 'no-freed-frame-reachable', actor: 'T0', stepId: 'free_unref_folios' },
