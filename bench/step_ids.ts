@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fuzzedStepIds } from '../campaigns/step_ids.js';
 import { POLICIES } from '../model/policies/registry.js';
 import { runScenario } from '../model/run/runner.js';
-import { FORK_STEP_IDS, KSWAPD_STEP_IDS, KVM_CREATE_STEP_IDS, KVM_STEP_IDS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS, SVA_STEP_IDS, SWAP_STEP_IDS } from '../model/run/step_ids.js';
+import { FORK_STEP_IDS, GMEM_STEP_IDS, KSWAPD_STEP_IDS, KVM_CREATE_STEP_IDS, KVM_STEP_IDS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS, SVA_STEP_IDS, SWAP_STEP_IDS } from '../model/run/step_ids.js';
 import { loadCounterexample } from '../reports/counterexample.js';
 import { parseScenario } from '../reports/scenario_text.js';
 
@@ -29,7 +29,7 @@ for (const f of readdirSync('test/scenarios').filter((x) => x.endsWith('.txt')))
 // STEP_IDS only. An id no fuzzed run without fork yields, seen only in a hand scenario, is fork's.
 const fuzzed = new Set([...STEP_IDS, ...ids]);
 // migration's, mremap's and MADV_FREE's ids (MIGRATE_STEP_IDS, MREMAP_STEP_IDS, MADV_FREE_STEP_IDS, listed by hand) stay in their lists, as fork's in theirs
-const byHand = [...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS, ...SWAP_STEP_IDS, ...SVA_STEP_IDS, ...KVM_CREATE_STEP_IDS, ...KSWAPD_STEP_IDS];
+const byHand = [...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS, ...SWAP_STEP_IDS, ...SVA_STEP_IDS, ...KVM_CREATE_STEP_IDS, ...KSWAPD_STEP_IDS, ...GMEM_STEP_IDS];
 const forkIds = new Set([...FORK_STEP_IDS, ...[...ids].filter((id) => !STEP_IDS.includes(id) && !KVM_STEP_IDS.includes(id) && !byHand.includes(id) && !fuzzedOnly.has(id))]);
 const sorted = [...fuzzed].filter((id) => !KVM_STEP_IDS.includes(id) && !forkIds.has(id) && !byHand.includes(id)).sort();
 const mremapBody = MREMAP_STEP_IDS.map((id) => `  '${id}',`).join('\n');
@@ -137,6 +137,15 @@ ${KVM_CREATE_STEP_IDS.map((id) => `  '${id}',`).join('\n')}
  */
 export const KSWAPD_STEP_IDS: readonly string[] = [
 ${KSWAPD_STEP_IDS.map((id) => `  '${id}',`).join('\n')}
+];
+
+/**
+ * The ids only a guest_memfd-backed memslot and its punch hole (opt-in
+ * kind gmem, paths/kvm_gmem.ts, kvm_mmu.ts) yield, listed by hand: kept
+ * apart from STEP_IDS so that the default generator's draws do not change.
+ */
+export const GMEM_STEP_IDS: readonly string[] = [
+${GMEM_STEP_IDS.map((id) => `  '${id}',`).join('\n')}
 ];
 
 /** The heuristic decisions a schedule's choice lines can force (SPEC 4.2), by the kernel function that takes them. */

@@ -44,4 +44,11 @@
 // migration's rmap walk finds a migration entry mremap moved during it;
 // try_to_migrate_one's check_pte is a step; take_rmap_locks() takes the
 // anon_vma lock. Runs of the default kinds keep their traces.
-export const MODEL_VERSION = '0.9.0';
+// 0.10.0 (issues 11, 12): guest_memfd-backed memslots (kvm_gmem_get_pfn,
+// kvm_gmem_punch_hole; --ops gmem); swap-out of anonymous folios with
+// try_to_unmap_flush_dirty() before pageout() and do_swap_page() (a setup
+// item swap; --ops swap); kswapd as a kernel-thread actor that makes its
+// CPU lazy (enter_lazy_tlb) and takes reclaim requests (drawn under
+// --ops reclaim, so reclaim runs draw differently). Runs of the default
+// kinds keep their traces.
+export const MODEL_VERSION = '0.10.0';
