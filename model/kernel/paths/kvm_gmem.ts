@@ -29,6 +29,7 @@
 import { putPage } from '../frames.js';
 import { invalidateLock, kvmMmuLock, lock, unlock } from '../locks.js';
 import { gmemToGfnRanges, type Vm } from '../kvm/state.js';
+import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, kvmZapGfnRange } from '../kvm/invalidate.js';
 import { step, STOP_STEP, type K, type StepDef } from '../step.js';
 
 export interface GmemPunchHoleCtx {
@@ -65,26 +66,15 @@ export const kvmGmemInvalidateBegin: StepDef<GmemInvalidateCtx>[] = [
   step('__kvm_gmem_invalidate_begin.kvm_mmu_invalidate_begin', function* (k, c) {
     const vm = vmOf(k, c);
     (k.s.kvm!.openGmem ??= []).push({ actor: k.self, vm: c.vm }); // ghost, for notifier-balance
-    if (vm.mmuInvalidateInProgress++ === 0) {
-      vm.mmuInvalidateRange = null;
-      vm.rangeAt = {};
-    }
+    kvmMmuInvalidateBegin(vm);
     yield { id: '__kvm_gmem_invalidate_begin.kvm_mmu_invalidate_begin' };
   }),
   step('__kvm_gmem_invalidate_begin.kvm_mmu_unmap_gfn_range', function* (k, c) {
     const vm = vmOf(k, c);
     c.flush = false;
     for (const r of c.ranges!) {
-      // kvm_mmu_invalidate_range_add()
-      const cur = vm.mmuInvalidateRange;
-      vm.mmuInvalidateRange = cur ? { start: Math.min(cur.start, r.start), end: Math.max(cur.end, r.end) } : { ...r };
-      for (let g = r.start; g < r.end; g++) vm.rangeAt[g] ??= k.s.ghost.clock;
-      // kvm_unmap_gfn_range() -> kvm_tdp_mmu_unmap_gfn_range()
-      for (const g of Object.keys(vm.sptes).map(Number)) {
-        if (g < r.start || g >= r.end) continue;
-        delete vm.sptes[g];
-        c.flush = true;
-      }
+      kvmMmuInvalidateRangeAdd(vm, r, k.s.ghost.clock);
+      if (kvmZapGfnRange(vm, r.start, r.end)) c.flush = true; // kvm_mmu_unmap_gfn_range()
     }
     yield { id: c.flush ? '__kvm_gmem_invalidate_begin.tdp_mmu_zap_leafs' : '__kvm_gmem_invalidate_begin.kvm_mmu_unmap_gfn_range' };
   }),
@@ -107,11 +97,7 @@ export const kvmGmemInvalidateEnd: StepDef<GmemInvalidateCtx>[] = [
     const open = k.s.kvm!.openGmem ?? [];
     const i = open.findIndex((o) => o.actor === k.self && o.vm === c.vm);
     if (i >= 0) open.splice(i, 1);
-    vm.mmuInvalidateSeq++; // smp_wmb()
-    if (--vm.mmuInvalidateInProgress === 0) {
-      vm.mmuInvalidateRange = null;
-      vm.rangeAt = {};
-    }
+    kvmMmuInvalidateEnd(vm);
     yield { id: '__kvm_gmem_invalidate_end.kvm_mmu_invalidate_end' };
   }),
   step('__kvm_gmem_invalidate_end.kvm_mmu_unlock', function* (k, c) {

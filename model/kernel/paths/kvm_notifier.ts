@@ -37,6 +37,7 @@
 
 import { kvmMmuLock, lock, unlock } from '../locks.js';
 import { hvaToGfnRanges, kvmSubscription, type Vm } from '../kvm/state.js';
+import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, kvmZapGfnRange } from '../kvm/invalidate.js';
 import { step, STOP_STEP, type K, type StepDef } from '../step.js';
 import type { MmId } from '../types.js';
 
@@ -50,17 +51,6 @@ export interface KvmInvalidateCtx {
 
 const vmOf = (k: K, c: { vm: string }): Vm => k.s.kvm!.vms[c.vm]!;
 
-/** kvm_unmap_gfn_range(): zap the leaf SPTEs of [start, end); whether any went. */
-function zapGfnRange(vm: Vm, start: number, end: number): boolean {
-  let zapped = false;
-  for (const g of Object.keys(vm.sptes).map(Number)) {
-    if (g < start || g >= end) continue;
-    delete vm.sptes[g];
-    zapped = true;
-  }
-  return zapped;
-}
-
 export const kvmMmuNotifierInvalidateRangeStart: StepDef<KvmInvalidateCtx>[] = [
   step('kvm_mmu_notifier_invalidate_range_start', function* (k, c) {
     vmOf(k, c).mnActiveInvalidateCount++;
@@ -72,22 +62,15 @@ export const kvmMmuNotifierInvalidateRangeStart: StepDef<KvmInvalidateCtx>[] = [
     yield* lock(k, kvmMmuLock(c.vm), 'w', 'kvm_handle_hva_range.kvm_mmu_lock');
   }),
   step('kvm_mmu_invalidate_begin', function* (k, c) {
-    const vm = vmOf(k, c);
-    if (vm.mmuInvalidateInProgress++ === 0) {
-      vm.mmuInvalidateRange = null;
-      vm.rangeAt = {};
-    }
+    kvmMmuInvalidateBegin(vmOf(k, c));
     yield { id: 'kvm_mmu_invalidate_begin' };
   }),
   step('kvm_mmu_unmap_gfn_range', function* (k, c) {
     const vm = vmOf(k, c);
     c.flush = false;
     for (const r of c.ranges!) {
-      // kvm_mmu_invalidate_range_add()
-      const cur = vm.mmuInvalidateRange;
-      vm.mmuInvalidateRange = cur ? { start: Math.min(cur.start, r.start), end: Math.max(cur.end, r.end) } : { ...r };
-      for (let g = r.start; g < r.end; g++) vm.rangeAt[g] ??= k.s.ghost.clock;
-      if (zapGfnRange(vm, r.start, r.end)) c.flush = true;
+      kvmMmuInvalidateRangeAdd(vm, r, k.s.ghost.clock);
+      if (kvmZapGfnRange(vm, r.start, r.end)) c.flush = true;
     }
     yield { id: c.flush ? 'tdp_mmu_zap_leafs' : 'kvm_mmu_unmap_gfn_range' };
   }),
@@ -107,12 +90,7 @@ export const kvmMmuNotifierInvalidateRangeEnd: StepDef<KvmInvalidateCtx>[] = [
   }),
   step('kvm_mmu_invalidate_end', function* (k, c) {
     if (c.ranges!.length === 0) return;
-    const vm = vmOf(k, c);
-    vm.mmuInvalidateSeq++; // smp_wmb()
-    if (--vm.mmuInvalidateInProgress === 0) {
-      vm.mmuInvalidateRange = null;
-      vm.rangeAt = {};
-    }
+    kvmMmuInvalidateEnd(vmOf(k, c));
     yield { id: 'kvm_mmu_invalidate_end' };
     yield* unlock(k, kvmMmuLock(c.vm), 'kvm_mmu_notifier_invalidate_range_end.kvm_mmu_unlock');
   }),
@@ -134,7 +112,7 @@ export const kvmMmuNotifierRelease: StepDef<KvmReleaseCtx>[] = [
   }),
   step('kvm_arch_flush_shadow_all', function* (k, c) {
     const vm = vmOf(k, c);
-    c.flush = zapGfnRange(vm, 0, Number.MAX_SAFE_INTEGER);
+    c.flush = kvmZapGfnRange(vm, 0, Number.MAX_SAFE_INTEGER);
     vm.released = true;
     yield { id: 'kvm_arch_flush_shadow_all' };
     if (c.flush) yield* k.run('kvm_flush_remote_tlbs', { vm: c.vm });
