@@ -185,3 +185,15 @@ describe('unmap-complete', () => {
     expect(aliases[0]!.start).toBe((X + 0x40000) >> 12); // P1 sees P0's page at its own address
   });
 });
+
+describe('unmap-complete: a call of the mm that holds the entry owns it', () => {
+  it("holds when P0's unshare of a hugetlb PMD table returns while P1's own munmap of the page is still flushing", () => {
+    const r = check(load('hugetlb-unshare-beside-sharer-munmap'), linux);
+    expect(r.verdict).toBe('pass');
+    const at = (actor: string, id: string) => r.trace.findIndex((e) => e.actor === actor && e.id === id);
+    // the situation the exemption is for: P1's PTE cleared by T3, then P0's munmap (T1) returns, then T3's
+    expect(at('T1', 'huge_pmd_unshare.pud_clear')).toBeGreaterThanOrEqual(0);
+    expect(at('T3', 'huge_ptep_get_and_clear')).toBeLessThan(at('T1', 'sys_munmap.return'));
+    expect(at('T1', 'sys_munmap.return')).toBeLessThan(at('T3', 'sys_munmap.return'));
+  });
+});

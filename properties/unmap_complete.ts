@@ -52,6 +52,23 @@ export function tableAliases(s: KernelState, mm: string, start: number, end: num
   return [...out.values()];
 }
 
+/**
+ * A call of `mm` itself, other than `opId` and still open, cleared the
+ * PTE behind the entry. Then the entry is that call's to flush before it
+ * returns (checked when it does), not the concern of a call in another mm
+ * whose tables merely reached the range: when P0 unshares a hugetlb PMD
+ * table (huge_pmd_unshare()) while P1's own munmap clears P1's PTE in it,
+ * P0's munmap removed nothing from P1, and the kernel's nested-flush rule
+ * (mm_tlb_flush_nested()) is per mm.
+ */
+function clearedByOwnOpenOp(s: KernelState, mm: string, opId: string, e: { vpn: number; ghost: number }): boolean {
+  for (const [id, op] of Object.entries(s.ghost.ops)) {
+    if (id === opId || !op.open || op.mm !== mm) continue;
+    if (op.zapped.some((m) => m.vpn === e.vpn && m.ghost === e.ghost)) return true;
+  }
+  return false;
+}
+
 export const unmapComplete: Property = {
   id: 'unmap-complete',
   statement: 'when munmap, MADV_DONTNEED, an mshare unmap or a detach returns, no usable TLB entry of an affected process still holds a translation it removed; the affected processes include every mm whose page tables reached the range, in i_mmap or not',
@@ -83,6 +100,7 @@ export const unmapComplete: Property = {
           const v = e.vpn + a.toOp;
           if (!removed.some((m) => m.vpn === v && m.ghost === e.ghost && e.filled < m.at)) continue;
           if (byTables && findLeaf(s, s.mms[a.mm]!, e.vpn)?.pte.ghost === e.ghost) continue; // its tables still map it: not removed from this mm
+          if (byTables && clearedByOwnOpenOp(s, a.mm, o.opId, e)) continue; // that mm's own call cleared it and has not returned: its window
           const who = a.mm === op.mm ? '' : byTables ? ` (${a.mm}, whose page tables reach the range)` : ` (sharer ${a.mm})`;
           return { holder: 'TLB' as const, message: `${op.kind} of ${vaHex(op.start)}+${op.end - op.start} in ${op.mm} returned while CPU${cpu.id} PCID slot ${e.slot}${who} still maps ${vaHex(e.vpn)} -> frame ${e.pfn}` };
         }
