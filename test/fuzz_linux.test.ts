@@ -69,4 +69,11 @@ describe('fuzzing linux', () => {
     expect(rec).toMatch(/^result: no violation in 100000 runs$/m);
     for (const c of OPT_IN_COUNTERS.vm) expect(Number(new RegExp(`^  ${c} +(\\d+)$`, 'm').exec(rec)?.[1] ?? 0), `${c} in docs/campaigns/linux-vm-100000.txt`).toBeGreaterThan(0);
   });
+
+  it('the recorded 100000-run campaign with guest_memfd slots is clean on this model and reaches every KVM and gmem counter', () => {
+    const rec = readFileSync('docs/campaigns/linux-gmem-100000.txt', 'utf8');
+    expect(rec).toContain(`# model: ${MODEL_VERSION}\n`);
+    expect(rec).toMatch(/^result: no violation in 100000 runs$/m);
+    for (const c of [...OPT_IN_COUNTERS.vm, ...OPT_IN_COUNTERS.gmem]) expect(Number(new RegExp(`^  ${c} +(\\d+)$`, 'm').exec(rec)?.[1] ?? 0), `${c} in docs/campaigns/linux-gmem-100000.txt`).toBeGreaterThan(0);
+  });
 });
