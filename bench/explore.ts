@@ -146,6 +146,8 @@ async function holdingPart(limitMs: number) {
  */
 async function mutantsPart(limitMs: number, only?: readonly string[]) {
   const { MUTANT_SCENARIOS } = await import('../test/mutant_scenarios.js');
+  const unknown = (only ?? []).filter((n) => !MUTANT_SCENARIOS[n]);
+  if (unknown.length > 0) throw new Error(`--only: no kept mutant ${unknown.join(', ')} (test/mutant_scenarios.ts names them)`);
   console.log(`## explore on every kept mutant's hand scenario (bound 2, at most ${secs(limitMs)} s per search)\n`);
   console.log('| variant | scenario | explore with the variant | states | time | base policy, same search |');
   console.log('|---|---|---|---|---|---|');
