@@ -35,6 +35,19 @@ export function kvmZapGfnRange(vm: Vm, start: number, end: number): boolean {
   return zapped;
 }
 
+/**
+ * kvm_mmu_unmap_gfn_range() over each gfn range of one invalidation, after
+ * kvm_mmu_invalidate_range_add() of it: whether any SPTE went (a flush is due).
+ */
+export function kvmMmuUnmapGfnRanges(vm: Vm, ranges: readonly { start: number; end: number }[], clock: number): boolean {
+  let flush = false;
+  for (const r of ranges) {
+    kvmMmuInvalidateRangeAdd(vm, r, clock);
+    if (kvmZapGfnRange(vm, r.start, r.end)) flush = true;
+  }
+  return flush;
+}
+
 /** kvm_mmu_invalidate_end(): the seq up (smp_wmb() before the count goes down), the count down; the last one closes the range. */
 export function kvmMmuInvalidateEnd(vm: Vm): void {
   vm.mmuInvalidateSeq++;

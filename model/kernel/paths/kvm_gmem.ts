@@ -29,7 +29,7 @@
 import { putPage } from '../frames.js';
 import { invalidateLock, kvmMmuLock, lock, unlock } from '../locks.js';
 import { gmemToGfnRanges, type Vm } from '../kvm/state.js';
-import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, kvmZapGfnRange } from '../kvm/invalidate.js';
+import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuUnmapGfnRanges } from '../kvm/invalidate.js';
 import { step, STOP_STEP, type K, type StepDef } from '../step.js';
 
 export interface GmemPunchHoleCtx {
@@ -71,11 +71,7 @@ export const kvmGmemInvalidateBegin: StepDef<GmemInvalidateCtx>[] = [
   }),
   step('__kvm_gmem_invalidate_begin.kvm_mmu_unmap_gfn_range', function* (k, c) {
     const vm = vmOf(k, c);
-    c.flush = false;
-    for (const r of c.ranges!) {
-      kvmMmuInvalidateRangeAdd(vm, r, k.s.ghost.clock);
-      if (kvmZapGfnRange(vm, r.start, r.end)) c.flush = true; // kvm_mmu_unmap_gfn_range()
-    }
+    c.flush = kvmMmuUnmapGfnRanges(vm, c.ranges!, k.s.ghost.clock);
     yield { id: c.flush ? '__kvm_gmem_invalidate_begin.tdp_mmu_zap_leafs' : '__kvm_gmem_invalidate_begin.kvm_mmu_unmap_gfn_range' };
   }),
   step('__kvm_gmem_invalidate_begin.kvm_flush_remote_tlbs', function* (k, c) {

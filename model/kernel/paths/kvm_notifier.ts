@@ -37,7 +37,7 @@
 
 import { kvmMmuLock, lock, unlock } from '../locks.js';
 import { hvaToGfnRanges, kvmSubscription, type Vm } from '../kvm/state.js';
-import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, kvmZapGfnRange } from '../kvm/invalidate.js';
+import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuUnmapGfnRanges, kvmZapGfnRange } from '../kvm/invalidate.js';
 import { step, STOP_STEP, type K, type StepDef } from '../step.js';
 import type { MmId } from '../types.js';
 
@@ -67,11 +67,7 @@ export const kvmMmuNotifierInvalidateRangeStart: StepDef<KvmInvalidateCtx>[] = [
   }),
   step('kvm_mmu_unmap_gfn_range', function* (k, c) {
     const vm = vmOf(k, c);
-    c.flush = false;
-    for (const r of c.ranges!) {
-      kvmMmuInvalidateRangeAdd(vm, r, k.s.ghost.clock);
-      if (kvmZapGfnRange(vm, r.start, r.end)) c.flush = true;
-    }
+    c.flush = kvmMmuUnmapGfnRanges(vm, c.ranges!, k.s.ghost.clock);
     yield { id: c.flush ? 'tdp_mmu_zap_leafs' : 'kvm_mmu_unmap_gfn_range' };
   }),
   step('kvm_handle_hva_range.flush_on_ret', function* (k, c) {
