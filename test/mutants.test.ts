@@ -297,22 +297,23 @@ describe('x86-TSO: switch_mm_irqs_off against should_flush_tlb (CVE-2025-37964)'
 
 describe('kept mutant mprotect-no-vma-start-write: mprotect without the per-VMA write lock', () => {
   it('protect-complete: a fault under the VMA read lock maps the page writable after change_pte_range passed it', () => {
-    // T2 faults X in on CPU1 under lock_vma_under_rcu and stops in pmd_install; T0 maps Y; T1's mprotect(PROT_READ)
-    // of both pages runs on CPU0: with vma_start_write() it waits for T2's VMA lock, without it T2 installs X rw
-    // behind change_pte_range, whose flush named only Y
+    // T2's anonymous write fault on CPU1 runs under lock_vma_under_rcu() and makes its entry (VM_WRITE read in
+    // do_anonymous_page(), before the PTL); T1's mprotect(PROT_READ) on CPU0: with vma_start_write() it waits for
+    // T2's VMA lock, without it it changes vm_flags and passes the empty PTE, T2 then installs it rw and writes,
+    // and mprotect returns with CPU1 caching a writable entry. (A file fault makes its entry under the PTL in
+    // set_pte_range(), after mprotect_fixup() changed vm_flags: that race needs the anonymous path.)
     const sc = parseScenario(`config pcids=1
-file F pages=2
 process P0
-mmap P0 0x10000 pages=2 prot=rw file=F pgoff=0
-thread T0 P0 cpu=0
-  write 0x11000
+mmap P0 0x10000 pages=2 prot=rw
 thread T1 P0 cpu=0
   mprotect 0x10000 pages=2 prot=r
 thread T2 P0 cpu=1
   write 0x10000
 schedule
-  T2 steps=19
-  rcu
+  T2 until=do_anonymous_page.alloc
+  T1 until=do_mprotect_pkey.mmap_write_unlock
+  T2
+  T1
 `, 'mprotect-no-vma-start-write');
     const { good, bad } = both(sc, mprotectNoVmaStartWrite);
     expect(good.verdict).toBe('pass');

@@ -7,11 +7,22 @@ export const findVma = (mm: Mm, v: number): Vma | undefined => mm.vmas.find((x) 
 
 const piece = (x: Vma, start: number, end: number): Vma => ({ ...x, start: start as Vpn, end: end as Vpn, pgoff: x.pgoff + (start - x.start) });
 
-/** Split VMAs at `start` and `end` (__split_vma) so that [start, end) is made of whole VMAs. */
+/**
+ * Split VMAs at `start` and `end` (__split_vma) so that [start, end) is made
+ * of whole VMAs. A VMA neither boundary cuts stays the same object: the
+ * kernel leaves it alone, and a fault holding its per-VMA lock
+ * (lock_vma_under_rcu(), which no writer of another range waits for) goes
+ * on writing it, e.g. vma->anon_vma in __anon_vma_prepare(). A VMA that is
+ * cut was write-locked first (vma_start_write()), so no reader holds it.
+ */
 export function splitAt(mm: Mm, start: number, end: number): void {
   const out: Vma[] = [];
   for (const x of mm.vmas) {
     const cuts = [x.start, ...[start, end].filter((p) => p > x.start && p < x.end), x.end];
+    if (cuts.length === 2) {
+      out.push(x);
+      continue;
+    }
     for (let i = 0; i + 1 < cuts.length; i++) out.push(piece(x, cuts[i]!, cuts[i + 1]!));
   }
   mm.vmas = out.sort((a, b) => a.start - b.start);

@@ -76,6 +76,8 @@ export interface FaultCtx {
   done?: boolean;
   /** do_wp_page() found the page shared (or the zero page): the PTE it saw, for wp_page_copy(). */
   cow?: Pte;
+  /** do_anonymous_page(): the new PTE's write bit, from vma->vm_flags when the entry is made, before the PTL. */
+  entryWritable?: boolean;
 }
 
 /** handle_mm_fault(): the tables, then the PTE; hugetlb_fault() for a hugetlb VMA (paths/hugetlb.ts). */
@@ -217,14 +219,14 @@ export const handlePteFault: StepDef<FaultCtx>[] = [
   }),
 ];
 
-/** Set the PTE for c.page if still none (the re-check after taking the PTL); else drop the page. */
-function* setPteLocked(k: Parameters<StepDef['fn']>[0], c: FaultCtx, id: string) {
+/** Set the PTE for c.page, `writable` or not, if still none (the re-check after taking the PTL); else drop the page. */
+function* setPteLocked(k: Parameters<StepDef['fn']>[0], c: FaultCtx, id: string, writable: boolean) {
   const s = k.s;
   const t = s.frames[c.table!]!;
   const i = tableIndex(s.config, c.vpn, 1);
   const f = s.frames[c.page!]!;
   if (t.entries![i] === null) {
-    t.entries![i] = { pfn: f.pfn, writable: c.vma!.prot.w, accessed: true, dirty: c.write, protNone: false, ghost: f.allocId };
+    t.entries![i] = { pfn: f.pfn, writable, accessed: true, dirty: c.write, protNone: false, ghost: f.allocId };
     f.mapcount++;
     note(k, 'pte-write', c.mm, `pte ${c.vpn}`, t.pfn);
     yield { id: `${id}.set_pte_at` };
@@ -279,6 +281,10 @@ export const doAnonymousPage: StepDef<FaultCtx>[] = [
     const f = allocFrame(k.s, `anon:${c.mm}:${vaHex(c.vpn)}`); // vma_alloc_zeroed_movable_folio()
     f.lp += `#${f.allocId}`;
     c.page = f.pfn;
+    // entry = folio_mk_pte(folio, vma->vm_page_prot); if (vma->vm_flags & VM_WRITE) pte_mkwrite(): read
+    // here, before pte_offset_map_lock(); only the VMA's write lock (vma_start_write()) keeps an
+    // mprotect() from changing vm_flags between this read and set_pte_at()
+    c.entryWritable = c.vma!.prot.w;
     yield { id: 'do_anonymous_page.alloc' };
   }),
   step('do_anonymous_page.pte_offset_map_lock', function* (k, c) {
@@ -290,7 +296,7 @@ export const doAnonymousPage: StepDef<FaultCtx>[] = [
     c.table = t;
   }),
   step('do_anonymous_page.set_pte_at', function* (k, c) {
-    yield* setPteLocked(k, c, 'do_anonymous_page');
+    yield* setPteLocked(k, c, 'do_anonymous_page', c.entryWritable!);
   }),
   step('do_anonymous_page.pte_unmap_unlock', function* (k, c) {
     yield* unlock(k, ptlOf(c.table!), 'do_anonymous_page.pte_unmap_unlock');
@@ -320,7 +326,7 @@ export const doSharedFault: StepDef<FaultCtx>[] = [
     c.table = t;
   }),
   step('finish_fault.set_pte_at', function* (k, c) {
-    yield* setPteLocked(k, c, 'finish_fault');
+    yield* setPteLocked(k, c, 'finish_fault', c.vma!.prot.w); // set_pte_range() makes the entry under the PTL
   }),
   step('finish_fault.pte_unmap_unlock', function* (k, c) {
     yield* unlock(k, ptlOf(c.table!), 'finish_fault.pte_unmap_unlock');

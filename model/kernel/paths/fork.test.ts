@@ -80,6 +80,17 @@ describe('fork (dup_mmap, copy_page_range)', () => {
     expect(p.pfn).not.toBe(c.pfn);
   });
 
+  it('copies the page a per-VMA-locked fault prepared while an unrelated munmap held the mmap_lock (fork-after-vma-locked-fault-beside-munmap.txt)', () => {
+    // a false read-value of model 0.10.1: its VMA split replaced every VMA by a copy, so the fault's
+    // __anon_vma_prepare() marked a detached one and dup_mmap() skipped copy_page_range()
+    const r = runScenario(load('fork-after-vma-locked-fault-beside-munmap'), { policy: linux, properties: PROPERTIES });
+    expect(r.violation).toBeNull();
+    expect(r.trace.some((e) => e.actor === 'T4' && e.id === 'lock_vma_under_rcu')).toBe(true); // the per-VMA attempt ...
+    expect(r.trace.findIndex((e) => e.actor === 'T1' && e.id.startsWith('do_vmi_munmap'))).toBeLessThan(r.trace.findIndex((e) => e.actor === 'T4' && e.id === '__anon_vma_prepare')); // ... outlived the munmap
+    expect(r.trace.some((e) => e.actor === 'T4' && e.id.startsWith('copy_pte_range'))).toBe(true);
+    expect(reads(r, 'T5')).toEqual([1]);
+  });
+
   it('ends a child thread whose fork never ran (the parent exited first)', () => {
     const sc = txt(`process P0
 mmap P0 0x10000 pages=1 prot=rw
