@@ -18,8 +18,7 @@
 // Scenario: test/scenarios/mremap-vs-migrate-eb66ae030829.txt.
 import { defineVariant } from '../model/policies/variant.js';
 import { step } from '../model/kernel/step.js';
-import { note, unlock } from '../model/kernel/locks.js';
-import { tableIndex } from '../model/kernel/pagetable.js';
+import { unlock } from '../model/kernel/locks.js';
 import type { K } from '../model/kernel/step.js';
 import type { FlushCtx } from '../model/kernel/paths/flush_tlb_mm_range.js';
 import type { MoveEntryCtx, MovePageTablesCtx } from '../model/kernel/paths/mremap_tables.js';
@@ -31,46 +30,25 @@ function needFlush(k: K): Record<string, boolean> {
   return ((k.s.ext[NS] as Record<string, boolean> | undefined) ??= {});
 }
 
-type Ctx = MoveEntryCtx & { dirtyMoved?: boolean };
-
 export default defineVariant({
   name: NS,
   description: 'move_ptes flushes under the PTL only for a dirty PTE, else move_page_tables flushes after the PTLs are dropped (before eb66ae030829)',
   edit: (v) =>
     v
-      // the move loop, with 5d1904204c99's check after the clear: force_flush for a present dirty PTE
-      .replace('move_ptes.move_pte', function* (k, c: Ctx) {
-        const s = k.s;
-        const from = s.frames[c.oldTable!]!;
-        const to = s.frames[c.newTable!]!;
-        const op = s.ghost.ops[c.opId];
-        for (let d = 0; d < c.extent; d++) {
-          const i = tableIndex(s.config, c.oldAddr + d, 1);
-          const e = from.entries![i];
-          if (!e) continue;
-          c.forceFlush = true; // something moved (a need_flush)
-          from.entries![i] = null; // ptep_get_and_clear()
-          note(k, 'pte-write', c.mm, `pte ${c.oldAddr + d}`, from.pfn);
-          if (e.dirty) c.dirtyMoved = true; // pte_present(pte) && pte_dirty(pte): force_flush
-          op?.zapped.push({ vpn: c.oldAddr + d, ghost: e.ghost, at: ++s.ghost.clock });
-          to.entries![tableIndex(s.config, c.newAddr + d, 1)] = e; // set_pte_at()
-          note(k, 'pte-write', c.mm, `pte ${c.newAddr + d}`, to.pfn);
-          yield { id: 'move_ptes.set_ptes' };
-        }
+      // 5d1904204c99's check in the move loop: force_flush for a present dirty PTE; a clean one sets *need_flush
+      .decide('move_ptes.force_flush', (k, present, at) => {
+        if (present && !at.dirty) needFlush(k)[k.self] = true;
+        return present && at.dirty === true;
       })
-      // spin_unlock(new_ptl); if (force_flush) flush_tlb_range(old range); else *need_flush = true
-      .replace('move_ptes.flush_tlb_range', function* (k, c: Ctx) {
+      // spin_unlock(new_ptl); if (force_flush) flush_tlb_range(old range) (x86's of 2018: freed_tables false)
+      .replace('move_ptes.flush_tlb_range', function* (k, c: MoveEntryCtx) {
         if (c.newLock !== c.oldLock) yield* unlock(k, c.newLock!, 'move_ptes.spin_unlock');
         if (!c.forceFlush) return;
-        if (!c.dirtyMoved) {
-          needFlush(k)[k.self] = true;
-          return;
-        }
         const f: FlushCtx = { mm: c.mm, start: c.oldAddr, end: c.oldAddr + c.extent, stride: 1, freedTables: false };
         yield* k.run('flush_tlb_mm_range', f);
       })
       // pte_unmap_unlock(old_pte - 1, old_ptl): new_ptl went above
-      .replace('move_ptes.pte_unmap_unlock', function* (k, c: Ctx) {
+      .replace('move_ptes.pte_unmap_unlock', function* (k, c: MoveEntryCtx) {
         yield* unlock(k, c.oldLock!, 'move_ptes.pte_unmap_unlock');
       })
       // after the loop, no PTL held: if (need_flush) flush_tlb_range(vma, old_end - len, old_addr)

@@ -16,6 +16,7 @@
 //   copy_nonpresent_pte.is_cow_mapping     paths/copy_page_range.ts, step copy_present_ptes
 //   try_to_unmap_one.lazyfree_dirty        paths/try_to_unmap_one.ts, step try_to_unmap_one.lazyfree
 //   try_to_unmap_one.lazyfree_extra_ref    paths/try_to_unmap_one.ts, step try_to_unmap_one.lazyfree
+//   move_ptes.force_flush                  paths/mremap_tables.ts, step move_ptes.move_pte
 
 import type { K } from './step.js';
 
@@ -82,6 +83,12 @@ export const DECISION_POINTS: readonly DecisionPoint[] = [
     condition: 'else if (ref_count != 1 + map_count) { set_ptes(...pteval...); goto walk_abort; }',
     source: 'mm/rmap.c try_to_unmap_one(), added by 6c8e2a256915 (a GUP or speculative reference keeps a lazyfree folio)',
     args: '{}',
+  },
+  {
+    id: 'move_ptes.force_flush',
+    condition: 'if (pte_present(pte)) force_flush = true;',
+    source: 'mm/mremap.c move_ptes(), since eb66ae030829 (before it: pte_present(pte) && pte_dirty(pte), 5d1904204c99)',
+    args: '{ vpn: the old address, dirty: pte_dirty() of the entry moved }',
   },
 ];
 

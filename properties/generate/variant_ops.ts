@@ -57,7 +57,7 @@ export const OPT_IN_STEPS: Readonly<Record<OptInKind, readonly string[]>> = {
   // asked only where a migration entry, or a PROT_NONE PTE try_to_migrate_one() clears, is found; fork's copy of a
   // migration entry needs fork as well, so is_cow_mapping is listed under both
   migrate: ['pte_accessible.mm_tlb_flush_pending', 'change_pte_range.is_writable_migration_entry', 'copy_nonpresent_pte.is_cow_mapping'],
-  mremap: [],
+  mremap: ['move_ptes.force_flush'],
   // reclaim's steps and decision points for a lazyfree anonymous folio: only MADV_FREE makes one
   // (paths/madvise_free.ts), so under reclaim alone they never act (paths/reclaim.ts, try_to_unmap_one.ts)
   // flush_tlb_mm_range()'s secondary-TLB call reaches an ATC only when a device is bound (paths/sva.ts);

@@ -293,7 +293,7 @@ export const movePtes: StepDef<MoveEntryCtx>[] = [
       const i = tableIndex(s.config, c.oldAddr + d, 1);
       const e = from.entries![i];
       if (!e) continue;
-      c.forceFlush = true; // pte_present(): x86 counts a PROT_NONE entry as present
+      if (k.decide('move_ptes.force_flush', true, { vpn: c.oldAddr + d, dirty: e.dirty })) c.forceFlush = true; // pte_present(): x86 counts a PROT_NONE entry as present
       from.entries![i] = null; // get_and_clear_full_ptes()
       note(k, 'pte-write', c.mm, `pte ${c.oldAddr + d}`, from.pfn);
       op?.zapped.push({ vpn: c.oldAddr + d, ghost: e.ghost, at: ++s.ghost.clock });
