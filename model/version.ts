@@ -55,4 +55,11 @@
 // mm whose tables reached its range when that mm's own open call cleared
 // the PTE (a hugetlb unshare beside the other sharer's munmap: a false
 // report of 0.10.0, test/scenarios/hugetlb-unshare-beside-sharer-munmap.txt).
-export const MODEL_VERSION = '0.10.1';
+// 0.11.0 (issue 12): a VMA that no split boundary cuts stays the same
+// object (a fault under its per-VMA lock beside an unrelated munmap set
+// anon_vma on a detached copy, and fork then skipped copy_page_range: a
+// false read-value report of 0.10.1); do_anonymous_page() takes the PTE's
+// write bit from vm_flags before the PTL. (Issue 14) move_ptes() asks the
+// decision point move_ptes.force_flush for each moved PTE. Runs of the
+// default kinds keep their traces.
+export const MODEL_VERSION = '0.11.0';

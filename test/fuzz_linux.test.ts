@@ -70,6 +70,17 @@ describe('fuzzing linux', () => {
     for (const c of OPT_IN_COUNTERS.vm) expect(Number(new RegExp(`^  ${c} +(\\d+)$`, 'm').exec(rec)?.[1] ?? 0), `${c} in docs/campaigns/linux-vm-100000.txt`).toBeGreaterThan(0);
   });
 
+  it('the recorded 100000-run host-paths campaign (reclaim, fork, migrate, mremap, madv_free, swap) is clean on this model and reaches every counter', () => {
+    // issue 12: the default kinds with every host path the model has; the known reclaim refault finding
+    // (docs/findings/reclaim-refault-stale-read.md) was not drawn in these runs and is replayed by its own test
+    const rec = readFileSync('docs/campaigns/linux-host-100000.txt', 'utf8');
+    expect(rec).toContain(`# model: ${MODEL_VERSION}\n`);
+    expect(rec).toMatch(/^result: no violation in 100000 runs$/m);
+    const counters = countersFor(false, ['reclaim', 'fork', 'migrate', 'mremap', 'madv_free', 'swap']);
+    expect(counters).toEqual(expect.arrayContaining([...OPT_IN_COUNTERS.swap, ...OPT_IN_COUNTERS.reclaim]));
+    for (const c of counters) expect(Number(new RegExp(`^  ${c} +(\\d+)$`, 'm').exec(rec)?.[1] ?? 0), `${c} in docs/campaigns/linux-host-100000.txt`).toBeGreaterThan(0);
+  });
+
   it('the recorded 100000-run campaign with guest_memfd slots is clean on this model and reaches every KVM and gmem counter', () => {
     const rec = readFileSync('docs/campaigns/linux-gmem-100000.txt', 'utf8');
     expect(rec).toContain(`# model: ${MODEL_VERSION}\n`);
