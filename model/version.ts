@@ -62,4 +62,11 @@
 // write bit from vm_flags before the PTL. (Issue 14) move_ptes() asks the
 // decision point move_ptes.force_flush for each moved PTE. Runs of the
 // default kinds keep their traces.
-export const MODEL_VERSION = '0.11.0';
+// 0.12.0 (issue 11 item 4): an SVA device's IOMMU has a paging-structure
+// cache apart from its ATC (sva/state.ts, paths/sva.ts): the walk starts
+// from the deepest cached table, the invalidation drops the entries whose
+// range overlaps it (IH clear, decision point cache_tag_flush_range.ih),
+// and no-freed-table-reachable and no-stale-psc-after-unlink read it. The
+// invalidation step's id names what it dropped (atc_, psc_, atc_psc_).
+// Runs without a bound device keep their traces.
+export const MODEL_VERSION = '0.12.0';

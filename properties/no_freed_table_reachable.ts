@@ -14,8 +14,8 @@ function staleTable(s: KernelState, pfn: number, ghost: number): string | null {
 /** The property over `reach` (reach_cache.ts): the registry's skips the entry scan while the frames are as at its last clean scan; tests also run it over the full reference. */
 export const noFreedTableReachableWith = (reach: Reach): Property => ({
   id: 'no-freed-table-reachable',
-  statement: 'no freed page-table frame is referenced by a live upper-level entry, a usable PSC entry or a walker in progress',
-  rule: 'pte_free_tlb() + tlb_remove_table(): flush with freed_tables (lazy CPUs too), free after an RCU grace period; commit 2ff6ddf19c0e; docs/kernel-facts.md F2',
+  statement: 'no freed page-table frame is referenced by a live upper-level entry, a usable PSC entry (a CPU\'s, or the IOMMU\'s of a bound SVA device) or a walker in progress',
+  rule: 'pte_free_tlb() + tlb_remove_table(): flush with freed_tables (lazy CPUs too, and through arch_invalidate_secondary_tlbs() an SVA device\'s IOMMU), free after an RCU grace period; commit 2ff6ddf19c0e; docs/kernel-facts.md F2',
   check({ s, mem, stepCache }) {
     // the frames and entries as at the last scan, which found nothing: nothing now
     const { contents } = reach({ s, stepCache });
@@ -35,6 +35,18 @@ export const noFreedTableReachableWith = (reach: Reach): Property => ({
         if (mm) {
           const lazy = cpu.isLazy && p.slot === cpu.loadedSlot ? ', lazy' : '';
           return { holder: 'PSC', message: `CPU${cpu.id} PCID slot ${p.slot} (${mm}${lazy}) caches a ${LEVEL_NAME[p.level]} table at frame ${p.pfn}, which is ${why}` };
+        }
+      }
+    }
+    // an IOMMU's paging-structure cache (paths/sva.ts): the IOMMU may walk from it whenever the device
+    // issues a request, so every entry of a live binding counts, as a lazy CPU's loaded PCID does
+    if (s.sva) {
+      for (const name in s.sva.devices) {
+        const dev = s.sva.devices[name]!;
+        if (dev.released) continue;
+        for (const p of dev.psc) {
+          const why = staleTable(s, p.pfn, p.ghost);
+          if (why) return { holder: 'device PSC', message: `${dev.name}'s IOMMU PSC (bound to ${dev.mm}) caches a ${LEVEL_NAME[p.level]} table at frame ${p.pfn}, which is ${why}` };
         }
       }
     }

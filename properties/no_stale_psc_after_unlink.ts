@@ -34,7 +34,7 @@ function queuedForFree(s: KernelState, pfn: Pfn): boolean {
 /** The property over `reach` (reach_cache.ts): the registry's is incremental, tests also run it over the full reference. */
 export const noStalePscAfterUnlinkWith = (reach: Reach): Property => ({
   id: 'no-stale-psc-after-unlink',
-  statement: 'when a call that unlinked a page table that lives on from an mm (a detach, an unshare) returns, no usable PSC entry of that mm still caches the table where the mm no longer links it',
+  statement: 'when a call that unlinked a page table that lives on from an mm (a detach, an unshare) returns, no usable PSC entry of that mm (a CPU\'s, or the IOMMU\'s of an SVA device bound to it) still caches the table where the mm no longer links it',
   rule: "an unlink flushes the paging-structure caches of the mm that lost the link, lazy CPUs included, before the call returns: arm64 flushes the walk cache when freed_tables || unshared_tables (c2ff4764e03e), x86 tlb_flush() passes freed_tables || unshared_tables so lazy CPUs get the IPI on unsharing (tlb_flush(), Lance Yang's sync-IPI series; docs/kernel-facts.md F5); mshare's unlink flushes with neither flag (safe only while the table cannot be reused before a full flush)",
   check({ s, event, mem, stepCache }) {
     const now = reach({ s, stepCache }).links();
@@ -67,6 +67,16 @@ export const noStalePscAfterUnlinkWith = (reach: Reach): Property => ({
           const lazy = cpu.isLazy && p.slot === cpu.loadedSlot ? ', lazy' : '';
           const at = vaHex(l.prefix * span(s.config, l.level + 1));
           return { holder: 'PSC', message: `${call} returned while CPU${cpu.id} PCID slot ${p.slot} (${l.mm}${lazy}) still caches the ${LEVEL_NAME[l.level]} table at frame ${l.pfn} for ${at}, which ${l.mm} no longer links there (${f.lp || 'live table'})` };
+        }
+      }
+      // the IOMMU of an SVA device bound to the mm (paths/sva.ts): reached only through arch_invalidate_secondary_tlbs()
+      if (s.sva) {
+        for (const name in s.sva.devices) {
+          const dev = s.sva.devices[name]!;
+          if (dev.released || dev.mm !== l.mm) continue;
+          if (!dev.psc.some((p) => p.level === l.level && p.prefix === l.prefix && p.pfn === l.pfn && p.ghost === l.ghost)) continue;
+          const at = vaHex(l.prefix * span(s.config, l.level + 1));
+          return { holder: 'device PSC', message: `${call} returned while ${dev.name}'s IOMMU PSC (bound to ${l.mm}) still caches the ${LEVEL_NAME[l.level]} table at frame ${l.pfn} for ${at}, which ${l.mm} no longer links there (${f.lp || 'live table'})` };
         }
       }
     }

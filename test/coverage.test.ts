@@ -452,7 +452,7 @@ const CASES: Case[] = [
       schedule: [until('D0', 'iommu_dma_access.walk'), until('T1', 'zap_pte_range.clear'), run('D0'), run('T1')],
     }),
     policy: linux,
-    reaches: ['sva_iopf', 'sva_stale_dma_in_window', 'sva_atc_invalidated_by_notifier'],
+    reaches: ['sva_iopf', 'sva_stale_dma_in_window', 'sva_atc_invalidated_by_notifier', 'sva_psc_invalidated_by_notifier'],
   },
 ];
 

@@ -18,6 +18,7 @@ export interface MutantScenario {
 export const MUTANT_SCENARIOS: Record<string, MutantScenario> = {
   'cve-2025-37964-no-fence': { scenario: 'test/scenarios/cve-2025-37964-switch-back.txt', property: 'no-freed-frame-reachable', actor: 'T3', stepId: 'load_new_mm_cr3.noflush' },
   'first-stride-only': { scenario: 'test/scenarios/mutants/first-stride-only.txt', property: 'unmap-complete', actor: 'T0', stepId: 'sys_munmap.return' },
+  'sva-ih-leaf-only': { scenario: 'test/scenarios/sva-psc-table-freed.txt', property: 'no-freed-table-reachable', actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table' },
   'flush-tlb-mm-range-no-secondary-tlbs': { scenario: 'test/scenarios/mutants/flush-tlb-mm-range-no-secondary-tlbs.txt', property: 'no-freed-frame-reachable', actor: 'T0', stepId: 'tlb_batch_pages_flush' },
   'fork-no-flush-tlb-mm': { scenario: 'test/scenarios/fork-stale-writable-parent.txt', property: 'read-value', actor: 'T2', stepId: 'user_access.walk' },
   'fork-writable-migration-entry': { scenario: 'test/scenarios/migrate-vs-fork.txt', property: 'read-value', actor: 'T1', stepId: 'user_access.walk' },

@@ -10,6 +10,7 @@ import type { Scenario } from '../model/run/scenario.js';
 import { PROPERTIES, propertyById } from '../properties/registry.js';
 import { policyByName } from '../model/policies/registry.js';
 import noSecondary from '../variants/flush-tlb-mm-range-no-secondary-tlbs.js';
+import ihLeafOnly from '../variants/sva-ih-leaf-only.js';
 import { anon, dmaRead, dmaWrite, munmap, proc, read, run, scenario, scenarioFile, svaBind, thread, until, write } from './build.js';
 import { expectOrder } from './trace.js';
 
@@ -31,7 +32,7 @@ describe('SVA on linux', () => {
     expect(dma.map((e) => e.id)).toEqual(['iommu_dma_access.walk', 'iommu_sva_handle_iopf.bad_access']);
     expect((dma[0]!.obs as { value: number }).value).toBe(1); // T0's write
     expect((dma[1]!.obs as { ok: boolean }).ok).toBe(false); // vma_lookup() found nothing: IOMMU_PAGE_RESP_INVALID
-    expectOrder(r, ['T0', 'zap_pte_range.clear'], ['T0', 'intel_arch_invalidate_secondary_tlbs.atc_invalidated'], ['T0', 'tlb_batch_pages_flush']);
+    expectOrder(r, ['T0', 'zap_pte_range.clear'], ['T0', 'intel_arch_invalidate_secondary_tlbs.atc_psc_invalidated'], ['T0', 'tlb_batch_pages_flush']);
     expect(r.trace.map((e) => e.id)).toContain('iommu_dma_access.page_request');
   });
 
@@ -56,6 +57,32 @@ describe('SVA on linux', () => {
     expect(bad.verdict).toBe('violation');
     expect(bad.violation?.property).toBe('no-freed-frame-reachable');
     expect(bad.violation?.holder).toBe('device TLB');
+  });
+});
+
+// The IOMMU's paging-structure cache (sva/state.ts): its walk caches the
+// tables it reads, and only an invalidation with IH clear drops them.
+describe("SVA: the IOMMU's paging-structure cache", () => {
+  it('munmap frees the tables the IOMMU walked; the flush drops its PSC entries before the free (linux holds); with IH set the IOMMU keeps a freed table (no-freed-table-reachable)', () => {
+    const sc = scenarioFile('sva-psc-table-freed');
+    const good = runScenario(sc, { policy: linux, properties: PROPERTIES });
+    expect(good.verdict).toBe('pass');
+    expectOrder(good, ['D', 'iommu_dma_access.walk'], ['T0', 'intel_arch_invalidate_secondary_tlbs.atc_psc_invalidated'], ['rcu', 'rcu_do_batch.__tlb_remove_table']);
+    const dma = good.trace.filter((e) => e.actor === 'D' && e.obs?.kind === 'access');
+    expect(dma.map((e) => e.id)).toEqual(['iommu_dma_access.walk', 'iommu_sva_handle_iopf.bad_access']); // the second walk found nothing
+    const bad = runScenario(sc, { policy: applyVariant(linux, ihLeafOnly), properties: PROPERTIES });
+    expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', holder: 'device PSC', actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table' });
+    expect(bad.violation?.message).toMatch(/^D0's IOMMU PSC \(bound to P0\) caches a pud table at frame \d+, which is free$/);
+  });
+
+  it('a hugetlb unshare leaves the shared PMD table to P0; the flush of P1 drops the device PSC entry before munmap returns (linux holds); with IH set it stays (no-stale-psc-after-unlink)', () => {
+    const sc = scenarioFile('sva-psc-hugetlb-unshare');
+    const good = runScenario(sc, { policy: linux, properties: PROPERTIES });
+    expect(good.verdict).toBe('pass');
+    expectOrder(good, ['T1', 'huge_pmd_share.pud_populate'], ['D', 'iommu_dma_access.walk'], ['T1', 'huge_pmd_unshare.pud_clear'], ['T1', 'intel_arch_invalidate_secondary_tlbs.atc_psc_invalidated'], ['T1', 'sys_munmap.return']);
+    const bad = runScenario(sc, { policy: applyVariant(linux, ihLeafOnly), properties: PROPERTIES });
+    expect(bad.violation).toMatchObject({ property: 'no-stale-psc-after-unlink', holder: 'device PSC', actor: 'T1', stepId: 'sys_munmap.return' });
+    expect(bad.violation?.message).toContain("still caches the pmd table at frame 3 for 0xd0000, which P1 no longer links there (pt:P0:L2)");
   });
 });
 
@@ -85,7 +112,7 @@ describe('SVA on an mshare sharer', () => {
   it('mshare-v3-per-sharer-flush: flush_tlb_mm_range() per sharer reaches the device (its known sleeping-lock finding aside)', () => {
     const r = runScenario(scenarioFile('sva-over-window'), { policy: policyByName('mshare-v3-per-sharer-flush')!, properties: [propertyById('no-freed-frame-reachable')!, propertyById('unmap-complete')!, propertyById('read-value')!] });
     expect(r.verdict).toBe('pass');
-    expect(r.trace.map((e) => e.id)).toContain('intel_arch_invalidate_secondary_tlbs.atc_invalidated');
+    expect(r.trace.map((e) => e.id)).toContain('intel_arch_invalidate_secondary_tlbs.atc_psc_invalidated');
   });
 
   it('mshare-2026: the sharer-list walk runs flush_tlb_mm_range(sharer), which reaches the device, with either listNotifiers value', () => {
@@ -94,7 +121,7 @@ describe('SVA on an mshare sharer', () => {
       const r = runScenario(scenarioFile('sva-over-window-2026'), { policy: { ...m, mshare: { ...m.mshare!, listNotifiers } }, properties: PROPERTIES });
       expect(r.verdict, listNotifiers).toBe('pass');
       const ids = r.trace.map((e) => e.id);
-      expect(ids.indexOf('intel_arch_invalidate_secondary_tlbs.atc_invalidated')).toBeGreaterThan(ids.indexOf('mshare_flush_sharers.next'));
+      expect(ids.indexOf('intel_arch_invalidate_secondary_tlbs.atc_psc_invalidated')).toBeGreaterThan(ids.indexOf('mshare_flush_sharers.next'));
     }
   });
 });
@@ -106,7 +133,7 @@ describe('hazard 19 (a) with a device: the pass-through of arch_invalidate_secon
     const sc = scenarioFile('sva-over-window');
     const memory = runScenario(sc, { policy: p, properties: [propertyById('no-freed-frame-reachable')!, propertyById('unmap-complete')!, propertyById('read-value')!] });
     expect(memory.verdict).toBe('pass');
-    expect(memory.trace.some((e) => e.id.endsWith('intel_arch_invalidate_secondary_tlbs.atc_invalidated'))).toBe(true); // a variant's step ids carry its name
+    expect(memory.trace.some((e) => e.id.endsWith('intel_arch_invalidate_secondary_tlbs.atc_psc_invalidated'))).toBe(true); // a variant's step ids carry its name
     expect(runScenario(sc, { policy: p, properties: PROPERTIES }).violation).toMatchObject({ property: 'lock-discipline', stepId: 'passthrough-secondary-tlbs:i_mmap_lock_read' });
   });
 });

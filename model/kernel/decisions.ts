@@ -17,6 +17,7 @@
 //   try_to_unmap_one.lazyfree_dirty        paths/try_to_unmap_one.ts, step try_to_unmap_one.lazyfree
 //   try_to_unmap_one.lazyfree_extra_ref    paths/try_to_unmap_one.ts, step try_to_unmap_one.lazyfree
 //   move_ptes.force_flush                  paths/mremap_tables.ts, step move_ptes.move_pte
+//   cache_tag_flush_range.ih               paths/sva.ts, svaArchInvalidateSecondaryTlbs()
 
 import type { K } from './step.js';
 
@@ -89,6 +90,12 @@ export const DECISION_POINTS: readonly DecisionPoint[] = [
     condition: 'if (pte_present(pte)) force_flush = true;',
     source: 'mm/mremap.c move_ptes(), since eb66ae030829 (before it: pte_present(pte) && pte_dirty(pte), 5d1904204c99)',
     args: '{ vpn: the old address, dirty: pte_dirty() of the entry moved }',
+  },
+  {
+    id: 'cache_tag_flush_range.ih',
+    condition: 'cache_tag_flush_range(domain, start, end, 0): ih = 0, the PASID-based invalidation also drops paging-structure-cache entries',
+    source: 'drivers/iommu/intel/svm.c intel_arch_invalidate_secondary_tlbs() (the invalidation hint; VT-d spec 6.5.2.4)',
+    args: '{ dev: the device, start, end }',
   },
 ];
 

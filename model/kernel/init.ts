@@ -73,7 +73,7 @@ export function initState(config: Config, setup: SetupItem[], createdAtRun: Read
         const mm = s.mms[item.proc];
         if (!mm) throw new ModelError(`setup binds device ${item.dev} to unknown process ${item.proc}`);
         s.sva ??= { devices: {} };
-        s.sva.devices[item.dev] = { name: item.dev, mm: mm.id, atc: [], released: false };
+        s.sva.devices[item.dev] = { name: item.dev, mm: mm.id, atc: [], psc: [], released: false };
         mm.notifiers.push(svaSubscription(item.dev)); // iommu_sva_bind_device() -> intel_svm_domain_alloc() -> mmu_notifier_register() (before the run)
         break;
       }

@@ -151,13 +151,15 @@ export const COVERAGE_COUNTERS = [
   'gmem_fault_retried',
   'gmem_punch_hole_racing_fault',
   'gmem_spte_zapped_by_punch_hole',
-  // IOMMU SVA (paths/sva.ts): a device's ATC entries dropped by
-  // arch_invalidate_secondary_tlbs from flush_tlb_mm_range() (the batch's
-  // (0, -1UL) call in arch_tlbbatch_add_pending() takes no step of its own
-  // and is not counted); a DMA that took an I/O page fault; a DMA through
-  // an ATC entry the PTE no longer gives (the allowed staleness before the
-  // CPU flush reaches the device)
+  // IOMMU SVA (paths/sva.ts): a device's ATC entries, and its IOMMU's
+  // paging-structure-cache entries, dropped by arch_invalidate_secondary_tlbs
+  // from flush_tlb_mm_range() (the batch's (0, -1UL) call in
+  // arch_tlbbatch_add_pending() takes no step of its own and is not
+  // counted); a DMA that took an I/O page fault; a DMA through an ATC entry
+  // the PTE no longer gives (the allowed staleness before the CPU flush
+  // reaches the device)
   'sva_atc_invalidated_by_notifier',
+  'sva_psc_invalidated_by_notifier',
   'sva_iopf',
   'sva_stale_dma_in_window',
   // mshare (SPEC 6): the situations behind the review's hazards
@@ -187,7 +189,7 @@ export const COVERAGE_COUNTERS = [
 export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free' | 'sva' | 'gmem' | 'swap', readonly string[]>> = {
   gmem: ['gmem_fault_retried', 'gmem_punch_hole_racing_fault', 'gmem_spte_zapped_by_punch_hole'],
   swap: ['swap_writeout_after_flush_dirty', 'swap_batched_flush_window', 'swap_in_read', 'swap_cache_hit'],
-  sva: ['sva_atc_invalidated_by_notifier', 'sva_iopf', 'sva_stale_dma_in_window'],
+  sva: ['sva_atc_invalidated_by_notifier', 'sva_psc_invalidated_by_notifier', 'sva_iopf', 'sva_stale_dma_in_window'],
   migrate: ['migrate_deferred_flush', 'migrate_batched_flush_window', 'migration_entry_waited', 'migrate_folio_freed', 'migrate_undone', 'migration_entry_changed', 'numa_misplaced_migration'],
   mremap: ['mremap_ptes_moved', 'mremap_table_moved', 'mremap_fault_during_move', 'mremap_stale_access_in_window'],
   madv_free: ['lazyfree_folio_discarded', 'lazyfree_folio_redirtied', 'madv_free_stale_dirty_write'],
@@ -385,7 +387,8 @@ function countSva(cov: Coverage, s: KernelState, e: StepEvent): void {
   if (!s.sva) return;
   const id = e.id;
   const o = e.obs;
-  if (id === 'intel_arch_invalidate_secondary_tlbs.atc_invalidated') cov.sva_atc_invalidated_by_notifier++;
+  if (id === 'intel_arch_invalidate_secondary_tlbs.atc_invalidated' || id === 'intel_arch_invalidate_secondary_tlbs.atc_psc_invalidated') cov.sva_atc_invalidated_by_notifier++;
+  if (id === 'intel_arch_invalidate_secondary_tlbs.psc_invalidated' || id === 'intel_arch_invalidate_secondary_tlbs.atc_psc_invalidated') cov.sva_psc_invalidated_by_notifier++;
   if (id === 'iommu_dma_access.page_request') cov.sva_iopf++;
   if (id === 'iommu_dma_access.atc_hit' && o?.kind === 'access' && o.device) {
     const a = s.sva?.devices[o.device]?.atc.find((x) => x.vpn === o.vpn);

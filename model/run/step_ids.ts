@@ -563,6 +563,8 @@ export const SWAP_STEP_IDS: readonly string[] = [
 export const SVA_STEP_IDS: readonly string[] = [
   'intel_arch_invalidate_secondary_tlbs',
   'intel_arch_invalidate_secondary_tlbs.atc_invalidated',
+  'intel_arch_invalidate_secondary_tlbs.atc_psc_invalidated',
+  'intel_arch_invalidate_secondary_tlbs.psc_invalidated',
   'intel_pasid_tear_down_entry',
   'iommu_dma_access.atc_hit',
   'iommu_dma_access.not_modelled',

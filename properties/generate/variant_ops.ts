@@ -62,7 +62,7 @@ export const OPT_IN_STEPS: Readonly<Record<OptInKind, readonly string[]>> = {
   // (paths/madvise_free.ts), so under reclaim alone they never act (paths/reclaim.ts, try_to_unmap_one.ts)
   // flush_tlb_mm_range()'s secondary-TLB call reaches an ATC only when a device is bound (paths/sva.ts);
   // under linux it has nothing else to call (an mshare design's host notifier is a default-kind matter)
-  sva: ['mmu_notifier_arch_invalidate_secondary_tlbs'],
+  sva: ['mmu_notifier_arch_invalidate_secondary_tlbs', 'cache_tag_flush_range.ih'],
   // the TDP fault's guest_memfd branch acts only on a gfn of a guest_memfd-backed slot (paths/kvm_mmu.ts)
   gmem: ['kvm_mmu_faultin_pfn_gmem'],
   madv_free: ['try_to_unmap.rmap_walk_anon', 'try_to_unmap_one.lazyfree', 'try_to_unmap_one.lazyfree_dirty', 'try_to_unmap_one.lazyfree_extra_ref'],

@@ -74,13 +74,13 @@
 
 import { step, type K, type StepDef } from '../step.js';
 import { lock, mmapLock, unlock } from '../locks.js';
-import { hugeSubpage, tableIndex } from '../pagetable.js';
-import { LEVELS } from '../config.js';
+import { hugeSubpage, tableIndex, tablePrefix } from '../pagetable.js';
+import { LEVELS, span } from '../config.js';
 import type { Frame, KernelState, Pte } from '../state.js';
 import { TLB_FLUSH_ALL } from '../state.js';
 import type { MmId } from '../types.js';
 import { findVma } from '../vma.js';
-import { svaSubscription, type AtcEntry, type SvaDevice } from '../sva/state.js';
+import { svaSubscription, type AtcEntry, type IommuPscEntry, type SvaDevice } from '../sva/state.js';
 import { handleMmFault, type FaultCtx } from './fault.js';
 
 export interface DmaCtx {
@@ -93,20 +93,53 @@ export interface DmaCtx {
 const devOf = (s: KernelState, dev: string): SvaDevice => s.sva!.devices[dev]!;
 
 /**
- * The IOMMU's first-level walk from mm->pgd (no paging-structure cache):
- * the leaf entry for `v` (a PMD leaf's subpage), or null.
+ * The IOMMU's first-level walk for `v`: from the deepest paging-structure-
+ * cache entry for the address, else from mm->pgd, caching every upper entry
+ * it reads (as hwWalk() does for a CPU, pagetable.ts). The leaf entry (a
+ * PMD leaf's subpage) or null; null too when a cached entry leads to a
+ * frame that is no longer that table (no-freed-table-reachable has then
+ * already reported the entry, at the step that freed the table).
  */
-export function iommuWalk(s: KernelState, mm: MmId, v: number): { pte: Pte; translation: Pte } | null {
-  let table: Frame = s.frames[s.mms[mm]!.pgd]!;
-  for (let level = LEVELS; level >= 1; level--) {
+export function iommuWalk(s: KernelState, d: SvaDevice, v: number): { pte: Pte; translation: Pte } | null {
+  const c = s.config;
+  let level = LEVELS;
+  let table: Frame = s.frames[s.mms[d.mm]!.pgd]!;
+  for (let l = 1; l < LEVELS; l++) {
+    const hit = d.psc.find((p) => p.level === l && p.prefix === tablePrefix(c, v, l));
+    if (hit) {
+      level = l;
+      table = s.frames[hit.pfn]!;
+      break;
+    }
+  }
+  for (; level >= 1; level--) {
     if (table.state !== 'pagetable' || table.level !== level) return null;
-    const e = table.entries![tableIndex(s.config, v, level)];
+    const e = table.entries![tableIndex(c, v, level)];
     if (!e) return null;
     if (level === 1) return { pte: e, translation: e };
     if (level === 2 && e.huge) return { pte: e, translation: hugeSubpage(s, e, v) };
+    const prefix = tablePrefix(c, v, level - 1);
+    if (!d.psc.some((p) => p.level === level - 1 && p.prefix === prefix)) d.psc.push({ level: level - 1, prefix, pfn: e.pfn, ghost: e.ghost });
     table = s.frames[e.pfn]!;
   }
   return null;
+}
+
+/** The first page after the range a PSC entry of `level` and `prefix` translates. */
+const pscRange = (s: KernelState, p: IommuPscEntry) => ({ start: p.prefix * span(s.config, p.level + 1), end: (p.prefix + 1) * span(s.config, p.level + 1) });
+
+/** A PASID-based invalidation of [start, end): the ATC entries in it and, with IH clear (`ih` false), the PSC entries whose range overlaps it (state.ts). */
+function invalidateRange(s: KernelState, d: SvaDevice, start: number, end: number, ih = false): void {
+  if (end === TLB_FLUSH_ALL) {
+    d.atc = [];
+    if (!ih) d.psc = [];
+    return;
+  }
+  d.atc = d.atc.filter((e) => e.vpn < start || e.vpn >= end);
+  if (!ih) d.psc = d.psc.filter((p) => {
+    const r = pscRange(s, p);
+    return r.end <= start || r.start >= end;
+  });
 }
 
 /** The device's DMA (one op of its scenario thread). */
@@ -128,7 +161,7 @@ export const iommuDmaAccess: StepDef<DmaCtx>[] = [
         return;
       }
       if (hit) d.atc = d.atc.filter((e) => e !== hit);
-      const w = iommuWalk(k.s, d.mm, c.vpn);
+      const w = iommuWalk(k.s, d, c.vpn);
       if (w && !w.pte.protNone && (!c.write || w.pte.writable)) {
         w.pte.accessed = true;
         if (c.write) w.pte.dirty = true;
@@ -227,10 +260,12 @@ export function* svaArchInvalidateSecondaryTlbs(k: K, mm: MmId, start: number, e
   for (const n of m.notifiers) {
     if (!n.startsWith('sva:')) continue;
     const d = devOf(k.s, n.slice(4));
-    const before = d.atc.length;
-    d.atc = end === TLB_FLUSH_ALL ? [] : d.atc.filter((e) => e.vpn < start || e.vpn >= end);
-    // qi_submit_sync(): the dev-TLB invalidation completes before the call returns
-    yield { id: d.atc.length < before ? 'intel_arch_invalidate_secondary_tlbs.atc_invalidated' : 'intel_arch_invalidate_secondary_tlbs' };
+    const atc = d.atc.length;
+    const psc = d.psc.length;
+    invalidateRange(k.s, d, start, end, k.decide('cache_tag_flush_range.ih', false, { dev: d.name, start, end }));
+    // qi_submit_sync(): the IOTLB, PSC and dev-TLB invalidations complete before the call returns
+    const dropped = (d.atc.length < atc ? 'atc_' : '') + (d.psc.length < psc ? 'psc_' : '');
+    yield { id: dropped ? `intel_arch_invalidate_secondary_tlbs.${dropped}invalidated` : 'intel_arch_invalidate_secondary_tlbs' };
   }
 }
 
@@ -238,7 +273,7 @@ export function* svaArchInvalidateSecondaryTlbs(k: K, mm: MmId, start: number, e
 export function svaInvalidateAllNow(s: KernelState, mm: MmId): void {
   const m = s.mms[mm];
   if (!m || !s.sva) return;
-  for (const n of m.notifiers) if (n.startsWith('sva:')) devOf(s, n.slice(4)).atc = [];
+  for (const n of m.notifiers) if (n.startsWith('sva:')) invalidateRange(s, devOf(s, n.slice(4)), 0, TLB_FLUSH_ALL);
 }
 
 export interface SvaReleaseCtx {
@@ -250,7 +285,7 @@ export interface SvaReleaseCtx {
 export const intelMmRelease: StepDef<SvaReleaseCtx>[] = [
   step('intel_mm_release', function* (k, c) {
     const d = devOf(k.s, c.dev);
-    d.atc = []; // intel_pasid_tear_down_entry(): PASID entry cleared, IOTLB and dev-TLB flushed
+    invalidateRange(k.s, d, 0, TLB_FLUSH_ALL); // intel_pasid_tear_down_entry(): PASID entry cleared, IOTLB, PSC and dev-TLB flushed
     d.released = true;
     yield { id: 'intel_pasid_tear_down_entry' };
   }),

@@ -4,8 +4,18 @@
 // mm->pgd (intel_svm_set_dev_pasid() -> __domain_setup_first_level(...,
 // mm->pgd, ...), drivers/iommu/intel/svm.c), and the device caches the
 // leaf translations in its ATC (PCIe ATS device TLB). The IOMMU's own
-// IOTLB and paging-structure caches are folded into that one cache: they
-// are invalidated by the same call (cache_tag_flush_range()).
+// IOTLB is folded into that one cache: it is invalidated by the same call
+// (cache_tag_flush_range()). Its first-level paging-structure cache is
+// kept apart (`psc`), as the CPU's is (tlb.ts): the walk starts from the
+// deepest entry cached for the address and caches every upper entry it
+// reads, so a table the CPU side frees can still be walked by the IOMMU
+// unless the invalidation reached the PSC first. cache_tag_flush_range()
+// is called with ih = 0 from intel_arch_invalidate_secondary_tlbs(), and
+// a PASID-based IOTLB invalidation with IH clear also invalidates the
+// paging-structure-cache entries of the PASID (VT-d spec 6.5.2.4, "IH");
+// the model drops those whose range overlaps the invalidated one (the
+// model's reading: entries for the whole PASID may go too, which would
+// only make the device forget more).
 //
 // The driver registers an MMU notifier on the mm when the SVA domain is
 // allocated (intel_svm_domain_alloc() -> mmu_notifier_register()) with
@@ -30,11 +40,22 @@ export interface AtcEntry {
   filled: number;
 }
 
+/** A first-level paging-structure-cache entry: the table at `level` for the addresses of `prefix` (tablePrefix()), as the walk read it from the entry above. */
+export interface IommuPscEntry {
+  level: number;
+  prefix: number;
+  pfn: Pfn;
+  /** Ghost: allocation id of the table frame when the entry was filled. */
+  ghost: number;
+}
+
 /** One device bound to one mm (one PASID). */
 export interface SvaDevice {
   name: string;
   mm: MmId;
   atc: AtcEntry[];
+  /** The IOMMU's paging-structure cache for the PASID. */
+  psc: IommuPscEntry[];
   /** intel_mm_release() tore the PASID entry down (exit_mmap()): the device's DMA no longer translates. */
   released: boolean;
 }
