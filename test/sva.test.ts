@@ -86,6 +86,21 @@ describe("SVA: the IOMMU's paging-structure cache", () => {
   });
 });
 
+describe("SVA: a retry while the IOMMU's PSC is behind an invalidation in flight", () => {
+  it('waits for the flush to reach the device instead of spinning (linux holds); with IH set the wait never ends before the table is freed', () => {
+    const sc = scenarioFile('sva-psc-behind-invalidation');
+    const good = runScenario(sc, { policy: linux, properties: PROPERTIES });
+    expect(good.verdict).toBe('pass');
+    // T3 stops between its page response and its walk while T2 finishes the flush (the current actor runs on
+    // unless it blocks, runner.ts): the wait (iommu_dma_access.psc_behind, no step of its own)
+    expectOrder(good, ['T3', 'iommu_dma_access.page_request'], ['T3', 'iommu_page_response'], ['T2', 'native_flush_tlb_multi.wait'], ['T2', 'intel_arch_invalidate_secondary_tlbs.psc_invalidated'], ['T3', 'iommu_dma_access.walk']);
+    const t3 = good.trace.filter((e) => e.actor === 'T3').map((e) => e.id);
+    expect(t3.slice(t3.indexOf('iommu_page_response'))).toEqual(['iommu_page_response', 'iommu_dma_access.walk']);
+    const bad = runScenario(sc, { policy: applyVariant(linux, ihLeafOnly), properties: PROPERTIES });
+    expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', holder: 'device PSC' });
+  });
+});
+
 // Issue 11 items 4 and 6, hazard 19 (a): a device bound to a SHARER's mm
 // translates through the shared tables; a host-side change must reach the
 // sharer's arch_invalidate_secondary_tlbs before the page is freed.

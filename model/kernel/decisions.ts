@@ -93,7 +93,7 @@ export const DECISION_POINTS: readonly DecisionPoint[] = [
   },
   {
     id: 'cache_tag_flush_range.ih',
-    condition: 'cache_tag_flush_range(domain, start, end, 0): ih = 0, the PASID-based invalidation also drops paging-structure-cache entries',
+    condition: 'cache_tag_flush_range(domain, start, end - 1, 0): ih = 0, the PASID-based invalidation also drops paging-structure-cache entries',
     source: 'drivers/iommu/intel/svm.c intel_arch_invalidate_secondary_tlbs() (the invalidation hint; VT-d spec 6.5.2.4)',
     args: '{ dev: the device, start, end }',
   },

@@ -570,6 +570,7 @@ export const SVA_STEP_IDS: readonly string[] = [
   'iommu_dma_access.not_modelled',
   'iommu_dma_access.page_request',
   'iommu_dma_access.pasid_torn_down',
+  'iommu_dma_access.psc_behind',
   'iommu_dma_access.response_failure',
   'iommu_dma_access.walk',
   'iommu_page_response',

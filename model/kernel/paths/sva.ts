@@ -99,12 +99,15 @@ const devOf = (s: KernelState, dev: string): SvaDevice => s.sva!.devices[dev]!;
  * PMD leaf's subpage) or null; null too when a cached entry leads to a
  * frame that is no longer that table (no-freed-table-reachable has then
  * already reported the entry, at the step that freed the table).
+ * `peek`: the same walk, filling nothing; `tables`: from mm->pgd alone,
+ * filling nothing (what the tables give).
  */
-export function iommuWalk(s: KernelState, d: SvaDevice, v: number): { pte: Pte; translation: Pte } | null {
+export function iommuWalk(s: KernelState, d: SvaDevice, v: number, how: 'walk' | 'peek' | 'tables' = 'walk'): { pte: Pte; translation: Pte } | null {
+  const cached = how !== 'tables';
   const c = s.config;
   let level = LEVELS;
   let table: Frame = s.frames[s.mms[d.mm]!.pgd]!;
-  for (let l = 1; l < LEVELS; l++) {
+  for (let l = 1; cached && l < LEVELS; l++) {
     const hit = d.psc.find((p) => p.level === l && p.prefix === tablePrefix(c, v, l));
     if (hit) {
       level = l;
@@ -119,7 +122,7 @@ export function iommuWalk(s: KernelState, d: SvaDevice, v: number): { pte: Pte; 
     if (level === 1) return { pte: e, translation: e };
     if (level === 2 && e.huge) return { pte: e, translation: hugeSubpage(s, e, v) };
     const prefix = tablePrefix(c, v, level - 1);
-    if (!d.psc.some((p) => p.level === level - 1 && p.prefix === prefix)) d.psc.push({ level: level - 1, prefix, pfn: e.pfn, ghost: e.ghost });
+    if (how === 'walk' && !d.psc.some((p) => p.level === level - 1 && p.prefix === prefix)) d.psc.push({ level: level - 1, prefix, pfn: e.pfn, ghost: e.ghost });
     table = s.frames[e.pfn]!;
   }
   return null;
@@ -145,13 +148,21 @@ function invalidateRange(s: KernelState, d: SvaDevice, start: number, end: numbe
 /** The device's DMA (one op of its scenario thread). */
 export const iommuDmaAccess: StepDef<DmaCtx>[] = [
   step('iommu_dma_access', function* (k, c) {
-    for (;;) {
+    for (let retry = false; ; retry = true) {
       const d = devOf(k.s, c.dev);
       if (d.released || !k.s.mms[d.mm]) {
         // the PASID entry is torn down: the IOMMU blocks the request (a DMA error, not a user access)
         yield { id: 'iommu_dma_access.pasid_torn_down', final: true };
         return;
       }
+      // The retry after a successful page response, while the IOMMU's cached walk still fails where
+      // the tables now translate: its paging-structure cache is behind an invalidation in flight
+      // (a table another CPU unlinked, whose flush has not reached arch_invalidate_secondary_tlbs()
+      // yet). The device would retry and re-fault until it arrives; each round changes nothing but
+      // A bits, so the model waits for it, as a retried KVM fault waits for the invalidation's end.
+      // Without the invalidation the wait never ends: a progress violation, the livelock it would be.
+      const behind = () => !d.released && !!k.s.mms[d.mm] && iommuWalk(k.s, d, c.vpn, 'peek') === null && iommuWalk(k.s, d, c.vpn, 'tables') !== null;
+      if (retry && behind()) yield { id: 'iommu_dma_access.psc_behind', wait: () => !behind() };
       const obs = (value: number) => ({ kind: 'access' as const, opId: c.opId, mm: d.mm, vpn: c.vpn, write: c.write, value, ok: true, device: c.dev });
       const hit = d.atc.find((e) => e.vpn === c.vpn);
       if (hit && (!c.write || (hit.writable && hit.dirty))) {
