@@ -32,6 +32,7 @@ export const KNOWN_FUNCTIONS: Readonly<Record<string, string>> = {
   tlb_flush: 'arch/x86/include/asm/tlb.h',
   mmu_notifier_invalidate_range_start: 'include/linux/mmu_notifier.h',
   mmu_notifier_invalidate_range_end: 'include/linux/mmu_notifier.h',
+  arch_invalidate_secondary_tlbs: 'include/linux/mmu_notifier.h (struct mmu_notifier_ops, since 6bbd42e2df8f)',
   kvm_mmu_invalidate_begin: 'virt/kvm/kvm_main.c',
   kvm_mmu_invalidate_end: 'virt/kvm/kvm_main.c',
   mmu_invalidate_retry_gfn: 'include/linux/kvm_host.h',

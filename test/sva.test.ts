@@ -120,6 +120,15 @@ describe('SVA on an mshare sharer', () => {
     expect(runScenario(noDev, { policy: policyByName('mshare-v3')!, properties: PROPERTIES }).verdict).toBe('pass');
   });
 
+  it("mshare-v3 and v3-proposed: the host's table free leaves the sharer's IOMMU walking the freed host tables (no-freed-table-reachable, device PSC)", () => {
+    for (const p of ['mshare-v3', 'mshare-v3-proposed']) {
+      const r = all('sva-psc-over-window-host-free', p);
+      expect(r.violation, p).toMatchObject({ property: 'no-freed-table-reachable', holder: 'device PSC', stepId: 'rcu_do_batch.__tlb_remove_table' });
+      expect(r.violation!.message, p).toMatch(/^D0's IOMMU PSC \(bound to P0\) caches a pmd table at frame \d+, which is free$/);
+      expect(r.trace.filter((e) => e.id.startsWith('intel_arch_invalidate_secondary_tlbs')), p).toEqual([]);
+    }
+  });
+
   it('mshare-v3-proposed: passing invalidate_range_start/end through does not help, the SVA domain has neither', () => {
     expect(all('sva-over-window', 'mshare-v3-proposed').violation).toMatchObject({ property: 'no-freed-frame-reachable', holder: 'device TLB' });
   });
