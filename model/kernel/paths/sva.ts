@@ -128,7 +128,7 @@ export function iommuWalk(s: KernelState, d: SvaDevice, v: number, how: 'walk' |
   return null;
 }
 
-/** The first page after the range a PSC entry of `level` and `prefix` translates. */
+/** The pages [start, end) a PSC entry of `level` and `prefix` translates. */
 const pscRange = (s: KernelState, p: IommuPscEntry) => ({ start: p.prefix * span(s.config, p.level + 1), end: (p.prefix + 1) * span(s.config, p.level + 1) });
 
 /** A PASID-based invalidation of [start, end): the ATC entries in it and, with IH clear (`ih` false), the PSC entries whose range overlaps it (state.ts). */
