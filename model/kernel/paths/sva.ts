@@ -7,8 +7,12 @@
 //   1. ATC hit with the needed permission (a write also needs D set, as
 //      the CPU's store does): use it.
 //   2. Otherwise the entry goes, and the IOMMU walks the CPU tables of the
-//      bound mm from mm->pgd (first-level translation), sets A (and D),
-//      and fills the ATC: ATS translation completion.
+//      bound mm (first-level translation) from its deepest paging-structure-
+//      cache entry for the address, else from mm->pgd, caching the upper
+//      entries it reads; sets A (and D) and fills the ATC: ATS translation
+//      completion. A retry after a successful page response waits while
+//      that cached walk fails where the tables translate (iommu_dma_access.
+//      psc_behind, below).
 //   3. Not present, PROT_NONE or not writable for a write: a page request
 //      (PRI); the device waits for the response of the I/O page fault
 //      handler and retries the access.
@@ -59,6 +63,10 @@
 //   - no-freed-frame-reachable: an ATC entry of a bound device into a
 //     freed or reallocated frame, at any step, and a DMA store landing in
 //     one (holder 'device TLB');
+//   - no-freed-table-reachable: an IOMMU PSC entry of a bound device on a
+//     freed or reallocated table, at any step (holder 'device PSC');
+//   - no-stale-psc-after-unlink: an IOMMU PSC entry still caching a table
+//     the bound mm lost (an unshare, a detach) when that call returns;
 //   - unmap-complete: an ATC entry still holding a translation munmap,
 //     MADV_DONTNEED or an mshare unmap removed when the call returns, for
 //     a device bound to the calling mm or to any mm that sees the range
