@@ -68,5 +68,9 @@
 // range overlaps it (IH clear, decision point cache_tag_flush_range.ih),
 // and no-freed-table-reachable and no-stale-psc-after-unlink read it. The
 // invalidation step's id names what it dropped (atc_, psc_, atc_psc_).
-// Runs without a bound device keep their traces.
+// A device's retry after a successful page response waits while its cached
+// walk fails where the tables translate (iommu_dma_access.psc_behind); the
+// device's I/O page faults run on a task of their own (the IOPF kernel
+// thread), so a NUMA migration inside one has a current->tlb_ubc (a model
+// error before). Runs without a bound device keep their traces.
 export const MODEL_VERSION = '0.12.0';

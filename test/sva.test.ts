@@ -60,6 +60,15 @@ describe('SVA on linux', () => {
   });
 });
 
+describe('SVA: the I/O page fault handler is a kernel thread with a task of its own', () => {
+  it('a NUMA hinting fault taken by the handler migrates the page (its own tlb_ubc); the retried DMA writes the new page', () => {
+    const r = runScenario(scenarioFile('sva-iopf-numa-migration'), { policy: linux, properties: PROPERTIES });
+    expect(r.verdict).toBe('pass');
+    expectOrder(r, ['T0', 'migrate_misplaced_folio_prepare'], ['T0', 'try_to_migrate_one.ptep_get_and_clear'], ['T0', 'migrate_folio_done']);
+    expect(r.trace.filter((e) => e.actor === 'T0').map((e) => e.id).slice(-3)).toEqual(['iommu_sva_handle_iopf.mmap_read_unlock', 'iommu_page_response', 'iommu_dma_access.walk']);
+  });
+});
+
 // The IOMMU's paging-structure cache (sva/state.ts): its walk caches the
 // tables it reads, and only an invalidation with IH clear drops them.
 describe("SVA: the IOMMU's paging-structure cache", () => {

@@ -361,6 +361,8 @@ export interface RcuCallback {
 export interface Task {
   /** The process (mm) the thread belongs to; null for a kernel thread (kswapd: task->mm == NULL). */
   mm: MmId | null;
+  /** The IOPF workqueue's kernel thread of an SVA device (paths/sva.ts), not kswapd. Absent otherwise. */
+  iopf?: true;
   gather: Gather | null;
   /** A lockless walker in progress (GUP-fast): tables it is reading through. */
   walker: { pfn: Pfn; ghost: number }[] | null;

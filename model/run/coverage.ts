@@ -288,9 +288,9 @@ function countReclaim(cov: Coverage, s: KernelState, e: StepEvent): void {
   if (e.id === 'swap_writeout.after_flush_dirty') cov.swap_writeout_after_flush_dirty++;
   if (e.id === 'swap_read_folio') cov.swap_in_read++;
   if (e.id === 'do_swap_page.swap_cache_hit') cov.swap_cache_hit++;
-  // kswapd: the one task without an mm (Execution gives every user thread one)
+  // kswapd: the task without an mm that is not a device's IOPF thread (Execution gives every user thread one)
   const t = s.tasks[e.actor];
-  if (!t || t.mm !== null) return;
+  if (!t || t.mm !== null || t.iopf) return;
   const cpu = s.cpus[e.cpu]!;
   if (e.id === 'shrink_folio_list.isolate' && cpu.isLazy && cpu.loadedMm !== null) cov.kswapd_reclaim_on_lazy_mm++;
   if (e.id === 'arch_tlbbatch_flush.send' && t.tlbUbc?.cpumask.some((c) => s.cpus[c]!.isLazy)) cov.kswapd_batch_flush_lazy_cpu++;

@@ -150,7 +150,11 @@ export class Execution {
     const s = this.s;
     for (const t of sc.threads) {
       if (isDeviceThread(t)) {
-        this.add(t.name, 'thread', t.cpu, (k) => deviceActor(k, t)); // no task: a device (paths/sva.ts)
+        // a device (paths/sva.ts); its task is the IOPF workqueue's kernel thread that runs its I/O page
+        // faults (iommu_sva_handle_iopf()): no mm of its own, as kswapd, and its own current->tlb_ubc for
+        // a NUMA hinting fault's migration inside handle_mm_fault()
+        s.tasks[t.name] = { mm: null, iopf: true, gather: null, walker: null, exitPending: false, dead: false };
+        this.add(t.name, 'thread', t.cpu, (k) => deviceActor(k, t));
         continue;
       }
       s.tasks[t.name] = { mm: mmId(t.proc), gather: null, walker: null, exitPending: t.ops.some((o) => o.kind === 'exit'), dead: false };
