@@ -1,6 +1,7 @@
 import { firstEntry, LEVEL_NAME } from '../model/kernel/pagetable.js';
 import type { KernelState } from '../model/kernel/state.js';
 import { pscUsableFor } from '../model/kernel/tlb.js';
+import { liveDevices } from '../model/kernel/paths/sva.js';
 import type { Property } from './property.js';
 import { type Reach, reachAt } from './reach_cache.js';
 
@@ -40,14 +41,10 @@ export const noFreedTableReachableWith = (reach: Reach): Property => ({
     }
     // an IOMMU's paging-structure cache (paths/sva.ts): the IOMMU may walk from it whenever the device
     // issues a request, so every entry of a live binding counts, as a lazy CPU's loaded PCID does
-    if (s.sva) {
-      for (const name in s.sva.devices) {
-        const dev = s.sva.devices[name]!;
-        if (dev.released) continue;
-        for (const p of dev.psc) {
-          const why = staleTable(s, p.pfn, p.ghost);
-          if (why) return { holder: 'device PSC', message: `${dev.name}'s IOMMU PSC (bound to ${dev.mm}) caches a ${LEVEL_NAME[p.level]} table at frame ${p.pfn}, which is ${why}` };
-        }
+    for (const dev of liveDevices(s)) {
+      for (const p of dev.psc) {
+        const why = staleTable(s, p.pfn, p.ghost);
+        if (why) return { holder: 'device PSC', message: `${dev.name}'s IOMMU PSC (bound to ${dev.mm}) caches a ${LEVEL_NAME[p.level]} table at frame ${p.pfn}, which is ${why}` };
       }
     }
     for (const actor in s.tasks) {

@@ -1,5 +1,6 @@
 import { LEVEL_NAME } from '../model/kernel/pagetable.js';
 import { pscUsableFor } from '../model/kernel/tlb.js';
+import { liveDevices } from '../model/kernel/paths/sva.js';
 import { vaHex } from '../model/kernel/types.js';
 import { span } from '../model/kernel/config.js';
 import type { KernelState } from '../model/kernel/state.js';
@@ -56,6 +57,7 @@ export const noStalePscAfterUnlinkWith = (reach: Reach): Property => ({
       if (now.has(linkKey(l))) continue; // linked there again
       const f = s.frames[l.pfn]!;
       if (f.state !== 'pagetable' || f.allocId !== l.ghost || queuedForFree(s, l.pfn)) continue; // freed or on its way: no-freed-table-reachable's
+      const at = vaHex(l.prefix * span(s.config, l.level + 1));
       for (const cpu of s.cpus) {
         for (const p of cpu.psc) {
           if (p.level !== l.level || p.prefix !== l.prefix || p.pfn !== l.pfn || p.ghost !== l.ghost) continue;
@@ -65,19 +67,13 @@ export const noStalePscAfterUnlinkWith = (reach: Reach): Property => ({
           // whatever frees the table later flushes this same mm, lazy CPUs included
           if (cpu.isLazy && op?.kind === 'mremap' && movedWithin(now, l)) continue;
           const lazy = cpu.isLazy && p.slot === cpu.loadedSlot ? ', lazy' : '';
-          const at = vaHex(l.prefix * span(s.config, l.level + 1));
           return { holder: 'PSC', message: `${call} returned while CPU${cpu.id} PCID slot ${p.slot} (${l.mm}${lazy}) still caches the ${LEVEL_NAME[l.level]} table at frame ${l.pfn} for ${at}, which ${l.mm} no longer links there (${f.lp || 'live table'})` };
         }
       }
       // the IOMMU of an SVA device bound to the mm (paths/sva.ts): reached only through arch_invalidate_secondary_tlbs()
-      if (s.sva) {
-        for (const name in s.sva.devices) {
-          const dev = s.sva.devices[name]!;
-          if (dev.released || dev.mm !== l.mm) continue;
-          if (!dev.psc.some((p) => p.level === l.level && p.prefix === l.prefix && p.pfn === l.pfn && p.ghost === l.ghost)) continue;
-          const at = vaHex(l.prefix * span(s.config, l.level + 1));
-          return { holder: 'device PSC', message: `${call} returned while ${dev.name}'s IOMMU PSC (bound to ${l.mm}) still caches the ${LEVEL_NAME[l.level]} table at frame ${l.pfn} for ${at}, which ${l.mm} no longer links there (${f.lp || 'live table'})` };
-        }
+      for (const dev of liveDevices(s)) {
+        if (dev.mm !== l.mm || !dev.psc.some((p) => p.level === l.level && p.prefix === l.prefix && p.pfn === l.pfn && p.ghost === l.ghost)) continue;
+        return { holder: 'device PSC', message: `${call} returned while ${dev.name}'s IOMMU PSC (bound to ${l.mm}) still caches the ${LEVEL_NAME[l.level]} table at frame ${l.pfn} for ${at}, which ${l.mm} no longer links there (${f.lp || 'live table'})` };
       }
     }
     return null;

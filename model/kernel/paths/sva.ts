@@ -315,10 +315,17 @@ export const intelMmRelease: StepDef<SvaReleaseCtx>[] = [
   }),
 ];
 
+const NO_DEVICES: readonly SvaDevice[] = Object.freeze([]);
+
+/** Ghost for the properties: the devices whose binding is live (their IOMMU may still translate). */
+export function liveDevices(s: KernelState): readonly SvaDevice[] {
+  if (!s.sva) return NO_DEVICES; // most runs: no device, nothing allocated
+  return Object.values(s.sva.devices).filter((d) => !d.released);
+}
+
 /** Ghost for the properties: the ATC entries of live bindings. */
 export function liveAtc(s: KernelState): { dev: SvaDevice; e: AtcEntry }[] {
-  if (!s.sva) return [];
   const out: { dev: SvaDevice; e: AtcEntry }[] = [];
-  for (const d of Object.values(s.sva.devices)) if (!d.released) for (const e of d.atc) out.push({ dev: d, e });
+  for (const d of liveDevices(s)) for (const e of d.atc) out.push({ dev: d, e });
   return out;
 }
