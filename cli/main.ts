@@ -23,7 +23,7 @@ import type { Scenario } from '../model/run/scenario.js';
 import { validateForPolicy, validateScenario, validateStepIds } from '../model/run/validate.js';
 import { thrownAt } from '../model/source_location.js';
 import { MODEL_VERSION } from '../model/version.js';
-import { opKindsAccepted, type OpKind } from '../properties/generate/scenario_arb.js';
+import { opKindsAccepted, SETUP_ONLY_KINDS, threadOpKinds, type OpKind } from '../properties/generate/scenario_arb.js';
 import { addedKindsLine, campaignOps } from '../properties/generate/variant_ops.js';
 import { checkedProperties, CounterexampleError, FORMAT_VERSION, loadCounterexample, verdictOf, type CounterexampleFile, type Verdict } from '../reports/counterexample.js';
 import { renderHtml } from '../reports/render_html.js';
@@ -166,6 +166,7 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   const supported = opKindsAccepted(base.mshare);
   const asked = values.ops?.split(',') as OpKind[] | undefined;
   for (const o of asked ?? []) if (!supported.includes(o)) throw new UsageError(`unknown op '${o}' in --ops for ${base.name}${didYouMean(o, supported)} (known: ${supported.join(', ')})`);
+  if (asked && threadOpKinds(asked).length === 0) throw new UsageError(`--ops ${values.ops}: no operation for the threads (${SETUP_ONLY_KINDS.join(', ')} only add set-up to a run); add one, e.g. --ops read,write,munmap,${values.ops}`);
   const seed = values.seed ?? 'mshare-check';
   if (seed.length > 256 || !/^[\x20-\x7e]*$/.test(seed)) throw new UsageError('--seed must be printable ASCII, at most 256 characters');
   const outDir = values.out ?? 'counterexamples';

@@ -81,6 +81,7 @@ describe('mshare-check', () => {
       ['a bad --runs', ['fuzz', '--policy', 'linux', '--runs', 'many', '--out', out], /--runs must be a positive integer/],
       ['--runs with --time', ['fuzz', '--policy', 'linux', '--runs', '5', '--time', '1s', '--out', out], /not both/],
       ['an unknown op', ['fuzz', '--policy', 'linux', '--ops', 'read,fly', '--out', out], /unknown op 'fly'/],
+      ['--ops with set-up kinds only', ['fuzz', '--policy', 'linux', '--ops', 'sva,vm', '--out', out], /^mshare-check: --ops sva,vm: no operation for the threads/],
       ['a missing file', ['replay', join(dir, 'nope.json')], /nope\.json:0: no such file/],
       ['malformed JSON', ['replay', bad('m.json', '{\n  "format": "mshare-check/counterexample",\n  oops\n}\n')], /m\.json:3: malformed JSON/],
       ['a JSON file of another kind', ['replay', bad('o.json', '{\n  "format": "other"\n}\n')], /o\.json:2: not a counterexample file/],

@@ -236,6 +236,14 @@ function swarmArb(kinds: readonly OpKind[]): fc.Arbitrary<OpKind[] | undefined> 
   return fc.option(subset, { nil: undefined, freq: 2 });
 }
 
+/**
+ * The kinds a thread draws as operations: vm, gmem, sva and swap are no
+ * thread operation but set-up a run may draw (a VM, a guest_memfd, a bound
+ * device, a swap device), so a list of those alone gives threads nothing.
+ */
+export const SETUP_ONLY_KINDS: readonly OpKind[] = ['vm', 'sva', 'gmem', 'swap'];
+export const threadOpKinds = (ops: readonly OpKind[]): OpKind[] => ops.filter((k) => !SETUP_ONLY_KINDS.includes(k));
+
 export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   const withHuge = (base: fc.Arbitrary<RawScenario>) =>
     !(opts.hugetlb ?? opts.mshare === null) ? base : fc.tuple(base, fc.array(fc.nat(HUGE_POOL.length), { minLength: 3, maxLength: 3 })).map(([r, huge]) => ({ ...r, huge }));
@@ -244,7 +252,7 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   // like reclaim, until linux with KVM has a clean campaign on the current model: docs/kvm.md)
   const kvmOn = opts.kvm ?? (opts.ops.includes('vm') || opts.ops.includes('gmem'));
   const withKvm = (base: fc.Arbitrary<RawScenario>) => (!kvmOn ? base : fc.tuple(base, kvmArb).map(([r, kvm]) => (kvm ? { ...r, kvm } : r)));
-  const threadOps = { ...opts, ops: opts.ops.filter((k) => k !== 'vm' && k !== 'sva' && k !== 'gmem' && k !== 'swap') };
+  const threadOps = { ...opts, ops: threadOpKinds(opts.ops) };
   // drawn last as well: a run without fork in its kinds is the run drawn before fork was modelled
   const childKinds = threadOps.ops.filter((k) => k !== 'fork');
   const children = fc.array(fc.record({ cpu: fc.nat(3), ops: fc.array(rawOp(childKinds.length > 0 ? childKinds : ['read']), { minLength: 1, maxLength: 5 }) }), { minLength: 1, maxLength: 2 });
