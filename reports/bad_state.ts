@@ -27,6 +27,8 @@ export interface Focus {
   vm?: string;
   gfn?: number;
   vcpu?: string;
+  /** An SVA device's ATC or IOMMU PSC entry (sva_bad_state.ts): the device; absent for the CPU's and KVM's holders. */
+  device?: string;
 }
 
 const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

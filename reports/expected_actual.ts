@@ -93,7 +93,7 @@ const entryOf = (e: Effect) => upperEntryName(e.entry!, { mm: e.mm!, level: e.le
  * mshare the host's entry and a sharer's entry reach the same table, and
  * clearing one leaves the other.
  */
-function upperEntryLines(table: number, ctx: Context): string[] {
+export function upperEntryLines(table: number, ctx: Context): string[] {
   const out: string[] = [];
   const all = (kind: Effect['kind'], key?: string) => ctx.steps.slice(0, ctx.upTo).flatMap((s) => s.effects.filter((e) => e.kind === kind && e.pfn === table && (key === undefined || e.entry === key)).map((effect) => ({ ...s, effect })));
   const live = [...ctx.snap.uppers].filter(([, u]) => u.child === table);

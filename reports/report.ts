@@ -30,6 +30,7 @@ import { PROPERTIES, propertyById } from '../properties/registry.js';
 import { checkedProperties, CounterexampleError, verdictOf, type CounterexampleFile, type Verdict } from './counterexample.js';
 import { badNote, locateFocus, type EffectsByStep, type Focus } from './bad_state.js';
 import { KVM_HOLDERS, kvmActualLines, kvmBadNote, locateKvmFocus } from './kvm_bad_state.js';
+import { dmaAccess, locateSvaFocus, SVA_HOLDERS, svaActualLines, svaBadNote } from './sva_bad_state.js';
 import { actualLines, expectedLines } from './expected_actual.js';
 import { printScenario } from './scenario_text.js';
 import { accessText, callPath, guestAccessText, opText, resultText, runLabel, syscallText } from './step_labels.js';
@@ -204,6 +205,13 @@ export function relevant(e: Effect, f: Focus | null): boolean {
       return f?.vm != null && e.vm === f.vm && (f.vcpu == null || e.vcpu === f.vcpu);
     case 'mmu-invalidate':
       return f?.vm != null && e.vm === f.vm;
+    // An SVA device: the focus's ATC entry (its address in the bound mm), the table its IOMMU PSC caches, its PASID.
+    case 'atc-fill': case 'atc-drop':
+      return sameVa;
+    case 'iommu-psc-fill': case 'iommu-psc-drop':
+      return f?.table != null && e.pfn === f.table;
+    case 'pasid-release':
+      return f?.device != null && e.device === f.device;
   }
 }
 
@@ -293,16 +301,16 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
   const v = run.violation;
   const last = snapAt(v?.step ?? run.trace.length);
   const vEvent = v ? run.trace[v.step - 1] : undefined;
-  const focus = v ? (KVM_HOLDERS.includes(v.holder) ? locateKvmFocus(v, last) : locateFocus(v, vEvent, last)) : null;
+  const focus = v ? (KVM_HOLDERS.includes(v.holder) ? locateKvmFocus(v, last) : SVA_HOLDERS.includes(v.holder) || (v.holder === 'ideal' && dmaAccess(vEvent)) ? locateSvaFocus(v, vEvent, last) : locateFocus(v, vEvent, last)) : null;
   const prop = v ? propertyById(v.property) : undefined;
-  const note = (f: Focus, w: NonNullable<typeof v>) => (f.vm !== undefined ? kvmBadNote(f, last, byStep, w.step) : badNote(f, w.property, last, byStep, w.step, w.message));
+  const note = (f: Focus, w: NonNullable<typeof v>) => (f.vm !== undefined ? kvmBadNote(f, last, byStep, w.step) : f.device !== undefined ? svaBadNote(f, last, byStep, w.step, w.message) : badNote(f, w.property, last, byStep, w.step, w.message));
   const bad = v ? { cpu: focus?.cpu ?? actors.get(v.actor)?.cpu ?? null, note: focus ? note(focus, v) : v.message } : null;
 
   // 3. Expected against actual: computed from the recorded states alone, before the drawing, which
   // keeps every step the actual lines name ("installed at step 73", "joined ... at step 49").
   const ctx = { snap: last, steps: byStep, trace: run.trace, upTo: v?.step ?? steps.length, scenario: sc, ops, event: vEvent, ideal: v ? rec.get(v.step)?.ideal ?? null : null };
   const expected = v ? expectedLines(v, prop, focus, ctx) : [];
-  const actual = v ? (focus?.vm !== undefined ? kvmActualLines(v, focus, ctx) : actualLines(v, focus, ctx)) : [];
+  const actual = v ? (focus?.vm !== undefined ? kvmActualLines(v, focus, ctx) : focus?.device !== undefined ? svaActualLines(v, focus, ctx) : actualLines(v, focus, ctx)) : [];
   const namedInActual = new Set([...actual.join(' ').matchAll(/\bstep (\d+)/g)].map((m) => Number(m[1])));
 
   // 4. Which steps to show, and the collapsed runs between them.

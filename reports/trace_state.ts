@@ -6,7 +6,8 @@
 // first in the list: it never fires, it only snapshots the TLB-visible
 // state after every step (TLBs and paging-structure caches per PCID
 // slot, PTEs and upper entries, frames, IPIs, tlb_gen, VMAs, locks; with
-// a VM, the secondary MMU too: kvm_trace.ts). Consecutive snapshots are
+// a VM, the secondary MMU too: kvm_trace.ts; with an SVA device, its
+// ATC and IOMMU PSC: sva_trace.ts). Consecutive snapshots are
 // diffed into effects. Nothing in the model
 // changes for it, and the verdict is the same as without it.
 
@@ -17,6 +18,7 @@ import { mmOfCtx } from '../model/kernel/tlb.js';
 import { protString, vaHex } from '../model/kernel/types.js';
 import type { Property } from '../properties/property.js';
 import { diffKvm, snapshotKvm, type KvmEffectKind, type KvmSnap } from './kvm_trace.js';
+import { diffSva, snapshotSva, type SvaEffectKind, type SvaSnap } from './sva_trace.js';
 
 export type EffectKind =
   | 'pte-set' | 'pte-clear' | 'pte-change'
@@ -26,7 +28,8 @@ export type EffectKind =
   | 'ipi-send' | 'ipi-done'
   | 'tlb-gen' | 'slot' | 'slot-gen' | 'cr3' | 'lazy' | 'cpumask'
   | 'vma' | 'call-rcu'
-  | KvmEffectKind;
+  | KvmEffectKind
+  | SvaEffectKind;
 
 /** One change a step made, with the keys the report matches against the violation. */
 export interface Effect {
@@ -48,6 +51,8 @@ export interface Effect {
   vm?: string;
   gfn?: number;
   vcpu?: string;
+  /** An SVA device's effects (sva_trace.ts): the device; `mm` is the one it is bound to. */
+  device?: string;
 }
 
 export interface TlbSnap { slot: number; vpn: number; pfn: number; writable: boolean; filled: number; ghost: number; mm: string | null }
@@ -87,9 +92,12 @@ export interface Snapshot {
   reach: Map<number, string[]>;
   /** The secondary MMU (kvm_trace.ts); absent when the run has no VM. */
   kvm?: KvmSnap;
+  /** The SVA devices' ATCs and IOMMU PSCs (sva_trace.ts); absent when the run has no device. */
+  sva?: SvaSnap;
 }
 
 export function snapshot(s: KernelState): Snapshot {
+  const sva = snapshotSva(s);
   const leaves = new Map<string, LeafSnap>();
   const uppers = new Map<string, UpperSnap>();
   const reach = new Map<number, string[]>();
@@ -134,6 +142,7 @@ export function snapshot(s: KernelState): Snapshot {
     gathers: Object.fromEntries(Object.entries(s.tasks).filter(([, t]) => t.gather).map(([a, t]) => [a, [...t.gather!.pages]])),
     reach,
     ...(s.kvm ? { kvm: snapshotKvm(s) } : {}),
+    ...(sva ? { sva } : {}),
   };
 }
 
@@ -264,5 +273,6 @@ export function diff(a: Snapshot, b: Snapshot, o: DiffOptions): Effect[] {
   }
   if (b.rcuQueued > a.rcuQueued) out.push({ kind: 'call-rcu', text: `call_rcu(): ${b.rcuQueued - a.rcuQueued} table${b.rcuQueued - a.rcuQueued === 1 ? '' : 's'} queued` });
   out.push(...diffKvm(a.kvm, b.kvm));
+  out.push(...diffSva(a.sva, b.sva));
   return out;
 }
