@@ -70,7 +70,7 @@ describe('the report of each saved counterexample', () => {
    * different bad state; every file of the corpus is one of these, and a
    * new kind fails here until the checks below learn what its report says.
    */
-  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken' | 'value the reference forbids' | 'shared table not flushed' | 'PSC entry outlives its link' | 'guest TLB beyond the primary' | 'SPTE beyond the primary' | 'invalidate start never ended' | 'invalidate end without its start';
+  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken' | 'value the reference forbids' | 'shared table not flushed' | 'PSC entry outlives its link' | 'guest TLB beyond the primary' | 'SPTE beyond the primary' | 'invalidate start never ended' | 'invalidate end without its start' | 'stale device ATC entry' | 'device ATC outlives the unmap' | 'stale IOMMU PSC entry';
   const kindOf = (cx: CounterexampleFile): Kind => {
     const { property, holder } = cx.verdict;
     if (property === 'no-freed-frame-reachable' && holder === 'TLB') return 'stale TLB entry';
@@ -82,6 +82,9 @@ describe('the report of each saved counterexample', () => {
     if (property === 'shared-table-flush' && holder === 'TLB') return 'shared table not flushed';
     if (property === 'no-stale-psc-after-unlink' && holder === 'PSC') return 'PSC entry outlives its link';
     if (property === 'secondary-subset' && holder === 'guest TLB') return 'guest TLB beyond the primary';
+    if (property === 'no-freed-frame-reachable' && holder === 'device TLB') return 'stale device ATC entry';
+    if (property === 'unmap-complete' && holder === 'device TLB') return 'device ATC outlives the unmap';
+    if (property === 'no-freed-table-reachable' && holder === 'device PSC') return 'stale IOMMU PSC entry';
     if (property === 'secondary-subset' && holder === 'SPTE') return 'SPTE beyond the primary';
     if (property === 'notifier-balance' && holder === 'notifier') return / is -\d+$|without a matching start/.test(cx.verdict.message ?? '') ? 'invalidate end without its start' : 'invalidate start never ended';
     throw new Error(`no report checks for ${property} (${holder}): add a kind`);
@@ -89,7 +92,7 @@ describe('the report of each saved counterexample', () => {
 
   it('has a counterexample of every kind of finding the report checks', () => {
     const kinds = new Set(files.map((f) => kindOf(loadCounterexample(join(DIR, f)))));
-    expect([...kinds].sort()).toEqual(['PSC entry outlives its link', 'SPTE beyond the primary', 'guest TLB beyond the primary', 'invalidate end without its start', 'invalidate start never ended', 'lock rule broken', 'shared table not flushed', 'stale PSC entry', 'stale TLB entry', 'stale upper entry', 'unmap not complete', 'value the reference forbids']);
+    expect([...kinds].sort()).toEqual(['PSC entry outlives its link', 'SPTE beyond the primary', 'device ATC outlives the unmap', 'guest TLB beyond the primary', 'invalidate end without its start', 'invalidate start never ended', 'lock rule broken', 'shared table not flushed', 'stale IOMMU PSC entry', 'stale PSC entry', 'stale TLB entry', 'stale device ATC entry', 'stale upper entry', 'unmap not complete', 'value the reference forbids']);
   });
 
   for (const f of files) {
@@ -269,6 +272,36 @@ describe('the report of each saved counterexample', () => {
             // what let the VM's subscription in between: a registration at run time, or an attach into the msharefs i_mmap
             expect(actual).toMatch(/notifier joined \S+'s list at step \d+|A window joined the msharefs i_mmap at step \d+/);
             expect(actual).toContain(`mmu_invalidate_in_progress ${n}, range`);
+            break;
+          }
+          case 'stale device ATC entry':
+          case 'device ATC outlives the unmap': {
+            // "D0's ATC (bound to P0) maps 0x80000 -> frame 6, which is free"; "munmap of 0x11000+1 in P0 returned while D0's ATC still maps 0x11000 -> frame 4"
+            const [, dev, va, frame] = /(\S+)'s ATC.* (?:still )?maps (0x[0-9a-f]+) -> frame (\d+)/.exec(v.message)!;
+            expect(report.focus).toMatchObject({ holder: 'device TLB', device: dev, pfn: Number(frame) });
+            const mm = report.focus!.mm!;
+            expect(report.bad!.note).toMatch(new RegExp(`^${dev} ATC still maps ${va} -> frame ${frame}\\b`));
+            // the entry and the IOMMU walk that filled it, the frame, the bound mm's PTE and what reached the device since it went
+            expect(actual).toMatch(new RegExp(`${dev} ATC \\(bound to ${mm}\\): ${va} -> frame ${frame} \\(rw?\\), filled at step \\d+ \\(\\S+, iommu_dma_access\\.walk\\)`));
+            expect(actual).toMatch(new RegExp(`Frame ${frame}: ${kindOf(cx) === 'stale device ATC entry' ? 'free since step' : '(free since step|still allocated)'}`));
+            expect(actual).toMatch(new RegExp(`${mm} PTE for ${va}: none since step \\d+`));
+            expect(actual).toMatch(new RegExp(`${dev} since the PTE was cleared at step \\d+: `));
+            // the state panel of the violating step holds the entry
+            expect(report.states[v.step]!.devices!.find((d) => d.device === dev)!.atc).toContain(`${va} -> frame ${frame}`);
+            break;
+          }
+          case 'stale IOMMU PSC entry': {
+            // "D0's IOMMU PSC (bound to P0) caches a pmd table at frame 4, which is free"
+            const [, dev, mm, level, frame] = /^(\S+)'s IOMMU PSC \(bound to (\S+)\) caches a (\w+) table at frame (\d+), which is free/.exec(v.message)!;
+            const table = `${level!.toUpperCase()} table`;
+            expect(report.focus).toMatchObject({ holder: 'device PSC', device: dev, mm, table: Number(frame) });
+            expect(report.bad!.note).toBe(`${dev} IOMMU PSC still caches a ${table} at frame ${frame}, which is free`);
+            expect(actual).toMatch(new RegExp(`${dev} IOMMU PSC \\(bound to ${mm}\\): paging-structure cache entry for the ${table} at frame ${frame}, cached at step \\d+ \\(\\S+, iommu_dma_access\\.\\w+\\)`));
+            expect(actual).toContain(`${table} frame ${frame}: free since step`);
+            // the entry that linked it was cleared (by whichever mm owns the table), and what reached the device since
+            expect(actual).toMatch(/\S+'s P[GUM]D entry \d+, which pointed at it, was cleared at step \d+/);
+            expect(actual).toMatch(new RegExp(`${dev} since \\S+'s P[GUM]D entry \\d+ was cleared at step \\d+: `));
+            expect(report.states[v.step]!.devices!.find((d) => d.device === dev)!.psc).toContain(`${table} frame ${frame}`);
             break;
           }
           case 'lock rule broken': {
@@ -482,7 +515,7 @@ describe('text layout', () => {
 });
 
 describe('mshare-check report', () => {
-  const file = join(DIR, files[0]!);
+  const file = join(DIR, files.find((f) => f.startsWith('linux+free-before-flush-'))!);
   const cli = async (...argv: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
@@ -490,7 +523,7 @@ describe('mshare-check report', () => {
     return { code, out: out.join('\n'), err };
   };
 
-  // files[0] was found with variants/free-before-flush.ts: its embedded code runs only when the user says so.
+  // found with variants/free-before-flush.ts: its embedded code runs only when the user says so.
   const mine = ['--variant', 'variants/free-before-flush.ts'];
 
   it('refuses to run the embedded variant unless told to', async () => {

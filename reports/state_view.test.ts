@@ -152,3 +152,44 @@ describe('swimlanes', () => {
     expect(lanes[1]!.title).toBe('T3 (P0): vCPU of V0 on CPU0');
   });
 });
+
+describe('an IOMMU SVA device in the state after each step', () => {
+  // test/scenarios/sva-psc-table-freed.txt: the IOMMU walk fills the ATC and the PSC, munmap's flush reaches them
+  const r = reportOf(`# mshare-check scenario v1
+config cpus=2
+process P0
+mmap P0 0x10000 pages=1 prot=rw
+sva_bind D0 P0
+thread T0 P0 cpu=0
+  write 0x10000
+  munmap 0x10000 pages=1
+thread D P0 cpu=1
+  dma_read D0 0x10000
+schedule
+  T0 until=user_access.walk
+  D until=iommu_dma_access.walk
+  T0
+`);
+  const at = (id: string) => r.states[r.steps.find((s) => s.id.startsWith(id))!.n]!;
+
+  it('shows the ATC entry and the tables the IOMMU walk cached, and their invalidation by the notifier', () => {
+    expect(r.states[0]!.devices).toEqual([{ device: 'D0', mm: 'P0', released: false, atc: [], psc: [] }]);
+    const walk = at('iommu_dma_access.walk').devices![0]!;
+    expect(walk.atc).toEqual([expect.stringMatching(/^0x10000 -> frame \d+$/)]);
+    expect(walk.psc).toEqual([expect.stringMatching(/^PUD table frame \d+$/), expect.stringMatching(/^PMD table frame \d+$/), expect.stringMatching(/^PTE table frame \d+$/)]);
+    const inv = r.steps.find((s) => s.id === 'intel_arch_invalidate_secondary_tlbs.atc_psc_invalidated')!;
+    expect(inv.effects).toEqual(expect.arrayContaining([expect.stringMatching(/^D0 ATC: drop 0x10000$/), expect.stringMatching(/^D0 IOMMU PSC: drop PUD table \(frame \d+\)$/)]));
+    expect(r.states[inv.n]!.devices![0]).toMatchObject({ atc: [], psc: [] });
+    expect(r.verdict.result).toBe('pass');
+  });
+
+  it('is absent from the states of a run without a device', () => {
+    const plain = reportOf(`# mshare-check scenario v1
+process P0
+mmap P0 0x10000 pages=1 prot=rw
+thread T0 P0 cpu=0
+  write 0x10000
+`);
+    expect(plain.states.filter((st) => 'devices' in st)).toEqual([]);
+  });
+});

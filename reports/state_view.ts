@@ -99,6 +99,18 @@ export interface KvmView {
   guestTlb: { cpu: number; entries: string[] }[];
 }
 
+/** An IOMMU SVA device bound to an mm (sva_trace.ts). */
+export interface DeviceView {
+  device: string;
+  mm: string;
+  /** intel_mm_release() tore the PASID entry down: the device no longer translates. */
+  released: boolean;
+  /** ATC entries: "0x10000 -> frame 4", " (r)" when read-only. */
+  atc: string[];
+  /** IOMMU first-level paging-structure cache: "PMD table frame 2". */
+  psc: string[];
+}
+
 export interface StateView {
   /** After this step; 0 is the initial state. */
   step: number;
@@ -114,6 +126,8 @@ export interface StateView {
   freeFrames: number[];
   /** The secondary MMU; absent when the run has no VM. */
   kvm?: KvmView;
+  /** The SVA devices; absent when the run binds none. */
+  devices?: DeviceView[];
 }
 
 export function stateView(step: number, snap: Snapshot, windows: readonly OpenWindow[]): StateView {
@@ -143,6 +157,7 @@ export function stateView(step: number, snap: Snapshot, windows: readonly OpenWi
     rcuQueued: snap.rcuQueued,
     freeFrames: snap.frames.flatMap((f, pfn) => (f.state === 'free' ? [pfn] : [])),
     ...(snap.kvm ? { kvm: kvmView(snap.kvm, snap.cpus.length) } : {}),
+    ...(snap.sva ? { devices: snap.sva.devices.map((d) => ({ device: d.name, mm: d.mm, released: d.released, atc: d.atc.map((e) => `${vaHex(e.vpn)} -> frame ${e.pfn}${e.writable ? '' : ' (r)'}`), psc: d.psc.map((p) => `${tableName(p.level)} frame ${p.pfn}`) })) } : {}),
   };
 }
 

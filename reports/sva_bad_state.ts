@@ -87,7 +87,7 @@ function deviceSinceLine(f: Focus, from: { n: number; what: string }, ctx: Conte
   const single = (ctx.snap.sva?.devices.length ?? 0) === 1;
   const events: string[] = [];
   for (const s of ctx.steps.slice(from.n, ctx.upTo)) {
-    if (s.id === 'flush_tlb_all' || s.id.startsWith('flush_tlb_all.')) events.push(`flush_tlb_all() at step ${s.n}, no arch_invalidate_secondary_tlbs()`);
+    if (s.id === 'flush_tlb_all.send' || s.id === 'flush_tlb_all.invlpgb_flush_all') events.push(`flush_tlb_all() at step ${s.n}, no arch_invalidate_secondary_tlbs()`);
     if (INVALIDATE.test(s.id) && single && !s.effects.some((e) => e.device === f.device)) events.push(`arch_invalidate_secondary_tlbs() at step ${s.n}, nothing of it dropped`);
     for (const e of s.effects) {
       if (e.kind === 'tlb-gen' && e.mm === f.mm) events.push(`${f.mm} flush_tlb_mm_range() at step ${s.n} (tlb_gen ${e.text.split(' ').at(-1)})`);

@@ -153,6 +153,7 @@
         c.storeBuffer.length ? h('p', null, 'store buffer (sb@cpu' + c.cpu + '): ', list('cpu' + c.cpu + '.sb', c.storeBuffer)) : null));
     });
     if (st.kvm) out.push.apply(out, kvmPanel(st.kvm));
+    if (st.devices) out.push.apply(out, devicePanel(st.devices));
     out.push(h('p', { 'data-field': 'rcu' }, 'Page tables waiting for an RCU grace period: ' + st.rcuQueued));
     out.push(h('p', { 'data-field': 'free' }, 'Free frames: ' + (st.freeFrames.join(' ') || 'none')));
     return out;
@@ -179,6 +180,23 @@
     k.guestTlb.forEach(function (g) {
       var tlbFocus = kf && kf.holder === 'guest TLB' && kf.cpu === g.cpu ? isEntry(kf.vcpu + ' (' + kf.vm + '): gfn ' + kf.gfn + ' -> frame ' + kf.pfn) : null;
       out.push(h('div', { class: 'guest-tlb', 'data-cpu': g.cpu }, h('h5', null, 'CPU' + g.cpu), list('cpu' + g.cpu + '.guest_tlb', g.entries, '-', tlbFocus)));
+    });
+    return out;
+  }
+
+  // IOMMU SVA devices (present only when the run binds one): per device its ATC and its IOMMU's paging-structure
+  // cache, the entry the violation is about marked.
+  var df = r.focus && r.focus.device !== undefined ? r.focus : null;
+  function devicePanel(ds) {
+    var out = [h('h3', null, 'IOMMU SVA devices: ATC and IOMMU paging-structure cache')];
+    ds.forEach(function (d) {
+      var mine = df && df.device === d.device;
+      var atcFocus = mine && df.pfn !== null && df.vpn !== null ? isEntry('0x' + (df.vpn * 4096).toString(16) + ' -> frame ' + df.pfn) /* vaHex(): page number to address */ : null;
+      var pscFocus = mine && df.table !== null ? function (x) { return / frame (\d+)$/.exec(x)[1] === String(df.table); } : null;
+      out.push(h('div', { class: 'device', 'data-device': d.device },
+        h('h4', null, d.device + ' (bound to ' + d.mm + ')' + (d.released ? ', PASID torn down' : '')),
+        h('h5', null, 'ATC'), list('dev.' + d.device + '.atc', d.atc, '-', atcFocus),
+        h('h5', null, 'IOMMU PSC'), list('dev.' + d.device + '.psc', d.psc, '-', pscFocus)));
     });
     return out;
   }
