@@ -73,4 +73,10 @@
 // device's I/O page faults run on a task of their own (the IOPF kernel
 // thread), so a NUMA migration inside one has a current->tlb_ubc (a model
 // error before). Runs without a bound device keep their traces.
-export const MODEL_VERSION = '0.12.0';
+// 0.13.0 (issue 12 item 6): move_pages() through an mshare window (knob
+// migrate): the folio is found through the sharer's link, and the rmap
+// walk of try_to_migrate() and remove_migration_ptes() visits the host's
+// inner VMA only (a sharer's link into a host's tables is not followed);
+// mshare policies accept `migrate` in scenarios and --ops. Runs without an
+// mshare window keep their traces.
+export const MODEL_VERSION = '0.13.0';

@@ -9,7 +9,7 @@ import { knobTable } from './knob_table.js';
 describe('knob_table.ts', () => {
   it('renders one row per knob, with unknown and guess marked', () => {
     const t = knobTable(MSHARE_POLICIES.find((p) => p.name === 'mshare-rfc-v3')!);
-    expect(t.split('\n')).toHaveLength(14);
+    expect(t.split('\n')).toHaveLength(15);
     expect(t).toContain('| NUMA scanning of a window (`numa`) | `allowed` | **guess**: ');
     expect(t).toContain('| MADV_DONTNEED through a window (`madvise`) | `early-return` | patch: RFC PATCH v3 8/10');
   });

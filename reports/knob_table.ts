@@ -18,6 +18,7 @@ const ROWS: readonly [keyof MshareKnobs | 'unlinkFlush', string][] = [
   ['madvise', 'MADV_DONTNEED through a window'],
   ['gup', 'GUP through a window'],
   ['numa', 'NUMA scanning of a window'],
+  ['migrate', 'move_pages() through a window'],
   ['unmapIoctl', 'MSHAREFS_UNMAP'],
   ['owner', 'owner'],
 ];

@@ -87,7 +87,7 @@ describe('mshare-check', () => {
       ['a JSON file of another kind', ['replay', bad('o.json', '{\n  "format": "other"\n}\n')], /o\.json:2: not a counterexample file/],
       ['a malformed scenario', ['replay', bad('s.txt', 'process P0\nthread T0 P0 cpu=0\n  reed 0x10000\n')], /s\.txt:3: unknown op 'reed'/],
       ['a scenario beyond its configuration', ['replay', bad('c.txt', 'process P0\nthread T0 P0 cpu=5\n  read 0x10000\n')], /c\.txt:2: thread 'T0' on cpu 5/],
-      ['a scenario its policy refuses', ['replay', bad('p.txt', 'process P0\nmmap P0 0x10000 pages=1 prot=rw\nthread T0 P0 cpu=0\n  migrate 0x10000\n'), '--policy', 'mshare-v3'], /p\.txt:3: migrate by thread 'T0' under mshare-v3: migration is modelled on mainline policies only/],
+      ['a scenario its policy refuses', ['replay', bad('p.txt', 'process P0\nmmap P0 0x10000 pages=2 prot=rw\nthread T0 P0 cpu=0\n  mremap 0x10000 0x20000 pages=1\n'), '--policy', 'mshare-v3'], /p\.txt:3: mremap under mshare-v3: not modelled for mshare designs/],
       ['MADV_FREE under an mshare policy', ['replay', bad('f.txt', 'process P0\nmmap P0 0x10000 pages=1 prot=rw\nthread T0 P0 cpu=0\n  madvise 0x10000 pages=1 advice=free\n'), '--policy', 'mshare-v3'], /f\.txt:4: madvise advice=free \(MADV_FREE\) in thread 'T0' under mshare-v3/],
       ['madv_free in --ops of an mshare policy', ['fuzz', '--policy', 'mshare-v3', '--ops', 'read,madv_free', '--out', out], /unknown op 'madv_free' in --ops for mshare-v3/],
       ['a variant naming an unknown step', ['fuzz', '--policy', 'linux', '--variant', 'test/fixtures/variant-unknown-step.ts', '--out', out], /variant-unknown-step\.ts:1: .*no step 'tlb_finish_mmu\.no_such_step'/],

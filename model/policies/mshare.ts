@@ -21,6 +21,8 @@ const withKnobs = (name: string, date: string, description: string, mshare: Msha
 const patch = (cite: string, fn: string, note?: string): KnobSource => ({ status: 'patch', cite, fn, ...(note ? { note } : {}) });
 
 const RFC = 'RFC PATCH v3';
+/** Why move_pages() through a window migrates through the host: what mainline's code does with a window VMA. */
+const MIGRATE_NOTE = "mm/migrate.c and mm/rmap.c untouched: folio_walk_start() walks the window's link; rmap_walk() visits the host's inner VMA only (the window maps the msharefs file), so try_to_migrate_one()'s flush is flush_tlb_range() on the host mm (3.1, 3.5)";
 const V2P = 'PATCH v2';
 const V3P = 'PATCH v3';
 
@@ -35,6 +37,7 @@ const RFC_V3: MshareKnobs = {
   madvise: 'early-return',
   gup: 'allowed',
   numa: 'allowed',
+  migrate: 'host-rmap',
   unmapIoctl: false,
   owner: false,
 };
@@ -49,6 +52,7 @@ const RFC_V3_SOURCES: KnobSources = {
   notifierPassThrough: patch(`${RFC} 00/10 series, 2024-09-03`, 'mmu_notifier_invalidate_range_start', 'no notifier on the host mm at all'),
   madvise: patch(`${RFC} 8/10 "mm/mshare: prepare for page table sharing support", 2024-09-03`, 'unmap_page_range', 'returns early for vma_is_shared(vma): MADV_DONTNEED on the window zaps nothing (3.4)'),
   gup: patch(`${RFC} 00/10 series, 2024-09-03`, 'follow_page_mask', 'mm/gup.c untouched: GUP walks the sharer link into the host tables under the sharer locks (hazard 16)'),
+  migrate: patch(`${RFC} 00/10 series, 2024-09-03`, 'add_folio_for_migration', MIGRATE_NOTE),
   numa: { status: 'guess', cite: `${RFC} 00/10 series, 2024-09-03`, fn: 'task_numa_work', note: 'the vma_is_mshare() skip ("sched/numa: do not scan msharefs vmas") is first seen in the 2025 series; its absence from RFC v3 is not checked patch by patch' },
   unmapIoctl: patch(`${RFC} 5/10 (ioctls), 2024-09-03`, 'msharefs_ioctl', 'MSHAREFS_SET_SIZE/GET_SIZE/CREATE_MAPPING only; MSHAREFS_UNMAP arrives in v1 (2.3, 2.4)'),
   owner: patch(`${RFC} 00/10 series, 2024-09-03`, 'do_exit', 'no owner: ownership is v3 17/22'),
@@ -75,6 +79,7 @@ const V2_SOURCES: KnobSources = {
   notifierPassThrough: patch(`${V2P} "mm/mshare: flush all TLBs when updating PTEs in an mshare range", 2025-04-03`, 'mshare_invalidate_tlbs', 'the host-mm notifier has only arch_invalidate_secondary_tlbs; sharer notifiers are never called (Jann Horn on v2, 5)'),
   madvise: patch(`${V2P} 11/20 "mm: add and use unmap_page_range vm_ops hook" and 12/20, 2025-04-03 (v1 11/20, 2025-01-24)`, 'mshare_vm_op_unmap_page_range', 'unmap_page_range() calls vm_ops->unmap_page_range, empty for msharefs ("Do not unmap pages in the mshare region itself"); __unmap_page_range() also returns for vma_is_mshare(): nothing zapped, no unlink'),
   gup: patch(`${V2P} 00/20 series, 2025-04-03`, 'follow_page_mask', 'mm/gup.c untouched; Jann Horn on v2: GUP walks the shared tables under the sharer locks (hazard 16)'),
+  migrate: patch(`${V2P} 00/20 series, 2025-04-03`, 'add_folio_for_migration', MIGRATE_NOTE),
   numa: patch(`${V2P} "sched/numa: do not scan msharefs vmas", 2025-04-03`, 'task_numa_work', 'vma_is_mshare() VMAs skipped (3.5)'),
   unmapIoctl: patch(`${V2P} "mm/mshare: Add an ioctl for unmapping objects in an mshare region", 2025-04-03`, 'msharefs_unmap', 'do_munmap(host_mm) under mmap_write_lock_killable(host) (2.5)'),
   owner: patch(`${V2P} 00/20 series, 2025-04-03`, 'do_exit', 'no owner: ownership is v3 17/22 "sched/mshare: mshare ownership"'),
@@ -93,6 +98,7 @@ const V3_SOURCES: KnobSources = {
   notifierPassThrough: patch(`${V3P} 00/22 cover letter, 2025-08-19`, 'mshare_invalidate_tlbs', '"(TBD) Support for mmu notifiers is not yet implemented" (5)'),
   madvise: patch(`${V3P} 11/22 "mm: add and use unmap_page_range vm_ops hook" and 13/22, 2025-08-19`, 'mshare_vm_op_unshare_page_range', 'MADV_DONTNEED -> zap_page_range_single() -> unmap_single_vma() -> unmap_page_range() -> the unlink hook: the sharer\'s whole top-level slot is unlinked (addr not aligned down) and flushed; the next fault relinks. Anthony\'s Sep 2025 remark that DONTNEED "will operate on the shared page table without taking the needed locks" is read as the pt_share_count decrement and unlink under the sharer\'s page_table_lock only (update-2026.md A6); the other reading is the variant value `allowed`'),
   gup: patch(`${V3P} 00/22 series, 2025-08-19`, 'follow_page_mask', 'mm/gup.c untouched; only faults check vma_is_mshare() (hazard 16 open)'),
+  migrate: patch(`${V3P} 00/22 series, 2025-08-19`, 'add_folio_for_migration', `${MIGRATE_NOTE}; Anthony Yznaga on v3, 2025-09 (lore 46b59f85-bacb-4e60-97d3-cbcd3c7b77c2@oracle.com): rmap-based paths are fine, they find the real VMA`),
   numa: patch(`${V3P} 9/22 "sched/numa: do not scan msharefs vmas", 2025-08-19`, 'task_numa_work', 'vma_is_mshare() VMAs skipped (3.5)'),
   unmapIoctl: patch(`${V3P} 19/22 "mm/mshare: Add an ioctl for unmapping objects in an mshare region", 2025-08-19`, 'msharefs_unmap', 'do_munmap(host_mm) under mmap_write_lock_killable(host) (2.5)'),
   owner: patch(`${V3P} 17/22 "sched/mshare: mshare ownership", 2025-08-19`, 'exit_mshare', 'do_exit() clears MSHARE_HAS_OWNER, then do_munmap() of the whole region under the host mmap_lock (2.7)'),
@@ -150,6 +156,7 @@ export const MSHARE_2026_SOURCES: KnobSources = {
   madvise: { status: 'unknown', cite: LWN_2026, note: "the talk names mshare_advise() but not what madvise() on a window VMA does; v3's value kept" },
   gup: { status: 'unknown', cite: LWN_2026, note: 'page-table walking is listed as an open problem; v3\'s value kept' },
   numa: { status: 'unknown', cite: LWN_2026, note: "not mentioned; v3's value kept" },
+  migrate: { status: 'unknown', cite: LWN_2026, fn: 'add_folio_for_migration', note: "not mentioned; v3's value kept (the rmap of a folio in the region still lists the host's VMA only)" },
   unmapIoctl: { status: 'unknown', cite: LWN_2026, note: 'the talk lists mshare_map/advise/protect and no unmap call; unmapping is mshare_map over a range or the owner\'s teardown' },
   owner: { status: 'talk', cite: LWN_2026, fn: 'exit_mshare / filp_flush (unposted)', note: 'the creator owns the region; when it exits or closes the fd the region disappears and the mappings in other processes are removed' },
   api: { status: 'talk', cite: LWN_2026, note: 'mshare_create (O_CLOEXEC only), ftruncate, mshare_attach, mshare_map, mshare_advise, mshare_protect; how other processes get the fd was not described: modelled as inherited/passed' },

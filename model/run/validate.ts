@@ -238,12 +238,9 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
  * is set at creation and cleared only by its exit.
  */
 export function validateForPolicy(sc: Scenario, policy: Policy): ScenarioProblem | null {
-  // migration (paths/migrate.ts) is modelled on mainline only: what try_to_migrate() does to a page
-  // reached through shared page tables (the rmap finds only the host mm's VMAs) is not modelled
+  // migration (paths/migrate.ts) under mshare: move_pages() through a window migrates through the
+  // host's rmap (knob migrate); the NUMA hinting fault's migration stays mainline's (generator)
   if (policy.mshare) {
-    for (const t of sc.threads) {
-      if (t.ops.some((o) => o.kind === 'migrate')) return { near: t.name, problem: `migrate by thread '${t.name}' under ${policy.name}: migration is modelled on mainline policies only (not through mshare's shared page tables)` };
-    }
     // mremap (paths/mremap.ts) is modelled for mainline only: the posted mshare series says of it only
     // that an msharefs VMA refuses a split (msharefs_mmap()'s vm_ops->may_split -> -EINVAL, so a partial
     // mremap fails: https://lore.kernel.org/all/20250820010415.699353-8-anthony.yznaga@oracle.com/); what a

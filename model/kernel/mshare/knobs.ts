@@ -33,6 +33,15 @@ export interface MshareKnobs {
   gup: 'allowed' | 'refused' | 'host-lock';
   /** task_numa_work() scanning a sharer VMA. */
   numa: 'allowed' | 'skipped';
+  /**
+   * move_pages(2) of a page through a sharer's window (paths/migrate.ts):
+   *   host-rmap  mm/migrate.c and mm/rmap.c as mainline has them: add_folio_for_migration()'s
+   *              folio_walk_start() walks the window's link, and try_to_migrate()'s rmap walk
+   *              reaches the host's inner VMA only (the window VMA maps the msharefs file, not
+   *              the folio's object), so the migration's flush is the host's.
+   *   refused    a window is not migratable: move_pages() reports -EFAULT for its pages.
+   */
+  migrate: 'host-rmap' | 'refused';
   /** MSHAREFS_UNMAP exists (not in RFC v3). */
   unmapIoctl: boolean;
   /** The creating process owns the region and its exit unmaps everything (v3). */
@@ -66,6 +75,7 @@ export const KNOB_VALUES: { readonly [K in keyof MshareKnobs]-?: Readonly<Record
   madvise: { 'early-return': true, 'empty-hook': true, 'unshare-hook': true, refused: true, 'host-lock': true, allowed: true },
   gup: { allowed: true, refused: true, 'host-lock': true },
   numa: { allowed: true, skipped: true },
+  migrate: { 'host-rmap': true, refused: true },
   unmapIoctl: { true: true, false: true },
   owner: { true: true, false: true },
   api: { msharefs: true, syscalls: true },

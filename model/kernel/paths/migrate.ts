@@ -62,6 +62,7 @@ import type { Pte } from '../state.js';
 import type { MmId, Pfn } from '../types.js';
 import type { TryToMigrateOneCtx } from './try_to_migrate_one.js';
 import { isVmHugetlbPage } from './hugetlb.js';
+import { sharerWindow, toHost } from '../mshare/msharefs.js';
 
 export interface MigrateCtx {
   /** The caller's mm and the address naming the folio. */
@@ -140,13 +141,21 @@ export function* rmapWalk(k: K, src: Pfn, migration: boolean, visit: (u: { mm: M
   }
 }
 
-/** The pages of `mm` whose PTE maps `src` present (`migration` false) or as a migration entry (true). */
+/**
+ * The pages of `mm` whose PTE maps `src` present (`migration` false) or as
+ * a migration entry (true). A sharer's link into an msharefs host's tables
+ * is not followed: the rmap lists the host's inner VMA, not the window VMA,
+ * which maps the msharefs file (research/mshare.md 3.1), so the host's
+ * visit is the only one for a page of the region.
+ */
 function mappingsIn(k: K, mm: MmId, src: Pfn, migration: boolean): number[] {
   const s = k.s;
   const out: number[] = [];
+  const hosts = Object.values(s.mshare).map((f) => f.host);
   const walk = (table: Pfn, level: number, base: number) => {
     const t = s.frames[table]!;
     if (t.state !== 'pagetable' || t.level !== level) return;
+    if (t.owner !== mm && t.owner !== null && hosts.includes(t.owner)) return;
     t.entries!.forEach((e, i) => {
       if (!e) return;
       const v = base + i * span(s.config, level);
@@ -166,7 +175,11 @@ export const migratePages: StepDef<MigrateCtx>[] = [
   step('add_folio_for_migration.folio_isolate_lru', function* (k, c) {
     const s = k.s;
     const v = findVma(s.mms[c.mm]!, c.vpn);
-    const e = v && !isVmHugetlbPage(s, v) && v.kind !== 'mshare' ? findPte(s, s.mms[c.mm]!, c.vpn)?.pte : null;
+    // An mshare window (knob migrate): folio_walk_start() walks the sharer's tables through the link;
+    // the folio's mapping and index are those of the host's inner VMA, which its rmap lists.
+    const win = v?.kind === 'mshare' ? sharerWindow(s, s.mms[c.mm]!, c.vpn) : null;
+    const inner = win && k.knob('migrate') === 'host-rmap' ? findVma(s.mms[win.file.host]!, toHost(win.file, win.vma.start, c.vpn)) : null;
+    const e = v && !isVmHugetlbPage(s, v) && (v.kind !== 'mshare' || inner) ? findPte(s, s.mms[c.mm]!, c.vpn)?.pte : null;
     // folio_walk_start(): a present PTE; vm_normal_page() is NULL for the zero page; folio_isolate_lru()
     // fails for a folio off the LRU (another migration holds it: locked, or isolated and not yet locked)
     // model: a swap entry has no folio here; a swap-cache folio is not migrated (moving it in the swap cache is not modelled)
@@ -174,9 +187,11 @@ export const migratePages: StepDef<MigrateCtx>[] = [
       yield { id: 'add_folio_for_migration.no_folio' };
     } else {
       c.src = e.pfn;
-      if (v!.kind === 'shared') {
-        c.file = v!.file!;
-        c.index = v!.pgoff + (c.vpn - v!.start);
+      const mapping = inner ?? v!;
+      const at = inner ? toHost(win!.file, win!.vma.start, c.vpn) : c.vpn;
+      if (mapping.kind === 'shared') {
+        c.file = mapping.file!;
+        c.index = mapping.pgoff + (at - mapping.start);
       }
       getPage(s, c.src); // folio_isolate_lru(): the isolation reference
       yield { id: 'add_folio_for_migration.folio_isolate_lru' };
