@@ -27,7 +27,7 @@ const ARTIFACTS = fileURLToPath(new URL('../artifacts/html-report/', import.meta
 
 interface Case {
   name: string;
-  family: 'linux' | 'mshare' | 'kvm';
+  family: 'linux' | 'mshare' | 'kvm' | 'sva';
   cx: () => CounterexampleFile;
   file: string;
 }
@@ -38,6 +38,8 @@ const CASES: Case[] = [
   saved('mshare-v3-cpumask-union-shared-table-flush-57f1e7adbf83.json', 'mshare'),
   saved('mshare-2026-unmap-complete-8b781a2268f4.json', 'mshare'),
   saved(KVM_FILE, 'kvm'),
+  saved('mshare-v3-no-freed-table-reachable-8933565c63b0.json', 'sva'),
+  saved('linux+flush-tlb-mm-range-no-secondary-tlbs-no-freed-frame-reachable-bc3d9f03f982.json', 'sva'),
   { name: 'hostile', family: 'mshare', cx: hostileCounterexample, file: HOSTILE.file },
 ];
 
@@ -58,6 +60,10 @@ function expectedFields(st: StateView): Record<string, string[]> {
     }
     f.vcpus = st.kvm.vcpus.map((v) => `${v.vcpu} (${v.vm}, CPU${v.cpu}): ${v.mode}${v.inGuest ? ', in the guest' : ''}; requests: ${v.requests.join(', ') || 'none'}${v.kicked ? '; kicked' : ''}`);
     for (const g of st.kvm.guestTlb) f[`cpu${g.cpu}.guest_tlb`] = g.entries;
+  }
+  for (const d of st.devices ?? []) {
+    f[`dev.${d.device}.atc`] = d.atc;
+    f[`dev.${d.device}.psc`] = d.psc;
   }
   for (const c of st.cpus) {
     for (const s of c.slots) {
@@ -163,6 +169,28 @@ async function checkKvm(page: Page, json: Report) {
   }
 }
 
+/**
+ * An SVA device finding: the cursor, moved by keyboard to the violating
+ * step, shows the device's ATC or IOMMU PSC entry the violation is about,
+ * marked, and nothing is marked in the initial state.
+ */
+async function checkSva(page: Page, json: Report) {
+  const f = json.focus!;
+  expect(f.device, 'the violation is about a device entry').toBeDefined();
+  const field = f.holder === 'device PSC' ? `dev.${f.device}.psc` : `dev.${f.device}.atc`;
+  const v = json.violation!;
+  await page.focus('#timeline');
+  await page.keyboard.press('Home');
+  await checkPanel(page, json, 0);
+  expect(await focusItems(page)).toEqual([]);
+  for (let n = 1; n <= v.step; n++) await page.keyboard.press('ArrowDown');
+  await checkPanel(page, json, v.step);
+  const d = json.states[v.step]!.devices!.find((x) => x.device === f.device)!;
+  const entry = f.holder === 'device PSC' ? d.psc.filter((x) => x.endsWith(` frame ${f.table}`)) : d.atc.filter((x) => x.includes(` -> frame ${f.pfn}`));
+  expect(entry).toHaveLength(1);
+  expect(await focusItems(page)).toEqual([[field, entry[0]]]);
+}
+
 describe('the HTML report in a browser', () => {
   let browser: Browser;
   beforeAll(async () => {
@@ -174,7 +202,7 @@ describe('the HTML report in a browser', () => {
   });
 
   it('covers each policy family', () => {
-    expect(new Set(CASES.map((c) => c.family))).toEqual(new Set(['linux', 'mshare', 'kvm']));
+    expect(new Set(CASES.map((c) => c.family))).toEqual(new Set(['linux', 'mshare', 'kvm', 'sva']));
   });
 
   for (const c of CASES) {
@@ -233,6 +261,8 @@ describe('the HTML report in a browser', () => {
       await checkPanel(page, json, v.step);
       // ... and by click.
       const mid = Math.ceil(json.steps.length / 2);
+      // scrolled to the middle of the view first, as a reader would: near the top, the sticky lane header covers it
+      await page.$eval(`#timeline .step[data-n="${mid}"]`, (e) => e.scrollIntoView({ block: 'center' }));
       await page.click(`#timeline .step[data-n="${mid}"]`);
       await checkPanel(page, json, mid);
       // Back on the violating step for the screenshot.
@@ -247,6 +277,7 @@ describe('the HTML report in a browser', () => {
       expect(await page.$$('img, svg, iframe, object, embed, link, base, form')).toHaveLength(0);
       expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
       if (c.family === 'kvm') await checkKvm(page, json);
+      if (c.family === 'sva') await checkSva(page, json);
       if (c.name === 'hostile') {
         expect(await page.$eval('[data-field=found]', (e) => e.textContent)).toContain(HOSTILE.seed);
         expect(await page.$eval('[data-field=signature]', (e) => e.textContent)).toBe(HOSTILE.signature);
