@@ -343,6 +343,12 @@ const CASES: Case[] = [
     policy: linux,
     reaches: ['store_buffer_reordering'],
   },
+  {
+    name: "migration through a window: the host PTE cleared while CPU0's TLB (sharer P0) maps the folio being migrated",
+    scenario: () => load('mshare-migrate-window'),
+    policy: v3,
+    reaches: ['sharer_tlb_at_migration_unmap'],
+  },
   // mshare 2026's sharer list (model/kernel/paths/mshare_2026.ts; test/mshare_2026.test.ts pins the verdicts)
   {
     name: "a sharer joining the list while the owner's mshare_advise is open; its walk flushes both sharers",

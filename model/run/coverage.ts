@@ -169,6 +169,10 @@ export const COVERAGE_COUNTERS = [
   'attach_or_link_in_host_window',
   'sharer_detached',
   'walker_in_host_tables_at_free',
+  // migration through the host's rmap (paths/migrate.ts, knob migrate): the
+  // host PTE of the folio being migrated cleared while a sharer CPU's TLB
+  // still maps that folio (only the design's host flush can reach it)
+  'sharer_tlb_at_migration_unmap',
   // mshare 2026's sharer list (paths/mshare_2026.ts): a sharer flushed by a
   // host-side change's list walk; a sharer joining the list while a
   // host-side change of its region is open; a sharer leaving the list while
@@ -198,10 +202,13 @@ export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migra
   vm: ['kvm_fault_retried', 'kvm_fault_racing_invalidate_start', 'kvm_flush_kicked_guest_mode', 'kvm_spte_zapped_in_start', 'kvm_guest_tlb_until_request', 'kvm_registered_at_run', 'kvm_register_waited'],
 };
 
+/** mshare counters only an opt-in kind advances (beside OPT_IN_COUNTERS, whose counters every policy reports). */
+const MSHARE_OPT_IN_COUNTERS: Readonly<Record<string, readonly string[]>> = { migrate: ['sharer_tlb_at_migration_unmap'] };
+
 /** The counters a campaign reports: mshare's only for mshare policies, an opt-in kind's only when `ops` has it. */
 export const countersFor = (mshare: boolean, ops: readonly string[] = []): readonly CoverageName[] =>
   (mshare ? COVERAGE_COUNTERS : COVERAGE_COUNTERS.slice(0, COVERAGE_COUNTERS.indexOf('host_change_with_sharer_tlb'))).filter(
-    (c) => !Object.entries(OPT_IN_COUNTERS).some(([op, cs]) => cs.includes(c) && !ops.includes(op) && !(op === 'vm' && ops.includes('gmem'))), // gmem draws its VM as vm does
+    (c) => ![...Object.entries(OPT_IN_COUNTERS), ...Object.entries(MSHARE_OPT_IN_COUNTERS)].some(([op, cs]) => cs.includes(c) && !ops.includes(op) && !(op === 'vm' && ops.includes('gmem'))), // gmem draws its VM as vm does
   );
 
 export type CoverageName = (typeof COVERAGE_COUNTERS)[number];
@@ -430,6 +437,11 @@ function countMshare(cov: Coverage, s: KernelState, e: StepEvent): void {
     if (usable) cov.host_change_with_sharer_tlb++;
     const dormant = s.cpus.some((c) => c.slots.some((sl, i) => (i !== c.loadedSlot || c.isLazy) && [...sh].some((m) => s.mms[m]!.ctxId === sl.ctxId) && c.tlb.some((t) => t.slot === i)));
     if (dormant) cov.sharer_dormant_slot_at_host_change++;
+  }
+  if (e.id === 'try_to_migrate_one.ptep_get_and_clear') {
+    // the folio under migration is locked (migrate_folio_unmap()); a sharer CPU's usable entry still maps it
+    const sharers = new Set(files.flatMap((f) => f.sharers.map((x) => x.mm)));
+    if (s.cpus.some((c) => c.tlb.some((t) => { const m = tlbUsableFor(s, c, t.slot); return m !== null && sharers.has(m) && s.frames[t.pfn]!.locked === true; }))) cov.sharer_tlb_at_migration_unmap++;
   }
   if (host && /^free_.*_clear$/.test(e.id)) {
     const sh = sharerMms(host);
