@@ -16,6 +16,14 @@ const reportOf = (text: string) => {
   return buildReport(buildCounterexample({ policy: 'linux', variant: null, campaign: null, signature: 'x', scenario: sc, result }), 'x.json', linux);
 };
 
+/** A run with neither a VM nor a device: the panels of the secondary MMU and the devices are absent. */
+const PLAIN = `# mshare-check scenario v1
+process P0
+mmap P0 0x10000 pages=1 prot=rw
+thread T0 P0 cpu=0
+  write 0x10000
+`;
+
 describe('the state after each step', () => {
   const r = reportOf(`# mshare-check scenario v1
 config pcids=1
@@ -97,12 +105,7 @@ thread T1 P0 cpu=1
   });
 
   it('is absent from the states of a run without a VM', () => {
-    const plain = reportOf(`# mshare-check scenario v1
-process P0
-mmap P0 0x10000 pages=1 prot=rw
-thread T0 P0 cpu=0
-  write 0x10000
-`);
+    const plain = reportOf(PLAIN);
     expect(plain.states.filter((st) => 'kvm' in st)).toEqual([]);
     expect(plain.actors.filter((a) => 'vcpu' in a)).toEqual([]);
   });
@@ -184,12 +187,7 @@ schedule
   });
 
   it('is absent from the states of a run without a device', () => {
-    const plain = reportOf(`# mshare-check scenario v1
-process P0
-mmap P0 0x10000 pages=1 prot=rw
-thread T0 P0 cpu=0
-  write 0x10000
-`);
+    const plain = reportOf(PLAIN);
     expect(plain.states.filter((st) => 'devices' in st)).toEqual([]);
   });
 });
