@@ -45,6 +45,14 @@ describe('move_pages() of a page of an msharefs region', () => {
     expect(runScenario(WINDOW, { policy: withKnob(policy('mshare-rfc-v3'), { hostFlush: 'flush_tlb_all' }), properties: FLUSH }).verdict).toBe('pass');
   });
 
+  it("option (c), cpumask union: a sharer's dormant PCID slot keeps the old folio (no tlb_gen bump), freed by migrate_folio_done() (hazard 3 through migration); v3 holds", () => {
+    const sc = scenarioFile('mshare-migrate-dormant-slot');
+    const r = runScenario(sc, { policy: policy('mshare-v3-cpumask-union'), properties: PROPERTIES });
+    expect(r.violation).toMatchObject({ property: 'no-freed-frame-reachable', holder: 'TLB', stepId: 'migrate_folio_done' });
+    expect(r.violation!.message).toMatch(/^CPU0 PCID slot 0 \(P0\) maps 0x40000 -> frame \d+, which is free$/);
+    expect(runScenario(sc, { policy: policy('mshare-v3'), properties: PROPERTIES }).verdict).toBe('pass');
+  });
+
   it('option (b), per-sharer flush: the i_mmap walk of mshare_invalidate_tlbs() sleeps on i_mmap_rwsem under the PTL ptep_clear_flush() holds', () => {
     const r = runScenario(WINDOW, { policy: policy('mshare-v3-per-sharer-flush'), properties: PROPERTIES });
     expect(r.violation).toMatchObject({ property: 'lock-discipline', actor: 'T1', stepId: 'mshare_invalidate_tlbs.i_mmap_lock_read' });
