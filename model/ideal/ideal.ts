@@ -138,8 +138,10 @@ export function applyOp(st: IdealState, op: OpRecord, ms: Record<string, IdealMs
       // MADV_FREE (paths/madvise_free.ts): page by page, as madvise_walk_vmas() goes VMA by VMA; a
       // page that is not private anonymous (vma_is_anonymous() false) fails the call with EINVAL, the
       // pages before it advised; a hole gives ENOMEM at the end. Advised pages become lazyfree (R3).
+      // An mshare window is not anonymous either (msharefs_mmap() gives it vm_ops): EINVAL there too.
       let hole = false;
       for (let v = op.start; v < end; v++) {
+        if (wins.some((w) => v >= w.start && v < w.start + ms[w.file]!.pages)) return 'EINVAL';
         const p = pages[v];
         if (!p) hole = true;
         else if (!p.anon) return 'EINVAL';

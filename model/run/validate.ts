@@ -247,12 +247,6 @@ export function validateForPolicy(sc: Scenario, policy: Policy): ScenarioProblem
     // move of a whole window, or an mremap inside the region, does is not posted nor discussed in review
     const t = sc.threads.find((x) => x.ops.some((o) => o.kind === 'mremap'));
     if (t) return { near: t.name, problem: `mremap under ${policy.name}: not modelled for mshare designs (the posted series says only that a partial mremap of an msharefs VMA fails in may_split)` };
-    // MADV_FREE walks page tables with walk_page_range_vma(), which on an msharefs window descends into
-    // the host's tables under the sharer's locks only (research/update-2026.md A6, B7): what each posted
-    // version does there is not modelled, so an mshare policy refuses the op rather than guess
-    for (const u of sc.threads) {
-      if (u.ops.some((o) => o.kind === 'madv_free')) return { near: 'advice=free', problem: `madvise advice=free (MADV_FREE) in thread '${u.name}' under ${policy.name}: MADV_FREE is modelled for mainline policies only` };
-    }
   }
   for (const it of sc.setup) {
     if (it.kind !== 'msharefs') continue;
