@@ -77,6 +77,8 @@
 // migrate): the folio is found through the sharer's link, and the rmap
 // walk of try_to_migrate() and remove_migration_ptes() visits the host's
 // inner VMA only (a sharer's link into a host's tables is not followed);
-// mshare policies accept `migrate` in scenarios and --ops. Runs without an
-// mshare window keep their traces.
+// mshare policies accept `migrate` in scenarios and --ops. MADV_FREE under
+// mshare policies: EINVAL on a window (madvise_free_single_vma(): not
+// anonymous), mainline's elsewhere; no longer refused at validation. Runs
+// without an mshare window keep their traces.
 export const MODEL_VERSION = '0.13.0';
