@@ -79,6 +79,8 @@
 // inner VMA only (a sharer's link into a host's tables is not followed);
 // mshare policies accept `migrate` in scenarios and --ops. MADV_FREE under
 // mshare policies: EINVAL on a window (madvise_free_single_vma(): not
-// anonymous), mainline's elsewhere; no longer refused at validation. Runs
-// without an mshare window keep their traces.
+// anonymous), mainline's elsewhere; no longer refused at validation. A
+// sharer forks (no more sys_fork.einval): the child's window joins the
+// msharefs i_mmap, mshare 2026's list through vm_ops->open (knob listFork).
+// Runs without an mshare window keep their traces.
 export const MODEL_VERSION = '0.13.0';

@@ -349,6 +349,12 @@ const CASES: Case[] = [
     policy: v3,
     reaches: ['sharer_tlb_at_migration_unmap'],
   },
+  {
+    name: "a forked child's inherited window: mshare_advise() zaps the host PTE while the child's CPU1 maps the page",
+    scenario: () => load('m2026-fork-sharer'),
+    policy: policyByName('mshare-2026')!,
+    reaches: ['forked_sharer_at_host_change'],
+  },
   // mshare 2026's sharer list (model/kernel/paths/mshare_2026.ts; test/mshare_2026.test.ts pins the verdicts)
   {
     name: "a sharer joining the list while the owner's mshare_advise is open; its walk flushes both sharers",

@@ -175,6 +175,7 @@ export function applyOp(st: IdealState, op: OpRecord, ms: Record<string, IdealMs
       // page of its own holding what the parent's held at this point, a shared (file, shmem) page
       // stays the same page (paths/fork.ts; COW is invisible to the user)
       const child: Record<number, IdealPage> = (st.maps[op.child!] = {});
+      if (st.windows[op.mm]?.length) st.windows[op.child!] = [...st.windows[op.mm]!]; // a window VMA is inherited like any shared mapping
       for (const [v, p] of Object.entries(pages)) {
         if (!p.anon) {
           child[Number(v)] = p;

@@ -195,8 +195,8 @@ export interface MshareFile {
   start: number;
   pages: number;
   owner: MmId | null;
-  /** i_mmap: the sharer VMAs, by mm and start. */
-  sharers: { mm: MmId; start: number }[];
+  /** i_mmap: the sharer VMAs, by mm and start; `forked`: a child's copy made by dup_mmap() (coverage). */
+  sharers: { mm: MmId; start: number; forked?: true }[];
   /** Inner objects created by MSHAREFS_CREATE_MAPPING, for naming. */
   objects: number;
   /** mshare 2026: the sharer list (one entry per window VMA), walked under its spinlock by every host-side flush. */

@@ -221,10 +221,6 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
       return;
     }
     case 'fork':
-      if (k.s.mms[mm]!.vmas.some((v) => v.kind === 'mshare')) {
-        yield { id: 'sys_fork.einval', final: true }; // not modelled: fork of a process with msharefs VMAs (docs/fidelity.md)
-        return;
-      }
       return yield* syscall(k, mm, op, opId);
     case 'flush_tlb_all':
       return yield* k.run('flush_tlb_all', {});

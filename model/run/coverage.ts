@@ -173,6 +173,9 @@ export const COVERAGE_COUNTERS = [
   // host PTE of the folio being migrated cleared while a sharer CPU's TLB
   // still maps that folio (only the design's host flush can reach it)
   'sharer_tlb_at_migration_unmap',
+  // a forked child's inherited window (paths/fork.ts): a host-side zap
+  // while the child's CPU holds a usable TLB entry in it
+  'forked_sharer_at_host_change',
   // mshare 2026's sharer list (paths/mshare_2026.ts): a sharer flushed by a
   // host-side change's list walk; a sharer joining the list while a
   // host-side change of its region is open; a sharer leaving the list while
@@ -203,7 +206,7 @@ export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migra
 };
 
 /** mshare counters only an opt-in kind advances (beside OPT_IN_COUNTERS, whose counters every policy reports). */
-const MSHARE_OPT_IN_COUNTERS: Readonly<Record<string, readonly string[]>> = { migrate: ['sharer_tlb_at_migration_unmap'] };
+const MSHARE_OPT_IN_COUNTERS: Readonly<Record<string, readonly string[]>> = { migrate: ['sharer_tlb_at_migration_unmap'], fork: ['forked_sharer_at_host_change'] };
 
 /** The counters a campaign reports: mshare's only for mshare policies, an opt-in kind's only when `ops` has it. */
 export const countersFor = (mshare: boolean, ops: readonly string[] = []): readonly CoverageName[] =>
@@ -435,6 +438,8 @@ function countMshare(cov: Coverage, s: KernelState, e: StepEvent): void {
     const sh = sharerMms(host);
     const usable = s.cpus.some((c) => c.tlb.some((t) => { const m = tlbUsableFor(s, c, t.slot); return m !== null && sh.has(m); }));
     if (usable) cov.host_change_with_sharer_tlb++;
+    const forked = new Set(host.sharers.filter((x) => x.forked).map((x) => x.mm));
+    if (forked.size > 0 && s.cpus.some((c) => c.tlb.some((t) => { const m = tlbUsableFor(s, c, t.slot); return m !== null && forked.has(m); }))) cov.forked_sharer_at_host_change++;
     const dormant = s.cpus.some((c) => c.slots.some((sl, i) => (i !== c.loadedSlot || c.isLazy) && [...sh].some((m) => s.mms[m]!.ctxId === sl.ctxId) && c.tlb.some((t) => t.slot === i)));
     if (dormant) cov.sharer_dormant_slot_at_host_change++;
   }

@@ -75,7 +75,7 @@ export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
  * of an ordinary anonymous page swaps it out; no thread operation and no
  * draw of its own, so a run with swap draws what it drew without it).
  */
-export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free', 'sva', 'gmem', 'swap'] : [...opKindsFor(mshare), 'vm', 'migrate', 'madv_free', 'sva', 'gmem']);
+export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free', 'sva', 'gmem', 'swap'] : [...opKindsFor(mshare), 'vm', 'fork', 'migrate', 'madv_free', 'sva', 'gmem']);
 
 const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1, reclaim: 2, vm: 0, fork: 2, migrate: 2, mremap: 2, madv_free: 3, sva: 0, gmem: 0, swap: 0 };
 const PROTS = ['rw', 'r', 'none'] as const;
@@ -256,7 +256,7 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   // drawn last as well: a run without fork in its kinds is the run drawn before fork was modelled
   const childKinds = threadOps.ops.filter((k) => k !== 'fork');
   const children = fc.array(fc.record({ cpu: fc.nat(3), ops: fc.array(rawOp(childKinds.length > 0 ? childKinds : ['read']), { minLength: 1, maxLength: 5 }) }), { minLength: 1, maxLength: 2 });
-  const withFork = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !threadOps.ops.includes('fork') ? base : fc.tuple(base, children).map(([r, c]) => ({ ...r, children: c })));
+  const withFork = (base: fc.Arbitrary<RawScenario>) => (!threadOps.ops.includes('fork') ? base : fc.tuple(base, children).map(([r, c]) => ({ ...r, children: c })));
   // drawn last too: a run without migrate in its kinds is the run drawn before migration was modelled
   const migrateChoices = fc.array(fc.record({ actor: fc.nat(7), point: fc.nat(MIGRATE_CHOICE_POINTS.length - 1), nth: fc.nat(2) }), { maxLength: 2 });
   const withMigrate = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !threadOps.ops.includes('migrate') ? base : fc.tuple(base, migrateChoices).map(([r, m]) => ({ ...r, migrateChoices: m })));

@@ -52,6 +52,12 @@ export interface MshareKnobs {
   api?: 'msharefs' | 'syscalls';
   /** When a sharer mm joins the sharer list: at mshare_attach (before any link is possible), or after find_shared_vma() linked the shared table. */
   listJoin?: 'at-attach' | 'after-link';
+  /**
+   * A forked child's copy of a window VMA (dup_mmap(): the child inherits it and faults the shared
+   * table in; research/mshare.md 2.7): vm_ops->open puts the child's mm on the sharer list, or
+   * nothing does, so host-side flushes never reach the child.
+   */
+  listFork?: 'vm-open' | 'none';
   /** When a sharer leaves the list: when its window VMA goes (remove_vma, after its unlink flush), or in the unlink hook, before that flush. */
   listLeave?: 'after-unlink-flush' | 'at-unlink';
   /** The per-sharer flush_tlb_mm_range()'s freed_tables: the host gather's (tables freed or unshared), or never. */
@@ -80,6 +86,7 @@ export const KNOB_VALUES: { readonly [K in keyof MshareKnobs]-?: Readonly<Record
   owner: { true: true, false: true },
   api: { msharefs: true, syscalls: true },
   listJoin: { 'at-attach': true, 'after-link': true },
+  listFork: { 'vm-open': true, none: true },
   listLeave: { 'after-unlink-flush': true, 'at-unlink': true },
   listFreedTables: { 'host-gather': true, never: true },
   listNotifiers: { 'secondary-tlbs-only': true, 'start-end': true },
