@@ -9,7 +9,9 @@
 //      (PROT_NONE included: pte_present()) maps at the address (none, a
 //      migration entry, the zero page, a hugetlb page: nothing to do); folio_isolate_lru() takes the
 //      isolation reference (fails if another migration isolated it first);
-//      mmap_read_unlock().
+//      mmap_read_unlock(). Through an mshare window (knob migrate) the PTE
+//      is found through the sharer's link and the folio's mapping is the
+//      host's inner VMA; step 3's rmap walk then visits the host only.
 //   2. migrate_folio_unmap(): folio_ref_count() == 1 (everyone else let go
 //      meanwhile): done, migrate_folio_done() frees it. Else allocate the
 //      destination folio; folio_trylock(src) (ASYNC: give up if locked,
