@@ -8,7 +8,7 @@ import { isUncited } from '../kernel/mshare/knob_source.js';
 import type { MshareKnobs } from '../kernel/mshare/knobs.js';
 import { MSHARE_POLICIES } from './mshare.js';
 
-const KNOBS: readonly (keyof MshareKnobs)[] = ['attach', 'linkLocking', 'shareCount', 'unlinkPoint', 'hostFlush', 'notifierPassThrough', 'madvise', 'gup', 'numa', 'unmapIoctl', 'owner'];
+const KNOBS: readonly (keyof MshareKnobs)[] = ['attach', 'linkLocking', 'shareCount', 'unlinkPoint', 'hostFlush', 'notifierPassThrough', 'madvise', 'gup', 'numa', 'migrate', 'unmapIoctl', 'owner'];
 
 describe('mshare.ts knobSources', () => {
   it('cites every knob of every mshare policy, patch citations with a subject or series, a date and the deciding function', () => {

@@ -54,9 +54,11 @@ describe('campaignOps', () => {
     expect(addedKindsLine(campaignOps(kvm).added)).toBe('ops: vm added (the variant edits kvm_mmu_notifier_invalidate_range_start); give --ops to choose the kinds yourself');
   });
 
-  it('adds no opt-in kind to an mshare policy, which does not accept them', () => {
+  it('adds an opt-in kind to an mshare policy only if it accepts it: fork (a sharer forks, model 0.13.0), not reclaim', () => {
     const fork = applyVariant(MSHARE_2026, defineVariant({ name: 'f', description: 'test', edit: (v) => v.drop('copy_pte_range.pte_alloc') }));
-    expect(campaignOps(fork)).toEqual({ ops: opKindsFor(MSHARE_2026.mshare), added: [] });
+    expect(campaignOps(fork)).toEqual({ ops: [...opKindsFor(MSHARE_2026.mshare), 'fork'], added: [{ kind: 'fork', because: ['copy_pte_range'] }] });
+    const reclaim = applyVariant(MSHARE_2026, defineVariant({ name: 'r', description: 'test', edit: (v) => v.replace(linux.paths['shrink_folio_list']![0]!.id, linux.paths['shrink_folio_list']![0]!.fn) }));
+    expect(campaignOps(reclaim)).toEqual({ ops: opKindsFor(MSHARE_2026.mshare), added: [] });
   });
 
   for (const kind of Object.keys(OPT_IN_PATHS) as OptInKind[]) {
