@@ -434,19 +434,20 @@ function countMshare(cov: Coverage, s: KernelState, e: StepEvent): void {
   const gatherMm = s.tasks[e.actor]?.gather?.mm;
   const host = files.find((f) => f.host === gatherMm);
   const sharerMms = (f: (typeof files)[number]) => new Set(f.sharers.map((x) => x.mm));
+  /** Some CPU holds a usable TLB entry of one of `mms` (that passes `also`). */
+  const usableEntryOf = (mms: ReadonlySet<string>, also: (t: KernelState['cpus'][number]['tlb'][number]) => boolean = () => true) =>
+    mms.size > 0 && s.cpus.some((c) => c.tlb.some((t) => { const m = tlbUsableFor(s, c, t.slot); return m !== null && mms.has(m) && also(t); }));
   if (host && e.id === 'zap_pte_range.clear') {
     const sh = sharerMms(host);
-    const usable = s.cpus.some((c) => c.tlb.some((t) => { const m = tlbUsableFor(s, c, t.slot); return m !== null && sh.has(m); }));
-    if (usable) cov.host_change_with_sharer_tlb++;
-    const forked = new Set(host.sharers.filter((x) => x.forked).map((x) => x.mm));
-    if (forked.size > 0 && s.cpus.some((c) => c.tlb.some((t) => { const m = tlbUsableFor(s, c, t.slot); return m !== null && forked.has(m); }))) cov.forked_sharer_at_host_change++;
+    if (usableEntryOf(sh)) cov.host_change_with_sharer_tlb++;
+    if (usableEntryOf(new Set(host.sharers.filter((x) => x.forked).map((x) => x.mm)))) cov.forked_sharer_at_host_change++;
     const dormant = s.cpus.some((c) => c.slots.some((sl, i) => (i !== c.loadedSlot || c.isLazy) && [...sh].some((m) => s.mms[m]!.ctxId === sl.ctxId) && c.tlb.some((t) => t.slot === i)));
     if (dormant) cov.sharer_dormant_slot_at_host_change++;
   }
   if (e.id === 'try_to_migrate_one.ptep_get_and_clear') {
     // the folio under migration is locked (migrate_folio_unmap()); a sharer CPU's usable entry still maps it
     const sharers = new Set(files.flatMap((f) => f.sharers.map((x) => x.mm)));
-    if (s.cpus.some((c) => c.tlb.some((t) => { const m = tlbUsableFor(s, c, t.slot); return m !== null && sharers.has(m) && s.frames[t.pfn]!.locked === true; }))) cov.sharer_tlb_at_migration_unmap++;
+    if (usableEntryOf(sharers, (t) => s.frames[t.pfn]!.locked === true)) cov.sharer_tlb_at_migration_unmap++;
   }
   if (host && /^free_.*_clear$/.test(e.id)) {
     const sh = sharerMms(host);
