@@ -101,6 +101,7 @@ export function applyOp(st: IdealState, op: OpRecord, ms: Record<string, IdealMs
   const pages = (st.maps[op.mm] ??= {});
   const end = op.start + op.pages;
   const wins = overlapsWindow(st, ms, op.mm, op.start, end);
+  const inWindow = (v: number) => wins.some((w) => v >= w.start && v < w.start + ms[w.file]!.pages);
   switch (op.kind) {
     case 'mmap': {
       for (let v = op.start; v < end; v++) if (pages[v]) return 'EEXIST';
@@ -127,7 +128,7 @@ export function applyOp(st: IdealState, op: OpRecord, ms: Record<string, IdealMs
       // MADV_DONTNEED: private anonymous pages read back as zero; shared (file, shmem) pages keep their data.
       let hole = false;
       for (let v = op.start; v < end; v++) {
-        if (wins.some((w) => v >= w.start && v < w.start + ms[w.file]!.pages)) continue;
+        if (inWindow(v)) continue;
         const p = pages[v];
         if (!p) hole = true;
         else if (p.anon) pages[v] = { ...p, lp: `anon:${op.id}:${v}` };
@@ -141,7 +142,7 @@ export function applyOp(st: IdealState, op: OpRecord, ms: Record<string, IdealMs
       // An mshare window is not anonymous either (msharefs_mmap() gives it vm_ops): EINVAL there too.
       let hole = false;
       for (let v = op.start; v < end; v++) {
-        if (wins.some((w) => v >= w.start && v < w.start + ms[w.file]!.pages)) return 'EINVAL';
+        if (inWindow(v)) return 'EINVAL';
         const p = pages[v];
         if (!p) hole = true;
         else if (!p.anon) return 'EINVAL';

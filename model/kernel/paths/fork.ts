@@ -73,9 +73,10 @@ export const dupMmap: StepDef<ForkCtx>[] = [
       linkFileVma(s, child.id, tmp); // vma_interval_tree_insert_after() under i_mmap_lock_write
       // an mshare window: the child's copy joins the msharefs file's i_mmap like any shared file VMA
       // (research/mshare.md 2.7); mshare 2026's sharer list only through vm_ops->open (knob listFork)
-      if (tmp.kind === 'mshare') s.mshare[tmp.file!]!.sharers.push({ mm: child.id, start: tmp.start, forked: true });
+      const region = tmp.kind === 'mshare' ? s.mshare[tmp.file!]! : null;
+      region?.sharers.push({ mm: child.id, start: tmp.start, forked: true });
       yield { id: 'dup_mmap.vm_area_dup' };
-      if (tmp.kind === 'mshare' && s.mshare[tmp.file!]!.list && k.knob('listFork') === 'vm-open') yield* k.run('mshare_sharer_add', { mm: child.id, file: tmp.file!, start: tmp.start });
+      if (region?.list && k.knob('listFork') === 'vm-open') yield* k.run('mshare_sharer_add', { mm: child.id, file: region.name, start: tmp.start });
       if (!v.anonVma) continue; // vma_needs_copy(): nothing to copy, the child faults the pages in
       const cp: CopyPageRangeCtx = { src: c.mm, dst: child.id, start: v.start, end: v.end };
       yield* k.run('copy_page_range', cp);

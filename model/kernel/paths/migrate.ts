@@ -180,7 +180,8 @@ export const migratePages: StepDef<MigrateCtx>[] = [
     // An mshare window (knob migrate): folio_walk_start() walks the sharer's tables through the link;
     // the folio's mapping and index are those of the host's inner VMA, which its rmap lists.
     const win = v?.kind === 'mshare' ? sharerWindow(s, s.mms[c.mm]!, c.vpn) : null;
-    const inner = win && k.knob('migrate') === 'host-rmap' ? findVma(s.mms[win.file.host]!, toHost(win.file, win.vma.start, c.vpn)) : null;
+    const hostVa = win ? toHost(win.file, win.vma.start, c.vpn) : c.vpn;
+    const inner = win && k.knob('migrate') === 'host-rmap' ? findVma(s.mms[win.file.host]!, hostVa) : null;
     const e = v && !isVmHugetlbPage(s, v) && (v.kind !== 'mshare' || inner) ? findPte(s, s.mms[c.mm]!, c.vpn)?.pte : null;
     // folio_walk_start(): a present PTE; vm_normal_page() is NULL for the zero page; folio_isolate_lru()
     // fails for a folio off the LRU (another migration holds it: locked, or isolated and not yet locked)
@@ -190,10 +191,9 @@ export const migratePages: StepDef<MigrateCtx>[] = [
     } else {
       c.src = e.pfn;
       const mapping = inner ?? v!;
-      const at = inner ? toHost(win!.file, win!.vma.start, c.vpn) : c.vpn;
       if (mapping.kind === 'shared') {
         c.file = mapping.file!;
-        c.index = mapping.pgoff + (at - mapping.start);
+        c.index = mapping.pgoff + (hostVa - mapping.start);
       }
       getPage(s, c.src); // folio_isolate_lru(): the isolation reference
       yield { id: 'add_folio_for_migration.folio_isolate_lru' };
