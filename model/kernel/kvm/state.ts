@@ -149,6 +149,20 @@ export function hvaToGfnRanges(vm: Vm, start: number, end: number): { start: num
   return out;
 }
 
+/**
+ * mmu_invalidate_retry_gfn()'s range test (include/linux/kvm_host.h): an
+ * invalidation is in progress and either the gfn lies in its range or no
+ * range was ever added. The second case is "a KVM bug" (its comment:
+ * "Dropping mmu_lock after bumping mmu_invalidate_in_progress but before
+ * updating the range"), WARN_ON_ONCE(range == INVALID_GPA) and retry, since
+ * 145725d1542a ("KVM: Use gfn instead of hva for mmu_notifier_retry"):
+ * every fault of the VM then retries until the count drops. It cannot
+ * happen under mmu_lock in the kernel as modelled (begin and the range are
+ * added in one critical section); a mutant that begins without a range
+ * (variants/pre-b25ab9cae30f.ts) reaches it.
+ */
+export const faultMustRetry = (vm: Vm, gfn: number): boolean => vm.mmuInvalidateInProgress > 0 && (vm.mmuInvalidateRange === null || (gfn >= vm.mmuInvalidateRange.start && gfn < vm.mmuInvalidateRange.end));
+
 /** The gfn lies in the open invalidation range (mmu_invalidate_in_progress and the range). */
 export const inInvalidation = (vm: Vm, gfn: number): boolean => vm.mmuInvalidateInProgress > 0 && vm.mmuInvalidateRange !== null && gfn >= vm.mmuInvalidateRange.start && gfn < vm.mmuInvalidateRange.end;
 

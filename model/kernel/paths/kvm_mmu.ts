@@ -41,7 +41,7 @@
 
 import { allocFrame, getPage, putPage } from '../frames.js';
 import { kvmMmuLock, lock, unlock } from '../locks.js';
-import { inInvalidation, type Vm } from '../kvm/state.js';
+import { faultMustRetry, type Vm } from '../kvm/state.js';
 import { step, STOP_STEP, type K, type StepDef } from '../step.js';
 import type { MmId, Pfn } from '../types.js';
 import type { FaultCtx } from './fault.js';
@@ -63,9 +63,9 @@ export interface KvmFaultCtx {
   result?: 'ok' | 'retry' | 'efault';
 }
 
-/** mmu_invalidate_retry_gfn() (include/linux/kvm_host.h). */
+/** mmu_invalidate_retry_gfn() (include/linux/kvm_host.h), under mmu_lock. */
 export function mmuInvalidateRetryGfn(vm: Vm, mmuSeq: number, gfn: number): boolean {
-  if (inInvalidation(vm, gfn)) return true;
+  if (faultMustRetry(vm, gfn)) return true;
   return vm.mmuInvalidateSeq !== mmuSeq;
 }
 

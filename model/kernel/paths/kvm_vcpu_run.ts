@@ -44,7 +44,8 @@
 //      OUTSIDE_GUEST_MODE. The thread holds its CPU for the whole KVM_RUN.
 
 import { step, STOP_STEP, type Gen, type K, type StepDef } from '../step.js';
-import { gfnToGmem, gfnToHva, inInvalidation, type GuestTlbEntry, type Vcpu } from '../kvm/state.js';
+import { kvmMmuLock } from '../locks.js';
+import { faultMustRetry, gfnToGmem, gfnToHva, type GuestTlbEntry, type Vcpu } from '../kvm/state.js';
 import type { MmId } from '../types.js';
 import type { KvmFaultCtx } from './kvm_mmu.js';
 
@@ -163,11 +164,15 @@ function* guestAccess(k: K, c: KvmRunCtx, i: number): Gen<'made' | 'efault' | 'e
       yield { id: 'kvm_vcpu_run.efault', final: true }; // -EFAULT to the VMM (observed where GUP's fault decided it)
       return 'efault';
     }
-    if (f.result === 'retry' && inInvalidation(vm, a.gfn)) {
-      // RET_PF_RETRY: the vCPU re-enters and faults again until the invalidation ends; the
-      // spinning changes nothing another actor sees, so the model waits for its end instead
-      // (d02c357e5bfa makes the real loop skip the fault-in in this case too)
-      yield { id: 'kvm_vcpu_run.retry', wait: () => !inInvalidation(vm, a.gfn) || vm.released };
+    // RET_PF_RETRY: the vCPU re-enters and faults again until the invalidation ends; the spinning
+    // changes nothing another actor sees, so the model waits for its end instead (d02c357e5bfa
+    // makes the real loop skip the fault-in in this case too). An invalidation without a range
+    // retries every gfn (faultMustRetry()), but while a writer holds mmu_lock between its begin and
+    // its range_add the next fault would block on the lock, not spin: only a range still missing
+    // once mmu_lock is free (a mutant's) leaves the vCPU waiting for good, and progress reports it
+    const spins = () => faultMustRetry(vm, a.gfn) && !(vm.mmuInvalidateRange === null && k.s.locks[kvmMmuLock(c.vm)]?.mode === 'w');
+    if (f.result === 'retry' && spins()) {
+      yield { id: 'kvm_vcpu_run.retry', wait: () => !spins() || vm.released };
       yield { id: 'kvm_vcpu_run.retry' };
     }
     yield* k.run('vcpu_enter_guest', c);
