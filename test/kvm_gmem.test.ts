@@ -14,6 +14,7 @@ import { parseScenario, printScenario } from '../reports/scenario_text.js';
 import { PROPERTIES, propertyById } from '../properties/registry.js';
 import truncateFirst from '../variants/gmem-truncate-before-invalidate.js';
 import endFirst from '../variants/gmem-end-before-truncate.js';
+import preB25ab9 from '../variants/pre-b25ab9cae30f.js';
 import { scenarioFile as load } from './build.js';
 
 const ids = (r: { trace: { id: string }[] }) => r.trace.map((e) => e.id);
@@ -117,6 +118,25 @@ describe('gmem-end-before-truncate (rule mutant)', () => {
     const bad = runScenario(sc, { policy: applyVariant(linux, endFirst), properties: PROPERTIES });
     expect(bad.violation).toMatchObject({ property: 'secondary-subset', holder: 'SPTE', actor: 'T0', stepId: 'tdp_mmu_map_handle_target_level' });
     expect(bad.violation!.message).toContain('page 0 of guest_memfd G0 is not in its page cache');
+  });
+});
+
+describe('pre-b25ab9cae30f (the guest_memfd series before "KVM: Fix MMU invalidation bookkeeping in guest_memfd")', () => {
+  it('a hole no memslot binds leaves an invalidation begun and never ended, and the next fault retries for ever; linux neither begins nor ends one', () => {
+    const sc = load('gmem-punch-unbound-hole');
+    const good = runScenario(sc, { policy: linux, properties: PROPERTIES });
+    expect(good.verdict).toBe('pass');
+    expect(ids(good)).not.toContain('__kvm_gmem_invalidate_begin.kvm_mmu_invalidate_begin'); // no binding in [1, 2): no begin
+    expect(ids(good)).toContain('tdp_mmu_map_handle_target_level'); // and the guest's fault maps gfn 0
+    const bad = runScenario(sc, { policy: applyVariant(linux, preB25ab9), properties: PROPERTIES });
+    expect(bad.violation).toMatchObject({ property: 'notifier-balance', actor: 'T1' });
+    expect(bad.violation!.message).toContain('kvm_gmem_invalidate_begin) never ended');
+    // the harm without the ghost property: mmu_invalidate_retry_gfn() finds an invalidation with no
+    // range (its WARN case) and the vCPU's fault retries until no actor can run
+    const stalled = runScenario(sc, { policy: applyVariant(linux, preB25ab9), properties: PROPERTIES.filter((p) => p.id !== 'notifier-balance') });
+    expect(stalled.violation).toMatchObject({ property: 'no-deadlock' });
+    expect(ids(stalled)).toContain('is_page_fault_stale.retry');
+    expect(ids(stalled)).not.toContain('tdp_mmu_map_handle_target_level');
   });
 });
 

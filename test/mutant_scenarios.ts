@@ -53,6 +53,7 @@ export const MUTANT_SCENARIOS: Record<string, MutantScenario> = {
   'pre-97113eb39fa7': { scenario: 'test/scenarios/mutants/pre-97113eb39fa7.txt', property: 'no-freed-frame-reachable', actor: 'T0', stepId: 'migrate_folio_done' },
   'pre-a4a118f2eead': { scenario: 'test/scenarios/mutants/pre-a4a118f2eead.txt', property: 'unmap-complete', actor: 'T1', stepId: 'sys_munmap.return' },
   'pre-a835429cda91-zap-no-flush': { scenario: 'test/scenarios/mutants/pre-a835429cda91-zap-no-flush.txt', property: 'secondary-subset', actor: 'T1', stepId: 'kvm_mmu_invalidate_end' },
+  'pre-b25ab9cae30f': { scenario: 'test/scenarios/gmem-punch-unbound-hole.txt', property: 'notifier-balance', actor: 'T1', stepId: 'sys_fallocate.return' },
   'pre-b3-unshare-no-lazy-ipi': { scenario: 'test/scenarios/mutants/pre-b3-unshare-no-lazy-ipi.txt', property: 'no-stale-psc-after-unlink', actor: 'T2', stepId: 'sys_madvise.return' },
   'pre-e930bffe95e1-no-retry': { scenario: 'test/scenarios/mutants/pre-e930bffe95e1-no-retry.txt', property: 'secondary-subset', actor: 'T0', stepId: 'tdp_mmu_map_handle_target_level' },
   'pre-eb66ae030829': { scenario: 'test/scenarios/mutants/pre-eb66ae030829.txt', property: 'no-freed-frame-reachable', actor: 'T0', stepId: 'migrate_folio_done' },
