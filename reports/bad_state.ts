@@ -27,6 +27,8 @@ export interface Focus {
   vm?: string;
   gfn?: number;
   vcpu?: string;
+  /** A notifier-balance finding about a guest_memfd invalidation (kvm_gmem_invalidate_begin()), not the mm's notifier. */
+  gmem?: boolean;
   /** An SVA device's ATC or IOMMU PSC entry (sva_bad_state.ts): the device; absent for the CPU's and KVM's holders. */
   device?: string;
 }

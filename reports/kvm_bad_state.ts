@@ -48,7 +48,7 @@ export function locateKvmFocus(v: Violation, snap: Snapshot): Focus | null {
     // start: "V0's mmu_invalidate_in_progress is -1", "T1 called invalidate_range_end without a matching start"
     const vm = kvm.vms.find((x) => has(msg, `${x.name}'s`)) ?? kvm.vms.find((x) => has(msg, `on ${x.mm}`)) ?? (kvm.vms.length === 1 ? kvm.vms[0] : undefined);
     if (!vm) return null;
-    return { ...blank('notifier'), mm: vm.mm, vm: vm.name, vcpu: endWithoutStart(msg) ? v.actor : /^(\S+) /.exec(msg)?.[1] };
+    return { ...blank('notifier'), mm: vm.mm, vm: vm.name, vcpu: endWithoutStart(msg) ? v.actor : /^(\S+) /.exec(msg)?.[1], ...(gmemLeftOpen(msg) ? { gmem: true } : {}) };
   }
   if (v.holder === 'SPTE') {
     for (const vm of kvm.vms) {
@@ -63,6 +63,9 @@ export function locateKvmFocus(v: Violation, snap: Snapshot): Focus | null {
 /** A notifier-balance message about an end that found no start (the count went below zero), not a start left open. */
 const endWithoutStart = (msg: string) => / is -\d+$/.test(msg) || msg.includes('without a matching start');
 
+/** A notifier-balance message about a guest_memfd invalidation left open (kvm_gmem_invalidate_begin() without its end), not the mm's notifier. */
+const gmemLeftOpen = (msg: string) => msg.includes('guest_memfd invalidation');
+
 const guestEntry = (kvm: KvmSnap | undefined, f: Focus) => kvm?.guestTlb.find((e) => e.cpu === f.cpu && e.vcpu === f.vcpu && e.gfn === f.gfn && e.pfn === f.pfn && e.ghost === f.ghost);
 const spteOf = (kvm: KvmSnap | undefined, vm: string, gfn: number) => kvm?.vms.find((x) => x.name === vm)?.sptes.find((e) => e.gfn === gfn);
 
@@ -71,7 +74,8 @@ export function kvmBadNote(f: Focus, snap: Snapshot, steps: EffectsByStep, upTo:
   if (f.holder === 'notifier') {
     const vm = snap.kvm?.vms.find((x) => x.name === f.vm);
     const n = vm?.mmuInvalidateInProgress ?? '?';
-    return typeof n === 'number' && n < 0 ? `${f.vm}: end on ${f.mm} without its start, mmu_invalidate_in_progress ${n}` : `${f.vm}: start on ${f.mm} left open, mmu_invalidate_in_progress ${n}`;
+    if (typeof n === 'number' && n < 0) return `${f.vm}: end on ${f.mm} without its start, mmu_invalidate_in_progress ${n}`;
+    return f.gmem ? `${f.vm}: guest_memfd invalidation left open, mmu_invalidate_in_progress ${n}` : `${f.vm}: start on ${f.mm} left open, mmu_invalidate_in_progress ${n}`;
   }
   const st = frameStatus(snap, steps, upTo, f.pfn!, f.ghost, false);
   const tail = `gfn ${f.gfn} -> frame ${f.pfn}${st.stale ? `, ${st.short}` : ''}`;
@@ -129,7 +133,8 @@ function notifierActualLines(v: Violation, f: Focus, ctx: Context): string[] {
   const begin = endWithoutStart(v.message) ? undefined : [...moves].reverse().find((m) => m.actor === f.vcpu && delta(m.text) > 0);
   if (begin) {
     const ended = moves.some((m) => m.n > begin.n && m.actor === f.vcpu && delta(m.text) < 0);
-    out.push(`${f.vcpu}'s invalidate_range_start reached ${f.vm} at step ${begin.n}; ${ended ? `${f.vcpu} ended an invalidation after it` : `no invalidate_range_end of ${f.vcpu} reached ${f.vm} after it`}.`);
+    if (f.gmem) out.push(`${f.vcpu}'s kvm_gmem_invalidate_begin() raised ${f.vm}'s count at step ${begin.n}; ${ended ? `${f.vcpu} ended an invalidation after it` : `no kvm_gmem_invalidate_end() of ${f.vcpu} lowered it after it`}.`);
+    else out.push(`${f.vcpu}'s invalidate_range_start reached ${f.vm} at step ${begin.n}; ${ended ? `${f.vcpu} ended an invalidation after it` : `no invalidate_range_end of ${f.vcpu} reached ${f.vm} after it`}.`);
   }
   if (vm) out.push(`Now (step ${v.step}): ${vm.name} mmu_invalidate_seq ${vm.mmuInvalidateSeq}, mmu_invalidate_in_progress ${vm.mmuInvalidateInProgress}, range ${rangeText(vm.mmuInvalidateRange)}.`);
   return out;

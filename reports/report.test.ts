@@ -70,7 +70,7 @@ describe('the report of each saved counterexample', () => {
    * different bad state; every file of the corpus is one of these, and a
    * new kind fails here until the checks below learn what its report says.
    */
-  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken' | 'value the reference forbids' | 'shared table not flushed' | 'PSC entry outlives its link' | 'guest TLB beyond the primary' | 'SPTE beyond the primary' | 'invalidate start never ended' | 'invalidate end without its start' | 'stale device ATC entry' | 'device ATC outlives the unmap' | 'stale IOMMU PSC entry';
+  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken' | 'value the reference forbids' | 'shared table not flushed' | 'PSC entry outlives its link' | 'guest TLB beyond the primary' | 'SPTE beyond the primary' | 'invalidate start never ended' | 'guest_memfd invalidation never ended' | 'invalidate end without its start' | 'stale device ATC entry' | 'device ATC outlives the unmap' | 'stale IOMMU PSC entry';
   const kindOf = (cx: CounterexampleFile): Kind => {
     const { property, holder } = cx.verdict;
     if (property === 'no-freed-frame-reachable' && holder === 'TLB') return 'stale TLB entry';
@@ -86,13 +86,16 @@ describe('the report of each saved counterexample', () => {
     if (property === 'unmap-complete' && holder === 'device TLB') return 'device ATC outlives the unmap';
     if (property === 'no-freed-table-reachable' && holder === 'device PSC') return 'stale IOMMU PSC entry';
     if (property === 'secondary-subset' && holder === 'SPTE') return 'SPTE beyond the primary';
-    if (property === 'notifier-balance' && holder === 'notifier') return / is -\d+$|without a matching start/.test(cx.verdict.message ?? '') ? 'invalidate end without its start' : 'invalidate start never ended';
+    if (property === 'notifier-balance' && holder === 'notifier') {
+      const m = cx.verdict.message ?? '';
+      return / is -\d+$|without a matching start/.test(m) ? 'invalidate end without its start' : m.includes('guest_memfd invalidation') ? 'guest_memfd invalidation never ended' : 'invalidate start never ended';
+    }
     throw new Error(`no report checks for ${property} (${holder}): add a kind`);
   };
 
   it('has a counterexample of every kind of finding the report checks', () => {
     const kinds = new Set(files.map((f) => kindOf(loadCounterexample(join(DIR, f)))));
-    expect([...kinds].sort()).toEqual(['PSC entry outlives its link', 'SPTE beyond the primary', 'device ATC outlives the unmap', 'guest TLB beyond the primary', 'invalidate end without its start', 'invalidate start never ended', 'lock rule broken', 'shared table not flushed', 'stale IOMMU PSC entry', 'stale PSC entry', 'stale TLB entry', 'stale device ATC entry', 'stale upper entry', 'unmap not complete', 'value the reference forbids']);
+    expect([...kinds].sort()).toEqual(['PSC entry outlives its link', 'SPTE beyond the primary', 'device ATC outlives the unmap', 'guest TLB beyond the primary', 'guest_memfd invalidation never ended', 'invalidate end without its start', 'invalidate start never ended', 'lock rule broken', 'shared table not flushed', 'stale IOMMU PSC entry', 'stale PSC entry', 'stale TLB entry', 'stale device ATC entry', 'stale upper entry', 'unmap not complete', 'value the reference forbids']);
   });
 
   for (const f of files) {
@@ -245,6 +248,18 @@ describe('the report of each saved counterexample', () => {
             // the actor's begin is named, no end of it follows, and the VM's counter is still up now
             expect(actual).toMatch(new RegExp(`${actor}'s invalidate_range_start reached ${vm} at step \\d+; no invalidate_range_end of ${actor} reached ${vm} after it\\.`));
             expect(actual).toContain(`mmu_invalidate_in_progress ${open}, range`);
+            break;
+          }
+          case 'guest_memfd invalidation never ended': {
+            // "T8 returned from its operation with a guest_memfd invalidation of V0 (kvm_gmem_invalidate_begin) never ended"
+            const [, actor, vm] = /^(\S+) returned from its operation with a guest_memfd invalidation of (\S+) \(kvm_gmem_invalidate_begin\) never ended$/.exec(v.message)!;
+            expect(report.focus).toMatchObject({ holder: 'notifier', vm, vcpu: actor, gmem: true });
+            const open = new RegExp(`^${vm}: guest_memfd invalidation left open, mmu_invalidate_in_progress (\\d+)$`).exec(report.bad!.note)?.[1];
+            expect(Number(open)).toBeGreaterThan(0);
+            // the actor's begin is named, with no end of it after, and the count is still up with no range
+            expect(actual).toMatch(new RegExp(`${actor}'s kvm_gmem_invalidate_begin\\(\\) raised ${vm}'s count at step \\d+; no kvm_gmem_invalidate_end\\(\\) of ${actor} lowered it after it\\.`));
+            expect(actual).toContain(`mmu_invalidate_in_progress ${open}, range`);
+            expect(actual).not.toContain('invalidate_range_start');
             break;
           }
           case 'SPTE beyond the primary': {
