@@ -205,7 +205,7 @@ function rawOp(kinds: readonly OpKind[]) {
  * switch_mm_irqs_off(); counting steps from a random start rarely lands
  * there, naming the step does whenever that id is drawn.
  */
-const scheduleEntry = (ids: number) =>
+export const scheduleEntry = (ids: number) =>
   fc.oneof(
     { arbitrary: fc.record({ actor: fc.nat(15), steps: fc.oneof(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 40 })) }), weight: 2 },
     { arbitrary: fc.record({ actor: fc.nat(15), steps: fc.constant(40), until: fc.nat(ids - 1) }), weight: 1 },
