@@ -78,6 +78,7 @@ const OP: Schema = {
     guest_read: obj({ kind: kind('guest_read'), vm: NAME, gfn: INDEX }),
     guest_write: obj({ kind: kind('guest_write'), vm: NAME, gfn: INDEX }),
     kvm_create_vm: obj({ kind: kind('kvm_create_vm'), vm: NAME }),
+    kvm_delete_memslot: obj({ kind: kind('kvm_delete_memslot'), vm: NAME, slot: INDEX }),
     gmem_punch_hole: obj({ kind: kind('gmem_punch_hole'), file: NAME, offset: INDEX, pages: COUNT }),
     dma_read: obj({ kind: kind('dma_read'), dev: NAME, va: INDEX }),
     dma_write: obj({ kind: kind('dma_write'), dev: NAME, va: INDEX }),

@@ -24,14 +24,14 @@ const OP_KINDS: Record<Op['kind'], true> = {
   attach: true, mshare_map: true, mshare_unmap: true, get_user_pages: true, numa_scan: true, exit: true, reclaim: true,
   mshare_create: true, ftruncate: true, mshare_attach: true, mshare_advise: true, mshare_protect: true, close: true,
   guest_read: true, guest_write: true, dma_read: true, dma_write: true, fork: true, migrate: true, mremap: true, madv_free: true, kvm_create_vm: true,
-  gmem_punch_hole: true,
+  gmem_punch_hole: true, kvm_delete_memslot: true,
 };
 const SETUP_KINDS: Record<SetupItem['kind'], true> = { process: true, file: true, mmap: true, msharefs: true, mshare_map: true, vm: true, sva_bind: true, zero_page: true, gmem: true, swap: true };
 
 const opArb = (files: string[], mshares: string[], vms: string[] = [], devs: string[] = []): fc.Arbitrary<Op> =>
   fc.oneof(
     ...(devs.length === 0 ? [] : [fc.record({ kind: fc.constantFrom('dma_read' as const, 'dma_write' as const), dev: fc.constantFrom(...devs), va: vpnArb }, NP)]),
-    ...(vms.length === 0 ? [] : [fc.record({ kind: fc.constantFrom('guest_read' as const, 'guest_write' as const), vm: fc.constantFrom(...vms), gfn: fc.nat(1000) }, NP), fc.record({ kind: fc.constant('kvm_create_vm' as const), vm: fc.constantFrom(...vms) }, NP)]),
+    ...(vms.length === 0 ? [] : [fc.record({ kind: fc.constantFrom('guest_read' as const, 'guest_write' as const), vm: fc.constantFrom(...vms), gfn: fc.nat(1000) }, NP), fc.record({ kind: fc.constant('kvm_create_vm' as const), vm: fc.constantFrom(...vms) }, NP), fc.record({ kind: fc.constant('kvm_delete_memslot' as const), vm: fc.constantFrom(...vms), slot: fc.nat(7) }, NP)]),
     // one guest_memfd per VM, named after it (setupArb)
     ...(vms.length === 0 ? [] : [fc.record({ kind: fc.constant('gmem_punch_hole' as const), file: fc.constantFrom(...vms.map((v) => `gmem.${v}`)), offset: fc.nat(100), pages: pagesArb }, NP)]),
     fc.record({ kind: fc.constantFrom('read' as const, 'write' as const), va: vpnArb }, NP),

@@ -60,6 +60,7 @@ function printOp(op: Op): string {
     case 'read': case 'write': case 'gup': return `${op.kind} ${vaHex(op.va)}`;
     case 'guest_read': case 'guest_write': return `${op.kind} ${name(op.vm)} gfn=${op.gfn}`;
     case 'kvm_create_vm': return `kvm_create_vm ${name(op.vm)}`;
+    case 'kvm_delete_memslot': return `kvm_delete_memslot ${name(op.vm)} slot=${op.slot}`;
     case 'gmem_punch_hole': return `gmem_punch_hole ${name(op.file)} offset=${op.offset} pages=${op.pages}`;
     case 'dma_read': case 'dma_write': return `${op.kind} ${name(op.dev)} ${vaHex(op.va)}`;
     case 'mmap': return `mmap ${vaHex(op.va)} pages=${op.pages} prot=${protString(op.prot)}${fileArgs(op)}`;
@@ -181,6 +182,10 @@ function parseOp(toks: string[], fail: Fail): Op {
       return { kind, vm: parseName(a.positional(['vm name'])[0]!, 'vm', fail), gfn: a.int('gfn', 0) };
     }
     case 'kvm_create_vm': return { kind, vm: parseName(args([]).positional(['vm name'])[0]!, 'vm', fail) };
+    case 'kvm_delete_memslot': {
+      const a = args(['slot']);
+      return { kind, vm: parseName(a.positional(['vm name'])[0]!, 'vm', fail), slot: a.int('slot', 0) };
+    }
     case 'gmem_punch_hole': {
       const a = args(['offset', 'pages']);
       return { kind, file: parseName(a.positional(['guest_memfd name'])[0]!, 'file', fail), offset: a.int('offset', 0), pages: a.int('pages', 1) };
@@ -292,7 +297,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
         const op = parseOp(toks, fail);
         if (op.kind === 'mmap' && op.file !== null) refs.push({ line, what: 'file', name: op.file });
         if (op.kind === 'attach' || op.kind === 'mshare_map' || op.kind === 'mshare_unmap') refs.push({ line, what: 'msharefs file', name: op.file });
-        if (op.kind === 'guest_read' || op.kind === 'guest_write' || op.kind === 'kvm_create_vm') refs.push({ line, what: 'vm', name: op.vm });
+        if (op.kind === 'guest_read' || op.kind === 'guest_write' || op.kind === 'kvm_create_vm' || op.kind === 'kvm_delete_memslot') refs.push({ line, what: 'vm', name: op.vm });
         if (op.kind === 'gmem_punch_hole') refs.push({ line, what: 'guest_memfd', name: op.file });
         if (op.kind === 'dma_read' || op.kind === 'dma_write') refs.push({ line, what: 'device', name: op.dev });
         if (op.kind === 'mshare_create') creates.push({ line, name: op.file });

@@ -18,6 +18,7 @@
 //   try_to_unmap_one.lazyfree_extra_ref    paths/try_to_unmap_one.ts, step try_to_unmap_one.lazyfree
 //   move_ptes.force_flush                  paths/mremap_tables.ts, step move_ptes.move_pte
 //   cache_tag_flush_range.ih               paths/sva.ts, svaArchInvalidateSecondaryTlbs()
+//   kvm_swap_active_memslots.mn_active_invalidate_count  paths/kvm_set_memslot.ts, kvmSwapActiveMemslots()
 
 import type { K } from './step.js';
 
@@ -96,6 +97,12 @@ export const DECISION_POINTS: readonly DecisionPoint[] = [
     condition: 'cache_tag_flush_range(domain, start, end - 1, 0): ih = 0, the PASID-based invalidation also drops paging-structure-cache entries',
     source: 'drivers/iommu/intel/svm.c intel_arch_invalidate_secondary_tlbs() (the invalidation hint; VT-d spec 6.5.2.4)',
     args: '{ dev: the device, start, end }',
+  },
+  {
+    id: 'kvm_swap_active_memslots.mn_active_invalidate_count',
+    condition: 'while (kvm->mn_active_invalidate_count) { ... schedule(); ... } before rcu_assign_pointer(kvm->memslots[as_id], slots)',
+    source: 'virt/kvm/kvm_main.c kvm_swap_active_memslots(), since 52ac8b358b0c ("KVM: Block memslot updates across range_start() and range_end()")',
+    args: '{ vm: the VM, count: mn_active_invalidate_count }',
   },
 ];
 

@@ -47,11 +47,13 @@ export const pmdLock = (table: Pfn) => `pmd_lock:${table}`;
 /** vma->vm_lock of the VMA of `mm` that starts at `start` (a VMA cannot move while it is read-locked). */
 export const vmaLock = (mm: MmId, start: number) => `vma_lock:${mm}:${vaHex(start)}`;
 
-const SLEEPING: Record<LockClass, boolean> = { mmap_lock: true, page_table_lock: false, ptl: false, i_mmap_rwsem: true, vma_lock: true, pmd_lock: false, mshare_list_lock: false, hugetlb_vma_lock: true, kvm_mmu_lock: false, anon_vma: true, invalidate_lock: true };
+const SLEEPING: Record<LockClass, boolean> = { mmap_lock: true, page_table_lock: false, ptl: false, i_mmap_rwsem: true, vma_lock: true, pmd_lock: false, mshare_list_lock: false, hugetlb_vma_lock: true, kvm_mmu_lock: false, anon_vma: true, invalidate_lock: true, kvm_slots_lock: true };
 const RWSEM: Partial<Record<LockClass, true>> = { mmap_lock: true, i_mmap_rwsem: true, hugetlb_vma_lock: true, anon_vma: true, invalidate_lock: true };
 
 /** kvm->mmu_lock: an rwlock on x86 (read for TDP MMU faults, write for invalidations); it spins. */
 export const kvmMmuLock = (vm: string) => `kvm_mmu_lock:${vm}`;
+/** kvm->slots_lock, a mutex: memslot updates (paths/kvm_set_memslot.ts). */
+export const kvmSlotsLock = (vm: string) => `kvm_slots_lock:${vm}`;
 export const iMmapRwsem = (file: string) => `i_mmap_rwsem:${file}`;
 /** mapping->invalidate_lock of `file` (an rw_semaphore): filemap_invalidate_lock() takes it for write (kvm_gmem_punch_hole()). */
 export const invalidateLock = (file: string) => `invalidate_lock:${file}`;

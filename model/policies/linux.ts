@@ -39,6 +39,7 @@ import { mremap, mremapTo } from '../kernel/paths/mremap.js';
 import { moveNormalPmd, moveNormalPud, movePageTables, movePgtEntry, movePtes } from '../kernel/paths/mremap_tables.js';
 import { kvmTdpPageFault } from '../kernel/paths/kvm_mmu.js';
 import { kvmGmemInvalidateBegin, kvmGmemInvalidateEnd, kvmGmemPunchHole } from '../kernel/paths/kvm_gmem.js';
+import { kvmSetMemslotDelete } from '../kernel/paths/kvm_set_memslot.js';
 import { kvmFlushRemoteTlbs } from '../kernel/paths/kvm_flush.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from '../kernel/paths/kvm_notifier.js';
 import { kvmVcpuRun, vcpuEnterGuest } from '../kernel/paths/kvm_vcpu_run.js';
@@ -160,6 +161,7 @@ export const linux: Policy = {
     kvm_mmu_notifier_invalidate_range_end: kvmMmuNotifierInvalidateRangeEnd,
     kvm_mmu_notifier_release: kvmMmuNotifierRelease,
     kvm_create_vm: kvmCreateVm,
+    kvm_set_memory_region: kvmSetMemslotDelete,
     // guest_memfd (paths/kvm_gmem.ts): reached only when the setup binds one
     kvm_gmem_punch_hole: kvmGmemPunchHole,
     __kvm_gmem_invalidate_begin: kvmGmemInvalidateBegin,

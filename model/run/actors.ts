@@ -102,11 +102,14 @@ function* threadBody(k: K, spec: ThreadSpec, createdAtRun: ReadonlySet<string>):
   if (s.mms[mm]!.exiting) yield* killed(k, mm);
 }
 
-/** The VM whose vCPUs this thread runs when another thread's kvm_create_vm creates it at run time (validate.ts: one VM per thread), else null. */
+/**
+ * The VM whose vCPUs this thread runs, or whose memslot it deletes, when another thread's kvm_create_vm
+ * creates it at run time (validate.ts: one VM per thread), else null: the thread needs the VM fd first.
+ */
 function laterVm(spec: ThreadSpec, laterVms: ReadonlySet<string>): string | null {
   if (spec.ops.some((o) => o.kind === 'kvm_create_vm')) return null; // it creates its own before its guest operations
-  const g = spec.ops.find((o) => o.kind === 'guest_read' || o.kind === 'guest_write');
-  return g && (g.kind === 'guest_read' || g.kind === 'guest_write') && laterVms.has(g.vm) ? g.vm : null;
+  const g = spec.ops.find((o) => o.kind === 'guest_read' || o.kind === 'guest_write' || o.kind === 'kvm_delete_memslot');
+  return g && (g.kind === 'guest_read' || g.kind === 'guest_write' || g.kind === 'kvm_delete_memslot') && laterVms.has(g.vm) ? g.vm : null;
 }
 
 /** The KVM_RUN that starts at operation `i`: it and the guest operations right after it (one VM per thread: validate.ts). */
@@ -212,6 +215,8 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
       return yield* k.run('migrate_pages', { mm, vpn: op.va }); // move_pages(2) of one page (paths/migrate.ts)
     case 'kvm_create_vm':
       return yield* k.run('kvm_create_vm', { mm, vm: op.vm }); // no window for the ideal memory: no mapping changes
+    case 'kvm_delete_memslot':
+      return yield* k.run('kvm_set_memory_region', { vm: op.vm, slot: op.slot }); // no mapping of any mm changes
     case 'gmem_punch_hole': {
       // the file's pages change, no mapping of any mm: a window of its own for the ideal memory (ideal.ts)
       const rec: OpRecord = { id: opId, kind: 'gmem_punch_hole', mm, start: op.offset, pages: op.pages, prot: null, file: op.file, pgoff: 0 };

@@ -151,6 +151,14 @@ export const COVERAGE_COUNTERS = [
   'gmem_fault_retried',
   'gmem_punch_hole_racing_fault',
   'gmem_spte_zapped_by_punch_hole',
+  // memslot deletion (paths/kvm_set_memslot.ts): a delete whose
+  // kvm_swap_active_memslots() waited for an MMU-notifier invalidation in
+  // flight (mn_active_invalidate_count); one whose synchronize_srcu waited
+  // for a vCPU fault that had looked the slot up; a fault that found the
+  // INVALID copy of a slot being deleted and retried
+  'memslot_delete_waited_invalidation',
+  'memslot_delete_waited_fault',
+  'memslot_fault_on_invalid_slot',
   // IOMMU SVA (paths/sva.ts): a device's ATC entries, and its IOMMU's
   // paging-structure-cache entries, dropped by arch_invalidate_secondary_tlbs
   // from flush_tlb_mm_range() (the batch's (0, -1UL) call in
@@ -193,7 +201,8 @@ export const COVERAGE_COUNTERS = [
  * `migrate`, `mremap`, `madv_free`, `sva`, `gmem` (a VM with
  * guest_memfd-backed memslots and the punch hole) and `swap`.
  */
-export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free' | 'sva' | 'gmem' | 'swap', readonly string[]>> = {
+export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free' | 'sva' | 'gmem' | 'swap' | 'memslot', readonly string[]>> = {
+  memslot: ['memslot_delete_waited_invalidation', 'memslot_delete_waited_fault', 'memslot_fault_on_invalid_slot'],
   gmem: ['gmem_fault_retried', 'gmem_punch_hole_racing_fault', 'gmem_spte_zapped_by_punch_hole'],
   swap: ['swap_writeout_after_flush_dirty', 'swap_batched_flush_window', 'swap_in_read', 'swap_cache_hit'],
   sva: ['sva_atc_invalidated_by_notifier', 'sva_psc_invalidated_by_notifier', 'sva_iopf', 'sva_stale_dma_in_window'],
@@ -211,7 +220,7 @@ const MSHARE_OPT_IN_COUNTERS: Readonly<Record<string, readonly string[]>> = { mi
 /** The counters a campaign reports: mshare's only for mshare policies, an opt-in kind's only when `ops` has it. */
 export const countersFor = (mshare: boolean, ops: readonly string[] = []): readonly CoverageName[] =>
   (mshare ? COVERAGE_COUNTERS : COVERAGE_COUNTERS.slice(0, COVERAGE_COUNTERS.indexOf('host_change_with_sharer_tlb'))).filter(
-    (c) => ![...Object.entries(OPT_IN_COUNTERS), ...Object.entries(MSHARE_OPT_IN_COUNTERS)].some(([op, cs]) => cs.includes(c) && !ops.includes(op) && !(op === 'vm' && ops.includes('gmem'))), // gmem draws its VM as vm does
+    (c) => ![...Object.entries(OPT_IN_COUNTERS), ...Object.entries(MSHARE_OPT_IN_COUNTERS)].some(([op, cs]) => cs.includes(c) && !ops.includes(op) && !(op === 'vm' && (ops.includes('gmem') || ops.includes('memslot')))), // gmem and memslot draw their VM as vm does
   );
 
 export type CoverageName = (typeof COVERAGE_COUNTERS)[number];
@@ -417,6 +426,9 @@ function countKvm(cov: Coverage, s: KernelState, e: StepEvent): void {
   if (e.id === '__kvm_gmem_invalidate_begin.kvm_mmu_invalidate_begin' && kvm.faultsInFlight.length > 0) cov.gmem_punch_hole_racing_fault++;
   if (e.id === '__kvm_gmem_invalidate_begin.tdp_mmu_zap_leafs') cov.gmem_spte_zapped_by_punch_hole++;
   if (e.id === 'tdp_mmu_zap_leafs') cov.kvm_spte_zapped_in_start++;
+  if (e.id === 'kvm_invalidate_memslot.mn_active_invalidate_count' || e.id === 'kvm_delete_memslot.mn_active_invalidate_count') cov.memslot_delete_waited_invalidation++;
+  if (e.id === 'kvm_invalidate_memslot.synchronize_srcu_expedited' || e.id === 'kvm_delete_memslot.synchronize_srcu_expedited') cov.memslot_delete_waited_fault++;
+  if (e.id === 'kvm_mmu_faultin_pfn.memslot_invalid') cov.memslot_fault_on_invalid_slot++;
   if (e.id === 'kvm_make_all_cpus_request.kvm_make_request') {
     const pending = (n: string) => kvm.vcpus[n]!.requests.includes('KVM_REQ_TLB_FLUSH');
     if (Object.values(kvm.guestTlb).some((es) => es.some((x) => pending(x.vcpu)))) cov.kvm_guest_tlb_until_request++;

@@ -59,6 +59,12 @@ export type Op =
    */
   | { kind: 'kvm_create_vm'; vm: string }
   /**
+   * KVM_SET_USER_MEMORY_REGION(2) with memory_size 0 on memslot `slot` of
+   * `vm` (an index into its memslots): kvm_set_memslot(KVM_MR_DELETE)
+   * (paths/kvm_set_memslot.ts), from a thread of the VMM process.
+   */
+  | { kind: 'kvm_delete_memslot'; vm: string; slot: number }
+  /**
    * A DMA read or write by SVA device `dev` at `va` of the mm it is bound
    * to, translated by the IOMMU (paths/sva.ts). The thread that holds it
    * is the device, not a CPU task; its `cpu` is where the I/O page fault

@@ -633,6 +633,33 @@ export const GMEM_STEP_IDS: readonly string[] = [
   'truncate_inode_pages_range.filemap_remove_folio',
 ];
 
+/**
+ * The ids only a memslot deletion (opt-in kind memslot, paths/kvm_set_memslot.ts,
+ * and the fault and KVM_RUN steps it makes reachable in kvm_mmu.ts and
+ * kvm_vcpu_run.ts) yields, listed by hand: kept apart from KVM_STEP_IDS so
+ * that the draws of campaigns with vm do not change.
+ */
+export const MEMSLOT_STEP_IDS: readonly string[] = [
+  'kvm_delete_memslot.mn_active_invalidate_count',
+  'kvm_delete_memslot.rcu_assign_pointer',
+  'kvm_delete_memslot.synchronize_srcu_expedited',
+  'kvm_gmem_unbind',
+  'kvm_gmem_unbind.filemap_invalidate_lock',
+  'kvm_gmem_unbind.filemap_invalidate_unlock',
+  'kvm_handle_noslot_fault',
+  'kvm_invalidate_memslot.mn_active_invalidate_count',
+  'kvm_invalidate_memslot.rcu_assign_pointer',
+  'kvm_invalidate_memslot.synchronize_srcu_expedited',
+  'kvm_mmu_faultin_pfn.memslot_invalid',
+  'kvm_mmu_zap_all_fast',
+  'kvm_mmu_zap_all_fast.kvm_mmu_lock',
+  'kvm_mmu_zap_all_fast.kvm_mmu_unlock',
+  'kvm_set_memory_region.einval',
+  'kvm_vcpu_run.mmio_exit',
+  'kvm_vm_ioctl_set_memory_region.slots_lock',
+  'kvm_vm_ioctl_set_memory_region.slots_unlock',
+];
+
 /** The heuristic decisions a schedule's choice lines can force (SPEC 4.2), by the kernel function that takes them. */
 export const CHOICE_POINTS: readonly string[] = [
   'flush_tlb_mm_range.flush_all', // the full-flush ceiling (flush_tlb_mm_range)

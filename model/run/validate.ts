@@ -5,7 +5,7 @@ import { resolveConfig, span, vaPages } from '../kernel/config.js';
 import { stepIndex, type Policy } from '../policies/policy.js';
 import { didYouMean } from './nearest.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Scenario } from './scenario.js';
-import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, MADV_FREE_STEP_IDS, STEP_IDS, SVA_STEP_IDS, KVM_CREATE_STEP_IDS, KSWAPD_STEP_IDS, GMEM_STEP_IDS, SWAP_STEP_IDS } from './step_ids.js';
+import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, MADV_FREE_STEP_IDS, STEP_IDS, SVA_STEP_IDS, KVM_CREATE_STEP_IDS, KSWAPD_STEP_IDS, GMEM_STEP_IDS, MEMSLOT_STEP_IDS, SWAP_STEP_IDS } from './step_ids.js';
 
 /**
  * Sizes beyond any race worth replaying, refused before anything is
@@ -140,6 +140,18 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
       if (t.ops.slice(0, i).some((x) => (x.kind === 'guest_read' || x.kind === 'guest_write') && x.vm === op.vm)) return { near: t.name, problem: `thread '${t.name}' runs a vCPU of vm '${op.vm}' before it creates it` };
     }
   }
+  // KVM_SET_USER_MEMORY_REGION deleting a memslot (paths/kvm_set_memslot.ts): by a thread of the VM's process, of a memslot
+  // the VM declares (a second delete of the same slot is -EINVAL at run time); the thread of a VM another thread
+  // creates at run time starts once it exists (run/actors.ts laterVm), like its vCPU threads
+  for (const t of sc.threads) {
+    for (const op of t.ops) {
+      if (op.kind !== 'kvm_delete_memslot') continue;
+      const vm = vms.get(op.vm);
+      if (!vm) return { near: t.name, problem: `kvm_delete_memslot of undeclared vm '${op.vm}'` };
+      if (vm.proc !== t.proc) return { near: t.name, problem: `thread '${t.name}' of process '${t.proc}' deletes a memslot of vm '${op.vm}', which belongs to process '${vm.proc}'` };
+      if (op.slot >= vm.memslots.length) return { near: t.name, problem: `kvm_delete_memslot of slot ${op.slot}: vm '${op.vm}' has ${vm.memslots.length} memslot(s)` };
+    }
+  }
   // the host mm of an msharefs file is task-less: no process may run in it (research/mshare.md 3.1)
   for (const m of mshares) if (procs.has(`${m}.host`)) return { near: `${m}.host`, problem: `process '${m}.host' would run in the host mm of msharefs file '${m}', which no task ever runs` };
   // fork (paths/fork.ts): each child once, by a thread of a setup process (no grandchildren: a child's
@@ -260,7 +272,7 @@ const knownByPolicy = new WeakMap<Policy, Set<string>>();
 /** The step ids `until=` may name under `policy`: a function of the policy, made once per policy. */
 function knownSteps(policy: Policy): Set<string> {
   let k = knownByPolicy.get(policy);
-  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS, ...SVA_STEP_IDS, ...KVM_CREATE_STEP_IDS, ...SWAP_STEP_IDS, ...KSWAPD_STEP_IDS, ...GMEM_STEP_IDS, ...stepIndex(policy).keys()])));
+  if (!k) knownByPolicy.set(policy, (k = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS, ...SVA_STEP_IDS, ...KVM_CREATE_STEP_IDS, ...SWAP_STEP_IDS, ...KSWAPD_STEP_IDS, ...GMEM_STEP_IDS, ...MEMSLOT_STEP_IDS, ...stepIndex(policy).keys()])));
   return k;
 }
 

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import type { MshareKnobs } from '../../model/kernel/mshare/knobs.js';
 import { parseProt } from '../../model/kernel/types.js';
 import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type KswapdSpec, type Op, type Scenario, type ScheduleEntry, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
-import { CHOICE_POINTS, FORK_STEP_IDS, KSWAPD_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS, SVA_STEP_IDS, GMEM_STEP_IDS, SWAP_STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
+import { CHOICE_POINTS, FORK_STEP_IDS, KSWAPD_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS, SVA_STEP_IDS, GMEM_STEP_IDS, MEMSLOT_STEP_IDS, SWAP_STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
 
 /** Start pages of candidate regions, for fanout 4: 16,18 share a PTE table; 20 shares the PMD; 48 is under another PUD entry. */
 const POOL = [16, 18, 20, 48];
@@ -37,7 +37,7 @@ const MREMAP_TABLE_TARGETS = [32, 56, 16, 20, 48];
 const HUGE_POOL = [192, 208];
 const HUGE_PAGES = 16;
 
-export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close', 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free', 'sva', 'gmem', 'swap'] as const;
+export const OP_KINDS = ['read', 'write', 'madvise', 'munmap', 'mprotect', 'mmap', 'gup', 'get_user_pages', 'numa_scan', 'idle', 'flush_tlb_all', 'exit', 'attach', 'mshare_map', 'mshare_unmap', 'mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close', 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free', 'sva', 'gmem', 'swap', 'memslot'] as const;
 export type OpKind = (typeof OP_KINDS)[number];
 const MSHARE_ONLY: readonly OpKind[] = ['attach', 'mshare_map', 'mshare_unmap'];
 /** mshare 2026's system calls (model/kernel/paths/mshare_2026.ts): only where the design has them, and then no msharefs attach. */
@@ -53,7 +53,7 @@ const SYSCALLS_ONLY: readonly OpKind[] = ['mshare_create', 'ftruncate', 'mshare_
  */
 export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
   const syscalls = mshare?.api === 'syscalls';
-  return OP_KINDS.filter((k) => (k === 'reclaim' || k === 'vm' || k === 'sva' || k === 'fork' || k === 'migrate' || k === 'mremap' || k === 'madv_free' || k === 'gmem' || k === 'swap' ? false : SYSCALLS_ONLY.includes(k) ? syscalls : k === 'attach' && syscalls ? false : !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl))));
+  return OP_KINDS.filter((k) => (k === 'reclaim' || k === 'vm' || k === 'sva' || k === 'fork' || k === 'migrate' || k === 'mremap' || k === 'madv_free' || k === 'gmem' || k === 'swap' || k === 'memslot' ? false : SYSCALLS_ONLY.includes(k) ? syscalls : k === 'attach' && syscalls ? false : !MSHARE_ONLY.includes(k) || (mshare && (k !== 'mshare_unmap' || mshare.unmapIoctl))));
 }
 
 /**
@@ -75,9 +75,9 @@ export function opKindsFor(mshare: MshareKnobs | null): OpKind[] {
  * of an ordinary anonymous page swaps it out; no thread operation and no
  * draw of its own, so a run with swap draws what it drew without it).
  */
-export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free', 'sva', 'gmem', 'swap'] : [...opKindsFor(mshare), 'vm', 'fork', 'migrate', 'madv_free', 'sva', 'gmem']);
+export const opKindsAccepted = (mshare: MshareKnobs | null): OpKind[] => (mshare === null ? [...opKindsFor(mshare), 'reclaim', 'vm', 'fork', 'migrate', 'mremap', 'madv_free', 'sva', 'gmem', 'swap', 'memslot'] : [...opKindsFor(mshare), 'vm', 'fork', 'migrate', 'madv_free', 'sva', 'gmem']);
 
-const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1, reclaim: 2, vm: 0, fork: 2, migrate: 2, mremap: 2, madv_free: 3, sva: 0, gmem: 0, swap: 0 };
+const WEIGHT: Record<OpKind, number> = { read: 8, write: 8, madvise: 3, munmap: 2, mprotect: 3, mmap: 2, gup: 2, get_user_pages: 1, numa_scan: 1, idle: 2, flush_tlb_all: 1, exit: 1, attach: 4, mshare_map: 2, mshare_unmap: 2, mshare_create: 1, ftruncate: 1, mshare_attach: 4, mshare_advise: 2, mshare_protect: 2, close: 1, reclaim: 2, vm: 0, fork: 2, migrate: 2, mremap: 2, madv_free: 3, sva: 0, gmem: 0, swap: 0, memslot: 0 };
 const PROTS = ['rw', 'r', 'none'] as const;
 
 interface RawRegion {
@@ -171,6 +171,8 @@ export interface RawScenario {
    * G0's size).
    */
   gmem?: { backed: boolean[]; punchers: { cpu: number; holes: { offset: number; pages: number }[] }[] };
+  /** With `memslot` in the kinds and a VM drawn (mainline): a VMM thread of P0 deleting V0's memslots (paths/kvm_set_memslot.ts). */
+  memslot?: { cpu: number; slots: number[] };
 }
 
 export interface GenOptions {
@@ -218,7 +220,7 @@ export const scheduleEntry = (ids: number) =>
  * fork inside copy_page_range(), as a thread inside munmap() can; runs
  * without an opt-in kind draw over STEP_IDS alone, exactly as before.
  */
-const OPT_IN_STEP_IDS: Partial<Record<OpKind, readonly string[]>> = { reclaim: KSWAPD_STEP_IDS, vm: KVM_STEP_IDS, sva: SVA_STEP_IDS, fork: FORK_STEP_IDS, migrate: MIGRATE_STEP_IDS, mremap: MREMAP_STEP_IDS, madv_free: MADV_FREE_STEP_IDS, gmem: GMEM_STEP_IDS, swap: SWAP_STEP_IDS };
+const OPT_IN_STEP_IDS: Partial<Record<OpKind, readonly string[]>> = { reclaim: KSWAPD_STEP_IDS, vm: KVM_STEP_IDS, sva: SVA_STEP_IDS, fork: FORK_STEP_IDS, migrate: MIGRATE_STEP_IDS, mremap: MREMAP_STEP_IDS, madv_free: MADV_FREE_STEP_IDS, gmem: GMEM_STEP_IDS, swap: SWAP_STEP_IDS, memslot: MEMSLOT_STEP_IDS };
 
 /** The ids a drawn stop point indexes: STEP_IDS, then those of each opt-in kind in `kinds`, in OP_KINDS order. */
 export function untilIds(kinds: readonly OpKind[] = []): readonly string[] {
@@ -241,7 +243,7 @@ function swarmArb(kinds: readonly OpKind[]): fc.Arbitrary<OpKind[] | undefined> 
  * thread operation but set-up a run may draw (a VM, a guest_memfd, a bound
  * device, a swap device), so a list of those alone gives threads nothing.
  */
-export const SETUP_ONLY_KINDS: readonly OpKind[] = ['vm', 'sva', 'gmem', 'swap'];
+export const SETUP_ONLY_KINDS: readonly OpKind[] = ['vm', 'sva', 'gmem', 'swap', 'memslot'];
 export const threadOpKinds = (ops: readonly OpKind[]): OpKind[] => ops.filter((k) => !SETUP_ONLY_KINDS.includes(k));
 
 export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
@@ -250,7 +252,7 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   // drawn after everything else, so a run without a VM is the run drawn before KVM was modelled
   // `vm` in --ops is no thread operation: it lets a run draw a VM of P0 with vCPU threads (opt-in,
   // like reclaim, until linux with KVM has a clean campaign on the current model: docs/kvm.md)
-  const kvmOn = opts.kvm ?? (opts.ops.includes('vm') || opts.ops.includes('gmem'));
+  const kvmOn = opts.kvm ?? (opts.ops.includes('vm') || opts.ops.includes('gmem') || opts.ops.includes('memslot'));
   const withKvm = (base: fc.Arbitrary<RawScenario>) => (!kvmOn ? base : fc.tuple(base, kvmArb).map(([r, kvm]) => (kvm ? { ...r, kvm } : r)));
   const threadOps = { ...opts, ops: threadOpKinds(opts.ops) };
   // drawn last as well: a run without fork in its kinds is the run drawn before fork was modelled
@@ -265,7 +267,7 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   // drawn after sva: a run without gmem in its kinds is the run drawn before guest_memfd was modelled
   const withGmem = (base: fc.Arbitrary<RawScenario>) => (!opts.ops.includes('gmem') ? base : fc.tuple(base, gmemArb).map(([r, gmem]) => (r.kvm ? { ...r, gmem } : r)));
   // gmem draws its VM as vm does, so its stop points index KVM_STEP_IDS too
-  const untilKinds = OP_KINDS.filter((k) => (opts.ops.includes(k) || (k === 'vm' && opts.ops.includes('gmem'))) && OPT_IN_STEP_IDS[k]);
+  const untilKinds = OP_KINDS.filter((k) => (opts.ops.includes(k) || (k === 'vm' && (opts.ops.includes('gmem') || opts.ops.includes('memslot')))) && OPT_IN_STEP_IDS[k]);
   const withUntil = (base: fc.Arbitrary<RawScenario>) => (untilKinds.length === 0 ? base : base.map((r) => ({ ...r, untilKinds })));
   // no draw: every run of a campaign with swap in its kinds has the swap device
   const withSwap = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !opts.ops.includes('swap') ? base : base.map((r) => ({ ...r, swap: true })));
@@ -273,7 +275,9 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   const withKvmCreate = (base: fc.Arbitrary<RawScenario>) => (!kvmOn ? base : base.chain((r) => (r.kvm ? fc.nat(2).map((n) => (n === 0 ? { ...r, kvmCreate: true } : r)) : fc.constant(r))));
   // drawn after all of it: a run without reclaim in its kinds is the run drawn before kswapd was modelled
   const withKswapd = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !threadOps.ops.includes('reclaim') ? base : fc.tuple(base, fc.nat(3)).map(([r, cpu]) => ({ ...r, kswapd: { cpu } })));
-  return swarmArb(threadOps.ops).chain((swarm) => withGmem(withSwap(withKswapd(withKvmCreate(withUntil(withSva(withMigrate(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm, untilIds(untilKinds).length))))))))))));
+  // drawn last of all: a run without memslot in its kinds is the run drawn before memslot deletion was modelled
+  const withMemslot = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !opts.ops.includes('memslot') ? base : fc.tuple(base, memslotArb).map(([r, memslot]) => (r.kvm ? { ...r, memslot } : r)));
+  return swarmArb(threadOps.ops).chain((swarm) => withMemslot(withGmem(withSwap(withKswapd(withKvmCreate(withUntil(withSva(withMigrate(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm, untilIds(untilKinds).length)))))))))))));
 }
 
 /** SVA devices in two thirds of the runs: one or two, each one to six DMA accesses. */
@@ -281,6 +285,9 @@ const svaArb = fc.option(
   fc.array(fc.record({ proc: fc.nat(3), cpu: fc.nat(3), ops: fc.array(fc.record({ write: fc.boolean(), region: fc.nat(7), page: fc.nat(3), win: fc.boolean() }), { minLength: 1, maxLength: 6 }) }), { minLength: 1, maxLength: 2 }),
   { nil: undefined, freq: 3 },
 );
+
+/** A VMM thread of P0 deleting one or two of V0's memslots (KVM_SET_USER_MEMORY_REGION, memory_size 0; index modulo the memslots). */
+const memslotArb = fc.record({ cpu: fc.nat(3), slots: fc.array(fc.nat(7), { minLength: 1, maxLength: 2 }) });
 
 /** guest_memfd: each memslot backed with probability 1/2 (at least the first, so a hole has something to hit); one or two VMM threads, one or two holes each. */
 const gmemArb = fc.record({
@@ -394,6 +401,8 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
           throw new Error('gmem is no thread operation (rawScenarioArb draws the guest_memfd and its punch holes)');
         case 'swap':
           throw new Error('swap is no thread operation (a setup item)');
+        case 'memslot':
+          throw new Error('memslot is no thread operation (rawScenarioArb draws the VMM thread that deletes memslots)');
         case 'mremap': {
           // a page, the region, or 8 pages from the region's start (several VMAs and gaps: d23cb648e365);
           // a whole 4-page region (a PTE table of its own) to a table-aligned target, where move_normal_pmd can move the table
@@ -478,6 +487,8 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
       });
       threads.push({ name: `T${threads.length}`, proc: 'P0', cpu: t.cpu % raw.cpus, ops });
     }
+    // the VMM's KVM_SET_USER_MEMORY_REGION deleting memslots of V0 while its vCPUs run (paths/kvm_set_memslot.ts)
+    if (raw.memslot) threads.push({ name: `T${threads.length}`, proc: 'P0', cpu: raw.memslot.cpu % raw.cpus, ops: raw.memslot.slots.map((i): Op => ({ kind: 'kvm_delete_memslot', vm: 'V0', slot: i % memslots.length })) });
   }
   (raw.sva ?? []).forEach((d, i) => {
     // device D<i> bound to a process of the setup (not a forked child); DMA to its regions or, under mshare, a window's pages

@@ -17,7 +17,7 @@
 import type { PathTable } from '../../model/kernel/step.js';
 import { opKindsAccepted, opKindsFor, type OpKind } from './scenario_arb.js';
 
-export type OptInKind = 'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free' | 'sva' | 'gmem' | 'swap';
+export type OptInKind = 'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free' | 'sva' | 'gmem' | 'swap' | 'memslot';
 
 export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   // shrink_folio_list() -> try_to_unmap() -> try_to_unmap_one(), and the batched flush (paths/reclaim.ts, try_to_unmap_one.ts, tlbbatch.ts)
@@ -39,6 +39,8 @@ export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   gmem: ['kvm_gmem_punch_hole', '__kvm_gmem_invalidate_begin', '__kvm_gmem_invalidate_end'],
   // do_swap_page() on a swap entry (paths/swap.ts): only reclaim with a swap device installs one
   swap: ['do_swap_page_swapin'],
+  // KVM_SET_USER_MEMORY_REGION deleting a memslot (paths/kvm_set_memslot.ts)
+  memslot: ['kvm_set_memory_region'],
 };
 
 /**
@@ -68,6 +70,8 @@ export const OPT_IN_STEPS: Readonly<Record<OptInKind, readonly string[]>> = {
   madv_free: ['try_to_unmap.rmap_walk_anon', 'try_to_unmap_one.lazyfree', 'try_to_unmap_one.lazyfree_dirty', 'try_to_unmap_one.lazyfree_extra_ref'],
   // reclaim's steps for a swap-backed anonymous folio: without a swap device (paths/swap.ts) reclaim never takes one
   swap: ['shrink_folio_list.folio_alloc_swap', 'shrink_folio_list.try_to_unmap_flush_dirty', 'shrink_folio_list.pageout', 'try_to_unmap_one.set_swp_pte'],
+  // the TDP fault's retry on an INVALID memslot: only a memslot being deleted is one (paths/kvm_mmu.ts)
+  memslot: ['kvm_mmu_faultin_pfn.memslot_invalid', 'kvm_swap_active_memslots.mn_active_invalidate_count'],
 };
 
 /**

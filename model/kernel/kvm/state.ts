@@ -34,7 +34,15 @@ export interface Memslot {
   gfn: number;
   hva: number;
   pages: number;
-  gmem?: { file: string; pgoff: number };
+  /** unbound: kvm_gmem_unbind() took the binding out of the file's xarray (paths/kvm_set_memslot.ts). */
+  gmem?: { file: string; pgoff: number; unbound?: true };
+  /**
+   * KVM_MEMSLOT_INVALID: the active copy of a slot being deleted
+   * (kvm_invalidate_memslot()); faults on it retry. Absent: valid.
+   */
+  invalid?: true;
+  /** Gone from the active memslots (kvm_delete_memslot()): no lookup finds it. Absent: present. */
+  deleted?: true;
 }
 
 /** A leaf SPTE: the guest frame's host pfn and whether the guest may write it. */
@@ -114,15 +122,24 @@ export interface KvmState {
 /** The subscription name of a VM on its mm's notifier list. */
 export const kvmSubscription = (vm: string) => `kvm:${vm}`;
 
+/** gfn_to_memslot(): the active memslot holding `gfn` (the INVALID copy of one being deleted included), or undefined. */
+export const gfnToMemslot = (vm: Vm, gfn: number): Memslot | undefined => vm.memslots.find((x) => !x.deleted && gfn >= x.gfn && gfn < x.gfn + x.pages);
+
 /** __gfn_to_hva_memslot(): the hva of `gfn`, or null outside every memslot. */
 export function gfnToHva(vm: Vm, gfn: number): number | null {
-  const m = vm.memslots.find((x) => gfn >= x.gfn && gfn < x.gfn + x.pages);
+  const m = gfnToMemslot(vm, gfn);
+  return m ? m.hva + (gfn - m.gfn) : null;
+}
+
+/** The hva `gfn` had in the memslot that held it, deleted or not (what a guest access is checked at), or null. */
+export function gfnToHvaEver(vm: Vm, gfn: number): number | null {
+  const m = gfnToMemslot(vm, gfn) ?? vm.memslots.find((x) => gfn >= x.gfn && gfn < x.gfn + x.pages);
   return m ? m.hva + (gfn - m.gfn) : null;
 }
 
 /** kvm_gmem_get_index(): the guest_memfd file and page index backing `gfn`, or null for an hva-backed gfn (or none). */
 export function gfnToGmem(vm: Vm, gfn: number): { file: string; index: number } | null {
-  const m = vm.memslots.find((x) => gfn >= x.gfn && gfn < x.gfn + x.pages);
+  const m = gfnToMemslot(vm, gfn);
   return m?.gmem ? { file: m.gmem.file, index: m.gmem.pgoff + (gfn - m.gfn) } : null;
 }
 
@@ -130,7 +147,7 @@ export function gfnToGmem(vm: Vm, gfn: number): { file: string; index: number } 
 export function gmemToGfnRanges(vm: Vm, file: string, start: number, end: number): { start: number; end: number }[] {
   const out: { start: number; end: number }[] = [];
   for (const m of vm.memslots) {
-    if (m.gmem?.file !== file) continue;
+    if (m.gmem?.file !== file || m.gmem.unbound) continue; // the file's bindings xarray: a deleted slot stays in it until kvm_gmem_unbind()
     const s = Math.max(start, m.gmem.pgoff);
     const e = Math.min(end, m.gmem.pgoff + m.pages);
     if (s < e) out.push({ start: m.gfn + (s - m.gmem.pgoff), end: m.gfn + (e - m.gmem.pgoff) });
@@ -142,6 +159,7 @@ export function gmemToGfnRanges(vm: Vm, file: string, start: number, end: number
 export function hvaToGfnRanges(vm: Vm, start: number, end: number): { start: number; end: number }[] {
   const out: { start: number; end: number }[] = [];
   for (const m of vm.memslots) {
+    if (m.deleted) continue; // kvm_for_each_memslot_in_hva_range() over the active memslots
     const s = Math.max(start, m.hva);
     const e = Math.min(end, m.hva + m.pages);
     if (s < e) out.push({ start: m.gfn + (s - m.hva), end: m.gfn + (e - m.hva) });

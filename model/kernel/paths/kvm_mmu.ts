@@ -2,9 +2,19 @@
 // direct_page_fault() / kvm_tdp_mmu_page_fault(); kvm_mmu_faultin_pfn();
 // virt/kvm/kvm_main.c hva_to_pfn(); tdp_mmu.c kvm_tdp_mmu_map()):
 //
+//   0. kvm_mmu_do_page_fault(): fault.slot = kvm_vcpu_gfn_to_memslot(),
+//      under the kvm->srcu read lock vcpu_run() holds outside the guest
+//      (the model's faultsInFlight, from here to 7, is that read side:
+//      synchronize_srcu_expedited() in a memslot update waits for it,
+//      paths/kvm_set_memslot.ts). No memslot: the access is MMIO
+//      (kvm_handle_noslot_fault(); the KVM_RUN exits to the VMM, which the
+//      model does not emulate further).
 //   1. kvm_mmu_faultin_pfn(): fault->mmu_seq = kvm->mmu_invalidate_seq,
 //      then smp_rmb(): the snapshot comes before the pfn is looked up, so
-//      an invalidation that ends after the lookup changes the seq.
+//      an invalidation that ends after the lookup changes the seq. Then
+//      "Retry the page fault if the gfn hit a memslot that is being
+//      deleted or moved" (slot->flags & KVM_MEMSLOT_INVALID: RET_PF_RETRY),
+//      so no SPTE of a slot being deleted is made after its zap.
 //   2. hva_to_pfn() in the VMM's mm: get_user_pages (paths/gup.ts), which
 //      faults the page in (handle_mm_fault() through the user fault path)
 //      and retries; the page comes back pinned. A write fault needs a
@@ -41,7 +51,7 @@
 
 import { allocFrame, getPage, putPage } from '../frames.js';
 import { kvmMmuLock, lock, unlock } from '../locks.js';
-import { faultMustRetry, type Vm } from '../kvm/state.js';
+import { faultMustRetry, gfnToGmem, gfnToMemslot, type Memslot, type Vm } from '../kvm/state.js';
 import { step, STOP_STEP, type K, type StepDef } from '../step.js';
 import type { MmId, Pfn } from '../types.js';
 import type { FaultCtx } from './fault.js';
@@ -51,16 +61,18 @@ export interface KvmFaultCtx {
   vm: string;
   mm: MmId;
   gfn: number;
-  hva: number;
   write: boolean;
   opId: string;
-  /** The guest_memfd page backing the gfn (a KVM_MEMSLOT_GMEM_ONLY slot), or absent: the hva's. */
+  /** Set by step 0 from the memslot: the hva, and the guest_memfd page backing the gfn (a KVM_MEMSLOT_GMEM_ONLY slot) or absent: the hva's. */
+  hva?: number;
   gmem?: { file: string; index: number };
+  /** Step 0 found the INVALID copy of a slot being deleted (KVM_MEMSLOT_INVALID). */
+  slotInvalid?: Memslot;
   mmuSeq?: number;
   pfn?: Pfn;
   writable?: boolean;
-  /** ok: an SPTE was installed; retry: is_page_fault_stale(); efault: hva_to_pfn() failed. */
-  result?: 'ok' | 'retry' | 'efault';
+  /** ok: an SPTE was installed; retry: is_page_fault_stale() or an INVALID memslot; efault: hva_to_pfn() failed; mmio: no memslot. */
+  result?: 'ok' | 'retry' | 'efault' | 'mmio';
 }
 
 /** mmu_invalidate_retry_gfn() (include/linux/kvm_host.h), under mmu_lock. */
@@ -76,10 +88,31 @@ const outOfFault = (k: K) => {
 };
 
 export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
+  step('kvm_mmu_do_page_fault.gfn_to_memslot', function* (k, c) {
+    const vm = k.s.kvm!.vms[c.vm]!;
+    const slot = gfnToMemslot(vm, c.gfn); // kvm_vcpu_gfn_to_memslot(): no step of its own, it reads what the next step reads
+    if (!slot) {
+      c.result = 'mmio';
+      yield { id: 'kvm_handle_noslot_fault' };
+      return STOP_STEP;
+    }
+    c.hva = slot.hva + (c.gfn - slot.gfn);
+    const gmem = gfnToGmem(vm, c.gfn);
+    if (gmem) c.gmem = gmem;
+    if (slot.invalid) c.slotInvalid = slot;
+  }),
   step('kvm_mmu_faultin_pfn.mmu_invalidate_seq', function* (k, c) {
-    c.mmuSeq = k.s.kvm!.vms[c.vm]!.mmuInvalidateSeq; // smp_rmb()
-    k.s.kvm!.faultsInFlight.push(k.self); // ghost, for coverage
+    const vm = k.s.kvm!.vms[c.vm]!;
+    c.mmuSeq = vm.mmuInvalidateSeq; // smp_rmb()
+    k.s.kvm!.faultsInFlight.push(k.self); // the kvm->srcu read side (step 0), and coverage
     yield { id: 'kvm_mmu_faultin_pfn.mmu_invalidate_seq' };
+  }),
+  step('kvm_mmu_faultin_pfn.memslot_invalid', function* (k, c) {
+    if (!c.slotInvalid) return;
+    c.result = 'retry'; // RET_PF_RETRY: the vCPU re-enters and faults again (paths/kvm_vcpu_run.ts waits for the delete)
+    outOfFault(k);
+    yield { id: 'kvm_mmu_faultin_pfn.memslot_invalid' };
+    return STOP_STEP;
   }),
   step('kvm_mmu_faultin_pfn_gmem', function* (k, c) {
     if (!c.gmem) return;
@@ -101,7 +134,7 @@ export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
   step('hva_to_pfn', function* (k, c) {
     if (c.gmem) return;
     for (;;) {
-      const g: GupSlowCtx = { mm: c.mm, vpn: c.hva, keepPin: true };
+      const g: GupSlowCtx = { mm: c.mm, vpn: c.hva!, keepPin: true };
       yield* k.run('get_user_pages', g);
       if (g.refused) {
         c.result = 'efault'; // the design refuses GUP through an msharefs VMA
@@ -118,7 +151,7 @@ export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
         yield { id: 'hva_to_pfn.unpin' };
       }
       // faultin_page() -> handle_mm_fault(), as the user fault path does it
-      const f: FaultCtx = { mm: c.mm, vpn: c.hva, write: c.write, opId: c.opId };
+      const f: FaultCtx = { mm: c.mm, vpn: c.hva!, write: c.write, opId: c.opId };
       yield* k.run('do_user_addr_fault', f);
       if (f.segv) {
         c.result = 'efault';

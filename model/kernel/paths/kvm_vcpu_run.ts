@@ -45,7 +45,7 @@
 
 import { step, STOP_STEP, type Gen, type K, type StepDef } from '../step.js';
 import { kvmMmuLock } from '../locks.js';
-import { faultMustRetry, gfnToGmem, gfnToHva, type GuestTlbEntry, type Vcpu } from '../kvm/state.js';
+import { faultMustRetry, gfnToGmem, gfnToHvaEver, type GuestTlbEntry, type Vcpu } from '../kvm/state.js';
 import type { MmId } from '../types.js';
 import type { KvmFaultCtx } from './kvm_mmu.js';
 
@@ -120,10 +120,12 @@ function* access(k: K, vm: string, a: GuestAccess, mm: MmId, e: { pfn: number },
  * Guest access `i` of the KVM_RUN, from inside the guest: 'made', or how the KVM_RUN ended (-EFAULT or
  * -EINTR) instead.
  */
-function* guestAccess(k: K, c: KvmRunCtx, i: number): Gen<'made' | 'efault' | 'eintr'> {
+function* guestAccess(k: K, c: KvmRunCtx, i: number): Gen<'made' | 'efault' | 'eintr' | 'mmio'> {
   const a = c.accesses[i]!;
   const vm = k.s.kvm!.vms[c.vm]!;
-  const hva = gfnToHva(vm, a.gfn)!;
+  // where the ideal memory checks the access: the hva of the memslot that holds the gfn, or held it
+  // (an entry that outlived a memslot deletion is secondary-subset's to report)
+  const hva = gfnToHvaEver(vm, a.gfn)!;
   if (i > 0 && k.s.mms[c.mm]!.exiting) {
     // between two accesses, a SIGKILL from a sibling's exit_group(): signal_wake_up() kicks the CPU
     // out of the guest, and vcpu_run() -> kvm_xfer_to_guest_mode_handle_work() returns -EINTR
@@ -156,9 +158,24 @@ function* guestAccess(k: K, c: KvmRunCtx, i: number): Gen<'made' | 'efault' | 'e
     k.s.kvm!.guestTlb[k.cpu] = tlb.filter((e) => !(e.vcpu === k.self && e.gfn === a.gfn));
     vmExit(v);
     yield { id: 'guest_access.ept_violation' };
-    const gmem = gfnToGmem(vm, a.gfn);
-    const f: KvmFaultCtx = { vm: c.vm, mm: c.mm, gfn: a.gfn, hva, write: a.write, opId: a.opId, ...(gmem ? { gmem } : {}) };
+    const f: KvmFaultCtx = { vm: c.vm, mm: c.mm, gfn: a.gfn, write: a.write, opId: a.opId };
     yield* k.run('kvm_tdp_page_fault', f);
+    if (f.result === 'mmio') {
+      // no memslot holds the gfn (deleted, paths/kvm_set_memslot.ts): KVM_EXIT_MMIO to the VMM, which the
+      // model does not emulate; like -EFAULT, the VMM's next KVM_RUN makes the accesses after this one
+      c.done = i + 1;
+      yield { id: 'kvm_vcpu_run.mmio_exit', final: true };
+      return 'mmio';
+    }
+    if (f.result === 'retry' && f.slotInvalid) {
+      // RET_PF_RETRY on a memslot being deleted: the vCPU re-enters and faults again until the delete
+      // is done and the gfn has no memslot; the model waits for that instead of spinning
+      const m = f.slotInvalid;
+      yield { id: 'kvm_vcpu_run.retry', wait: () => m.deleted === true || m.invalid !== true || vm.released };
+      yield { id: 'kvm_vcpu_run.retry' };
+      yield* k.run('vcpu_enter_guest', c);
+      continue;
+    }
     if (f.result === 'efault') {
       c.done = i + 1; // set before the last step: the thread does not resume the path after it
       yield { id: 'kvm_vcpu_run.efault', final: true }; // -EFAULT to the VMM (observed where GUP's fault decided it)
