@@ -46,6 +46,7 @@ export const MUTANT_SCENARIOS: Record<string, MutantScenario> = {
   'pcid-no-gen-check': { scenario: 'test/scenarios/mutants/pcid-no-gen-check.txt', property: 'no-freed-frame-reachable', actor: 'T1', stepId: 'load_new_mm_cr3.noflush' },
   'pre-20841405940e': { scenario: 'test/scenarios/migrate-vs-numa-20841405940e.txt', property: 'no-freed-frame-reachable', actor: 'T2', stepId: 'migrate_folio_done' },
   'pre-3ea277194daa': { scenario: 'test/scenarios/mutants/pre-3ea277194daa.txt', property: 'protect-complete', actor: 'T2', stepId: 'sys_mprotect.return' },
+  'pre-52ac8b358b0c': { scenario: 'test/scenarios/kvm-delete-memslot-during-invalidation.txt', property: 'notifier-balance', actor: 'T1', stepId: 'flush_tlb_mm_range.inc_mm_tlb_gen' },
   'pre-565f3be21746-flush-after-unlock': { scenario: 'test/scenarios/mutants/pre-565f3be21746-flush-after-unlock.txt', property: 'no-freed-frame-reachable', actor: 'T2', stepId: 'tlb_batch_pages_flush' },
   'pre-5ee2fa2f0636': { scenario: 'test/scenarios/mutants/pre-5ee2fa2f0636.txt', property: 'protect-complete', actor: 'T2', stepId: 'sys_mprotect.return' },
   'pre-84261923d3dd-request-skip': { scenario: 'test/scenarios/mutants/pre-84261923d3dd-request-skip.txt', property: 'no-freed-frame-reachable', actor: 'T2', stepId: 'tlb_batch_pages_flush' },
