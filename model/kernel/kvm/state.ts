@@ -115,8 +115,29 @@ export interface KvmState {
   openGmem?: { actor: string; vm: string }[];
   /** Ghost (coverage): the vCPU threads inside a TDP fault, from the seq sample to mmu_lock's release. */
   faultsInFlight: string[];
+  /**
+   * The MMU notifier's callbacks inside __kvm_handle_hva_range()'s
+   * srcu_read_lock(&kvm->srcu) section, from the memslot walk to the end of
+   * the handler (paths/kvm_notifier.ts): a memslot update's
+   * synchronize_srcu_expedited() waits for them, as for faultsInFlight.
+   * Absent: none.
+   */
+  srcuReaders?: { actor: string; vm: string }[];
   /** Ghost (coverage): those of faultsInFlight resolving a guest_memfd pfn (kvm_gmem_get_pfn()). Absent: none ever. */
   gmemFaults?: string[];
+}
+
+/** srcu_read_lock(&kvm->srcu) by `actor` for `vm` (a memslot walk that must not see a deleted slot go from under it). */
+export function srcuReadLock(kvm: KvmState, actor: string, vm: string): void {
+  (kvm.srcuReaders ??= []).push({ actor, vm });
+}
+
+/** srcu_read_unlock(): the section of srcuReadLock() ends. */
+export function srcuReadUnlock(kvm: KvmState, actor: string, vm: string): void {
+  const r = kvm.srcuReaders ?? [];
+  const i = r.findIndex((x) => x.actor === actor && x.vm === vm);
+  if (i >= 0) r.splice(i, 1);
+  if (r.length === 0) delete kvm.srcuReaders;
 }
 
 /** The subscription name of a VM on its mm's notifier list. */

@@ -36,7 +36,7 @@
 //      so the exit's own start/end calls do not reach KVM.
 
 import { kvmMmuLock, lock, unlock } from '../locks.js';
-import { hvaToGfnRanges, kvmSubscription, type Vm } from '../kvm/state.js';
+import { hvaToGfnRanges, kvmSubscription, srcuReadLock, srcuReadUnlock, type Vm } from '../kvm/state.js';
 import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuUnmapGfnRanges, kvmZapGfnRange } from '../kvm/invalidate.js';
 import { step, STOP_STEP, type K, type StepDef } from '../step.js';
 import type { MmId } from '../types.js';
@@ -54,7 +54,9 @@ const vmOf = (k: K, c: { vm: string }): Vm => k.s.kvm!.vms[c.vm]!;
 export const kvmMmuNotifierInvalidateRangeStart: StepDef<KvmInvalidateCtx>[] = [
   step('kvm_mmu_notifier_invalidate_range_start', function* (k, c) {
     vmOf(k, c).mnActiveInvalidateCount++;
+    srcuReadLock(k.s.kvm!, k.self, c.vm); // __kvm_handle_hva_range(): the memslot walk and its handler under kvm->srcu
     c.ranges = hvaToGfnRanges(vmOf(k, c), c.start, c.end);
+    if (c.ranges.length === 0) srcuReadUnlock(k.s.kvm!, k.self, c.vm);
     yield { id: 'kvm_mmu_notifier_invalidate_range_start' };
     if (c.ranges.length === 0) return STOP_STEP;
   }),
@@ -74,6 +76,7 @@ export const kvmMmuNotifierInvalidateRangeStart: StepDef<KvmInvalidateCtx>[] = [
     if (c.flush) yield* k.run('kvm_flush_remote_tlbs', { vm: c.vm });
   }),
   step('kvm_handle_hva_range.kvm_mmu_unlock', function* (k, c) {
+    srcuReadUnlock(k.s.kvm!, k.self, c.vm);
     yield* unlock(k, kvmMmuLock(c.vm), 'kvm_handle_hva_range.kvm_mmu_unlock');
   }),
 ];
@@ -82,12 +85,14 @@ export const kvmMmuNotifierInvalidateRangeEnd: StepDef<KvmInvalidateCtx>[] = [
   step('kvm_mmu_notifier_invalidate_range_end', function* (k, c) {
     c.ranges = hvaToGfnRanges(vmOf(k, c), c.start, c.end);
     if (c.ranges.length === 0) return;
+    srcuReadLock(k.s.kvm!, k.self, c.vm);
     yield* lock(k, kvmMmuLock(c.vm), 'w', 'kvm_mmu_notifier_invalidate_range_end.kvm_mmu_lock');
   }),
   step('kvm_mmu_invalidate_end', function* (k, c) {
     if (c.ranges!.length === 0) return;
     kvmMmuInvalidateEnd(vmOf(k, c));
     yield { id: 'kvm_mmu_invalidate_end' };
+    srcuReadUnlock(k.s.kvm!, k.self, c.vm);
     yield* unlock(k, kvmMmuLock(c.vm), 'kvm_mmu_notifier_invalidate_range_end.kvm_mmu_unlock');
   }),
   step('kvm_mmu_notifier_invalidate_range_end.mn_active_invalidate_count', function* (k, c) {

@@ -17,7 +17,9 @@
 //      and drops it at end, paths/kvm_notifier.ts), then
 //      rcu_assign_pointer(), then synchronize_srcu_expedited(): every
 //      vCPU fault that looked the old, valid slot up has finished (a fault
-//      that finds the INVALID copy retries: paths/kvm_mmu.ts 1).
+//      that finds the INVALID copy retries: paths/kvm_mmu.ts 1), and so has
+//      every notifier callback walking the memslots in
+//      __kvm_handle_hva_range().
 //   3. kvm_arch_flush_shadow_memslot(): on x86 with KVM_X86_QUIRK_SLOT_ZAP_ALL
 //      (enabled by default; arch/x86/kvm/mmu/mmu.c), kvm_mmu_zap_all_fast():
 //      under mmu_lock for write every root is invalidated and every vCPU
@@ -55,8 +57,8 @@ export interface KvmSetMemslotCtx {
 const vmOf = (k: K, c: { vm: string }): Vm => k.s.kvm!.vms[c.vm]!;
 const slotOf = (k: K, c: KvmSetMemslotCtx): Memslot => vmOf(k, c).memslots[c.slot]!;
 
-/** synchronize_srcu_expedited(&kvm->srcu): no vCPU of the VM inside a fault (its SRCU read side, paths/kvm_mmu.ts). */
-const srcuReaders = (k: K, vm: string): boolean => k.s.kvm!.faultsInFlight.some((a) => k.s.kvm!.vcpus[a]?.vm === vm);
+/** synchronize_srcu_expedited(&kvm->srcu) waits while a vCPU of the VM is inside a fault (paths/kvm_mmu.ts) or the VM's notifier walks its memslots (paths/kvm_notifier.ts). */
+const srcuReaders = (k: K, vm: string): boolean => k.s.kvm!.faultsInFlight.some((a) => k.s.kvm!.vcpus[a]?.vm === vm) || (k.s.kvm!.srcuReaders ?? []).some((r) => r.vm === vm);
 
 /** kvm_swap_active_memslots(): wait for the notifier's invalidations to end, publish `change`, then wait out the SRCU readers. */
 function* kvmSwapActiveMemslots(k: K, c: KvmSetMemslotCtx, caller: string, change: (m: Memslot) => void) {
