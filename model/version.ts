@@ -83,4 +83,12 @@
 // sharer forks (no more sys_fork.einval): the child's window joins the
 // msharefs i_mmap, mshare 2026's list through vm_ops->open (knob listFork).
 // Runs without an mshare window keep their traces.
-export const MODEL_VERSION = '0.13.0';
+// 0.14.0 (issue 11): memslot deletion (kvm_delete_memslot, opt-in kind
+// memslot; paths/kvm_set_memslot.ts): the INVALID slot, the
+// mn_active_invalidate_count wait, synchronize_srcu over in-flight faults,
+// kvm_mmu_zap_all_fast, kvm_gmem_unbind; the TDP fault looks its memslot up
+// first (no step of its own), retries on an INVALID slot and exits as MMIO
+// with none. mmu_invalidate_retry_gfn() retries on an invalidation in
+// progress with no range (its INVALID_GPA WARN). Runs without memslot keep
+// their traces.
+export const MODEL_VERSION = '0.14.0';

@@ -29,6 +29,8 @@ export interface Focus {
   vcpu?: string;
   /** A notifier-balance finding about a guest_memfd invalidation (kvm_gmem_invalidate_begin()), not the mm's notifier. */
   gmem?: boolean;
+  /** A notifier-balance finding about mmu_invalidate_in_progress left raised with no invalidation open to end it. */
+  raised?: boolean;
   /** An SVA device's ATC or IOMMU PSC entry (sva_bad_state.ts): the device; absent for the CPU's and KVM's holders. */
   device?: string;
 }

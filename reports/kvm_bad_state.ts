@@ -48,6 +48,7 @@ export function locateKvmFocus(v: Violation, snap: Snapshot): Focus | null {
     // start: "V0's mmu_invalidate_in_progress is -1", "T1 called invalidate_range_end without a matching start"
     const vm = kvm.vms.find((x) => has(msg, `${x.name}'s`)) ?? kvm.vms.find((x) => has(msg, `on ${x.mm}`)) ?? (kvm.vms.length === 1 ? kvm.vms[0] : undefined);
     if (!vm) return null;
+    if (raisedWithoutStart(msg)) return { ...blank('notifier'), mm: vm.mm, vm: vm.name, raised: true };
     return { ...blank('notifier'), mm: vm.mm, vm: vm.name, vcpu: endWithoutStart(msg) ? v.actor : /^(\S+) /.exec(msg)?.[1], ...(gmemLeftOpen(msg) ? { gmem: true } : {}) };
   }
   if (v.holder === 'SPTE') {
@@ -64,7 +65,10 @@ export function locateKvmFocus(v: Violation, snap: Snapshot): Focus | null {
 const endWithoutStart = (msg: string) => / is -\d+$/.test(msg) || msg.includes('without a matching start');
 
 /** A notifier-balance message about a guest_memfd invalidation left open (kvm_gmem_invalidate_begin() without its end), not the mm's notifier. */
-const gmemLeftOpen = (msg: string) => msg.includes('guest_memfd invalidation');
+const gmemLeftOpen = (msg: string) => msg.includes('with a guest_memfd invalidation of');
+
+/** A notifier-balance message about a count left raised with no start open to end it: "V0's mmu_invalidate_in_progress is 1 with 0 invalidate_range_start call(s) ...". */
+const raisedWithoutStart = (msg: string) => /mmu_invalidate_in_progress is \d+ with \d+ invalidate_range_start/.test(msg);
 
 const guestEntry = (kvm: KvmSnap | undefined, f: Focus) => kvm?.guestTlb.find((e) => e.cpu === f.cpu && e.vcpu === f.vcpu && e.gfn === f.gfn && e.pfn === f.pfn && e.ghost === f.ghost);
 const spteOf = (kvm: KvmSnap | undefined, vm: string, gfn: number) => kvm?.vms.find((x) => x.name === vm)?.sptes.find((e) => e.gfn === gfn);
@@ -75,6 +79,7 @@ export function kvmBadNote(f: Focus, snap: Snapshot, steps: EffectsByStep, upTo:
     const vm = snap.kvm?.vms.find((x) => x.name === f.vm);
     const n = vm?.mmuInvalidateInProgress ?? '?';
     if (typeof n === 'number' && n < 0) return `${f.vm}: end on ${f.mm} without its start, mmu_invalidate_in_progress ${n}`;
+    if (f.raised) return `${f.vm}: count left raised, no invalidation open to end it, mmu_invalidate_in_progress ${n}`;
     return f.gmem ? `${f.vm}: guest_memfd invalidation left open, mmu_invalidate_in_progress ${n}` : `${f.vm}: start on ${f.mm} left open, mmu_invalidate_in_progress ${n}`;
   }
   const st = frameStatus(snap, steps, upTo, f.pfn!, f.ghost, false);
@@ -130,7 +135,15 @@ function notifierActualLines(v: Violation, f: Focus, ctx: Context): string[] {
     const link = end && lastStep(ctx, end.n, (s) => s.id === 'msharefs_mmap.vma_link' || s.id === 'mshare_attach.i_mmap_lock_write');
     if (link) out.push(`A window joined the msharefs i_mmap at ${at(link)}, before that end.`);
   }
-  const begin = endWithoutStart(v.message) ? undefined : [...moves].reverse().find((m) => m.actor === f.vcpu && delta(m.text) > 0);
+  if (f.raised) {
+    // each begin that no end of its own caller followed, and the memslots the end found: a memslot update between them
+    for (const b of moves.filter((m) => delta(m.text) > 0 && !moves.some((x) => x.n > m.n && x.actor === m.actor && delta(x.text) < 0))) {
+      out.push(`${b.actor}'s kvm_mmu_invalidate_begin() raised ${f.vm}'s count at step ${b.n}; no kvm_mmu_invalidate_end() of ${b.actor} lowered it after it.`);
+    }
+    const deleted = lastStep(ctx, v.step, (s) => s.id === 'kvm_delete_memslot.rcu_assign_pointer');
+    if (deleted) out.push(`A memslot of ${f.vm} left the active memslots at ${at(deleted)}: an invalidate_range_end() after it does not walk that slot.`);
+  }
+  const begin = endWithoutStart(v.message) || f.raised ? undefined : [...moves].reverse().find((m) => m.actor === f.vcpu && delta(m.text) > 0);
   if (begin) {
     const ended = moves.some((m) => m.n > begin.n && m.actor === f.vcpu && delta(m.text) < 0);
     if (f.gmem) out.push(`${f.vcpu}'s kvm_gmem_invalidate_begin() raised ${f.vm}'s count at step ${begin.n}; ${ended ? `${f.vcpu} ended an invalidation after it` : `no kvm_gmem_invalidate_end() of ${f.vcpu} lowered it after it`}.`);

@@ -70,7 +70,7 @@ describe('the report of each saved counterexample', () => {
    * different bad state; every file of the corpus is one of these, and a
    * new kind fails here until the checks below learn what its report says.
    */
-  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken' | 'value the reference forbids' | 'shared table not flushed' | 'PSC entry outlives its link' | 'guest TLB beyond the primary' | 'SPTE beyond the primary' | 'invalidate start never ended' | 'guest_memfd invalidation never ended' | 'invalidate end without its start' | 'stale device ATC entry' | 'device ATC outlives the unmap' | 'stale IOMMU PSC entry';
+  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken' | 'value the reference forbids' | 'shared table not flushed' | 'PSC entry outlives its link' | 'guest TLB beyond the primary' | 'SPTE beyond the primary' | 'invalidate start never ended' | 'guest_memfd invalidation never ended' | 'in_progress left raised' | 'invalidate end without its start' | 'stale device ATC entry' | 'device ATC outlives the unmap' | 'stale IOMMU PSC entry';
   const kindOf = (cx: CounterexampleFile): Kind => {
     const { property, holder } = cx.verdict;
     if (property === 'no-freed-frame-reachable' && holder === 'TLB') return 'stale TLB entry';
@@ -88,14 +88,16 @@ describe('the report of each saved counterexample', () => {
     if (property === 'secondary-subset' && holder === 'SPTE') return 'SPTE beyond the primary';
     if (property === 'notifier-balance' && holder === 'notifier') {
       const m = cx.verdict.message ?? '';
-      return / is -\d+$|without a matching start/.test(m) ? 'invalidate end without its start' : m.includes('guest_memfd invalidation') ? 'guest_memfd invalidation never ended' : 'invalidate start never ended';
+      if (/ is -\d+$|without a matching start/.test(m)) return 'invalidate end without its start';
+      if (/mmu_invalidate_in_progress is \d+ with \d+ invalidate_range_start/.test(m)) return 'in_progress left raised';
+      return m.includes('with a guest_memfd invalidation of') ? 'guest_memfd invalidation never ended' : 'invalidate start never ended';
     }
     throw new Error(`no report checks for ${property} (${holder}): add a kind`);
   };
 
   it('has a counterexample of every kind of finding the report checks', () => {
     const kinds = new Set(files.map((f) => kindOf(loadCounterexample(join(DIR, f)))));
-    expect([...kinds].sort()).toEqual(['PSC entry outlives its link', 'SPTE beyond the primary', 'device ATC outlives the unmap', 'guest TLB beyond the primary', 'guest_memfd invalidation never ended', 'invalidate end without its start', 'invalidate start never ended', 'lock rule broken', 'shared table not flushed', 'stale IOMMU PSC entry', 'stale PSC entry', 'stale TLB entry', 'stale device ATC entry', 'stale upper entry', 'unmap not complete', 'value the reference forbids']);
+    expect([...kinds].sort()).toEqual(['PSC entry outlives its link', 'SPTE beyond the primary', 'device ATC outlives the unmap', 'guest TLB beyond the primary', 'guest_memfd invalidation never ended', 'in_progress left raised', 'invalidate end without its start', 'invalidate start never ended', 'lock rule broken', 'shared table not flushed', 'stale IOMMU PSC entry', 'stale PSC entry', 'stale TLB entry', 'stale device ATC entry', 'stale upper entry', 'unmap not complete', 'value the reference forbids']);
   });
 
   for (const f of files) {
@@ -260,6 +262,17 @@ describe('the report of each saved counterexample', () => {
             expect(actual).toMatch(new RegExp(`${actor}'s kvm_gmem_invalidate_begin\\(\\) raised ${vm}'s count at step \\d+; no kvm_gmem_invalidate_end\\(\\) of ${actor} lowered it after it\\.`));
             expect(actual).toContain(`mmu_invalidate_in_progress ${open}, range`);
             expect(actual).not.toContain('invalidate_range_start');
+            break;
+          }
+          case 'in_progress left raised': {
+            // "V0's mmu_invalidate_in_progress is 1 with 0 invalidate_range_start call(s) and guest_memfd invalidation(s) open on P0"
+            const [, vm, n, mm] = /^(\S+)'s mmu_invalidate_in_progress is (\d+) with 0 invalidate_range_start call\(s\) and guest_memfd invalidation\(s\) open on (\S+)$/.exec(v.message)!;
+            expect(report.focus).toMatchObject({ holder: 'notifier', vm, mm, raised: true });
+            expect(report.bad!.note).toBe(`${vm}: count left raised, no invalidation open to end it, mmu_invalidate_in_progress ${n}`);
+            // the begin nobody ended is named with its step, and so is the memslot update that left the end nothing to walk
+            expect(actual).toMatch(new RegExp(`(\\S+)'s kvm_mmu_invalidate_begin\\(\\) raised ${vm}'s count at step \\d+; no kvm_mmu_invalidate_end\\(\\) of \\1 lowered it after it\\.`));
+            expect(actual).toMatch(new RegExp(`A memslot of ${vm} left the active memslots at step \\d+ \\(\\S+, kvm_delete_memslot\\.rcu_assign_pointer\\)`));
+            expect(actual).toContain(`mmu_invalidate_in_progress ${n}, range`);
             break;
           }
           case 'SPTE beyond the primary': {
