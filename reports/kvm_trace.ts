@@ -19,7 +19,7 @@ export interface VmSnap {
   name: string;
   /** The VMM's mm the memslots point into (kvm->mm). */
   mm: string;
-  memslots: { gfn: number; hva: number; pages: number }[];
+  memslots: { gfn: number; hva: number; pages: number; invalid?: true; deleted?: true }[];
   sptes: SpteSnap[];
   mmuInvalidateSeq: number;
   mmuInvalidateInProgress: number;
@@ -56,7 +56,7 @@ export function snapshotKvm(s: KernelState): KvmSnap | undefined {
 
 /** The hva a gfn of `vm` is backed by (__gfn_to_hva_memslot()), or null outside every memslot. */
 export function hvaOf(vm: Pick<VmSnap, 'memslots'>, gfn: number): number | null {
-  const m = vm.memslots.find((x) => gfn >= x.gfn && gfn < x.gfn + x.pages);
+  const m = vm.memslots.find((x) => !x.deleted && gfn >= x.gfn && gfn < x.gfn + x.pages);
   return m ? m.hva + (gfn - m.gfn) : null;
 }
 
@@ -64,7 +64,7 @@ export const rangeText = (r: VmSnap['mmuInvalidateRange']) => (r ? `gfn ${r.star
 export const spteText = (vm: string, e: SpteSnap) => `${vm} SPTE gfn ${e.gfn} -> frame ${e.pfn}${e.writable ? '' : ' (r)'}`;
 export const guestTlbText = (e: GuestTlbSnap) => `CPU${e.cpu} guest TLB (${e.vcpu}, ${e.vm}): gfn ${e.gfn} -> frame ${e.pfn}${e.writable ? '' : ' (r)'}`;
 
-export type KvmEffectKind = 'spte-set' | 'spte-zap' | 'spte-change' | 'gtlb-fill' | 'gtlb-drop' | 'vcpu-mode' | 'kvm-request' | 'kvm-kick' | 'mmu-invalidate';
+export type KvmEffectKind = 'spte-set' | 'spte-zap' | 'spte-change' | 'gtlb-fill' | 'gtlb-drop' | 'vcpu-mode' | 'kvm-request' | 'kvm-kick' | 'mmu-invalidate' | 'memslot';
 
 /** One change to the secondary MMU, with the keys the report matches against the violation. */
 export interface KvmEffect {
@@ -114,6 +114,13 @@ export function diffKvm(a: KvmSnap | undefined, b: KvmSnap | undefined): KvmEffe
     if (va.mmuInvalidateInProgress !== vb.mmuInvalidateInProgress) parts.push(`mmu_invalidate_in_progress ${va.mmuInvalidateInProgress} -> ${vb.mmuInvalidateInProgress}`);
     if (rangeText(va.mmuInvalidateRange) !== rangeText(vb.mmuInvalidateRange)) parts.push(`range ${rangeText(vb.mmuInvalidateRange)}`);
     if (parts.length) out.push({ kind: 'mmu-invalidate', text: `${vb.name} ${parts.join(', ')}`, vm: vb.name });
+    // a memslot delete (paths/kvm_set_memslot.ts): the INVALID copy published, then the slot gone
+    vb.memslots.forEach((mb, i) => {
+      const ma = va.memslots[i];
+      const slot = `${vb.name} memslot ${i} (gfn ${mb.gfn}-${mb.gfn + mb.pages - 1})`;
+      if (mb.invalid && !ma?.invalid) out.push({ kind: 'memslot', text: `${slot} KVM_MEMSLOT_INVALID`, vm: vb.name });
+      if (mb.deleted && !ma?.deleted) out.push({ kind: 'memslot', text: `${slot} deleted`, vm: vb.name });
+    });
   }
   return out;
 }

@@ -203,7 +203,7 @@ export function relevant(e: Effect, f: Focus | null): boolean {
       return f?.vm != null && e.vm === f.vm && e.gfn === f.gfn;
     case 'vcpu-mode': case 'kvm-request': case 'kvm-kick':
       return f?.vm != null && e.vm === f.vm && (f.vcpu == null || e.vcpu === f.vcpu);
-    case 'mmu-invalidate':
+    case 'mmu-invalidate': case 'memslot':
       return f?.vm != null && e.vm === f.vm;
     // An SVA device: the focus's ATC entry (its address in the bound mm), the table its IOMMU PSC caches, its PASID.
     case 'atc-fill': case 'atc-drop':

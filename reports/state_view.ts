@@ -167,7 +167,7 @@ function kvmView(k: KvmSnap, cpus: number): KvmView {
     vms: k.vms.map((vm) => ({
       vm: vm.name,
       mm: vm.mm,
-      memslots: vm.memslots.map((m) => `gfn ${m.gfn}-${m.gfn + m.pages - 1} -> hva ${vaHex(m.hva)}`),
+      memslots: vm.memslots.map((m) => `gfn ${m.gfn}-${m.gfn + m.pages - 1} -> hva ${vaHex(m.hva)}${m.deleted ? ' (deleted)' : m.invalid ? ' (KVM_MEMSLOT_INVALID)' : ''}`),
       sptes: vm.sptes.map((e) => `gfn ${e.gfn} -> frame ${e.pfn}${e.writable ? '' : ' (r)'} (${hva(hvaOf(vm, e.gfn))})`),
       mmuInvalidateSeq: vm.mmuInvalidateSeq,
       mmuInvalidateInProgress: vm.mmuInvalidateInProgress,
