@@ -455,6 +455,25 @@ const CASES: Case[] = [
     policy: linux,
     reaches: ['gmem_spte_zapped_by_punch_hole', 'gmem_fault_retried'],
   },
+  // memslot deletion (model/kernel/paths/kvm_set_memslot.ts; test/kvm_memslot.test.ts pins the verdicts)
+  {
+    name: "memslot: T2's delete waits in kvm_swap_active_memslots() for T1's invalidation of the slot's hva to end",
+    scenario: () => load('kvm-delete-memslot-during-invalidation'),
+    policy: linux,
+    reaches: ['memslot_delete_waited_invalidation'],
+  },
+  {
+    name: "memslot: T1's delete waits in synchronize_srcu for T0's fault, which looked the valid slot up",
+    scenario: () => load('kvm-guest-access-racing-memslot-delete'),
+    policy: linux,
+    reaches: ['memslot_delete_waited_fault'],
+  },
+  {
+    name: "memslot: T0's fault finds the INVALID copy of the slot T1 is deleting and retries",
+    scenario: () => load('kvm-fault-on-invalid-memslot'),
+    policy: linux,
+    reaches: ['memslot_fault_on_invalid_slot'],
+  },
   // IOMMU SVA (model/kernel/paths/sva.ts; test/sva.test.ts pins the verdicts)
   {
     name: "SVA: D0's first DMA takes an I/O page fault; its second hits the ATC after T1's munmap cleared the PTE, before the flush that invalidates it",
