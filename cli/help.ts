@@ -12,8 +12,9 @@ export const COMMAND_HELP: Record<string, string> = {
   --seed S        campaign seed (default "mshare-check")
   --runs N        run budget (default 1000); --time T a wall-clock budget (30s, 5m)
   --ops LIST      operation kinds to generate, comma-separated (default: the policy's kinds, and the
-                  opt-in ones (reclaim, vm, fork, madv_free, gmem) whose own paths the variant edits;
-                  madv_free brings reclaim, which alone reads what MADV_FREE leaves)
+                  opt-in ones (reclaim, vm, fork, migrate, mremap, madv_free, sva, gmem, swap, memslot)
+                  whose own paths the variant edits; madv_free brings reclaim, which alone reads what
+                  MADV_FREE leaves)
   --property ID   check only this property (repeatable)
   --out DIR       where findings are saved (default: counterexamples/ in the current directory);
                   checked and created before the first run

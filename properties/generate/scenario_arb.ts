@@ -239,9 +239,10 @@ function swarmArb(kinds: readonly OpKind[]): fc.Arbitrary<OpKind[] | undefined> 
 }
 
 /**
- * The kinds a thread draws as operations: vm, gmem, sva and swap are no
+ * The kinds a thread draws as operations: vm, gmem, sva, swap and memslot are no
  * thread operation but set-up a run may draw (a VM, a guest_memfd, a bound
- * device, a swap device), so a list of those alone gives threads nothing.
+ * device, a swap device, the VMM thread that deletes memslots), so a list
+ * of those alone gives threads nothing.
  */
 export const SETUP_ONLY_KINDS: readonly OpKind[] = ['vm', 'sva', 'gmem', 'swap', 'memslot'];
 export const threadOpKinds = (ops: readonly OpKind[]): OpKind[] => ops.filter((k) => !SETUP_ONLY_KINDS.includes(k));
