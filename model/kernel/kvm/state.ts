@@ -146,22 +146,28 @@ export const kvmSubscription = (vm: string) => `kvm:${vm}`;
 /** gfn_to_memslot(): the active memslot holding `gfn` (the INVALID copy of one being deleted included), or undefined. */
 export const gfnToMemslot = (vm: Vm, gfn: number): Memslot | undefined => vm.memslots.find((x) => !x.deleted && gfn >= x.gfn && gfn < x.gfn + x.pages);
 
-/** __gfn_to_hva_memslot(): the hva of `gfn`, or null outside every memslot. */
+/** __gfn_to_hva_memslot(): the hva of `gfn` in memslot `m`, which holds it. */
+export const memslotHva = (m: Memslot, gfn: number): number => m.hva + (gfn - m.gfn);
+
+/** kvm_gmem_get_index(): the guest_memfd file and page index backing `gfn` in memslot `m`, or null for an hva-backed slot. */
+export const memslotGmem = (m: Memslot, gfn: number): { file: string; index: number } | null => (m.gmem ? { file: m.gmem.file, index: m.gmem.pgoff + (gfn - m.gfn) } : null);
+
+/** The hva of `gfn`, or null outside every memslot. */
 export function gfnToHva(vm: Vm, gfn: number): number | null {
   const m = gfnToMemslot(vm, gfn);
-  return m ? m.hva + (gfn - m.gfn) : null;
+  return m ? memslotHva(m, gfn) : null;
 }
 
 /** The hva `gfn` had in the memslot that held it, deleted or not (what a guest access is checked at), or null. */
 export function gfnToHvaEver(vm: Vm, gfn: number): number | null {
   const m = gfnToMemslot(vm, gfn) ?? vm.memslots.find((x) => gfn >= x.gfn && gfn < x.gfn + x.pages);
-  return m ? m.hva + (gfn - m.gfn) : null;
+  return m ? memslotHva(m, gfn) : null;
 }
 
-/** kvm_gmem_get_index(): the guest_memfd file and page index backing `gfn`, or null for an hva-backed gfn (or none). */
+/** The guest_memfd file and page index backing `gfn`, or null for an hva-backed gfn (or none). */
 export function gfnToGmem(vm: Vm, gfn: number): { file: string; index: number } | null {
   const m = gfnToMemslot(vm, gfn);
-  return m?.gmem ? { file: m.gmem.file, index: m.gmem.pgoff + (gfn - m.gfn) } : null;
+  return m ? memslotGmem(m, gfn) : null;
 }
 
 /** __kvm_gmem_invalidate_begin()'s walk of the file's bindings: the gfn ranges of `vm` bound to pages [start, end) of guest_memfd `file`. */

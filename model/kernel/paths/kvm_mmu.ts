@@ -51,7 +51,7 @@
 
 import { allocFrame, getPage, putPage } from '../frames.js';
 import { kvmMmuLock, lock, unlock } from '../locks.js';
-import { faultMustRetry, gfnToGmem, gfnToMemslot, type Memslot, type Vm } from '../kvm/state.js';
+import { faultMustRetry, gfnToMemslot, memslotGmem, memslotHva, type Memslot, type Vm } from '../kvm/state.js';
 import { step, STOP_STEP, type K, type StepDef } from '../step.js';
 import type { MmId, Pfn } from '../types.js';
 import type { FaultCtx } from './fault.js';
@@ -96,14 +96,13 @@ export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
       yield { id: 'kvm_handle_noslot_fault' };
       return STOP_STEP;
     }
-    c.hva = slot.hva + (c.gfn - slot.gfn);
-    const gmem = gfnToGmem(vm, c.gfn);
+    c.hva = memslotHva(slot, c.gfn);
+    const gmem = memslotGmem(slot, c.gfn);
     if (gmem) c.gmem = gmem;
     if (slot.invalid) c.slotInvalid = slot;
   }),
   step('kvm_mmu_faultin_pfn.mmu_invalidate_seq', function* (k, c) {
-    const vm = k.s.kvm!.vms[c.vm]!;
-    c.mmuSeq = vm.mmuInvalidateSeq; // smp_rmb()
+    c.mmuSeq = k.s.kvm!.vms[c.vm]!.mmuInvalidateSeq; // smp_rmb()
     k.s.kvm!.faultsInFlight.push(k.self); // the kvm->srcu read side (step 0), and coverage
     yield { id: 'kvm_mmu_faultin_pfn.mmu_invalidate_seq' };
   }),

@@ -54,9 +54,8 @@ const vmOf = (k: K, c: { vm: string }): Vm => k.s.kvm!.vms[c.vm]!;
 export const kvmMmuNotifierInvalidateRangeStart: StepDef<KvmInvalidateCtx>[] = [
   step('kvm_mmu_notifier_invalidate_range_start', function* (k, c) {
     vmOf(k, c).mnActiveInvalidateCount++;
-    srcuReadLock(k.s.kvm!, k.self, c.vm); // __kvm_handle_hva_range(): the memslot walk and its handler under kvm->srcu
     c.ranges = hvaToGfnRanges(vmOf(k, c), c.start, c.end);
-    if (c.ranges.length === 0) srcuReadUnlock(k.s.kvm!, k.self, c.vm);
+    if (c.ranges.length > 0) srcuReadLock(k.s.kvm!, k.self, c.vm); // __kvm_handle_hva_range(): the memslot walk and its handler under kvm->srcu
     yield { id: 'kvm_mmu_notifier_invalidate_range_start' };
     if (c.ranges.length === 0) return STOP_STEP;
   }),

@@ -51,7 +51,6 @@ export interface KvmSetMemslotCtx {
   slot: number;
   /** No such slot: -EINVAL after step 1. */
   einval?: boolean;
-  flush?: boolean;
 }
 
 const vmOf = (k: K, c: { vm: string }): Vm => k.s.kvm!.vms[c.vm]!;
