@@ -91,4 +91,13 @@
 // with none. mmu_invalidate_retry_gfn() retries on an invalidation in
 // progress with no range (its INVALID_GPA WARN). Runs without memslot keep
 // their traces.
-export const MODEL_VERSION = '0.14.0';
+// 0.15.0 (issue 11): the TDP MMU's roots and page table in frames
+// (paths/kvm_tdp_root.ts): a vCPU's first entry loads a root
+// (kvm_tdp_mmu_alloc_root() under the read mmu_lock, then
+// flush_tlb_current()), the first SPTE links a page table, guest TLB
+// entries are tagged with the root's frame and a walk fills a guest PSC;
+// a memslot deletion invalidates the roots, makes
+// KVM_REQ_MMU_FREE_OBSOLETE_ROOTS with wait, zaps them under the read lock
+// and frees the tables through RCU; exit_mmap()'s release queues the page
+// tables. Every run with a VM changes its trace.
+export const MODEL_VERSION = '0.15.0';

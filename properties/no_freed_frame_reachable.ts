@@ -2,7 +2,7 @@ import { firstEntry } from '../model/kernel/pagetable.js';
 import type { KernelState } from '../model/kernel/state.js';
 import { tlbLookup, tlbUsableFor } from '../model/kernel/tlb.js';
 import { vaHex } from '../model/kernel/types.js';
-import { guestTlbUsable } from '../model/kernel/kvm/state.js';
+import { allSptes, guestTlbUsable } from '../model/kernel/kvm/state.js';
 import { liveAtc } from '../model/kernel/paths/sva.js';
 import type { Finding, Property } from './property.js';
 import { type Reach, reachAt } from './reach_cache.js';
@@ -30,7 +30,8 @@ export const noFreedFrameReachableWith = (reach: Reach): Property => ({
     const o = event?.obs;
     if (o?.kind === 'access' && o.write && o.ok && o.guest) {
       // a guest store went through the vCPU's guest-TLB entry (filled from the SPTE if it missed)
-      const e = s.kvm?.guestTlb[event.cpu]?.find((x) => x.vcpu === event.actor && x.gfn === o.guest!.gfn);
+      const root = s.kvm?.vcpus[event.actor]?.root?.pfn;
+      const e = s.kvm?.guestTlb[event.cpu]?.find((x) => x.vcpu === event.actor && x.root === root && x.gfn === o.guest!.gfn);
       const why = e && s.frames[e.pfn]!.content === o.value ? staleFrame(s, e.pfn, e.ghost) : null;
       if (why) return { holder: 'guest TLB', message: `guest write of ${o.value} to gfn ${o.guest.gfn} of ${o.guest.vm} landed in frame ${e!.pfn} through CPU${event.cpu}'s guest TLB, which is ${why}` };
     } else if (o?.kind === 'access' && o.write && o.ok && o.device) {
@@ -88,9 +89,9 @@ function deviceReach(s: KernelState): Finding | null {
 function secondaryReach(s: KernelState): Finding | null {
   const kvm = s.kvm!;
   for (const vm of Object.values(kvm.vms)) {
-    for (const [g, e] of Object.entries(vm.sptes)) {
+    for (const [g, e, root] of allSptes(vm)) {
       const why = staleFrame(s, e.pfn, e.ghost);
-      if (why) return { holder: 'SPTE', message: `${vm.name}'s SPTE for gfn ${g} maps frame ${e.pfn}, which is ${why}` };
+      if (why) return { holder: 'SPTE', message: `${vm.name}'s SPTE for gfn ${g}${root ? ` (invalidated root at frame ${root.pfn})` : ''} maps frame ${e.pfn}, which is ${why}` };
     }
   }
   for (const [cpu, entries] of Object.entries(kvm.guestTlb)) {

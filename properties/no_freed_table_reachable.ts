@@ -2,6 +2,7 @@ import { firstEntry, LEVEL_NAME } from '../model/kernel/pagetable.js';
 import type { KernelState } from '../model/kernel/state.js';
 import { pscUsableFor } from '../model/kernel/tlb.js';
 import { liveDevices } from '../model/kernel/paths/sva.js';
+import { guestTlbUsable } from '../model/kernel/kvm/state.js';
 import type { Property } from './property.js';
 import { type Reach, reachAt } from './reach_cache.js';
 
@@ -15,7 +16,7 @@ function staleTable(s: KernelState, pfn: number, ghost: number): string | null {
 /** The property over `reach` (reach_cache.ts): the registry's skips the entry scan while the frames are as at its last clean scan; tests also run it over the full reference. */
 export const noFreedTableReachableWith = (reach: Reach): Property => ({
   id: 'no-freed-table-reachable',
-  statement: 'no freed page-table frame is referenced by a live upper-level entry, a usable PSC entry (a CPU\'s, or the IOMMU\'s of a bound SVA device) or a walker in progress',
+  statement: 'no freed page-table frame is referenced by a live upper-level entry, a usable PSC entry (a CPU\'s, a vCPU\'s guest PSC, or the IOMMU\'s of a bound SVA device), a vCPU\'s loaded TDP root, or a walker in progress',
   rule: 'pte_free_tlb() + tlb_remove_table(): flush with freed_tables (lazy CPUs too, and through arch_invalidate_secondary_tlbs() an SVA device\'s IOMMU), free after an RCU grace period; commit 2ff6ddf19c0e; docs/kernel-facts.md F2',
   check({ s, mem, stepCache }) {
     // the frames and entries as at the last scan, which found nothing: nothing now
@@ -45,6 +46,21 @@ export const noFreedTableReachableWith = (reach: Reach): Property => ({
       for (const p of dev.psc) {
         const why = staleTable(s, p.pfn, p.ghost);
         if (why) return { holder: 'device PSC', message: `${dev.name}'s IOMMU PSC (bound to ${dev.mm}) caches a ${LEVEL_NAME[p.level]} table at frame ${p.pfn}, which is ${why}` };
+      }
+    }
+    // a vCPU's guest PSC and its loaded root (EPTP), while the vCPU may walk from them (kvm/state.ts guestTlbUsable)
+    const kvm = s.kvm;
+    if (kvm) {
+      for (const cpu in kvm.guestPsc ?? {}) {
+        for (const p of kvm.guestPsc![cpu]!) {
+          const why = staleTable(s, p.pfn, p.ghost);
+          if (why && guestTlbUsable(s, p)) return { holder: 'guest PSC', message: `CPU${cpu}'s guest PSC (${p.vcpu}, root at frame ${p.root}) caches the TDP page table at frame ${p.pfn}, which is ${why}` };
+        }
+      }
+      for (const n in kvm.vcpus) {
+        const v = kvm.vcpus[n]!;
+        const why = v.root ? staleTable(s, v.root.pfn, v.root.ghost) : null;
+        if (why && guestTlbUsable(s, { vcpu: n, root: v.root!.pfn })) return { holder: 'EPTP', message: `${n} runs on the TDP root at frame ${v.root!.pfn}, which is ${why}` };
       }
     }
     for (const actor in s.tasks) {

@@ -11,7 +11,7 @@
 // (paths/kvm_gmem.ts).
 
 import { findLeaf } from '../model/kernel/pagetable.js';
-import { gfnToGmem, gfnToHva, guestTlbUsable, inInvalidation, type Vm } from '../model/kernel/kvm/state.js';
+import { allSptes, gfnToGmem, gfnToHva, guestTlbUsable, inInvalidation, type Vm } from '../model/kernel/kvm/state.js';
 import type { KernelState } from '../model/kernel/state.js';
 import { vaHex } from '../model/kernel/types.js';
 import type { Property } from './property.js';
@@ -42,9 +42,9 @@ export const secondarySubset: Property = {
     const kvm = s.kvm;
     if (!kvm) return null;
     for (const vm of Object.values(kvm.vms)) {
-      for (const [g, e] of Object.entries(vm.sptes)) {
-        const why = beyondPrimary(s, vm, Number(g), e.pfn, e.ghost, e.writable);
-        if (why) return { holder: 'SPTE', message: `${vm.name}'s SPTE for gfn ${g} maps frame ${e.pfn}${e.writable ? ' writable' : ''}, but ${why}` };
+      for (const [g, e, root] of allSptes(vm)) {
+        const why = beyondPrimary(s, vm, g, e.pfn, e.ghost, e.writable);
+        if (why) return { holder: 'SPTE', message: `${vm.name}'s SPTE for gfn ${g}${root ? ` (invalidated root at frame ${root.pfn})` : ''} maps frame ${e.pfn}${e.writable ? ' writable' : ''}, but ${why}` };
       }
     }
     for (const [cpu, entries] of Object.entries(kvm.guestTlb)) {

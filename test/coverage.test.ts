@@ -474,6 +474,13 @@ const CASES: Case[] = [
     policy: linux,
     reaches: ['memslot_fault_on_invalid_slot'],
   },
+  // TDP roots and table pages (model/kernel/paths/kvm_tdp_root.ts; test/kvm_tdp_root.test.ts pins the verdicts)
+  {
+    name: "TDP roots: T1's delete retires T0's root; the rcu actor frees the root and its page table, and T0's next root gets the root's frame, its old entries still cached",
+    scenario: () => load('kvm-root-reused-after-memslot-delete'),
+    policy: linux,
+    reaches: ['kvm_tdp_table_freed', 'kvm_root_reloaded_over_stale_entries'],
+  },
   // IOMMU SVA (model/kernel/paths/sva.ts; test/sva.test.ts pins the verdicts)
   {
     name: "SVA: D0's first DMA takes an I/O page fault; its second hits the ATC after T1's munmap cleared the PTE, before the flush that invalidates it",

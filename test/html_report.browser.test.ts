@@ -295,7 +295,7 @@ describe('the HTML report in a browser', () => {
     // The cursor starts on the violating step: the panel names the VM, its vCPU and the marked guest-TLB entry, all as text.
     expect(await page.$$eval('#state .vm h4', (els) => els.map((e) => e.textContent))).toEqual([`${HOSTILE_VM} (memory of P0)`]);
     expect((await panelFields(page)).vcpus).toEqual([`T3 (${HOSTILE_VM}, CPU0): OUTSIDE_GUEST_MODE; requests: none`]);
-    expect(await focusItems(page)).toEqual([['cpu0.guest_tlb', `T3 (${HOSTILE_VM}): gfn 0 -> frame 4`]]);
+    expect(await focusItems(page)).toEqual([['cpu0.guest_tlb', `T3 (${HOSTILE_VM}): gfn 0 -> frame 5`]]);
     expect(await page.$eval('#timeline th.lane[data-lane="vcpu-T3"]', (t) => t.textContent)).toBe(`T3 (P0): vCPU of ${HOSTILE_VM} on CPU0`);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(await page.$$eval('script', (x) => x.map((e) => e.getAttribute('type') ?? 'js'))).toEqual(['application/json', 'js']);

@@ -29,9 +29,10 @@ describe('memslot deletion on linux', () => {
   it('waits in synchronize_srcu for a fault that looked the valid slot up, then zaps the SPTE it made; the next access is MMIO', () => {
     const r = runScenario(load('kvm-guest-access-racing-memslot-delete'), { policy: linux, properties: PROPERTIES });
     expect(r.verdict).toBe('pass');
-    // the fault installed its SPTE after the INVALID slot was published, and the zap came after the fault left mmu_lock
+    // the fault installed its SPTE after the INVALID slot was published, and the root was retired after the fault left mmu_lock
     expect(pos(r, 'T0', 'tdp_mmu_map_handle_target_level')).toBeGreaterThan(pos(r, 'T1', 'kvm_invalidate_memslot.rcu_assign_pointer'));
-    expect(pos(r, 'T1', 'kvm_mmu_zap_all_fast')).toBeGreaterThan(pos(r, 'T0', 'kvm_tdp_mmu_map.read_unlock'));
+    expect(pos(r, 'T1', 'kvm_tdp_mmu_invalidate_all_roots')).toBeGreaterThan(pos(r, 'T0', 'kvm_tdp_mmu_map.read_unlock'));
+    expect(pos(r, 'T1', 'tdp_mmu_zap_root')).toBeGreaterThan(pos(r, 'T1', 'kvm_tdp_mmu_invalidate_all_roots'));
     expect(ids(r, 'T0').filter((id) => id === 'kvm_vcpu_run.mmio_exit')).toHaveLength(2); // the write and the read, both after the delete
     expect(r.trace.some((e) => e.actor === 'T0' && e.obs?.kind === 'access')).toBe(false); // no guest access was made: the SPTE was gone before the guest used it
   });

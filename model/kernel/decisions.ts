@@ -19,6 +19,7 @@
 //   move_ptes.force_flush                  paths/mremap_tables.ts, step move_ptes.move_pte
 //   cache_tag_flush_range.ih               paths/sva.ts, svaArchInvalidateSecondaryTlbs()
 //   kvm_swap_active_memslots.mn_active_invalidate_count  paths/kvm_set_memslot.ts, kvmSwapActiveMemslots()
+//   kvm_mmu_load.flush_tlb_current         paths/kvm_tdp_root.ts, step kvm_mmu_load.flush_tlb_current
 
 import type { K } from './step.js';
 
@@ -103,6 +104,12 @@ export const DECISION_POINTS: readonly DecisionPoint[] = [
     condition: 'while (kvm->mn_active_invalidate_count) { ... schedule(); ... } before rcu_assign_pointer(kvm->memslots[as_id], slots)',
     source: 'virt/kvm/kvm_main.c kvm_swap_active_memslots(), since 52ac8b358b0c ("KVM: Block memslot updates across range_start() and range_end()")',
     args: '{ vm: the VM, count: mn_active_invalidate_count }',
+  },
+  {
+    id: 'kvm_mmu_load.flush_tlb_current',
+    condition: 'kvm_x86_call(flush_tlb_current)(vcpu) after kvm_mmu_load_pgd(): always',
+    source: 'arch/x86/kvm/mmu/mmu.c kvm_mmu_load(); its comment from "KVM: x86/mmu: Formalize TDP MMU\'s (unintended?) deferred TLB flush logic" (Sean Christopherson, 2022-02-26)',
+    args: '{ vcpu: the vCPU thread, root: the frame of the root it loaded }',
   },
 ];
 

@@ -41,6 +41,7 @@ import { kvmTdpPageFault } from '../kernel/paths/kvm_mmu.js';
 import { kvmGmemInvalidateBegin, kvmGmemInvalidateEnd, kvmGmemPunchHole } from '../kernel/paths/kvm_gmem.js';
 import { kvmSetMemslotDelete } from '../kernel/paths/kvm_set_memslot.js';
 import { kvmFlushRemoteTlbs } from '../kernel/paths/kvm_flush.js';
+import { kvmMmuLoad, kvmMmuZapAllFast } from '../kernel/paths/kvm_tdp_root.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierRelease } from '../kernel/paths/kvm_notifier.js';
 import { kvmVcpuRun, vcpuEnterGuest } from '../kernel/paths/kvm_vcpu_run.js';
 import { kvmCreateVm, mmTakeAllLocks, mmuNotifierRegister } from '../kernel/paths/mmu_notifier_register.js';
@@ -157,6 +158,8 @@ export const linux: Policy = {
     vcpu_enter_guest: vcpuEnterGuest,
     kvm_tdp_page_fault: kvmTdpPageFault,
     kvm_flush_remote_tlbs: kvmFlushRemoteTlbs,
+    kvm_mmu_load: kvmMmuLoad,
+    kvm_mmu_zap_all_fast: kvmMmuZapAllFast,
     kvm_mmu_notifier_invalidate_range_start: kvmMmuNotifierInvalidateRangeStart,
     kvm_mmu_notifier_invalidate_range_end: kvmMmuNotifierInvalidateRangeEnd,
     kvm_mmu_notifier_release: kvmMmuNotifierRelease,

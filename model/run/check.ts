@@ -48,7 +48,7 @@ export interface CheckContext {
 }
 
 /** Who still holds the bad translation: SPEC 6 signatures use it. */
-export type Holder = 'TLB' | 'PSC' | 'PTE' | 'upper entry' | 'walker' | 'ideal' | 'locks' | 'scheduler' | 'SPTE' | 'guest TLB' | 'notifier' | 'device TLB' | 'device PSC';
+export type Holder = 'TLB' | 'PSC' | 'PTE' | 'upper entry' | 'walker' | 'ideal' | 'locks' | 'scheduler' | 'SPTE' | 'guest TLB' | 'notifier' | 'device TLB' | 'device PSC' | 'guest PSC' | 'EPTP';
 
 export interface Finding {
   message: string;

@@ -159,6 +159,13 @@ export const COVERAGE_COUNTERS = [
   'memslot_delete_waited_invalidation',
   'memslot_delete_waited_fault',
   'memslot_fault_on_invalid_slot',
+  // TDP roots and table pages (paths/kvm_tdp_root.ts), reached through a
+  // memslot deletion: a TDP table page (root or page table) freed by the
+  // rcu actor; a vCPU's kvm_mmu_load() that got a root on a frame its CPU
+  // still has guest TLB or PSC entries tagged with (what its
+  // flush_tlb_current() is for)
+  'kvm_tdp_table_freed',
+  'kvm_root_reloaded_over_stale_entries',
   // IOMMU SVA (paths/sva.ts): a device's ATC entries, and its IOMMU's
   // paging-structure-cache entries, dropped by arch_invalidate_secondary_tlbs
   // from flush_tlb_mm_range() (the batch's (0, -1UL) call in
@@ -202,7 +209,7 @@ export const COVERAGE_COUNTERS = [
  * guest_memfd-backed memslots and the punch hole) and `swap`.
  */
 export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free' | 'sva' | 'gmem' | 'swap' | 'memslot', readonly string[]>> = {
-  memslot: ['memslot_delete_waited_invalidation', 'memslot_delete_waited_fault', 'memslot_fault_on_invalid_slot'],
+  memslot: ['memslot_delete_waited_invalidation', 'memslot_delete_waited_fault', 'memslot_fault_on_invalid_slot', 'kvm_tdp_table_freed', 'kvm_root_reloaded_over_stale_entries'],
   gmem: ['gmem_fault_retried', 'gmem_punch_hole_racing_fault', 'gmem_spte_zapped_by_punch_hole'],
   swap: ['swap_writeout_after_flush_dirty', 'swap_batched_flush_window', 'swap_in_read', 'swap_cache_hit'],
   sva: ['sva_atc_invalidated_by_notifier', 'sva_psc_invalidated_by_notifier', 'sva_iopf', 'sva_stale_dma_in_window'],
@@ -429,6 +436,15 @@ function countKvm(cov: Coverage, s: KernelState, e: StepEvent): void {
   if (e.id === 'kvm_invalidate_memslot.mn_active_invalidate_count' || e.id === 'kvm_delete_memslot.mn_active_invalidate_count') cov.memslot_delete_waited_invalidation++;
   if (e.id === 'kvm_invalidate_memslot.synchronize_srcu_expedited' || e.id === 'kvm_delete_memslot.synchronize_srcu_expedited') cov.memslot_delete_waited_fault++;
   if (e.id === 'kvm_mmu_faultin_pfn.memslot_invalid') cov.memslot_fault_on_invalid_slot++;
+  if (e.id === 'rcu_do_batch.__tlb_remove_table') {
+    const p = s.freeList[s.freeList.length - 1]; // a TDP callback carries one frame, pushed last
+    if (p !== undefined && s.frames[p]!.lp.startsWith('tdp:')) cov.kvm_tdp_table_freed++;
+  }
+  if (e.id === 'kvm_tdp_mmu_alloc_root') {
+    const v = kvm.vcpus[e.actor]!;
+    const tagged = (x: { vcpu: string; root: number }) => x.vcpu === e.actor && x.root === v.root!.pfn;
+    if (kvm.guestTlb[v.cpu]?.some(tagged) || kvm.guestPsc?.[v.cpu]?.some(tagged)) cov.kvm_root_reloaded_over_stale_entries++;
+  }
   if (e.id === 'kvm_make_all_cpus_request.kvm_make_request') {
     const pending = (n: string) => kvm.vcpus[n]!.requests.includes('KVM_REQ_TLB_FLUSH');
     if (Object.values(kvm.guestTlb).some((es) => es.some((x) => pending(x.vcpu)))) cov.kvm_guest_tlb_until_request++;

@@ -23,7 +23,7 @@ export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   // shrink_folio_list() -> try_to_unmap() -> try_to_unmap_one(), and the batched flush (paths/reclaim.ts, try_to_unmap_one.ts, tlbbatch.ts)
   reclaim: ['shrink_folio_list', 'try_to_unmap_one', 'try_to_unmap_flush'],
   // KVM_RUN, the TDP fault, and KVM's notifier callbacks (paths/kvm_*.ts): no VM, no subscription
-  vm: ['kvm_vcpu_run', 'vcpu_enter_guest', 'kvm_tdp_page_fault', 'kvm_flush_remote_tlbs', 'kvm_mmu_notifier_invalidate_range_start', 'kvm_mmu_notifier_invalidate_range_end', 'kvm_mmu_notifier_release', 'kvm_create_vm', 'mmu_notifier_register', 'mm_take_all_locks'],
+  vm: ['kvm_vcpu_run', 'vcpu_enter_guest', 'kvm_tdp_page_fault', 'kvm_flush_remote_tlbs', 'kvm_mmu_notifier_invalidate_range_start', 'kvm_mmu_notifier_invalidate_range_end', 'kvm_mmu_notifier_release', 'kvm_create_vm', 'mmu_notifier_register', 'mm_take_all_locks', 'kvm_mmu_load'],
   // dup_mmap() and the COW faults that only pages shared by a fork take (paths/fork.ts, copy_page_range.ts, wp_page_copy.ts)
   fork: ['dup_mmap', 'copy_page_range', 'copy_pte_range', 'wp_page_copy', 'wp_page_reuse'],
   // migrate_pages() of one folio, try_to_migrate_one(), remove_migration_ptes(), and the fault that waits on a migration entry (paths/migrate.ts)
@@ -39,8 +39,8 @@ export const OPT_IN_PATHS: Readonly<Record<OptInKind, readonly string[]>> = {
   gmem: ['kvm_gmem_punch_hole', '__kvm_gmem_invalidate_begin', '__kvm_gmem_invalidate_end'],
   // do_swap_page() on a swap entry (paths/swap.ts): only reclaim with a swap device installs one
   swap: ['do_swap_page_swapin'],
-  // KVM_SET_USER_MEMORY_REGION deleting a memslot (paths/kvm_set_memslot.ts)
-  memslot: ['kvm_set_memory_region'],
+  // KVM_SET_USER_MEMORY_REGION deleting a memslot (paths/kvm_set_memslot.ts), and the retiring of the TDP roots it makes (paths/kvm_tdp_root.ts)
+  memslot: ['kvm_set_memory_region', 'kvm_mmu_zap_all_fast'],
 };
 
 /**
@@ -71,7 +71,8 @@ export const OPT_IN_STEPS: Readonly<Record<OptInKind, readonly string[]>> = {
   // reclaim's steps for a swap-backed anonymous folio: without a swap device (paths/swap.ts) reclaim never takes one
   swap: ['shrink_folio_list.folio_alloc_swap', 'shrink_folio_list.try_to_unmap_flush_dirty', 'shrink_folio_list.pageout', 'try_to_unmap_one.set_swp_pte'],
   // the TDP fault's retry on an INVALID memslot: only a memslot being deleted is one (paths/kvm_mmu.ts)
-  memslot: ['kvm_mmu_faultin_pfn.memslot_invalid', 'kvm_swap_active_memslots.mn_active_invalidate_count'],
+  // and kvm_mmu_load()'s flush, which finds entries of another root only after a deletion retired one (paths/kvm_tdp_root.ts)
+  memslot: ['kvm_mmu_faultin_pfn.memslot_invalid', 'kvm_swap_active_memslots.mn_active_invalidate_count', 'kvm_mmu_load.flush_tlb_current'],
 };
 
 /**

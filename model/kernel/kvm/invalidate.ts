@@ -24,13 +24,24 @@ export function kvmMmuInvalidateRangeAdd(vm: Vm, r: { start: number; end: number
   for (let g = r.start; g < r.end; g++) vm.rangeAt[g] ??= clock;
 }
 
-/** kvm_tdp_mmu_unmap_gfn_range() -> tdp_mmu_zap_leafs(): drop the SPTEs of gfns [start, end); whether any went (a flush is due). */
+/**
+ * kvm_tdp_mmu_unmap_gfn_range() -> tdp_mmu_zap_leafs() on every root,
+ * invalidated ones too (they stay reachable by the notifier until zapped,
+ * tdp_mmu_zap_root()'s comment): drop the SPTEs of gfns [start, end);
+ * whether a flush is due. "Zappings SPTEs in invalid roots doesn't require
+ * a TLB flush": no vCPU enters the guest on one, and kvm_mmu_load()
+ * flushes before a vCPU uses a root's frame again.
+ */
 export function kvmZapGfnRange(vm: Vm, start: number, end: number): boolean {
   let zapped = false;
   for (const g of Object.keys(vm.sptes).map(Number)) {
     if (g < start || g >= end) continue;
     delete vm.sptes[g];
     zapped = true;
+  }
+  for (const r of vm.roots ?? []) {
+    if (!r.invalid || !r.sptes) continue;
+    for (const g of Object.keys(r.sptes).map(Number)) if (g >= start && g < end) delete r.sptes[g];
   }
   return zapped;
 }

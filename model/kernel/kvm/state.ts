@@ -3,9 +3,13 @@
 // with their guest mode and request bits, and a guest TLB per CPU.
 //
 // Model choices (docs/kvm.md):
-// - The TDP table is a flat SPTE map gfn -> (pfn, writable), not a table
-//   hierarchy in frames: KVM's own table pages (freed through RCU by
-//   tdp_mmu_free_sp_rcu_callback()) are not modelled. An SPTE holds no
+// - The TDP MMU's tables are frames: each root (struct kvm_mmu_page of
+//   tdp_mmu_roots, kvm_tdp_mmu_alloc_root()) and the one 4K page table
+//   under it (the levels between collapsed: the model's gfns fit in one
+//   table) are page-table frames, freed through call_rcu() ->
+//   tdp_mmu_free_sp_rcu_callback() (paths/kvm_tdp_root.ts). The leaf SPTEs
+//   of the valid root are the map `Vm.sptes` gfn -> (pfn, writable); an
+//   invalidated root carries its own until it is zapped. An SPTE holds no
 //   reference on its frame (acb66dd051d0): it is a non-owning pointer.
 // - The guest runs with paging off: a guest access names a gfn, and the
 //   guest TLB caches gfn -> pfn (the guest-physical mappings EPT tags by
@@ -66,18 +70,58 @@ export interface Vcpu {
   mode: VcpuMode;
   /** The CPU runs guest code: from VM-entry (past vcpu_enter_guest()'s re-check) to the next VM-exit. */
   inGuest: boolean;
-  /** vcpu->requests: only KVM_REQ_TLB_FLUSH is modelled. */
+  /** vcpu->requests: KVM_REQ_TLB_FLUSH and KVM_REQ_MMU_FREE_OBSOLETE_ROOTS are modelled. */
   requests: string[];
   /** A kick IPI (kvm_vcpu_kick()) the vCPU has not acknowledged yet: the sender waits for it. */
   kicked: boolean;
+  /** vcpu->arch.mmu->root.hpa: the root it loaded (kvm_mmu_load()), which it holds a reference on. Absent: INVALID_PAGE. */
+  root?: { pfn: Pfn; ghost: number };
+  /** Inside kvm_mmu_load(), between root.hpa's store and flush_tlb_current(): the vCPU flushes before it enters. Absent: no. */
+  loadFlushPending?: true;
+}
+
+/**
+ * A TDP MMU root (struct kvm_mmu_page with tdp_mmu_root_count) and its one
+ * page table, in frames of their own.
+ */
+export interface TdpRoot {
+  pfn: Pfn;
+  /** Ghost: allocation id of the root's frame. */
+  ghost: number;
+  /** The page table linked under the root at the first SPTE (tdp_mmu_link_sp()), or null. */
+  pt: { pfn: Pfn; ghost: number } | null;
+  /** role.invalid: kvm_tdp_mmu_invalidate_all_roots() marked it; no vCPU may enter the guest on it. Absent: valid. */
+  invalid?: true;
+  /** tdp_mmu_scheduled_root_to_zap: kvm_tdp_mmu_zap_invalidated_roots() has yet to zap it. Absent: no. */
+  toZap?: true;
+  /** tdp_mmu_root_count: the TDP MMU's own reference (until the root is zapped) and one per vCPU that loaded it. */
+  refs: number;
+  /** The leaf SPTEs of an invalidated root, from the valid root's `Vm.sptes` until it is zapped. Absent: none (or valid: see Vm.sptes). */
+  sptes?: Record<number, Spte>;
 }
 
 /** A guest TLB entry: gfn -> pfn as the CPU cached it from the SPTE, for one vCPU. */
 export interface GuestTlbEntry {
   vcpu: string;
+  /** The EP4TA it is tagged with: the frame of the root the walk started from (guest-physical mappings, SDM 28.4.1). */
+  root: Pfn;
   gfn: number;
   pfn: Pfn;
   writable: boolean;
+  ghost: number;
+}
+
+/**
+ * A guest paging-structure-cache entry: the root's entry for the page
+ * table, as the walk that filled a guest TLB entry cached it (SDM 28.4.1:
+ * tagged by EP4TA, so by the root's frame). A walk may start from it
+ * without reading the root again.
+ */
+export interface GuestPscEntry {
+  vcpu: string;
+  root: Pfn;
+  /** The page table's frame and its allocation id at the walk. */
+  pfn: Pfn;
   ghost: number;
 }
 
@@ -86,7 +130,10 @@ export interface Vm {
   /** The VMM process whose mm the memslots point into (kvm->mm). */
   mm: MmId;
   memslots: Memslot[];
+  /** The leaf SPTEs of the valid root (TdpRoot.sptes holds an invalidated root's). */
   sptes: Record<number, Spte>;
+  /** kvm->arch.tdp_mmu_roots: at most one valid root (one address space), and the invalidated ones not yet freed. Absent: none ever allocated. */
+  roots?: TdpRoot[];
   /** kvm->mmu_invalidate_seq, _in_progress, and [range_start, range_end) in gfns (null: INVALID_GPA). */
   mmuInvalidateSeq: number;
   mmuInvalidateInProgress: number;
@@ -104,6 +151,8 @@ export interface KvmState {
   vcpus: Record<string, Vcpu>;
   /** The guest TLB of each CPU. */
   guestTlb: Record<number, GuestTlbEntry[]>;
+  /** The guest paging-structure caches of each CPU. Absent: none filled yet. */
+  guestPsc?: Record<number, GuestPscEntry[]>;
   /**
    * Ghost (notifier-balance): the mmu_notifier_invalidate_range_start()
    * calls delivered to subscriptions and not yet ended, by caller and mm;
@@ -212,14 +261,37 @@ export const faultMustRetry = (vm: Vm, gfn: number): boolean => vm.mmuInvalidate
 export const inInvalidation = (vm: Vm, gfn: number): boolean => vm.mmuInvalidateInProgress > 0 && vm.mmuInvalidateRange !== null && gfn >= vm.mmuInvalidateRange.start && gfn < vm.mmuInvalidateRange.end;
 
 /**
- * A guest TLB entry the CPU may use (SPEC 5.2): its vCPU is alive, and no
- * KVM_REQ_TLB_FLUSH is pending for it unless it is running guest code (a
- * vCPU outside the guest, or past the mode store but before the re-check,
- * flushes before it enters). A vCPU in the guest with a request pending
- * uses its entries until the kick makes it exit.
+ * A guest TLB or PSC entry the CPU may use (SPEC 5.2): its vCPU is alive
+ * and has loaded the root the entry is tagged with (EP4TA: the same frame;
+ * a root freed and handed out again as a new root matches, which is why
+ * kvm_mmu_load() flushes, paths/kvm_tdp_root.ts), and no request that
+ * drops it is pending unless the vCPU is running guest code (a vCPU
+ * outside the guest, or past the mode store but before the re-check,
+ * services its requests before it enters): KVM_REQ_TLB_FLUSH, or
+ * KVM_REQ_MMU_FREE_OBSOLETE_ROOTS for an invalidated root; nor is
+ * kvm_mmu_load()'s flush of the root it just loaded. A vCPU in the
+ * guest with a request pending uses its entries until the kick makes it
+ * exit.
  */
-export function guestTlbUsable(s: { kvm?: KvmState; tasks: Record<string, { dead: boolean }> }, e: GuestTlbEntry): boolean {
+export function guestTlbUsable(s: { kvm?: KvmState; tasks: Record<string, { dead: boolean }> }, e: { vcpu: string; root: Pfn }): boolean {
   const v = s.kvm?.vcpus[e.vcpu];
-  if (!v || s.tasks[v.thread]?.dead) return false;
-  return !v.requests.includes('KVM_REQ_TLB_FLUSH') || v.inGuest;
+  if (!v || s.tasks[v.thread]?.dead || v.root?.pfn !== e.root) return false;
+  if (v.inGuest) return true;
+  if (v.loadFlushPending || v.requests.includes('KVM_REQ_TLB_FLUSH')) return false;
+  return !(v.requests.includes('KVM_REQ_MMU_FREE_OBSOLETE_ROOTS') && rootOf(s.kvm!.vms[v.vm]!, v.root)?.invalid);
+}
+
+/** The root `r` (a vCPU's loaded root) in the VM's tdp_mmu_roots, by frame and allocation, or undefined once it is gone. */
+export const rootOf = (vm: Vm, r: { pfn: Pfn; ghost: number } | undefined): TdpRoot | undefined => (r ? vm.roots?.find((x) => x.pfn === r.pfn && x.ghost === r.ghost) : undefined);
+
+/** The leaf SPTEs of root `r`: the VM's map for its valid root, the root's own once invalidated. */
+export const sptesOf = (vm: Vm, r: TdpRoot): Record<number, Spte> => (r.invalid ? (r.sptes ?? {}) : vm.sptes);
+
+/** Every leaf SPTE of the VM, the valid root's and those invalidated roots still carry, with the root's frame (null: the valid root's). */
+export function* allSptes(vm: Vm): Generator<[gfn: number, spte: Spte, root: TdpRoot | null]> {
+  for (const g in vm.sptes) yield [Number(g), vm.sptes[g]!, null];
+  for (const r of vm.roots ?? []) {
+    if (!r.invalid || !r.sptes) continue;
+    for (const g in r.sptes) yield [Number(g), r.sptes[g]!, r];
+  }
 }

@@ -13,12 +13,17 @@
 // When it returns, no vCPU runs guest code with a guest TLB older than
 // the call (research/tlb-kvm.md I15). Guarded by no-freed-frame-reachable
 // and read-value (a stale guest-TLB entry used after the page is freed).
+// The same steps make kvm_mmu_zap_all_fast()'s
+// KVM_REQ_MMU_FREE_OBSOLETE_ROOTS (also KVM_REQUEST_WAIT; ctx.req;
+// paths/kvm_tdp_root.ts R2).
 
 import { note } from '../locks.js';
 import { step, type StepDef } from '../step.js';
 
 export interface KvmFlushCtx {
   vm: string;
+  /** The request; absent: KVM_REQ_TLB_FLUSH (kvm_flush_remote_tlbs()). */
+  req?: 'KVM_REQ_TLB_FLUSH' | 'KVM_REQ_MMU_FREE_OBSOLETE_ROOTS';
   /** The vCPUs kicked in 2, whose acknowledgement 3 waits for. */
   kicked?: string[];
 }
@@ -28,9 +33,10 @@ const vcpusOf = (s: { kvm?: { vcpus: Record<string, { vm: string }> } }, vm: str
 export const kvmFlushRemoteTlbs: StepDef<KvmFlushCtx>[] = [
   step('kvm_make_all_cpus_request.kvm_make_request', function* (k, c) {
     c.kicked = [];
+    const req = c.req ?? 'KVM_REQ_TLB_FLUSH';
     for (const n of vcpusOf(k.s, c.vm)) {
       const v = k.s.kvm!.vcpus[n]!;
-      if (!v.requests.includes('KVM_REQ_TLB_FLUSH')) v.requests.push('KVM_REQ_TLB_FLUSH');
+      if (!v.requests.includes(req)) v.requests.push(req);
       yield { id: 'kvm_make_all_cpus_request.kvm_make_request' };
     }
   }),

@@ -33,12 +33,14 @@
 //      the check of 4 are the same ones (virt/kvm/guest_memfd.c,
 //      arch/x86/kvm/mmu/mmu.c; docs/kvm.md, guest_memfd).
 //   3. read_lock(&kvm->mmu_lock) (the TDP MMU faults under the read lock).
-//   4. is_page_fault_stale() -> mmu_invalidate_retry_gfn(): retry if an
-//      invalidation is in progress and the gfn is in its range, or if
-//      mmu_invalidate_seq moved since 1. Guarded by no-spte-in-window and
-//      secondary-subset.
-//   5. Otherwise install the SPTE (tdp_mmu_map_handle_target_level()); it
-//      holds no reference on the page.
+//   4. is_page_fault_stale(): retry if the vCPU's root was invalidated
+//      (is_obsolete_sp(), paths/kvm_tdp_root.ts R1), or
+//      mmu_invalidate_retry_gfn(): if an invalidation is in progress and
+//      the gfn is in its range, or if mmu_invalidate_seq moved since 1.
+//      Guarded by no-spte-in-window and secondary-subset.
+//   5. Otherwise install the SPTE (tdp_mmu_map_handle_target_level()) in
+//      the root's page table, linked first if the root has none
+//      (tdp_mmu_link_sp()); it holds no reference on the page.
 //   6. kvm_release_faultin_page(kvm, page, unused = retry, dirty =
 //      map_writable) under mmu_lock: mark the folio dirty when KVM got it
 //      writable and installed the SPTE (since aa85986e7150, v6.13, here,
@@ -56,6 +58,7 @@ import { step, STOP_STEP, type K, type StepDef } from '../step.js';
 import type { MmId, Pfn } from '../types.js';
 import type { FaultCtx } from './fault.js';
 import type { GupSlowCtx } from './gup.js';
+import { allocTdpTable, loadedRoot } from './kvm_tdp_root.js';
 
 export interface KvmFaultCtx {
   vm: string;
@@ -164,7 +167,9 @@ export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
   }),
   step('is_page_fault_stale', function* (k, c) {
     const vm = k.s.kvm!.vms[c.vm]!;
-    if (vm.released || mmuInvalidateRetryGfn(vm, c.mmuSeq!, c.gfn)) {
+    const root = loadedRoot(vm, k.s.kvm!.vcpus[k.self]!);
+    // is_obsolete_sp(): the root was invalidated since the vCPU loaded it (paths/kvm_tdp_root.ts R1)
+    if (vm.released || !root || root.invalid || mmuInvalidateRetryGfn(vm, c.mmuSeq!, c.gfn)) {
       c.result = 'retry';
       yield { id: 'is_page_fault_stale.retry' };
     }
@@ -172,6 +177,10 @@ export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
   step('tdp_mmu_map_handle_target_level', function* (k, c) {
     if (c.result === 'retry') return;
     const vm = k.s.kvm!.vms[c.vm]!;
+    const root = loadedRoot(vm, k.s.kvm!.vcpus[k.self]!)!;
+    // kvm_tdp_mmu_map(): the walk from the root links a page table where there is none (tdp_mmu_link_sp();
+    // the page comes from the vCPU's mmu_shadow_page_cache, topped up before mmu_lock: allocated here in the model)
+    root.pt ??= allocTdpTable(k.s, c.vm, 'pt');
     vm.sptes[c.gfn] = { pfn: c.pfn!, writable: c.write || c.writable!, ghost: k.s.frames[c.pfn!]!.allocId, at: ++k.s.ghost.clock };
     c.result = 'ok';
     yield { id: 'tdp_mmu_map_handle_target_level' };

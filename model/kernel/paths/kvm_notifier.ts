@@ -31,7 +31,9 @@
 //   7. mn_active_invalidate_count--.
 // kvm_mmu_notifier_release() (from exit_mmap(), before any page is freed):
 //   8. kvm_flush_shadow_all() -> kvm_arch_flush_shadow_all(): under
-//      mmu_lock (write) zap every SPTE and flush remote TLBs; then
+//      mmu_lock (write) zap every SPTE, every root's page table queued for
+//      freeing (kvm_tdp_mmu_zap_all(), paths/kvm_tdp_root.ts), and flush
+//      remote TLBs; then
 //      mn_hlist_release() unlinks the subscription (hlist_del_init_rcu()),
 //      so the exit's own start/end calls do not reach KVM.
 
@@ -40,6 +42,7 @@ import { hvaToGfnRanges, kvmSubscription, srcuReadLock, srcuReadUnlock, type Vm 
 import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuUnmapGfnRanges, kvmZapGfnRange } from '../kvm/invalidate.js';
 import { step, STOP_STEP, type K, type StepDef } from '../step.js';
 import type { MmId } from '../types.js';
+import { tdpMmuZapRoot } from './kvm_tdp_root.js';
 
 export interface KvmInvalidateCtx {
   vm: string;
@@ -113,6 +116,7 @@ export const kvmMmuNotifierRelease: StepDef<KvmReleaseCtx>[] = [
   step('kvm_arch_flush_shadow_all', function* (k, c) {
     const vm = vmOf(k, c);
     c.flush = kvmZapGfnRange(vm, 0, Number.MAX_SAFE_INTEGER);
+    for (const r of vm.roots ?? []) tdpMmuZapRoot(k.s, vm, r); // kvm_tdp_mmu_zap_all(): the page tables go too
     vm.released = true;
     yield { id: 'kvm_arch_flush_shadow_all' };
     if (c.flush) yield* k.run('kvm_flush_remote_tlbs', { vm: c.vm });

@@ -24,10 +24,9 @@
 //      (enabled by default; arch/x86/kvm/mmu/mmu.c), kvm_mmu_zap_all_fast():
 //      under mmu_lock for write every root is invalidated and every vCPU
 //      gets KVM_REQ_MMU_FREE_OBSOLETE_ROOTS through kvm_make_all_cpus_request(),
-//      which kicks those in guest mode and waits for them. In the model's
-//      flat TDP every SPTE of the VM goes and kvm_flush_remote_tlbs() makes
-//      the request (its effect on the guest TLB is the same: the vCPU drops
-//      its cached translations before it runs guest code again).
+//      which kicks those in guest mode and waits for them; after the unlock
+//      kvm_tdp_mmu_zap_invalidated_roots() zaps the invalidated roots and
+//      queues their tables for freeing (paths/kvm_tdp_root.ts R1-R4).
 //   4. kvm_delete_memslot(): kvm_swap_active_memslots() again (the same
 //      wait, the slot leaves the active memslots, synchronize_srcu).
 //      After it no lookup finds the slot: a guest access to its gfns is
@@ -40,8 +39,7 @@
 // Guarded by secondary-subset (no SPTE of a gfn outside every memslot) and
 // notifier-balance (a begin and its end see the same memslots).
 
-import { invalidateLock, kvmMmuLock, kvmSlotsLock, lock, unlock } from '../locks.js';
-import { kvmZapGfnRange } from '../kvm/invalidate.js';
+import { invalidateLock, kvmSlotsLock, lock, unlock } from '../locks.js';
 import type { Memslot, Vm } from '../kvm/state.js';
 import { step, type K, type StepDef } from '../step.js';
 
@@ -92,11 +90,7 @@ export const kvmSetMemslotDelete: StepDef<KvmSetMemslotCtx>[] = [
   }),
   step('kvm_arch_flush_shadow_memslot', function* (k, c) {
     if (c.einval) return;
-    yield* lock(k, kvmMmuLock(c.vm), 'w', 'kvm_mmu_zap_all_fast.kvm_mmu_lock');
-    kvmZapGfnRange(vmOf(k, c), 0, Number.MAX_SAFE_INTEGER); // every root invalidated: no SPTE of the VM is usable
-    yield { id: 'kvm_mmu_zap_all_fast' };
-    yield* k.run('kvm_flush_remote_tlbs', { vm: c.vm }); // kvm_make_all_cpus_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)
-    yield* unlock(k, kvmMmuLock(c.vm), 'kvm_mmu_zap_all_fast.kvm_mmu_unlock');
+    yield* k.run('kvm_mmu_zap_all_fast', { vm: c.vm }); // paths/kvm_tdp_root.ts R1-R3
   }),
   step('kvm_delete_memslot', function* (k, c) {
     if (c.einval) return;

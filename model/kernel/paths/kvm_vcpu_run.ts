@@ -10,9 +10,12 @@
 // TLB or walks a present SPTE causes no VM-exit: the vCPU stays
 // IN_GUEST_MODE from one access to the next, so a flush meets it there.
 //
-//   1. vcpu_enter_guest(): service the pending requests first
-//      (KVM_REQ_TLB_FLUSH -> kvm_vcpu_flush_tlb_all(): INVEPT, the vCPU's
-//      guest TLB entries go); then `vcpu->mode = IN_GUEST_MODE` with
+//   1. vcpu_enter_guest(): service the pending requests first, in the
+//      kernel's order (KVM_REQ_MMU_FREE_OBSOLETE_ROOTS ->
+//      kvm_mmu_free_obsolete_roots(): an invalidated root is put; then
+//      KVM_REQ_TLB_FLUSH -> kvm_vcpu_flush_tlb_all(): INVEPT, the vCPU's
+//      guest TLB and PSC entries go); kvm_mmu_reload(): no root loaded,
+//      kvm_mmu_load() (paths/kvm_tdp_root.ts); then `vcpu->mode = IN_GUEST_MODE` with
 //      smp_store_release() and smp_mb__after_srcu_read_unlock(); then
 //      re-check the requests (kvm_request_pending()) and cancel the entry
 //      if any arrived: mode back to OUTSIDE_GUEST_MODE, go to 1. Paired
@@ -21,7 +24,9 @@
 //      IN_GUEST_MODE and kicks, or the vCPU sees the request. Guarded by
 //      no-freed-frame-reachable and secondary-subset (guest TLB).
 //   2. Each guest access in turn: a guest-TLB hit with the needed
-//      permission, or a TDP walk of the SPTE that fills the guest TLB, one
+//      permission (an entry tagged with the loaded root), or a TDP walk of
+//      the loaded root's SPTE that fills the guest TLB and caches the
+//      root's entry for the page table in the guest PSC, one
 //      step each, without leaving the guest. Before an access, a kick
 //      pending makes the vCPU exit (external-interrupt VM-exit), ack it,
 //      and go to 1 (vcpu_run() loops: the kick ends no KVM_RUN). Between
@@ -45,7 +50,8 @@
 
 import { step, STOP_STEP, type Gen, type K, type StepDef } from '../step.js';
 import { kvmMmuLock } from '../locks.js';
-import { faultMustRetry, gfnToGmem, gfnToHvaEver, type GuestTlbEntry, type Vcpu } from '../kvm/state.js';
+import { faultMustRetry, gfnToGmem, gfnToHvaEver, sptesOf, type GuestTlbEntry, type Vcpu } from '../kvm/state.js';
+import { kvmMmuFreeObsoleteRoots, loadedRoot } from './kvm_tdp_root.js';
 import type { MmId } from '../types.js';
 import type { KvmFaultCtx } from './kvm_mmu.js';
 
@@ -83,13 +89,25 @@ const guestTlbOf = (k: K): GuestTlbEntry[] => (k.s.kvm!.guestTlb[k.cpu] ??= []);
 export const vcpuEnterGuest: StepDef<KvmRunCtx>[] = [
   step('vcpu_enter_guest.kvm_check_request', function* (k, c) {
     const v = vcpuOf(k, c.vm);
+    const obsolete = v.requests.includes('KVM_REQ_MMU_FREE_OBSOLETE_ROOTS');
+    if (obsolete) {
+      v.requests = v.requests.filter((r) => r !== 'KVM_REQ_MMU_FREE_OBSOLETE_ROOTS');
+      kvmMmuFreeObsoleteRoots(k.s, k.s.kvm!.vms[c.vm]!, v); // paths/kvm_tdp_root.ts R4
+      yield { id: 'kvm_mmu_free_obsolete_roots' };
+    }
     if (v.requests.includes('KVM_REQ_TLB_FLUSH')) {
       v.requests = v.requests.filter((r) => r !== 'KVM_REQ_TLB_FLUSH');
-      k.s.kvm!.guestTlb[k.cpu] = guestTlbOf(k).filter((e) => e.vcpu !== k.self); // kvm_vcpu_flush_tlb_all(): INVEPT
+      // kvm_vcpu_flush_tlb_all(): INVEPT all-context, the vCPU's entries of every root go
+      k.s.kvm!.guestTlb[k.cpu] = guestTlbOf(k).filter((e) => e.vcpu !== k.self);
+      const psc = k.s.kvm!.guestPsc?.[k.cpu];
+      if (psc) k.s.kvm!.guestPsc![k.cpu] = psc.filter((e) => e.vcpu !== k.self);
       yield { id: 'kvm_vcpu_flush_tlb_all' };
-    } else {
+    } else if (!obsolete) {
       yield { id: 'vcpu_enter_guest.kvm_check_request' }; // nothing pending: a request made from here on is seen only by the re-check
     }
+  }),
+  step('vcpu_enter_guest.kvm_mmu_reload', function* (k, c) {
+    if (!vcpuOf(k, c.vm).root) yield* k.run('kvm_mmu_load', { vm: c.vm }); // root.hpa == INVALID_PAGE: paths/kvm_tdp_root.ts L1, L2
   }),
   step('vcpu_enter_guest.in_guest_mode', function* (k, c) {
     vcpuOf(k, c.vm).mode = 'IN_GUEST_MODE'; // smp_store_release(); smp_mb__after_srcu_read_unlock()
@@ -142,20 +160,25 @@ function* guestAccess(k: K, c: KvmRunCtx, i: number): Gen<'made' | 'efault' | 'e
       continue;
     }
     const tlb = guestTlbOf(k);
-    const hit = tlb.find((e) => e.vcpu === k.self && e.gfn === a.gfn);
+    const hit = tlb.find((e) => e.vcpu === k.self && e.root === v.root!.pfn && e.gfn === a.gfn);
     if (hit && (!a.write || hit.writable)) {
       yield* access(k, c.vm, a, c.mm, hit, 'guest_access.tlb_hit', hva);
       return 'made';
     }
-    const spte = vm.sptes[a.gfn];
+    // the walk from the loaded root (an invalidated one too, until the kick takes the vCPU out)
+    const root = loadedRoot(vm, v);
+    const spte = root ? sptesOf(vm, root)[a.gfn] : undefined;
     if (spte && (!a.write || spte.writable)) {
-      k.s.kvm!.guestTlb[k.cpu] = tlb.filter((e) => !(e.vcpu === k.self && e.gfn === a.gfn));
-      k.s.kvm!.guestTlb[k.cpu]!.push({ vcpu: k.self, gfn: a.gfn, pfn: spte.pfn, writable: spte.writable, ghost: spte.ghost });
+      k.s.kvm!.guestTlb[k.cpu] = tlb.filter((e) => !(e.vcpu === k.self && e.root === v.root!.pfn && e.gfn === a.gfn));
+      k.s.kvm!.guestTlb[k.cpu]!.push({ vcpu: k.self, root: v.root!.pfn, gfn: a.gfn, pfn: spte.pfn, writable: spte.writable, ghost: spte.ghost });
+      // the walk caches the root's entry for the page table (paging-structure cache, tagged by EP4TA)
+      const psc = ((k.s.kvm!.guestPsc ??= {})[k.cpu] ??= []);
+      if (root!.pt && !psc.some((e) => e.vcpu === k.self && e.root === root!.pfn)) psc.push({ vcpu: k.self, root: root!.pfn, pfn: root!.pt.pfn, ghost: root!.pt.ghost });
       yield* access(k, c.vm, a, c.mm, spte, 'guest_access.tdp_walk', hva);
       return 'made';
     }
     // EPT violation: the faulting translation is not cached (as SDM 4.10.4.1 for #PF), VM-exit
-    k.s.kvm!.guestTlb[k.cpu] = tlb.filter((e) => !(e.vcpu === k.self && e.gfn === a.gfn));
+    k.s.kvm!.guestTlb[k.cpu] = tlb.filter((e) => !(e.vcpu === k.self && e.root === v.root!.pfn && e.gfn === a.gfn));
     vmExit(v);
     yield { id: 'guest_access.ept_violation' };
     const f: KvmFaultCtx = { vm: c.vm, mm: c.mm, gfn: a.gfn, write: a.write, opId: a.opId };
