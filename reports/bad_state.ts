@@ -6,7 +6,7 @@
 
 import { vaHex } from '../model/kernel/types.js';
 import type { StepEvent, Violation } from '../properties/property.js';
-import { tableName, type Effect, type Snapshot } from './trace_state.js';
+import { frameTableName, tableName, type Effect, type Snapshot } from './trace_state.js';
 
 export interface Focus {
   holder: string;
@@ -115,7 +115,7 @@ const at = (f: Found) => `step ${f.n} (${f.actor}, ${f.id})`;
 /** What became of the frame an entry was made for: free, reallocated, or still in use. */
 export function frameStatus(snap: Snapshot, steps: EffectsByStep, upTo: number, pfn: number, ghost: number | null, table: boolean): { stale: boolean; short: string; long: string } {
   const f = snap.frames[pfn];
-  const name = table ? `${tableName(f?.level ?? 0)} frame ${pfn}` : `Frame ${pfn}`;
+  const name = table ? `${f ? frameTableName(f) : tableName(0)} frame ${pfn}` : `Frame ${pfn}`;
   if (!f) return { stale: false, short: 'unknown', long: `${name}: unknown` };
   if (f.state === 'free') {
     const when = lastEffect(steps, upTo, (e) => e.kind === 'frame-free' && e.pfn === pfn);

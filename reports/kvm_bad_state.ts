@@ -22,8 +22,11 @@ import type { Context } from './expected_actual.js';
 import { hvaOf, rangeText, type GuestTlbSnap, type KvmSnap } from './kvm_trace.js';
 import { permSuffix, type Effect, type Snapshot } from './trace_state.js';
 
-/** The holders a secondary-MMU property reports; 'notifier' (notifier-balance): a start with no end, or an end with no start. */
-export const KVM_HOLDERS = ['guest TLB', 'SPTE', 'notifier'];
+/**
+ * The holders a secondary-MMU property reports; 'notifier' (notifier-balance): a start with no end, or an end with no
+ * start; 'guest PSC' and 'EPTP' (no-freed-table-reachable): a vCPU's cached or loaded TDP table (paths/kvm_tdp_root.ts).
+ */
+export const KVM_HOLDERS = ['guest TLB', 'SPTE', 'notifier', 'guest PSC', 'EPTP'];
 
 /** The SPTE or guest-TLB entry `v` is about, in the state after its step. */
 export function locateKvmFocus(v: Violation, snap: Snapshot): Focus | null {
@@ -42,6 +45,18 @@ export function locateKvmFocus(v: Violation, snap: Snapshot): Focus | null {
     const e = best.e;
     const vm = vmOf(e.vm);
     return { ...blank('guest TLB'), cpu: e.cpu, mm: vm?.mm ?? null, vpn: vm ? hvaOf(vm, e.gfn) : null, pfn: e.pfn, ghost: e.ghost, vm: e.vm, gfn: e.gfn, vcpu: e.vcpu };
+  }
+  if (v.holder === 'guest PSC') {
+    // "CPU0's guest PSC (T0, root at frame 1) caches the TDP page table at frame 6, which is free"
+    const e = kvm.guestPsc.find((x) => has(msg, `CPU${x.cpu}'s guest PSC (${x.vcpu}, root at frame ${x.root})`) && has(msg, `page table at frame ${x.pfn}`));
+    const vm = e && vmOf(e.vm);
+    return e ? { ...blank('guest PSC'), cpu: e.cpu, mm: vm?.mm ?? null, table: e.pfn, ghost: e.ghost, vm: e.vm, vcpu: e.vcpu } : null;
+  }
+  if (v.holder === 'EPTP') {
+    // "T0 runs on the TDP root at frame 1, which is free"
+    const vc = kvm.vcpus.find((x) => x.root !== null && msg.startsWith(`${x.name} runs on the TDP root at frame ${x.root},`));
+    const vm = vc && vmOf(vc.vm);
+    return vc ? { ...blank('EPTP'), cpu: vc.cpu, mm: vm?.mm ?? null, table: vc.root, vm: vc.vm, vcpu: vc.name } : null;
   }
   if (v.holder === 'notifier') {
     // "T2 returned from its operation with an invalidate_range_start on P0 never ended"; or an end without a
@@ -82,6 +97,11 @@ export function kvmBadNote(f: Focus, snap: Snapshot, steps: EffectsByStep, upTo:
     if (f.raised) return `${f.vm}: count left raised, no invalidation open to end it, mmu_invalidate_in_progress ${n}`;
     return f.gmem ? `${f.vm}: guest_memfd invalidation left open, mmu_invalidate_in_progress ${n}` : `${f.vm}: start on ${f.mm} left open, mmu_invalidate_in_progress ${n}`;
   }
+  if (f.holder === 'guest PSC' || f.holder === 'EPTP') {
+    const st = frameStatus(snap, steps, upTo, f.table!, f.ghost, true);
+    const tail = `frame ${f.table}${st.stale ? `, ${st.short}` : ''}`;
+    return f.holder === 'guest PSC' ? `CPU${f.cpu} guest PSC (${f.vcpu}) still caches the TDP page table at ${tail}` : `${f.vcpu} runs on the TDP root at ${tail}`;
+  }
   const st = frameStatus(snap, steps, upTo, f.pfn!, f.ghost, false);
   const tail = `gfn ${f.gfn} -> frame ${f.pfn}${st.stale ? `, ${st.short}` : ''}`;
   return f.holder === 'guest TLB' ? `CPU${f.cpu} guest TLB (${f.vcpu}) still maps ${tail}` : `${f.vm} SPTE still maps ${tail}`;
@@ -96,7 +116,10 @@ function vcpuSinceLine(vcpu: string, from: { n: number; what: string }, ctx: Con
   for (const s of ctx.steps.slice(from.n, ctx.upTo)) {
     for (const e of s.effects) {
       if (e.vcpu !== vcpu) continue;
-      if (e.kind === 'kvm-request') events.push(`${e.text.includes('pending') ? 'KVM_REQ_TLB_FLUSH made' : 'KVM_REQ_TLB_FLUSH serviced'} at step ${s.n}`);
+      if (e.kind === 'kvm-request') {
+        const req = /KVM_REQ_\w+/.exec(e.text)?.[0] ?? 'a request';
+        events.push(`${req} ${e.text.includes('pending') ? 'made' : 'serviced'} at step ${s.n}`);
+      }
       else if (e.kind === 'kvm-kick') events.push(`${e.text.startsWith('kick') ? 'kicked' : 'took the kick'} at step ${s.n}`);
       else if (e.kind === 'vcpu-mode' && /VM-(entry|exit)$/.test(e.text)) events.push(`${e.text.slice(vcpu.length + 1)} at step ${s.n}`);
       else if (e.kind === 'gtlb-drop') events.push(`guest TLB flushed at step ${s.n}`);
@@ -153,9 +176,36 @@ function notifierActualLines(v: Violation, f: Focus, ctx: Context): string[] {
   return out;
 }
 
+/** A guest-PSC or EPTP finding: the cached or loaded table, its root's history, the vCPU's loads and flushes. */
+function tdpTableActualLines(v: Violation, f: Focus, ctx: Context): string[] {
+  const { snap, steps, upTo } = ctx;
+  const kvm = snap.kvm;
+  const out: string[] = [];
+  const vc = kvm?.vcpus.find((x) => x.name === f.vcpu);
+  // 1. The entry, or the vCPU's root.
+  if (f.holder === 'guest PSC') {
+    const e = kvm?.guestPsc.find((x) => x.cpu === f.cpu && x.vcpu === f.vcpu && x.pfn === f.table);
+    const fill = lastEffect(steps, upTo, (x) => x.kind === 'gpsc-fill' && x.cpu === f.cpu && x.vcpu === f.vcpu && x.pfn === f.table);
+    out.push(`CPU${f.cpu} guest PSC (${f.vcpu}, vCPU of ${f.vm}): the root at frame ${e?.root ?? '?'} -> page table at frame ${f.table}${fill ? `, filled at ${at(fill)}` : ''}.`);
+  } else out.push(`${f.vcpu} (vCPU of ${f.vm}) has the root at frame ${f.table} loaded.`);
+  // 2. The TDP tables' history: allocations, links, invalidation, puts (paths/kvm_tdp_root.ts).
+  const roots = steps.slice(0, upTo).flatMap((s) => s.effects.filter((e) => e.kind === 'tdp-root' && e.vm === f.vm).map((e) => `${e.text.slice(f.vm!.length + 1)} at step ${s.n} (${s.actor})`));
+  if (roots.length) out.push(`${f.vm}'s TDP roots: ${roots.join('; ')}.`);
+  // 3. The table frame.
+  out.push(frameStatus(snap, steps, upTo, f.table!, f.ghost, true).long);
+  // 4. The vCPU's root loads and drops, and the flushes of its cached walks.
+  const mine = steps.slice(0, upTo).flatMap((s) => s.effects.filter((e) => (e.kind === 'vcpu-root' && e.vcpu === f.vcpu) || (e.kind === 'gpsc-drop' && e.vcpu === f.vcpu)).map((e) => `${e.kind === 'vcpu-root' ? e.text.slice(f.vcpu!.length + 1) : 'its guest PSC flushed'} at step ${s.n}`));
+  const flushes = steps.slice(0, upTo).filter((s) => s.actor === f.vcpu && s.id === 'kvm_mmu_load.flush_tlb_current').map((s) => s.n);
+  out.push(`${f.vcpu}: ${mine.length ? [...new Set(mine)].join(', ') : 'no root loaded'}; kvm_mmu_load()'s flush_tlb_current at ${flushes.length ? `step ${flushes.join(', step ')}` : 'no step'}.`);
+  // 5. Now.
+  if (vc) out.push(`Now (step ${v.step}): ${vc.name} ${vc.mode}${vc.inGuest ? ', in the guest' : ''}, root ${vc.root === null ? 'INVALID_PAGE' : `at frame ${vc.root}`}, ${vc.requests.length ? `${vc.requests.join(', ')} pending` : 'no request pending'}.`);
+  return out;
+}
+
 /** Expected against actual's "Actual" for an SPTE or guest-TLB finding. */
 export function kvmActualLines(v: Violation, f: Focus, ctx: Context): string[] {
   if (f.holder === 'notifier') return notifierActualLines(v, f, ctx);
+  if (f.holder === 'guest PSC' || f.holder === 'EPTP') return tdpTableActualLines(v, f, ctx);
   const { snap, steps, upTo } = ctx;
   const kvm = snap.kvm;
   const out: string[] = [];

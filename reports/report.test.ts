@@ -70,7 +70,7 @@ describe('the report of each saved counterexample', () => {
    * different bad state; every file of the corpus is one of these, and a
    * new kind fails here until the checks below learn what its report says.
    */
-  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken' | 'value the reference forbids' | 'shared table not flushed' | 'PSC entry outlives its link' | 'guest TLB beyond the primary' | 'SPTE beyond the primary' | 'invalidate start never ended' | 'guest_memfd invalidation never ended' | 'in_progress left raised' | 'invalidate end without its start' | 'stale device ATC entry' | 'device ATC outlives the unmap' | 'stale IOMMU PSC entry';
+  type Kind = 'stale TLB entry' | 'stale PSC entry' | 'stale upper entry' | 'unmap not complete' | 'lock rule broken' | 'value the reference forbids' | 'shared table not flushed' | 'PSC entry outlives its link' | 'guest TLB beyond the primary' | 'SPTE beyond the primary' | 'invalidate start never ended' | 'guest_memfd invalidation never ended' | 'in_progress left raised' | 'invalidate end without its start' | 'stale device ATC entry' | 'device ATC outlives the unmap' | 'stale IOMMU PSC entry' | 'stale guest PSC entry';
   const kindOf = (cx: CounterexampleFile): Kind => {
     const { property, holder } = cx.verdict;
     if (property === 'no-freed-frame-reachable' && holder === 'TLB') return 'stale TLB entry';
@@ -85,6 +85,7 @@ describe('the report of each saved counterexample', () => {
     if (property === 'no-freed-frame-reachable' && holder === 'device TLB') return 'stale device ATC entry';
     if (property === 'unmap-complete' && holder === 'device TLB') return 'device ATC outlives the unmap';
     if (property === 'no-freed-table-reachable' && holder === 'device PSC') return 'stale IOMMU PSC entry';
+    if (property === 'no-freed-table-reachable' && holder === 'guest PSC') return 'stale guest PSC entry';
     if (property === 'secondary-subset' && holder === 'SPTE') return 'SPTE beyond the primary';
     if (property === 'notifier-balance' && holder === 'notifier') {
       const m = cx.verdict.message ?? '';
@@ -97,7 +98,7 @@ describe('the report of each saved counterexample', () => {
 
   it('has a counterexample of every kind of finding the report checks', () => {
     const kinds = new Set(files.map((f) => kindOf(loadCounterexample(join(DIR, f)))));
-    expect([...kinds].sort()).toEqual(['PSC entry outlives its link', 'SPTE beyond the primary', 'device ATC outlives the unmap', 'guest TLB beyond the primary', 'guest_memfd invalidation never ended', 'in_progress left raised', 'invalidate end without its start', 'invalidate start never ended', 'lock rule broken', 'shared table not flushed', 'stale IOMMU PSC entry', 'stale PSC entry', 'stale TLB entry', 'stale device ATC entry', 'stale upper entry', 'unmap not complete', 'value the reference forbids']);
+    expect([...kinds].sort()).toEqual(['PSC entry outlives its link', 'SPTE beyond the primary', 'device ATC outlives the unmap', 'guest TLB beyond the primary', 'guest_memfd invalidation never ended', 'in_progress left raised', 'invalidate end without its start', 'invalidate start never ended', 'lock rule broken', 'shared table not flushed', 'stale IOMMU PSC entry', 'stale PSC entry', 'stale TLB entry', 'stale device ATC entry', 'stale guest PSC entry', 'stale upper entry', 'unmap not complete', 'value the reference forbids']);
   });
 
   for (const f of files) {
@@ -330,6 +331,22 @@ describe('the report of each saved counterexample', () => {
             expect(actual).toMatch(/\S+'s P[GUM]D entry \d+, which pointed at it, was cleared at step \d+/);
             expect(actual).toMatch(new RegExp(`${dev} since \\S+'s P[GUM]D entry \\d+ was cleared at step \\d+: `));
             expect(report.states[v.step]!.devices!.find((d) => d.device === dev)!.psc).toContain(`${table} frame ${frame}`);
+            break;
+          }
+          case 'stale guest PSC entry': {
+            // "CPU0's guest PSC (T0, root at frame 1) caches the TDP page table at frame 6, which is free"
+            const [, cpu, vcpu, root, frame] = /^CPU(\d+)'s guest PSC \((\S+), root at frame (\d+)\) caches the TDP page table at frame (\d+), which is free$/.exec(v.message)!;
+            expect(report.focus).toMatchObject({ holder: 'guest PSC', cpu: Number(cpu), vcpu, table: Number(frame) });
+            const vm = report.focus!.vm!;
+            expect(report.bad!.note).toBe(`CPU${cpu} guest PSC (${vcpu}) still caches the TDP page table at frame ${frame}, which is free`);
+            expect(actual).toMatch(new RegExp(`CPU${cpu} guest PSC \\(${vcpu}, vCPU of ${vm}\\): the root at frame ${root} -> page table at frame ${frame}, filled at step \\d+ \\(${vcpu}, guest_access\\.tdp_walk\\)`));
+            expect(actual).toContain(`TDP page table frame ${frame}: free since step`);
+            // the page table left its root before it was freed, and the vCPU has a root on the frame the entry is tagged with
+            expect(actual).toMatch(new RegExp(`page table at frame ${frame} removed at step \\d+`));
+            expect(actual).toMatch(new RegExp(`${vcpu}: .*loaded the root at frame ${root} at step \\d+`));
+            const st = report.states[v.step]!.kvm!;
+            expect(st.guestPsc[Number(cpu)]!.entries).toContain(`${vcpu} (${vm}): root frame ${root} -> page table frame ${frame}`);
+            expect(st.vcpus.find((x) => x.vcpu === vcpu)!.root).toBe(Number(root));
             break;
           }
           case 'lock rule broken': {

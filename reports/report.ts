@@ -170,8 +170,8 @@ function actorOf(name: string, cpu: number, threads: Map<string, ThreadSpec>, ks
 
 /** Steps kept by what they are: calls, accesses, walks, flushes, frees, IPIs, lazy mode. */
 const KEEP_ID = /^(sys_|user_access\.|hw\.|enter_lazy_tlb$|csd_unlock$|native_flush_tlb_multi\.|flush_tlb_mm_range\.|flush_tlb_func\.(flush|switch)|flush_tlb_all|do_flush_tlb_all|tlb_gather_mmu|tlb_finish_mmu\.dec|tlb_batch_pages_flush|tlb_table_flush|rcu_do_batch)/;
-/** KVM's steps kept by what they are: VM-entry and exits, guest accesses, the notifier's start and end, SPTE zaps and installs, remote flushes and kicks (paths/kvm_*.ts). */
-const KEEP_KVM_ID = /^(vcpu_enter_guest\.(vmenter|cancel_injection)|kvm_vcpu_flush_tlb_all|guest_access\.|vmx_vcpu_run\.kick_exit|kvm_vcpu_run\.(vmexit|efault)|kvm_mmu_notifier_invalidate_range_start$|kvm_mmu_invalidate_(begin|end)$|tdp_mmu_zap_leafs$|tdp_mmu_map_handle_target_level$|is_page_fault_stale\.retry|kvm_arch_flush_shadow_all$|kvm_make_all_cpus_request\.(kvm_make_request|kick|wait))/;
+/** KVM's steps kept by what they are: VM-entry and exits, guest accesses, the notifier's start and end, SPTE zaps and installs, remote flushes and kicks, a root's load, flush, retirement and put (paths/kvm_*.ts). */
+const KEEP_KVM_ID = /^(vcpu_enter_guest\.(vmenter|cancel_injection)|kvm_vcpu_flush_tlb_all|guest_access\.|vmx_vcpu_run\.kick_exit|kvm_vcpu_run\.(vmexit|efault)|kvm_mmu_notifier_invalidate_range_start$|kvm_mmu_invalidate_(begin|end)$|tdp_mmu_zap_leafs$|tdp_mmu_map_handle_target_level$|is_page_fault_stale\.retry|kvm_arch_flush_shadow_all$|kvm_make_all_cpus_request\.(kvm_make_request|kick|wait)|kvm_tdp_mmu_alloc_root$|kvm_mmu_load\.flush_tlb_current|kvm_mmu_free_obsolete_roots|kvm_tdp_mmu_invalidate_all_roots|tdp_mmu_zap_root|kvm_tdp_mmu_put_root)/;
 /** Steps that end a thread's operation. */
 // a guest access completes its operation; the KVM_RUN's VM-exit after the last one completes none
 const COMPLETES = /^(sys_\w+\.return|user_access\.(walk|tlb_hit|sigsegv)|exit_to_user_mode|enter_lazy_tlb|guest_access\.(tdp_walk|tlb_hit)|kvm_vcpu_run\.efault)$/;
@@ -203,8 +203,12 @@ export function relevant(e: Effect, f: Focus | null): boolean {
       return f?.vm != null && e.vm === f.vm && e.gfn === f.gfn;
     case 'vcpu-mode': case 'kvm-request': case 'kvm-kick':
       return f?.vm != null && e.vm === f.vm && (f.vcpu == null || e.vcpu === f.vcpu);
-    case 'mmu-invalidate': case 'memslot':
+    case 'mmu-invalidate': case 'memslot': case 'tdp-root':
       return f?.vm != null && e.vm === f.vm;
+    case 'vcpu-root':
+      return f?.vm != null && e.vm === f.vm && (f.vcpu == null || e.vcpu === f.vcpu);
+    case 'gpsc-fill': case 'gpsc-drop':
+      return f?.vm != null && e.vm === f.vm && f.table != null && e.pfn === f.table;
     // An SVA device: the focus's ATC entry (its address in the bound mm), the table its IOMMU PSC caches, its PASID.
     case 'atc-fill': case 'atc-drop':
       return sameVa;

@@ -87,11 +87,15 @@ thread T1 P0 cpu=1
   const at = (id: string) => r.states[r.steps.find((s) => s.id === id)!.n]!;
 
   it('shows the SPTE the fault installs and the guest-TLB entry the TDP walk fills, tagged by vCPU and VM', () => {
-    expect(r.states[0]!.kvm).toEqual({ vms: [expect.objectContaining({ vm: 'V0', mm: 'P0', memslots: ['gfn 0-0 -> hva 0x10000'], sptes: [], mmuInvalidateSeq: 0, mmuInvalidateInProgress: 0, mmuInvalidateRange: 'none' })], vcpus: [], guestTlb: [{ cpu: 0, entries: [] }, { cpu: 1, entries: [] }] });
+    expect(r.states[0]!.kvm).toEqual({ vms: [expect.objectContaining({ vm: 'V0', mm: 'P0', memslots: ['gfn 0-0 -> hva 0x10000'], sptes: [], mmuInvalidateSeq: 0, mmuInvalidateInProgress: 0, mmuInvalidateRange: 'none' })], vcpus: [], guestTlb: [{ cpu: 0, entries: [] }, { cpu: 1, entries: [] }], guestPsc: [{ cpu: 0, entries: [] }, { cpu: 1, entries: [] }] });
     expect(at('tdp_mmu_map_handle_target_level').kvm!.vms[0]!.sptes).toEqual([expect.stringMatching(/^gfn 0 -> frame \d+ \(hva 0x10000\)$/)]);
     const walk = at('guest_access.tdp_walk').kvm!;
     expect(walk.guestTlb[0]!.entries).toEqual([expect.stringMatching(/^T0 \(V0\): gfn 0 -> frame \d+$/)]);
-    expect(walk.vcpus).toEqual([{ vcpu: 'T0', vm: 'V0', cpu: 0, mode: 'IN_GUEST_MODE', inGuest: true, requests: [], kicked: false }]);
+    expect(walk.vcpus).toEqual([{ vcpu: 'T0', vm: 'V0', cpu: 0, mode: 'IN_GUEST_MODE', inGuest: true, requests: [], kicked: false, root: expect.any(Number) }]);
+    // the walk started from the vCPU's root, whose page table it cached
+    const root = walk.vcpus[0]!.root!;
+    expect(walk.vms[0]!.roots).toEqual([expect.stringMatching(new RegExp(`^root frame ${root}, page table frame \\d+, refs 2$`))]);
+    expect(walk.guestPsc[0]!.entries).toEqual([expect.stringMatching(new RegExp(`^T0 \\(V0\\): root frame ${root} -> page table frame \\d+$`))]);
   });
 
   it('shows the invalidation open over the gfn, the zap, and the flush request the zap leaves for the vCPU', () => {

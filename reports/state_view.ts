@@ -77,6 +77,8 @@ export interface VmView {
   mmuInvalidateRange: string;
   /** kvm_mmu_notifier_release() ran: the notifier is unlinked. */
   released: boolean;
+  /** tdp_mmu_roots: "root frame 1, page table frame 6, refs 2", " (invalid; SPTEs gfn 0)" once invalidated. */
+  roots: string[];
 }
 
 export interface VcpuView {
@@ -90,6 +92,8 @@ export interface VcpuView {
   requests: string[];
   /** A kick IPI sent and not yet taken. */
   kicked: boolean;
+  /** The frame of the TDP root it loaded (mmu->root.hpa), null for INVALID_PAGE. */
+  root: number | null;
 }
 
 export interface KvmView {
@@ -97,6 +101,8 @@ export interface KvmView {
   vcpus: VcpuView[];
   /** Per CPU, its guest-TLB entries tagged by vCPU and VM: "T3 (V0): gfn 0 -> frame 4". */
   guestTlb: { cpu: number; entries: string[] }[];
+  /** Per CPU, its guest paging-structure-cache entries: "T3 (V0): root frame 1 -> page table frame 6". */
+  guestPsc: { cpu: number; entries: string[] }[];
 }
 
 /** An IOMMU SVA device bound to an mm (sva_trace.ts). */
@@ -173,8 +179,10 @@ function kvmView(k: KvmSnap, cpus: number): KvmView {
       mmuInvalidateInProgress: vm.mmuInvalidateInProgress,
       mmuInvalidateRange: rangeText(vm.mmuInvalidateRange),
       released: vm.released,
+      roots: vm.roots.map((r) => `root frame ${r.pfn}, page table ${r.pt === null ? 'none' : `frame ${r.pt}`}, refs ${r.refs}${r.invalid ? ` (invalid${r.sptes.length ? `; SPTEs gfn ${r.sptes.map((e) => e.gfn).join(', ')}` : ''})` : ''}`),
     })),
-    vcpus: k.vcpus.map((v) => ({ vcpu: v.name, vm: v.vm, cpu: v.cpu, mode: v.mode, inGuest: v.inGuest, requests: [...v.requests], kicked: v.kicked })),
+    vcpus: k.vcpus.map((v) => ({ vcpu: v.name, vm: v.vm, cpu: v.cpu, mode: v.mode, inGuest: v.inGuest, requests: [...v.requests], kicked: v.kicked, root: v.root })),
     guestTlb: Array.from({ length: cpus }, (_, cpu) => ({ cpu, entries: k.guestTlb.filter((e) => e.cpu === cpu).map((e) => `${e.vcpu} (${e.vm}): gfn ${e.gfn} -> frame ${e.pfn}${e.writable ? '' : ' (r)'}`) })),
+    guestPsc: Array.from({ length: cpus }, (_, cpu) => ({ cpu, entries: k.guestPsc.filter((e) => e.cpu === cpu).map((e) => `${e.vcpu} (${e.vm}): root frame ${e.root} -> page table frame ${e.pfn}`) })),
   };
 }

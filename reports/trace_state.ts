@@ -167,6 +167,8 @@ export function recorder(into: Map<number, Recorded>): Property {
 }
 
 export const tableName = (level: number) => `${(LEVEL_NAME[level] ?? `L${level}`).toUpperCase()} table`;
+/** A page-table frame by what it is: a CPU table by its level, or one of KVM's TDP tables (paths/kvm_tdp_root.ts allocates them as "tdp:VM:root" and "tdp:VM:pt"). */
+export const frameTableName = (f: { level: number; lp: string }) => (f.lp.startsWith('tdp:') ? (f.lp.endsWith(':root') ? 'TDP root' : 'TDP page table') : tableName(f.level));
 export const entryName = (level: number) => `${(LEVEL_NAME[level] ?? `L${level}`).toUpperCase()} entry`;
 /** An upper entry by its key: "P0's PGD entry 1". The mm is the owner of the table that holds it. */
 export const upperEntryName = (key: string, u: { mm: string; level: number }) => `${u.mm}'s ${entryName(u.level)} ${key.split('|')[1]}`;
@@ -190,7 +192,7 @@ export function diff(a: Snapshot, b: Snapshot, o: DiffOptions): Effect[] {
   // Frames: allocation and freeing (a frame freed and handed out in one step shows both).
   b.frames.forEach((fb, pfn) => {
     const fa = a.frames[pfn]!;
-    const what = (f: typeof fa) => (f.state === 'pagetable' ? `${tableName(f.level)} (frame ${pfn})` : `frame ${pfn}`);
+    const what = (f: typeof fa) => (f.state === 'pagetable' ? `${frameTableName(f)} (frame ${pfn})` : `frame ${pfn}`);
     const freed = fa.state !== 'free' && (fb.state === 'free' || fb.allocId !== fa.allocId);
     const alloced = fb.state !== 'free' && (fa.state === 'free' || fb.allocId !== fa.allocId);
     if (freed) out.push({ kind: 'frame-free', text: `free ${what(fa)}`, pfn });

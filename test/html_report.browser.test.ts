@@ -57,9 +57,11 @@ function expectedFields(st: StateView): Record<string, string[]> {
       f[`vm.${vm.vm}.mmu_invalidate`] = [`mmu_invalidate_seq ${vm.mmuInvalidateSeq}, mmu_invalidate_in_progress ${vm.mmuInvalidateInProgress}, range ${vm.mmuInvalidateRange}`];
       f[`vm.${vm.vm}.memslots`] = vm.memslots;
       f[`vm.${vm.vm}.sptes`] = vm.sptes;
+      f[`vm.${vm.vm}.roots`] = vm.roots;
     }
-    f.vcpus = st.kvm.vcpus.map((v) => `${v.vcpu} (${v.vm}, CPU${v.cpu}): ${v.mode}${v.inGuest ? ', in the guest' : ''}; requests: ${v.requests.join(', ') || 'none'}${v.kicked ? '; kicked' : ''}`);
+    f.vcpus = st.kvm.vcpus.map((v) => `${v.vcpu} (${v.vm}, CPU${v.cpu}): ${v.mode}${v.inGuest ? ', in the guest' : ''}; requests: ${v.requests.join(', ') || 'none'}${v.kicked ? '; kicked' : ''}; root: ${v.root === null ? 'none' : `frame ${v.root}`}`);
     for (const g of st.kvm.guestTlb) f[`cpu${g.cpu}.guest_tlb`] = g.entries;
+    for (const g of st.kvm.guestPsc) f[`cpu${g.cpu}.guest_psc`] = g.entries;
   }
   for (const d of st.devices ?? []) {
     f[`dev.${d.device}.atc`] = d.atc;
@@ -117,7 +119,7 @@ async function checkPanel(page: Page, report: Report, n: number) {
   const expected = expectedFields(report.states[n]!);
   for (const [field, items] of Object.entries(expected)) expect(shown[field], `step ${n}: ${field}`).toEqual(items);
   // The secondary MMU's fields are there exactly when the run has a VM.
-  const kvmFields = (fs: object) => Object.keys(fs).filter((k) => /^(vm\.|vcpus$|cpu\d+\.guest_tlb$)/.test(k)).sort();
+  const kvmFields = (fs: object) => Object.keys(fs).filter((k) => /^(vm\.|vcpus$|cpu\d+\.guest_(tlb|psc)$)/.test(k)).sort();
   expect(kvmFields(shown), `step ${n}: secondary-MMU fields`).toEqual(kvmFields(expected));
   if (n > 0) expect(await page.$$eval('tr.cursor', (rows) => rows.map((r) => r.getAttribute('data-n')))).toEqual([String(n)]);
 }
@@ -294,7 +296,9 @@ describe('the HTML report in a browser', () => {
     await page.waitForSelector('html[data-ready]', { timeout: 10_000 });
     // The cursor starts on the violating step: the panel names the VM, its vCPU and the marked guest-TLB entry, all as text.
     expect(await page.$$eval('#state .vm h4', (els) => els.map((e) => e.textContent))).toEqual([`${HOSTILE_VM} (memory of P0)`]);
-    expect((await panelFields(page)).vcpus).toEqual([`T3 (${HOSTILE_VM}, CPU0): OUTSIDE_GUEST_MODE; requests: none`]);
+    const root = report.states[report.violation!.step]!.kvm!.vcpus[0]!.root;
+    expect(root).not.toBeNull();
+    expect((await panelFields(page)).vcpus).toEqual([`T3 (${HOSTILE_VM}, CPU0): OUTSIDE_GUEST_MODE; requests: none; root: frame ${root}`]);
     expect(await focusItems(page)).toEqual([['cpu0.guest_tlb', `T3 (${HOSTILE_VM}): gfn 0 -> frame 5`]]);
     expect(await page.$eval('#timeline th.lane[data-lane="vcpu-T3"]', (t) => t.textContent)).toBe(`T3 (P0): vCPU of ${HOSTILE_VM} on CPU0`);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();

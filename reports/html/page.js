@@ -163,6 +163,8 @@
   // SPTEs; each vCPU's mode and requests; the guest TLB of each CPU. The SPTE or guest-TLB entry the violation
   // is about is marked wherever it is present.
   var kf = r.focus && r.focus.vm !== undefined ? r.focus : null;
+  // the root a vCPU runs on (holder EPTP) or whose page table a guest PSC entry caches
+  var rootFocus = kf && kf.holder === 'EPTP' ? function (x) { return /^root frame (\d+),/.exec(x)[1] === String(kf.table); } : null;
   function kvmPanel(k) {
     var out = [h('h3', null, 'Secondary MMU (KVM): SPTEs, vCPUs, guest TLBs')];
     k.vms.forEach(function (vm) {
@@ -171,15 +173,21 @@
         h('h4', null, vm.vm + ' (memory of ' + vm.mm + ')' + (vm.released ? ', notifier released' : '')),
         h('p', { 'data-field': 'vm.' + vm.vm + '.mmu_invalidate' }, 'mmu_invalidate_seq ' + vm.mmuInvalidateSeq + ', mmu_invalidate_in_progress ' + vm.mmuInvalidateInProgress + ', range ' + vm.mmuInvalidateRange),
         h('h5', null, 'memslots'), list('vm.' + vm.vm + '.memslots', vm.memslots),
-        h('h5', null, 'SPTEs (gfn -> frame)'), list('vm.' + vm.vm + '.sptes', vm.sptes, 'none', spteFocus)));
+        h('h5', null, 'SPTEs (gfn -> frame)'), list('vm.' + vm.vm + '.sptes', vm.sptes, 'none', spteFocus),
+        h('h5', null, 'TDP roots'), list('vm.' + vm.vm + '.roots', vm.roots, 'none', rootFocus)));
     });
     out.push(h('h4', null, 'vCPUs'), list('vcpus', k.vcpus.map(function (v) {
-      return v.vcpu + ' (' + v.vm + ', CPU' + v.cpu + '): ' + v.mode + (v.inGuest ? ', in the guest' : '') + '; requests: ' + (v.requests.join(', ') || 'none') + (v.kicked ? '; kicked' : '');
+      return v.vcpu + ' (' + v.vm + ', CPU' + v.cpu + '): ' + v.mode + (v.inGuest ? ', in the guest' : '') + '; requests: ' + (v.requests.join(', ') || 'none') + (v.kicked ? '; kicked' : '') + '; root: ' + (v.root === null ? 'none' : 'frame ' + v.root);
     }), 'none yet (created at the first KVM_RUN)'));
     out.push(h('h4', null, 'Guest TLB per CPU (tagged by vCPU and VM)'));
     k.guestTlb.forEach(function (g) {
       var tlbFocus = kf && kf.holder === 'guest TLB' && kf.cpu === g.cpu ? isEntry(kf.vcpu + ' (' + kf.vm + '): gfn ' + kf.gfn + ' -> frame ' + kf.pfn) : null;
       out.push(h('div', { class: 'guest-tlb', 'data-cpu': g.cpu }, h('h5', null, 'CPU' + g.cpu), list('cpu' + g.cpu + '.guest_tlb', g.entries, '-', tlbFocus)));
+    });
+    out.push(h('h4', null, 'Guest paging-structure cache per CPU (tagged by vCPU and root)'));
+    k.guestPsc.forEach(function (g) {
+      var pscFocus = kf && kf.holder === 'guest PSC' && kf.cpu === g.cpu ? function (x) { return x.indexOf(kf.vcpu + ' (') === 0 && / frame (\d+)$/.exec(x)[1] === String(kf.table); } : null;
+      out.push(h('div', { class: 'guest-psc', 'data-cpu': g.cpu }, h('h5', null, 'CPU' + g.cpu), list('cpu' + g.cpu + '.guest_psc', g.entries, '-', pscFocus)));
     });
     return out;
   }
