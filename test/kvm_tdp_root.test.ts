@@ -3,12 +3,15 @@
 // retires it, the tables go through RCU, and kvm_mmu_load() flushes what
 // a freed root's frame left tagged in the CPU.
 
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { linux } from '../model/policies/linux.js';
-import { applyVariant } from '../model/policies/variant.js';
+import { allocTdpTable } from '../model/kernel/paths/kvm_tdp_root.js';
+import { applyVariant, defineVariant } from '../model/policies/variant.js';
 import { runScenario } from '../model/run/runner.js';
 import { PROPERTIES } from '../properties/registry.js';
 import noFlush from '../variants/kvm-mmu-load-no-flush.js';
+import { parseScenario } from '../reports/scenario_text.js';
 import { scenarioFile as load } from './build.js';
 
 const ids = (r: { trace: { actor: string; id: string }[] }, actor?: string) => r.trace.filter((e) => !actor || e.actor === actor).map((e) => e.id);
@@ -41,5 +44,52 @@ describe('what breaks without the flush on load', () => {
     expect(bad.violation).toMatchObject({ actor: 'T0' });
     expect(['secondary-subset', 'no-freed-table-reachable']).toContain(bad.violation!.property);
     expect(bad.violation!.message).toMatch(/gfn 0|page table/);
+  });
+});
+
+describe('what breaks without the request or the vCPU\'s reference', () => {
+  // kvm_mmu_zap_all_fast() without KVM_REQ_MMU_FREE_OBSOLETE_ROOTS: nothing takes the vCPU out of the guest (test only)
+  const noRequest = defineVariant({
+    name: 'test-zap-all-fast-no-request',
+    description: 'kvm_mmu_zap_all_fast() invalidates the roots without KVM_REQ_MMU_FREE_OBSOLETE_ROOTS (test only)',
+    edit: (v) => v.drop('kvm_mmu_zap_all_fast.kvm_make_all_cpus_request'),
+  });
+
+  it('linux: the vCPU is kicked out of the guest and drops the root before its page table is freed', () => {
+    const r = runScenario(load('kvm-memslot-delete-vcpu-in-guest'), { policy: linux, properties: PROPERTIES });
+    expect(r.verdict).toBe('pass');
+    expect(pos(r, 'T0', 'vmx_vcpu_run.kick_exit')).toBeGreaterThan(pos(r, 'T1', 'kvm_make_all_cpus_request.kick'));
+    expect(pos(r, 'T1', 'tdp_mmu_zap_root')).toBeGreaterThan(pos(r, 'T0', 'vmx_vcpu_run.kick_exit'));
+    expect(ids(r, 'rcu')).toContain('rcu_do_batch.__tlb_remove_table');
+  });
+
+  it('without the request the vCPU stays in the guest, its guest PSC on the page table the rcu actor frees', () => {
+    const bad = runScenario(load('kvm-memslot-delete-vcpu-in-guest'), { policy: applyVariant(linux, noRequest), properties: PROPERTIES });
+    expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', holder: 'guest PSC', actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table' });
+  });
+
+  it('with a root the vCPU holds no reference on, the root itself is freed under the vCPU in the guest (holder EPTP)', () => {
+    const noRef = defineVariant({
+      name: 'test-alloc-root-no-vcpu-ref',
+      description: 'kvm_tdp_mmu_alloc_root() takes no reference for the vCPU, and no request retires it (test only)',
+      edit: (v) =>
+        v
+          .drop('kvm_mmu_zap_all_fast.kvm_make_all_cpus_request')
+          .replace('kvm_tdp_mmu_alloc_root', function* (k, c: { vm: string }) {
+            const vm = k.s.kvm!.vms[c.vm]!;
+            let r = vm.roots?.find((x) => !x.invalid);
+            if (!r) (vm.roots ??= []).push((r = { ...allocTdpTable(k.s, c.vm, 'root'), pt: null, refs: 1 }));
+            const v = k.s.kvm!.vcpus[k.self]!;
+            v.root = { pfn: r.pfn, ghost: r.ghost };
+            v.loadFlushPending = true;
+            yield { id: 'kvm_tdp_mmu_alloc_root' };
+          }),
+    });
+    // the vCPU enters the guest and has made no access yet: no page table, only the root
+    const sc = parseScenario(readFileSync('test/scenarios/kvm-memslot-delete-vcpu-in-guest.txt', 'utf8').replace('T0 until=guest_access.tdp_walk', 'T0 until=vcpu_enter_guest.vmenter'), 'inline');
+    expect(runScenario(sc, { policy: linux, properties: PROPERTIES }).verdict).toBe('pass');
+    const bad = runScenario(sc, { policy: applyVariant(linux, noRef), properties: PROPERTIES });
+    expect(bad.violation).toMatchObject({ property: 'no-freed-table-reachable', holder: 'EPTP', actor: 'rcu' });
+    expect(bad.violation!.message).toMatch(/^T0 runs on the TDP root at frame \d+, which is free$/);
   });
 });

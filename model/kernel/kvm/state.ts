@@ -278,7 +278,10 @@ export function guestTlbUsable(s: { kvm?: KvmState; tasks: Record<string, { dead
   if (!v || s.tasks[v.thread]?.dead || v.root?.pfn !== e.root) return false;
   if (v.inGuest) return true;
   if (v.loadFlushPending || v.requests.includes('KVM_REQ_TLB_FLUSH')) return false;
-  return !(v.requests.includes('KVM_REQ_MMU_FREE_OBSOLETE_ROOTS') && rootOf(s.kvm!.vms[v.vm]!, v.root)?.invalid);
+  // kvm_mmu_free_obsolete_roots() drops an invalidated root, and one no longer on tdp_mmu_roots (is_obsolete_root())
+  if (!v.requests.includes('KVM_REQ_MMU_FREE_OBSOLETE_ROOTS')) return true;
+  const r = rootOf(s.kvm!.vms[v.vm]!, v.root);
+  return r !== undefined && !r.invalid;
 }
 
 /** The root `r` (a vCPU's loaded root) in the VM's tdp_mmu_roots, by frame and allocation, or undefined once it is gone. */

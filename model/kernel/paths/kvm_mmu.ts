@@ -181,7 +181,9 @@ export const kvmTdpPageFault: StepDef<KvmFaultCtx>[] = [
     // kvm_tdp_mmu_map(): the walk from the root links a page table where there is none (tdp_mmu_link_sp();
     // the page comes from the vCPU's mmu_shadow_page_cache, topped up before mmu_lock: allocated here in the model)
     root.pt ??= allocTdpTable(k.s, c.vm, 'pt');
-    vm.sptes[c.gfn] = { pfn: c.pfn!, writable: c.write || c.writable!, ghost: k.s.frames[c.pfn!]!.allocId, at: ++k.s.ghost.clock };
+    // into the root the fault walked: the valid root's map (an invalidated one only if is_page_fault_stale() let it through)
+    const sptes = root.invalid ? (root.sptes ??= {}) : vm.sptes;
+    sptes[c.gfn] = { pfn: c.pfn!, writable: c.write || c.writable!, ghost: k.s.frames[c.pfn!]!.allocId, at: ++k.s.ghost.clock };
     c.result = 'ok';
     yield { id: 'tdp_mmu_map_handle_target_level' };
   }),
