@@ -54,3 +54,8 @@ export function scenarioFile(name: string): Scenario {
   const base = name.replace(/\.txt$/, '');
   return parseScenario(readFileSync(new URL(`./scenarios/${base}.txt`, import.meta.url), 'utf8'), base);
 }
+
+/** The step ids of a run's trace, of one actor's steps if `actor` is given. */
+export const traceIds = (r: { trace: { actor: string; id: string }[] }, actor?: string) => r.trace.filter((e) => !actor || e.actor === actor).map((e) => e.id);
+/** Where in a run's trace `actor` first took step `id`, or -1. */
+export const tracePos = (r: { trace: { actor: string; id: string }[] }, actor: string, id: string) => r.trace.findIndex((e) => e.actor === actor && e.id === id);

@@ -11,10 +11,10 @@ import { validateScenario } from '../model/run/validate.js';
 import { PROPERTIES } from '../properties/registry.js';
 import { parseScenario } from '../reports/scenario_text.js';
 import pre52ac8b from '../variants/pre-52ac8b358b0c.js';
-import { scenarioFile as load } from './build.js';
+import { scenarioFile as load, traceIds, tracePos } from './build.js';
 
-const ids = (r: { trace: { actor: string; id: string }[] }, actor?: string) => r.trace.filter((e) => !actor || e.actor === actor).map((e) => e.id);
-const pos = (r: { trace: { actor: string; id: string }[] }, actor: string, id: string) => r.trace.findIndex((e) => e.actor === actor && e.id === id);
+const ids = traceIds;
+const pos = tracePos;
 
 describe('memslot deletion on linux', () => {
   it('waits for an MMU-notifier invalidation in flight before it publishes the INVALID slot (52ac8b358b0c), so the end sees the start\'s memslots', () => {

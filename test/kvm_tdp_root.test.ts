@@ -12,10 +12,10 @@ import { runScenario } from '../model/run/runner.js';
 import { PROPERTIES } from '../properties/registry.js';
 import noFlush from '../variants/kvm-mmu-load-no-flush.js';
 import { parseScenario } from '../reports/scenario_text.js';
-import { scenarioFile as load } from './build.js';
+import { scenarioFile as load, traceIds, tracePos } from './build.js';
 
-const ids = (r: { trace: { actor: string; id: string }[] }, actor?: string) => r.trace.filter((e) => !actor || e.actor === actor).map((e) => e.id);
-const pos = (r: { trace: { actor: string; id: string }[] }, actor: string, id: string) => r.trace.findIndex((e) => e.actor === actor && e.id === id);
+const ids = traceIds;
+const pos = tracePos;
 
 describe('TDP roots on linux', () => {
   it('a retired root and its page table are freed by RCU, and the next root gets the root frame back behind a flush', () => {
