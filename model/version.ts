@@ -100,4 +100,10 @@
 // KVM_REQ_MMU_FREE_OBSOLETE_ROOTS with wait, zaps them under the read lock
 // and frees the tables through RCU; exit_mmap()'s release queues the page
 // tables. Every run with a VM changes its trace.
-export const MODEL_VERSION = '0.15.0';
+// 0.16.0 (issue 9 item 3): RCU readers as Linux has them (locks.ts,
+// paths/rcu.ts): a grace period also waits for every actor that held a
+// spinlock or rwlock (PTL, PMD lock, page_table_lock, kvm->mmu_lock) or was
+// inside __pte_offset_map()'s rcu_read_lock() at call_rcu(), until it
+// leaves; before, only interrupts-off CPUs held it. A run in which the rcu
+// actor ran under such a reader changes its trace.
+export const MODEL_VERSION = '0.16.0';

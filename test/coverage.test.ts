@@ -227,6 +227,16 @@ const CASES: Case[] = [
     reaches: ['rcu_gp_held_off_by_walker'],
   },
   {
+    name: 'a PTL holder in another mm holding the grace period of a table free',
+    scenario: () => scenario({
+      setup: [proc('P0'), proc('P1'), anon('P0', X, 1), anon('P1', Y, 1)],
+      threads: [thread('T0', 'P0', 0, write(X), munmap(X)), thread('T1', 'P1', 1, write(Y))],
+      schedule: [until('T0', 'user_access.walk'), until('T1', 'do_anonymous_page.set_pte_at'), run('T0'), run('rcu'), run('T1')],
+    }),
+    policy: linux,
+    reaches: ['rcu_gp_held_off_by_reader'],
+  },
+  {
     name: 'a write fault on a stale read-only entry after an mprotect upgrade (R5)',
     scenario: () => scenario({
       setup: [proc('P0'), anon('P0', X, 1, 'r')],

@@ -33,6 +33,18 @@
 // readers to leave (vm_refcnt), then stores mm_lock_seq; every VMA write
 // lock of the mm ends together at mmap_write_unlock() or
 // mmap_write_downgrade(), which advance mm_lock_seq (vma_end_write_all()).
+//
+// RCU read-side critical sections (include/linux/rcupdate.h): besides
+// rcu_read_lock(), holding a spinlock or an rwlock (PTL, PMD lock,
+// page_table_lock, kvm->mmu_lock) is one in every configuration:
+// spin_lock() / read_lock() disable preemption, and PREEMPT_RT's
+// rt_spin_lock() / rt_read_lock() take rcu_read_lock() once they hold the
+// lock. A grace period that starts at call_rcu() ends only after every
+// actor in such a section then has left it (rcuReaders(), paths/rcu.ts).
+// The section starts when the lock is taken, PREEMPT_RT's order; a non-RT
+// spinner is in one already while it spins, which protects nothing it
+// has not read before. It ends when the actor holds neither a spinning
+// lock nor an rcu_read_lock().
 
 import type { Gen, K, StepNote } from './step.js';
 import type { KernelState, Lock, LockClass, Vma } from './state.js';
@@ -168,6 +180,51 @@ export function trySpinLock(k: K, name: string): boolean {
   return true;
 }
 
+/** In an RCU read-side critical section: an rcu_read_lock(), or a spinning lock held. */
+export function inRcuReadSide(s: KernelState, actor: ActorName): boolean {
+  if (s.rcu.readLocked?.[actor] !== undefined) return true;
+  for (const name in s.locks) {
+    const l = s.locks[name]!;
+    if (!SLEEPING[l.cls] && l.holders.includes(actor)) return true;
+  }
+  return false;
+}
+
+/** The actors a grace period starting now waits for (sorted: state bytes do not depend on lock order). */
+export function rcuReaders(s: KernelState): ActorName[] {
+  const out = new Set<ActorName>(Object.keys(s.rcu.readLocked ?? {}));
+  for (const name in s.locks) {
+    const l = s.locks[name]!;
+    if (!SLEEPING[l.cls]) for (const h of l.holders) out.add(h);
+  }
+  return [...out].sort();
+}
+
+/** `actor` may have left its read-side section: a grace period no longer waits for it (rcu_note_context_switch()). */
+function rcuQuiescent(s: KernelState, actor: ActorName): void {
+  if (s.rcu.callbacks.length === 0 || inRcuReadSide(s, actor)) return;
+  for (const cb of s.rcu.callbacks) {
+    if (!cb.readers?.includes(actor)) continue;
+    cb.readers = cb.readers.filter((a) => a !== actor);
+    if (cb.readers.length === 0) delete cb.readers;
+  }
+}
+
+/** rcu_read_lock(): part of the caller's step. */
+export function rcuReadLock(s: KernelState, actor: ActorName): void {
+  const r = (s.rcu.readLocked ??= {});
+  r[actor] = (r[actor] ?? 0) + 1;
+}
+
+/** rcu_read_unlock(): part of the caller's step. */
+export function rcuReadUnlock(s: KernelState, actor: ActorName): void {
+  const r = s.rcu.readLocked;
+  if (!r?.[actor]) throw new ModelError(`${actor} calls rcu_read_unlock() outside rcu_read_lock()`);
+  if (--r[actor] === 0) delete r[actor];
+  if (Object.keys(r).length === 0) delete s.rcu.readLocked;
+  rcuQuiescent(s, actor);
+}
+
 export function* unlock(k: K, name: string, id: string): Gen {
   release(k.s, k.self, name);
   yield { id };
@@ -190,6 +247,7 @@ export function release(s: KernelState, actor: ActorName, name: string): void {
     l.mode = null;
     wakeReaders(l);
   }
+  if (!SLEEPING[l.cls]) rcuQuiescent(s, actor);
 }
 
 /** mmap_write_downgrade(): vma_end_write_all(), then downgrade_write() lets the queued readers in. */

@@ -355,6 +355,12 @@ export interface RcuCallback {
   /** RCU sequence when call_rcu() ran. */
   seq: number;
   tables: Pfn[];
+  /**
+   * The actors that were inside an RCU read-side critical section when
+   * call_rcu() ran and have not left it since (locks.ts rcuReaders());
+   * absent once none is left. The grace period waits for them.
+   */
+  readers?: ActorName[];
 }
 
 /** What a task has on its kernel stack that another actor's step can observe. */
@@ -462,7 +468,8 @@ export interface KernelState {
   mshare: Record<string, MshareFile>;
   cpus: Cpu[];
   locks: Record<string, Lock>;
-  rcu: { seq: number; callbacks: RcuCallback[] };
+  /** `readLocked`: rcu_read_lock() nesting per actor, absent while no one holds one (locks.ts). */
+  rcu: { seq: number; callbacks: RcuCallback[]; readLocked?: Record<ActorName, number> };
   tasks: Record<ActorName, Task>;
   nextCtxId: number;
   ipiSeq: number;

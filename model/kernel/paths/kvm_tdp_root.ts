@@ -56,6 +56,7 @@
 import { allocFrame } from '../frames.js';
 import { kvmMmuLock, lock, unlock } from '../locks.js';
 import { rootOf, type TdpRoot, type Vcpu, type Vm } from '../kvm/state.js';
+import { callRcu } from './rcu.js';
 import type { KernelState } from '../state.js';
 import type { Pfn } from '../types.js';
 import { step, type K, type StepDef } from '../step.js';
@@ -73,11 +74,6 @@ export function allocTdpTable(s: KernelState, vm: string, what: 'root' | 'pt'): 
   f.level = what === 'root' ? 4 : 1;
   f.entries = [];
   return { pfn: f.pfn, ghost: f.allocId };
-}
-
-/** call_rcu(&sp->rcu_head, tdp_mmu_free_sp_rcu_callback): the table frames go after a grace period. */
-function callRcu(s: KernelState, tables: Pfn[]): void {
-  s.rcu.callbacks.push({ seq: ++s.rcu.seq, tables });
 }
 
 /** handle_removed_pt() of the root's page table: it leaves the root and is queued for freeing. */

@@ -50,6 +50,7 @@ import type { FlushInfo, Gather } from '../state.js';
 import { TLB_FLUSH_ALL } from '../state.js';
 import type { MmId, Pfn } from '../types.js';
 import { sendIpis, waitForIpis, type FlushCtx } from './flush_tlb_mm_range.js';
+import { callRcu } from './rcu.js';
 
 export const gatherOf = (k: K): Gather => {
   const g = k.s.tasks[k.self]?.gather;
@@ -168,7 +169,7 @@ export const tlbFlushMmuFree: StepDef<unknown>[] = [
     if (g.tables.length === 0) return;
     yield* k.run('tlb_flush_mmu_tlbonly', {}); // tlb_table_invalidate()
     const s = k.s;
-    s.rcu.callbacks.push({ seq: ++s.rcu.seq, tables: g.tables }); // tlb_remove_table_free() -> call_rcu()
+    callRcu(s, g.tables); // tlb_remove_table_free() -> call_rcu()
     g.tables = [];
     yield { id: 'tlb_table_flush.call_rcu' };
   }),
@@ -228,7 +229,7 @@ export const tlbRemoveTable: StepDef<RemoveTableCtx>[] = [
   step('tlb_remove_table_one', function* (k, c) {
     const s = k.s;
     if (!s.config.ptReclaim) return;
-    s.rcu.callbacks.push({ seq: ++s.rcu.seq, tables: [c.table] });
+    callRcu(s, [c.table]);
     yield { id: 'tlb_remove_table_one.call_rcu' };
     return STOP_STEP;
   }),

@@ -61,6 +61,59 @@ describe('rcu.ts: page tables freed after a grace period', () => {
     expectOrder(after, ['T0', 'tlb_table_flush.call_rcu'], ['T1', 'gup_fast.local_irq_save'], ['rcu', FREE], ['T1', 'gup_fast.local_irq_restore']);
   });
 
+  it('also waits for every actor that held a spinlock at call_rcu(), until it drops it (step 2, locks.ts)', () => {
+    // T1 faults in P1 and holds its PTE table's PTL while T0's munmap queues P0's tables: in Linux preemption
+    // is off under spin_lock() (PREEMPT_RT: rt_spin_lock() takes rcu_read_lock()), so no grace period ends
+    const sc = (schedule: Scenario['schedule']) =>
+      scenario({
+        setup: [proc('P0'), proc('P1'), anon('P0', X, 1), anon('P1', Q, 1)],
+        threads: [thread('T0', 'P0', 0, write(X), munmap(X)), thread('T1', 'P1', 1, write(Q))],
+        schedule,
+      });
+    // stopped after set_pte_at(), T1 is past __pte_offset_map()'s rcu_read_lock() section: only the PTL holds it
+    const held = runScenario(sc([until('T0', 'user_access.walk'), until('T1', 'do_anonymous_page.set_pte_at'), run('T0'), run('rcu'), run('T1')]), { policy: linux, properties: PROPERTIES });
+    expect(held.verdict).toBe('pass');
+    const callRcu = held.trace.find((e) => e.actor === 'T0' && e.id === 'tlb_table_flush.call_rcu')!;
+    expect(callRcu.locks).toEqual(['mmap_lock:P0']); // T0 holds no spinlock itself, only the mmap_lock rwsem
+    expect(held.trace.find((e) => e.actor === 'T1' && e.id === 'do_anonymous_page.set_pte_at')!.locks.some((l) => l.startsWith('ptl:'))).toBe(true);
+    expectOrder(held, ['T1', 'do_anonymous_page.set_pte_at'], ['T0', 'tlb_table_flush.call_rcu'], ['T1', 'do_anonymous_page.pte_unmap_unlock'], ['rcu', FREE]);
+    expect(held.state.rcu.readLocked).toBeUndefined();
+    expect(held.coverage.rcu_gp_held_off_by_reader).toBeGreaterThan(0);
+
+    // T1 takes the PTL only after call_rcu(): it does not hold this grace period
+    const later = runScenario(sc([until('T0', 'user_access.walk'), until('T1', 'do_anonymous_page.alloc'), until('T0', 'tlb_table_flush.call_rcu'), until('T1', 'do_anonymous_page.pte_offset_map_lock'), run('rcu'), run('T1'), run('T0')]), { policy: linux, properties: PROPERTIES });
+    expect(later.verdict).toBe('pass');
+    expectOrder(later, ['T0', 'tlb_table_flush.call_rcu'], ['T1', 'do_anonymous_page.pte_offset_map_lock'], ['rcu', FREE], ['T1', 'do_anonymous_page.pte_unmap_unlock']);
+    expect(later.coverage.rcu_gp_held_off_by_reader).toBe(0);
+  });
+
+  it("also waits for a walker inside __pte_offset_map()'s rcu_read_lock(), waiting for the PTL of a table PT_RECLAIM frees (step 2)", () => {
+    // T0's MADV_DONTNEED of the whole table holds its PTL; T1's fault read the PMD entry and waits for that
+    // PTL; T0 clears the PMD entry and queues the table: T1 finds the entry changed, never a freed frame
+    const sc = scenario({
+      setup: [proc('P0'), anon('P0', X, 4)],
+      threads: [thread('T0', 'P0', 0, write(X), madvise(X, 4)), thread('T1', 'P0', 1, write(X))],
+      schedule: [
+        until('T0', 'user_access.walk'),
+        until('T0', 'zap_pte_range.clear'),
+        until('T1', 'do_anonymous_page.alloc'),
+        run('T1', 1), // blocks on the PTL, inside rcu_read_lock()
+        until('T0', 'smp_call_function_many_cond.local_irq_restore'),
+        run('ipi@cpu1'),
+        until('T0', 'tlb_table_flush.call_rcu'),
+        run('rcu'),
+        run('T1'),
+        run('T0'),
+      ],
+    });
+    const { r, seen } = observe(sc, at('T0', 'tlb_table_flush.call_rcu'), (s) => s.rcu.callbacks.map((cb) => cb.readers));
+    expect(r.trace.find((e) => e.actor === 'T0' && e.id === 'tlb_table_flush.call_rcu')!.locks.some((l) => !l.startsWith('vma_lock:'))).toBe(false);
+    expect(r.verdict).toBe('pass');
+    expect(seen).toEqual([[['T1']]]);
+    expectOrder(r, ['T0', 'zap_empty_pte_table.pmd_clear'], ['T0', 'tlb_table_flush.call_rcu'], ['T1', 'do_anonymous_page.pte_offset_map_lock.pmd_changed'], ['rcu', FREE]);
+    expect(r.coverage.rcu_gp_held_off_by_reader).toBeGreaterThan(0);
+  });
+
   it('then frees the queued tables back to the allocator (step 3)', () => {
     const sc = walkerElsewhere([until('T0', 'user_access.walk'), run('T0'), run('T1')]);
     const p0Tables = (s: KernelState) => s.frames.filter((f) => /^pt:P0:L[123]$/.test(f.lp));
