@@ -200,7 +200,7 @@ export function rcuReaders(s: KernelState): ActorName[] {
   return [...out].sort();
 }
 
-/** `actor` may have left its read-side section: a grace period no longer waits for it (rcu_note_context_switch()). */
+/** `actor` may have left its read-side section: if so, that is its quiescent state, and no grace period waits for it. */
 function rcuQuiescent(s: KernelState, actor: ActorName): void {
   if (s.rcu.callbacks.length === 0 || inRcuReadSide(s, actor)) return;
   for (const cb of s.rcu.callbacks) {

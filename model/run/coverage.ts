@@ -6,7 +6,7 @@
 
 import { mmapLock, vmaLockMm } from '../kernel/locks.js';
 import { findLeaf } from '../kernel/pagetable.js';
-import { irqsOffOver } from '../kernel/paths/rcu.js';
+import { irqsOffOver, readyCallback } from '../kernel/paths/rcu.js';
 import { pscUsableFor, tlbUsableFor } from '../kernel/tlb.js';
 import type { KernelState } from '../kernel/state.js';
 import { reorderVisible } from '../kernel/store_buffer.js';
@@ -264,9 +264,9 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
   if (id === 'tlb_gather_mmu.inc_tlb_flush_pending' && Object.values(s.mms).some((m) => m.tlbFlushPending > 1)) cov.nested_gathers++;
   if (id === 'flush_tlb_mm_range.inc_mm_tlb_gen' && e.locks.some((l) => l.startsWith('ptl:'))) cov.forced_flush_under_ptl++;
   if (s.cpus.some((c) => c.ipis.length > 0 && c.irqsOff && c.inIrq === null)) cov.ipi_held_off_by_irqs_off++;
-  if (s.rcu.callbacks.length > 0) {
+  if (s.rcu.callbacks.length > 0 && !readyCallback(s)) {
     if (s.rcu.callbacks.every((cb) => !irqsOffOver(s, cb)) && Object.values(s.tasks).some((t) => t.walker)) cov.rcu_gp_held_off_by_walker++;
-    if (s.rcu.callbacks.some((cb) => cb.readers && irqsOffOver(s, cb)) && !s.rcu.callbacks.some((cb) => !cb.readers && irqsOffOver(s, cb))) cov.rcu_gp_held_off_by_reader++;
+    if (s.rcu.callbacks.some((cb) => irqsOffOver(s, cb))) cov.rcu_gp_held_off_by_reader++; // not ready, so it has readers
   }
   if (id === 'flush_tlb_func.cpumask_clear_cpu') cov.cpumask_lazily_cleared++;
   if (id === 'flush_tlb_func.switch_to_init_mm') cov.lazy_cpu_to_init_mm++;
