@@ -106,8 +106,4 @@
 // inside __pte_offset_map()'s rcu_read_lock() at call_rcu(), until it
 // leaves; before, only interrupts-off CPUs held it. A run in which the rcu
 // actor ran under such a reader changes its trace.
-// 0.16.1: __pte_offset_map_lock()'s walker between its PMD read and its
-// PTL is a holder no-freed-table-reachable checks (Task.pteMap, holder
-// walker); decision point __pte_offset_map.rcu_read_lock. No trace moves;
-// a verdict can.
-export const MODEL_VERSION = '0.16.1';
+export const MODEL_VERSION = '0.16.0';

@@ -16,7 +16,7 @@ function staleTable(s: KernelState, pfn: number, ghost: number): string | null {
 /** The property over `reach` (reach_cache.ts): the registry's skips the entry scan while the frames are as at its last clean scan; tests also run it over the full reference. */
 export const noFreedTableReachableWith = (reach: Reach): Property => ({
   id: 'no-freed-table-reachable',
-  statement: 'no freed page-table frame is referenced by a live upper-level entry, a usable PSC entry (a CPU\'s, a vCPU\'s guest PSC, or the IOMMU\'s of a bound SVA device), a vCPU\'s loaded TDP root, or a walker in progress (GUP-fast, or __pte_offset_map_lock() between its PMD read and its PTL)',
+  statement: 'no freed page-table frame is referenced by a live upper-level entry, a usable PSC entry (a CPU\'s, a vCPU\'s guest PSC, or the IOMMU\'s of a bound SVA device), a vCPU\'s loaded TDP root, or a walker in progress',
   rule: 'pte_free_tlb() + tlb_remove_table(): flush with freed_tables (lazy CPUs too, and through arch_invalidate_secondary_tlbs() an SVA device\'s IOMMU), free after an RCU grace period; commit 2ff6ddf19c0e; docs/kernel-facts.md F2',
   check({ s, mem, stepCache }) {
     // the frames and entries as at the last scan, which found nothing: nothing now
@@ -64,12 +64,9 @@ export const noFreedTableReachableWith = (reach: Reach): Property => ({
       }
     }
     for (const actor in s.tasks) {
-      const task = s.tasks[actor]!; // for-in: the order of Object.entries, without its arrays
-      const m = task.pteMap;
-      const mapWhy = m ? staleTable(s, m.pfn, m.ghost) : null;
-      if (mapWhy) return { holder: 'walker', message: `${actor} read PTE table ${m!.pfn} from its PMD entry and waits for its PTL (__pte_offset_map_lock()), and the table is ${mapWhy}` };
-      if (!task.walker) continue;
-      for (const w of task.walker) {
+      const walker = s.tasks[actor]!.walker; // for-in: the order of Object.entries, without its arrays
+      if (!walker) continue;
+      for (const w of walker) {
         const why = staleTable(s, w.pfn, w.ghost);
         if (why) return { holder: 'walker', message: `${actor} is walking table ${w.pfn} locklessly, which is ${why}` };
       }

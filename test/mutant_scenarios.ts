@@ -27,7 +27,6 @@ export const MUTANT_SCENARIOS: Record<string, MutantScenario> = {
   'gmem-truncate-before-invalidate': { scenario: 'test/scenarios/gmem-punch-hole-racing-guest.txt', property: 'no-freed-frame-reachable', actor: 'T1', stepId: 'truncate_inode_pages_range.filemap_remove_folio' },
   'kvm-enter-no-request-recheck': { scenario: 'test/scenarios/mutants/kvm-enter-no-request-recheck.txt', property: 'secondary-subset', actor: 'T0', stepId: 'vcpu_enter_guest.vmenter' },
   'kvm-mmu-load-no-flush': { scenario: 'test/scenarios/kvm-root-reused-after-memslot-delete.txt', property: 'no-freed-table-reachable', actor: 'T0', stepId: 'vcpu_enter_guest.in_guest_mode' },
-  'pte-offset-map-no-rcu': { scenario: 'test/scenarios/pt-reclaim-fault-waits-for-ptl.txt', property: 'no-freed-table-reachable', actor: 'rcu', stepId: 'rcu_do_batch.__tlb_remove_table' },
   'kvm-mmu-seq-after-gup': { scenario: 'test/scenarios/mutants/kvm-mmu-seq-after-gup.txt', property: 'secondary-subset', actor: 'T0', stepId: 'tdp_mmu_map_handle_target_level' },
   'kvm-tlb-flush-no-wait': { scenario: 'test/scenarios/mutants/kvm-tlb-flush-no-wait.txt', property: 'secondary-subset', actor: 'T1', stepId: 'kvm_mmu_invalidate_end' },
   'lazyfree-no-redirty-check': { scenario: 'test/scenarios/lazyfree-redirtied-kept.txt', property: 'read-value', actor: 'T0', stepId: 'user_access.walk' },

@@ -20,7 +20,6 @@
 //   cache_tag_flush_range.ih               paths/sva.ts, svaArchInvalidateSecondaryTlbs()
 //   kvm_swap_active_memslots.mn_active_invalidate_count  paths/kvm_set_memslot.ts, kvmSwapActiveMemslots()
 //   kvm_mmu_load.flush_tlb_current         paths/kvm_tdp_root.ts, step kvm_mmu_load.flush_tlb_current
-//   __pte_offset_map.rcu_read_lock         pte_offset_map.ts, pteOffsetMapLock()
 
 import type { K } from './step.js';
 
@@ -111,12 +110,6 @@ export const DECISION_POINTS: readonly DecisionPoint[] = [
     condition: 'kvm_x86_call(flush_tlb_current)(vcpu) after kvm_mmu_load_pgd(): always',
     source: 'arch/x86/kvm/mmu/mmu.c kvm_mmu_load(); its comment from "KVM: x86/mmu: Formalize TDP MMU\'s (unintended?) deferred TLB flush logic" (Sean Christopherson, 2022-02-26)',
     args: '{ vcpu: the vCPU thread, root: the frame of the root it loaded }',
-  },
-  {
-    id: '__pte_offset_map.rcu_read_lock',
-    condition: 'rcu_read_lock() before pmdval = pmdp_get_lockless(pmd): always',
-    source: 'mm/pgtable-generic.c ___pte_offset_map(), added by 0d940a9b270b "mm/pgtable: allow pte_offset_map[_lock]() to fail" (Hugh Dickins, 2023-06-08)',
-    args: '{}',
   },
 ];
 

@@ -15,12 +15,6 @@
 // The model holds rcu_read_lock() from the read until the PTL is taken;
 // from then on the PTL, a spinlock, holds the grace period off as well
 // (locks.ts), so the model drops it there rather than at pte_unmap().
-// Between the read and the lock the task's `pteMap` names the table it
-// will lock, a holder no-freed-table-reachable checks ('walker'): the
-// rcu_read_lock() is what 0d940a9b270b ("mm/pgtable: allow
-// pte_offset_map[_lock]() to fail", Hugh Dickins, 2023) added so that a
-// table can be freed by RCU without mmap_lock, and PT_RECLAIM relies on
-// it. Decision point __pte_offset_map.rcu_read_lock.
 
 import { findTable } from './pagetable.js';
 import { lock, ptlOf, rcuReadLock, rcuReadUnlock, unlock } from './locks.js';
@@ -29,20 +23,18 @@ import type { MmId, Pfn } from './types.js';
 
 /** The PTE table mapping `v` in `mm`, locked; null where the PMD entry is none. `id` names the lock step. */
 export function* pteOffsetMapLock(k: K, mm: MmId, v: number, id: string): Gen<Pfn | null> {
-  const rcu = k.decide('__pte_offset_map.rcu_read_lock', true);
-  if (rcu) rcuReadLock(k.s, k.self); // __pte_offset_map(): rcu_read_lock()
-  const task = k.s.tasks[k.self]!;
-  const done = <T>(r: T): T => {
-    delete task.pteMap;
-    if (rcu) rcuReadUnlock(k.s, k.self); // with the PTL held, it holds the grace period off from here (the kernel's unlock is at pte_unmap())
-    return r;
-  };
+  rcuReadLock(k.s, k.self); // __pte_offset_map(): rcu_read_lock()
   for (;;) {
     const t = findTable(k.s, k.s.mms[mm]!, v, 1); // pmdval = pmdp_get_lockless()
-    if (!t) return done(null); // pte_offset_map() returned NULL, after rcu_read_unlock()
-    task.pteMap = { pfn: t.pfn, ghost: t.allocId };
+    if (!t) {
+      rcuReadUnlock(k.s, k.self); // pte_offset_map() returned NULL, after rcu_read_unlock()
+      return null;
+    }
     yield* lock(k, ptlOf(t.pfn), 'w', id);
-    if (findTable(k.s, k.s.mms[mm]!, v, 1)?.pfn === t.pfn) return done(t.pfn); // pmd_same(pmdval, pmdp_get_lockless(pmd))
+    if (findTable(k.s, k.s.mms[mm]!, v, 1)?.pfn === t.pfn) {
+      rcuReadUnlock(k.s, k.self); // the PTL holds the grace period off from here (the kernel's is at pte_unmap())
+      return t.pfn; // pmd_same(pmdval, pmdp_get_lockless(pmd))
+    }
     yield* unlock(k, ptlOf(t.pfn), `${id}.pmd_changed`); // spin_unlock(); goto again, still under rcu_read_lock()
   }
 }

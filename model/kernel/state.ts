@@ -372,11 +372,6 @@ export interface Task {
   gather: Gather | null;
   /** A lockless walker in progress (GUP-fast): tables it is reading through. */
   walker: { pfn: Pfn; ghost: number }[] | null;
-  /**
-   * The PTE table __pte_offset_map() read from the PMD entry, until its PTL
-   * is held and pmd_same() confirms it (pte_offset_map.ts); absent otherwise.
-   */
-  pteMap?: { pfn: Pfn; ghost: number };
   /** Operations still to come include an exit (so the thread may yet take its process down). */
   exitPending: boolean;
   /** The thread has gone through exit_mm(): it no longer holds an mm_users reference. */
