@@ -102,8 +102,8 @@
 // tables. Every run with a VM changes its trace.
 // 0.16.0 (issue 9 item 3): RCU readers as Linux has them (locks.ts,
 // paths/rcu.ts): a grace period also waits for every actor that held a
-// spinlock or rwlock (PTL, PMD lock, page_table_lock, kvm->mmu_lock) or was
-// inside __pte_offset_map()'s rcu_read_lock() at call_rcu(), until it
-// leaves; before, only interrupts-off CPUs held it. A run in which the rcu
-// actor ran under such a reader changes its trace.
+// spinlock or rwlock (PTL, PMD lock, page_table_lock, kvm->mmu_lock) at
+// call_rcu(), until it holds none; before, only interrupts-off CPUs held
+// it. A run in which the rcu actor ran under such a holder changes its
+// trace.
 export const MODEL_VERSION = '0.16.0';

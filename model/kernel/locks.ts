@@ -41,10 +41,10 @@
 // rt_spin_lock() / rt_read_lock() take rcu_read_lock() once they hold the
 // lock. A grace period that starts at call_rcu() ends only after every
 // actor in such a section then has left it (rcuReaders(), paths/rcu.ts).
-// The section starts when the lock is taken, PREEMPT_RT's order; a non-RT
-// spinner is in one already while it spins, which protects nothing it
-// has not read before. It ends when the actor holds neither a spinning
-// lock nor an rcu_read_lock().
+// The section starts when the lock is taken, PREEMPT_RT's order, and ends
+// when the actor holds no spinning lock. Both are steps. The model has no
+// rcu_read_lock() of its own: the one walker that takes it before a lock
+// wait, __pte_offset_map(), is in pte_offset_map.ts.
 
 import type { Gen, K, StepNote } from './step.js';
 import type { KernelState, Lock, LockClass, Vma } from './state.js';
@@ -180,9 +180,8 @@ export function trySpinLock(k: K, name: string): boolean {
   return true;
 }
 
-/** In an RCU read-side critical section: an rcu_read_lock(), or a spinning lock held. */
+/** In an RCU read-side critical section: a spinning lock held. */
 export function inRcuReadSide(s: KernelState, actor: ActorName): boolean {
-  if (s.rcu.readLocked?.[actor] !== undefined) return true;
   for (const name in s.locks) {
     const l = s.locks[name]!;
     if (!SLEEPING[l.cls] && l.holders.includes(actor)) return true;
@@ -192,7 +191,7 @@ export function inRcuReadSide(s: KernelState, actor: ActorName): boolean {
 
 /** The actors a grace period starting now waits for (sorted: state bytes do not depend on lock order). */
 export function rcuReaders(s: KernelState): ActorName[] {
-  const out = new Set<ActorName>(Object.keys(s.rcu.readLocked ?? {}));
+  const out = new Set<ActorName>();
   for (const name in s.locks) {
     const l = s.locks[name]!;
     if (!SLEEPING[l.cls]) for (const h of l.holders) out.add(h);
@@ -208,21 +207,6 @@ function rcuQuiescent(s: KernelState, actor: ActorName): void {
     cb.readers = cb.readers.filter((a) => a !== actor);
     if (cb.readers.length === 0) delete cb.readers;
   }
-}
-
-/** rcu_read_lock(): part of the caller's step. */
-export function rcuReadLock(s: KernelState, actor: ActorName): void {
-  const r = (s.rcu.readLocked ??= {});
-  r[actor] = (r[actor] ?? 0) + 1;
-}
-
-/** rcu_read_unlock(): part of the caller's step. */
-export function rcuReadUnlock(s: KernelState, actor: ActorName): void {
-  const r = s.rcu.readLocked;
-  if (!r?.[actor]) throw new ModelError(`${actor} calls rcu_read_unlock() outside rcu_read_lock()`);
-  if (--r[actor] === 0) delete r[actor];
-  if (Object.keys(r).length === 0) delete s.rcu.readLocked;
-  rcuQuiescent(s, actor);
 }
 
 export function* unlock(k: K, name: string, id: string): Gen {

@@ -356,8 +356,9 @@ export interface RcuCallback {
   seq: number;
   tables: Pfn[];
   /**
-   * The actors that were inside an RCU read-side critical section when
-   * call_rcu() ran and have not left it since (locks.ts rcuReaders());
+   * The actors that held a spinlock or rwlock (an RCU read-side critical
+   * section) when call_rcu() ran and have held one ever since (locks.ts
+   * rcuReaders());
    * absent once none is left. The grace period waits for them.
    */
   readers?: ActorName[];
@@ -468,8 +469,7 @@ export interface KernelState {
   mshare: Record<string, MshareFile>;
   cpus: Cpu[];
   locks: Record<string, Lock>;
-  /** `readLocked`: rcu_read_lock() nesting per actor, absent while no one holds one (locks.ts). */
-  rcu: { seq: number; callbacks: RcuCallback[]; readLocked?: Record<ActorName, number> };
+  rcu: { seq: number; callbacks: RcuCallback[] };
   tasks: Record<ActorName, Task>;
   nextCtxId: number;
   ipiSeq: number;

@@ -23,8 +23,8 @@ export const COVERAGE_COUNTERS = [
   'ipi_held_off_by_irqs_off',
   'rcu_gp_held_off_by_walker',
   // a queued RCU callback whose interrupts-off CPUs are all done, waiting
-  // only for an actor that was inside rcu_read_lock() or held a spinlock
-  // or rwlock (PTL, mmu_lock) at call_rcu() (locks.ts, paths/rcu.ts)
+  // only for an actor that held a spinlock or rwlock (PTL, mmu_lock) at
+  // call_rcu() (locks.ts, paths/rcu.ts)
   'rcu_gp_held_off_by_reader',
   'cpumask_lazily_cleared',
   'lazy_cpu_to_init_mm',

@@ -5,8 +5,8 @@
 //   2. The grace period ends only once every CPU that had interrupts off
 //      when the callback was queued has turned them back on (an IRQs-off
 //      walker, GUP-fast, is a read-side critical section), and every
-//      actor that was then inside rcu_read_lock() or holding a spinning
-//      lock has left it (locks.ts: rcuReaders(), the callback's readers).
+//      actor that then held a spinlock or rwlock has dropped them all
+//      (locks.ts: rcuReaders(), the callback's readers).
 //   3. Then the tables are freed.
 //
 // When a grace period ends is a schedule choice: the `rcu` actor runs
