@@ -180,15 +180,6 @@ export function trySpinLock(k: K, name: string): boolean {
   return true;
 }
 
-/** In an RCU read-side critical section: a spinning lock held. */
-export function inRcuReadSide(s: KernelState, actor: ActorName): boolean {
-  for (const name in s.locks) {
-    const l = s.locks[name]!;
-    if (!SLEEPING[l.cls] && l.holders.includes(actor)) return true;
-  }
-  return false;
-}
-
 /** The actors a grace period starting now waits for (sorted: state bytes do not depend on lock order). */
 export function rcuReaders(s: KernelState): ActorName[] {
   const out = new Set<ActorName>();
@@ -201,7 +192,7 @@ export function rcuReaders(s: KernelState): ActorName[] {
 
 /** `actor` may have left its read-side section: if so, that is its quiescent state, and no grace period waits for it. */
 function rcuQuiescent(s: KernelState, actor: ActorName): void {
-  if (s.rcu.callbacks.length === 0 || inRcuReadSide(s, actor)) return;
+  if (s.rcu.callbacks.length === 0 || holdsSpinlock(s, actor)) return; // a spinning lock held: still in its read-side section
   for (const cb of s.rcu.callbacks) {
     if (!cb.readers?.includes(actor)) continue;
     cb.readers = cb.readers.filter((a) => a !== actor);

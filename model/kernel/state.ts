@@ -358,8 +358,8 @@ export interface RcuCallback {
   /**
    * The actors that held a spinlock or rwlock (an RCU read-side critical
    * section) when call_rcu() ran and have held one ever since (locks.ts
-   * rcuReaders());
-   * absent once none is left. The grace period waits for them.
+   * rcuReaders()); absent once none is left. The grace period waits for
+   * them.
    */
   readers?: ActorName[];
 }
