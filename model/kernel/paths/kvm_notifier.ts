@@ -84,10 +84,17 @@ export const kvmMmuNotifierInvalidateRangeStart: StepDef<KvmInvalidateCtx>[] = [
 ];
 
 export const kvmMmuNotifierInvalidateRangeEnd: StepDef<KvmInvalidateCtx>[] = [
+  // The SRCU read side is its own step before the mmu_lock wait, as in
+  // range_start: code before a wait must not write state (explore replays
+  // it; campaigns/explore/blocked_pure.test.ts).
   step('kvm_mmu_notifier_invalidate_range_end', function* (k, c) {
     c.ranges = hvaToGfnRanges(vmOf(k, c), c.start, c.end);
     if (c.ranges.length === 0) return;
-    srcuReadLock(k.s.kvm!, k.self, c.vm);
+    srcuReadLock(k.s.kvm!, k.self, c.vm); // __kvm_handle_hva_range(): the memslot walk and its handler under kvm->srcu
+    yield { id: 'kvm_mmu_notifier_invalidate_range_end' };
+  }),
+  step('kvm_mmu_notifier_invalidate_range_end.kvm_mmu_lock', function* (k, c) {
+    if (c.ranges!.length === 0) return;
     yield* lock(k, kvmMmuLock(c.vm), 'w', 'kvm_mmu_notifier_invalidate_range_end.kvm_mmu_lock');
   }),
   step('kvm_mmu_invalidate_end', function* (k, c) {
