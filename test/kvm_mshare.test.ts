@@ -48,7 +48,7 @@ describe('hazard 4: KVM over an mshare window', () => {
 });
 
 describe('hazard 4 by plain fuzzing: with vm in --ops an mshare policy draws a VM over P0\'s window', () => {
-  it('mshare-v3: a host-side change leaves the SPTE of P0\'s window page (seed hazard4-kvm, run 214: MSHAREFS_CREATE_MAPPING over the mapped window)', () => {
+  it('mshare-v3: a host-side change leaves the SPTE of P0\'s window page (seed hazard4-kvm, run 214: another sharer\'s MSHAREFS_CREATE_MAPPING over the mapped region)', () => {
     const v3 = policyByName('mshare-v3')!;
     // before free switches (2026-12-06) this seed's first find was run 566, the owner's MSHAREFS_UNMAP
     // (docs/kvm.md, "Plain fuzzing reaches hazard 4"), and run 565 the other KVM signature (skipped here):
