@@ -8,7 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { policyByName } from '../../model/policies/registry.js';
 import { validateScenario } from '../../model/run/validate.js';
 import { FORK_STEP_IDS, GMEM_STEP_IDS, KVM_STEP_IDS, STEP_IDS } from '../../model/run/step_ids.js';
-import { opKindsAccepted, opKindsFor, scenarioArb, untilIds } from './scenario_arb.js';
+import { readFileSync } from 'node:fs';
+import { loadVariant } from '../../model/policies/load_variant.js';
+import { applyVariant } from '../../model/policies/variant.js';
+import { runScenario } from '../../model/run/runner.js';
+import { parseScenario } from '../../reports/scenario_text.js';
+import { PROPERTIES } from '../registry.js';
+import { opKindsAccepted, opKindsFor, rawScenarioArb, resolve, scenarioArb, untilIds } from './scenario_arb.js';
 
 const SYSCALLS = ['mshare_create', 'ftruncate', 'mshare_attach', 'mshare_advise', 'mshare_protect', 'close'];
 
@@ -122,5 +128,40 @@ describe('scenario_arb: guest_memfd-backed memslots (opt-in kind gmem)', () => {
     const scs = fc.sample(scenarioArb({ ops: [...opKindsFor(null), 'vm'], mshare: null }), { seed: 18, numRuns: 100 });
     expect(scs.some((sc) => gmemOf(sc) || sc.threads.some((t) => t.ops.some((o) => o.kind === 'gmem_punch_hole')))).toBe(false);
     expect(untilIds([...opKindsFor(null), 'vm', 'gmem'])).toEqual([...STEP_IDS, ...KVM_STEP_IDS, ...GMEM_STEP_IDS]);
+  });
+});
+
+describe('scenario_arb: free switches', () => {
+  it('half of the drawn runs end their schedule with entries without a count, the rest are drawn as before', () => {
+    const linux = policyByName('linux')!;
+    const opts = { ops: opKindsFor(null), mshare: null };
+    const raws = fc.sample(rawScenarioArb(opts), { seed: 7, numRuns: 400 });
+    const withFree = raws.filter((r) => r.free !== undefined);
+    expect(withFree.length).toBeGreaterThan(150);
+    expect(withFree.length).toBeLessThan(250);
+    expect(Math.max(...withFree.map((r) => r.free!.length))).toBeGreaterThan(10);
+    for (const r of raws) {
+      const sc = resolve(r);
+      expect(validateScenario(sc, linux)).toBeNull();
+      const tail = sc.schedule.slice(r.schedule.length);
+      expect(tail.length).toBe(r.free?.length ?? 0);
+      for (const e of tail) expect(e.steps === undefined && e.until === undefined).toBe(true);
+      // the rest of the run is the run drawn without free switches
+      expect(resolve({ ...r, free: undefined })).toEqual({ ...sc, schedule: sc.schedule.slice(0, r.schedule.length) });
+    }
+  });
+
+  it('reach an interleaving the canonical fallback does not: the walker of CVE-2026-74674 runs before the reclaiming madvise', async () => {
+    // pt-reclaim-flush-end's hand operations, with its two preemption points alone and then with its two free switches
+    const sc = parseScenario(readFileSync('test/scenarios/pt-reclaim-flush-end.txt', 'utf8'));
+    const v = await loadVariant('variants/pt-reclaim-flush-end.ts');
+    const bad = applyVariant(policyByName('linux')!, v.spec);
+    const stops = sc.schedule.filter((e) => e.until !== undefined);
+    expect(stops.length).toBe(2);
+    expect(runScenario({ ...sc, schedule: stops }, { policy: bad, properties: PROPERTIES }).verdict).toBe('pass');
+    const free = [...stops, { actor: 'spec@cpu1' }, { actor: 'T0' }];
+    const r = runScenario({ ...sc, schedule: free }, { policy: bad, properties: PROPERTIES });
+    expect([r.verdict, r.violation?.property]).toEqual(['violation', 'no-freed-table-reachable']);
+    expect(runScenario({ ...sc, schedule: free }, { policy: policyByName('linux')!, properties: PROPERTIES }).verdict).toBe('pass');
   });
 });

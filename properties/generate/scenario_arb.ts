@@ -173,6 +173,13 @@ export interface RawScenario {
   gmem?: { backed: boolean[]; punchers: { cpu: number; holes: { offset: number; pages: number }[] }[] };
   /** With `memslot` in the kinds and a VM drawn (mainline): a VMM thread of P0 deleting V0's memslots (paths/kvm_set_memslot.ts). */
   memslot?: { cpu: number; slots: number[] };
+  /**
+   * In half of the runs: free switches after the schedule's preemption
+   * points, each an actor index (modulo the actors) run until it blocks or
+   * ends (freeArb). Drawn last of all, so the rest of a run is the
+   * run drawn before they existed.
+   */
+  free?: number[];
 }
 
 export interface GenOptions {
@@ -278,8 +285,23 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
   const withKswapd = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !threadOps.ops.includes('reclaim') ? base : fc.tuple(base, fc.nat(3)).map(([r, cpu]) => ({ ...r, kswapd: { cpu } })));
   // drawn last of all: a run without memslot in its kinds is the run drawn before memslot deletion was modelled
   const withMemslot = (base: fc.Arbitrary<RawScenario>) => (opts.mshare !== null || !opts.ops.includes('memslot') ? base : fc.tuple(base, memslotArb).map(([r, memslot]) => (r.kvm ? { ...r, memslot } : r)));
-  return swarmArb(threadOps.ops).chain((swarm) => withMemslot(withGmem(withSwap(withKswapd(withKvmCreate(withUntil(withSva(withMigrate(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm, untilIds(untilKinds).length)))))))))))));
+  return swarmArb(threadOps.ops).chain((swarm) => withFree(withMemslot(withGmem(withSwap(withKswapd(withKvmCreate(withUntil(withSva(withMigrate(withFork(withKvm(withHuge(rawScenarioWith(threadOps, swarm, untilIds(untilKinds).length))))))))))))));
 }
+
+/**
+ * Free switches. Once a schedule's preemption points are used up, the
+ * runner resumes the actor that was stopped and, each time the running
+ * actor blocks or ends, takes the first runnable one in canonical order
+ * (threads, then IPI handlers, RCU, speculation): bound-0 interleavings
+ * other than that one order are reached only by preemption points that
+ * happen to fall where a block would. A free switch is a schedule entry
+ * without a count: its actor runs until it blocks or ends, and an entry
+ * whose actor cannot run is skipped, so a run of entries with uniformly
+ * drawn actors picks uniformly among the runnable ones at each switch (a
+ * random walk over the choices an explorer makes at no preemption cost).
+ */
+const freeArb = fc.option(fc.array(fc.nat(15), { maxLength: 40, size: 'medium' }), { nil: undefined, freq: 2 });
+const withFree = (base: fc.Arbitrary<RawScenario>) => fc.tuple(base, freeArb).map(([r, free]) => (free && free.length > 0 ? { ...r, free } : r));
 
 /** SVA devices in two thirds of the runs: one or two, each one to six DMA accesses. */
 const svaArb = fc.option(
@@ -515,10 +537,13 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
     setup,
     threads,
     speculation,
-    schedule: raw.schedule.map((e): ScheduleEntry => {
-      const actor = actors[e.actor % actors.length]!;
-      return e.until === undefined ? { actor, steps: e.steps } : { actor, until: ids[e.until % ids.length]! };
-    }),
+    schedule: [
+      ...raw.schedule.map((e): ScheduleEntry => {
+        const actor = actors[e.actor % actors.length]!;
+        return e.until === undefined ? { actor, steps: e.steps } : { actor, until: ids[e.until % ids.length]! };
+      }),
+      ...(raw.free ?? []).map((a): ScheduleEntry => ({ actor: actors[a % actors.length]! })),
+    ],
     choices: [
       ...raw.choices.map((c) => ({ actor: threads[c.actor % threads.length]!.name, point: CHOICE_POINTS[c.point]!, nth: c.nth })),
       ...(raw.migrateChoices ?? []).map((c) => ({ actor: threads[c.actor % threads.length]!.name, point: MIGRATE_CHOICE_POINTS[c.point % MIGRATE_CHOICE_POINTS.length]!, nth: c.nth })),
