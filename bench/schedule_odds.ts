@@ -7,9 +7,10 @@
 // halves of a plain-fuzz miss: drawing the operations (the shape) and
 // drawing the schedule; a campaign needs both in the same run.
 // --free N appends to each drawn schedule N free switches: entries without
-// a count, actors drawn uniformly from the same 16 indices (an entry runs
-// its actor until it blocks or ends and is skipped when it cannot run, so
-// each switch picks uniformly among the runnable actors), drawn from a
+// a count, actors drawn from the same 16 indices modulo the actors (an
+// entry runs its actor until it blocks or ends and is skipped when it
+// cannot run, so each switch picks among the runnable actors, uniformly
+// but for that modulo's bias), drawn from a
 // seedrandom stream of their own so the preemption points stay the ones
 // drawn without it. It measures what a random walk over the free switches
 // (the choices an explorer makes at no preemption cost) would add, where

@@ -296,11 +296,13 @@ export function rawScenarioArb(opts: GenOptions): fc.Arbitrary<RawScenario> {
  * other than that one order are reached only by preemption points that
  * happen to fall where a block would. A free switch is a schedule entry
  * without a count: its actor runs until it blocks or ends, and an entry
- * whose actor cannot run is skipped, so a run of entries with uniformly
- * drawn actors picks uniformly among the runnable ones at each switch (a
- * random walk over the choices an explorer makes at no preemption cost;
- * it may also name a store buffer, which the canonical order never
- * drains). Measured in docs/bench.md, "Free switches in the generator".
+ * whose actor cannot run is skipped, so a run of entries with drawn
+ * actors picks among the runnable ones at each switch: a random walk over
+ * the choices an explorer makes at no preemption cost. It is uniform but
+ * for the bias the preemption points share (an index 0-15 modulo n
+ * actors gives the first 16 mod n one index more than the rest), and it
+ * may name a store buffer, which the canonical order never drains.
+ * Measured in docs/bench.md, "Free switches in the generator".
  */
 const freeArb = fc.option(fc.array(fc.nat(15), { maxLength: 40, size: 'medium' }), { nil: undefined, freq: 2 });
 const withFree = (base: fc.Arbitrary<RawScenario>) => fc.tuple(base, freeArb).map(([r, free]) => (free && free.length > 0 ? { ...r, free } : r));
