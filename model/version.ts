@@ -111,4 +111,12 @@
 // range_start does; before, a blocked advance wrote it, which explore's
 // replays drop. A run that reaches the end with a range in a memslot
 // takes one step more.
-export const MODEL_VERSION = '0.16.1';
+// 0.17.0 (issue 12): GUP write pins do I/O. A `gup` or `get_user_pages`
+// op with dma=write (the generator draws it in half of them) pins with
+// FOLL_WRITE, the device writes the pinned page and the caller unpins it
+// dirty (paths/gup_fast.ts dmaThroughPin()); the ideal memory writes the
+// page pinned (ideal.ts pin/dma). Reclaim's swap-out of an anonymous folio
+// now keeps one that may be DMA-pinned (folio_try_share_anon_rmap_pte()),
+// and copy_present_ptes() asks a decision point. A run with a dma=write op
+// changes its trace; a run without keeps it.
+export const MODEL_VERSION = '0.17.0';

@@ -14,6 +14,7 @@ export const readValue: Property = {
       return { holder: 'ideal', message: `${o.write ? 'write' : 'read'} of ${vaHex(o.vpn)} in ${o.mm} gave ${got}; the reference allows ${allowed}` };
     }
     if (o.kind === 'return') return { holder: 'ideal', message: `${o.opId} returned ${o.result}; the reference allows ${allowed}` };
+    if (o.kind === 'pin') return { holder: 'ideal', message: `${o.pin} pinned ${vaHex(o.vpn)} in ${o.mm} for writing; the reference allows ${allowed}` };
     return null;
   },
 };

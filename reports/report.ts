@@ -261,7 +261,7 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     const effects = diff(snapAt(ev.n - 1), snapAt(ev.n), { pcids: config.pcids, ownMm: a.proc });
     byStep.push({ n: ev.n, actor: ev.actor, id: ev.id, cpu: ev.cpu, effects });
     const o = ev.obs;
-    const opId = o?.kind === 'invoke' ? o.op.id : o?.opId;
+    const opId = o?.kind === 'invoke' ? o.op.id : o?.kind === 'pin' || o?.kind === 'dma' || o?.kind === 'unpin' ? o.pin : o?.opId;
     const m = opId ? /\.(\d+)$/.exec(opId) : null;
     if (m && a.kind === 'thread') opIndex.set(ev.actor, Number(m[1]));
     const t = threads.get(ev.actor);
@@ -274,6 +274,8 @@ export function buildReport(cx: CounterexampleFile, file: string, policy: Policy
     } else if (o?.kind === 'return') call = [`${ops.get(o.opId)?.kind ?? 'syscall'}() = ${resultText(o.result)}`];
     else if (o?.kind === 'access' && /^user_access\.(walk|tlb_hit)$/.test(ev.id)) call = [accessText(o, ev.id.endsWith('walk') ? 'walk' : 'TLB hit')];
     else if (o?.kind === 'access' && o.guest && /^guest_access\.(tdp_walk|tlb_hit)$/.test(ev.id)) call = [guestAccessText(o, ev.id.endsWith('tdp_walk') ? 'TDP walk' : 'guest TLB hit')];
+    else if (o?.kind === 'pin') call = [`FOLL_WRITE pin of ${vaHex(o.vpn)} (${ev.id})`];
+    else if (o?.kind === 'dma') call = [`DMA write of ${o.value} into the pinned page`];
     else if (ev.id === 'guest_access.ept_violation' && op) call = [`EPT violation on ${opText(op)}`];
     else if (ev.id === 'user_access.page_fault' && op) call = [`#PF on ${opText(op)}`];
     else if (ev.id === 'user_access.sigsegv' && op) call = [`SIGSEGV on ${opText(op)}`];

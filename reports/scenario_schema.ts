@@ -50,8 +50,8 @@ const OP: Schema = {
   kinds: {
     read: at('read'),
     write: at('write'),
-    gup: at('gup'),
-    get_user_pages: at('get_user_pages'),
+    gup: obj({ kind: kind('gup'), va: INDEX }, { dma: { t: 'bool' } }),
+    get_user_pages: obj({ kind: kind('get_user_pages'), va: INDEX }, { dma: { t: 'bool' } }),
     reclaim: at('reclaim'),
     migrate: at('migrate'),
     fork: obj({ kind: kind('fork'), child: NAME }),

@@ -57,7 +57,8 @@ function printSetup(it: SetupItem): string {
 
 function printOp(op: Op): string {
   switch (op.kind) {
-    case 'read': case 'write': case 'gup': return `${op.kind} ${vaHex(op.va)}`;
+    case 'read': case 'write': return `${op.kind} ${vaHex(op.va)}`;
+    case 'gup': return `gup ${vaHex(op.va)}${op.dma ? ' dma=write' : ''}`;
     case 'guest_read': case 'guest_write': return `${op.kind} ${name(op.vm)} gfn=${op.gfn}`;
     case 'kvm_create_vm': return `kvm_create_vm ${name(op.vm)}`;
     case 'kvm_delete_memslot': return `kvm_delete_memslot ${name(op.vm)} slot=${op.slot}`;
@@ -68,7 +69,7 @@ function printOp(op: Op): string {
     case 'madv_free': return `madvise ${vaHex(op.va)} pages=${op.pages} advice=free`;
     case 'mprotect': return `mprotect ${vaHex(op.va)} pages=${op.pages} prot=${protString(op.prot)}`;
     case 'idle': case 'flush_tlb_all': case 'numa_scan': case 'exit': return op.kind;
-    case 'get_user_pages': return `get_user_pages ${vaHex(op.va)}`;
+    case 'get_user_pages': return `get_user_pages ${vaHex(op.va)}${op.dma ? ' dma=write' : ''}`;
     case 'reclaim': return `reclaim ${vaHex(op.va)}`;
     case 'migrate': return `migrate ${vaHex(op.va)}`;
     case 'fork': return `fork ${name(op.child)}`;
@@ -176,7 +177,13 @@ function parseOp(toks: string[], fail: Fail): Op {
   const args = (keys: string[]) => new Args(rest, keys, fail);
   const va = (a: Args) => parseAddr(a.positional(['address'])[0]!, fail);
   switch (kind) {
-    case 'read': case 'write': case 'gup': { const a = args([]); return { kind, va: va(a) }; }
+    case 'read': case 'write': { const a = args([]); return { kind, va: va(a) }; }
+    case 'gup': case 'get_user_pages': {
+      // dma=write: a FOLL_WRITE pin the device writes through (an O_DIRECT read's buffer)
+      const a = args(['dma']);
+      if (a.has('dma') && a.str('dma') !== 'write') fail(`bad dma '${a.str('dma')}' (expected write)`);
+      return { kind, va: va(a), ...(a.has('dma') ? { dma: true } : {}) };
+    }
     case 'guest_read': case 'guest_write': {
       const a = args(['gfn']);
       return { kind, vm: parseName(a.positional(['vm name'])[0]!, 'vm', fail), gfn: a.int('gfn', 0) };
@@ -209,7 +216,7 @@ function parseOp(toks: string[], fail: Fail): Op {
     }
     case 'mprotect': { const a = args(['pages', 'prot']); return { kind, va: va(a), pages: a.int('pages', 1), prot: a.prot() }; }
     case 'idle': case 'flush_tlb_all': case 'numa_scan': case 'exit': args([]).positional([]); return { kind };
-    case 'get_user_pages': case 'reclaim': case 'migrate': { const a = args([]); return { kind, va: va(a) }; }
+    case 'reclaim': case 'migrate': { const a = args([]); return { kind, va: va(a) }; }
     case 'fork': { const a = args([]); return { kind, child: parseName(a.positional(['child process name'])[0]!, 'process', fail) }; }
     case 'mremap': {
       const a = args(['pages']);

@@ -45,6 +45,8 @@ export const MUTANT_SCENARIOS: Record<string, MutantScenario> = {
   'no-ipi': { scenario: 'test/scenarios/mutants/no-ipi.txt', property: 'unmap-complete', actor: 'T0', stepId: 'sys_madvise.return' },
   'no-nested-flush': { scenario: 'test/scenarios/mutants/no-nested-flush.txt', property: 'unmap-complete', actor: 'T0', stepId: 'sys_madvise.return' },
   'pcid-no-gen-check': { scenario: 'test/scenarios/mutants/pcid-no-gen-check.txt', property: 'no-freed-frame-reachable', actor: 'T1', stepId: 'load_new_mm_cr3.noflush' },
+  'pre-6c8e2a256915': { scenario: 'test/scenarios/gup-dma-into-lazyfree.txt', property: 'read-value', actor: 'T0', stepId: 'user_access.walk' },
+  'pre-70e806e4e645': { scenario: 'test/scenarios/gup-dma-across-fork.txt', property: 'read-value', actor: 'T2', stepId: 'user_access.walk' },
   'pre-20841405940e': { scenario: 'test/scenarios/migrate-vs-numa-20841405940e.txt', property: 'no-freed-frame-reachable', actor: 'T2', stepId: 'migrate_folio_done' },
   'pre-3ea277194daa': { scenario: 'test/scenarios/mutants/pre-3ea277194daa.txt', property: 'protect-complete', actor: 'T2', stepId: 'sys_mprotect.return' },
   'pre-52ac8b358b0c': { scenario: 'test/scenarios/kvm-delete-memslot-during-invalidation.txt', property: 'notifier-balance', actor: 'T1', stepId: 'flush_tlb_mm_range.inc_mm_tlb_gen' },

@@ -1,6 +1,7 @@
 // Every property fails on a deliberately broken path, at the step that
 // breaks it, and holds on `linux` for the same scenario.
 
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { linux } from '../model/policies/linux.js';
 import { applyVariant, type VariantSpec } from '../model/policies/variant.js';
@@ -47,6 +48,8 @@ import moveNormalPmdNoFlush from '../variants/move-normal-pmd-no-flush.js';
 import preEb66ae030829 from '../variants/pre-eb66ae030829.js';
 import pre97113eb39fa7 from '../variants/pre-97113eb39fa7.js';
 import pre5ee2fa2f0636 from '../variants/pre-5ee2fa2f0636.js';
+import pre6c8e2a256915 from '../variants/pre-6c8e2a256915.js';
+import pre70e806e4e645 from '../variants/pre-70e806e4e645.js';
 import { parseScenario } from '../reports/scenario_text.js';
 import { anon, file, gup, idle, madvise, mprotect, munmap, proc, read, run, scenario, shared, thread, until, va, write } from './build.js';
 import { doubleUnlock, faultNeverMaps, globalAsidUnmap, gupFastTakesPtl, gupPtlDeadlock, neverMapsLivelock, reusedFrameRead, X, zapWhileCached, zapWithoutPtl } from './mutant_cases.js';
@@ -535,5 +538,51 @@ describe('mremap mutants (paths/mremap.ts, mremap_tables.ts)', () => {
     expect(anon.good.verdict).toBe('pass');
     expect(anon.good.trace.some((e) => e.id === 'take_rmap_locks.anon_vma_lock_write')).toBe(true);
     expect(anon.bad.violation).toMatchObject({ property: 'no-freed-frame-reachable', actor: 'T0', stepId: 'migrate_folio_done', holder: 'TLB' });
+  });
+});
+
+describe('GUP write pins and their DMA (paths/gup_fast.ts, gup.ts): what a pin keeps', () => {
+  const ids = (r: { trace: { id: string }[] }) => r.trace.map((e) => e.id);
+
+  it('pre-6c8e2a256915: reclaim discards a clean lazyfree folio under the pin, and the O_DIRECT data is lost', () => {
+    const { good, bad } = both(scenarioFile('gup-dma-into-lazyfree.txt'), pre6c8e2a256915);
+    expect(good.verdict).toBe('pass');
+    expect(ids(good)).toContain('try_to_unmap_one.lazyfree_extra_ref');
+    expect(ids(good)).toContain('dma_to_pinned_page');
+    expect(ids(bad)).toContain('try_to_unmap_one.lazyfree_discard');
+    expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T0', stepId: 'user_access.walk' });
+    expect(bad.violation!.message).toContain('gave value 0');
+  });
+
+  it('pre-6c8e2a256915 through the slow path: get_user_pages(FOLL_WRITE) pins the same way', () => {
+    const text = readFileSync(new URL('./scenarios/gup-dma-into-lazyfree.txt', import.meta.url), 'utf8').replace('gup 0x10000 dma=write', 'get_user_pages 0x10000 dma=write').replace('until=gup_fast.local_irq_restore', 'until=get_user_pages.mmap_read_unlock');
+    const { good, bad } = both(parseScenario(text), pre6c8e2a256915);
+    expect(good.verdict).toBe('pass');
+    expect(ids(good)).toContain('get_user_pages.dma_to_pinned_page');
+    expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T0', stepId: 'user_access.walk' });
+  });
+
+  it('pre-70e806e4e645: fork shares the pinned page, the parent COWs away, and the child reads data that arrived after the fork', () => {
+    const { good, bad } = both(scenarioFile('gup-dma-across-fork.txt'), pre70e806e4e645);
+    expect(good.verdict).toBe('pass');
+    expect(ids(good)).toContain('copy_present_page');
+    expect(ids(bad)).toContain('__copy_present_ptes');
+    expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T2', stepId: 'user_access.walk' });
+  });
+
+  it('swap-out leaves a maybe-pinned exclusive folio mapped (folio_try_share_anon_rmap_pte), so the DMA is read back', () => {
+    const r = runScenario(scenarioFile('gup-dma-pinned-not-swapped.txt'), { policy: linux, properties: PROPERTIES });
+    expect(r.verdict).toBe('pass');
+    expect(ids(r)).toContain('try_to_unmap_one.maybe_dma_pinned');
+    const dma = r.trace.find((e) => e.id === 'dma_to_pinned_page')!.obs as { value: number };
+    const last = r.trace.filter((e) => e.actor === 'T0' && e.obs?.kind === 'access').pop()!.obs as { value: number };
+    expect(last.value).toBe(dma.value);
+  });
+
+  it('a FOLL_WRITE pin needs a PTE that allows writes: after fork the shared page is not pinned (the slow-path fault is not modelled)', () => {
+    const sc = parseScenario('config cpus=2\nprocess P0\nmmap P0 0x10000 pages=1 prot=rw\nthread T0 P0 cpu=0\n  write 0x10000\n  fork C\n  gup 0x10000 dma=write\n  get_user_pages 0x10000 dma=write\n  read 0x10000\n');
+    const r = runScenario(sc, { policy: linux, properties: PROPERTIES });
+    expect(r.verdict).toBe('pass');
+    expect(r.trace.some((e) => e.obs?.kind === 'pin' || e.obs?.kind === 'dma')).toBe(false);
   });
 });

@@ -369,3 +369,45 @@ describe('ideal memory: mremap (the data moves with the mapping)', () => {
     expect(fault(m, 20)).toEqual(allowed('SIGSEGV'));
   });
 });
+
+describe('ideal memory: write pins and their DMA (an O_DIRECT read into the page)', () => {
+  it('writes the page pinned, whatever the address maps by the time of the DMA', () => {
+    const m = memory({ 16: page('a') });
+    expect(m.pin('T0.1', 'P0', 16)).toEqual(allowed('pin allowed')); // a rw mapping: a FOLL_WRITE pin is possible
+    m.invoke(call('T1.0', 'madvise', 16));
+    m.ret('T1.0', 'ok'); // MADV_DONTNEED: a fresh page at 16 from now on
+    expect(m.dma('T0.1', 7)).toEqual(allowed('write allowed'));
+    expect(read(m, 16, 7)).toEqual(violation('value 0')); // the DMA went to the page left behind
+    expect(read(m, 16, 0)).toEqual(allowed('value 0'));
+  });
+
+  it('refuses a pin where no mapping allows writes, open calls aside', () => {
+    const m = memory({ 16: page('a', RO) });
+    expect(m.pin('T0.1', 'P0', 16)).toEqual(violation('no writable page'));
+    expect(memory({}).pin('T0.1', 'P0', 16)).toEqual(violation('no writable page'));
+  });
+
+  it('keeps the pinned page with the parent across fork: the child holds what the page held at fork', () => {
+    const m = memory({ 16: page('a') });
+    expect(write(m, 16, 1).ok).toBe(true);
+    m.pin('T0.1', 'P0', 16);
+    m.invoke(call('T1.0', 'fork', 0, 256, { child: 'C' }));
+    m.ret('T1.0', 'ok');
+    m.dma('T0.1', 2); // after fork returned: only the parent's page
+    expect(m.access('C', 16, false, 2, true)).toEqual(violation('value 1'));
+    expect(m.access('C', 16, false, 1, true)).toEqual(allowed('value 1'));
+    expect(read(m, 16, 2)).toEqual(allowed('value 2'));
+  });
+
+  it('makes a lazyfree page exact again, like a store (R3)', () => {
+    const m = memory({ 16: page('a') });
+    write(m, 16, 1);
+    m.invoke(call('T0.1', 'madv_free', 16));
+    m.ret('T0.1', 'ok');
+    m.pin('T0.2', 'P0', 16);
+    m.dma('T0.2', 2);
+    m.unpin('T0.2');
+    expect(read(m, 16, 0)).toEqual(violation('value 2')); // a discard after the DMA would lose a write
+    expect(read(m, 16, 2)).toEqual(allowed('value 2'));
+  });
+});

@@ -59,6 +59,12 @@ interface Candidate {
   /** Result each linearized operation produced here. */
   results: Record<string, string>;
   shadows: Shadow[];
+  /**
+   * Write pins (FOLL_WRITE) held: pin id -> the logical page it was taken
+   * on. A DMA through the pin writes that page, whatever the address maps
+   * by then (a fork's child, a MADV_DONTNEED or a munmap leave it behind).
+   */
+  pins?: Record<string, string>;
 }
 
 export interface IdealVerdict {
@@ -256,11 +262,24 @@ function viewOf(st: IdealState, ms: Record<string, IdealMshare>): Map<string, Id
   return v;
 }
 
-/** JSON.stringify([c.st, [...c.lin].sort(), c.results, c.shadows]), the state's part computed once per state. */
+/** JSON.stringify([c.st, [...c.lin].sort(), c.results, c.shadows(, c.pins)]), the state's part computed once per state. */
 function key(c: Candidate): string {
   let st = stJson.get(c.st);
   if (st === undefined) stJson.set(c.st, (st = JSON.stringify(c.st)));
-  return `[${st},${JSON.stringify([...c.lin].sort())},${JSON.stringify(c.results)},${JSON.stringify(c.shadows)}]`;
+  return `[${st},${JSON.stringify([...c.lin].sort())},${JSON.stringify(c.results)},${JSON.stringify(c.shadows)}${c.pins ? `,${JSON.stringify(c.pins)}` : ''}]`;
+}
+
+/** `st` after a write of `value` to logical page `lp`: contents only (maps and windows are shared), and R3's lazyfree mark gone. */
+function written(st: IdealState, lp: string, value: number): IdealState {
+  const out: IdealState = { maps: st.maps, contents: { ...st.contents, [lp]: value }, windows: st.windows };
+  const lazy = st.lazyfree;
+  if (lazy?.[lp]) {
+    // R3: the write makes the page exact again (a dirty PTE or a new page after a discard)
+    const rest = { ...lazy };
+    delete rest[lp];
+    if (Object.keys(rest).length > 0) out.lazyfree = rest;
+  } else if (lazy) out.lazyfree = lazy;
+  return out;
 }
 
 /** Linearize `op` in `c`: a new candidate with its effect and the shadows of every translation it took away. */
@@ -276,7 +295,7 @@ function linearize(c: Candidate, op: OpRecord, ms: Record<string, IdealMshare>):
     const [mm, v] = key.split('|') as [string, string];
     shadows.push({ op: op.id, mm, vpn: Number(v), page });
   }
-  return { st, lin: [...c.lin, op.id], results: { ...c.results, [op.id]: r }, shadows };
+  return { st, lin: [...c.lin, op.id], results: { ...c.results, [op.id]: r }, shadows, ...(c.pins ? { pins: c.pins } : {}) };
 }
 
 export class IdealMemory {
@@ -331,7 +350,7 @@ export class IdealMemory {
       if (r !== result) continue;
       const results = { ...c.results };
       delete results[opId];
-      next.push({ st: c.st, lin: c.lin.filter((x) => x !== opId), results, shadows: c.shadows.filter((x) => x.op !== opId) });
+      next.push({ st: c.st, lin: c.lin.filter((x) => x !== opId), results, shadows: c.shadows.filter((x) => x.op !== opId), ...(c.pins ? { pins: c.pins } : {}) });
     }
     return this.narrow(next, [...new Set(seen)].sort());
   }
@@ -354,16 +373,8 @@ export class IdealMemory {
       for (const p of ways) {
         if (write) {
           expected.add('write allowed');
-          // a write changes contents only: maps and windows are shared (no candidate's state is changed once made)
-          const st: IdealState = { maps: c.st.maps, contents: { ...c.st.contents, [p.lp]: value }, windows: c.st.windows };
-          const lazy = c.st.lazyfree;
-          if (lazy?.[p.lp]) {
-            // R3: the write makes the page exact again (a dirty PTE or a new page after a discard)
-            const rest = { ...lazy };
-            delete rest[p.lp];
-            if (Object.keys(rest).length > 0) st.lazyfree = rest;
-          } else if (lazy) st.lazyfree = lazy;
-          next.push({ ...c, st });
+          // a write changes contents only (no candidate's state is changed once made)
+          next.push({ ...c, st: written(c.st, p.lp, value) });
         } else {
           const v = c.st.contents[p.lp] ?? 0;
           expected.add(`value ${v}`);
@@ -374,6 +385,43 @@ export class IdealMemory {
       }
     }
     return this.narrow(next, [...expected].sort());
+  }
+
+  /**
+   * A write pin taken at `vpn` of `mm`: the walk found a PTE that allows
+   * writes, so the address maps a writable page here (or, as for an access,
+   * through a translation an open call took away: R1). Each way it can is
+   * a candidate, holding the pin on that page.
+   */
+  pin(pin: string, mm: string, vpn: number): IdealVerdict {
+    const expected = new Set<string>();
+    const next: Candidate[] = [];
+    for (const c of this.expand()) {
+      const cur = resolve(c.st, this.ms, mm, vpn);
+      const ways = [cur, ...c.shadows.filter((x) => x.mm === mm && x.vpn === vpn).map((x) => x.page)].filter((p): p is IdealPage => !!p && p.prot.w);
+      expected.add(ways.length > 0 ? 'pin allowed' : 'no writable page');
+      for (const p of ways) next.push({ ...c, pins: { ...c.pins, [pin]: p.lp } });
+    }
+    return this.narrow(next, [...expected].sort());
+  }
+
+  /** The device wrote `value` through pin `pin`: the pinned page holds it, in every order of the open calls. */
+  dma(pin: string, value: number): IdealVerdict {
+    const next = this.expand().map((c) => (c.pins?.[pin] === undefined ? c : { ...c, st: written(c.st, c.pins[pin]!, value) }));
+    return this.narrow(next, ['write allowed']);
+  }
+
+  /** The pin is dropped: what it held no longer matters. */
+  unpin(pin: string): IdealVerdict {
+    const next = this.cands.map((c) => {
+      if (c.pins?.[pin] === undefined) return c;
+      const pins = { ...c.pins };
+      delete pins[pin];
+      const out: Candidate = { st: c.st, lin: c.lin, results: c.results, shadows: c.shadows };
+      if (Object.keys(pins).length > 0) out.pins = pins;
+      return out;
+    });
+    return this.narrow(next, []);
   }
 
   private narrow(next: Candidate[], expected: string[]): IdealVerdict {

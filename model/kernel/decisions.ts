@@ -14,6 +14,7 @@
 //   pte_accessible.mm_tlb_flush_pending    paths/try_to_migrate_one.ts, step try_to_migrate_one.ptep_get_and_clear
 //   change_pte_range.is_writable_migration_entry  paths/mprotect.ts, step change_pte_range.modify_prot
 //   copy_nonpresent_pte.is_cow_mapping     paths/copy_page_range.ts, step copy_present_ptes
+//   folio_try_dup_anon_rmap.needs_cow_for_dma  paths/copy_page_range.ts, step copy_present_ptes
 //   try_to_unmap_one.lazyfree_dirty        paths/try_to_unmap_one.ts, step try_to_unmap_one.lazyfree
 //   try_to_unmap_one.lazyfree_extra_ref    paths/try_to_unmap_one.ts, step try_to_unmap_one.lazyfree
 //   move_ptes.force_flush                  paths/mremap_tables.ts, step move_ptes.move_pte
@@ -80,6 +81,12 @@ export const DECISION_POINTS: readonly DecisionPoint[] = [
     condition: 'if (folio_test_dirty(folio) && !(vma->vm_flags & VM_DROPPABLE)) { set_ptes(...pteval...); folio_set_swapbacked(folio); goto walk_abort; }',
     source: 'mm/rmap.c try_to_unmap_one(), the MADV_FREE page check of a lazyfree anonymous folio',
     args: '{}',
+  },
+  {
+    id: 'folio_try_dup_anon_rmap.needs_cow_for_dma',
+    condition: 'if (PageAnonExclusive(page) && unlikely(folio_needs_cow_for_dma(src_vma, folio))) return -EBUSY;',
+    source: 'include/linux/rmap.h __folio_try_dup_anon_rmap(), asked by copy_present_ptes() at fork: -EBUSY makes copy_present_page() copy the page now; added as page_needs_cow_for_dma() in copy_present_pte() by 70e806e4e645',
+    args: '{ vpn: the page }',
   },
   {
     id: 'try_to_unmap_one.lazyfree_extra_ref',

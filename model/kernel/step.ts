@@ -22,7 +22,17 @@ export type WaitFor =
 export type Observation =
   | { kind: 'invoke'; op: OpRecord }
   | { kind: 'return'; opId: string; result: string }
-  | { kind: 'access'; opId: string; mm: MmId; vpn: number; write: boolean; value: number; ok: boolean; guest?: { vm: string; gfn: number; gmem?: { file: string; index: number } }; device?: string };
+  | { kind: 'access'; opId: string; mm: MmId; vpn: number; write: boolean; value: number; ok: boolean; guest?: { vm: string; gfn: number; gmem?: { file: string; index: number } }; device?: string }
+  /**
+   * A write pin (FOLL_PIN | FOLL_WRITE, an O_DIRECT read's buffer) taken on
+   * the page `vpn` of `mm` maps: from here the I/O writes to that page,
+   * whatever `vpn` maps later (paths/gup_fast.ts, paths/gup.ts).
+   */
+  | { kind: 'pin'; pin: string; mm: MmId; vpn: number }
+  /** The device's DMA into the page pin `pin` holds. */
+  | { kind: 'dma'; pin: string; value: number }
+  /** The pin is dropped (unpin_user_pages_dirty_lock()). */
+  | { kind: 'unpin'; pin: string };
 
 /** A system call as the ideal memory sees it. */
 export interface OpRecord {

@@ -204,9 +204,9 @@ function* runOp(k: K, mm: MmId, op: Op, opId: string): Gen {
     case 'guest_write':
       throw new Error('a guest operation runs in its KVM_RUN (threadBody, kvmRunOf)');
     case 'gup':
-      return yield* k.run('gup_fast', { mm, vpn: op.va });
+      return yield* k.run('gup_fast', { mm, vpn: op.va, ...(op.dma ? { dma: opId } : {}) });
     case 'get_user_pages':
-      return yield* k.run('get_user_pages', { mm, vpn: op.va });
+      return yield* k.run('get_user_pages', { mm, vpn: op.va, ...(op.dma ? { dma: opId } : {}) });
     case 'numa_scan':
       return yield* k.run('task_numa_work', { mm });
     case 'reclaim':

@@ -283,6 +283,9 @@ export class Execution {
     let idealV: IdealVerdict | null = null;
     if (y.obs?.kind === 'invoke') this.ideal.invoke(y.obs.op);
     else if (y.obs?.kind === 'return') idealV = this.ideal.ret(y.obs.opId, y.obs.result);
+    else if (y.obs?.kind === 'pin') idealV = this.ideal.pin(y.obs.pin, y.obs.mm, y.obs.vpn);
+    else if (y.obs?.kind === 'dma') idealV = this.ideal.dma(y.obs.pin, y.obs.value);
+    else if (y.obs?.kind === 'unpin') idealV = this.ideal.unpin(y.obs.pin);
     else if (y.obs?.kind === 'access') {
       // a guest access to a guest_memfd-backed gfn reads the file's page (idealFromSetup's gmem pseudo-process)
       const g = y.obs.guest?.gmem;

@@ -87,7 +87,12 @@ export type Op =
    * offset and length in pages.
    */
   | { kind: 'gmem_punch_hole'; file: string; offset: number; pages: number }
-  | { kind: 'gup'; va: number }
+  /**
+   * pin_user_pages_fast() of one page. With `dma` the pin is FOLL_WRITE, the
+   * buffer of an O_DIRECT read: the device writes the page and the caller
+   * unpins it dirty (paths/gup_fast.ts); without, a read pin dropped again.
+   */
+  | { kind: 'gup'; va: number; dma?: boolean }
   | { kind: 'idle' }
   | { kind: 'flush_tlb_all' }
   /** mmap of an msharefs file (attach) at `va`, one top-level entry long. */
@@ -95,8 +100,8 @@ export type Op =
   /** MSHAREFS_CREATE_MAPPING (over an existing mapping too) and MSHAREFS_UNMAP, offsets in pages. */
   | { kind: 'mshare_map'; file: string; offset: number; pages: number; prot: Prot }
   | { kind: 'mshare_unmap'; file: string; offset: number; pages: number }
-  /** get_user_pages() (the slow path, under mmap_lock). */
-  | { kind: 'get_user_pages'; va: number }
+  /** get_user_pages() (the slow path, under mmap_lock); `dma` as for gup. */
+  | { kind: 'get_user_pages'; va: number; dma?: boolean }
   /** task_numa_work(): NUMA-hinting protection change of the whole address space. */
   | { kind: 'numa_scan' }
   /**

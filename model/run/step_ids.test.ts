@@ -9,11 +9,11 @@ import { fuzzedStepIds } from '../../campaigns/step_ids.js';
 import { POLICIES } from '../policies/registry.js';
 import { loadCounterexample } from '../../reports/counterexample.js';
 import { parseScenario } from '../../reports/scenario_text.js';
-import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, MADV_FREE_STEP_IDS, STEP_IDS, SVA_STEP_IDS, KVM_CREATE_STEP_IDS, KSWAPD_STEP_IDS, GMEM_STEP_IDS, MEMSLOT_STEP_IDS, SWAP_STEP_IDS } from './step_ids.js';
+import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, MADV_FREE_STEP_IDS, STEP_IDS, SVA_STEP_IDS, KVM_CREATE_STEP_IDS, KSWAPD_STEP_IDS, GMEM_STEP_IDS, MEMSLOT_STEP_IDS, SWAP_STEP_IDS, GUP_DMA_STEP_IDS } from './step_ids.js';
 import { validateScenario } from './validate.js';
 
 const ROOT = join(import.meta.dirname, '../..');
-const known = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS, ...SVA_STEP_IDS, ...KVM_CREATE_STEP_IDS, ...SWAP_STEP_IDS, ...KSWAPD_STEP_IDS, ...GMEM_STEP_IDS, ...MEMSLOT_STEP_IDS]);
+const known = new Set([...STEP_IDS, ...KVM_STEP_IDS, ...FORK_STEP_IDS, ...MIGRATE_STEP_IDS, ...MREMAP_STEP_IDS, ...MADV_FREE_STEP_IDS, ...SVA_STEP_IDS, ...KVM_CREATE_STEP_IDS, ...SWAP_STEP_IDS, ...KSWAPD_STEP_IDS, ...GMEM_STEP_IDS, ...MEMSLOT_STEP_IDS, ...GUP_DMA_STEP_IDS]);
 
 describe('step ids', () => {
   it('lists every id a fuzzed run of every policy yields', () => {

@@ -688,3 +688,17 @@ export const CHOICE_POINTS: readonly string[] = [
 export const MIGRATE_CHOICE_POINTS: readonly string[] = [
   'numa_migrate_check', // do_numa_page: numa_migrate_check() picks a target node, migrate_misplaced_folio()
 ];
+
+/**
+ * The steps of a FOLL_WRITE pin's I/O (paths/gup_fast.ts dmaThroughPin()),
+ * kept by hand: a drawn until= indexes STEP_IDS and the opt-in kinds' lists
+ * only, so runs draw what they drew before the DMA was modelled.
+ */
+export const GUP_DMA_STEP_IDS: readonly string[] = [
+  'dma_to_pinned_page',
+  'get_user_pages.dma_to_pinned_page',
+  'get_user_pages.unpin_user_pages_dirty_lock',
+  'gup_fast.pinned',
+  'try_to_unmap_one.maybe_dma_pinned',
+  'unpin_user_pages_dirty_lock',
+];

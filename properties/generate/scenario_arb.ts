@@ -415,7 +415,9 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
         case 'mshare_unmap':
           return { kind: 'mshare_unmap', ...inRegion };
         case 'get_user_pages':
-          return { kind: 'get_user_pages', va };
+        case 'gup':
+          // `whole` (no meaning for a one-page pin) draws the FOLL_WRITE pin of an O_DIRECT read
+          return { kind: o.kind, va, ...(o.whole ? { dma: true } : {}) };
         case 'reclaim':
           return { kind: 'reclaim', va }; // does nothing unless a shared-file region (F) is there
         case 'migrate':
@@ -456,7 +458,6 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
           return { kind: o.kind };
         case 'read':
         case 'write':
-        case 'gup':
           return { kind: o.kind, va };
         case 'madvise':
         case 'munmap':

@@ -153,7 +153,7 @@ export const copyPteRange: StepDef<CopyPteRangeCtx>[] = [
         continue;
       }
       const f = s.frames[e.pfn]!;
-      if (pageNeedsCowForDma(f)) {
+      if (k.decide('folio_try_dup_anon_rmap.needs_cow_for_dma', pageNeedsCowForDma(f), { vpn: v })) {
         // folio_try_dup_anon_rmap_pte() -> -EBUSY: copy_present_page()
         const n = allocFrame(s, `anon:${c.dst}:${vaHex(v)}`);
         n.lp += `#${n.allocId}`;

@@ -10,12 +10,21 @@
 //   3. pte_offset_map_lock(); get_page() on a present PTE; unlock.
 //   4. Unlock; the caller later unpins the page.
 //
+// With FOLL_WRITE (the `dma=write` op, an O_DIRECT read's buffer):
+// follow_page_pte() returns no page for a PTE that does not allow writes
+// (can_follow_write_pte()); the fault-in and retry of __get_user_pages()
+// (faultin_page(), which breaks COW) is not modelled: no pin, no I/O. The
+// pin is taken under the PTL in step 3 (its observation is that step's),
+// then the device writes the page and the caller unpins it dirty
+// (gup_fast.ts dmaThroughPin(), steps 6 and 7 there).
+//
 // Guarded by no-freed-table-reachable (a walker in progress).
 
 import { LEVELS } from '../config.js';
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { pteOffsetMapLock } from '../pte_offset_map.js';
 import { getPage, putPage } from '../frames.js';
+import { dmaThroughPin } from './gup_fast.js';
 import { lock, mmapLock, pmdLock, ptlOf, unlock } from '../locks.js';
 import { sharerWindow } from '../mshare/msharefs.js';
 import { hugeSubpage, LEVEL_NAME, tableIndex } from '../pagetable.js';
@@ -34,6 +43,8 @@ export interface GupSlowCtx {
   writable?: boolean;
   /** The caller keeps the pin (KVM's hva_to_pfn(): kvm_release_faultin_page() drops it later). */
   keepPin?: boolean;
+  /** FOLL_WRITE for an O_DIRECT read into the page: the pin's id (the op's) for the ideal memory. */
+  dma?: string;
 }
 
 export const getUserPages: StepDef<GupSlowCtx>[] = [
@@ -66,13 +77,14 @@ export const getUserPages: StepDef<GupSlowCtx>[] = [
         // follow_huge_pmd() (hugetlb): under the PMD table's lock, the subpage of the folio
         yield* lock(k, pmdLock(table.pfn), 'w', 'follow_huge_pmd.pmd_lock');
         const now = table.entries![tableIndex(s.config, c.vpn, 2)];
-        if (now?.huge) {
-          const sub = hugeSubpage(s, now, c.vpn);
+        const pinned = !!now?.huge && (!c.dma || now.writable);
+        if (pinned) {
+          const sub = hugeSubpage(s, now!, c.vpn);
           getPage(s, sub.pfn); // try_grab_folio(FOLL_PIN)
           c.page = sub.pfn;
-          c.writable = now.writable;
+          c.writable = now!.writable;
         }
-        yield { id: 'follow_huge_pmd.try_grab_folio' };
+        yield { id: 'follow_huge_pmd.try_grab_folio', ...(pinned && c.dma ? { obs: { kind: 'pin' as const, pin: c.dma, mm: c.mm, vpn: c.vpn } } : {}) };
         yield* unlock(k, pmdLock(table.pfn), 'follow_huge_pmd.spin_unlock');
         return;
       }
@@ -85,12 +97,13 @@ export const getUserPages: StepDef<GupSlowCtx>[] = [
     const t = s.frames[c.table]!;
     walker.push({ pfn: t.pfn, ghost: t.allocId });
     const e = t.state === 'pagetable' ? t.entries![tableIndex(s.config, c.vpn, 1)] : null;
-    if (e && !e.protNone && s.frames[e.pfn]!.state === 'data') {
-      getPage(s, e.pfn); // try_grab_folio(FOLL_PIN)
-      c.page = e.pfn;
-      c.writable = e.writable;
+    const pinned = !!e && !e.protNone && s.frames[e.pfn]!.state === 'data' && (!c.dma || e.writable); // can_follow_write_pte()
+    if (pinned) {
+      getPage(s, e!.pfn); // try_grab_folio(FOLL_PIN)
+      c.page = e!.pfn;
+      c.writable = e!.writable;
     }
-    yield { id: 'follow_page_pte.try_grab_folio' };
+    yield { id: 'follow_page_pte.try_grab_folio', ...(pinned && c.dma ? { obs: { kind: 'pin' as const, pin: c.dma, mm: c.mm, vpn: c.vpn } } : {}) };
     yield* unlock(k, ptlOf(c.table), 'follow_page_pte.pte_unmap_unlock');
   }),
   step('get_user_pages.mmap_read_unlock', function* (k, c) {
@@ -98,6 +111,7 @@ export const getUserPages: StepDef<GupSlowCtx>[] = [
     if (c.hostLocked) yield* unlock(k, mmapLock(c.hostLocked), 'get_user_pages.host_mmap_read_unlock');
     yield* unlock(k, mmapLock(c.mm), 'get_user_pages.mmap_read_unlock');
   }),
+  ...dmaThroughPin<GupSlowCtx>('get_user_pages.'),
   step('get_user_pages.unpin_user_page', function* (k, c) {
     if (!c.page || c.keepPin) return STOP_STEP;
     putPage(k.s, c.page);

@@ -19,6 +19,21 @@
 //      (so no shared anon page) in the model, so both always pass.
 //   5. local_irq_restore(); later the caller drops the pin (unpin_user_page).
 //
+// With FOLL_WRITE (the `dma=write` op: pin_user_pages_fast() of an O_DIRECT
+// read's buffer, as iov_iter_extract_pages() takes it for a READ):
+//   2'. gup_fast_pte_range() gives up on a PTE that does not allow writes
+//       (pte_access_permitted(pte, FOLL_WRITE)); the caller's slow-path
+//       fallback, which would fault the page in and break COW, is not
+//       modelled: no pin, no I/O.
+//   4'. The pin is taken in the recheck's step: the page the PTE mapped
+//       then is the page the I/O writes, whatever the address maps later.
+//   6. The device writes the page through the pin (DMA: no TLB, no PTE).
+//   7. unpin_user_pages_dirty_lock(): folio_mark_dirty(), then the pin goes
+//      (bio_release_pages() of a completed read).
+// The pin is what keeps the page from being freed, swapped out, migrated,
+// discarded (MADV_FREE) or shared with a child (fork) meanwhile; read-value
+// sees the DMA's value in the ideal memory as a write to the page pinned.
+//
 // Guarded by no-freed-table-reachable (a walker in progress must not read
 // a freed table) and no-deadlock (nothing here may wait on a lock).
 
@@ -42,6 +57,8 @@ export interface GupCtx {
   /** The leaf was a PMD leaf (gup_fast_pmd_leaf(), hugetlb): only the PMD entry is rechecked. */
   huge?: boolean;
   page?: Pfn | null;
+  /** FOLL_WRITE for an O_DIRECT read into the page: the pin's id (the op's) for the ideal memory. */
+  dma?: string;
 }
 
 /** pte_val(a) == pte_val(b): the same frame and the same bits (the ghost allocation id is not a bit). */
@@ -94,6 +111,7 @@ export const gupFast: StepDef<GupCtx>[] = [
   step('try_grab_folio_fast', function* (k, c) {
     c.page = null;
     if (!c.pte || c.pte.protNone) return;
+    if (c.dma && !c.pte.writable) return; // pte_access_permitted(pte, FOLL_WRITE): the slow path's business
     const f = k.s.frames[c.pte.pfn]!;
     if (f.state !== 'data' || f.refcount === 0) return; // folio_try_get() fails on a freed folio
     f.refcount++;
@@ -108,8 +126,10 @@ export const gupFast: StepDef<GupCtx>[] = [
       putPage(k.s, c.page!); // gup_put_folio()
       c.page = null;
       yield { id: pmdChanged ? 'gup_fast.pmd_changed' : 'gup_fast.pte_changed' };
+      return;
     }
     // gup_fast_folio_allowed(), gup_must_unshare(): always true here (header, step 4)
+    if (c.dma) yield { id: 'gup_fast.pinned', obs: { kind: 'pin', pin: c.dma, mm: c.mm, vpn: c.vpn } }; // step 4'
   }),
   step('gup_fast.local_irq_restore', function* (k) {
     const cpu = k.s.cpus[k.cpu]!;
@@ -117,9 +137,33 @@ export const gupFast: StepDef<GupCtx>[] = [
     k.s.tasks[k.self]!.walker = null;
     yield { id: 'gup_fast.local_irq_restore' };
   }),
+  ...dmaThroughPin<GupCtx>(),
   step('unpin_user_page', function* (k, c) {
     if (!c.page) return STOP_STEP;
     putPage(k.s, c.page);
     yield { id: 'unpin_user_page' };
   }),
 ];
+
+/**
+ * Steps 6 and 7 of a FOLL_WRITE pin, for gup_fast and (ids under `prefix`) get_user_pages: the
+ * device's write into the pinned page, then unpin_user_pages_dirty_lock().
+ * Both leave `c.page` null, so the caller's plain unpin step does nothing.
+ */
+export function dmaThroughPin<C extends { page?: Pfn | null; dma?: string }>(prefix = ''): StepDef<C>[] {
+  return [
+    step(`${prefix}dma_to_pinned_page`, function* (k, c) {
+      if (!c.dma || !c.page) return;
+      const f = k.s.frames[c.page]!;
+      f.content = k.nextValue(); // the pin's reference keeps the frame allocated
+      yield { id: `${prefix}dma_to_pinned_page`, obs: { kind: 'dma', pin: c.dma, value: f.content } };
+    }),
+    step(`${prefix}unpin_user_pages_dirty_lock`, function* (k, c) {
+      if (!c.dma || !c.page) return;
+      k.s.frames[c.page]!.dirty = true; // folio_mark_dirty(): a lazyfree folio is kept, a file folio written back
+      putPage(k.s, c.page);
+      c.page = null;
+      yield { id: `${prefix}unpin_user_pages_dirty_lock`, obs: { kind: 'unpin', pin: c.dma } };
+    }),
+  ];
+}

@@ -42,7 +42,12 @@
 //
 //   3''. Under the PTL, as step 3 up to folio_mark_dirty(): the deferred
 //        flush records pte_dirty(pteval) as the batch's `writable`
-//        (set_tlb_ubc_flush_pending()). Then folio_dup_swap() (the slot's
+//        (set_tlb_ubc_flush_pending()). An exclusive folio that may be
+//        DMA-pinned stays: folio_try_share_anon_rmap_pte() fails
+//        (folio_maybe_dma_pinned(): in the model a reference beyond its
+//        mappings, the isolation and the swap cache, as
+//        copy_page_range.ts counts pins), so set_pte_at() restores pteval
+//        and walk_abort. Otherwise folio_dup_swap() (the slot's
 //        count), set_pte_at() of the swap entry (swp_entry_to_pte(), with
 //        pte_swp_mkexclusive() if the folio was exclusive),
 //        folio_remove_rmap_pte(), folio_put(). folio_dup_swap() failing
@@ -153,6 +158,14 @@ export const tryToUnmapOne: StepDef<TryToUnmapOneCtx>[] = [
     const s = k.s;
     const f = s.frames[c.folio]!;
     const slot = f.swapSlot!;
+    if (c.exclusive && f.refcount > f.mapcount + 2) {
+      // folio_try_share_anon_rmap_pte() -> -EBUSY: the pin's I/O must keep writing the page the PTE maps
+      s.frames[c.table!]!.entries![tableIndex(s.config, c.vpn, 1)] = c.pteval; // set_pte_at(mm, address, pvmw.pte, pteval)
+      note(k, 'pte-write', c.mm, `pte ${c.vpn}`, c.table!);
+      c.abort = true; // walk_abort
+      yield { id: 'try_to_unmap_one.maybe_dma_pinned' };
+      return;
+    }
     s.swap!.slots[slot]!.count++; // folio_dup_swap()
     s.frames[c.table!]!.entries![tableIndex(s.config, c.vpn, 1)] = swapPte(slot, !!c.exclusive); // set_pte_at(mm, address, pvmw.pte, swp_pte)
     note(k, 'pte-write', c.mm, `pte ${c.vpn}`, c.table!);
