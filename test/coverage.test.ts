@@ -33,6 +33,24 @@ interface Case {
 
 const CASES: Case[] = [
   {
+    name: 'GUP write pins: the DMA through a pin, and reclaim keeping a pinned lazyfree folio',
+    scenario: () => load('gup-dma-into-lazyfree'),
+    policy: linux,
+    reaches: ['dma_through_pin', 'lazyfree_pinned_folio_kept'],
+  },
+  {
+    name: 'GUP write pins: swap-out keeps a maybe-pinned exclusive folio mapped',
+    scenario: () => load('gup-dma-pinned-not-swapped'),
+    policy: linux,
+    reaches: ['swap_pinned_folio_kept'],
+  },
+  {
+    name: 'GUP write pins: a MADV_DONTNEED goes past the pin, and the DMA lands in the page left behind',
+    scenario: () => load('gup-dma-after-dontneed'),
+    policy: linux,
+    reaches: ['dma_into_unmapped_pinned_page'],
+  },
+  {
     name: "fork: copy_page_range write-protects X while CPU1 still holds a writable entry for it, flushed by flush_tlb_mm",
     scenario: () => load('fork-stale-writable-parent'),
     policy: linux,

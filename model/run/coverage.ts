@@ -28,6 +28,12 @@ export const COVERAGE_COUNTERS = [
   'rcu_gp_held_off_by_reader',
   'cpumask_lazily_cleared',
   'lazy_cpu_to_init_mm',
+  // GUP write pins (paths/gup_fast.ts, gup.ts; `gup ... dma=write`): the
+  // device's write through a pin; one into a page no PTE maps any more (a
+  // MADV_DONTNEED, munmap or exit went past the pin: the I/O outlives the
+  // mapping, and only the pin keeps the frame)
+  'dma_through_pin',
+  'dma_into_unmapped_pinned_page',
   'spurious_fault',
   'fault_lost_race',
   // an INVLPG-per-stride flush (flush_tlb_func.flush_tlb_one_user) after which the CPU still holds a leaf entry of that PCID
@@ -122,6 +128,9 @@ export const COVERAGE_COUNTERS = [
   'lazyfree_folio_discarded',
   'lazyfree_folio_redirtied',
   'madv_free_stale_dirty_write',
+  // reclaim finding a clean lazyfree folio with a reference beyond its
+  // mappings (a GUP pin: 6c8e2a256915) and keeping it
+  'lazyfree_pinned_folio_kept',
   // swap (paths/swap.ts, reclaim.ts; opt-in kind swap): a dirty anonymous
   // folio written to swap after try_to_unmap_flush_dirty() flushed a
   // deferred dirty entry; a user access through a TLB entry whose PTE is
@@ -132,6 +141,9 @@ export const COVERAGE_COUNTERS = [
   'swap_batched_flush_window',
   'swap_in_read',
   'swap_cache_hit',
+  // swap-out finding an exclusive folio maybe DMA-pinned and keeping it
+  // mapped (folio_try_share_anon_rmap_pte())
+  'swap_pinned_folio_kept',
   // KVM (paths/kvm_*.ts): a TDP fault retried by mmu_invalidate_retry_gfn();
   // an invalidate_range_start that began while a TDP fault was between its
   // seq sample and mmu_lock's release; a KVM_REQ_TLB_FLUSH that had to kick
@@ -215,11 +227,11 @@ export const COVERAGE_COUNTERS = [
 export const OPT_IN_COUNTERS: Readonly<Record<'reclaim' | 'vm' | 'fork' | 'migrate' | 'mremap' | 'madv_free' | 'sva' | 'gmem' | 'swap' | 'memslot', readonly string[]>> = {
   memslot: ['memslot_delete_waited_invalidation', 'memslot_delete_waited_fault', 'memslot_fault_on_invalid_slot', 'kvm_tdp_table_freed', 'kvm_root_reloaded_over_stale_entries'],
   gmem: ['gmem_fault_retried', 'gmem_punch_hole_racing_fault', 'gmem_spte_zapped_by_punch_hole'],
-  swap: ['swap_writeout_after_flush_dirty', 'swap_batched_flush_window', 'swap_in_read', 'swap_cache_hit'],
+  swap: ['swap_writeout_after_flush_dirty', 'swap_batched_flush_window', 'swap_in_read', 'swap_cache_hit', 'swap_pinned_folio_kept'],
   sva: ['sva_atc_invalidated_by_notifier', 'sva_psc_invalidated_by_notifier', 'sva_iopf', 'sva_stale_dma_in_window'],
   migrate: ['migrate_deferred_flush', 'migrate_batched_flush_window', 'migration_entry_waited', 'migrate_folio_freed', 'migrate_undone', 'migration_entry_changed', 'numa_misplaced_migration'],
   mremap: ['mremap_ptes_moved', 'mremap_table_moved', 'mremap_fault_during_move', 'mremap_stale_access_in_window'],
-  madv_free: ['lazyfree_folio_discarded', 'lazyfree_folio_redirtied', 'madv_free_stale_dirty_write'],
+  madv_free: ['lazyfree_folio_discarded', 'lazyfree_folio_redirtied', 'madv_free_stale_dirty_write', 'lazyfree_pinned_folio_kept'],
   fork: ['fork_wrprotect_with_writable_tlb', 'fork_stale_write_in_window', 'cow_break_with_old_page_in_tlb', 'cow_fault_during_fork', 'zero_page_cow', 'fork_pinned_page_copied'],
   reclaim: ['reclaim_deferred_flush', 'reclaim_batched_flush_window', 'flush_batched_pending_catch_up', 'reclaim_folio_freed', 'kswapd_reclaim_on_lazy_mm', 'kswapd_batch_flush_lazy_cpu', 'kswapd_lazy_cpu_to_init_mm'],
   vm: ['kvm_fault_retried', 'kvm_fault_racing_invalidate_start', 'kvm_flush_kicked_guest_mode', 'kvm_spte_zapped_in_start', 'kvm_guest_tlb_until_request', 'kvm_registered_at_run', 'kvm_register_waited'],
@@ -298,6 +310,7 @@ export function countStep(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor
   countHugetlb(cov, s, e, mmOfActor);
   countReclaim(cov, s, e);
   countFork(cov, s, e, mmOfActor);
+  countPins(cov, s, e);
   countMigrate(cov, s, e);
   countMremap(cov, s, e, mmOfActor);
   countMadvFree(cov, s, e);
@@ -321,6 +334,7 @@ function countReclaim(cov: Coverage, s: KernelState, e: StepEvent): void {
   if (e.id === 'swap_writeout.after_flush_dirty') cov.swap_writeout_after_flush_dirty++;
   if (e.id === 'swap_read_folio') cov.swap_in_read++;
   if (e.id === 'do_swap_page.swap_cache_hit') cov.swap_cache_hit++;
+  if (e.id === 'try_to_unmap_one.maybe_dma_pinned') cov.swap_pinned_folio_kept++;
   // kswapd: the task without an mm that is not a device's IOPF thread (Execution gives every user thread one)
   const t = s.tasks[e.actor];
   if (!t || t.mm !== null || t.iopf) return;
@@ -375,10 +389,20 @@ function countMremap(cov: Coverage, s: KernelState, e: StepEvent, mmOfActor: (a:
   if (o?.kind === 'access' && o.ok && e.id === 'user_access.tlb_hit' && !findLeaf(s, s.mms[o.mm]!, o.vpn) && open(o.mm).some((m) => o.vpn >= m.start && o.vpn < m.end)) cov.mremap_stale_access_in_window++;
 }
 
+/** The GUP write pins' counters: see COVERAGE_COUNTERS. */
+function countPins(cov: Coverage, s: KernelState, e: StepEvent): void {
+  const o = e.obs;
+  if (o?.kind !== 'dma') return;
+  cov.dma_through_pin++;
+  // the frame the DMA wrote: values are unique per run (K.nextValue())
+  if (s.frames.some((f) => f.state === 'data' && f.content === o.value && f.mapcount === 0)) cov.dma_into_unmapped_pinned_page++;
+}
+
 /** MADV_FREE's counters: see COVERAGE_COUNTERS. */
 function countMadvFree(cov: Coverage, s: KernelState, e: StepEvent): void {
   if (e.id === 'try_to_unmap_one.lazyfree_discard') cov.lazyfree_folio_discarded++;
   if (e.id === 'try_to_unmap_one.lazyfree_redirtied') cov.lazyfree_folio_redirtied++;
+  if (e.id === 'try_to_unmap_one.lazyfree_extra_ref') cov.lazyfree_pinned_folio_kept++;
   const o = e.obs;
   if (o?.kind === 'access' && o.ok && o.write && e.id === 'user_access.tlb_hit') {
     const cpu = s.cpus[e.cpu]!;

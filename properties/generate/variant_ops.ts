@@ -55,7 +55,8 @@ export const OPT_IN_STEPS: Readonly<Record<OptInKind, readonly string[]>> = {
   vm: [],
   // can_change_pte_writable(): a private anonymous page is not PageAnonExclusive only after
   // copy_page_range() shared it with a child (paths/copy_page_range.ts); copy_nonpresent_pte() runs in fork's copy
-  fork: ['can_change_pte_writable.anon_exclusive', 'copy_nonpresent_pte.is_cow_mapping'],
+  // and __folio_try_dup_anon_rmap()'s pinned-page test is asked only by fork's copy_present_ptes()
+  fork: ['can_change_pte_writable.anon_exclusive', 'copy_nonpresent_pte.is_cow_mapping', 'folio_try_dup_anon_rmap.needs_cow_for_dma'],
   // asked only where a migration entry, or a PROT_NONE PTE try_to_migrate_one() clears, is found; fork's copy of a
   // migration entry needs fork as well, so is_cow_mapping is listed under both
   migrate: ['pte_accessible.mm_tlb_flush_pending', 'change_pte_range.is_writable_migration_entry', 'copy_nonpresent_pte.is_cow_mapping'],
