@@ -558,7 +558,7 @@ describe('GUP write pins and their DMA (paths/gup_fast.ts, gup.ts): what a pin k
     const text = readFileSync(new URL('./scenarios/gup-dma-into-lazyfree.txt', import.meta.url), 'utf8').replace('gup 0x10000 dma=write', 'get_user_pages 0x10000 dma=write').replace('until=gup_fast.local_irq_restore', 'until=get_user_pages.mmap_read_unlock');
     const { good, bad } = both(parseScenario(text), pre6c8e2a256915);
     expect(good.verdict).toBe('pass');
-    expect(ids(good)).toContain('get_user_pages.dma_to_pinned_page');
+    expect(ids(good)).toContain('get_user_pages.submit_bio');
     expect(bad.violation).toMatchObject({ property: 'read-value', actor: 'T0', stepId: 'user_access.walk' });
   });
 

@@ -490,5 +490,12 @@ export interface KernelState {
    * so anonymous folios other than lazyfree ones are not reclaimed.
    */
   swap?: SwapState;
+  /**
+   * O_DIRECT reads in flight (paths/gup_fast.ts): submitted to the block
+   * device in order, each into the page its write pin holds, and the pins
+   * whose read completed, until their thread wakes. Absent until a first
+   * dma=write op submits one.
+   */
+  dio?: { queue: { pin: string; page: Pfn }[]; done: string[] };
   ghost: Ghost;
 }

@@ -7,7 +7,7 @@ import { doAnonymousPage, doSharedFault, doUserAddrFault, handlePteFault, ptAllo
 import { flushTlbAll, flushTlbMmRange } from '../kernel/paths/flush_tlb_mm_range.js';
 import { doFlushTlbAll, flushTlbFunc } from '../kernel/paths/flush_tlb_func.js';
 import { freePgtables } from '../kernel/paths/free_pgtables.js';
-import { gupFast } from '../kernel/paths/gup_fast.js';
+import { blkdevBioEndIoSimple, gupFast } from '../kernel/paths/gup_fast.js';
 import { madviseDontneed } from '../kernel/paths/madvise.js';
 import { madviseFree, madviseFreePteRange } from '../kernel/paths/madvise_free.js';
 import { mmap } from '../kernel/paths/mmap.js';
@@ -88,6 +88,7 @@ export const linux: Policy = {
     change_pte_range: changePteRange,
     mmap,
     gup_fast: gupFast,
+    blkdev_bio_end_io_simple: blkdevBioEndIoSimple,
     rcu_do_batch: rcuDoBatch,
     get_user_pages: getUserPages,
     task_numa_work: taskNumaWork,

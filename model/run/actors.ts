@@ -500,6 +500,15 @@ export function* rcuActor(k: K): Gen {
   }
 }
 
+/** The block device of O_DIRECT reads: completes the oldest submitted read, its DMA into the pinned page (paths/gup_fast.ts). */
+export function* dioActor(k: K): Gen {
+  const ready = () => (k.s.dio?.queue.length ?? 0) > 0;
+  for (;;) {
+    if (!ready()) yield { id: 'idle', wait: ready };
+    yield* k.run('blkdev_bio_end_io_simple', {});
+  }
+}
+
 /** Speculative walks by the hardware of one CPU from its loaded CR3. */
 export function* specActor(k: K, vas: number[]): Gen {
   for (const v of vas) {

@@ -21,9 +21,9 @@ import { FreedTableWalk } from '../kernel/pagetable.js';
 import { ModelError, mmId } from '../kernel/types.js';
 import { IdealMemory, type IdealVerdict } from '../ideal/ideal.js';
 import type { Check, CheckContext, StepEvent, Violation } from './check.js';
-import { deviceActor, ipiActor, kswapdActor, rcuActor, specActor, storeBufferActor, threadActor } from './actors.js';
+import { deviceActor, dioActor, ipiActor, kswapdActor, rcuActor, specActor, storeBufferActor, threadActor } from './actors.js';
 import { countStep, COVERAGE_COUNTERS, emptyCoverage, type Coverage } from './coverage.js';
-import { ipiActor as ipiName, isDeviceThread, RCU_ACTOR, specActor as specName, storeBufferActor as sbName, type Scenario, vmsCreatedAtRun } from './scenario.js';
+import { DIO_ACTOR, hasDio, ipiActor as ipiName, isDeviceThread, RCU_ACTOR, specActor as specName, storeBufferActor as sbName, type Scenario, vmsCreatedAtRun } from './scenario.js';
 import { validateScenario } from './validate.js';
 import { resetVariantBudget } from '../policies/variant_budget.js';
 import { thrownAt } from '../source_location.js';
@@ -67,7 +67,7 @@ export interface RunResult {
 
 export interface Actor {
   name: string;
-  kind: 'thread' | 'ipi' | 'rcu' | 'spec' | 'sb';
+  kind: 'thread' | 'ipi' | 'rcu' | 'spec' | 'sb' | 'dio';
   cpu: number;
   k: K;
   gen: Gen;
@@ -173,6 +173,7 @@ export class Execution {
     this.add(RCU_ACTOR, 'rcu', 0, rcuActor);
     for (const sp of sc.speculation) this.add(specName(sp.cpu), 'spec', sp.cpu, (k) => specActor(k, sp.vas));
     for (let c = 0; c < this.config.cpus; c++) this.add(sbName(c), 'sb', c, storeBufferActor);
+    if (hasDio(sc.threads)) this.add(DIO_ACTOR, 'dio', 0, dioActor); // last: runs without dma=write keep their actors
     this.byName = new Map(this.actors.map((a) => [a.name, a]));
     this.procOf = new Map(sc.threads.map((t) => [t.name, t.proc]));
   }

@@ -218,6 +218,13 @@ export const specActor = (cpu: number) => `spec@cpu${cpu}`;
 /** The store buffer of one CPU (x86-TSO, model/kernel/store_buffer.ts): each of its steps commits the oldest buffered store. */
 export const storeBufferActor = (cpu: number) => `sb@cpu${cpu}`;
 export const RCU_ACTOR = 'rcu';
+/**
+ * The block device that completes O_DIRECT reads into write-pinned pages
+ * (paths/gup_fast.ts, blkdev_bio_end_io_simple): an actor of a run whose
+ * threads have a dma=write op, none otherwise.
+ */
+export const DIO_ACTOR = 'dio';
+export const hasDio = (threads: readonly { ops: readonly { kind: string; dma?: boolean }[] }[]): boolean => threads.some((t) => t.ops.some((o) => (o.kind === 'gup' || o.kind === 'get_user_pages') && o.dma === true));
 
 /** The VMs a `kvm_create_vm` operation creates at run time: their notifiers are not registered by the setup. */
 export function vmsCreatedAtRun(sc: Pick<Scenario, 'threads'>): Set<string> {

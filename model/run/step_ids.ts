@@ -696,9 +696,10 @@ export const MIGRATE_CHOICE_POINTS: readonly string[] = [
  */
 export const GUP_DMA_STEP_IDS: readonly string[] = [
   'dma_to_pinned_page',
-  'get_user_pages.dma_to_pinned_page',
+  'get_user_pages.submit_bio',
   'get_user_pages.unpin_user_pages_dirty_lock',
   'gup_fast.pinned',
+  'submit_bio',
   'try_to_unmap_one.maybe_dma_pinned',
   'unpin_user_pages_dirty_lock',
 ];

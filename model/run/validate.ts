@@ -4,7 +4,7 @@
 import { resolveConfig, span, vaPages } from '../kernel/config.js';
 import { stepIndex, type Policy } from '../policies/policy.js';
 import { didYouMean } from './nearest.js';
-import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Scenario } from './scenario.js';
+import { DIO_ACTOR, hasDio, ipiActor, RCU_ACTOR, specActor, storeBufferActor, type Scenario } from './scenario.js';
 import { CHOICE_POINTS, FORK_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, MADV_FREE_STEP_IDS, STEP_IDS, SVA_STEP_IDS, KVM_CREATE_STEP_IDS, KSWAPD_STEP_IDS, GMEM_STEP_IDS, MEMSLOT_STEP_IDS, SWAP_STEP_IDS, GUP_DMA_STEP_IDS } from './step_ids.js';
 
 /**
@@ -212,7 +212,7 @@ export function validateScenario(sc: Scenario, policy?: Policy): ScenarioProblem
       if ((op.kind === 'ftruncate' || op.kind === 'mshare_attach' || op.kind === 'mshare_advise' || op.kind === 'mshare_protect' || op.kind === 'close') && !mshares.has(op.file)) return { near: t.name, problem: `${op.kind} of '${op.file}', which no msharefs line or mshare_create op makes` };
     }
   }
-  const actors = new Set([...threads, RCU_ACTOR, ...Array.from({ length: config.cpus }, (_, c) => ipiActor(c)), ...Array.from({ length: config.cpus }, (_, c) => storeBufferActor(c))]);
+  const actors = new Set([...threads, RCU_ACTOR, ...Array.from({ length: config.cpus }, (_, c) => ipiActor(c)), ...Array.from({ length: config.cpus }, (_, c) => storeBufferActor(c)), ...(hasDio(sc.threads) ? [DIO_ACTOR] : [])]);
   for (const sp of sc.speculation) {
     if (!(sp.cpu >= 0 && sp.cpu < config.cpus)) return { near: 'spec', problem: `speculation on cpu ${sp.cpu}, but config has ${config.cpus} CPUs` };
     if (!sp.vas.every((v) => inVa(v))) return { near: 'spec', problem: 'speculative walk outside the address space' };

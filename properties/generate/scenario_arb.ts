@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import type { MshareKnobs } from '../../model/kernel/mshare/knobs.js';
 import { parseProt } from '../../model/kernel/types.js';
-import { ipiActor, RCU_ACTOR, specActor, storeBufferActor, type KswapdSpec, type Op, type Scenario, type ScheduleEntry, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
+import { DIO_ACTOR, hasDio, ipiActor, RCU_ACTOR, specActor, storeBufferActor, type KswapdSpec, type Op, type Scenario, type ScheduleEntry, type SetupItem, type ThreadSpec } from '../../model/run/scenario.js';
 import { CHOICE_POINTS, FORK_STEP_IDS, KSWAPD_STEP_IDS, KVM_STEP_IDS, MIGRATE_CHOICE_POINTS, MADV_FREE_STEP_IDS, MIGRATE_STEP_IDS, MREMAP_STEP_IDS, STEP_IDS, SVA_STEP_IDS, GMEM_STEP_IDS, MEMSLOT_STEP_IDS, SWAP_STEP_IDS } from '../../model/run/step_ids.js'; // every decision point and step of the model, one list
 
 /** Start pages of candidate regions, for fanout 4: 16,18 share a PTE table; 20 shares the PMD; 48 is under another PUD entry. */
@@ -558,8 +558,8 @@ export function resolve(raw: RawScenario, mshare: MshareKnobs | null = null): Sc
 }
 
 /** The actors a raw schedule entry's index picks from, in the order resolve() uses (index modulo length). */
-export function scheduleActors(threads: readonly { name: string }[], cpus: number, speculation: readonly { cpu: number }[], kswapd?: { name: string }): string[] {
-  return [...threads.map((t) => t.name), ...(kswapd ? [kswapd.name] : []), ...Array.from({ length: cpus }, (_, c) => ipiActor(c)), RCU_ACTOR, ...speculation.map((sp) => specActor(sp.cpu)), ...Array.from({ length: cpus }, (_, c) => storeBufferActor(c))];
+export function scheduleActors(threads: readonly { name: string; ops: readonly { kind: string; dma?: boolean }[] }[], cpus: number, speculation: readonly { cpu: number }[], kswapd?: { name: string }): string[] {
+  return [...threads.map((t) => t.name), ...(kswapd ? [kswapd.name] : []), ...Array.from({ length: cpus }, (_, c) => ipiActor(c)), RCU_ACTOR, ...speculation.map((sp) => specActor(sp.cpu)), ...Array.from({ length: cpus }, (_, c) => storeBufferActor(c)), ...(hasDio(threads) ? [DIO_ACTOR] : [])];
 }
 
 function dedupeBy<T>(xs: T[], key: (x: T) => unknown): T[] {

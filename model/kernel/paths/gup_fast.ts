@@ -27,7 +27,11 @@
 //       modelled: no pin, no I/O.
 //   4'. The pin is taken in the recheck's step: the page the PTE mapped
 //       then is the page the I/O writes, whatever the address maps later.
-//   6. The device writes the page through the pin (DMA: no TLB, no PTE).
+//   6. submit_bio(): the read goes to the block device, and the thread
+//      sleeps until it completes (blk_io_schedule()). The device (actor
+//      `dio`) writes the page through the pin whenever the schedule runs
+//      it: DMA, no TLB, no PTE. Meanwhile every other actor may run, as
+//      during a real read's milliseconds.
 //   7. unpin_user_pages_dirty_lock(): folio_mark_dirty(), then the pin goes
 //      (bio_release_pages() of a completed read).
 // The pin is what keeps the page from being freed, swapped out, migrated,
@@ -146,20 +150,29 @@ export const gupFast: StepDef<GupCtx>[] = [
 ];
 
 /**
- * Steps 6 and 7 of a FOLL_WRITE pin, for gup_fast and (ids under `prefix`) get_user_pages: the
- * device's write into the pinned page, then unpin_user_pages_dirty_lock().
- * Both leave `c.page` null, so the caller's plain unpin step does nothing.
+ * Steps 6 and 7 of a FOLL_WRITE pin, for gup_fast and (ids under `prefix`)
+ * get_user_pages, as __blkdev_direct_IO_simple() does an O_DIRECT read:
+ * submit_bio() hands the read to the device, blk_io_schedule() sleeps until
+ * it completes (the device, an actor of its own, runs
+ * blkdev_bio_end_io_simple below whenever the schedule says), then
+ * bio_release_pages() unpins the page dirty. Both leave `c.page` null, so
+ * the caller's plain unpin step does nothing.
  */
 export function dmaThroughPin<C extends { page?: Pfn | null; dma?: string }>(prefix = ''): StepDef<C>[] {
   return [
-    step(`${prefix}dma_to_pinned_page`, function* (k, c) {
+    step(`${prefix}submit_bio`, function* (k, c) {
       if (!c.dma || !c.page) return;
-      const f = k.s.frames[c.page]!;
-      f.content = k.nextValue(); // the pin's reference keeps the frame allocated
-      yield { id: `${prefix}dma_to_pinned_page`, obs: { kind: 'dma', pin: c.dma, value: f.content } };
+      (k.s.dio ??= { queue: [], done: [] }).queue.push({ pin: c.dma, page: c.page });
+      const pin = c.dma;
+      yield { id: `${prefix}submit_bio` };
+      // blk_io_schedule(): not a step, a sleep until the device completes the read
+      const done = () => k.s.dio!.done.includes(pin);
+      if (!done()) yield { id: `${prefix}blk_io_schedule`, wait: done };
     }),
     step(`${prefix}unpin_user_pages_dirty_lock`, function* (k, c) {
       if (!c.dma || !c.page) return;
+      const d = k.s.dio!;
+      d.done = d.done.filter((p) => p !== c.dma);
       k.s.frames[c.page]!.dirty = true; // folio_mark_dirty(): a lazyfree folio is kept, a file folio written back
       putPage(k.s, c.page);
       c.page = null;
@@ -167,3 +180,19 @@ export function dmaThroughPin<C extends { page?: Pfn | null; dma?: string }>(pre
     }),
   ];
 }
+
+/**
+ * The device completes the oldest read in flight: its DMA into the pinned
+ * page (no TLB, no PTE: the frame the pin holds), then the bio's end_io
+ * wakes the submitter.
+ */
+export const blkdevBioEndIoSimple: StepDef<Record<string, never>>[] = [
+  step('dma_to_pinned_page', function* (k) {
+    const d = k.s.dio!;
+    const r = d.queue.shift()!;
+    const f = k.s.frames[r.page]!;
+    f.content = k.nextValue(); // the pin's reference keeps the frame allocated
+    d.done.push(r.pin);
+    yield { id: 'dma_to_pinned_page', obs: { kind: 'dma', pin: r.pin, value: f.content } };
+  }),
+];
