@@ -14,9 +14,12 @@
 //      and bits, A/D included); if either changed, drop the reference and
 //      fail. The PMD recheck catches a table that was unlinked meanwhile -
 //      by PT_RECLAIM (pt_reclaim.ts) or a THP collapse - whose PTEs may
-//      still look valid. Then gup_fast_folio_allowed() and
-//      gup_must_unshare(): no secretmem, no FOLL_LONGTERM and no fork
-//      (so no shared anon page) in the model, so both always pass.
+//      still look valid. Then gup_fast_folio_allowed() (no secretmem, no
+//      FOLL_LONGTERM in the model: it passes) and gup_must_unshare(),
+//      which sends a read pin of a maybe-shared anonymous page (after a
+//      fork) to the slow path to unshare it. Read pins do no I/O in the
+//      model, so that fallback is not modelled; a write pin needs a PTE
+//      that allows writes, which a shared page's never does (2').
 //   5. local_irq_restore(); later the caller drops the pin (unpin_user_page).
 //
 // With FOLL_WRITE (the `dma=write` op: pin_user_pages_fast() of an O_DIRECT
@@ -132,7 +135,7 @@ export const gupFast: StepDef<GupCtx>[] = [
       yield { id: pmdChanged ? 'gup_fast.pmd_changed' : 'gup_fast.pte_changed' };
       return;
     }
-    // gup_fast_folio_allowed(), gup_must_unshare(): always true here (header, step 4)
+    // gup_fast_folio_allowed(), gup_must_unshare(): not modelled (header, step 4)
     if (c.dma) yield { id: 'gup_fast.pinned', obs: { kind: 'pin', pin: c.dma, mm: c.mm, vpn: c.vpn } }; // step 4'
   }),
   step('gup_fast.local_irq_restore', function* (k) {
