@@ -73,4 +73,13 @@ export function freeFrame(s: KernelState, f: Frame): void {
 }
 
 /** is_zero_pfn(): the shared zero page (KernelState.zeroPfn), which vm_normal_page() does not return. */
+/**
+ * folio_maybe_dma_pinned(), as the model counts references: the kernel
+ * counts GUP_PIN_COUNTING_BIAS per pin; the model's only references beyond
+ * a folio's mappings and the `others` its caller holds or expects (the
+ * isolation, the swap cache) are GUP pins (gup.ts, gup_fast.ts) and KVM's
+ * hva_to_pfn() references, which can only make it keep a page more often.
+ */
+export const folioMaybeDmaPinned = (f: { refcount: number; mapcount: number }, others = 0): boolean => f.refcount > f.mapcount + others;
+
 export const isZeroPfn = (s: KernelState, p: Pfn): boolean => s.zeroPfn !== undefined && s.zeroPfn === p;

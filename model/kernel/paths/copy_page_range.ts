@@ -32,7 +32,7 @@
 //   5. raw_write_seqcount_end(); mmu_notifier_invalidate_range_end().
 //
 // "Maybe pinned" is, in the model, a reference the mappings do not account
-// for (refcount > mapcount): the model's only such references on an
+// for (refcount > mapcount, frames.ts folioMaybeDmaPinned()): the model's only such references on an
 // anonymous page are GUP pins (gup.ts, gup_fast.ts, FOLL_PIN), where the
 // kernel counts GUP_PIN_COUNTING_BIAS per pin (folio_maybe_dma_pinned()).
 // copy_present_page() runs with the preallocated page the kernel gets by
@@ -41,7 +41,7 @@
 // no-freed-frame-reachable.
 
 import { step, STOP_STEP, type StepDef } from '../step.js';
-import { allocFrame, getPage, isZeroPfn } from '../frames.js';
+import { allocFrame, folioMaybeDmaPinned, getPage, isZeroPfn } from '../frames.js';
 import { lock, note, ptlOf, unlock } from '../locks.js';
 import { findTable, pteTableRanges, tableIndex } from '../pagetable.js';
 import { findVma } from '../vma.js';
@@ -67,7 +67,7 @@ export interface CopyPteRangeCtx {
 }
 
 /** folio_maybe_dma_pinned() on an exclusive anonymous page, as the model counts references (see above). */
-export const pageNeedsCowForDma = (f: { refcount: number; mapcount: number }): boolean => f.mapcount === 1 && f.refcount > f.mapcount;
+export const pageNeedsCowForDma = (f: { refcount: number; mapcount: number }): boolean => f.mapcount === 1 && folioMaybeDmaPinned(f);
 
 export const copyPageRange: StepDef<CopyPageRangeCtx>[] = [
   step('copy_page_range.mmu_notifier_invalidate_range_start', function* (k, c) {

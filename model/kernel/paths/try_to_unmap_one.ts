@@ -45,8 +45,8 @@
 //        (set_tlb_ubc_flush_pending()). An exclusive folio that may be
 //        DMA-pinned stays: folio_try_share_anon_rmap_pte() fails
 //        (folio_maybe_dma_pinned(): in the model a reference beyond its
-//        mappings, the isolation and the swap cache, as
-//        copy_page_range.ts counts pins), so set_pte_at() restores pteval
+//        mappings, the isolation and the swap cache: frames.ts
+//        folioMaybeDmaPinned()), so set_pte_at() restores pteval
 //        and walk_abort. Otherwise folio_dup_swap() (the slot's
 //        count), set_pte_at() of the swap entry (swp_entry_to_pte(), with
 //        pte_swp_mkexclusive() if the folio was exclusive),
@@ -62,7 +62,7 @@
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { note, ptlOf, unlock } from '../locks.js';
 import { tableIndex } from '../pagetable.js';
-import { putPage } from '../frames.js';
+import { folioMaybeDmaPinned, putPage } from '../frames.js';
 import { pteOffsetMapLock } from '../pte_offset_map.js';
 import type { MmId, Pfn } from '../types.js';
 import type { Pte } from '../state.js';
@@ -158,7 +158,7 @@ export const tryToUnmapOne: StepDef<TryToUnmapOneCtx>[] = [
     const s = k.s;
     const f = s.frames[c.folio]!;
     const slot = f.swapSlot!;
-    if (c.exclusive && f.refcount > f.mapcount + 2) {
+    if (c.exclusive && folioMaybeDmaPinned(f, 2)) { // beyond the isolation and swap-cache references
       // folio_try_share_anon_rmap_pte() -> -EBUSY: the pin's I/O must keep writing the page the PTE maps
       s.frames[c.table!]!.entries![tableIndex(s.config, c.vpn, 1)] = c.pteval; // set_pte_at(mm, address, pvmw.pte, pteval)
       note(k, 'pte-write', c.mm, `pte ${c.vpn}`, c.table!);
