@@ -32,9 +32,10 @@
 //   5. raw_write_seqcount_end(); mmu_notifier_invalidate_range_end().
 //
 // "Maybe pinned" is, in the model, a reference the mappings do not account
-// for (refcount > mapcount, frames.ts folioMaybeDmaPinned()): the model's only such references on an
-// anonymous page are GUP pins (gup.ts, gup_fast.ts, FOLL_PIN), where the
-// kernel counts GUP_PIN_COUNTING_BIAS per pin (folio_maybe_dma_pinned()).
+// for (refcount > mapcount, frames.ts folioMaybeDmaPinned()): the model's
+// only such references on an anonymous page are GUP pins (gup.ts,
+// gup_fast.ts, FOLL_PIN), where the kernel counts GUP_PIN_COUNTING_BIAS per
+// pin (folio_maybe_dma_pinned()).
 // copy_present_page() runs with the preallocated page the kernel gets by
 // dropping the locks and retrying (-EAGAIN, folio_prealloc()): the model
 // allocates it in place. Guarded by read-value, lock-discipline and

@@ -24,7 +24,7 @@ import { LEVELS } from '../config.js';
 import { step, STOP_STEP, type StepDef } from '../step.js';
 import { pteOffsetMapLock } from '../pte_offset_map.js';
 import { getPage, putPage } from '../frames.js';
-import { dmaThroughPin } from './gup_fast.js';
+import { dmaThroughPin, pinObs } from './gup_fast.js';
 import { lock, mmapLock, pmdLock, ptlOf, unlock } from '../locks.js';
 import { sharerWindow } from '../mshare/msharefs.js';
 import { hugeSubpage, LEVEL_NAME, tableIndex } from '../pagetable.js';
@@ -84,7 +84,7 @@ export const getUserPages: StepDef<GupSlowCtx>[] = [
           c.page = sub.pfn;
           c.writable = now!.writable;
         }
-        yield { id: 'follow_huge_pmd.try_grab_folio', ...(pinned && c.dma ? { obs: { kind: 'pin' as const, pin: c.dma, mm: c.mm, vpn: c.vpn } } : {}) };
+        yield { id: 'follow_huge_pmd.try_grab_folio', ...(pinned ? pinObs(c) : {}) };
         yield* unlock(k, pmdLock(table.pfn), 'follow_huge_pmd.spin_unlock');
         return;
       }
@@ -103,7 +103,7 @@ export const getUserPages: StepDef<GupSlowCtx>[] = [
       c.page = e!.pfn;
       c.writable = e!.writable;
     }
-    yield { id: 'follow_page_pte.try_grab_folio', ...(pinned && c.dma ? { obs: { kind: 'pin' as const, pin: c.dma, mm: c.mm, vpn: c.vpn } } : {}) };
+    yield { id: 'follow_page_pte.try_grab_folio', ...(pinned ? pinObs(c) : {}) };
     yield* unlock(k, ptlOf(c.table), 'follow_page_pte.pte_unmap_unlock');
   }),
   step('get_user_pages.mmap_read_unlock', function* (k, c) {

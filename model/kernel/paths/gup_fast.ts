@@ -45,7 +45,7 @@
 // a freed table) and no-deadlock (nothing here may wait on a lock).
 
 import { LEVELS } from '../config.js';
-import { step, STOP_STEP, type StepDef } from '../step.js';
+import { step, STOP_STEP, type Observation, type StepDef } from '../step.js';
 import { putPage } from '../frames.js';
 import { hugeSubpage, LEVEL_NAME, tableIndex } from '../pagetable.js';
 import type { KernelState, Pte } from '../state.js';
@@ -136,7 +136,7 @@ export const gupFast: StepDef<GupCtx>[] = [
       return;
     }
     // gup_fast_folio_allowed(), gup_must_unshare(): not modelled (header, step 4)
-    if (c.dma) yield { id: 'gup_fast.pinned', obs: { kind: 'pin', pin: c.dma, mm: c.mm, vpn: c.vpn } }; // step 4'
+    if (c.dma) yield { id: 'gup_fast.pinned', ...pinObs(c) }; // step 4'
   }),
   step('gup_fast.local_irq_restore', function* (k) {
     const cpu = k.s.cpus[k.cpu]!;
@@ -151,6 +151,9 @@ export const gupFast: StepDef<GupCtx>[] = [
     yield { id: 'unpin_user_page' };
   }),
 ];
+
+/** The observation of a write pin just taken (step 4', and gup.ts step 3): none for a read pin. */
+export const pinObs = (c: { dma?: string; mm: MmId; vpn: number }): { obs?: Observation } => (c.dma ? { obs: { kind: 'pin', pin: c.dma, mm: c.mm, vpn: c.vpn } } : {});
 
 /**
  * Steps 6 and 7 of a FOLL_WRITE pin, for gup_fast and (ids under `prefix`)
